@@ -1,0 +1,107 @@
+/* mmiotrace.h: the C API of mmiotrace, a tracer of memory-mapped I/O in user space.
+ *
+ * A probe covers a byte range of the calling process. Once registered, every instruction that
+ * touches the range is trapped and reported to the probe's handlers, with the address, width,
+ * direction and value of its access. This is the user-space counterpart of the kernel's kmmio
+ * probes (see docs/api.md).
+ *
+ * Contract for handlers: they run inside a signal handler, on the thread that made the access.
+ * They may only do what is async-signal-safe: no malloc, no stdio, no locks the program could
+ * hold. They must not register or unregister probes, and must not touch traced memory.
+ */
+#ifndef MMIOTRACE_H
+#define MMIOTRACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MMIOTRACE_EXPORT __attribute__((visibility("default")))
+
+/* Direction of an access. */
+enum mmiotrace_access_kind {
+  MMIOTRACE_ACCESS_NONE = 0,       /* no data access on a traced byte (an instruction fetch) */
+  MMIOTRACE_ACCESS_READ = 1,
+  MMIOTRACE_ACCESS_WRITE = 2,
+  MMIOTRACE_ACCESS_READ_WRITE = 3, /* a read-modify-write instruction */
+};
+
+/* One access by one instruction, as the handlers see it. */
+struct mmiotrace_access {
+  uintptr_t address;       /* first byte the instruction accesses */
+  uintptr_t fault_address; /* the byte whose fault revealed the access */
+  uintptr_t pc;            /* address of the instruction */
+  uint32_t width;          /* bytes accessed; 0 when unknown */
+  uint32_t kind;           /* enum mmiotrace_access_kind */
+  int decoded;             /* the instruction could be decoded */
+  int value_known;         /* `value` holds the data moved: for a write from the pre handler on,
+                              for a read in the post handler. When an instruction is not one
+                              whose value the tracer understands this stays 0 and the trace
+                              records it as UNKNOWN. */
+  uint8_t insn_length;     /* bytes of the instruction in `insn` */
+  uint8_t insn[15];
+  union {
+    uint64_t u64;          /* accesses of up to 8 bytes */
+    uint8_t bytes[64];     /* in memory order (little-endian) */
+  } value;
+};
+
+struct mmiotrace_probe;
+
+/* `ucontext` is the ucontext_t of the interrupted thread. */
+typedef void (*mmiotrace_handler)(struct mmiotrace_probe* probe,
+                                  const struct mmiotrace_access* access, void* ucontext);
+
+/* A traced byte range. The caller owns the structure; it must stay valid and unchanged from
+ * mmiotrace_register_probe() until mmiotrace_unregister_probe() returns. */
+struct mmiotrace_probe {
+  uintptr_t addr;                 /* first byte; need not be page-aligned */
+  size_t len;                     /* bytes; > 0 */
+  mmiotrace_handler pre_handler;  /* before the access is performed; may be NULL */
+  mmiotrace_handler post_handler; /* after it; may be NULL */
+  void* user_data;                /* for the caller */
+};
+
+/* Arms the pages under the probe. Returns 0, or a negative errno:
+ *   -EINVAL  len is 0, or the range wraps around
+ *   -EEXIST  the range overlaps a registered probe
+ *   -ENOMEM  part of the range is not mapped, or memory ran out
+ *   -EDEADLK called from inside a probe handler
+ * A page shared with another probe stays armed until both are unregistered. */
+MMIOTRACE_EXPORT int mmiotrace_register_probe(struct mmiotrace_probe* probe);
+
+/* Disarms the probe's pages that no other probe covers, restoring their own protection; their
+ * content is untouched. Waits until no thread is inside this probe's handlers. Returns 0, or
+ * -ENOENT when the probe is not registered, -EDEADLK from inside a probe handler. */
+MMIOTRACE_EXPORT int mmiotrace_unregister_probe(struct mmiotrace_probe* probe);
+
+/* How a trapped instruction is carried out. */
+enum mmiotrace_strategy {
+  /* The seed's way: open the page, single-step the instruction with the trap flag, re-arm.
+   * While the page is open, other threads' accesses to it are not seen. */
+  MMIOTRACE_STRATEGY_SINGLE_STEP = 1,
+};
+
+/* Selects the strategy for faults from now on. Returns 0, or -EINVAL. */
+MMIOTRACE_EXPORT int mmiotrace_set_strategy(enum mmiotrace_strategy strategy);
+MMIOTRACE_EXPORT enum mmiotrace_strategy mmiotrace_get_strategy(void);
+
+/* Number of registered probes. */
+MMIOTRACE_EXPORT size_t mmiotrace_probe_count(void);
+
+/* Statistics of this process's engine, counted since start. */
+struct mmiotrace_stats {
+  uint64_t faults_handled;   /* traps on armed pages that were ours */
+  uint64_t faults_passed_on; /* SIGSEGV/SIGBUS/SIGTRAP given to the program or default action */
+  uint64_t recursive_faults; /* faults inside mmiotrace's own handlers */
+};
+MMIOTRACE_EXPORT void mmiotrace_get_stats(struct mmiotrace_stats* stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MMIOTRACE_H */

@@ -1,0 +1,32 @@
+// How the mmiotrace command reports a user's mistake: a CliError carries a one-line message and
+// the exit status; main() prints it as "mmiotrace: <message>" and exits.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace mmiotrace::cli {
+
+// Exit statuses of the mmiotrace command itself (docs/cli.md). `record` otherwise exits with
+// the traced program's own status. They sit high, as env(1)'s do, to stay clear of the statuses
+// programs commonly use.
+enum ExitStatus : int {
+  kExitUsage = 125,            // unknown option, missing argument, missing command
+  kExitCannotWriteTrace = 124, // the output file cannot be created or written
+  kExitBadGlob = 123,          // a --trace pattern is malformed
+  kExitCannotTrace = 122,      // the command cannot be traced (the shim cannot reach it)
+  kExitCannotExecute = 126,    // the command exists but cannot be run
+  kExitCommandNotFound = 127,
+};
+
+class CliError : public std::runtime_error {
+ public:
+  CliError(int exit_status, const std::string& message)
+      : std::runtime_error(message), exit_status_(exit_status) {}
+  int exit_status() const { return exit_status_; }
+
+ private:
+  int exit_status_;
+};
+
+}  // namespace mmiotrace::cli

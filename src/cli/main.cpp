@@ -1,0 +1,78 @@
+// The mmiotrace command: dispatches to a subcommand, and turns user errors into one line on
+// stderr and an exit status.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "cli/cli_error.hpp"
+#include "cli/subcommands.hpp"
+
+namespace {
+
+using namespace mmiotrace::cli;
+
+struct Subcommand {
+  const char* name;
+  int (*run)(const Arguments&);
+  const char* const* usage;
+  const char* summary;
+};
+
+const Subcommand kSubcommands[] = {
+    {"record", &run_record, &kRecordUsage, "run a command and trace its memory-mapped I/O"},
+};
+
+void print_usage(FILE* out) {
+  fprintf(out,
+          "usage: mmiotrace SUBCOMMAND [OPTIONS] [ARGS]\n"
+          "\n"
+          "Traces the memory-mapped I/O of user-space programs.\n"
+          "\n"
+          "Subcommands:\n");
+  for (const Subcommand& subcommand : kSubcommands) {
+    fprintf(out, "  %-10s %s\n", subcommand.name, subcommand.summary);
+  }
+  fprintf(out,
+          "\n"
+          "Run 'mmiotrace SUBCOMMAND --help' for a subcommand's options.\n");
+}
+
+int run(int argc, char** argv) {
+  if (argc < 2) {
+    throw CliError(kExitUsage, "no subcommand given; see 'mmiotrace --help'");
+  }
+  std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    print_usage(stdout);
+    return 0;
+  }
+  if (name == "--version") {
+    printf("mmiotrace %s\n", MMIOTRACE_VERSION);
+    return 0;
+  }
+  Arguments arguments(argv + 2, argv + argc);
+  for (const Subcommand& subcommand : kSubcommands) {
+    if (name != subcommand.name) continue;
+    if (!arguments.empty() && (arguments[0] == "--help" || arguments[0] == "-h")) {
+      fputs(*subcommand.usage, stdout);
+      return 0;
+    }
+    return subcommand.run(arguments);
+  }
+  throw CliError(kExitUsage, "unknown subcommand '" + name + "'; see 'mmiotrace --help'");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const CliError& error) {
+    fprintf(stderr, "mmiotrace: %s\n", error.what());
+    return error.exit_status();
+  } catch (const std::exception& error) {
+    fprintf(stderr, "mmiotrace: internal error: %s\n", error.what());
+    return 70;
+  }
+}

@@ -1,0 +1,15 @@
+// The mmiotrace command's subcommands, one file each. Each takes its arguments after the
+// subcommand name and returns the exit status, or throws CliError for a user's mistake.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace mmiotrace::cli {
+
+using Arguments = std::vector<std::string>;
+
+int run_record(const Arguments& arguments);
+extern const char* const kRecordUsage;
+
+}  // namespace mmiotrace::cli

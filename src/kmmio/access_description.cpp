@@ -1,0 +1,62 @@
+// mmiotrace: signal-safe
+// Describing a trapped access (see access_description.hpp).
+#include "kmmio/access_description.hpp"
+
+#include <sys/mman.h>
+
+#include <cstring>
+
+namespace mmiotrace::kmmio {
+
+void describe_access(const ProbeTable& table, uintptr_t fault_address, const ucontext_t& context,
+                     AccessDescription* out) {
+  uintptr_t pc = static_cast<uintptr_t>(context.uc_mcontext.gregs[REG_RIP]);
+  mmiotrace_access& access = out->access;
+  access = mmiotrace_access{};
+  access.pc = pc;
+  access.fault_address = fault_address;
+  access.address = fault_address;
+  out->operand = nullptr;
+  out->probe = nullptr;
+
+  bool decoded = false;
+  if (table.find_page(pc) == nullptr && table.find_page(pc + x86::kMaxInstructionLength - 1) ==
+                                            nullptr) {
+    decoded = x86::decode_at(pc, &out->instruction) == x86::DecodeResult::Ok;
+  } else {
+    out->instruction = x86::Instruction{};
+  }
+  access.insn_length = out->instruction.length;
+  std::memcpy(access.insn, out->instruction.bytes, out->instruction.length);
+  if (!decoded) {
+    const ProbeEntry* entry = table.find_probe(fault_address);
+    out->probe = entry ? entry->probe : nullptr;
+    return;
+  }
+  access.decoded = 1;
+
+  const x86::Instruction& insn = out->instruction;
+  for (unsigned i = 0; i < insn.memory_operand_count; ++i) {
+    const x86::MemoryOperand& operand = insn.memory[i];
+    uintptr_t begin = x86::effective_address(insn, operand, context);
+    AddressRange touched = AddressRange::from_size(begin, operand.width ? operand.width : 1);
+    if (!touched.contains(fault_address)) continue;
+    out->operand = &operand;
+    access.address = begin;
+    access.width = operand.width;
+    access.kind = static_cast<uint32_t>(operand.kind);
+    const ProbeEntry* entry = table.find_overlapping(touched);
+    out->probe = entry ? entry->probe : nullptr;
+    return;
+  }
+  // No data operand covers the fault: an instruction fetch from an armed page. Nothing to report.
+}
+
+bool protection_allows(int protection, const ucontext_t& context) {
+  auto error = static_cast<unsigned long>(context.uc_mcontext.gregs[REG_ERR]);
+  if (error & kFaultWasFetch) return (protection & PROT_EXEC) != 0;
+  if (error & kFaultWasWrite) return (protection & PROT_WRITE) != 0;
+  return (protection & (PROT_READ | PROT_WRITE | PROT_EXEC)) != 0;
+}
+
+}  // namespace mmiotrace::kmmio

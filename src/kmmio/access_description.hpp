@@ -1,0 +1,35 @@
+// mmiotrace: signal-safe
+// From a fault to what the probe handlers are told: which instruction, which of its memory
+// operands hit the armed page, which probe that operand touches.
+#pragma once
+
+#include <ucontext.h>
+
+#include "kmmio/probe_table.hpp"
+#include "mmiotrace/mmiotrace.h"
+#include "x86/instruction.hpp"
+
+namespace mmiotrace::kmmio {
+
+struct AccessDescription {
+  x86::Instruction instruction;
+  const x86::MemoryOperand* operand = nullptr;  // the operand that faulted, if decoded
+  mmiotrace_access access = {};
+  mmiotrace_probe* probe = nullptr;  // the probe the access touches, or null
+};
+
+// Describes the access that faulted at `fault_address` with `context` as it was before the
+// instruction ran. Code on armed pages is not read (it would fault); such a fault is reported
+// undecoded.
+void describe_access(const ProbeTable& table, uintptr_t fault_address, const ucontext_t& context,
+                     AccessDescription* out);
+
+// x86 page-fault error code bits, found in uc_mcontext.gregs[REG_ERR].
+inline constexpr unsigned long kFaultWasWrite = 0x2;
+inline constexpr unsigned long kFaultWasFetch = 0x10;
+
+// Whether the page's own protection allows the access that faulted; if not, the fault is the
+// program's own and goes to it, as it would untraced.
+bool protection_allows(int protection, const ucontext_t& context);
+
+}  // namespace mmiotrace::kmmio

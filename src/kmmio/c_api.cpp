@@ -1,0 +1,42 @@
+// The C API of mmiotrace.h for probes, strategy and statistics, over the engine.
+#include <atomic>
+#include <cerrno>
+
+#include "kmmio/engine.hpp"
+#include "kmmio/engine_stats.hpp"
+#include "mmiotrace/mmiotrace.h"
+
+using namespace mmiotrace;
+
+namespace {
+std::atomic<mmiotrace_strategy> g_strategy{MMIOTRACE_STRATEGY_SINGLE_STEP};
+}  // namespace
+
+extern "C" {
+
+int mmiotrace_register_probe(struct mmiotrace_probe* probe) {
+  return kmmio::register_probe(probe);
+}
+
+int mmiotrace_unregister_probe(struct mmiotrace_probe* probe) {
+  return kmmio::unregister_probe(probe);
+}
+
+int mmiotrace_set_strategy(enum mmiotrace_strategy strategy) {
+  if (strategy != MMIOTRACE_STRATEGY_SINGLE_STEP) return -EINVAL;
+  g_strategy.store(strategy);
+  return 0;
+}
+
+enum mmiotrace_strategy mmiotrace_get_strategy(void) { return g_strategy.load(); }
+
+size_t mmiotrace_probe_count(void) { return kmmio::probe_count(); }
+
+void mmiotrace_get_stats(struct mmiotrace_stats* stats) {
+  kmmio::EngineStats& counters = kmmio::engine_stats();
+  stats->faults_handled = counters.faults_handled.load();
+  stats->faults_passed_on = counters.faults_passed_on.load();
+  stats->recursive_faults = counters.recursive_faults.load();
+}
+
+}  // extern "C"

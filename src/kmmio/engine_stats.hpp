@@ -1,0 +1,26 @@
+// mmiotrace: signal-safe
+// Process-wide counters of the engine, updated from signal handlers with relaxed atomics.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace mmiotrace::kmmio {
+
+struct EngineStats {
+  std::atomic<uint64_t> faults_handled{0};
+  std::atomic<uint64_t> faults_passed_on{0};
+  std::atomic<uint64_t> recursive_faults{0};
+};
+
+EngineStats& engine_stats();
+
+inline void count_handled() { engine_stats().faults_handled.fetch_add(1, std::memory_order_relaxed); }
+inline void count_passed_on() {
+  engine_stats().faults_passed_on.fetch_add(1, std::memory_order_relaxed);
+}
+inline void count_recursive() {
+  engine_stats().recursive_faults.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace mmiotrace::kmmio

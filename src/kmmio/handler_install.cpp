@@ -1,0 +1,78 @@
+// Installing the fault handlers and exchanging the program's dispositions (see engine.hpp).
+// Normal context: runs from the shim's constructor, register_probe() and sigaction() calls.
+#include <dlfcn.h>
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <mutex>
+
+#include "kmmio/engine.hpp"
+#include "kmmio/program_signals.hpp"
+
+namespace mmiotrace::kmmio {
+namespace {
+
+using SigactionFunction = int (*)(int, const struct sigaction*, struct sigaction*);
+
+std::mutex g_disposition_mutex;  // serializes installation and every program sigaction()
+std::atomic<bool> g_installed{false};
+
+SigactionFunction libc_sigaction() {
+  static SigactionFunction function = [] {
+    auto found = reinterpret_cast<SigactionFunction>(dlsym(RTLD_NEXT, "sigaction"));
+    return found ? found : &::sigaction;
+  }();
+  return function;
+}
+
+struct sigaction engine_action(int signo) {
+  struct sigaction action = {};
+  action.sa_sigaction = signo == SIGTRAP ? &on_trap_signal : &on_fault_signal;
+  // SA_NODEFER: a fault inside the handler must reach it again, to be reported (a blocked
+  // synchronous fault would kill the process silently). Everything else is blocked while
+  // mmiotrace's handler runs; the program's handler gets the mask it asked for.
+  action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART;
+  sigfillset(&action.sa_mask);
+  for (int fault_signal : kFaultSignals) sigdelset(&action.sa_mask, fault_signal);
+  sigdelset(&action.sa_mask, SIGILL);
+  sigdelset(&action.sa_mask, SIGFPE);
+  return action;
+}
+
+}  // namespace
+
+int real_sigaction(int signo, const struct sigaction* action, struct sigaction* old_action) {
+  return libc_sigaction()(signo, action, old_action);
+}
+
+void install_fault_handlers() {
+  if (g_installed.load()) return;
+  std::lock_guard lock(g_disposition_mutex);
+  if (g_installed.load()) return;
+  for (int signo : kFaultSignals) {
+    struct sigaction ours = engine_action(signo);
+    struct sigaction previous = {};
+    real_sigaction(signo, &ours, &previous);
+    store_program_disposition(signo, previous);
+  }
+  g_installed.store(true);
+}
+
+bool fault_handlers_installed() { return g_installed.load(); }
+
+int exchange_program_disposition(int signo, const struct sigaction* action,
+                                 struct sigaction* old_action) {
+  if (action && (action->sa_handler == SIG_ERR)) {
+    errno = EINVAL;
+    return -1;
+  }
+  std::lock_guard lock(g_disposition_mutex);
+  struct sigaction previous;
+  load_program_disposition(signo, &previous);
+  if (action) store_program_disposition(signo, *action);
+  if (old_action) *old_action = previous;
+  return 0;
+}
+
+}  // namespace mmiotrace::kmmio

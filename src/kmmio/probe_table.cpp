@@ -1,0 +1,64 @@
+// mmiotrace: signal-safe
+// Lock-free lookups in the published probe table (see probe_table.hpp).
+#include "kmmio/probe_table.hpp"
+
+namespace mmiotrace::kmmio {
+namespace {
+
+constinit EpochGate g_gate;
+constinit std::atomic<const ProbeTable*> g_table{nullptr};
+
+}  // namespace
+
+EpochGate& table_gate() { return g_gate; }
+std::atomic<const ProbeTable*>& published_table() { return g_table; }
+
+const ProbeEntry* ProbeTable::find_probe(uintptr_t address) const {
+  // The last probe that starts at or below `address`.
+  size_t low = 0;
+  size_t high = probes.size();
+  while (low < high) {
+    size_t middle = low + (high - low) / 2;
+    if (probes[middle].range.begin <= address) {
+      low = middle + 1;
+    } else {
+      high = middle;
+    }
+  }
+  if (low == 0) return nullptr;
+  const ProbeEntry* entry = &probes[low - 1];
+  return entry->range.contains(address) ? entry : nullptr;
+}
+
+const ProbeEntry* ProbeTable::find_overlapping(AddressRange range) const {
+  if (const ProbeEntry* entry = find_probe(range.begin)) return entry;
+  // Otherwise the first probe that starts inside the range.
+  size_t low = 0;
+  size_t high = probes.size();
+  while (low < high) {
+    size_t middle = low + (high - low) / 2;
+    if (probes[middle].range.begin < range.begin) {
+      low = middle + 1;
+    } else {
+      high = middle;
+    }
+  }
+  return low < probes.size() && probes[low].range.begin < range.end ? &probes[low] : nullptr;
+}
+
+FaultPage* ProbeTable::find_page(uintptr_t address) const {
+  uintptr_t page = page_floor(address);
+  size_t low = 0;
+  size_t high = pages.size();
+  while (low < high) {
+    size_t middle = low + (high - low) / 2;
+    if (pages[middle]->page < page) {
+      low = middle + 1;
+    } else {
+      high = middle;
+    }
+  }
+  return low < pages.size() && pages[low]->page == page ? pages[low] : nullptr;
+}
+
+}  // namespace mmiotrace::kmmio

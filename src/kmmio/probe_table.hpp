@@ -1,0 +1,50 @@
+// mmiotrace: signal-safe
+// The probes and armed pages as signal handlers see them: an immutable, sorted table that the
+// registry replaces as a whole (RCU style) and handlers search without locks.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <vector>
+
+#include "core/address_range.hpp"
+#include "kmmio/epoch_gate.hpp"
+#include "mmiotrace/mmiotrace.h"
+
+namespace mmiotrace::kmmio {
+
+// One armed page (the seed's kmmio_fault_page).
+struct FaultPage {
+  uintptr_t page = 0;
+  // The page's own protection, given back on disarm. Written by the registry before the page is
+  // published; read-only afterwards.
+  int protection = 0;
+  // Probes covering the page. Registry only, under its mutex.
+  int probe_count = 0;
+  // Threads that single-step with this page open. Any thread, from its signal handlers.
+  std::atomic<int> open_count{0};
+  // Set by the registry before the page is disarmed; handlers must then leave it alone.
+  std::atomic<bool> retiring{false};
+};
+
+struct ProbeEntry {
+  AddressRange range;
+  mmiotrace_probe* probe = nullptr;
+};
+
+// Immutable once published. Built and freed by the registry; read by handlers inside the gate.
+struct ProbeTable {
+  std::vector<ProbeEntry> probes;  // sorted by range.begin, disjoint
+  std::vector<FaultPage*> pages;   // sorted by page
+
+  const ProbeEntry* find_probe(uintptr_t address) const;
+  // The lowest probe that shares a byte with `range`.
+  const ProbeEntry* find_overlapping(AddressRange range) const;
+  FaultPage* find_page(uintptr_t address) const;
+};
+
+// The published table and the gate that protects it. Handlers: enter the gate, then load.
+EpochGate& table_gate();
+std::atomic<const ProbeTable*>& published_table();
+
+}  // namespace mmiotrace::kmmio

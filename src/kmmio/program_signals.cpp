@@ -1,0 +1,154 @@
+// mmiotrace: signal-safe
+// Program dispositions and the hand-over of foreign faults (see program_signals.hpp).
+#include "kmmio/program_signals.hpp"
+
+#include <atomic>
+#include <cstring>
+
+#include "core/syscall.hpp"
+#include "kmmio/engine_stats.hpp"
+#include "kmmio/thread_context.hpp"
+
+namespace mmiotrace::kmmio {
+namespace {
+
+// One disposition as plain words, so that readers can copy it with atomic loads.
+struct DispositionWords {
+  static constexpr size_t kWords = 2 + sizeof(sigset_t) / 8;
+  std::atomic<uint64_t> words[kWords] = {};
+};
+
+// Two buffers per signal, switched by a sequence number (a seqlock whose writer never makes
+// readers wait: it fills the buffer readers are not using, then publishes it).
+struct DispositionSlot {
+  std::atomic<uint64_t> sequence{0};
+  // Sequence number at which SA_RESETHAND reset the disposition to SIG_DFL from a handler;
+  // a later store supersedes it.
+  std::atomic<uint64_t> reset_at{~uint64_t{0}};
+  DispositionWords buffers[2];
+};
+
+constinit DispositionSlot g_slots[3];
+
+DispositionSlot& slot_of(int signo) {
+  return g_slots[signo == SIGSEGV ? 0 : signo == SIGBUS ? 1 : 2];
+}
+
+void to_words(const struct sigaction& action, DispositionWords& out) {
+  uint64_t raw[DispositionWords::kWords];
+  raw[0] = reinterpret_cast<uint64_t>(action.sa_sigaction);
+  raw[1] = static_cast<uint64_t>(static_cast<uint32_t>(action.sa_flags));
+  std::memcpy(&raw[2], &action.sa_mask, sizeof(sigset_t));
+  for (size_t i = 0; i < DispositionWords::kWords; ++i) {
+    out.words[i].store(raw[i], std::memory_order_relaxed);
+  }
+}
+
+void from_words(const DispositionWords& in, struct sigaction* action) {
+  uint64_t raw[DispositionWords::kWords];
+  for (size_t i = 0; i < DispositionWords::kWords; ++i) {
+    raw[i] = in.words[i].load(std::memory_order_relaxed);
+  }
+  std::memset(action, 0, sizeof(*action));
+  action->sa_sigaction = reinterpret_cast<void (*)(int, siginfo_t*, void*)>(raw[0]);
+  action->sa_flags = static_cast<int>(raw[1]);
+  std::memcpy(&action->sa_mask, &raw[2], sizeof(sigset_t));
+}
+
+void reset_to_default_from_handler(int signo) {
+  DispositionSlot& slot = slot_of(signo);
+  slot.reset_at.store(slot.sequence.load());
+}
+
+// The kernel's struct sigaction for rt_sigaction(2).
+struct KernelSigaction {
+  uintptr_t handler;
+  unsigned long flags;
+  uintptr_t restorer;
+  uint64_t mask;
+};
+
+// Untraced, the kernel would now run the default action for `signo` (terminate with a core
+// dump, for all three signals). Make it happen the same way.
+void take_default_action(int signo, siginfo_t* info, ucontext_t* context) {
+  KernelSigaction default_action = {reinterpret_cast<uintptr_t>(SIG_DFL), 0, 0, 0};
+  sys::syscall6(SYS_rt_sigaction, signo, sys::as_long(&default_action), 0, 8);
+  sigset_remove(context->uc_sigmask, signo);
+  bool refaults = info->si_code > 0 && signo != SIGTRAP;
+  if (!refaults) {
+    // Not a fault that repeats when the instruction runs again: send it, to be delivered as
+    // soon as this handler returns and the mask is restored.
+    sys::tgkill(sys::getpid(), sys::gettid(), signo);
+  }
+  // Otherwise returning re-runs the faulting instruction, which now meets the default action
+  // with the kernel's own siginfo.
+}
+
+}  // namespace
+
+void store_program_disposition(int signo, const struct sigaction& action) {
+  DispositionSlot& slot = slot_of(signo);
+  uint64_t next = slot.sequence.load() + 1;
+  to_words(action, slot.buffers[next & 1]);
+  slot.sequence.store(next);
+}
+
+void load_program_disposition(int signo, struct sigaction* action) {
+  DispositionSlot& slot = slot_of(signo);
+  for (;;) {
+    uint64_t before = slot.sequence.load();
+    from_words(slot.buffers[before & 1], action);
+    bool reset = slot.reset_at.load() == before;
+    if (slot.sequence.load() != before) continue;
+    if (reset) {
+      std::memset(action, 0, sizeof(*action));
+      action->sa_handler = SIG_DFL;
+    }
+    return;
+  }
+}
+
+void pass_to_program(int signo, siginfo_t* info, void* ucontext, ThreadContext& context) {
+  auto* uc = static_cast<ucontext_t*>(ucontext);
+  count_passed_on();
+  struct sigaction action;
+  load_program_disposition(signo, &action);
+  bool kernel_fault = info->si_code > 0;
+  bool program_blocked = (context.program_blocked & signal_bit(signo)) != 0;
+  auto handler = reinterpret_cast<uintptr_t>(action.sa_handler);
+
+  // A fault the program blocks or ignores is fatal (the kernel forces the default action).
+  if (handler == reinterpret_cast<uintptr_t>(SIG_DFL) ||
+      (kernel_fault && (program_blocked || handler == reinterpret_cast<uintptr_t>(SIG_IGN)))) {
+    take_default_action(signo, info, uc);
+    return;
+  }
+  if (handler == reinterpret_cast<uintptr_t>(SIG_IGN)) return;
+
+  // Run the program's handler with the mask the kernel would have set up for it. The fault
+  // signals stay unblocked for the engine; the program's view of them is kept aside.
+  sigset_t mask = uc->uc_sigmask;
+  uint32_t blocked = context.program_blocked;
+  for (size_t i = 0; i < sizeof(sigset_t) / sizeof(mask.__val[0]); ++i) {
+    mask.__val[i] |= action.sa_mask.__val[i];
+  }
+  if (!(action.sa_flags & SA_NODEFER)) sigset_add(mask, signo);
+  for (int fault_signal : kFaultSignals) {
+    if (sigset_has(mask, fault_signal)) blocked |= signal_bit(fault_signal);
+  }
+  sigset_remove_fault_signals(mask);
+  if (action.sa_flags & SA_RESETHAND) reset_to_default_from_handler(signo);
+
+  uint32_t saved_blocked = context.program_blocked;
+  context.program_blocked = blocked;
+  sys::rt_sigprocmask(SIG_SETMASK, &mask, nullptr);
+  if (action.sa_flags & SA_SIGINFO) {
+    action.sa_sigaction(signo, info, ucontext);
+  } else {
+    action.sa_handler(signo);
+  }
+  context.program_blocked = saved_blocked;
+  // Returning from mmiotrace's handler restores the mask in `ucontext`, as the kernel would.
+}
+
+}  // namespace mmiotrace::kmmio

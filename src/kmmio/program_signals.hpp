@@ -1,0 +1,48 @@
+// mmiotrace: signal-safe
+// The program's own dispositions of SIGSEGV, SIGBUS and SIGTRAP, kept aside while mmiotrace's
+// handlers own those signals, and the hand-over of faults that are not ours: to the program's
+// handler with the mask it asked for, or to the default action with the same core dump and exit
+// status as untraced.
+#pragma once
+
+#include <csignal>
+#include <cstdint>
+
+namespace mmiotrace::kmmio {
+
+struct ThreadContext;
+
+inline constexpr int kFaultSignals[] = {SIGSEGV, SIGBUS, SIGTRAP};
+constexpr bool is_fault_signal(int signo) {
+  return signo == SIGSEGV || signo == SIGBUS || signo == SIGTRAP;
+}
+constexpr uint32_t signal_bit(int signo) { return uint32_t{1} << signo; }
+
+// Bits of a glibc sigset_t, without libc.
+inline bool sigset_has(const sigset_t& set, int signo) {
+  return (set.__val[(signo - 1) / 64] >> ((signo - 1) % 64)) & 1;
+}
+inline void sigset_add(sigset_t& set, int signo) {
+  set.__val[(signo - 1) / 64] |= 1ul << ((signo - 1) % 64);
+}
+inline void sigset_remove(sigset_t& set, int signo) {
+  set.__val[(signo - 1) / 64] &= ~(1ul << ((signo - 1) % 64));
+}
+inline void sigset_remove_fault_signals(sigset_t& set) {
+  for (int signo : kFaultSignals) sigset_remove(set, signo);
+}
+
+// Writers: normal context, serialized by the caller (the sigaction interposer's lock).
+void store_program_disposition(int signo, const struct sigaction& action);
+// Any context, including signal handlers.
+void load_program_disposition(int signo, struct sigaction* action);
+
+// The signal was not caused by a probe: deliver it as the kernel would have, untraced. Called
+// from mmiotrace's handler for `signo`, outside any handler frame.
+void pass_to_program(int signo, siginfo_t* info, void* ucontext, ThreadContext& context);
+
+// mmiotrace's handler entry points, installed by install_fault_handlers().
+void on_fault_signal(int signo, siginfo_t* info, void* ucontext);
+void on_trap_signal(int signo, siginfo_t* info, void* ucontext);
+
+}  // namespace mmiotrace::kmmio

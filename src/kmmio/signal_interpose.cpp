@@ -1,0 +1,140 @@
+// Interposers for the libc functions a program uses to install signal handlers and block
+// signals. They keep mmiotrace's SIGSEGV, SIGBUS and SIGTRAP handlers in place, record what the
+// program asked for as its own disposition (used for faults that are not ours), and keep those
+// three signals deliverable. Linked into libmmiotrace.so (and the engine's tests) only: never
+// into the mmiotrace command itself. Normal context.
+#include <dlfcn.h>
+#include <signal.h>
+
+#include <cerrno>
+
+#include "kmmio/engine.hpp"
+#include "kmmio/program_signals.hpp"
+#include "kmmio/thread_context.hpp"
+#include "mmiotrace/mmiotrace.h"
+
+using namespace mmiotrace;
+using namespace mmiotrace::kmmio;
+
+namespace {
+
+using SigmaskFunction = int (*)(int, const sigset_t*, sigset_t*);
+
+bool engine_owns(int signo) { return is_fault_signal(signo) && fault_handlers_installed(); }
+
+int install(int signo, const struct sigaction* action, struct sigaction* old_action) {
+  if (engine_owns(signo)) return exchange_program_disposition(signo, action, old_action);
+  if (action == nullptr || !fault_handlers_installed()) {
+    return real_sigaction(signo, action, old_action);
+  }
+  // Another signal's handler must not block the fault signals: a traced access inside it would
+  // then kill the process.
+  struct sigaction adjusted = *action;
+  for (int fault_signal : kFaultSignals) sigdelset(&adjusted.sa_mask, fault_signal);
+  return real_sigaction(signo, &adjusted, old_action);
+}
+
+using SignalHandler = void (*)(int);
+
+SignalHandler install_simple(int signo, SignalHandler handler, int flags, bool block_self) {
+  struct sigaction action = {};
+  action.sa_handler = handler;
+  action.sa_flags = flags;
+  sigemptyset(&action.sa_mask);
+  if (block_self && signo > 0 && signo < NSIG) sigaddset(&action.sa_mask, signo);
+  struct sigaction old_action = {};
+  if (install(signo, &action, &old_action) != 0) return SIG_ERR;
+  return old_action.sa_handler;
+}
+
+// The program's mask change, with the fault signals kept deliverable and the program's view of
+// them remembered for this thread.
+int change_mask(SigmaskFunction real, int how, const sigset_t* set, sigset_t* old_set) {
+  if (!fault_handlers_installed()) return real(how, set, old_set);
+  ThreadContext& context = this_thread_context();
+  uint32_t program_blocked = context.program_blocked;
+  sigset_t adjusted;
+  const sigset_t* effective = set;
+  if (set != nullptr) {
+    adjusted = *set;
+    uint32_t named = 0;
+    for (int signo : kFaultSignals) {
+      if (sigismember(set, signo) == 1) named |= signal_bit(signo);
+    }
+    if (how == SIG_BLOCK) program_blocked |= named;
+    if (how == SIG_UNBLOCK) program_blocked &= ~named;
+    if (how == SIG_SETMASK) program_blocked = named;
+    sigset_remove_fault_signals(adjusted);
+    effective = &adjusted;
+  }
+  int result = real(how, effective, old_set);
+  if (result != 0) return result;
+  if (old_set != nullptr) {
+    for (int signo : kFaultSignals) {
+      if (context.program_blocked & signal_bit(signo)) sigaddset(old_set, signo);
+    }
+  }
+  context.program_blocked = program_blocked;
+  return 0;
+}
+
+// libc's functions, found when this library loads (or on first use, if a constructor that runs
+// before ours blocks signals).
+SigmaskFunction real_sigprocmask = nullptr;
+SigmaskFunction real_pthread_sigmask = nullptr;
+
+__attribute__((constructor)) void find_mask_functions() {
+  real_sigprocmask = reinterpret_cast<SigmaskFunction>(dlsym(RTLD_NEXT, "sigprocmask"));
+  real_pthread_sigmask = reinterpret_cast<SigmaskFunction>(dlsym(RTLD_NEXT, "pthread_sigmask"));
+}
+
+}  // namespace
+
+extern "C" {
+
+// glibc exports these without declaring them.
+int __sigaction(int, const struct sigaction*, struct sigaction*);
+SignalHandler bsd_signal(int, SignalHandler);
+
+MMIOTRACE_EXPORT int sigaction(int signo, const struct sigaction* action,
+                               struct sigaction* old_action) {
+  return install(signo, action, old_action);
+}
+
+MMIOTRACE_EXPORT int __sigaction(int signo, const struct sigaction* action,
+                                 struct sigaction* old_action) {
+  return install(signo, action, old_action);
+}
+
+// BSD semantics, as glibc's signal(): restart, block the signal in its handler.
+MMIOTRACE_EXPORT SignalHandler signal(int signo, SignalHandler handler) {
+  return install_simple(signo, handler, SA_RESTART, true);
+}
+MMIOTRACE_EXPORT SignalHandler bsd_signal(int signo, SignalHandler handler) {
+  return install_simple(signo, handler, SA_RESTART, true);
+}
+MMIOTRACE_EXPORT SignalHandler ssignal(int signo, SignalHandler handler) {
+  return install_simple(signo, handler, SA_RESTART, true);
+}
+// System V semantics: one-shot, not blocked in its handler.
+MMIOTRACE_EXPORT SignalHandler sysv_signal(int signo, SignalHandler handler) {
+  return install_simple(signo, handler, SA_RESETHAND | SA_NODEFER, false);
+}
+MMIOTRACE_EXPORT SignalHandler __sysv_signal(int signo, SignalHandler handler) {
+  return install_simple(signo, handler, SA_RESETHAND | SA_NODEFER, false);
+}
+MMIOTRACE_EXPORT int sigignore(int signo) {
+  return install_simple(signo, SIG_IGN, 0, false) == SIG_ERR ? -1 : 0;
+}
+
+MMIOTRACE_EXPORT int sigprocmask(int how, const sigset_t* set, sigset_t* old_set) {
+  if (real_sigprocmask == nullptr) find_mask_functions();
+  return change_mask(real_sigprocmask, how, set, old_set);
+}
+
+MMIOTRACE_EXPORT int pthread_sigmask(int how, const sigset_t* set, sigset_t* old_set) {
+  if (real_pthread_sigmask == nullptr) find_mask_functions();
+  return change_mask(real_pthread_sigmask, how, set, old_set);
+}
+
+}  // extern "C"

@@ -1,0 +1,14 @@
+// mmiotrace: signal-safe
+// The per-thread context in initial-exec TLS (see thread_context.hpp).
+#include "kmmio/thread_context.hpp"
+
+namespace mmiotrace::kmmio {
+namespace {
+
+constinit thread_local ThreadContext t_context __attribute__((tls_model("initial-exec")));
+
+}  // namespace
+
+ThreadContext& this_thread_context() { return t_context; }
+
+}  // namespace mmiotrace::kmmio

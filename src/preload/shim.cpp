@@ -1,0 +1,209 @@
+// The LD_PRELOAD shim that `mmiotrace record` injects into the traced program: it reads its
+// configuration from the environment, then traces every mapping of a file that the trace globs
+// match, from mmap() to munmap(). Runs in the traced program, in normal context (the probe
+// handlers it installs are in trace/recorder_handlers.cpp).
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include "core/diagnostics.hpp"
+#include "core/syscall.hpp"
+#include "kmmio/engine.hpp"
+#include "mmiotrace/mmiotrace.h"
+#include "preload/environment.hpp"
+#include "preload/physical_address.hpp"
+#include "preload/trace_filter.hpp"
+#include "trace/fd_sink.hpp"
+#include "trace/recorder.hpp"
+
+namespace mmiotrace::preload {
+namespace {
+
+struct ShimMapping {
+  trace::TracedMapping* traced = nullptr;
+  int protection = 0;
+};
+
+struct Shim {
+  Shim(int fd, std::vector<std::string> globs)
+      : sink(fd), recorder(sink), filter(std::move(globs)) {}
+  trace::TextFdSink sink;
+  trace::Recorder recorder;
+  TraceFilter filter;
+  std::mutex mutex;                            // guards `mappings`
+  std::map<uintptr_t, ShimMapping> mappings;  // by start address
+};
+
+// Set once by the constructor, never destroyed: the program may map and unmap during exit.
+Shim* g_shim = nullptr;
+
+// Set while this thread runs shim code that may itself call mmap (through libc).
+constinit thread_local bool t_inside_shim __attribute__((tls_model("initial-exec"))) = false;
+
+class ShimScope {
+ public:
+  ShimScope() : entered_(!t_inside_shim && g_shim != nullptr) {
+    if (entered_) t_inside_shim = true;
+  }
+  ~ShimScope() {
+    if (entered_) t_inside_shim = false;
+  }
+  ShimScope(const ShimScope&) = delete;
+  ShimScope& operator=(const ShimScope&) = delete;
+  explicit operator bool() const { return entered_; }
+
+ private:
+  bool entered_;
+};
+
+std::vector<std::string> split_lines(const char* text) {
+  std::vector<std::string> lines;
+  std::string current;
+  for (const char* c = text; *c; ++c) {
+    if (*c == '\n') {
+      if (!current.empty()) lines.push_back(current);
+      current.clear();
+    } else {
+      current += *c;
+    }
+  }
+  if (!current.empty()) lines.push_back(current);
+  return lines;
+}
+
+__attribute__((constructor)) void start_shim() {
+  const char* fd_text = getenv(kTraceFdVariable);
+  if (fd_text == nullptr) return;
+  char* end = nullptr;
+  long fd = strtol(fd_text, &end, 10);
+  if (*fd_text == '\0' || *end != '\0' || fd < 0 || fd > INT32_MAX ||
+      fcntl(static_cast<int>(fd), F_GETFD) < 0) {
+    Diagnostic line;
+    line.text(kTraceFdVariable).text("=").text(fd_text).text(
+        " is not an open file descriptor; this program is not traced (run it with `mmiotrace "
+        "record`)");
+    line.emit();
+    return;
+  }
+  const char* globs = getenv(kTraceGlobsVariable);
+  g_shim = new Shim(static_cast<int>(fd), globs ? split_lines(globs) : kDefaultTraceGlobs);
+  kmmio::install_fault_handlers();
+  pthread_atfork([] { g_shim->mutex.lock(); }, [] { g_shim->mutex.unlock(); },
+                 [] { g_shim->mutex.unlock(); });
+}
+
+void trace_new_mapping(uintptr_t address, size_t length, int prot, int fd, off_t offset,
+                       uintptr_t pc) {
+  ShimScope scope;
+  if (!scope) return;
+  std::optional<std::string> path = g_shim->filter.match(fd);
+  if (!path) return;
+  if (prot == PROT_NONE) return;  // nothing can be accessed, so nothing to trace
+  uint64_t phys = physical_address(*path, static_cast<uint64_t>(offset));
+  AddressRange range = AddressRange::from_size(address, length);
+  std::lock_guard lock(g_shim->mutex);
+  int error = 0;
+  trace::TracedMapping* traced = g_shim->recorder.start(range, phys, pc, prot, &error);
+  if (traced == nullptr) {
+    Diagnostic line;
+    line.text("cannot trace the mapping of ").text(*path).text(" at ").hex0x(address).text(": ");
+    line.text(strerror(-error));
+    line.emit();
+    return;
+  }
+  g_shim->mappings[address] = {traced, prot};
+}
+
+// Before `range` is unmapped or mapped over: traced mappings inside it end (UNMAP); those that
+// only lose a part keep their map id and go on being traced in what remains.
+void forget_range(AddressRange range, uintptr_t pc) {
+  ShimScope scope;
+  if (!scope) return;
+  std::lock_guard lock(g_shim->mutex);
+  auto it = g_shim->mappings.lower_bound(range.begin);
+  if (it != g_shim->mappings.begin()) --it;
+  while (it != g_shim->mappings.end() && it->first < range.end) {
+    ShimMapping mapping = it->second;
+    AddressRange old = mapping.traced->range;
+    if (!old.overlaps(range)) {
+      ++it;
+      continue;
+    }
+    it = g_shim->mappings.erase(it);
+    AddressRange pieces[2] = {{old.begin, std::min(old.end, range.begin)},
+                              {std::max(old.begin, range.end), old.end}};
+    if (pieces[0].empty() && pieces[1].empty()) {
+      g_shim->recorder.stop(mapping.traced, pc, kmmio::Disarm::RestoreProtection);
+      continue;
+    }
+    int map_id = mapping.traced->map_id;
+    uint64_t phys = mapping.traced->phys;
+    g_shim->recorder.detach(mapping.traced, kmmio::Disarm::RestoreProtection);
+    for (const AddressRange& piece : pieces) {
+      if (piece.empty()) continue;
+      int error = 0;
+      trace::TracedMapping* rest = g_shim->recorder.attach(
+          map_id, piece, phys + (piece.begin - old.begin), mapping.protection, &error);
+      if (rest != nullptr) g_shim->mappings[piece.begin] = {rest, mapping.protection};
+    }
+  }
+}
+
+void* do_mmap(void* address, size_t length, int prot, int flags, int fd, off_t offset,
+              uintptr_t pc) {
+  if (g_shim != nullptr && (flags & MAP_FIXED) && !(flags & MAP_FIXED_NOREPLACE)) {
+    forget_range(AddressRange::from_size(reinterpret_cast<uintptr_t>(address), page_ceil(length)),
+                 pc);
+  }
+  long result = sys::mmap(reinterpret_cast<uintptr_t>(address), length, prot, flags, fd, offset);
+  if (result < 0 && result > -4096) {
+    errno = static_cast<int>(-result);
+    return MAP_FAILED;
+  }
+  if (g_shim != nullptr && fd >= 0 && !(flags & MAP_ANONYMOUS)) {
+    trace_new_mapping(static_cast<uintptr_t>(result), length, prot, fd, offset, pc);
+  }
+  return reinterpret_cast<void*>(result);
+}
+
+}  // namespace
+}  // namespace mmiotrace::preload
+
+using mmiotrace::preload::do_mmap;
+
+extern "C" {
+
+MMIOTRACE_EXPORT void* mmap(void* address, size_t length, int prot, int flags, int fd,
+                            off_t offset) {
+  return do_mmap(address, length, prot, flags, fd, offset,
+                 reinterpret_cast<uintptr_t>(__builtin_return_address(0)));
+}
+
+MMIOTRACE_EXPORT void* mmap64(void* address, size_t length, int prot, int flags, int fd,
+                              off_t offset) {
+  return do_mmap(address, length, prot, flags, fd, offset,
+                 reinterpret_cast<uintptr_t>(__builtin_return_address(0)));
+}
+
+MMIOTRACE_EXPORT int munmap(void* address, size_t length) {
+  auto begin = reinterpret_cast<uintptr_t>(address);
+  if (mmiotrace::preload::g_shim != nullptr && length > 0) {
+    mmiotrace::preload::forget_range(
+        mmiotrace::AddressRange::from_size(begin, mmiotrace::page_ceil(length)),
+        reinterpret_cast<uintptr_t>(__builtin_return_address(0)));
+  }
+  long result = mmiotrace::sys::munmap(begin, length);
+  if (result < 0) {
+    errno = static_cast<int>(-result);
+    return -1;
+  }
+  return 0;
+}
+
+}  // extern "C"

@@ -1,0 +1,34 @@
+// Which mapped files are traced: those whose path matches one of the user's globs.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mmiotrace::preload {
+
+// The globs `mmiotrace record` traces when given no --trace option.
+extern const std::vector<std::string> kDefaultTraceGlobs;
+
+class TraceFilter {
+ public:
+  // Expands the globs once, to recognise files reached through symbolic links (sysfs PCI
+  // resource files are links: /sys/bus/pci/devices/D is /sys/devices/pci.../D).
+  explicit TraceFilter(std::vector<std::string> globs);
+
+  // The path of the file open on `fd`, when a glob matches it (by its canonical path, or by
+  // being a file some glob named through a link). Normal context.
+  std::optional<std::string> match(int fd) const;
+
+  const std::vector<std::string>& globs() const { return globs_; }
+
+ private:
+  std::vector<std::string> globs_;
+  std::set<std::pair<dev_t, ino_t>> named_files_;
+};
+
+}  // namespace mmiotrace::preload

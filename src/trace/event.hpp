@@ -1,0 +1,51 @@
+// mmiotrace: signal-safe
+// The event model of a trace (DESIGN.md section 4): one fixed-layout record per thing that
+// happened, filled in by the tracer's handlers and written by a TraceSink.
+#pragma once
+
+#include <cstdint>
+
+namespace mmiotrace::trace {
+
+enum class EventKind : uint8_t {
+  Map,      // a traced mapping appeared
+  Unmap,    // ... and went away
+  Read,     // an instruction read from a traced mapping
+  Write,    // ... wrote to it
+  Unknown,  // an instruction touched the mapping, but the tracer cannot tell its value
+  Mark,     // a text marker
+  Lost,     // events that could not be recorded
+};
+
+inline constexpr int kUnknownMapId = -1;
+inline constexpr unsigned kMaxEventWidth = 64;
+
+struct Event {
+  EventKind kind = EventKind::Mark;
+  uint8_t width = 0;        // Read, Write: bytes (1 to 64)
+  uint8_t insn_length = 0;  // Unknown: bytes of the instruction in `insn`
+  uint8_t insn[15] = {};
+  int32_t map_id = kUnknownMapId;
+  int32_t pid = 0;
+  int32_t tid = 0;
+  uint64_t time_ns = 0;  // CLOCK_MONOTONIC
+  uint64_t phys = 0;     // Map: physical address of the mapping; others: of the access
+  uint64_t virt = 0;     // Map: the address the program got; others: of the access
+  uint64_t length = 0;   // Map: bytes mapped; Lost: number of events lost
+  uint64_t pc = 0;       // the instruction (Read, Write, Unknown) or the caller (Map, Unmap)
+  alignas(8) uint8_t value[kMaxEventWidth] = {};  // Read, Write: little-endian, memory order
+  const char* text = nullptr;  // Mark: not owned, valid for the write() call
+  uint32_t text_length = 0;
+};
+
+// Where events go. Implementations are called from signal handlers on any thread: they must be
+// async-signal-safe and lock-free, and must take the event in one piece.
+class TraceSink {
+ public:
+  virtual void write(const Event& event) = 0;
+
+ protected:
+  ~TraceSink() = default;  // not deleted through this interface (no operator delete here)
+};
+
+}  // namespace mmiotrace::trace

@@ -1,0 +1,65 @@
+// Starting and stopping traced mappings (see recorder.hpp). Normal context.
+#include "trace/recorder.hpp"
+
+#include <memory>
+
+#include "core/monotonic_clock.hpp"
+#include "core/syscall.hpp"
+#include "trace/recorder_handlers.hpp"
+
+namespace mmiotrace::trace {
+
+namespace {
+
+Event mapping_event(EventKind kind, int map_id, uintptr_t pc) {
+  Event event;
+  event.kind = kind;
+  event.time_ns = monotonic_ns();
+  event.map_id = map_id;
+  event.pc = pc;
+  event.pid = sys::getpid();
+  event.tid = sys::gettid();
+  return event;
+}
+
+}  // namespace
+
+TracedMapping* Recorder::attach(int map_id, AddressRange range, uint64_t phys,
+                                std::optional<int> protection, int* error) {
+  auto mapping = std::make_unique<TracedMapping>();
+  mapping->recorder = this;
+  mapping->map_id = map_id;
+  mapping->range = range;
+  mapping->phys = phys;
+  mapping->probe.addr = range.begin;
+  mapping->probe.len = range.size();
+  mapping->probe.post_handler = &record_access;
+  mapping->probe.user_data = mapping.get();
+  *error = kmmio::register_probe(&mapping->probe, protection);
+  return *error == 0 ? mapping.release() : nullptr;
+}
+
+void Recorder::detach(TracedMapping* mapping, kmmio::Disarm disarm) {
+  kmmio::unregister_probe(&mapping->probe, disarm);
+  delete mapping;
+}
+
+TracedMapping* Recorder::start(AddressRange range, uint64_t phys, uintptr_t pc,
+                               std::optional<int> protection, int* error) {
+  Event map = mapping_event(EventKind::Map, next_map_id(), pc);
+  map.phys = phys;
+  map.virt = range.begin;
+  map.length = range.size();
+  sink_.write(map);
+  TracedMapping* mapping = attach(map.map_id, range, phys, protection, error);
+  if (mapping == nullptr) sink_.write(mapping_event(EventKind::Unmap, map.map_id, pc));
+  return mapping;
+}
+
+void Recorder::stop(TracedMapping* mapping, uintptr_t pc, kmmio::Disarm disarm) {
+  int map_id = mapping->map_id;
+  detach(mapping, disarm);
+  sink_.write(mapping_event(EventKind::Unmap, map_id, pc));
+}
+
+}  // namespace mmiotrace::trace

@@ -1,0 +1,60 @@
+// Turns probe hits into trace events: a Recorder traces mappings, each as a kmmio probe whose
+// handlers write R, W and UNKNOWN events to a TraceSink, between a MAP and an UNMAP event.
+// Used by the preload shim, and by programs that use the library directly.
+#pragma once
+
+#include <atomic>
+#include <optional>
+
+#include "core/address_range.hpp"
+#include "kmmio/engine.hpp"
+#include "mmiotrace/mmiotrace.h"
+#include "trace/event.hpp"
+
+namespace mmiotrace::trace {
+
+class Recorder;
+
+// One traced mapping. Created and destroyed by the Recorder (normal context); read by the probe
+// handlers (signal context) while registered.
+struct TracedMapping {
+  mmiotrace_probe probe = {};
+  Recorder* recorder = nullptr;
+  int map_id = 0;
+  AddressRange range;
+  uint64_t phys = 0;  // physical address of range.begin
+};
+
+class Recorder {
+ public:
+  explicit Recorder(TraceSink& sink) : sink_(sink) {}
+  Recorder(const Recorder&) = delete;
+  Recorder& operator=(const Recorder&) = delete;
+
+  // Logs MAP and arms the range. `protection` is the pages' protection when the caller knows
+  // it. Returns the mapping, or -errno from the probe registration. Normal context.
+  TracedMapping* start(AddressRange range, uint64_t phys, uintptr_t pc,
+                       std::optional<int> protection, int* error);
+
+  // Disarms the mapping, logs UNMAP and frees it. Normal context.
+  void stop(TracedMapping* mapping, uintptr_t pc, kmmio::Disarm disarm);
+
+  // The two halves of start() and stop() without their events, for a mapping that changes
+  // shape but stays the same mapping (partly unmapped): it keeps its map id.
+  TracedMapping* attach(int map_id, AddressRange range, uint64_t phys,
+                        std::optional<int> protection, int* error);
+  void detach(TracedMapping* mapping, kmmio::Disarm disarm);
+
+  // A MARK event with `text`. Any context.
+  void mark(const char* text, size_t length);
+
+  TraceSink& sink() { return sink_; }
+
+ private:
+  TraceSink& sink_;
+};
+
+// Map ids of this process: positive, increasing, never reused. Any context.
+int next_map_id();
+
+}  // namespace mmiotrace::trace

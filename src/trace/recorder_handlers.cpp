@@ -1,0 +1,59 @@
+// mmiotrace: signal-safe
+// From a probe hit to an event (see recorder_handlers.hpp), and the parts of Recorder that any
+// context may use.
+#include "trace/recorder_handlers.hpp"
+
+#include <atomic>
+#include <cstring>
+
+#include "core/monotonic_clock.hpp"
+#include "core/syscall.hpp"
+#include "trace/recorder.hpp"
+
+namespace mmiotrace::trace {
+namespace {
+
+constinit std::atomic<int> g_last_map_id{0};
+
+}  // namespace
+
+int next_map_id() { return g_last_map_id.fetch_add(1) + 1; }
+
+void record_access(mmiotrace_probe* probe, const mmiotrace_access* access, void* /*ucontext*/) {
+  const auto* mapping = static_cast<const TracedMapping*>(probe->user_data);
+  Event event;
+  event.time_ns = monotonic_ns();
+  event.map_id = mapping->map_id;
+  event.pid = sys::getpid();
+  event.tid = sys::gettid();
+  event.pc = access->pc;
+  // An access that runs into the mapping from below is placed at its first traced byte.
+  uintptr_t address = mapping->range.contains(access->address) ? access->address
+                                                                : access->fault_address;
+  event.virt = address;
+  event.phys = mapping->phys + (address - mapping->range.begin);
+  bool plain = access->kind == MMIOTRACE_ACCESS_READ || access->kind == MMIOTRACE_ACCESS_WRITE;
+  if (access->value_known && plain && access->width <= kMaxEventWidth) {
+    event.kind = access->kind == MMIOTRACE_ACCESS_READ ? EventKind::Read : EventKind::Write;
+    event.width = static_cast<uint8_t>(access->width);
+    std::memcpy(event.value, access->value.bytes, access->width);
+  } else {
+    event.kind = EventKind::Unknown;
+    event.insn_length = access->insn_length;
+    std::memcpy(event.insn, access->insn, access->insn_length);
+  }
+  mapping->recorder->sink().write(event);
+}
+
+void Recorder::mark(const char* text, size_t length) {
+  Event event;
+  event.kind = EventKind::Mark;
+  event.time_ns = monotonic_ns();
+  event.pid = sys::getpid();
+  event.tid = sys::gettid();
+  event.text = text;
+  event.text_length = static_cast<uint32_t>(length);
+  sink_.write(event);
+}
+
+}  // namespace mmiotrace::trace

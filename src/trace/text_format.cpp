@@ -1,0 +1,91 @@
+// mmiotrace: signal-safe
+// Writing events in the kernel's text format (see text_format.hpp).
+#include "trace/text_format.hpp"
+
+namespace mmiotrace::trace {
+namespace {
+
+uint64_t little_endian(const uint8_t* bytes, unsigned width) {
+  uint64_t value = 0;
+  for (unsigned i = 0; i < width && i < 8; ++i) value |= uint64_t{bytes[i]} << (8 * i);
+  return value;
+}
+
+// "R %d %u.%06lu %d 0x%llx 0x%lx 0x%lx %d\n"
+void format_access_line(char letter, unsigned width, uint64_t time_ns, int map_id, uint64_t phys,
+                        uint64_t value, uint64_t pc, int pid, TextSpan& out) {
+  out.character(letter).character(' ').decimal(width).character(' ');
+  format_timestamp(time_ns, out);
+  out.character(' ').signed_decimal(map_id).character(' ').hex0x(phys).character(' ');
+  out.hex0x(value).character(' ').hex0x(pc).character(' ').signed_decimal(pid).character('\n');
+}
+
+}  // namespace
+
+void format_timestamp(uint64_t time_ns, TextSpan& out) {
+  uint64_t microseconds = (time_ns + 500) / 1000;
+  out.decimal(microseconds / 1000000).character('.').decimal_padded(microseconds % 1000000, 6);
+}
+
+void format_text(const Event& event, TextSpan& out) {
+  switch (event.kind) {
+    case EventKind::Read:
+    case EventKind::Write: {
+      char letter = event.kind == EventKind::Read ? 'R' : 'W';
+      if (event.width <= 8) {
+        format_access_line(letter, event.width, event.time_ns, event.map_id, event.phys,
+                           little_endian(event.value, event.width), event.pc, event.pid, out);
+        break;
+      }
+      // Wider than the kernel's machine word: consecutive 8-byte lines, lowest address first,
+      // all with the access's time and PC (docs/trace-format.md).
+      for (unsigned offset = 0; offset < event.width && offset < kMaxEventWidth; offset += 8) {
+        format_access_line(letter, 8, event.time_ns, event.map_id, event.phys + offset,
+                           little_endian(event.value + offset, 8), event.pc, event.pid, out);
+      }
+      break;
+    }
+    case EventKind::Unknown:
+      // "UNKNOWN %u.%06lu %d 0x%llx %02lx,%02lx,%02lx 0x%lx %d\n"
+      out.text("UNKNOWN ");
+      format_timestamp(event.time_ns, out);
+      out.character(' ').signed_decimal(event.map_id).character(' ').hex0x(event.phys);
+      out.character(' ').hex(event.insn[0], 2).character(',').hex(event.insn[1], 2);
+      out.character(',').hex(event.insn[2], 2).character(' ').hex0x(event.pc).character(' ');
+      out.signed_decimal(event.pid).character('\n');
+      break;
+    case EventKind::Map:
+      // "MAP %u.%06lu %d 0x%llx 0x%lx 0x%lx 0x%lx %d\n"
+      out.text("MAP ");
+      format_timestamp(event.time_ns, out);
+      out.character(' ').signed_decimal(event.map_id).character(' ').hex0x(event.phys);
+      out.character(' ').hex0x(event.virt).character(' ').hex0x(event.length).character(' ');
+      out.hex0x(event.pc).character(' ').signed_decimal(event.pid).character('\n');
+      break;
+    case EventKind::Unmap:
+      // "UNMAP %u.%06lu %d 0x%lx %d\n"
+      out.text("UNMAP ");
+      format_timestamp(event.time_ns, out);
+      out.character(' ').signed_decimal(event.map_id).character(' ').hex0x(event.pc);
+      out.character(' ').signed_decimal(event.pid).character('\n');
+      break;
+    case EventKind::Mark: {
+      // "MARK %u.%06lu %s": the text carries its own newline; one is added when it lacks it.
+      out.text("MARK ");
+      format_timestamp(event.time_ns, out);
+      out.character(' ');
+      std::string_view text(event.text ? event.text : "", event.text_length);
+      size_t room = kMaxFormattedEvent > out.size() + 2 ? kMaxFormattedEvent - out.size() - 2 : 0;
+      if (text.size() > room) text = text.substr(0, room);
+      out.text(text);
+      if (text.empty() || text.back() != '\n') out.character('\n');
+      break;
+    }
+    case EventKind::Lost:
+      // "MARK 0.000000 Lost %lu events.\n"
+      out.text("MARK 0.000000 Lost ").decimal(event.length).text(" events.\n");
+      break;
+  }
+}
+
+}  // namespace mmiotrace::trace

@@ -1,0 +1,25 @@
+// mmiotrace: signal-safe
+// The kernel's mmiotrace text format (version 20070824), byte for byte; see
+// ../shared/reference/mmiotrace-format.md and docs/trace-format.md.
+#pragma once
+
+#include <string_view>
+
+#include "core/fixed_text.hpp"
+#include "trace/event.hpp"
+
+namespace mmiotrace::trace {
+
+inline constexpr std::string_view kTextVersionLine = "VERSION 20070824\n";
+
+// Room for the longest line one event can produce (a 64-byte access is eight 8-byte lines;
+// a marker is cut to fit).
+inline constexpr size_t kMaxFormattedEvent = 1024;
+
+// Appends the event's line(s), each ending in '\n'.
+void format_text(const Event& event, TextSpan& out);
+
+// "%u.%06lu" of a nanosecond time: seconds, and microseconds rounded to the nearest.
+void format_timestamp(uint64_t time_ns, TextSpan& out);
+
+}  // namespace mmiotrace::trace
