@@ -72,7 +72,7 @@ void on_fault_signal(int signo, siginfo_t* info, void* ucontext) {
   ThreadContext& context = this_thread_context();
   if (context.handler_depth > 0) {
     report_recursive_fault(signo, *info, uc);
-    pass_to_program(signo, info, ucontext, context);
+    pass_to_program(signo, info, ucontext);
     return;
   }
   HandlerFrame frame(context);
@@ -83,7 +83,7 @@ void on_fault_signal(int signo, siginfo_t* info, void* ucontext) {
   }
   if (context.step.active) abort_single_step(context, uc);
   frame.leave();
-  pass_to_program(signo, info, ucontext, context);
+  pass_to_program(signo, info, ucontext);
 }
 
 void on_trap_signal(int signo, siginfo_t* info, void* ucontext) {
@@ -92,7 +92,7 @@ void on_trap_signal(int signo, siginfo_t* info, void* ucontext) {
   ThreadContext& context = this_thread_context();
   if (context.handler_depth > 0) {
     report_recursive_fault(signo, *info, uc);
-    pass_to_program(signo, info, ucontext, context);
+    pass_to_program(signo, info, ucontext);
     return;
   }
   HandlerFrame frame(context);
@@ -103,7 +103,7 @@ void on_trap_signal(int signo, siginfo_t* info, void* ucontext) {
     // The program had the trap flag set itself: its own SIGTRAP is due as well.
   }
   frame.leave();
-  pass_to_program(signo, info, ucontext, context);
+  pass_to_program(signo, info, ucontext);
 }
 
 }  // namespace mmiotrace::kmmio

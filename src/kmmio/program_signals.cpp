@@ -7,7 +7,6 @@
 
 #include "core/syscall.hpp"
 #include "kmmio/engine_stats.hpp"
-#include "kmmio/thread_context.hpp"
 
 namespace mmiotrace::kmmio {
 namespace {
@@ -108,46 +107,37 @@ void load_program_disposition(int signo, struct sigaction* action) {
   }
 }
 
-void pass_to_program(int signo, siginfo_t* info, void* ucontext, ThreadContext& context) {
+void pass_to_program(int signo, siginfo_t* info, void* ucontext) {
   auto* uc = static_cast<ucontext_t*>(ucontext);
   count_passed_on();
   struct sigaction action;
   load_program_disposition(signo, &action);
   bool kernel_fault = info->si_code > 0;
-  bool program_blocked = (context.program_blocked & signal_bit(signo)) != 0;
   auto handler = reinterpret_cast<uintptr_t>(action.sa_handler);
 
-  // A fault the program blocks or ignores is fatal (the kernel forces the default action).
+  // An ignored fault is fatal all the same (the kernel forces the default action).
   if (handler == reinterpret_cast<uintptr_t>(SIG_DFL) ||
-      (kernel_fault && (program_blocked || handler == reinterpret_cast<uintptr_t>(SIG_IGN)))) {
+      (kernel_fault && handler == reinterpret_cast<uintptr_t>(SIG_IGN))) {
     take_default_action(signo, info, uc);
     return;
   }
   if (handler == reinterpret_cast<uintptr_t>(SIG_IGN)) return;
 
-  // Run the program's handler with the mask the kernel would have set up for it. The fault
-  // signals stay unblocked for the engine; the program's view of them is kept aside.
+  // Run the program's handler with the mask the kernel would have set up for it, except that
+  // the fault signals stay deliverable: the engine needs them, and the handler may touch traced
+  // memory or leave with siglongjmp().
   sigset_t mask = uc->uc_sigmask;
-  uint32_t blocked = context.program_blocked;
   for (size_t i = 0; i < sizeof(sigset_t) / sizeof(mask.__val[0]); ++i) {
     mask.__val[i] |= action.sa_mask.__val[i];
   }
-  if (!(action.sa_flags & SA_NODEFER)) sigset_add(mask, signo);
-  for (int fault_signal : kFaultSignals) {
-    if (sigset_has(mask, fault_signal)) blocked |= signal_bit(fault_signal);
-  }
   sigset_remove_fault_signals(mask);
   if (action.sa_flags & SA_RESETHAND) reset_to_default_from_handler(signo);
-
-  uint32_t saved_blocked = context.program_blocked;
-  context.program_blocked = blocked;
   sys::rt_sigprocmask(SIG_SETMASK, &mask, nullptr);
   if (action.sa_flags & SA_SIGINFO) {
     action.sa_sigaction(signo, info, ucontext);
   } else {
     action.sa_handler(signo);
   }
-  context.program_blocked = saved_blocked;
   // Returning from mmiotrace's handler restores the mask in `ucontext`, as the kernel would.
 }
 

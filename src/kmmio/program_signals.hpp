@@ -10,21 +10,12 @@
 
 namespace mmiotrace::kmmio {
 
-struct ThreadContext;
-
 inline constexpr int kFaultSignals[] = {SIGSEGV, SIGBUS, SIGTRAP};
 constexpr bool is_fault_signal(int signo) {
   return signo == SIGSEGV || signo == SIGBUS || signo == SIGTRAP;
 }
-constexpr uint32_t signal_bit(int signo) { return uint32_t{1} << signo; }
 
 // Bits of a glibc sigset_t, without libc.
-inline bool sigset_has(const sigset_t& set, int signo) {
-  return (set.__val[(signo - 1) / 64] >> ((signo - 1) % 64)) & 1;
-}
-inline void sigset_add(sigset_t& set, int signo) {
-  set.__val[(signo - 1) / 64] |= 1ul << ((signo - 1) % 64);
-}
 inline void sigset_remove(sigset_t& set, int signo) {
   set.__val[(signo - 1) / 64] &= ~(1ul << ((signo - 1) % 64));
 }
@@ -38,8 +29,9 @@ void store_program_disposition(int signo, const struct sigaction& action);
 void load_program_disposition(int signo, struct sigaction* action);
 
 // The signal was not caused by a probe: deliver it as the kernel would have, untraced. Called
-// from mmiotrace's handler for `signo`, outside any handler frame.
-void pass_to_program(int signo, siginfo_t* info, void* ucontext, ThreadContext& context);
+// from mmiotrace's handler for `signo`, outside any handler frame. One difference remains: the
+// fault signals are never blocked under mmiotrace, in the program's handler either.
+void pass_to_program(int signo, siginfo_t* info, void* ucontext);
 
 // mmiotrace's handler entry points, installed by install_fault_handlers().
 void on_fault_signal(int signo, siginfo_t* info, void* ucontext);

@@ -10,7 +10,6 @@
 
 #include "kmmio/engine.hpp"
 #include "kmmio/program_signals.hpp"
-#include "kmmio/thread_context.hpp"
 #include "mmiotrace/mmiotrace.h"
 
 using namespace mmiotrace;
@@ -47,35 +46,15 @@ SignalHandler install_simple(int signo, SignalHandler handler, int flags, bool b
   return old_action.sa_handler;
 }
 
-// The program's mask change, with the fault signals kept deliverable and the program's view of
-// them remembered for this thread.
+// The program's mask change, with the fault signals kept deliverable: blocked, a traced access
+// would kill the process. The program sees them unblocked (docs/limitations.md).
 int change_mask(SigmaskFunction real, int how, const sigset_t* set, sigset_t* old_set) {
-  if (!fault_handlers_installed()) return real(how, set, old_set);
-  ThreadContext& context = this_thread_context();
-  uint32_t program_blocked = context.program_blocked;
-  sigset_t adjusted;
-  const sigset_t* effective = set;
-  if (set != nullptr) {
-    adjusted = *set;
-    uint32_t named = 0;
-    for (int signo : kFaultSignals) {
-      if (sigismember(set, signo) == 1) named |= signal_bit(signo);
-    }
-    if (how == SIG_BLOCK) program_blocked |= named;
-    if (how == SIG_UNBLOCK) program_blocked &= ~named;
-    if (how == SIG_SETMASK) program_blocked = named;
-    sigset_remove_fault_signals(adjusted);
-    effective = &adjusted;
+  if (set == nullptr || !fault_handlers_installed() || how == SIG_UNBLOCK) {
+    return real(how, set, old_set);
   }
-  int result = real(how, effective, old_set);
-  if (result != 0) return result;
-  if (old_set != nullptr) {
-    for (int signo : kFaultSignals) {
-      if (context.program_blocked & signal_bit(signo)) sigaddset(old_set, signo);
-    }
-  }
-  context.program_blocked = program_blocked;
-  return 0;
+  sigset_t adjusted = *set;
+  sigset_remove_fault_signals(adjusted);
+  return real(how, &adjusted, old_set);
 }
 
 // libc's functions, found when this library loads (or on first use, if a constructor that runs

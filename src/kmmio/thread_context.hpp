@@ -37,9 +37,6 @@ struct SingleStepState {
 struct ThreadContext {
   // Depth of mmiotrace's own handler frames on this thread; > 0 means a new fault is recursive.
   int handler_depth = 0;
-  // SIGSEGV, SIGBUS and SIGTRAP stay unblocked for the engine; these bits (1 << signo) record
-  // which of them the program believes it has blocked.
-  uint32_t program_blocked = 0;
   SingleStepState step;
 };
 

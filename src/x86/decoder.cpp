@@ -79,7 +79,8 @@ void set_value_register(Instruction* out, const ZydisDecodedOperand& operand, bo
 // The MOV family, whose value can be read from registers (what pf_in.c decodes, and more).
 void classify_value(const ZydisDecodedInstruction& insn, const ZydisDecodedOperand* ops,
                     Instruction* out) {
-  if (out->memory_operand_count != 1 || insn.operand_count_visible < 2) return;
+  // String instructions name their operands implicitly, so count all of them.
+  if (out->memory_operand_count != 1 || insn.operand_count < 2) return;
   const ZydisDecodedOperand& first = ops[0];
   const ZydisDecodedOperand& second = ops[1];
   switch (insn.mnemonic) {

@@ -1,0 +1,237 @@
+// Unit tests for kmmio's hand-over of signals that are not ours: to the program's handler
+// (installed before or after the engine), or to the default action; and for the interposed
+// sigaction()/signal()/sigprocmask().
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <setjmp.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+
+#include "kmmio/engine.hpp"
+#include "mmiotrace/mmiotrace.hpp"
+#include "test_support.hpp"
+
+namespace mmiotrace::testing {
+namespace {
+
+std::atomic<int> g_handler_calls{0};
+std::atomic<int> g_last_si_code{0};
+sigjmp_buf g_recovery;
+
+void exit_42(int) { _exit(42); }
+void count_and_recover(int, siginfo_t* info, void*) {
+  g_handler_calls.fetch_add(1);
+  g_last_si_code.store(info->si_code);
+  siglongjmp(g_recovery, 1);
+}
+void count_and_return(int) { g_handler_calls.fetch_add(1); }
+
+// Writes to a read-only page: a fault that is the program's own.
+void foreign_write_fault() {
+  static void* read_only =
+      mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  store32(reinterpret_cast<uintptr_t>(read_only), 1);
+}
+
+class ProgramSignalsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    access_log().clear();
+  }
+  void arm() {
+    probe_ = {memory_.address(), 4096, nullptr, &log_post, nullptr};
+    ASSERT_EQ(mmiotrace_register_probe(&probe_), 0);
+  }
+  void TearDown() override { mmiotrace_unregister_probe(&probe_); }
+
+  TestMemory memory_{1};
+  mmiotrace_probe probe_ = {};
+};
+
+TEST_F(ProgramSignalsTest, ForeignFaultGoesToHandlerInstalledBeforeTheEngine) {
+  EXPECT_EXIT(
+      {
+        ASSERT_FALSE(kmmio::fault_handlers_installed());
+        signal(SIGSEGV, &exit_42);
+        arm();
+        ASSERT_TRUE(kmmio::fault_handlers_installed());
+        store32(memory_.address(), 7);  // traced, not the program's business
+        foreign_write_fault();
+      },
+      ::testing::ExitedWithCode(42), "");
+}
+
+TEST_F(ProgramSignalsTest, ForeignFaultGoesToHandlerInstalledAfterTheEngine) {
+  arm();
+  struct sigaction action = {};
+  action.sa_sigaction = &count_and_recover;
+  action.sa_flags = SA_SIGINFO;
+  struct sigaction previous;
+  ASSERT_EQ(sigaction(SIGSEGV, &action, &previous), 0);
+  g_handler_calls = 0;
+  if (sigsetjmp(g_recovery, 1) == 0) foreign_write_fault();
+  EXPECT_EQ(g_handler_calls.load(), 1);
+  EXPECT_EQ(g_last_si_code.load(), SEGV_ACCERR);
+
+  // The engine's handler is still the one the kernel calls: traced accesses are still seen.
+  store32(memory_.address(8), 0x1234);
+  EXPECT_EQ(access_log().post_count(), 1u);
+
+  struct sigaction current;
+  ASSERT_EQ(sigaction(SIGSEGV, &previous, &current), 0);
+  EXPECT_EQ(current.sa_sigaction, &count_and_recover);
+}
+
+TEST_F(ProgramSignalsTest, SigactionReportsTheProgramsOwnDisposition) {
+  arm();
+  ASSERT_NE(signal(SIGBUS, &count_and_return), SIG_ERR);
+  EXPECT_EQ(signal(SIGBUS, SIG_DFL), &count_and_return);
+  struct sigaction current;
+  ASSERT_EQ(sigaction(SIGBUS, nullptr, &current), 0);
+  EXPECT_EQ(current.sa_handler, SIG_DFL);
+}
+
+TEST_F(ProgramSignalsTest, ForeignFaultWithoutHandlerTakesTheDefaultAction) {
+  EXPECT_EXIT(
+      {
+        arm();
+        foreign_write_fault();
+      },
+      ::testing::KilledBySignal(SIGSEGV), "");
+}
+
+TEST_F(ProgramSignalsTest, IgnoredSigsegvCannotIgnoreARealFault) {
+  EXPECT_EXIT(
+      {
+        arm();
+        signal(SIGSEGV, SIG_IGN);
+        raise(SIGSEGV);  // ignored, as untraced
+        foreign_write_fault();
+      },
+      ::testing::KilledBySignal(SIGSEGV), "");
+}
+
+TEST_F(ProgramSignalsTest, RaisedSignalReachesTheProgramsHandler) {
+  arm();
+  struct sigaction action = {};
+  action.sa_sigaction = &count_and_recover;
+  action.sa_flags = SA_SIGINFO;
+  struct sigaction previous;
+  ASSERT_EQ(sigaction(SIGSEGV, &action, &previous), 0);
+  g_handler_calls = 0;
+  if (sigsetjmp(g_recovery, 1) == 0) raise(SIGSEGV);
+  EXPECT_EQ(g_handler_calls.load(), 1);
+  EXPECT_EQ(g_last_si_code.load(), SI_TKILL);
+  sigaction(SIGSEGV, &previous, nullptr);
+}
+
+TEST_F(ProgramSignalsTest, ForeignSigbusGoesToTheDefaultAction) {
+  EXPECT_EXIT(
+      {
+        arm();
+        char path[] = "/tmp/mmiotrace-sigbus-XXXXXX";
+        int fd = mkstemp(path);
+        unlink(path);
+        auto* beyond_end = static_cast<uint8_t*>(
+            mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+        store8(reinterpret_cast<uintptr_t>(beyond_end), 1);  // the file is empty: SIGBUS
+      },
+      ::testing::KilledBySignal(SIGBUS), "");
+}
+
+TEST_F(ProgramSignalsTest, ProgramsBreakpointReachesItsSigtrapHandler) {
+  arm();
+  ASSERT_NE(signal(SIGTRAP, &count_and_return), SIG_ERR);
+  g_handler_calls = 0;
+  asm volatile("int3");
+  EXPECT_EQ(g_handler_calls.load(), 1);
+  signal(SIGTRAP, SIG_DFL);
+}
+
+TEST_F(ProgramSignalsTest, ProgramsBreakpointWithoutHandlerKillsWithSigtrap) {
+  EXPECT_EXIT(
+      {
+        arm();
+        asm volatile("int3");
+      },
+      ::testing::KilledBySignal(SIGTRAP), "");
+}
+
+TEST_F(ProgramSignalsTest, ResetHandRunsTheHandlerOnceThenTheDefault) {
+  EXPECT_EXIT(
+      {
+        arm();
+        struct sigaction action = {};
+        action.sa_sigaction = &count_and_recover;
+        action.sa_flags = SA_SIGINFO | SA_RESETHAND;
+        sigaction(SIGSEGV, &action, nullptr);
+        if (sigsetjmp(g_recovery, 1) == 0) foreign_write_fault();
+        if (g_handler_calls.load() != 1) _exit(1);
+        foreign_write_fault();
+      },
+      ::testing::KilledBySignal(SIGSEGV), "");
+}
+
+void check_mask_in_handler(int, siginfo_t*, void*) {
+  sigset_t current;
+  sigprocmask(SIG_BLOCK, nullptr, &current);
+  // sa_mask is blocked, as the program asked; the fault signals never are under mmiotrace.
+  g_handler_calls.store(sigismember(&current, SIGUSR1) == 1 && sigismember(&current, SIGSEGV) == 0
+                            ? 1
+                            : -1);
+  siglongjmp(g_recovery, 1);
+}
+
+TEST_F(ProgramSignalsTest, ProgramsHandlerRunsWithTheMaskItAskedFor) {
+  arm();
+  struct sigaction action = {};
+  action.sa_sigaction = &check_mask_in_handler;
+  action.sa_flags = SA_SIGINFO;
+  sigemptyset(&action.sa_mask);
+  sigaddset(&action.sa_mask, SIGUSR1);
+  struct sigaction previous;
+  sigaction(SIGSEGV, &action, &previous);
+  g_handler_calls = 0;
+  if (sigsetjmp(g_recovery, 1) == 0) foreign_write_fault();
+  EXPECT_EQ(g_handler_calls.load(), 1);
+  sigaction(SIGSEGV, &previous, nullptr);
+}
+
+TEST_F(ProgramSignalsTest, BlockingTheFaultSignalsDoesNotStopTracing) {
+  arm();
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGSEGV);
+  sigaddset(&block, SIGTRAP);
+  ASSERT_EQ(sigprocmask(SIG_BLOCK, &block, &old), 0);
+  store32(memory_.address(16), 0x77);
+  EXPECT_EQ(access_log().post_count(), 1u);
+  sigset_t reported;
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, nullptr, &reported), 0);
+  EXPECT_EQ(sigismember(&reported, SIGSEGV), 0);
+  EXPECT_EQ(sigismember(&reported, SIGTRAP), 0);
+  ASSERT_EQ(sigprocmask(SIG_SETMASK, &old, nullptr), 0);
+}
+
+void touch_traced_memory(mmiotrace_probe* probe, const mmiotrace_access*, void*) {
+  store32(probe->addr + 64, 1);
+}
+
+TEST_F(ProgramSignalsTest, FaultInsideAHandlerIsReportedNotADeadlock) {
+  EXPECT_EXIT(
+      {
+        probe_.addr = memory_.address();
+        probe_.len = 4096;
+        probe_.pre_handler = &touch_traced_memory;
+        mmiotrace_register_probe(&probe_);
+        store32(memory_.address(), 1);
+      },
+      ::testing::KilledBySignal(SIGSEGV), "inside mmiotrace's own signal handler");
+}
+
+}  // namespace
+}  // namespace mmiotrace::testing
