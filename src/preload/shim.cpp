@@ -138,11 +138,18 @@ void forget_range(AddressRange range, uintptr_t pc) {
     it = g_shim->mappings.erase(it);
     AddressRange pieces[2] = {{old.begin, std::min(old.end, range.begin)},
                               {std::max(old.begin, range.end), old.end}};
+    int map_id = mapping.traced->map_id;
     if (pieces[0].empty() && pieces[1].empty()) {
-      g_shim->recorder.stop(mapping.traced, pc, kmmio::Disarm::RestoreProtection);
+      // Gone entirely: the mapping ends with its last piece.
+      bool other_pieces = false;
+      for (const auto& [start, other] : g_shim->mappings) other_pieces |= other.traced->map_id == map_id;
+      if (other_pieces) {
+        g_shim->recorder.detach(mapping.traced, kmmio::Disarm::RestoreProtection);
+      } else {
+        g_shim->recorder.stop(mapping.traced, pc, kmmio::Disarm::RestoreProtection);
+      }
       continue;
     }
-    int map_id = mapping.traced->map_id;
     uint64_t phys = mapping.traced->phys;
     g_shim->recorder.detach(mapping.traced, kmmio::Disarm::RestoreProtection);
     for (const AddressRange& piece : pieces) {

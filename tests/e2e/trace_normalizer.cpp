@@ -1,0 +1,162 @@
+// Checking and normalizing recorded traces (see trace_normalizer.hpp).
+#include "trace_normalizer.hpp"
+
+#include <elf.h>
+
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+#include "x86/instruction.hpp"
+
+namespace mmiotrace::e2e {
+
+ProgramImage::ProgramImage(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<uint8_t> file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (file.size() < sizeof(Elf64_Ehdr)) return;
+  Elf64_Ehdr header;
+  std::memcpy(&header, file.data(), sizeof(header));
+  for (unsigned i = 0; i < header.e_phnum; ++i) {
+    Elf64_Phdr segment;
+    size_t at = header.e_phoff + i * sizeof(Elf64_Phdr);
+    if (at + sizeof(segment) > file.size()) break;
+    std::memcpy(&segment, file.data() + at, sizeof(segment));
+    if (segment.p_type != PT_LOAD || !(segment.p_flags & PF_X)) continue;
+    if (segment.p_offset + segment.p_filesz > file.size()) continue;
+    segments_.push_back({segment.p_vaddr,
+                         std::vector<uint8_t>(file.begin() + static_cast<long>(segment.p_offset),
+                                              file.begin() + static_cast<long>(segment.p_offset +
+                                                                               segment.p_filesz))});
+  }
+}
+
+std::vector<uint8_t> ProgramImage::code_at(uint64_t address) const {
+  for (const Segment& segment : segments_) {
+    if (address < segment.address || address >= segment.address + segment.bytes.size()) continue;
+    size_t offset = address - segment.address;
+    size_t length = std::min<size_t>(15, segment.bytes.size() - offset);
+    return {segment.bytes.begin() + static_cast<long>(offset),
+            segment.bytes.begin() + static_cast<long>(offset + length)};
+  }
+  return {};
+}
+
+namespace {
+
+std::vector<std::string> split(const std::string& line) {
+  std::istringstream in(line);
+  return {std::istream_iterator<std::string>(in), std::istream_iterator<std::string>()};
+}
+
+uint64_t parse_hex(const std::string& text) { return std::stoull(text, nullptr, 16); }
+
+class Normalizer {
+ public:
+  explicit Normalizer(const ProgramImage& program) : program_(program) {}
+
+  std::string line(const std::string& text) {
+    current_ = text;
+    std::vector<std::string> f = split(text);
+    if (f.empty()) return text;
+    const std::string& kind = f[0];
+    if (kind == "VERSION") return text;
+    if (kind == "MAP" && f.size() == 8) {
+      check_time(f[1]);
+      check_code_address(f[6]);
+      check_pid(f[7]);
+      return "MAP T " + f[2] + " " + f[3] + " VIRT " + f[5] + " PC PID";
+    }
+    if (kind == "UNMAP" && f.size() == 5) {
+      check_time(f[1]);
+      check_code_address(f[3]);
+      check_pid(f[4]);
+      return "UNMAP T " + f[2] + " PC PID";
+    }
+    if ((kind == "R" || kind == "W") && f.size() == 8) {
+      check_time(f[2]);
+      check_access_instruction(f[6], kind == "W", std::stoi(f[1]));
+      check_pid(f[7]);
+      return kind + " " + f[1] + " T " + f[3] + " " + f[4] + " " + f[5] + " PC PID";
+    }
+    if (kind == "UNKNOWN" && f.size() == 7) {
+      check_time(f[1]);
+      check_opcode_bytes(f[5], f[4]);
+      check_pid(f[6]);
+      return "UNKNOWN T " + f[2] + " " + f[3] + " " + f[4] + " PC PID";
+    }
+    if (kind == "MARK" && f.size() >= 2) {
+      check_time(f[1]);
+      return "MARK T" + text.substr(text.find(f[1]) + f[1].size());
+    }
+    problem("unrecognised line");
+    return text;
+  }
+
+  std::vector<std::string> problems;
+
+ private:
+  void problem(const std::string& what) { problems.push_back(what + ": " + current_); }
+
+  void check_time(const std::string& time) {
+    size_t dot = time.find('.');
+    if (dot == std::string::npos || time.size() - dot - 1 != 6) return problem("bad time");
+    uint64_t micros = std::stoull(time.substr(0, dot)) * 1000000 + std::stoull(time.substr(dot + 1));
+    if (micros < last_time_) problem("time goes backwards");
+    last_time_ = micros;
+  }
+
+  void check_pid(const std::string& pid) {
+    if (pid_.empty()) pid_ = pid;
+    if (pid != pid_) problem("PID " + pid + " differs from " + pid_);
+    if (std::stoi(pid) <= 0) problem("PID is not a process");
+  }
+
+  void check_code_address(const std::string& pc) {
+    if (program_.code_at(parse_hex(pc)).empty()) problem("PC is not in the program's code");
+  }
+
+  void check_access_instruction(const std::string& pc, bool write, int width) {
+    uint64_t address = parse_hex(pc);
+    std::vector<uint8_t> code = program_.code_at(address);
+    x86::Instruction instruction;
+    if (code.empty() || x86::decode(code.data(), code.size(), address, &instruction) !=
+                            x86::DecodeResult::Ok) {
+      return problem("PC is not an instruction of the program");
+    }
+    for (unsigned i = 0; i < instruction.memory_operand_count; ++i) {
+      const x86::MemoryOperand& operand = instruction.memory[i];
+      bool direction = write ? x86::writes(operand.kind) : x86::reads(operand.kind);
+      if (direction && operand.width == width) return;
+    }
+    problem("the instruction at PC makes no access of this width and direction");
+  }
+
+  void check_opcode_bytes(const std::string& pc, const std::string& bytes) {
+    std::vector<uint8_t> code = program_.code_at(parse_hex(pc));
+    char expected[16] = "";
+    if (code.size() >= 3) snprintf(expected, sizeof(expected), "%02x,%02x,%02x", code[0], code[1], code[2]);
+    if (bytes != expected) problem("opcode bytes are not those at PC");
+  }
+
+  const ProgramImage& program_;
+  std::string current_;
+  std::string pid_;
+  uint64_t last_time_ = 0;
+};
+
+}  // namespace
+
+NormalizedTrace normalize_trace(const std::string& trace, const ProgramImage& program) {
+  Normalizer normalizer(program);
+  NormalizedTrace result;
+  std::istringstream in(trace);
+  for (std::string line; std::getline(in, line);) {
+    result.text += normalizer.line(line) + "\n";
+  }
+  result.problems = std::move(normalizer.problems);
+  return result;
+}
+
+}  // namespace mmiotrace::e2e

@@ -1,0 +1,36 @@
+// Checking a recorded text trace against the program that made it, and reducing it to what an
+// expected trace can state: times, virtual addresses, PCs and PIDs vary from run to run, so they
+// are checked here (times never go back; each PC is an instruction of the program that makes an
+// access of the logged width and direction; one PID throughout) and then replaced by T, VIRT,
+// PC and PID.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mmiotrace::e2e {
+
+// The executable segments of a non-PIE ELF program, to read its instructions by address.
+class ProgramImage {
+ public:
+  explicit ProgramImage(const std::string& path);
+  // Up to 15 bytes of code at `address`; empty when the address is not in the program's code.
+  std::vector<uint8_t> code_at(uint64_t address) const;
+
+ private:
+  struct Segment {
+    uint64_t address;
+    std::vector<uint8_t> bytes;
+  };
+  std::vector<Segment> segments_;
+};
+
+struct NormalizedTrace {
+  std::string text;
+  std::vector<std::string> problems;  // each names the line it is about
+};
+
+NormalizedTrace normalize_trace(const std::string& trace, const ProgramImage& program);
+
+}  // namespace mmiotrace::e2e

@@ -1,0 +1,72 @@
+// End-to-end tests: every program in tests/progs runs twice, untraced and under `mmiotrace
+// record`. Both runs must behave the same (output, exit status, signal, core dump), and the
+// trace must match tests/progs/NAME.expected once normalized (see trace_normalizer.hpp).
+// MMIOTRACE_REBASE=1 writes the normalized traces back as the new expectations.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "program_runner.hpp"
+#include "trace_normalizer.hpp"
+
+namespace mmiotrace::e2e {
+namespace {
+
+std::vector<std::string> programs_with_expectations() {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(E2E_EXPECTED_DIR)) {
+    if (entry.path().extension() == ".expected") names.push_back(entry.path().stem().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Core files a crash left in `directory` (with the usual core_pattern "core" or "core.PID"):
+// how many, not their names, which hold PIDs.
+size_t core_files(const std::string& directory) {
+  size_t count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(directory)) {
+    count += entry.path().filename().string().rfind("core", 0) == 0;
+  }
+  return count;
+}
+
+class TracedProgramTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TracedProgramTest, BehavesAsUntracedAndRecordsTheExpectedTrace) {
+  const std::string name = GetParam();
+  const std::string program = std::string(E2E_PROGRAMS_DIR) + "/" + name;
+  TemporaryDirectory untraced_dir;
+  TemporaryDirectory traced_dir;
+  ProgramResult untraced = run_program({program, untraced_dir.path()}, untraced_dir.path());
+  const std::string trace_path = traced_dir.path() + "/trace.txt";
+  ProgramResult traced = run_program({MMIOTRACE_COMMAND, "record", "-o", trace_path, "--trace",
+                                      traced_dir.path() + "/*.reg", "--", program,
+                                      traced_dir.path()},
+                                     traced_dir.path());
+
+  EXPECT_EQ(traced.out, untraced.out);
+  EXPECT_EQ(traced.err, untraced.err);
+  // `mmiotrace record` ends as its program did: same exit status, or killed by the same signal.
+  // The core dump is the program's own, so it is compared as a file.
+  EXPECT_EQ(describe_status(traced.status & ~0x80), describe_status(untraced.status & ~0x80));
+  EXPECT_EQ(core_files(traced_dir.path()), core_files(untraced_dir.path()));
+
+  NormalizedTrace trace = normalize_trace(read_file(trace_path), ProgramImage(program));
+  for (const std::string& problem : trace.problems) ADD_FAILURE() << problem;
+  const std::string expected_path = std::string(E2E_EXPECTED_DIR) + "/" + name + ".expected";
+  if (const char* rebase = getenv("MMIOTRACE_REBASE"); rebase && std::string(rebase) == "1") {
+    std::ofstream(expected_path) << trace.text;
+    return;
+  }
+  EXPECT_EQ(trace.text, read_file(expected_path)) << "trace of " << name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Programs, TracedProgramTest,
+                         ::testing::ValuesIn(programs_with_expectations()),
+                         [](const auto& param_info) { return param_info.param; });
+
+}  // namespace
+}  // namespace mmiotrace::e2e
