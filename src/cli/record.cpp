@@ -1,5 +1,6 @@
 // `mmiotrace record`: runs a command with the preload shim and writes the trace of its MMIO.
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -161,14 +162,25 @@ void forward_signal(int signo) {
   if (g_child > 0) kill(g_child, signo);
 }
 
+// The trace's state shared by every traced process: one page, starting with the last map id.
+int create_shared_state() {
+  int fd = memfd_create("mmiotrace-state", MFD_CLOEXEC);
+  if (fd < 0 || ftruncate(fd, 4096) != 0) {
+    throw CliError(kExitCannotTrace, std::string("record: memfd_create: ") + strerror(errno));
+  }
+  return fd;
+}
+
 [[noreturn]] void exec_child(const RecordOptions& options, const std::string& library,
-                             int trace_fd, int error_pipe) {
+                             int trace_fd, int state_fd, int error_pipe) {
   int target_fd = child_trace_fd();
-  if (dup2(trace_fd, target_fd) < 0) {
+  int target_state_fd = target_fd - 1;
+  if (dup2(trace_fd, target_fd) < 0 || dup2(state_fd, target_state_fd) < 0) {
     int error = errno;
     (void)!write(error_pipe, &error, sizeof(error));
     _exit(kExitCannotTrace);
   }
+  setenv(preload::kStateFdVariable, std::to_string(target_state_fd).c_str(), 1);
   std::string preload = library;
   if (const char* existing = getenv("LD_PRELOAD"); existing && *existing) {
     preload += ":" + std::string(existing);
@@ -215,6 +227,7 @@ int run_record(const Arguments& arguments) {
   RecordOptions options = parse(arguments);
   std::string library = find_shim_library();
   int trace_fd = open_output(options.output);
+  int state_fd = create_shared_state();
 
   int error_pipe[2];
   if (pipe2(error_pipe, O_CLOEXEC) != 0) {
@@ -224,11 +237,12 @@ int run_record(const Arguments& arguments) {
   if (child < 0) throw CliError(kExitCannotTrace, std::string("record: fork: ") + strerror(errno));
   if (child == 0) {
     close(error_pipe[0]);
-    exec_child(options, library, trace_fd, error_pipe[1]);
+    exec_child(options, library, trace_fd, state_fd, error_pipe[1]);
   }
   g_child = child;
   close(error_pipe[1]);
   close(trace_fd);
+  close(state_fd);
   // Like system(): a terminal's ^C and ^\ reach the program, which decides; termination
   // requests sent to mmiotrace are passed on.
   signal(SIGINT, SIG_IGN);

@@ -77,22 +77,40 @@ std::vector<std::string> split_lines(const char* text) {
   return lines;
 }
 
-__attribute__((constructor)) void start_shim() {
-  const char* fd_text = getenv(kTraceFdVariable);
-  if (fd_text == nullptr) return;
+// The descriptor named by environment variable `name`, or -1 (with a diagnostic when the
+// variable is set but names no open descriptor).
+int inherited_fd(const char* name) {
+  const char* text = getenv(name);
+  if (text == nullptr) return -1;
   char* end = nullptr;
-  long fd = strtol(fd_text, &end, 10);
-  if (*fd_text == '\0' || *end != '\0' || fd < 0 || fd > INT32_MAX ||
+  long fd = strtol(text, &end, 10);
+  if (*text == '\0' || *end != '\0' || fd < 0 || fd > INT32_MAX ||
       fcntl(static_cast<int>(fd), F_GETFD) < 0) {
     Diagnostic line;
-    line.text(kTraceFdVariable).text("=").text(fd_text).text(
+    line.text(name).text("=").text(text).text(
         " is not an open file descriptor; this program is not traced (run it with `mmiotrace "
         "record`)");
     line.emit();
-    return;
+    return -1;
+  }
+  return static_cast<int>(fd);
+}
+
+__attribute__((constructor)) void start_shim() {
+  int trace_fd = inherited_fd(kTraceFdVariable);
+  if (trace_fd < 0) return;
+  if (getenv(kStateFdVariable) != nullptr) {
+    int state_fd = inherited_fd(kStateFdVariable);
+    if (state_fd < 0) return;
+    long state = sys::mmap(0, kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED, state_fd, 0);
+    if (state < 0 && state > -4096) {
+      report("cannot map the trace's shared state; this program is not traced");
+      return;
+    }
+    trace::share_map_ids(reinterpret_cast<std::atomic<int>*>(state));
   }
   const char* globs = getenv(kTraceGlobsVariable);
-  g_shim = new Shim(static_cast<int>(fd), globs ? split_lines(globs) : kDefaultTraceGlobs);
+  g_shim = new Shim(trace_fd, globs ? split_lines(globs) : kDefaultTraceGlobs);
   kmmio::install_fault_handlers();
   pthread_atfork([] { g_shim->mutex.lock(); }, [] { g_shim->mutex.unlock(); },
                  [] { g_shim->mutex.unlock(); });

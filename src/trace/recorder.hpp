@@ -54,7 +54,11 @@ class Recorder {
   TraceSink& sink_;
 };
 
-// Map ids of this process: positive, increasing, never reused. Any context.
+// Map ids: positive, increasing, never reused. Any context.
 int next_map_id();
+
+// Takes map ids from `last_map_id`, a counter in memory shared by every process writing the
+// same trace, so that ids stay unique across fork and exec. Normal context, before tracing.
+void share_map_ids(std::atomic<int>* last_map_id);
 
 }  // namespace mmiotrace::trace

@@ -13,11 +13,14 @@
 namespace mmiotrace::trace {
 namespace {
 
-constinit std::atomic<int> g_last_map_id{0};
+constinit std::atomic<int> g_own_last_map_id{0};
+constinit std::atomic<std::atomic<int>*> g_last_map_id{&g_own_last_map_id};
 
 }  // namespace
 
-int next_map_id() { return g_last_map_id.fetch_add(1) + 1; }
+int next_map_id() { return g_last_map_id.load()->fetch_add(1) + 1; }
+
+void share_map_ids(std::atomic<int>* last_map_id) { g_last_map_id.store(last_map_id); }
 
 void record_access(mmiotrace_probe* probe, const mmiotrace_access* access, void* /*ucontext*/) {
   const auto* mapping = static_cast<const TracedMapping*>(probe->user_data);

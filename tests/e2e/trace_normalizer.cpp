@@ -65,26 +65,22 @@ class Normalizer {
     if (kind == "MAP" && f.size() == 8) {
       check_time(f[1]);
       check_code_address(f[6]);
-      check_pid(f[7]);
-      return "MAP T " + f[2] + " " + f[3] + " VIRT " + f[5] + " PC PID";
+      return "MAP T " + f[2] + " " + f[3] + " VIRT " + f[5] + " PC " + pid(f[7]);
     }
     if (kind == "UNMAP" && f.size() == 5) {
       check_time(f[1]);
       check_code_address(f[3]);
-      check_pid(f[4]);
-      return "UNMAP T " + f[2] + " PC PID";
+      return "UNMAP T " + f[2] + " PC " + pid(f[4]);
     }
     if ((kind == "R" || kind == "W") && f.size() == 8) {
       check_time(f[2]);
       check_access_instruction(f[6], kind == "W", std::stoi(f[1]));
-      check_pid(f[7]);
-      return kind + " " + f[1] + " T " + f[3] + " " + f[4] + " " + f[5] + " PC PID";
+      return kind + " " + f[1] + " T " + f[3] + " " + f[4] + " " + f[5] + " PC " + pid(f[7]);
     }
     if (kind == "UNKNOWN" && f.size() == 7) {
       check_time(f[1]);
       check_opcode_bytes(f[5], f[4]);
-      check_pid(f[6]);
-      return "UNKNOWN T " + f[2] + " " + f[3] + " " + f[4] + " PC PID";
+      return "UNKNOWN T " + f[2] + " " + f[3] + " " + f[4] + " PC " + pid(f[6]);
     }
     if (kind == "MARK" && f.size() >= 2) {
       check_time(f[1]);
@@ -107,10 +103,14 @@ class Normalizer {
     last_time_ = micros;
   }
 
-  void check_pid(const std::string& pid) {
-    if (pid_.empty()) pid_ = pid;
-    if (pid != pid_) problem("PID " + pid + " differs from " + pid_);
-    if (std::stoi(pid) <= 0) problem("PID is not a process");
+  // PIDs in order of appearance become PID, PID2, PID3...
+  std::string pid(const std::string& text) {
+    if (std::stoi(text) <= 0) problem("PID is not a process");
+    for (size_t i = 0; i < pids_.size(); ++i) {
+      if (pids_[i] == text) return i == 0 ? "PID" : "PID" + std::to_string(i + 1);
+    }
+    pids_.push_back(text);
+    return pid(text);
   }
 
   void check_code_address(const std::string& pc) {
@@ -142,7 +142,7 @@ class Normalizer {
 
   const ProgramImage& program_;
   std::string current_;
-  std::string pid_;
+  std::vector<std::string> pids_;
   uint64_t last_time_ = 0;
 };
 

@@ -1,8 +1,8 @@
 // Checking a recorded text trace against the program that made it, and reducing it to what an
 // expected trace can state: times, virtual addresses, PCs and PIDs vary from run to run, so they
 // are checked here (times never go back; each PC is an instruction of the program that makes an
-// access of the logged width and direction; one PID throughout) and then replaced by T, VIRT,
-// PC and PID.
+// access of the logged width and direction) and then replaced by T, VIRT, PC, and PID, PID2...
+// in order of appearance.
 #pragma once
 
 #include <cstdint>

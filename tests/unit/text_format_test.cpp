@@ -23,7 +23,7 @@ Event access(EventKind kind, unsigned width, uint64_t value) {
   event.phys = 0xfebf0010;
   event.pc = 0x55d0c0de1234;
   event.pid = 4242;
-  for (unsigned i = 0; i < width; ++i) event.value[i] = static_cast<uint8_t>(value >> (8 * i));
+  for (unsigned i = 0; i < width && i < 8; ++i) event.value[i] = static_cast<uint8_t>(value >> (8 * i));
   return event;
 }
 

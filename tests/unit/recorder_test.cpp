@@ -1,0 +1,130 @@
+// Unit tests for trace/recorder: traced mappings become MAP, R/W/UNKNOWN and UNMAP events.
+#include "trace/recorder.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include "test_support.hpp"
+
+namespace mmiotrace::trace {
+namespace {
+
+using mmiotrace::testing::TestMemory;
+
+// Keeps events in a fixed array: write() runs in signal handlers.
+class CapturingSink final : public TraceSink {
+ public:
+  void write(const Event& event) override {
+    size_t slot = count_.fetch_add(1);
+    if (slot < 64) events_[slot] = event;
+  }
+  size_t size() const { return count_.load(); }
+  const Event& operator[](size_t i) const { return events_[i]; }
+
+ private:
+  std::atomic<size_t> count_{0};
+  Event events_[64];
+};
+
+TEST(Recorder, MappingIsFramedByMapAndUnmapWithAccessesInBetween) {
+  TestMemory memory(2);
+  CapturingSink sink;
+  Recorder recorder(sink);
+  int error = -1;
+  TracedMapping* mapping =
+      recorder.start(AddressRange::from_size(memory.address(), 8192), 0xfe000000, 0x401000,
+                     PROT_READ | PROT_WRITE, &error);
+  ASSERT_NE(mapping, nullptr);
+  EXPECT_EQ(error, 0);
+  testing::store16(memory.address(0x1002), 0xabcd);
+  EXPECT_EQ(testing::load16(memory.address(0x1002)), 0xabcd);
+  asm volatile("incl (%0)" ::"r"(memory.address(0x10)) : "memory", "cc");
+  int map_id = mapping->map_id;
+  recorder.stop(mapping, 0x402000, kmmio::Disarm::RestoreProtection);
+
+  ASSERT_EQ(sink.size(), 5u);
+  EXPECT_EQ(sink[0].kind, EventKind::Map);
+  EXPECT_EQ(sink[0].map_id, map_id);
+  EXPECT_GT(map_id, 0);
+  EXPECT_EQ(sink[0].phys, 0xfe000000u);
+  EXPECT_EQ(sink[0].virt, memory.address());
+  EXPECT_EQ(sink[0].length, 8192u);
+  EXPECT_EQ(sink[0].pc, 0x401000u);
+  EXPECT_EQ(sink[0].pid, getpid());
+
+  EXPECT_EQ(sink[1].kind, EventKind::Write);
+  EXPECT_EQ(sink[1].width, 2);
+  EXPECT_EQ(sink[1].phys, 0xfe001002u);
+  EXPECT_EQ(sink[1].virt, memory.address(0x1002));
+  EXPECT_EQ(sink[1].value[0], 0xcd);
+  EXPECT_EQ(sink[1].value[1], 0xab);
+  EXPECT_EQ(sink[1].tid, gettid());
+  EXPECT_NE(sink[1].pc, 0u);
+
+  EXPECT_EQ(sink[2].kind, EventKind::Read);
+  EXPECT_EQ(sink[2].phys, 0xfe001002u);
+
+  EXPECT_EQ(sink[3].kind, EventKind::Unknown);
+  EXPECT_EQ(sink[3].phys, 0xfe000010u);
+  EXPECT_EQ(sink[3].insn[0], 0xff);  // inc r/m32
+
+  EXPECT_EQ(sink[4].kind, EventKind::Unmap);
+  EXPECT_EQ(sink[4].map_id, map_id);
+  EXPECT_EQ(sink[4].pc, 0x402000u);
+  EXPECT_LE(sink[0].time_ns, sink[1].time_ns);
+  EXPECT_LE(sink[3].time_ns, sink[4].time_ns);
+}
+
+TEST(Recorder, MapIdsIncrease) {
+  int first = next_map_id();
+  int second = next_map_id();
+  EXPECT_GT(first, 0);
+  EXPECT_EQ(second, first + 1);
+}
+
+TEST(Recorder, AttachedPieceKeepsTheMapIdAndItsPhysicalOffset) {
+  TestMemory memory(1);
+  CapturingSink sink;
+  Recorder recorder(sink);
+  int error = 0;
+  TracedMapping* piece = recorder.attach(7, AddressRange::from_size(memory.address(), 4096),
+                                         0x1000, PROT_READ | PROT_WRITE, &error);
+  ASSERT_NE(piece, nullptr);
+  testing::store8(memory.address(3), 1);
+  recorder.detach(piece, kmmio::Disarm::RestoreProtection);
+  ASSERT_EQ(sink.size(), 1u);
+  EXPECT_EQ(sink[0].map_id, 7);
+  EXPECT_EQ(sink[0].phys, 0x1003u);
+}
+
+TEST(Recorder, FailedRegistrationEndsTheMappingItAnnounced) {
+  TestMemory memory(1);
+  CapturingSink sink;
+  Recorder recorder(sink);
+  int error = 0;
+  TracedMapping* first = recorder.start(AddressRange::from_size(memory.address(), 4096), 0, 0,
+                                        std::nullopt, &error);
+  ASSERT_NE(first, nullptr);
+  TracedMapping* overlapping = recorder.start(AddressRange::from_size(memory.address(), 16), 0,
+                                              0, std::nullopt, &error);
+  EXPECT_EQ(overlapping, nullptr);
+  EXPECT_EQ(error, -EEXIST);
+  ASSERT_EQ(sink.size(), 3u);
+  EXPECT_EQ(sink[1].kind, EventKind::Map);
+  EXPECT_EQ(sink[2].kind, EventKind::Unmap);
+  EXPECT_EQ(sink[2].map_id, sink[1].map_id);
+  recorder.stop(first, 0, kmmio::Disarm::RestoreProtection);
+}
+
+TEST(Recorder, MarkCarriesItsText) {
+  CapturingSink sink;
+  Recorder recorder(sink);
+  recorder.mark("hello", 5);
+  ASSERT_EQ(sink.size(), 1u);
+  EXPECT_EQ(sink[0].kind, EventKind::Mark);
+  EXPECT_EQ(std::string(sink[0].text, sink[0].text_length), "hello");
+}
+
+}  // namespace
+}  // namespace mmiotrace::trace
