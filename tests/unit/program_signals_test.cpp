@@ -29,6 +29,17 @@ void count_and_recover(int, siginfo_t* info, void*) {
 }
 void count_and_return(int) { g_handler_calls.fetch_add(1); }
 
+// Installs count_and_recover() for `signo` through the interposed sigaction().
+struct sigaction install_recovering_handler(int signo) {
+  struct sigaction action = {};
+  action.sa_sigaction = &count_and_recover;
+  action.sa_flags = SA_SIGINFO;
+  struct sigaction previous;
+  EXPECT_EQ(sigaction(signo, &action, &previous), 0);
+  g_handler_calls = 0;
+  return previous;
+}
+
 // Writes to a read-only page: a fault that is the program's own.
 void foreign_write_fault() {
   static void* read_only =
@@ -67,12 +78,7 @@ TEST_F(ProgramSignalsTest, ForeignFaultGoesToHandlerInstalledBeforeTheEngine) {
 
 TEST_F(ProgramSignalsTest, ForeignFaultGoesToHandlerInstalledAfterTheEngine) {
   arm();
-  struct sigaction action = {};
-  action.sa_sigaction = &count_and_recover;
-  action.sa_flags = SA_SIGINFO;
-  struct sigaction previous;
-  ASSERT_EQ(sigaction(SIGSEGV, &action, &previous), 0);
-  g_handler_calls = 0;
+  struct sigaction previous = install_recovering_handler(SIGSEGV);
   if (sigsetjmp(g_recovery, 1) == 0) foreign_write_fault();
   EXPECT_EQ(g_handler_calls.load(), 1);
   EXPECT_EQ(g_last_si_code.load(), SEGV_ACCERR);
@@ -117,12 +123,7 @@ TEST_F(ProgramSignalsTest, IgnoredSigsegvCannotIgnoreARealFault) {
 
 TEST_F(ProgramSignalsTest, RaisedSignalReachesTheProgramsHandler) {
   arm();
-  struct sigaction action = {};
-  action.sa_sigaction = &count_and_recover;
-  action.sa_flags = SA_SIGINFO;
-  struct sigaction previous;
-  ASSERT_EQ(sigaction(SIGSEGV, &action, &previous), 0);
-  g_handler_calls = 0;
+  struct sigaction previous = install_recovering_handler(SIGSEGV);
   if (sigsetjmp(g_recovery, 1) == 0) raise(SIGSEGV);
   EXPECT_EQ(g_handler_calls.load(), 1);
   EXPECT_EQ(g_last_si_code.load(), SI_TKILL);
