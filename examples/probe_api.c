@@ -30,7 +30,7 @@ int main(void) {
                                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (regs == MAP_FAILED) return 1;
   struct counts counts = {0, 0, 0};
-  struct mmiotrace_probe probe = {(uintptr_t)regs, 4096, NULL, on_access, &counts};
+  struct mmiotrace_probe probe = {(uintptr_t)regs, 4096, NULL, on_access, &counts, 0};
   int error = mmiotrace_register_probe(&probe);
   if (error != 0) {
     fprintf(stderr, "probe_api: cannot register the probe: %s\n", strerror(-error));

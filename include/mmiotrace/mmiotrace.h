@@ -63,10 +63,17 @@ struct mmiotrace_probe {
   mmiotrace_handler pre_handler;  /* before the access is performed; may be NULL */
   mmiotrace_handler post_handler; /* after it; may be NULL */
   void* user_data;                /* for the caller */
+  /* Another mapping of the same memory, for mmiotrace's use only: byte `addr + i` is at
+   * `alias + i`, and it covers the same whole pages. Emulation performs the accesses there, so
+   * the traced pages are never opened. 0: mmiotrace maps one itself when it can (shared
+   * mappings); MMIOTRACE_NO_ALIAS: none, every access is single-stepped. */
+  uintptr_t alias;
 };
 
+#define MMIOTRACE_NO_ALIAS (~(uintptr_t)0)
+
 /* Arms the pages under the probe. Returns 0, or a negative errno:
- *   -EINVAL  len is 0, or the range wraps around
+ *   -EINVAL  len is 0, the range wraps around, or alias is not at the same offset in its page
  *   -EEXIST  the range overlaps a registered probe
  *   -ENOMEM  part of the range is not mapped, or memory ran out
  *   -EDEADLK called from inside a probe handler
@@ -83,6 +90,10 @@ enum mmiotrace_strategy {
   /* The seed's way: open the page, single-step the instruction with the trap flag, re-arm.
    * While the page is open, other threads' accesses to it are not seen. */
   MMIOTRACE_STRATEGY_SINGLE_STEP = 1,
+  /* The default: the instruction is emulated; its memory accesses are made once each, with the
+   * instruction's own width, on the probe's alias, and the page is never opened. What the
+   * emulator cannot do is single-stepped, and reported through the notice handler. */
+  MMIOTRACE_STRATEGY_EMULATE = 2,
 };
 
 /* Selects the strategy for faults from now on. Returns 0, or -EINVAL. */
@@ -97,8 +108,17 @@ struct mmiotrace_stats {
   uint64_t faults_handled;   /* traps on armed pages that were ours */
   uint64_t faults_passed_on; /* SIGSEGV/SIGBUS/SIGTRAP given to the program or default action */
   uint64_t recursive_faults; /* faults inside mmiotrace's own handlers */
+  uint64_t emulated;         /* instructions emulated */
+  uint64_t single_stepped;   /* instructions single-stepped */
 };
 MMIOTRACE_EXPORT void mmiotrace_get_stats(struct mmiotrace_stats* stats);
+
+/* Where the engine says what the trace should know: an instruction it single-steps because it
+ * cannot emulate it (once per instruction), a region it cannot alias. `text` is one line ending
+ * in a newline. Called from signal handlers too: the same rules as probe handlers apply. */
+typedef void (*mmiotrace_notice_handler)(const char* text, size_t length, void* user_data);
+MMIOTRACE_EXPORT void mmiotrace_set_notice_handler(mmiotrace_notice_handler handler,
+                                                   void* user_data);
 
 #ifdef __cplusplus
 }

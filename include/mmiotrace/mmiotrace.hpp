@@ -23,7 +23,10 @@ enum class AccessKind : uint32_t {
 
 inline AccessKind kind_of(const Access& access) { return static_cast<AccessKind>(access.kind); }
 
-enum class Strategy { SingleStep = MMIOTRACE_STRATEGY_SINGLE_STEP };
+enum class Strategy {
+  SingleStep = MMIOTRACE_STRATEGY_SINGLE_STEP,
+  Emulate = MMIOTRACE_STRATEGY_EMULATE,
+};
 
 inline std::error_code errno_code(int negative_errno) {
   return negative_errno == 0 ? std::error_code{}
@@ -34,8 +37,9 @@ inline std::error_code errno_code(int negative_errno) {
 class Probe : public mmiotrace_probe {
  public:
   Probe(const volatile void* address, size_t length, ProbeHandler pre, ProbeHandler post,
-        void* user = nullptr)
-      : mmiotrace_probe{reinterpret_cast<uintptr_t>(address), length, pre, post, user} {}
+        void* user = nullptr, uintptr_t alias_address = 0)
+      : mmiotrace_probe{reinterpret_cast<uintptr_t>(address), length, pre, post, user,
+                        alias_address} {}
   Probe(const Probe&) = delete;
   Probe& operator=(const Probe&) = delete;
 
@@ -47,8 +51,8 @@ class Probe : public mmiotrace_probe {
 class ScopedProbe : public Probe {
  public:
   ScopedProbe(const volatile void* address, size_t length, ProbeHandler pre, ProbeHandler post,
-              void* user = nullptr)
-      : Probe(address, length, pre, post, user), status_(arm()) {}
+              void* user = nullptr, uintptr_t alias_address = 0)
+      : Probe(address, length, pre, post, user, alias_address), status_(arm()) {}
   ~ScopedProbe() {
     if (!status_) disarm();
   }

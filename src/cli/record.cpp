@@ -35,6 +35,9 @@ const char* const kRecordUsage =
     "  -t, --trace GLOB    trace the mappings of files whose path matches GLOB; repeatable.\n"
     "                      Default: /dev/mem /sys/bus/pci/devices/*/resource* /dev/uio*\n"
     "                      /dev/vfio/*\n"
+    "  --strategy NAME     how trapped instructions are carried out: 'emulate' (default:\n"
+    "                      on an alias, exactly once, never opening the page) or\n"
+    "                      'single-step' (the kernel tracer's way)\n"
     "\n"
     "Exit status: COMMAND's own (a COMMAND killed by a signal kills mmiotrace with it);\n"
     "125 usage error, 124 trace not writable, 123 malformed glob, 126 COMMAND not\n"
@@ -44,6 +47,7 @@ namespace {
 
 struct RecordOptions {
   std::string output = "mmiotrace.log";
+  std::string strategy = "emulate";
   std::vector<std::string> globs;
   std::vector<std::string> command;
 };
@@ -88,6 +92,12 @@ RecordOptions parse(const Arguments& arguments) {
   while (reader.at_option()) {
     if (auto output = reader.take_value("--output", "-o")) {
       options.output = *output;
+    } else if (auto strategy = reader.take_value("--strategy")) {
+      if (*strategy != "emulate" && *strategy != "single-step") {
+        throw CliError(kExitUsage, "record: unknown strategy '" + *strategy +
+                                       "'; use 'emulate' or 'single-step'");
+      }
+      options.strategy = *strategy;
     } else if (auto glob = reader.take_value("--trace", "-t")) {
       check_glob(*glob);
       options.globs.push_back(absolute_glob(*glob));
@@ -187,6 +197,7 @@ int create_shared_state() {
   }
   setenv("LD_PRELOAD", preload.c_str(), 1);
   setenv(preload::kTraceFdVariable, std::to_string(target_fd).c_str(), 1);
+  setenv(preload::kStrategyVariable, options.strategy.c_str(), 1);
   if (options.globs.empty()) {
     unsetenv(preload::kTraceGlobsVariable);
   } else {

@@ -1,16 +1,12 @@
 // The C API of mmiotrace.h for probes, strategy and statistics, over the engine.
-#include <atomic>
 #include <cerrno>
 
 #include "kmmio/engine.hpp"
+#include "kmmio/engine_settings.hpp"
 #include "kmmio/engine_stats.hpp"
 #include "mmiotrace/mmiotrace.h"
 
 using namespace mmiotrace;
-
-namespace {
-std::atomic<mmiotrace_strategy> g_strategy{MMIOTRACE_STRATEGY_SINGLE_STEP};
-}  // namespace
 
 extern "C" {
 
@@ -23,12 +19,18 @@ int mmiotrace_unregister_probe(struct mmiotrace_probe* probe) {
 }
 
 int mmiotrace_set_strategy(enum mmiotrace_strategy strategy) {
-  if (strategy != MMIOTRACE_STRATEGY_SINGLE_STEP) return -EINVAL;
-  g_strategy.store(strategy);
+  if (strategy != MMIOTRACE_STRATEGY_SINGLE_STEP && strategy != MMIOTRACE_STRATEGY_EMULATE) {
+    return -EINVAL;
+  }
+  kmmio::set_strategy(strategy);
   return 0;
 }
 
-enum mmiotrace_strategy mmiotrace_get_strategy(void) { return g_strategy.load(); }
+enum mmiotrace_strategy mmiotrace_get_strategy(void) { return kmmio::current_strategy(); }
+
+void mmiotrace_set_notice_handler(mmiotrace_notice_handler handler, void* user_data) {
+  kmmio::set_notice_handler(handler, user_data);
+}
 
 size_t mmiotrace_probe_count(void) { return kmmio::probe_count(); }
 
@@ -37,6 +39,8 @@ void mmiotrace_get_stats(struct mmiotrace_stats* stats) {
   stats->faults_handled = counters.faults_handled.load();
   stats->faults_passed_on = counters.faults_passed_on.load();
   stats->recursive_faults = counters.recursive_faults.load();
+  stats->emulated = counters.emulated.load();
+  stats->single_stepped = counters.single_stepped.load();
 }
 
 }  // extern "C"

@@ -11,6 +11,8 @@ struct EngineStats {
   std::atomic<uint64_t> faults_handled{0};
   std::atomic<uint64_t> faults_passed_on{0};
   std::atomic<uint64_t> recursive_faults{0};
+  std::atomic<uint64_t> emulated{0};
+  std::atomic<uint64_t> single_stepped{0};
 };
 
 EngineStats& engine_stats();
@@ -18,6 +20,10 @@ EngineStats& engine_stats();
 inline void count_handled() { engine_stats().faults_handled.fetch_add(1, std::memory_order_relaxed); }
 inline void count_passed_on() {
   engine_stats().faults_passed_on.fetch_add(1, std::memory_order_relaxed);
+}
+inline void count_emulated() { engine_stats().emulated.fetch_add(1, std::memory_order_relaxed); }
+inline void count_single_stepped() {
+  engine_stats().single_stepped.fetch_add(1, std::memory_order_relaxed);
 }
 inline void count_recursive() {
   engine_stats().recursive_faults.fetch_add(1, std::memory_order_relaxed);

@@ -1,11 +1,16 @@
 // mmiotrace: signal-safe
 // The SIGSEGV, SIGBUS and SIGTRAP handlers (the seed's kmmio_handler and post_kmmio_handler):
-// decide whether a signal belongs to a probe, run the strategy, or hand the signal to the program.
+// decide whether a signal belongs to a probe, carry the access out with the strategy, or hand
+// the signal to the program.
 #include <sys/mman.h>
 
 #include <cerrno>
 
 #include "core/diagnostics.hpp"
+#include "core/syscall.hpp"
+#include "kmmio/access_description.hpp"
+#include "kmmio/emulate.hpp"
+#include "kmmio/engine_settings.hpp"
 #include "kmmio/engine_stats.hpp"
 #include "kmmio/probe_table.hpp"
 #include "kmmio/program_signals.hpp"
@@ -24,11 +29,13 @@ class ErrnoGuard {
   int saved_;
 };
 
-uintptr_t pc_of(const ucontext_t& uc) { return static_cast<uintptr_t>(uc.uc_mcontext.gregs[REG_RIP]); }
+uintptr_t pc_of(const ucontext_t& uc) {
+  return static_cast<uintptr_t>(uc.uc_mcontext.gregs[REG_RIP]);
+}
 
-// A fault inside mmiotrace's own handler frame: a probe handler touched traced memory, or
-// mmiotrace itself is broken. Say so; the fault then goes on as a foreign one (the kernel's
-// "recursive probe hit ... Ignoring", without the deadlock).
+// A fault inside mmiotrace's own handler frame that is not an emulated instruction's: a probe
+// handler touched traced memory, or mmiotrace itself is broken. Say so; the fault then goes on
+// as a foreign one (the kernel's "recursive probe hit ... Ignoring", without the deadlock).
 void report_recursive_fault(int signo, const siginfo_t& info, const ucontext_t& uc) {
   count_recursive();
   Diagnostic line;
@@ -42,73 +49,101 @@ void report_recursive_fault(int signo, const siginfo_t& info, const ucontext_t& 
   line.emit();
 }
 
-// A fault on an armed page. Returns true when it was ours and has been dealt with.
-bool handle_armed_page_fault(ThreadContext& context, uintptr_t address, ucontext_t& uc) {
-  if (context.step.active) return continue_single_step(context, address, uc);
+// What became of a signal in mmiotrace's handler.
+struct Disposal {
+  bool ours = false;    // dealt with; nothing for the program
+  int raised = 0;       // ... except this signal, which the emulated instruction raised
+  siginfo_t raised_info = {};
+};
 
+// A fault on an armed page: carry out the access with the strategy.
+Disposal handle_armed_page_fault(ThreadContext& context, uintptr_t address, ucontext_t& uc) {
+  Disposal disposal;
+  if (context.step.active) {
+    disposal.ours = continue_single_step(context, address, uc);
+    return disposal;
+  }
   EpochGate& gate = table_gate();
   EpochGate::Ticket ticket = gate.enter();
   const ProbeTable* table = published_table().load();
   FaultPage* page = table ? table->find_page(address) : nullptr;
-  if (page == nullptr || page->protection == PROT_NONE) {
+  if (page == nullptr || page->protection == PROT_NONE || !protection_allows(page->protection, uc)) {
     gate.exit(ticket);
-    return false;
+    return disposal;
   }
+  disposal.ours = true;
   if (page->retiring.load()) {
     // The registry is disarming this page right now; run the instruction again.
     gate.exit(ticket);
-    return true;
+    return disposal;
   }
-  if (begin_single_step(context, ticket, *table, *page, address, uc)) return true;
+  if (current_strategy() == MMIOTRACE_STRATEGY_EMULATE) {
+    EmulationOutcome outcome = emulate_access(context, *table, address, uc);
+    if (outcome.handled) {
+      gate.exit(ticket);
+      disposal.raised = outcome.signal;
+      disposal.raised_info = outcome.fault;
+      return disposal;
+    }
+  }
+  if (begin_single_step(context, ticket, *table, *page, address, uc)) {
+    count_single_stepped();
+    return disposal;  // the step keeps the ticket until its SIGTRAP
+  }
   gate.exit(ticket);
-  return false;
+  disposal.ours = false;
+  return disposal;
+}
+
+// The part every handler shares: recursion, the handler frame, and the hand-over of what is not
+// ours. `handle` decides, inside the frame.
+template <typename Handle>
+void run_handler(int signo, siginfo_t* info, void* ucontext, Handle handle) {
+  ErrnoGuard errno_guard;
+  auto& uc = *static_cast<ucontext_t*>(ucontext);
+  ThreadContext& context = this_thread_context();
+  if (context.handler_depth > 0) {
+    // An emulated instruction's own fault (inside its stub or a guarded access) is expected.
+    if (x86::recover_emulation_fault(signo, *info, uc, context.emulation)) return;
+    report_recursive_fault(signo, *info, uc);
+    pass_to_program(signo, info, ucontext, /*replays=*/true);
+    return;
+  }
+  HandlerFrame frame(context);
+  Disposal disposal = handle(context, uc);
+  frame.leave();
+  if (!disposal.ours) {
+    pass_to_program(signo, info, ucontext, /*replays=*/true);
+  } else if (disposal.raised != 0) {
+    deliver_raised(disposal.raised, &disposal.raised_info, ucontext);
+  }
 }
 
 }  // namespace
 
 void on_fault_signal(int signo, siginfo_t* info, void* ucontext) {
-  ErrnoGuard errno_guard;
-  auto& uc = *static_cast<ucontext_t*>(ucontext);
-  ThreadContext& context = this_thread_context();
-  if (context.handler_depth > 0) {
-    report_recursive_fault(signo, *info, uc);
-    pass_to_program(signo, info, ucontext);
-    return;
-  }
-  HandlerFrame frame(context);
-  if (signo == SIGSEGV && info->si_code == SEGV_ACCERR &&
-      handle_armed_page_fault(context, reinterpret_cast<uintptr_t>(info->si_addr), uc)) {
-    count_handled();
-    return;
-  }
-  if (context.step.active) abort_single_step(context, uc);
-  frame.leave();
-  pass_to_program(signo, info, ucontext);
+  run_handler(signo, info, ucontext, [signo, info](ThreadContext& context, ucontext_t& uc) {
+    Disposal disposal;
+    if (signo == SIGSEGV && info->si_code == SEGV_ACCERR) {
+      disposal = handle_armed_page_fault(context, reinterpret_cast<uintptr_t>(info->si_addr), uc);
+    }
+    if (!disposal.ours && context.step.active) abort_single_step(context, uc);
+    if (disposal.ours) count_handled();
+    return disposal;
+  });
 }
 
 void on_trap_signal(int signo, siginfo_t* info, void* ucontext) {
-  ErrnoGuard errno_guard;
-  auto& uc = *static_cast<ucontext_t*>(ucontext);
-  ThreadContext& context = this_thread_context();
-  if (context.handler_depth > 0) {
-    report_recursive_fault(signo, *info, uc);
-    pass_to_program(signo, info, ucontext);
-    return;
-  }
-  HandlerFrame frame(context);
-  if (context.step.active && info->si_code > 0) {
-    bool program_was_stepping = context.step.program_trap_flag;
-    finish_single_step(context, uc);
-    if (!program_was_stepping) return;
-    // The program had the trap flag set itself: its own SIGTRAP is due as well.
-  }
-  frame.leave();
-  pass_to_program(signo, info, ucontext);
+  run_handler(signo, info, ucontext, [info](ThreadContext& context, ucontext_t& uc) {
+    Disposal disposal;
+    if (context.step.active && info->si_code > 0) {
+      // The program had the trap flag set itself: its own SIGTRAP is due as well.
+      disposal.ours = !context.step.program_trap_flag;
+      finish_single_step(context, uc);
+    }
+    return disposal;
+  });
 }
-
-}  // namespace mmiotrace::kmmio
-
-namespace mmiotrace::kmmio {
 
 EngineStats& engine_stats() {
   static constinit EngineStats stats;

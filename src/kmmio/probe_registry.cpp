@@ -3,6 +3,7 @@
 // on every change. Normal context only; writers are serialized by one mutex that handlers never
 // take.
 #include <sys/mman.h>
+#include <sys/syscall.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -10,14 +11,73 @@
 #include <memory>
 #include <mutex>
 
+#include "backend/passthrough.hpp"
+#include "core/diagnostics.hpp"
 #include "core/proc_maps.hpp"
 #include "core/syscall.hpp"
 #include "kmmio/engine.hpp"
+#include "kmmio/engine_settings.hpp"
 #include "kmmio/probe_table.hpp"
 #include "kmmio/thread_context.hpp"
 
 namespace mmiotrace::kmmio {
 namespace {
+
+// What the registry keeps for one probe besides its table entry.
+struct ProbeResources {
+  std::unique_ptr<backend::Passthrough> passthrough;
+  AddressRange owned_alias;  // an alias the registry mapped itself, to unmap with the probe
+};
+
+// Makes an alias of the shared memory under `pages`: mremap() with an old size of 0 maps the
+// same pages again. Returns the alias of pages.begin, or 0 with `why` set.
+uintptr_t make_alias(AddressRange pages, const char** why) {
+  std::vector<MapsEntry> maps = read_own_maps();
+  // The range must be one shared mapping (maybe split by arming), contiguous in its object.
+  uintptr_t next = pages.begin;
+  const MapsEntry* previous = nullptr;
+  for (const MapsEntry& entry : maps) {
+    if (entry.range.end <= next || next >= pages.end) continue;
+    if (entry.range.begin > next) break;
+    if (!entry.shared) {
+      *why = "it is private memory, which has no second mapping";
+      return 0;
+    }
+    if (previous && (entry.path != previous->path ||
+                     entry.offset != previous->offset + previous->range.size())) {
+      *why = "it spans more than one mapping";
+      return 0;
+    }
+    previous = &entry;
+    next = entry.range.end;
+  }
+  if (next < pages.end) {
+    *why = "it is not mapped";
+    return 0;
+  }
+  long alias = sys::syscall6(SYS_mremap, static_cast<long>(pages.begin), 0,
+                             static_cast<long>(pages.size()), MREMAP_MAYMOVE);
+  if (alias < 0 && alias > -4096) {
+    *why = "the kernel would not map it again (mremap)";
+    return 0;
+  }
+  // The alias starts with the protection of the first page, which may be armed already.
+  if (sys::mprotect(static_cast<uintptr_t>(alias), pages.size(), PROT_READ | PROT_WRITE) < 0 &&
+      sys::mprotect(static_cast<uintptr_t>(alias), pages.size(), PROT_READ) < 0) {
+    sys::munmap(static_cast<uintptr_t>(alias), pages.size());
+    *why = "its second mapping cannot be made accessible";
+    return 0;
+  }
+  return static_cast<uintptr_t>(alias);
+}
+
+void notify_no_alias(AddressRange range, const char* why) {
+  FixedText<256> line;
+  line.text("mmiotrace: cannot alias ").hex0x(range.begin).text("-").hex0x(range.end);
+  line.text(" (").text(why).text("); its accesses are single-stepped, and other threads' ");
+  line.text("accesses to its pages during a step are not seen\n");
+  notify(line.view().data(), line.view().size());
+}
 
 class ProbeRegistry {
  public:
@@ -35,11 +95,26 @@ class ProbeRegistry {
   static int set_protection(const std::vector<FaultPage*>& pages, bool armed);
   // Disarms and forgets the pages of `pages` that no probe covers any more.
   void retire_unused_pages(AddressRange pages, Disarm disarm);
+  void reassign_page_aliases(AddressRange pages);
+  // Frees the backend and alias of an unregistered probe. Only after a grace period.
+  void release_resources(mmiotrace_probe* probe);
+
+  // Sets the alias of each page of `pages` that a probe with an alias covers.
+  void set_page_aliases(const ProbeEntry& entry, const std::vector<FaultPage*>& pages);
 
   std::mutex mutex_;
   std::vector<ProbeEntry> probes_;               // sorted by range.begin
   std::map<uintptr_t, std::unique_ptr<FaultPage>> pages_;
+  std::map<mmiotrace_probe*, ProbeResources> resources_;
 };
+
+void ProbeRegistry::set_page_aliases(const ProbeEntry& entry, const std::vector<FaultPage*>& pages) {
+  if (entry.backend == nullptr) return;
+  uintptr_t alias = entry.backend->direct_address(0);
+  for (FaultPage* page : pages) {
+    if (page->alias.load() == 0) page->alias.store(alias + (page->page - entry.range.begin));
+  }
+}
 
 void ProbeRegistry::publish(const std::vector<FaultPage*>& retiring) {
   auto table = std::make_unique<ProbeTable>();
@@ -76,6 +151,10 @@ int ProbeRegistry::add(mmiotrace_probe* probe, std::optional<int> protection) {
   if (probe == nullptr || probe->len == 0 || probe->addr + probe->len < probe->addr) {
     return -EINVAL;
   }
+  if (probe->alias != 0 && probe->alias != MMIOTRACE_NO_ALIAS &&
+      page_floor(probe->alias - probe->addr) != probe->alias - probe->addr) {
+    return -EINVAL;
+  }
   if (this_thread_context().handler_depth > 0) return -EDEADLK;
   install_fault_handlers();
   AddressRange range = AddressRange::from_size(probe->addr, probe->len);
@@ -109,7 +188,24 @@ int ProbeRegistry::add(mmiotrace_probe* probe, std::optional<int> protection) {
     ++slot->probe_count;
     covered.push_back(slot.get());
   }
-  probes_.insert(position, ProbeEntry{range, probe});
+  // The backend: the caller's alias, or one made here, or none (single-step).
+  ProbeResources resources;
+  uintptr_t alias = probe->alias == MMIOTRACE_NO_ALIAS ? 0 : probe->alias;
+  if (probe->alias == 0) {
+    const char* why = nullptr;
+    uintptr_t pages_alias = make_alias(pages, &why);
+    if (pages_alias != 0) {
+      resources.owned_alias = AddressRange::from_size(pages_alias, pages.size());
+      alias = pages_alias + (range.begin - pages.begin);
+    } else {
+      notify_no_alias(range, why);
+    }
+  }
+  if (alias != 0) resources.passthrough = std::make_unique<backend::Passthrough>(alias);
+  ProbeEntry entry{range, probe, resources.passthrough.get()};
+  set_page_aliases(entry, covered);
+  resources_[probe] = std::move(resources);
+  probes_.insert(position, entry);
 
   // Publish before arming: a fault on a newly armed page must find it in the table.
   publish();
@@ -118,9 +214,11 @@ int ProbeRegistry::add(mmiotrace_probe* probe, std::optional<int> protection) {
 
   // Part of the range could not be armed (it is not mapped): undo everything.
   probes_.erase(std::find_if(probes_.begin(), probes_.end(),
-                             [probe](const ProbeEntry& entry) { return entry.probe == probe; }));
+                             [probe](const ProbeEntry& e) { return e.probe == probe; }));
   for (FaultPage* page : covered) --page->probe_count;
+  reassign_page_aliases(pages);
   retire_unused_pages(pages, Disarm::RestoreProtection);
+  release_resources(probe);
   return armed;
 }
 
@@ -136,9 +234,37 @@ int ProbeRegistry::remove(mmiotrace_probe* probe, Disarm disarm) {
     auto found = pages_.find(address);
     if (found != pages_.end()) --found->second->probe_count;
   }
-
+  reassign_page_aliases(pages);
   retire_unused_pages(pages, disarm);
+  release_resources(probe);
   return 0;
+}
+
+// Pages that outlive a probe (shared with another) must not keep an alias inside the probe's,
+// which is about to go: they take one of a remaining probe, or none.
+void ProbeRegistry::reassign_page_aliases(AddressRange pages) {
+  for (uintptr_t address = pages.begin; address < pages.end; address += kPageSize) {
+    auto found = pages_.find(address);
+    if (found == pages_.end() || found->second->probe_count == 0) continue;
+    FaultPage& page = *found->second;
+    page.alias.store(0);
+    for (const ProbeEntry& entry : probes_) {
+      if (entry.backend != nullptr && entry.range.pages().contains(address)) {
+        page.alias.store(entry.backend->direct_address(0) + (address - entry.range.begin));
+        break;
+      }
+    }
+  }
+}
+
+// After the grace periods of retire_unused_pages(): no handler can still use them.
+void ProbeRegistry::release_resources(mmiotrace_probe* probe) {
+  auto found = resources_.find(probe);
+  if (found == resources_.end()) return;
+  if (!found->second.owned_alias.empty()) {
+    sys::munmap(found->second.owned_alias.begin, found->second.owned_alias.size());
+  }
+  resources_.erase(found);
 }
 
 void ProbeRegistry::retire_unused_pages(AddressRange pages, Disarm disarm) {

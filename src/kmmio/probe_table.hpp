@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "backend/backend.hpp"
 #include "core/address_range.hpp"
 #include "kmmio/epoch_gate.hpp"
 #include "mmiotrace/mmiotrace.h"
@@ -25,11 +26,15 @@ struct FaultPage {
   std::atomic<int> open_count{0};
   // Set by the registry before the page is disarmed; handlers must then leave it alone.
   std::atomic<bool> retiring{false};
+  // The page in an alias of its memory (never armed), or 0: the emulator reaches the page's
+  // bytes there. Set by the registry when a probe with an alias covers the page.
+  std::atomic<uintptr_t> alias{0};
 };
 
 struct ProbeEntry {
   AddressRange range;
   mmiotrace_probe* probe = nullptr;
+  backend::Backend* backend = nullptr;  // what the probe's accesses go to; null: single-step
 };
 
 // Immutable once published. Built and freed by the registry; read by handlers inside the gate.

@@ -67,17 +67,28 @@ struct KernelSigaction {
   uint64_t mask;
 };
 
+// Queues `signo` with `info` for this thread; it arrives once the handler returns.
+void queue_signal(int signo, siginfo_t* info) {
+  siginfo_t copy = *info;
+  copy.si_signo = signo;
+  sys::syscall6(SYS_rt_tgsigqueueinfo, sys::getpid(), sys::gettid(), signo, sys::as_long(&copy));
+}
+
 // Untraced, the kernel would now run the default action for `signo` (terminate with a core
 // dump, for all three signals). Make it happen the same way.
-void take_default_action(int signo, siginfo_t* info, ucontext_t* context) {
+void take_default_action(int signo, siginfo_t* info, ucontext_t* context, bool replays) {
   KernelSigaction default_action = {reinterpret_cast<uintptr_t>(SIG_DFL), 0, 0, 0};
   sys::syscall6(SYS_rt_sigaction, signo, sys::as_long(&default_action), 0, 8);
   sigset_remove(context->uc_sigmask, signo);
-  bool refaults = info->si_code > 0 && signo != SIGTRAP;
+  bool refaults = replays && info->si_code > 0 && signo != SIGTRAP;
   if (!refaults) {
-    // Not a fault that repeats when the instruction runs again: send it, to be delivered as
-    // soon as this handler returns and the mask is restored.
-    sys::tgkill(sys::getpid(), sys::gettid(), signo);
+    // Not a fault that repeats when the instruction runs again: send it (with its siginfo), to
+    // be delivered as soon as this handler returns and the mask is restored.
+    if (info->si_code > 0) {
+      queue_signal(signo, info);
+    } else {
+      sys::tgkill(sys::getpid(), sys::gettid(), signo);
+    }
   }
   // Otherwise returning re-runs the faulting instruction, which now meets the default action
   // with the kernel's own siginfo.
@@ -107,7 +118,7 @@ void load_program_disposition(int signo, struct sigaction* action) {
   }
 }
 
-void pass_to_program(int signo, siginfo_t* info, void* ucontext) {
+void pass_to_program(int signo, siginfo_t* info, void* ucontext, bool replays) {
   auto* uc = static_cast<ucontext_t*>(ucontext);
   count_passed_on();
   struct sigaction action;
@@ -118,7 +129,7 @@ void pass_to_program(int signo, siginfo_t* info, void* ucontext) {
   // An ignored fault is fatal all the same (the kernel forces the default action).
   if (handler == reinterpret_cast<uintptr_t>(SIG_DFL) ||
       (kernel_fault && handler == reinterpret_cast<uintptr_t>(SIG_IGN))) {
-    take_default_action(signo, info, uc);
+    take_default_action(signo, info, uc, replays);
     return;
   }
   if (handler == reinterpret_cast<uintptr_t>(SIG_IGN)) return;
@@ -139,6 +150,18 @@ void pass_to_program(int signo, siginfo_t* info, void* ucontext) {
     action.sa_handler(signo);
   }
   // Returning from mmiotrace's handler restores the mask in `ucontext`, as the kernel would.
+}
+
+}  // namespace mmiotrace::kmmio
+
+namespace mmiotrace::kmmio {
+
+void deliver_raised(int signo, siginfo_t* info, void* ucontext) {
+  if (is_fault_signal(signo)) {
+    pass_to_program(signo, info, ucontext, /*replays=*/false);
+  } else {
+    queue_signal(signo, info);
+  }
 }
 
 }  // namespace mmiotrace::kmmio

@@ -29,9 +29,15 @@ void store_program_disposition(int signo, const struct sigaction& action);
 void load_program_disposition(int signo, struct sigaction* action);
 
 // The signal was not caused by a probe: deliver it as the kernel would have, untraced. Called
-// from mmiotrace's handler for `signo`, outside any handler frame. One difference remains: the
-// fault signals are never blocked under mmiotrace, in the program's handler either.
-void pass_to_program(int signo, siginfo_t* info, void* ucontext);
+// from mmiotrace's handler for `signo`, outside any handler frame. `replays`: running the
+// faulting instruction again raises the same fault (a real fault); otherwise (a signal sent, or
+// one the emulator found) the default action needs the signal sent again. One difference
+// remains: the fault signals are never blocked under mmiotrace, in the program's handler either.
+void pass_to_program(int signo, siginfo_t* info, void* ucontext, bool replays);
+
+// A signal raised by an emulated instruction, with the frame as it was before the instruction:
+// the fault signals go to pass_to_program(); others are queued, to arrive as the handler returns.
+void deliver_raised(int signo, siginfo_t* info, void* ucontext);
 
 // mmiotrace's handler entry points, installed by install_fault_handlers().
 void on_fault_signal(int signo, siginfo_t* info, void* ucontext);

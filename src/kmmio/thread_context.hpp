@@ -9,6 +9,7 @@
 
 #include "kmmio/epoch_gate.hpp"
 #include "mmiotrace/mmiotrace.h"
+#include "x86/emulation.hpp"
 #include "x86/instruction.hpp"
 
 namespace mmiotrace::kmmio {
@@ -38,6 +39,7 @@ struct ThreadContext {
   // Depth of mmiotrace's own handler frames on this thread; > 0 means a new fault is recursive.
   int handler_depth = 0;
   SingleStepState step;
+  x86::EmulationArea emulation;
 };
 
 ThreadContext& this_thread_context();

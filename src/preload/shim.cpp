@@ -109,6 +109,16 @@ __attribute__((constructor)) void start_shim() {
     }
     trace::share_map_ids(reinterpret_cast<std::atomic<int>*>(state));
   }
+  if (const char* strategy = getenv(kStrategyVariable)) {
+    if (strcmp(strategy, "single-step") == 0) {
+      mmiotrace_set_strategy(MMIOTRACE_STRATEGY_SINGLE_STEP);
+    } else if (strcmp(strategy, "emulate") != 0) {
+      Diagnostic line;
+      line.text(kStrategyVariable).text("=").text(strategy).text(
+          " is not a strategy (emulate, single-step); emulating");
+      line.emit();
+    }
+  }
   const char* globs = getenv(kTraceGlobsVariable);
   g_shim = new Shim(trace_fd, globs ? split_lines(globs) : kDefaultTraceGlobs);
   kmmio::install_fault_handlers();

@@ -6,6 +6,7 @@
 
 #include "core/address_range.hpp"
 #include "core/syscall.hpp"
+#include "x86/decoder_internal.hpp"
 #include "x86/instruction.hpp"
 
 namespace mmiotrace::x86 {
@@ -33,6 +34,8 @@ int greg_of(ZydisRegister reg64) {
   }
 }
 
+}  // namespace
+
 bool is_gpr(ZydisRegister reg) {
   switch (ZydisRegisterGetClass(reg)) {
     case ZYDIS_REGCLASS_GPR8:
@@ -55,6 +58,8 @@ GprRef gpr_ref(ZydisRegister reg) {
   }
   return ref;
 }
+
+namespace {
 
 AccessKind kind_of(ZydisOperandActions actions) {
   int kind = 0;
@@ -129,10 +134,18 @@ uint64_t segment_base(Segment segment) {
 }  // namespace
 
 DecodeResult decode(const uint8_t* bytes, size_t size, uintptr_t pc, Instruction* out) {
-  ZydisDecoder decoder;
-  ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
   ZydisDecodedInstruction insn;
   ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+  return decode_with_zydis(bytes, size, pc, out, &insn, ops);
+}
+
+DecodeResult decode_with_zydis(const uint8_t* bytes, size_t size, uintptr_t pc, Instruction* out,
+                               ZydisDecodedInstruction* zydis_instruction,
+                               ZydisDecodedOperand* zydis_operands) {
+  ZydisDecoder decoder;
+  ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+  ZydisDecodedInstruction& insn = *zydis_instruction;
+  ZydisDecodedOperand* ops = zydis_operands;
   ZyanStatus status = ZydisDecoderDecodeFull(&decoder, bytes, size, &insn, ops);
   *out = Instruction{};
   out->pc = pc;
@@ -168,17 +181,21 @@ DecodeResult decode(const uint8_t* bytes, size_t size, uintptr_t pc, Instruction
   return DecodeResult::Ok;
 }
 
+size_t read_code(uintptr_t pc, uint8_t* code) {
+  size_t in_page = page_floor(pc) + kPageSize - pc;
+  if (in_page >= kMaxInstructionLength) {
+    std::memcpy(code, reinterpret_cast<const void*>(pc), kMaxInstructionLength);
+    return kMaxInstructionLength;
+  }
+  // The bytes run into the next page, which may not be mapped: read that part without faulting.
+  std::memcpy(code, reinterpret_cast<const void*>(pc), in_page);
+  long read = sys::process_vm_readv_self(code, pc, kMaxInstructionLength);
+  return read > static_cast<long>(in_page) ? static_cast<size_t>(read) : in_page;
+}
+
 DecodeResult decode_at(uintptr_t pc, Instruction* out) {
   uint8_t code[kMaxInstructionLength];
-  size_t in_page = page_floor(pc) + kPageSize - pc;
-  size_t available = in_page < sizeof(code) ? in_page : sizeof(code);
-  std::memcpy(code, reinterpret_cast<const void*>(pc), available);
-  DecodeResult result = decode(code, available, pc, out);
-  if (result != DecodeResult::Unreadable || available == sizeof(code)) return result;
-  // The instruction runs into the next page, which may not be mapped: read without faulting.
-  long read = sys::process_vm_readv_self(code, pc, sizeof(code));
-  if (read <= static_cast<long>(available)) return result;
-  return decode(code, static_cast<size_t>(read), pc, out);
+  return decode(code, read_code(pc, code), pc, out);
 }
 
 uint64_t read_gpr(const ucontext_t& context, GprRef reg) {

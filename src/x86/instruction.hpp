@@ -74,8 +74,11 @@ enum class DecodeResult { Ok, Invalid, Unreadable };
 // Decodes the instruction in `bytes` as if it were at `pc`. Pure; safe in a signal handler.
 DecodeResult decode(const uint8_t* bytes, size_t size, uintptr_t pc, Instruction* out);
 
-// Reads the code at `pc` in this process (without faulting, even at the end of a mapping) and
-// decodes it.
+// Reads up to kMaxInstructionLength bytes of code at `pc` in this process, without faulting even
+// at the end of a mapping. Returns how many it read.
+size_t read_code(uintptr_t pc, uint8_t* code);
+
+// Reads the code at `pc` and decodes it.
 DecodeResult decode_at(uintptr_t pc, Instruction* out);
 
 // The operand's address with the register state in `context` (before the instruction runs).

@@ -1,6 +1,7 @@
 // End-to-end tests: every program in tests/progs runs twice, untraced and under `mmiotrace
 // record`. Both runs must behave the same (output, exit status, signal, core dump), and the
-// trace must match tests/progs/NAME.expected once normalized (see trace_normalizer.hpp).
+// trace must match tests/progs/NAME.expected once normalized (see trace_normalizer.hpp);
+// NAME.STRATEGY.expected is the trace with `--strategy STRATEGY`.
 // MMIOTRACE_REBASE=1 writes the normalized traces back as the new expectations.
 #include <gtest/gtest.h>
 
@@ -36,15 +37,18 @@ size_t core_files(const std::string& directory) {
 class TracedProgramTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(TracedProgramTest, BehavesAsUntracedAndRecordsTheExpectedTrace) {
-  const std::string name = GetParam();
+  const std::string expectation = GetParam();  // NAME or NAME.STRATEGY
+  const std::string name = expectation.substr(0, expectation.find('.'));
+  const std::string strategy =
+      name == expectation ? "emulate" : expectation.substr(expectation.find('.') + 1);
   const std::string program = std::string(E2E_PROGRAMS_DIR) + "/" + name;
   TemporaryDirectory untraced_dir;
   TemporaryDirectory traced_dir;
   ProgramResult untraced = run_program({program, untraced_dir.path()}, untraced_dir.path());
   const std::string trace_path = traced_dir.path() + "/trace.txt";
-  ProgramResult traced = run_program({MMIOTRACE_COMMAND, "record", "-o", trace_path, "--trace",
-                                      traced_dir.path() + "/*.reg", "--", program,
-                                      traced_dir.path()},
+  ProgramResult traced = run_program({MMIOTRACE_COMMAND, "record", "-o", trace_path, "--strategy",
+                                      strategy, "--trace", traced_dir.path() + "/*.reg", "--",
+                                      program, traced_dir.path()},
                                      traced_dir.path());
 
   EXPECT_EQ(traced.out, untraced.out);
@@ -56,17 +60,23 @@ TEST_P(TracedProgramTest, BehavesAsUntracedAndRecordsTheExpectedTrace) {
 
   NormalizedTrace trace = normalize_trace(read_file(trace_path), ProgramImage(program));
   for (const std::string& problem : trace.problems) ADD_FAILURE() << problem;
-  const std::string expected_path = std::string(E2E_EXPECTED_DIR) + "/" + name + ".expected";
+  const std::string expected_path =
+      std::string(E2E_EXPECTED_DIR) + "/" + expectation + ".expected";
   if (const char* rebase = getenv("MMIOTRACE_REBASE"); rebase && std::string(rebase) == "1") {
     std::ofstream(expected_path) << trace.text;
     return;
   }
-  EXPECT_EQ(trace.text, read_file(expected_path)) << "trace of " << name;
+  EXPECT_EQ(trace.text, read_file(expected_path)) << "trace of " << expectation;
 }
 
 INSTANTIATE_TEST_SUITE_P(Programs, TracedProgramTest,
                          ::testing::ValuesIn(programs_with_expectations()),
-                         [](const auto& param_info) { return param_info.param; });
+                         [](const auto& param_info) {
+                           std::string test_name = param_info.param;
+                           std::replace(test_name.begin(), test_name.end(), '.', '_');
+                           std::replace(test_name.begin(), test_name.end(), '-', '_');
+                           return test_name;
+                         });
 
 }  // namespace
 }  // namespace mmiotrace::e2e

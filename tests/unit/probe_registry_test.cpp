@@ -20,7 +20,7 @@ class ProbeRegistryTest : public ::testing::Test {
     access_log().clear();
   }
   mmiotrace_probe make_probe(size_t offset, size_t length) {
-    return mmiotrace_probe{memory_.address(offset), length, nullptr, &log_post, nullptr};
+    return mmiotrace_probe{memory_.address(offset), length, nullptr, &log_post, nullptr, 0};
   }
   TestMemory memory_{4};
 };
@@ -119,7 +119,7 @@ TEST_F(ProbeRegistryTest, ProbesAreMatchedOnTheFaultingAddressNotThePage) {
 TEST_F(ProbeRegistryTest, InvalidProbesAreRefused) {
   mmiotrace_probe empty = make_probe(0, 0);
   EXPECT_EQ(mmiotrace_register_probe(&empty), -EINVAL);
-  mmiotrace_probe wrapping = {~uintptr_t{0} - 10, 100, nullptr, nullptr, nullptr};
+  mmiotrace_probe wrapping = {~uintptr_t{0} - 10, 100, nullptr, nullptr, nullptr, 0};
   EXPECT_EQ(mmiotrace_register_probe(&wrapping), -EINVAL);
   EXPECT_EQ(mmiotrace_register_probe(nullptr), -EINVAL);
 }
@@ -128,7 +128,7 @@ TEST_F(ProbeRegistryTest, UnmappedRangeFailsWithEnomemAndLeavesNothingBehind) {
   TestMemory hole(1);
   uintptr_t unmapped = hole.address();
   munmap(hole.base(), hole.size());
-  mmiotrace_probe probe = {unmapped, 4096, nullptr, nullptr, nullptr};
+  mmiotrace_probe probe = {unmapped, 4096, nullptr, nullptr, nullptr, 0};
   EXPECT_EQ(mmiotrace_register_probe(&probe), -ENOMEM);
   EXPECT_EQ(mmiotrace_probe_count(), 0u);
   mmap(reinterpret_cast<void*>(unmapped), 4096, PROT_READ | PROT_WRITE,
@@ -142,13 +142,13 @@ TEST_F(ProbeRegistryTest, UnregisteringAnUnknownProbeFailsWithEnoent) {
 
 void register_from_handler(mmiotrace_probe* probe, const mmiotrace_access*, void*) {
   auto* result = static_cast<std::atomic<int>*>(probe->user_data);
-  mmiotrace_probe other = {0x1000, 16, nullptr, nullptr, nullptr};
+  mmiotrace_probe other = {0x1000, 16, nullptr, nullptr, nullptr, 0};
   result->store(mmiotrace_register_probe(&other));
 }
 
 TEST_F(ProbeRegistryTest, RegisteringFromAHandlerFailsWithEdeadlk) {
   std::atomic<int> result{1};
-  mmiotrace_probe probe = {memory_.address(), 64, &register_from_handler, nullptr, &result};
+  mmiotrace_probe probe = {memory_.address(), 64, &register_from_handler, nullptr, &result, 0};
   ASSERT_EQ(mmiotrace_register_probe(&probe), 0);
   store8(memory_.address(), 1);
   ASSERT_EQ(mmiotrace_unregister_probe(&probe), 0);
@@ -175,7 +175,7 @@ TEST_F(ProbeRegistryTest, LookupStaysCorrectWhileOtherThreadsRegisterAndUnregist
   std::thread churn([&] {
     for (int round = 0; !stop.load(); ++round) {
       mmiotrace_probe probe = {other.address((round % 8) * 4096 + 16 * (round % 16)), 64, nullptr,
-                               nullptr, nullptr};
+                               nullptr, nullptr, 0};
       ASSERT_EQ(mmiotrace_register_probe(&probe), 0);
       ASSERT_EQ(mmiotrace_unregister_probe(&probe), 0);
     }

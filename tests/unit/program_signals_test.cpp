@@ -54,7 +54,7 @@ class ProgramSignalsTest : public ::testing::Test {
     access_log().clear();
   }
   void arm() {
-    probe_ = {memory_.address(), 4096, nullptr, &log_post, nullptr};
+    probe_ = {memory_.address(), 4096, nullptr, &log_post, nullptr, 0};
     ASSERT_EQ(mmiotrace_register_probe(&probe_), 0);
   }
   void TearDown() override { mmiotrace_unregister_probe(&probe_); }

@@ -43,7 +43,7 @@ TEST(Recorder, MappingIsFramedByMapAndUnmapWithAccessesInBetween) {
   int map_id = mapping->map_id;
   recorder.stop(mapping, 0x402000, kmmio::Disarm::RestoreProtection);
 
-  ASSERT_EQ(sink.size(), 5u);
+  ASSERT_EQ(sink.size(), 6u);
   EXPECT_EQ(sink[0].kind, EventKind::Map);
   EXPECT_EQ(sink[0].map_id, map_id);
   EXPECT_GT(map_id, 0);
@@ -65,15 +65,37 @@ TEST(Recorder, MappingIsFramedByMapAndUnmapWithAccessesInBetween) {
   EXPECT_EQ(sink[2].kind, EventKind::Read);
   EXPECT_EQ(sink[2].phys, 0xfe001002u);
 
-  EXPECT_EQ(sink[3].kind, EventKind::Unknown);
+  // INC is a read-modify-write: one read, then one write.
+  EXPECT_EQ(sink[3].kind, EventKind::Read);
   EXPECT_EQ(sink[3].phys, 0xfe000010u);
-  EXPECT_EQ(sink[3].insn[0], 0xff);  // inc r/m32
+  EXPECT_EQ(sink[3].value[0], 0x00);
+  EXPECT_EQ(sink[4].kind, EventKind::Write);
+  EXPECT_EQ(sink[4].value[0], 0x01);
+  EXPECT_EQ(sink[3].pc, sink[4].pc);
 
-  EXPECT_EQ(sink[4].kind, EventKind::Unmap);
-  EXPECT_EQ(sink[4].map_id, map_id);
-  EXPECT_EQ(sink[4].pc, 0x402000u);
+  EXPECT_EQ(sink[5].kind, EventKind::Unmap);
+  EXPECT_EQ(sink[5].map_id, map_id);
+  EXPECT_EQ(sink[5].pc, 0x402000u);
   EXPECT_LE(sink[0].time_ns, sink[1].time_ns);
-  EXPECT_LE(sink[3].time_ns, sink[4].time_ns);
+  EXPECT_LE(sink[4].time_ns, sink[5].time_ns);
+}
+
+TEST(Recorder, SingleSteppedInstructionWithoutKnownValueIsUnknown) {
+  TestMemory memory(1);
+  CapturingSink sink;
+  Recorder recorder(sink);
+  ASSERT_EQ(mmiotrace_set_strategy(MMIOTRACE_STRATEGY_SINGLE_STEP), 0);
+  int error = 0;
+  TracedMapping* mapping = recorder.start(AddressRange::from_size(memory.address(), 4096), 0x100,
+                                          0, std::nullopt, &error);
+  ASSERT_NE(mapping, nullptr);
+  asm volatile("incl (%0)" ::"r"(memory.address(0x10)) : "memory", "cc");
+  recorder.stop(mapping, 0, kmmio::Disarm::RestoreProtection);
+  ASSERT_EQ(mmiotrace_set_strategy(MMIOTRACE_STRATEGY_EMULATE), 0);
+  ASSERT_EQ(sink.size(), 3u);
+  EXPECT_EQ(sink[1].kind, EventKind::Unknown);
+  EXPECT_EQ(sink[1].phys, 0x110u);
+  EXPECT_EQ(sink[1].insn[0], 0xff);  // inc r/m32
 }
 
 TEST(Recorder, MapIdsIncrease) {

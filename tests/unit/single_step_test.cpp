@@ -19,7 +19,7 @@ class SingleStepTest : public ::testing::Test {
     access_log().clear();
   }
   void arm(size_t offset, size_t length) {
-    probe_ = mmiotrace_probe{memory_.address(offset), length, &log_pre, &log_post, nullptr};
+    probe_ = mmiotrace_probe{memory_.address(offset), length, &log_pre, &log_post, nullptr, 0};
     ASSERT_EQ(mmiotrace_register_probe(&probe_), 0);
   }
   void TearDown() override { mmiotrace_unregister_probe(&probe_); }

@@ -1,5 +1,7 @@
-/* Instructions outside the MOV family on a traced register file: they run correctly (the
- * results are printed) and are recorded as UNKNOWN with their first three bytes. */
+/* Read-modify-write instructions on a traced register file: ADD and LOCK XADD. Emulated, each is
+ * one read then one write, with their values; single-stepped, the tracer cannot tell their
+ * values and records them as UNKNOWN with their first three bytes. Either way they run
+ * correctly (the results are printed). */
 #include <inttypes.h>
 
 #include "prog_support.h"

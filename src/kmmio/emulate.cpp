@@ -1,0 +1,205 @@
+// mmiotrace: signal-safe
+// The Emulate strategy (see emulate.hpp).
+#include "kmmio/emulate.hpp"
+
+#include <atomic>
+#include <cstring>
+
+#include "core/fixed_text.hpp"
+#include "kmmio/engine_settings.hpp"
+#include "kmmio/engine_stats.hpp"
+#include "x86/guarded_access.hpp"
+#include "x86/instruction_cache.hpp"
+
+namespace mmiotrace::kmmio {
+namespace {
+
+// The memory behind an instruction's operands, as the engine sees it.
+class EngineMemory final : public x86::OperandMemory {
+ public:
+  EngineMemory(const ProbeTable& table, const x86::Instruction& instruction,
+               uintptr_t fault_address, ucontext_t& uc)
+      : table_(table), instruction_(instruction), fault_address_(fault_address), uc_(uc) {}
+
+  bool traced(uintptr_t address, size_t width) override {
+    for (uintptr_t page = page_floor(address); page < address + width; page += kPageSize) {
+      if (table_.find_page(page) != nullptr) return true;
+    }
+    return false;
+  }
+
+  bool available(uintptr_t address, size_t width) override {
+    for (uintptr_t page = page_floor(address); page < address + width; page += kPageSize) {
+      const FaultPage* armed = table_.find_page(page);
+      if (armed != nullptr && armed->alias.load(std::memory_order_relaxed) == 0) return false;
+    }
+    return true;
+  }
+
+  int read(uintptr_t address, size_t width, uint8_t* out) override {
+    if (const ProbeEntry* entry = whole_probe(address, width)) {
+      return entry->backend->read(address - entry->range.begin, width, out);
+    }
+    return piecewise(address, width, out, /*write=*/false);
+  }
+
+  int write(uintptr_t address, size_t width, const uint8_t* in) override {
+    if (const ProbeEntry* entry = whole_probe(address, width)) {
+      return entry->backend->write(address - entry->range.begin, width, in);
+    }
+    return piecewise(address, width, const_cast<uint8_t*>(in), /*write=*/true);
+  }
+
+  int compare_exchange(uintptr_t address, size_t width, uint8_t* expected,
+                       const uint8_t* desired) override {
+    const ProbeEntry* entry = whole_probe(address, width);
+    if (entry == nullptr) return -1;
+    return entry->backend->compare_exchange(address - entry->range.begin, width, expected,
+                                            desired);
+  }
+
+  uintptr_t direct_address(uintptr_t address, size_t width) override {
+    const ProbeEntry* entry = whole_probe(address, width);
+    return entry ? entry->backend->direct_address(address - entry->range.begin) : 0;
+  }
+
+  void before(x86::AccessKind kind, uintptr_t address, size_t width,
+              const uint8_t* value) override {
+    report(kind, address, width, value, /*after=*/false);
+  }
+  void after(x86::AccessKind kind, uintptr_t address, size_t width,
+             const uint8_t* value) override {
+    report(kind, address, width, value, /*after=*/true);
+  }
+
+ private:
+  // The probe that holds all of [address, address + width), when it has a backend.
+  const ProbeEntry* whole_probe(uintptr_t address, size_t width) const {
+    const ProbeEntry* entry = table_.find_probe(address);
+    if (entry == nullptr || entry->backend == nullptr) return nullptr;
+    return address + width <= entry->range.end ? entry : nullptr;
+  }
+
+  // An operand that crosses probes, or runs out of traced memory: each page's part through its
+  // alias when the page is armed, from the program's memory otherwise. A write does the
+  // program's memory first, so that a fault there leaves the devices untouched.
+  int piecewise(uintptr_t address, size_t width, uint8_t* bytes, bool write) {
+    if (!available(address, width)) return x86::kGuardedUnavailable;
+    for (int armed_pass = 0; armed_pass < 2; ++armed_pass) {
+      uintptr_t cursor = address;
+      while (cursor < address + width) {
+        uintptr_t chunk_end = page_floor(cursor) + kPageSize;
+        if (chunk_end > address + width) chunk_end = address + width;
+        const FaultPage* page = table_.find_page(cursor);
+        bool armed = page != nullptr;
+        if (armed == (armed_pass == 1)) {
+          uintptr_t where =
+              armed ? page->alias.load(std::memory_order_relaxed) + (cursor - page->page) : cursor;
+          uint8_t* local = bytes + (cursor - address);
+          size_t length = chunk_end - cursor;
+          int result = write ? x86::guarded_store(where, local, length)
+                             : x86::guarded_load(where, local, length);
+          if (result != x86::kGuardedOk) return result;
+        }
+        cursor = chunk_end;
+      }
+    }
+    return x86::kGuardedOk;
+  }
+
+  // Tells every probe the access touches, with its part of the access.
+  void report(x86::AccessKind kind, uintptr_t address, size_t width, const uint8_t* value,
+              bool after) {
+    AddressRange range = AddressRange::from_size(address, width);
+    const ProbeEntry* entry = table_.find_overlapping(range);
+    const ProbeEntry* last = table_.probes.data() + table_.probes.size();
+    for (; entry != nullptr && entry < last && entry->range.begin < range.end; ++entry) {
+      mmiotrace_probe* probe = entry->probe;
+      mmiotrace_handler handler = after ? probe->post_handler : probe->pre_handler;
+      if (handler == nullptr || !entry->range.overlaps(range)) continue;
+      uintptr_t begin = range.begin > entry->range.begin ? range.begin : entry->range.begin;
+      uintptr_t end = range.end < entry->range.end ? range.end : entry->range.end;
+      mmiotrace_access access = {};
+      access.address = begin;
+      access.fault_address = fault_address_;
+      access.pc = instruction_.pc;
+      access.width = static_cast<uint32_t>(end - begin);
+      access.kind = static_cast<uint32_t>(kind);
+      access.decoded = 1;
+      access.insn_length = instruction_.length;
+      std::memcpy(access.insn, instruction_.bytes, instruction_.length);
+      if (value != nullptr) {
+        access.value_known = 1;
+        std::memcpy(access.value.bytes, value + (begin - address), end - begin);
+      }
+      handler(probe, &access, &uc_);
+    }
+  }
+
+  const ProbeTable& table_;
+  const x86::Instruction& instruction_;
+  uintptr_t fault_address_;
+  ucontext_t& uc_;
+};
+
+constinit std::atomic<uintptr_t> g_last_undecodable_pc{0};
+
+// Tells the notice handler, once per instruction, that it is single-stepped and why.
+void report_single_step(const x86::CachedInstruction* entry, uintptr_t pc, const char* reason) {
+  if (entry != nullptr) {
+    if (entry->fallback_reported.exchange(true)) return;
+  } else if (g_last_undecodable_pc.exchange(pc) == pc) {
+    return;
+  }
+  FixedText<320> line;
+  line.text("mmiotrace: single-stepping the instruction at ").hex0x(pc);
+  if (entry != nullptr) {
+    line.text(" (");
+    for (unsigned i = 0; i < entry->instruction.length; ++i) {
+      if (i) line.character(' ');
+      line.hex(entry->instruction.bytes[i], 2);
+    }
+    line.character(')');
+  }
+  line.text(": it cannot be emulated, because ").text(reason).character('\n');
+  notify(line.view().data(), line.view().size());
+}
+
+}  // namespace
+
+EmulationOutcome emulate_access(ThreadContext& context, const ProbeTable& table,
+                                uintptr_t fault_address, ucontext_t& uc) {
+  EmulationOutcome outcome;
+  auto pc = static_cast<uintptr_t>(uc.uc_mcontext.gregs[REG_RIP]);
+  if (table.find_page(pc) != nullptr ||
+      table.find_page(pc + x86::kMaxInstructionLength - 1) != nullptr) {
+    report_single_step(nullptr, pc, "its code lies on a traced page");
+    return outcome;
+  }
+  const x86::CachedInstruction* entry = x86::cached_instruction(pc);
+  if (entry == nullptr) {
+    report_single_step(nullptr, pc, "its bytes cannot be decoded");
+    return outcome;
+  }
+  EngineMemory memory(table, entry->instruction, fault_address, uc);
+  x86::EmulationResult result = x86::emulate(*entry, uc, fault_address, memory, context.emulation);
+  switch (result.status) {
+    case x86::EmulationStatus::Done:
+    case x86::EmulationStatus::Interrupted:
+      count_emulated();
+      outcome.handled = true;
+      break;
+    case x86::EmulationStatus::Fault:
+      count_emulated();
+      outcome.handled = true;
+      outcome.signal = result.signal;
+      outcome.fault = result.fault;
+      break;
+    case x86::EmulationStatus::Unsupported:
+      report_single_step(entry, pc, result.reason);
+      break;
+  }
+  return outcome;
+}
+
+}  // namespace mmiotrace::kmmio

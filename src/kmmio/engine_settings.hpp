@@ -1,0 +1,19 @@
+// mmiotrace: signal-safe
+// Process-wide settings of the engine that handlers read: the strategy, and where notices go.
+// Set from normal context at any time; read from signal handlers.
+#pragma once
+
+#include <cstddef>
+
+#include "mmiotrace/mmiotrace.h"
+
+namespace mmiotrace::kmmio {
+
+mmiotrace_strategy current_strategy();
+void set_strategy(mmiotrace_strategy strategy);
+
+void set_notice_handler(mmiotrace_notice_handler handler, void* user_data);
+// Passes one line (ending in '\n') to the notice handler, if there is one. Any context.
+void notify(const char* text, size_t length);
+
+}  // namespace mmiotrace::kmmio
