@@ -33,8 +33,17 @@ unsigned long long& greg(ucontext_t& uc, int greg_index) {
   return reinterpret_cast<unsigned long long&>(uc.uc_mcontext.gregs[greg_index]);
 }
 
-void load_area(EmulationArea& area, ucontext_t& uc, const EmulationPlan& plan) {
+// A register the emulator sets to another value for the stub, and gives back unchanged.
+struct Borrowed {
+  int number = -1;  // encoding number, or -1
+  uint64_t value = 0;
+};
+
+// The interrupted state, as the stub is to see it.
+void load_area(EmulationArea& area, ucontext_t& uc, const EmulationPlan& plan,
+               Borrowed borrowed = {}) {
   for (int number = 0; number < 16; ++number) area.gpr[number] = greg(uc, kGregOfNumber[number]);
+  if (borrowed.number >= 0) area.gpr[borrowed.number] = borrowed.value;
   area.rflags = greg(uc, REG_EFL) & ~kTrapFlag;
   area.xstate = plan.xstate_mask ? reinterpret_cast<uint64_t>(uc.uc_mcontext.fpregs) : 0;
   area.xstate_mask = plan.xstate_mask;
@@ -109,25 +118,28 @@ EmulationResult divide_error(const Instruction& instruction) {
 // commits it; on contention, again with the value found.
 EmulationResult emulate_atomic(const CachedInstruction& entry, int index, uintptr_t address,
                                size_t width, ucontext_t& uc, OperandMemory& memory,
-                               EmulationArea& area, uint32_t keep) {
+                               EmulationArea& area, Borrowed borrowed, uint32_t keep) {
   const EmulationPlan& plan = entry.plan;
   if (width != 1 && width != 2 && width != 4 && width != 8 && width != 16) {
     return unsupported("its locked operand is not 1, 2, 4, 8 or 16 bytes wide");
-  }
-  if (memory.direct_address(address, width) == 0) {
-    return unsupported("its locked operand is not in one region with an alias");
   }
   uint8_t old_value[16];
   memory.before(AccessKind::Read, address, width, nullptr);
   if (memory.read(address, width, old_value) != kGuardedOk) return fault_from(area);
   uint8_t* bounce = area.bounce + (address & 63);
   for (;;) {
-    load_area(area, uc, plan);
+    load_area(area, uc, plan, borrowed);
     std::memcpy(bounce, old_value, width);
     if (!run_stub(plan, index, area, reinterpret_cast<uintptr_t>(bounce))) return fault_from(area);
     uint8_t expected[16];
     std::memcpy(expected, old_value, width);
     int result = memory.compare_exchange(address, width, expected, bounce);
+    if (result == -1) {
+      // The operand spans regions (or traced and untraced memory): no single compare-and-
+      // exchange can cover it. It is done as a read and a write, atomic with respect to
+      // nothing (docs/limitations.md).
+      result = memory.write(address, width, bounce);
+    }
     if (result == kGuardedOk) break;
     if (result != kGuardedMismatch) return fault_from(area);
     std::memcpy(old_value, expected, width);  // another thread changed it: compute again
@@ -309,10 +321,11 @@ EmulationResult emulate(const CachedInstruction& entry, ucontext_t& uc, uintptr_
   if (plan.substituted_base[index] >= 0) keep |= 1u << plan.substituted_base[index];
   if (bit_register >= 0) keep |= 1u << bit_register;
 
-  load_area(area, uc, plan);
-  if (bit_register >= 0) area.gpr[bit_register] = static_cast<uint64_t>(bit_offset);
+  Borrowed borrowed;
+  if (bit_register >= 0) borrowed = {bit_register, static_cast<uint64_t>(bit_offset)};
+  load_area(area, uc, plan, borrowed);
   if (plan.kind == PlanKind::Atomic) {
-    return emulate_atomic(entry, index, address, width, uc, memory, area, keep);
+    return emulate_atomic(entry, index, address, width, uc, memory, area, borrowed, keep);
   }
 
   const AccessKind kind = instruction.memory[index].kind;
@@ -333,11 +346,33 @@ EmulationResult emulate(const CachedInstruction& entry, ucontext_t& uc, uintptr_
     if (direct != 0) {
       // The instruction itself makes the store (non-temporal, masked or direct), on the alias.
       EmulationArea first_run_registers = area;
-      load_area(area, uc, plan);
-      if (bit_register >= 0) area.gpr[bit_register] = static_cast<uint64_t>(bit_offset);
+      load_area(area, uc, plan, borrowed);
       if (!run_stub(plan, index, area, direct)) return fault_from(area);
       std::memcpy(area.gpr, first_run_registers.gpr, sizeof(area.gpr));
       area.rflags = first_run_registers.rflags;
+    } else if (plan.self_store) {
+      // A masked store with no alias to run it on: learn which bytes it writes (those it
+      // changes from all-zero or from all-one bytes) and write just those.
+      uint8_t zeros_run[kMaxAccessWidth];
+      std::memcpy(zeros_run, bounce, width);
+      EmulationArea first_run_registers = area;
+      load_area(area, uc, plan, borrowed);
+      std::memset(bounce, 0xff, width);
+      if (!run_stub(plan, index, area, reinterpret_cast<uintptr_t>(bounce))) return fault_from(area);
+      std::memcpy(area.gpr, first_run_registers.gpr, sizeof(area.gpr));
+      area.rflags = first_run_registers.rflags;
+      size_t run_start = width;
+      for (size_t i = 0; i <= width; ++i) {
+        bool written = i < width && (zeros_run[i] != 0x00 || bounce[i] != 0xff);
+        if (written && run_start == width) run_start = i;
+        if (!written && run_start != width) {
+          if (memory.write(address + run_start, i - run_start, zeros_run + run_start) != kGuardedOk) {
+            return fault_from(area);
+          }
+          run_start = width;
+        }
+      }
+      std::memcpy(bounce, zeros_run, width);
     } else if (memory.write(address, width, bounce) != kGuardedOk) {
       return fault_from(area);
     }

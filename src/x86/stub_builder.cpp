@@ -202,7 +202,8 @@ bool names_high_byte_register(const ZydisDecodedInstruction& instruction,
   return false;
 }
 
-// The instruction again, with operand `operand_index` at [operand_register].
+// The instruction again, with operand `operand_index` at [operand_register] (unchanged when
+// `operand_index` is negative).
 bool emit_redirected(CodeWriter& code, const ZydisDecodedInstruction& instruction,
                      const ZydisDecodedOperand* operands, int operand_index,
                      ZydisRegister operand_register) {
@@ -210,6 +211,12 @@ bool emit_redirected(CodeWriter& code, const ZydisDecodedInstruction& instructio
   if (!ZYAN_SUCCESS(ZydisEncoderDecodedInstructionToEncoderRequest(
           &instruction, operands, instruction.operand_count_visible, &request))) {
     return false;
+  }
+  if (operand_index < 0) {
+    // The operand is implicit: the instruction runs as it is, its base register pointed at the
+    // target by the emulator.
+    code.emit(request);
+    return code.ok();
   }
   ZydisEncoderOperand& memory = request.operands[operand_index];
   if (memory.type != ZYDIS_OPERAND_TYPE_MEMORY) return false;
