@@ -77,7 +77,8 @@ Disposal handle_armed_page_fault(ThreadContext& context, uintptr_t address, ucon
     gate.exit(ticket);
     return disposal;
   }
-  if (current_strategy() == MMIOTRACE_STRATEGY_EMULATE) {
+  // A page without an alias (its region was reported when it was registered) is single-stepped.
+  if (current_strategy() == MMIOTRACE_STRATEGY_EMULATE && page->alias.load() != 0) {
     EmulationOutcome outcome = emulate_access(context, *table, address, uc);
     if (outcome.handled) {
       gate.exit(ticket);

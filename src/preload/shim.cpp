@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <mutex>
 
 #include "core/diagnostics.hpp"
@@ -25,9 +26,18 @@
 namespace mmiotrace::preload {
 namespace {
 
+// A mapping the program made of a traced file; its pieces share it when it is partly unmapped.
+struct TracedFile {
+  AddressRange alias;  // the tracer's second mapping of the same file pages, or empty
+  ~TracedFile() {
+    if (!alias.empty()) sys::munmap(alias.begin, alias.size());
+  }
+};
+
 struct ShimMapping {
   trace::TracedMapping* traced = nullptr;
   int protection = 0;
+  std::shared_ptr<TracedFile> file;  // the last piece to go unmaps the alias
 };
 
 struct Shim {
@@ -77,6 +87,11 @@ std::vector<std::string> split_lines(const char* text) {
   return lines;
 }
 
+// Notices of the engine go into the trace as markers.
+void record_notice(const char* text, size_t length, void*) {
+  if (g_shim != nullptr) g_shim->recorder.mark(text, length);
+}
+
 // The descriptor named by environment variable `name`, or -1 (with a diagnostic when the
 // variable is set but names no open descriptor).
 int inherited_fd(const char* name) {
@@ -121,23 +136,55 @@ __attribute__((constructor)) void start_shim() {
   }
   const char* globs = getenv(kTraceGlobsVariable);
   g_shim = new Shim(trace_fd, globs ? split_lines(globs) : kDefaultTraceGlobs);
+  mmiotrace_set_notice_handler(&record_notice, nullptr);
   kmmio::install_fault_handlers();
   pthread_atfork([] { g_shim->mutex.lock(); }, [] { g_shim->mutex.unlock(); },
                  [] { g_shim->mutex.unlock(); });
 }
 
-void trace_new_mapping(uintptr_t address, size_t length, int prot, int fd, off_t offset,
-                       uintptr_t pc) {
+// The tracer's own second mapping of a shared file mapping: the same descriptor and offset
+// mapped again. Returns it, or an empty range with `why` set.
+AddressRange map_alias(size_t length, int prot, int flags, int fd, off_t offset, const char** why) {
+  if ((flags & MAP_TYPE) == MAP_PRIVATE) {
+    *why = "it is a private mapping, whose pages the program owns alone";
+    return {};
+  }
+  long alias = sys::mmap(0, length, prot & (PROT_READ | PROT_WRITE), MAP_SHARED, fd, offset);
+  if (alias < 0 && alias > -4096) {
+    *why = "the file cannot be mapped a second time";
+    return {};
+  }
+  return AddressRange::from_size(static_cast<uintptr_t>(alias), page_ceil(length));
+}
+
+// Says, on stderr and in the trace, that a mapping is single-stepped for want of an alias.
+void report_no_alias(const std::string& path, uintptr_t address, const char* why) {
+  Diagnostic line;
+  line.text("cannot alias the mapping of ").text(path).text(" at ").hex0x(address).text(" (");
+  line.text(why).text("); its accesses are single-stepped, and other threads' accesses to it "
+                      "during a step are not seen");
+  line.emit();  // leaves the line, newline included, in `line`
+  g_shim->recorder.mark(line.view().data(), line.view().size());
+}
+
+void trace_new_mapping(uintptr_t address, size_t length, int prot, int flags, int fd,
+                       off_t offset, uintptr_t pc) {
   ShimScope scope;
   if (!scope) return;
   std::optional<std::string> path = g_shim->filter.match(fd);
   if (!path) return;
   if (prot == PROT_NONE) return;  // nothing can be accessed, so nothing to trace
-  uint64_t phys = physical_address(*path, static_cast<uint64_t>(offset));
-  AddressRange range = AddressRange::from_size(address, length);
+  auto file = std::make_shared<TracedFile>();
+  const char* why = nullptr;
+  file->alias = map_alias(length, prot, flags, fd, offset, &why);
+  trace::MappingSpec spec;
+  spec.range = AddressRange::from_size(address, length);
+  spec.phys = physical_address(*path, static_cast<uint64_t>(offset));
+  spec.protection = prot;
+  spec.alias = file->alias.empty() ? MMIOTRACE_NO_ALIAS : file->alias.begin;
   std::lock_guard lock(g_shim->mutex);
   int error = 0;
-  trace::TracedMapping* traced = g_shim->recorder.start(range, phys, pc, prot, &error);
+  trace::TracedMapping* traced = g_shim->recorder.start(spec, pc, &error);
   if (traced == nullptr) {
     Diagnostic line;
     line.text("cannot trace the mapping of ").text(*path).text(" at ").hex0x(address).text(": ");
@@ -145,7 +192,8 @@ void trace_new_mapping(uintptr_t address, size_t length, int prot, int fd, off_t
     line.emit();
     return;
   }
-  g_shim->mappings[address] = {traced, prot};
+  if (file->alias.empty()) report_no_alias(*path, address, why);
+  g_shim->mappings[address] = {traced, prot, std::move(file)};
 }
 
 // Before `range` is unmapped or mapped over: traced mappings inside it end (UNMAP); those that
@@ -168,10 +216,8 @@ void forget_range(AddressRange range, uintptr_t pc) {
                               {std::max(old.begin, range.end), old.end}};
     int map_id = mapping.traced->map_id;
     if (pieces[0].empty() && pieces[1].empty()) {
-      // Gone entirely: the mapping ends with its last piece.
-      bool other_pieces = false;
-      for (const auto& [start, other] : g_shim->mappings) other_pieces |= other.traced->map_id == map_id;
-      if (other_pieces) {
+      // Gone entirely: the mapping ends with its last piece (which also unmaps the alias).
+      if (mapping.file.use_count() > 1) {
         g_shim->recorder.detach(mapping.traced, kmmio::Disarm::RestoreProtection);
       } else {
         g_shim->recorder.stop(mapping.traced, pc, kmmio::Disarm::RestoreProtection);
@@ -179,13 +225,18 @@ void forget_range(AddressRange range, uintptr_t pc) {
       continue;
     }
     uint64_t phys = mapping.traced->phys;
+    uintptr_t alias = mapping.traced->probe.alias;
     g_shim->recorder.detach(mapping.traced, kmmio::Disarm::RestoreProtection);
     for (const AddressRange& piece : pieces) {
       if (piece.empty()) continue;
+      trace::MappingSpec spec;
+      spec.range = piece;
+      spec.phys = phys + (piece.begin - old.begin);
+      spec.protection = mapping.protection;
+      spec.alias = alias == MMIOTRACE_NO_ALIAS ? alias : alias + (piece.begin - old.begin);
       int error = 0;
-      trace::TracedMapping* rest = g_shim->recorder.attach(
-          map_id, piece, phys + (piece.begin - old.begin), mapping.protection, &error);
-      if (rest != nullptr) g_shim->mappings[piece.begin] = {rest, mapping.protection};
+      trace::TracedMapping* rest = g_shim->recorder.attach(map_id, spec, &error);
+      if (rest != nullptr) g_shim->mappings[piece.begin] = {rest, mapping.protection, mapping.file};
     }
   }
 }
@@ -202,7 +253,7 @@ void* do_mmap(void* address, size_t length, int prot, int flags, int fd, off_t o
     return MAP_FAILED;
   }
   if (g_shim != nullptr && fd >= 0 && !(flags & MAP_ANONYMOUS)) {
-    trace_new_mapping(static_cast<uintptr_t>(result), length, prot, fd, offset, pc);
+    trace_new_mapping(static_cast<uintptr_t>(result), length, prot, flags, fd, offset, pc);
   }
   return reinterpret_cast<void*>(result);
 }

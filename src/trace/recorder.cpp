@@ -24,18 +24,18 @@ Event mapping_event(EventKind kind, int map_id, uintptr_t pc) {
 
 }  // namespace
 
-TracedMapping* Recorder::attach(int map_id, AddressRange range, uint64_t phys,
-                                std::optional<int> protection, int* error) {
+TracedMapping* Recorder::attach(int map_id, const MappingSpec& spec, int* error) {
   auto mapping = std::make_unique<TracedMapping>();
   mapping->recorder = this;
   mapping->map_id = map_id;
-  mapping->range = range;
-  mapping->phys = phys;
-  mapping->probe.addr = range.begin;
-  mapping->probe.len = range.size();
+  mapping->range = spec.range;
+  mapping->phys = spec.phys;
+  mapping->probe.addr = spec.range.begin;
+  mapping->probe.len = spec.range.size();
   mapping->probe.post_handler = &record_access;
   mapping->probe.user_data = mapping.get();
-  *error = kmmio::register_probe(&mapping->probe, protection);
+  mapping->probe.alias = spec.alias;
+  *error = kmmio::register_probe(&mapping->probe, spec.protection);
   return *error == 0 ? mapping.release() : nullptr;
 }
 
@@ -44,14 +44,13 @@ void Recorder::detach(TracedMapping* mapping, kmmio::Disarm disarm) {
   delete mapping;
 }
 
-TracedMapping* Recorder::start(AddressRange range, uint64_t phys, uintptr_t pc,
-                               std::optional<int> protection, int* error) {
+TracedMapping* Recorder::start(const MappingSpec& spec, uintptr_t pc, int* error) {
   Event map = mapping_event(EventKind::Map, next_map_id(), pc);
-  map.phys = phys;
-  map.virt = range.begin;
-  map.length = range.size();
+  map.phys = spec.phys;
+  map.virt = spec.range.begin;
+  map.length = spec.range.size();
   sink_.write(map);
-  TracedMapping* mapping = attach(map.map_id, range, phys, protection, error);
+  TracedMapping* mapping = attach(map.map_id, spec, error);
   if (mapping == nullptr) sink_.write(mapping_event(EventKind::Unmap, map.map_id, pc));
   return mapping;
 }

@@ -25,24 +25,30 @@ struct TracedMapping {
   uint64_t phys = 0;  // physical address of range.begin
 };
 
+// What to trace: the bytes, where they are physically, and how they may be reached.
+struct MappingSpec {
+  AddressRange range;
+  uint64_t phys = 0;                // physical address of range.begin
+  std::optional<int> protection;    // the pages' protection, when the caller knows it
+  uintptr_t alias = 0;              // mmiotrace_probe::alias (0: let the engine make one)
+};
+
 class Recorder {
  public:
   explicit Recorder(TraceSink& sink) : sink_(sink) {}
   Recorder(const Recorder&) = delete;
   Recorder& operator=(const Recorder&) = delete;
 
-  // Logs MAP and arms the range. `protection` is the pages' protection when the caller knows
-  // it. Returns the mapping, or -errno from the probe registration. Normal context.
-  TracedMapping* start(AddressRange range, uint64_t phys, uintptr_t pc,
-                       std::optional<int> protection, int* error);
+  // Logs MAP and arms the range. Returns the mapping, or null with -errno from the probe
+  // registration in `error`. Normal context.
+  TracedMapping* start(const MappingSpec& spec, uintptr_t pc, int* error);
 
   // Disarms the mapping, logs UNMAP and frees it. Normal context.
   void stop(TracedMapping* mapping, uintptr_t pc, kmmio::Disarm disarm);
 
   // The two halves of start() and stop() without their events, for a mapping that changes
   // shape but stays the same mapping (partly unmapped): it keeps its map id.
-  TracedMapping* attach(int map_id, AddressRange range, uint64_t phys,
-                        std::optional<int> protection, int* error);
+  TracedMapping* attach(int map_id, const MappingSpec& spec, int* error);
   void detach(TracedMapping* mapping, kmmio::Disarm disarm);
 
   // A MARK event with `text`. Any context.

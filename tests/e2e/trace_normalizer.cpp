@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <regex>
 #include <sstream>
 
 #include "x86/instruction.hpp"
@@ -54,7 +55,8 @@ uint64_t parse_hex(const std::string& text) { return std::stoull(text, nullptr, 
 
 class Normalizer {
  public:
-  explicit Normalizer(const ProgramImage& program) : program_(program) {}
+  Normalizer(const ProgramImage& program, const std::string& directory)
+      : program_(program), directory_(directory) {}
 
   std::string line(const std::string& text) {
     current_ = text;
@@ -84,7 +86,7 @@ class Normalizer {
     }
     if (kind == "MARK" && f.size() >= 2) {
       check_time(f[1]);
-      return "MARK T" + text.substr(text.find(f[1]) + f[1].size());
+      return "MARK T" + variable_parts(text.substr(text.find(f[1]) + f[1].size()));
     }
     problem("unrecognised line");
     return text;
@@ -140,7 +142,16 @@ class Normalizer {
     if (bytes != expected) problem("opcode bytes are not those at PC");
   }
 
+  std::string variable_parts(std::string text) const {
+    for (size_t at; !directory_.empty() && (at = text.find(directory_)) != std::string::npos;) {
+      text.replace(at, directory_.size(), "DIR");
+    }
+    static const std::regex address("0x[0-9a-f]+");
+    return std::regex_replace(text, address, "ADDR");
+  }
+
   const ProgramImage& program_;
+  std::string directory_;
   std::string current_;
   std::vector<std::string> pids_;
   uint64_t last_time_ = 0;
@@ -148,8 +159,9 @@ class Normalizer {
 
 }  // namespace
 
-NormalizedTrace normalize_trace(const std::string& trace, const ProgramImage& program) {
-  Normalizer normalizer(program);
+NormalizedTrace normalize_trace(const std::string& trace, const ProgramImage& program,
+                                const std::string& directory) {
+  Normalizer normalizer(program, directory);
   NormalizedTrace result;
   std::istringstream in(trace);
   for (std::string line; std::getline(in, line);) {
@@ -157,6 +169,19 @@ NormalizedTrace normalize_trace(const std::string& trace, const ProgramImage& pr
   }
   result.problems = std::move(normalizer.problems);
   return result;
+}
+
+}  // namespace mmiotrace::e2e
+
+namespace mmiotrace::e2e {
+
+std::string without_diagnostics(const std::string& text) {
+  std::istringstream in(text);
+  std::string kept;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("mmiotrace: ", 0) != 0) kept += line + "\n";
+  }
+  return kept;
 }
 
 }  // namespace mmiotrace::e2e

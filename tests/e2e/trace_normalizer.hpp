@@ -31,6 +31,13 @@ struct NormalizedTrace {
   std::vector<std::string> problems;  // each names the line it is about
 };
 
-NormalizedTrace normalize_trace(const std::string& trace, const ProgramImage& program);
+// `directory` (the program's working directory) becomes DIR in markers, and so do addresses
+// (ADDR): they vary from run to run.
+NormalizedTrace normalize_trace(const std::string& trace, const ProgramImage& program,
+                                const std::string& directory);
+
+// Lines of `text` without mmiotrace's own diagnostics ("mmiotrace: ..."), to compare a traced
+// program's stderr with its untraced one.
+std::string without_diagnostics(const std::string& text);
 
 }  // namespace mmiotrace::e2e

@@ -27,14 +27,21 @@ class CapturingSink final : public TraceSink {
   Event events_[64];
 };
 
+MappingSpec spec_of(uintptr_t address, size_t size, uint64_t phys = 0) {
+  MappingSpec spec;
+  spec.range = AddressRange::from_size(address, size);
+  spec.phys = phys;
+  return spec;
+}
+
 TEST(Recorder, MappingIsFramedByMapAndUnmapWithAccessesInBetween) {
   TestMemory memory(2);
   CapturingSink sink;
   Recorder recorder(sink);
   int error = -1;
-  TracedMapping* mapping =
-      recorder.start(AddressRange::from_size(memory.address(), 8192), 0xfe000000, 0x401000,
-                     PROT_READ | PROT_WRITE, &error);
+  TracedMapping* mapping = recorder.start(
+      {AddressRange::from_size(memory.address(), 8192), 0xfe000000, PROT_READ | PROT_WRITE},
+      0x401000, &error);
   ASSERT_NE(mapping, nullptr);
   EXPECT_EQ(error, 0);
   testing::store16(memory.address(0x1002), 0xabcd);
@@ -86,8 +93,8 @@ TEST(Recorder, SingleSteppedInstructionWithoutKnownValueIsUnknown) {
   Recorder recorder(sink);
   ASSERT_EQ(mmiotrace_set_strategy(MMIOTRACE_STRATEGY_SINGLE_STEP), 0);
   int error = 0;
-  TracedMapping* mapping = recorder.start(AddressRange::from_size(memory.address(), 4096), 0x100,
-                                          0, std::nullopt, &error);
+  TracedMapping* mapping =
+      recorder.start(spec_of(memory.address(), 4096, 0x100), 0, &error);
   ASSERT_NE(mapping, nullptr);
   asm volatile("incl (%0)" ::"r"(memory.address(0x10)) : "memory", "cc");
   recorder.stop(mapping, 0, kmmio::Disarm::RestoreProtection);
@@ -110,8 +117,9 @@ TEST(Recorder, AttachedPieceKeepsTheMapIdAndItsPhysicalOffset) {
   CapturingSink sink;
   Recorder recorder(sink);
   int error = 0;
-  TracedMapping* piece = recorder.attach(7, AddressRange::from_size(memory.address(), 4096),
-                                         0x1000, PROT_READ | PROT_WRITE, &error);
+  TracedMapping* piece = recorder.attach(
+      7, {AddressRange::from_size(memory.address(), 4096), 0x1000, PROT_READ | PROT_WRITE},
+      &error);
   ASSERT_NE(piece, nullptr);
   testing::store8(memory.address(3), 1);
   recorder.detach(piece, kmmio::Disarm::RestoreProtection);
@@ -125,11 +133,11 @@ TEST(Recorder, FailedRegistrationEndsTheMappingItAnnounced) {
   CapturingSink sink;
   Recorder recorder(sink);
   int error = 0;
-  TracedMapping* first = recorder.start(AddressRange::from_size(memory.address(), 4096), 0, 0,
-                                        std::nullopt, &error);
+  TracedMapping* first =
+      recorder.start(spec_of(memory.address(), 4096), 0, &error);
   ASSERT_NE(first, nullptr);
-  TracedMapping* overlapping = recorder.start(AddressRange::from_size(memory.address(), 16), 0,
-                                              0, std::nullopt, &error);
+  TracedMapping* overlapping =
+      recorder.start(spec_of(memory.address(), 16), 0, &error);
   EXPECT_EQ(overlapping, nullptr);
   EXPECT_EQ(error, -EEXIST);
   ASSERT_EQ(sink.size(), 3u);
