@@ -10,7 +10,8 @@
 
 namespace mmiotrace {
 
-// A diagnostic line that starts with "mmiotrace: "; `emit()` writes it to fd 2 with a newline.
+// A diagnostic line that starts with "mmiotrace: "; `emit()` writes it to fd 2 with a newline,
+// and leaves it (newline included) in the buffer.
 class Diagnostic : public FixedText<512> {
  public:
   Diagnostic() { text("mmiotrace: "); }
