@@ -100,6 +100,34 @@ TEST_F(EmulatorTest, ReadModifyWriteIsOneReadThenOneWrite) {
   EXPECT_EQ(access_log()[3].access.value.u64, 42u);
 }
 
+// Runs `code` (ending in ret) from an executable copy, with RAX = rax; returns RAX.
+uint64_t run_code(const std::vector<uint8_t>& code, uint64_t rax) {
+  void* memory = mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  std::memcpy(memory, code.data(), code.size());
+  asm volatile("call *%1" : "+a"(rax) : "r"(memory) : "rcx", "rdx", "rsi", "rdi", "r8", "r9",
+               "r10", "r11", "memory", "cc");
+  munmap(memory, 4096);
+  return rax;
+}
+
+std::vector<uint8_t> with_address(std::vector<uint8_t> code, size_t at, uintptr_t address) {
+  std::memcpy(code.data() + at, &address, 8);
+  return code;
+}
+
+TEST_F(EmulatorTest, MovWithAnAbsoluteAddress) {
+  arm(0, 4096);
+  uintptr_t address = memory_.address(0x70);
+  // movabs %rax, address; ret    then    movabs address, %eax; ret
+  run_code(with_address({0x48, 0xa3, 0, 0, 0, 0, 0, 0, 0, 0, 0xc3}, 2, address), 0x5566778899);
+  uint64_t read = run_code(with_address({0xa1, 0, 0, 0, 0, 0, 0, 0, 0, 0xc3}, 1, address), 0);
+  EXPECT_EQ(read, 0x66778899u);
+  EXPECT_EQ(reports(), "pre W8 post W8 pre R4 post R4");
+  EXPECT_EQ(access_log()[1].access.value.u64, 0x5566778899u);
+  EXPECT_EQ(single_steps(), 0u);
+}
+
 TEST_F(EmulatorTest, CompareReadsAndNeverWrites) {
   arm(0, 4096);
   bool zero;
