@@ -120,6 +120,39 @@ typedef void (*mmiotrace_notice_handler)(const char* text, size_t length, void* 
 MMIOTRACE_EXPORT void mmiotrace_set_notice_handler(mmiotrace_notice_handler handler,
                                                    void* user_data);
 
+/* --- Recording ---------------------------------------------------------------------------
+ * Under `mmiotrace record` the program's mappings are traced into the record's trace. Without
+ * it, a program can record itself: mmiotrace_trace_start() starts an in-process writer (a
+ * thread that drains the per-thread rings into the file), mmiotrace_trace_range() traces a
+ * range as one mapping (MAP, its accesses, UNMAP), and mmiotrace_trace_stop() finishes the
+ * file. */
+
+enum mmiotrace_format {
+  MMIOTRACE_FORMAT_TEXT = 1,        /* the kernel's mmiotrace text format */
+  MMIOTRACE_FORMAT_BINARY = 2,      /* mmiotrace's binary format */
+  MMIOTRACE_FORMAT_BINARY_ZSTD = 3, /* ... compressed with zstd */
+};
+
+/* Starts recording into `path`. Returns 0, -EBUSY when this process already records (under
+ * `mmiotrace record` too), -EINVAL for an unknown format, or -errno from creating the file. */
+MMIOTRACE_EXPORT int mmiotrace_trace_start(const char* path, enum mmiotrace_format format);
+
+/* Writes everything recorded so far and closes the file. Returns 0, -ENOENT when no recording
+ * was started by mmiotrace_trace_start(), or -errno from writing. */
+MMIOTRACE_EXPORT int mmiotrace_trace_stop(void);
+
+/* Traces [address, address + length) as one mapping at physical address `phys`: a MAP event,
+ * then its accesses, until mmiotrace_untrace_range(). Returns NULL with errno set when no
+ * recording is on (ENOENT) or the range cannot be traced (see mmiotrace_register_probe()). */
+struct mmiotrace_mapping;
+MMIOTRACE_EXPORT struct mmiotrace_mapping* mmiotrace_trace_range(const volatile void* address,
+                                                                 size_t length, uint64_t phys);
+MMIOTRACE_EXPORT int mmiotrace_untrace_range(struct mmiotrace_mapping* mapping);
+
+/* Adds a MARK line with `text` to the trace (cut to 4000 bytes). Async-signal-safe. Returns 0,
+ * or -ENOENT when no recording is on. */
+MMIOTRACE_EXPORT int mmiotrace_mark(const char* text);
+
 #ifdef __cplusplus
 }
 #endif

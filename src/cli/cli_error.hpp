@@ -15,6 +15,8 @@ enum ExitStatus : int {
   kExitCannotWriteTrace = 124, // the output file cannot be created or written
   kExitBadGlob = 123,          // a --trace pattern is malformed
   kExitCannotTrace = 122,      // the command cannot be traced (the shim cannot reach it)
+  kExitBadTrace = 121,         // a trace to read is missing, unreadable, truncated or corrupt
+  kExitNoRecording = 120,      // `mark`: no recording to send the marker to
   kExitCannotExecute = 126,    // the command exists but cannot be run
   kExitCommandNotFound = 127,
 };

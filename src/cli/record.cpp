@@ -1,8 +1,14 @@
-// `mmiotrace record`: runs a command with the preload shim and writes the trace of its MMIO.
+// `mmiotrace record`: runs a command with the preload shim, and writes the trace its processes
+// record into the shared trace buffer: drains their per-thread rings into the trace file, adds
+// the markers it receives, and ends as the command ended.
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,33 +17,48 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "cli/argument_reader.hpp"
 #include "cli/cli_error.hpp"
+#include "cli/marker_socket.hpp"
 #include "cli/subcommands.hpp"
-#include "core/syscall.hpp"
+#include "core/monotonic_clock.hpp"
 #include "preload/environment.hpp"
-#include "trace/text_format.hpp"
+#include "trace/binary_format.hpp"
+#include "trace/pci_devices.hpp"
+#include "trace/trace_buffer.hpp"
+#include "trace/trace_drainer.hpp"
+#include "trace/trace_writer.hpp"
 
 namespace mmiotrace::cli {
 
 const char* const kRecordUsage =
-    "usage: mmiotrace record [-o FILE] [--trace GLOB]... [--] COMMAND [ARGS]...\n"
+    "usage: mmiotrace record [OPTIONS] [--] COMMAND [ARGS]...\n"
     "\n"
-    "Runs COMMAND with the mmiotrace shim and writes a trace of the memory-mapped I/O of every\n"
-    "traced mapping, in the Linux kernel's mmiotrace text format.\n"
+    "Runs COMMAND with the mmiotrace shim and records the memory-mapped I/O of every traced\n"
+    "mapping of COMMAND and the processes it starts.\n"
     "\n"
     "Options:\n"
     "  -o, --output FILE   write the trace to FILE, '-' for standard output\n"
     "                      (default: mmiotrace.log)\n"
+    "  --format FORMAT     'text' (default): the Linux kernel's mmiotrace format;\n"
+    "                      'binary': mmiotrace's own, smaller and faster (docs/trace-format.md)\n"
+    "  --compress          compress a binary trace with zstd\n"
     "  -t, --trace GLOB    trace the mappings of files whose path matches GLOB; repeatable.\n"
     "                      Default: /dev/mem /sys/bus/pci/devices/*/resource* /dev/uio*\n"
     "                      /dev/vfio/*\n"
     "  --strategy NAME     how trapped instructions are carried out: 'emulate' (default:\n"
     "                      on an alias, exactly once, never opening the page) or\n"
     "                      'single-step' (the kernel tracer's way)\n"
+    "  --drop              when a thread's ring is full, drop events (and say how many in the\n"
+    "                      trace) instead of making the thread wait: for real-time programs\n"
+    "  --buffer-size SIZE  each thread's ring, a power of two (default 4M; K and M allowed)\n"
+    "\n"
+    "Markers: COMMAND may write lines to the path in $MMIOTRACE_MARKER (or the descriptor in\n"
+    "$MMIOTRACE_MARKER_FD), or call mmiotrace_mark(); from outside, 'mmiotrace mark TEXT'.\n"
     "\n"
     "Exit status: COMMAND's own (a COMMAND killed by a signal kills mmiotrace with it);\n"
     "125 usage error, 124 trace not writable, 123 malformed glob, 126 COMMAND not\n"
@@ -45,9 +66,15 @@ const char* const kRecordUsage =
 
 namespace {
 
+constexpr uint32_t kRings = 1024;
+
 struct RecordOptions {
   std::string output = "mmiotrace.log";
   std::string strategy = "emulate";
+  trace::TraceFormat format = trace::TraceFormat::Text;
+  bool compress = false;
+  bool drop = false;
+  uint64_t ring_bytes = 4 << 20;
   std::vector<std::string> globs;
   std::vector<std::string> command;
 };
@@ -86,12 +113,40 @@ std::string absolute_glob(const std::string& glob) {
   return std::string(cwd) + "/" + glob;
 }
 
+uint64_t parse_size(const std::string& text) {
+  char* end = nullptr;
+  unsigned long long value = strtoull(text.c_str(), &end, 10);
+  std::string suffix = end ? end : "";
+  if (suffix == "K" || suffix == "k") value <<= 10;
+  else if (suffix == "M" || suffix == "m") value <<= 20;
+  else if (!suffix.empty()) value = 0;
+  if (text.empty() || value < (64 << 10) || value > (1ull << 30) || (value & (value - 1)) != 0) {
+    throw CliError(kExitUsage, "record: --buffer-size '" + text +
+                                   "' is not a power of two between 64K and 1024M");
+  }
+  return value;
+}
+
 RecordOptions parse(const Arguments& arguments) {
   RecordOptions options;
   ArgumentReader reader("record", arguments);
   while (reader.at_option()) {
     if (auto output = reader.take_value("--output", "-o")) {
       options.output = *output;
+    } else if (auto format = reader.take_value("--format")) {
+      if (*format == "text") {
+        options.format = trace::TraceFormat::Text;
+      } else if (*format == "binary") {
+        options.format = trace::TraceFormat::Binary;
+      } else {
+        throw CliError(kExitUsage, "record: unknown format '" + *format + "'; use 'text' or 'binary'");
+      }
+    } else if (reader.take_flag("--compress")) {
+      options.compress = true;
+    } else if (reader.take_flag("--drop")) {
+      options.drop = true;
+    } else if (auto size = reader.take_value("--buffer-size")) {
+      options.ring_bytes = parse_size(*size);
     } else if (auto strategy = reader.take_value("--strategy")) {
       if (*strategy != "emulate" && *strategy != "single-step") {
         throw CliError(kExitUsage, "record: unknown strategy '" + *strategy +
@@ -110,6 +165,9 @@ RecordOptions parse(const Arguments& arguments) {
   if (options.command.empty()) {
     throw CliError(kExitUsage, "record: no command to run; usage: mmiotrace record [-o FILE] "
                                "[--trace GLOB]... -- COMMAND [ARGS]");
+  }
+  if (options.compress && options.format != trace::TraceFormat::Binary) {
+    throw CliError(kExitUsage, "record: --compress needs --format binary");
   }
   return options;
 }
@@ -141,77 +199,42 @@ std::string find_shim_library() {
                                        "/../lib; set " + preload::kLibraryOverrideVariable);
 }
 
-int open_output(const std::string& output) {
-  int fd = output == "-" ? fcntl(1, F_DUPFD_CLOEXEC, 3)
-                         : open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
-                                0644);
+std::unique_ptr<trace::TraceWriter> open_output(const RecordOptions& options) {
+  int fd = options.output == "-"
+               ? fcntl(1, F_DUPFD_CLOEXEC, 3)
+               : open(options.output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
     throw CliError(kExitCannotWriteTrace,
-                   "record: cannot write the trace to '" + output + "': " + strerror(errno));
+                   "record: cannot write the trace to '" + options.output + "': " + strerror(errno));
   }
-  std::string_view header = trace::kTextVersionLine;
-  if (sys::write_all(fd, header.data(), header.size()) != 0) {
-    throw CliError(kExitCannotWriteTrace,
-                   "record: cannot write the trace to '" + output + "': " + strerror(errno));
+  try {
+    return trace::TraceWriter::create(fd, options.output, options.format, options.compress);
+  } catch (const trace::TraceWriteError& error) {
+    throw CliError(kExitCannotWriteTrace, std::string("record: ") + error.what());
   }
-  return fd;
 }
 
-// The descriptor the trace has in the traced program: high, out of the way of the descriptors
-// the program opens itself.
-int child_trace_fd() {
+// The descriptors the traced program gets, high, out of the way of the ones it opens itself.
+struct ChildDescriptors {
+  int buffer;
+  int wakeup;
+  int marker;
+};
+ChildDescriptors child_descriptors() {
   struct rlimit limit;
-  rlim_t ceiling = 1024;
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < ceiling) ceiling = limit.rlim_cur;
-  return static_cast<int>(ceiling) - 1;
+  int ceiling = 1024;
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < 1024) {
+    ceiling = static_cast<int>(limit.rlim_cur);
+  }
+  return {ceiling - 1, ceiling - 2, ceiling - 3};
 }
 
-pid_t g_child = -1;
+volatile sig_atomic_t g_child = -1;
+volatile sig_atomic_t g_stop_requested = 0;
 
 void forward_signal(int signo) {
+  g_stop_requested = 1;
   if (g_child > 0) kill(g_child, signo);
-}
-
-// The trace's state shared by every traced process: one page, starting with the last map id.
-int create_shared_state() {
-  int fd = memfd_create("mmiotrace-state", MFD_CLOEXEC);
-  if (fd < 0 || ftruncate(fd, 4096) != 0) {
-    throw CliError(kExitCannotTrace, std::string("record: memfd_create: ") + strerror(errno));
-  }
-  return fd;
-}
-
-[[noreturn]] void exec_child(const RecordOptions& options, const std::string& library,
-                             int trace_fd, int state_fd, int error_pipe) {
-  int target_fd = child_trace_fd();
-  int target_state_fd = target_fd - 1;
-  if (dup2(trace_fd, target_fd) < 0 || dup2(state_fd, target_state_fd) < 0) {
-    int error = errno;
-    (void)!write(error_pipe, &error, sizeof(error));
-    _exit(kExitCannotTrace);
-  }
-  setenv(preload::kStateFdVariable, std::to_string(target_state_fd).c_str(), 1);
-  std::string preload = library;
-  if (const char* existing = getenv("LD_PRELOAD"); existing && *existing) {
-    preload += ":" + std::string(existing);
-  }
-  setenv("LD_PRELOAD", preload.c_str(), 1);
-  setenv(preload::kTraceFdVariable, std::to_string(target_fd).c_str(), 1);
-  setenv(preload::kStrategyVariable, options.strategy.c_str(), 1);
-  if (options.globs.empty()) {
-    unsetenv(preload::kTraceGlobsVariable);
-  } else {
-    std::string globs;
-    for (const std::string& glob : options.globs) globs += glob + "\n";
-    setenv(preload::kTraceGlobsVariable, globs.c_str(), 1);
-  }
-  std::vector<char*> argv;
-  for (const std::string& argument : options.command) argv.push_back(const_cast<char*>(argument.c_str()));
-  argv.push_back(nullptr);
-  execvp(argv[0], argv.data());
-  int error = errno;
-  (void)!write(error_pipe, &error, sizeof(error));
-  _exit(error == ENOENT ? kExitCommandNotFound : kExitCannotExecute);
 }
 
 // Ends mmiotrace the way the traced program ended: same exit status, or the same signal.
@@ -232,54 +255,319 @@ int mirror_status(int status) {
   return kExitCannotTrace;
 }
 
+// One recording: the trace buffer, the output, the markers, and the traced command.
+class Recording {
+ public:
+  explicit Recording(const RecordOptions& options) : options_(options) {
+    library_ = find_shim_library();
+    writer_ = open_output(options_);
+    for (const std::string& line : trace::pci_device_lines(
+             options_.globs.empty() ? default_globs() : options_.globs, sysfs_root())) {
+      trace::Event device;
+      device.kind = trace::EventKind::PciDevice;
+      device.text = line.c_str();
+      device.text_length = static_cast<uint32_t>(line.size());
+      writer_->write_event(device);
+    }
+    make_buffer();
+    make_marker_endpoints();
+  }
+
+  ~Recording() {
+    for (const std::string& path : socket_paths_) unlink(path.c_str());
+  }
+
+  int run() {
+    pid_t child = start_command();
+    g_child = child;
+    // Like system(): a terminal's ^C and ^\ reach the program, which decides; termination
+    // requests sent to mmiotrace are passed on.
+    signal(SIGINT, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    for (int signo : {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}) signal(signo, &forward_signal);
+    int status = 0;
+    bool child_done = false;
+    uint64_t last_housekeeping = 0;
+    for (;;) {
+      wait_for_work();
+      collect();
+      if (!child_done) {
+        pid_t done = waitpid(child, &status, WNOHANG);
+        if (done == child) child_done = true;
+      }
+      uint64_t now = monotonic_ns();
+      if (now - last_housekeeping > 100'000'000 || child_done) {
+        last_housekeeping = now;
+        size_t live = housekeeping();
+        // Processes the command started may still record after it is gone.
+        if (child_done && (live == 0 || g_stop_requested)) break;
+      }
+    }
+    finish();
+    if (write_failed_) return kExitCannotWriteTrace;
+    return mirror_status(status);
+  }
+
+ private:
+  static std::vector<std::string> default_globs() {
+    return {"/dev/mem", "/sys/bus/pci/devices/*/resource*", "/dev/uio*", "/dev/vfio/*"};
+  }
+  // Tests point this at a stand-in sysfs.
+  static std::string sysfs_root() {
+    const char* root = getenv("MMIOTRACE_SYSFS");
+    return root && *root ? root : "/sys";
+  }
+
+  void make_buffer() {
+    buffer_fd_ = memfd_create("mmiotrace-buffer", MFD_CLOEXEC);
+    size_t size = trace::TraceBuffer::bytes_for(kRings, options_.ring_bytes);
+    if (buffer_fd_ < 0 || ftruncate(buffer_fd_, static_cast<off_t>(size)) != 0) {
+      throw CliError(kExitCannotTrace, std::string("record: cannot make the trace buffer: ") +
+                                           strerror(errno));
+    }
+    void* memory = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, buffer_fd_, 0);
+    if (memory == MAP_FAILED) {
+      throw CliError(kExitCannotTrace, std::string("record: cannot map the trace buffer: ") +
+                                           strerror(errno));
+    }
+    madvise(memory, size, MADV_DONTDUMP);
+    buffer_ = trace::TraceBuffer::format(memory, kRings, options_.ring_bytes);
+    trace::BufferControl& control = buffer_.control();
+    control.drop_when_full.store(options_.drop ? 1 : 0);
+    control.writer_pid.store(getpid());
+    control.wakeup_fd.store(child_descriptors().wakeup);
+    wakeup_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    drainer_ = std::make_unique<trace::TraceDrainer>(buffer_);
+  }
+
+  void make_marker_endpoints() {
+    int ends[2];
+    if (pipe2(ends, O_CLOEXEC | O_NONBLOCK) != 0) {
+      throw CliError(kExitCannotTrace, std::string("record: pipe: ") + strerror(errno));
+    }
+    marker_read_ = ends[0];
+    marker_write_ = ends[1];  // kept open here too: the pipe never reads as closed
+    socket_directory_ = marker_socket_directory();
+    listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    struct sockaddr_un address = {};
+    address.sun_family = AF_UNIX;
+    std::string path = marker_socket_path(socket_directory_, getpid());
+    snprintf(address.sun_path, sizeof(address.sun_path), "%s", path.c_str());
+    unlink(path.c_str());
+    if (listen_fd_ < 0 || bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+        listen(listen_fd_, 8) != 0) {
+      throw CliError(kExitCannotTrace,
+                     "record: cannot listen for markers on '" + path + "': " + strerror(errno));
+    }
+    socket_paths_.push_back(path);
+  }
+
+  pid_t start_command() {
+    int error_pipe[2];
+    if (pipe2(error_pipe, O_CLOEXEC) != 0) {
+      throw CliError(kExitCannotTrace, std::string("record: pipe: ") + strerror(errno));
+    }
+    pid_t child = fork();
+    if (child < 0) throw CliError(kExitCannotTrace, std::string("record: fork: ") + strerror(errno));
+    if (child == 0) {
+      close(error_pipe[0]);
+      exec_command(error_pipe[1]);
+    }
+    close(error_pipe[1]);
+    int exec_error = 0;
+    ssize_t got;
+    do {
+      got = read(error_pipe[0], &exec_error, sizeof(exec_error));
+    } while (got < 0 && errno == EINTR);
+    close(error_pipe[0]);
+    if (got == sizeof(exec_error)) {
+      int status;
+      waitpid(child, &status, 0);
+      int exit_status = exec_error == ENOENT ? kExitCommandNotFound : kExitCannotExecute;
+      throw CliError(exit_status, "record: cannot run '" + options_.command[0] + "': " +
+                                      strerror(exec_error));
+    }
+    // The command's pid names the marker socket too.
+    std::string link = marker_socket_path(socket_directory_, child);
+    if (symlink(socket_paths_[0].c_str(), link.c_str()) == 0) socket_paths_.push_back(link);
+    return child;
+  }
+
+  // In the child: tells the parent why the command could not start.
+  [[noreturn]] static void fail_exec(int error_pipe, int error) {
+    (void)!write(error_pipe, &error, sizeof(error));
+    _exit(error == ENOENT ? kExitCommandNotFound : kExitCannotExecute);
+  }
+
+  [[noreturn]] void exec_command(int error_pipe) {
+    ChildDescriptors fds = child_descriptors();
+    if (dup2(buffer_fd_, fds.buffer) < 0 || dup2(wakeup_fd_, fds.wakeup) < 0 ||
+        dup2(marker_write_, fds.marker) < 0) {
+      fail_exec(error_pipe, errno);
+    }
+    std::string preload = library_;
+    if (const char* existing = getenv("LD_PRELOAD"); existing && *existing) {
+      preload += ":" + std::string(existing);
+    }
+    setenv("LD_PRELOAD", preload.c_str(), 1);
+    setenv(preload::kBufferFdVariable, std::to_string(fds.buffer).c_str(), 1);
+    setenv(preload::kMarkerFdVariable, std::to_string(fds.marker).c_str(), 1);
+    std::string marker_path =
+        "/proc/" + std::to_string(getppid()) + "/fd/" + std::to_string(marker_read_);
+    setenv(preload::kMarkerPathVariable, marker_path.c_str(), 1);
+    setenv(preload::kStrategyVariable, options_.strategy.c_str(), 1);
+    if (options_.globs.empty()) {
+      unsetenv(preload::kTraceGlobsVariable);
+    } else {
+      std::string globs;
+      for (const std::string& glob : options_.globs) globs += glob + "\n";
+      setenv(preload::kTraceGlobsVariable, globs.c_str(), 1);
+    }
+    std::vector<char*> argv;
+    for (const std::string& argument : options_.command) {
+      argv.push_back(const_cast<char*>(argument.c_str()));
+    }
+    argv.push_back(nullptr);
+    execvp(argv[0], argv.data());
+    fail_exec(error_pipe, errno);
+  }
+
+  void wait_for_work() {
+    std::vector<pollfd> fds = {{wakeup_fd_, POLLIN, 0}, {marker_read_, POLLIN, 0},
+                               {listen_fd_, POLLIN, 0}};
+    poll(fds.data(), fds.size(), 20);
+    uint64_t count;
+    while (read(wakeup_fd_, &count, sizeof(count)) > 0) {
+    }
+  }
+
+  // Everything that arrived: ring records, markers on the pipe and the socket.
+  void collect() {
+    try {
+      drainer_->drain(*writer_);
+      read_marker_pipe();
+      accept_marker_connections();
+    } catch (const trace::TraceWriteError& error) {
+      give_up_writing(error);
+    }
+  }
+
+  size_t housekeeping() {
+    try {
+      size_t live = drainer_->reclaim(*writer_);
+      writer_->flush();
+      return live;
+    } catch (const trace::TraceWriteError& error) {
+      give_up_writing(error);
+      return drainer_->reclaim(*writer_);
+    }
+  }
+
+  void finish() {
+    try {
+      drainer_->drain(*writer_);
+      read_marker_pipe();
+      drainer_->report_losses(*writer_);
+      writer_->close();
+    } catch (const trace::TraceWriteError& error) {
+      give_up_writing(error);
+    }
+    if (isatty(2) && options_.output != "-" && !write_failed_) {
+      fprintf(stderr, "mmiotrace: trace written to %s; read it with: mmiotrace dump %s\n",
+              options_.output.c_str(), options_.output.c_str());
+    }
+  }
+
+  // The file cannot be written: say so once, and let the program run on without waiting for a
+  // writer that is gone (what it records from now on goes to /dev/null).
+  void give_up_writing(const trace::TraceWriteError& error) {
+    if (!write_failed_) fprintf(stderr, "mmiotrace: record: %s\n", error.what());
+    write_failed_ = true;
+    buffer_.control().drop_when_full.store(1);
+    buffer_.control().writer_pid.store(0);
+    writer_ = trace::TraceWriter::create(open("/dev/null", O_WRONLY | O_CLOEXEC), "/dev/null",
+                                         trace::TraceFormat::Binary, false);
+  }
+
+  void add_marker(std::string text) {
+    if (text.size() > trace::kMaxTextLength) text.resize(trace::kMaxTextLength);
+    trace::Event mark;
+    mark.kind = trace::EventKind::Mark;
+    mark.time_ns = monotonic_ns();
+    mark.text = text.c_str();
+    mark.text_length = static_cast<uint32_t>(text.size());
+    writer_->write_event(mark);
+  }
+
+  // Lines written to the marker pipe (through $MMIOTRACE_MARKER or its descriptor).
+  void read_marker_pipe() {
+    char chunk[4096];
+    ssize_t got;
+    while ((got = read(marker_read_, chunk, sizeof(chunk))) > 0) {
+      pending_marker_.append(chunk, static_cast<size_t>(got));
+      size_t newline;
+      while ((newline = pending_marker_.find('\n')) != std::string::npos) {
+        add_marker(pending_marker_.substr(0, newline + 1));
+        pending_marker_.erase(0, newline + 1);
+      }
+      if (pending_marker_.size() > trace::kMaxTextLength) {
+        add_marker(pending_marker_);
+        pending_marker_.clear();
+      }
+    }
+  }
+
+  // `mmiotrace mark`: one connection per marker, from this user only; answered "ok".
+  void accept_marker_connections() {
+    for (;;) {
+      int connection = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (connection < 0) return;
+      struct ucred peer = {};
+      socklen_t length = sizeof(peer);
+      if (getsockopt(connection, SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0 ||
+          peer.uid != getuid()) {
+        close(connection);
+        continue;
+      }
+      struct timeval timeout = {1, 0};
+      setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+      std::string text;
+      char chunk[1024];
+      ssize_t got;
+      while (text.size() <= trace::kMaxTextLength &&
+             (got = read(connection, chunk, sizeof(chunk))) > 0) {
+        text.append(chunk, static_cast<size_t>(got));
+      }
+      if (!text.empty()) {
+        add_marker(text);
+        (void)!write(connection, "ok\n", 3);
+      }
+      close(connection);
+    }
+  }
+
+  const RecordOptions& options_;
+  std::string library_;
+  std::unique_ptr<trace::TraceWriter> writer_;
+  trace::TraceBuffer buffer_;
+  std::unique_ptr<trace::TraceDrainer> drainer_;
+  int buffer_fd_ = -1;
+  int wakeup_fd_ = -1;
+  int marker_read_ = -1;
+  int marker_write_ = -1;
+  int listen_fd_ = -1;
+  std::string socket_directory_;
+  std::vector<std::string> socket_paths_;
+  std::string pending_marker_;
+  bool write_failed_ = false;
+};
+
 }  // namespace
 
 int run_record(const Arguments& arguments) {
   RecordOptions options = parse(arguments);
-  std::string library = find_shim_library();
-  int trace_fd = open_output(options.output);
-  int state_fd = create_shared_state();
-
-  int error_pipe[2];
-  if (pipe2(error_pipe, O_CLOEXEC) != 0) {
-    throw CliError(kExitCannotTrace, std::string("record: pipe: ") + strerror(errno));
-  }
-  pid_t child = fork();
-  if (child < 0) throw CliError(kExitCannotTrace, std::string("record: fork: ") + strerror(errno));
-  if (child == 0) {
-    close(error_pipe[0]);
-    exec_child(options, library, trace_fd, state_fd, error_pipe[1]);
-  }
-  g_child = child;
-  close(error_pipe[1]);
-  close(trace_fd);
-  close(state_fd);
-  // Like system(): a terminal's ^C and ^\ reach the program, which decides; termination
-  // requests sent to mmiotrace are passed on.
-  signal(SIGINT, SIG_IGN);
-  signal(SIGQUIT, SIG_IGN);
-  for (int signo : {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}) signal(signo, &forward_signal);
-
-  int exec_error = 0;
-  ssize_t got;
-  do {
-    got = read(error_pipe[0], &exec_error, sizeof(exec_error));
-  } while (got < 0 && errno == EINTR);
-  close(error_pipe[0]);
-
-  int status = 0;
-  while (waitpid(child, &status, 0) < 0) {
-    if (errno != EINTR) throw CliError(kExitCannotTrace, std::string("record: waitpid: ") + strerror(errno));
-  }
-  if (got == sizeof(exec_error)) {
-    int exit_status = exec_error == ENOENT ? kExitCommandNotFound : kExitCannotExecute;
-    throw CliError(exit_status, "record: cannot run '" + options.command[0] + "': " +
-                                    strerror(exec_error));
-  }
-  if (isatty(2) && options.output != "-") {
-    fprintf(stderr, "mmiotrace: trace written to %s\n", options.output.c_str());
-  }
-  return mirror_status(status);
+  Recording recording(options);
+  return recording.run();
 }
 
 }  // namespace mmiotrace::cli

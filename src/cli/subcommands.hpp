@@ -11,5 +11,11 @@ using Arguments = std::vector<std::string>;
 
 int run_record(const Arguments& arguments);
 extern const char* const kRecordUsage;
+int run_dump(const Arguments& arguments);
+extern const char* const kDumpUsage;
+int run_convert(const Arguments& arguments);
+extern const char* const kConvertUsage;
+int run_mark(const Arguments& arguments);
+extern const char* const kMarkUsage;
 
 }  // namespace mmiotrace::cli

@@ -61,6 +61,8 @@ uintptr_t make_alias(AddressRange pages, const char** why) {
     *why = "the kernel would not map it again (mremap)";
     return 0;
   }
+  // The tracer's, not the program's: out of core dumps.
+  sys::syscall6(SYS_madvise, alias, static_cast<long>(pages.size()), MADV_DONTDUMP);
   // The alias starts with the protection of the first page, which may be armed already.
   if (sys::mprotect(static_cast<uintptr_t>(alias), pages.size(), PROT_READ | PROT_WRITE) < 0 &&
       sys::mprotect(static_cast<uintptr_t>(alias), pages.size(), PROT_READ) < 0) {

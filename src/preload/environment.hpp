@@ -4,11 +4,12 @@
 
 namespace mmiotrace::preload {
 
-// File descriptor, inherited from `mmiotrace record`, that receives the trace.
-inline constexpr const char* kTraceFdVariable = "MMIOTRACE_TRACE_FD";
-// File descriptor of the trace's shared state (a memfd of one page, starting with the last map
-// id given out), inherited like the trace descriptor.
-inline constexpr const char* kStateFdVariable = "MMIOTRACE_STATE_FD";
+// File descriptor, inherited from `mmiotrace record`, of the trace buffer: a memfd holding the
+// per-thread rings the traced processes write their events into (trace/trace_buffer.hpp).
+inline constexpr const char* kBufferFdVariable = "MMIOTRACE_BUFFER_FD";
+// A descriptor, and a path, to which the traced programs may write markers (one per line).
+inline constexpr const char* kMarkerFdVariable = "MMIOTRACE_MARKER_FD";
+inline constexpr const char* kMarkerPathVariable = "MMIOTRACE_MARKER";
 // How trapped instructions are carried out: "emulate" (the default) or "single-step".
 inline constexpr const char* kStrategyVariable = "MMIOTRACE_STRATEGY";
 // Globs of the files whose mappings are traced, separated by newlines.

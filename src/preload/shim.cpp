@@ -3,6 +3,7 @@
 // match, from mmap() to munmap(). Runs in the traced program, in normal context (the probe
 // handlers it installs are in trace/recorder_handlers.cpp).
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <sys/mman.h>
 
@@ -20,8 +21,9 @@
 #include "preload/environment.hpp"
 #include "preload/physical_address.hpp"
 #include "preload/trace_filter.hpp"
-#include "trace/fd_sink.hpp"
 #include "trace/recorder.hpp"
+#include "trace/ring_sink.hpp"
+#include "trace/session.hpp"
 
 namespace mmiotrace::preload {
 namespace {
@@ -41,10 +43,10 @@ struct ShimMapping {
 };
 
 struct Shim {
-  Shim(int fd, std::vector<std::string> globs)
-      : sink(fd), recorder(sink), filter(std::move(globs)) {}
-  trace::TextFdSink sink;
-  trace::Recorder recorder;
+  Shim(trace::TraceBuffer buffer, std::vector<std::string> globs)
+      : session(buffer), filter(std::move(globs)) {}
+  trace::Session session;
+  trace::Recorder& recorder = session.recorder;
   TraceFilter filter;
   std::mutex mutex;                            // guards `mappings`
   std::map<uintptr_t, ShimMapping> mappings;  // by start address
@@ -111,19 +113,31 @@ int inherited_fd(const char* name) {
   return static_cast<int>(fd);
 }
 
+// The trace buffer `mmiotrace record` shares with its traced processes.
+trace::TraceBuffer map_trace_buffer(int fd) {
+  struct stat status;
+  if (fstat(fd, &status) != 0 || status.st_size <= 0) return {};
+  long memory = sys::mmap(0, static_cast<size_t>(status.st_size), PROT_READ | PROT_WRITE,
+                          MAP_SHARED, fd, 0);
+  if (memory < 0 && memory > -4096) return {};
+  // Not part of the program: keep it out of its core dumps.
+  madvise(reinterpret_cast<void*>(memory), static_cast<size_t>(status.st_size), MADV_DONTDUMP);
+  trace::TraceBuffer buffer =
+      trace::TraceBuffer::attach(reinterpret_cast<void*>(memory), static_cast<size_t>(status.st_size));
+  if (!buffer.valid()) sys::munmap(static_cast<uintptr_t>(memory), static_cast<size_t>(status.st_size));
+  return buffer;
+}
+
 __attribute__((constructor)) void start_shim() {
-  int trace_fd = inherited_fd(kTraceFdVariable);
-  if (trace_fd < 0) return;
-  if (getenv(kStateFdVariable) != nullptr) {
-    int state_fd = inherited_fd(kStateFdVariable);
-    if (state_fd < 0) return;
-    long state = sys::mmap(0, kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED, state_fd, 0);
-    if (state < 0 && state > -4096) {
-      report("cannot map the trace's shared state; this program is not traced");
-      return;
-    }
-    trace::share_map_ids(reinterpret_cast<std::atomic<int>*>(state));
+  int buffer_fd = inherited_fd(kBufferFdVariable);
+  if (buffer_fd < 0) return;
+  trace::TraceBuffer buffer = map_trace_buffer(buffer_fd);
+  if (!buffer.valid()) {
+    report("the trace buffer of `mmiotrace record` cannot be mapped (a different version?); "
+           "this program is not traced");
+    return;
   }
+  trace::share_map_ids(&buffer.control().last_map_id);
   if (const char* strategy = getenv(kStrategyVariable)) {
     if (strcmp(strategy, "single-step") == 0) {
       mmiotrace_set_strategy(MMIOTRACE_STRATEGY_SINGLE_STEP);
@@ -135,11 +149,15 @@ __attribute__((constructor)) void start_shim() {
     }
   }
   const char* globs = getenv(kTraceGlobsVariable);
-  g_shim = new Shim(trace_fd, globs ? split_lines(globs) : kDefaultTraceGlobs);
+  g_shim = new Shim(buffer, globs ? split_lines(globs) : kDefaultTraceGlobs);
+  trace::set_current_session(&g_shim->session);
   mmiotrace_set_notice_handler(&record_notice, nullptr);
   kmmio::install_fault_handlers();
   pthread_atfork([] { g_shim->mutex.lock(); }, [] { g_shim->mutex.unlock(); },
-                 [] { g_shim->mutex.unlock(); });
+                 [] {
+                   trace::forget_thread_state_after_fork();
+                   g_shim->mutex.unlock();
+                 });
 }
 
 // The tracer's own second mapping of a shared file mapping: the same descriptor and offset
@@ -154,6 +172,7 @@ AddressRange map_alias(size_t length, int prot, int flags, int fd, off_t offset,
     *why = "the file cannot be mapped a second time";
     return {};
   }
+  madvise(reinterpret_cast<void*>(alias), length, MADV_DONTDUMP);  // the tracer's, not the program's
   return AddressRange::from_size(static_cast<uintptr_t>(alias), page_ceil(length));
 }
 

@@ -13,8 +13,9 @@ enum class EventKind : uint8_t {
   Read,     // an instruction read from a traced mapping
   Write,    // ... wrote to it
   Unknown,  // an instruction touched the mapping, but the tracer cannot tell its value
-  Mark,     // a text marker
-  Lost,     // events that could not be recorded
+  Mark,       // a text marker
+  Lost,       // events that could not be recorded
+  PciDevice,  // a PCI device of the traced system: `text` is its PCIDEV line
 };
 
 inline constexpr int kUnknownMapId = -1;
@@ -34,7 +35,7 @@ struct Event {
   uint64_t length = 0;   // Map: bytes mapped; Lost: number of events lost
   uint64_t pc = 0;       // the instruction (Read, Write, Unknown) or the caller (Map, Unmap)
   alignas(8) uint8_t value[kMaxEventWidth] = {};  // Read, Write: little-endian, memory order
-  const char* text = nullptr;  // Mark: not owned, valid for the write() call
+  const char* text = nullptr;  // Mark, PciDevice: not owned, valid for the write() call
   uint32_t text_length = 0;
 };
 

@@ -6,6 +6,7 @@
 #include "core/monotonic_clock.hpp"
 #include "core/syscall.hpp"
 #include "trace/recorder_handlers.hpp"
+#include "trace/ring_sink.hpp"
 
 namespace mmiotrace::trace {
 
@@ -17,8 +18,8 @@ Event mapping_event(EventKind kind, int map_id, uintptr_t pc) {
   event.time_ns = monotonic_ns();
   event.map_id = map_id;
   event.pc = pc;
-  event.pid = sys::getpid();
-  event.tid = sys::gettid();
+  event.pid = current_pid();
+  event.tid = current_tid();
   return event;
 }
 

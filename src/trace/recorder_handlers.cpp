@@ -9,6 +9,7 @@
 #include "core/monotonic_clock.hpp"
 #include "core/syscall.hpp"
 #include "trace/recorder.hpp"
+#include "trace/ring_sink.hpp"
 
 namespace mmiotrace::trace {
 namespace {
@@ -27,8 +28,8 @@ void record_access(mmiotrace_probe* probe, const mmiotrace_access* access, void*
   Event event;
   event.time_ns = monotonic_ns();
   event.map_id = mapping->map_id;
-  event.pid = sys::getpid();
-  event.tid = sys::gettid();
+  event.pid = current_pid();
+  event.tid = current_tid();
   event.pc = access->pc;
   // An access that runs into the mapping from below is placed at its first traced byte.
   uintptr_t address = mapping->range.contains(access->address) ? access->address
@@ -52,8 +53,8 @@ void Recorder::mark(const char* text, size_t length) {
   Event event;
   event.kind = EventKind::Mark;
   event.time_ns = monotonic_ns();
-  event.pid = sys::getpid();
-  event.tid = sys::gettid();
+  event.pid = current_pid();
+  event.tid = current_tid();
   event.text = text;
   event.text_length = static_cast<uint32_t>(length);
   sink_.write(event);

@@ -85,6 +85,13 @@ void format_text(const Event& event, TextSpan& out) {
       // "MARK 0.000000 Lost %lu events.\n"
       out.text("MARK 0.000000 Lost ").decimal(event.length).text(" events.\n");
       break;
+    case EventKind::PciDevice: {
+      // The line as it was made (pci_devices.cpp) or read.
+      std::string_view text(event.text ? event.text : "", event.text_length);
+      out.text(text);
+      if (text.empty() || text.back() != '\n') out.character('\n');
+      break;
+    }
   }
 }
 

@@ -1,0 +1,86 @@
+// `mmiotrace mark`: adds a marker to a running recording, through its socket.
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "cli/argument_reader.hpp"
+#include "cli/cli_error.hpp"
+#include "cli/marker_socket.hpp"
+#include "cli/subcommands.hpp"
+
+namespace mmiotrace::cli {
+
+const char* const kMarkUsage =
+    "usage: mmiotrace mark [--pid PID] TEXT...\n"
+    "\n"
+    "Adds a MARK line with TEXT to the trace being recorded by 'mmiotrace record'. PID is the\n"
+    "pid of the recording or of the command it runs; without --pid, the one recording of yours\n"
+    "running now.\n"
+    "\n"
+    "Exit status: 0 once the recording has the marker; 120 when there is no such recording;\n"
+    "125 usage error.\n";
+
+int run_mark(const Arguments& arguments) {
+  ArgumentReader reader("mark", arguments);
+  int pid = 0;
+  while (reader.at_option()) {
+    if (auto value = reader.take_value("--pid")) {
+      char* end = nullptr;
+      long parsed = strtol(value->c_str(), &end, 10);
+      if (value->empty() || *end != '\0' || parsed <= 0) {
+        throw CliError(kExitUsage, "mark: --pid needs a process id, not '" + *value + "'");
+      }
+      pid = static_cast<int>(parsed);
+    } else {
+      reader.reject_option();
+    }
+  }
+  reader.take_separator();
+  std::vector<std::string> words = reader.rest();
+  if (words.empty()) throw CliError(kExitUsage, "mark: no text; usage: mmiotrace mark [--pid PID] TEXT...");
+  std::string text;
+  for (const std::string& word : words) text += (text.empty() ? "" : " ") + word;
+  text += "\n";
+
+  std::string directory = marker_socket_directory();
+  if (pid == 0) {
+    std::vector<int> running = listening_recordings(directory);
+    if (running.empty()) {
+      throw CliError(kExitNoRecording, "mark: no recording of yours is running; start one with "
+                                       "'mmiotrace record'");
+    }
+    if (running.size() > 1) {
+      std::string pids;
+      for (int running_pid : running) pids += " " + std::to_string(running_pid);
+      throw CliError(kExitNoRecording, "mark: several recordings are running (pids" + pids +
+                                           "); choose one with --pid");
+    }
+    pid = running[0];
+  }
+  std::string path = marker_socket_path(directory, pid);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un address = {};
+  address.sun_family = AF_UNIX;
+  snprintf(address.sun_path, sizeof(address.sun_path), "%s", path.c_str());
+  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    throw CliError(kExitNoRecording, "mark: no recording with pid " + std::to_string(pid) +
+                                         " is running (" + strerror(errno) + ")");
+  }
+  struct timeval timeout = {5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  char reply[8] = {};
+  bool sent = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+              shutdown(fd, SHUT_WR) == 0 && read(fd, reply, sizeof(reply) - 1) > 0 &&
+              strncmp(reply, "ok", 2) == 0;
+  close(fd);
+  if (!sent) {
+    throw CliError(kExitNoRecording, "mark: the recording with pid " + std::to_string(pid) +
+                                         " did not take the marker");
+  }
+  return 0;
+}
+
+}  // namespace mmiotrace::cli

@@ -1,0 +1,185 @@
+// mmiotrace: signal-safe
+// Encoding and decoding binary trace records (see binary_format.hpp).
+#include "trace/binary_format.hpp"
+
+#include <cstring>
+
+namespace mmiotrace::trace {
+namespace {
+
+RecordKind record_kind(EventKind kind) {
+  switch (kind) {
+    case EventKind::Map: return RecordKind::Map;
+    case EventKind::Unmap: return RecordKind::Unmap;
+    case EventKind::Read: return RecordKind::Read;
+    case EventKind::Write: return RecordKind::Write;
+    case EventKind::Unknown: return RecordKind::Unknown;
+    case EventKind::Mark: return RecordKind::Mark;
+    case EventKind::Lost: return RecordKind::Lost;
+    case EventKind::PciDevice: return RecordKind::PciDevice;
+  }
+  return RecordKind::Padding;
+}
+
+size_t text_length(const Event& event) {
+  return event.text_length < kMaxTextLength ? event.text_length : kMaxTextLength;
+}
+
+void put64(uint8_t* at, uint64_t value) { std::memcpy(at, &value, 8); }
+uint64_t get64(const uint8_t* at) {
+  uint64_t value;
+  std::memcpy(&value, at, 8);
+  return value;
+}
+
+}  // namespace
+
+size_t record_size(const Event& event) {
+  constexpr size_t header = sizeof(RecordHeader);
+  switch (event.kind) {
+    case EventKind::Read:
+    case EventKind::Write: return header + 16 + round_up8(event.width ? event.width : 1);
+    case EventKind::Unknown: return header + 16 + 16;
+    case EventKind::Map: return header + 24;
+    case EventKind::Unmap: return header;
+    case EventKind::Lost: return header + 8;
+    case EventKind::Mark:
+    case EventKind::PciDevice: return header + 8 + round_up8(text_length(event));
+  }
+  return header;
+}
+
+size_t encode_record(const Event& event, uint8_t* out) {
+  size_t size = record_size(event);
+  RecordHeader header;
+  header.kind = static_cast<uint8_t>(record_kind(event.kind));
+  header.width = event.kind == EventKind::Unknown ? event.insn_length : event.width;
+  header.size = static_cast<uint16_t>(size);
+  header.map_id = event.map_id;
+  header.pid = static_cast<uint32_t>(event.pid);
+  header.tid = static_cast<uint32_t>(event.tid);
+  header.time_ns = event.time_ns;
+  header.pc = event.pc;
+  std::memcpy(out, &header, sizeof(header));
+  uint8_t* body = out + sizeof(header);
+  std::memset(body, 0, size - sizeof(header));
+  switch (event.kind) {
+    case EventKind::Read:
+    case EventKind::Write:
+      put64(body, event.phys);
+      put64(body + 8, event.virt);
+      std::memcpy(body + 16, event.value, event.width <= kMaxEventWidth ? event.width : 0);
+      break;
+    case EventKind::Unknown:
+      put64(body, event.phys);
+      put64(body + 8, event.virt);
+      std::memcpy(body + 16, event.insn, sizeof(event.insn));
+      break;
+    case EventKind::Map:
+      put64(body, event.phys);
+      put64(body + 8, event.virt);
+      put64(body + 16, event.length);
+      break;
+    case EventKind::Unmap: break;
+    case EventKind::Lost: put64(body, event.length); break;
+    case EventKind::Mark:
+    case EventKind::PciDevice: {
+      uint64_t length = text_length(event);
+      put64(body, length);
+      if (length) std::memcpy(body + 8, event.text, length);
+      break;
+    }
+  }
+  return size;
+}
+
+size_t decode_record(const uint8_t* bytes, size_t available, Event* event, const char** why) {
+  if (available < sizeof(RecordHeader)) {
+    *why = "the record is cut short";
+    return 0;
+  }
+  RecordHeader header;
+  std::memcpy(&header, bytes, sizeof(header));
+  if (header.size < sizeof(RecordHeader) || header.size % 8 != 0) {
+    *why = "the record has an impossible size";
+    return 0;
+  }
+  if (header.size > available) {
+    *why = "the record is cut short";
+    return 0;
+  }
+  *event = Event{};
+  event->map_id = header.map_id;
+  event->pid = static_cast<int32_t>(header.pid);
+  event->tid = static_cast<int32_t>(header.tid);
+  event->time_ns = header.time_ns;
+  event->pc = header.pc;
+  const uint8_t* body = bytes + sizeof(header);
+  size_t body_size = header.size - sizeof(header);
+  auto need = [&](size_t size) {
+    if (body_size >= size) return true;
+    *why = "the record is too small for its kind";
+    return false;
+  };
+  switch (static_cast<RecordKind>(header.kind)) {
+    case RecordKind::Read:
+    case RecordKind::Write:
+      if (header.width == 0 || header.width > kMaxEventWidth) {
+        *why = "the access has an impossible width";
+        return 0;
+      }
+      if (!need(16 + round_up8(header.width))) return 0;
+      event->kind = static_cast<RecordKind>(header.kind) == RecordKind::Read ? EventKind::Read
+                                                                             : EventKind::Write;
+      event->width = header.width;
+      event->phys = get64(body);
+      event->virt = get64(body + 8);
+      std::memcpy(event->value, body + 16, header.width);
+      break;
+    case RecordKind::Unknown:
+      if (!need(32) || header.width > sizeof(event->insn)) {
+        if (header.width > sizeof(event->insn)) *why = "the instruction is too long";
+        return 0;
+      }
+      event->kind = EventKind::Unknown;
+      event->insn_length = header.width;
+      event->phys = get64(body);
+      event->virt = get64(body + 8);
+      std::memcpy(event->insn, body + 16, sizeof(event->insn));
+      break;
+    case RecordKind::Map:
+      if (!need(24)) return 0;
+      event->kind = EventKind::Map;
+      event->phys = get64(body);
+      event->virt = get64(body + 8);
+      event->length = get64(body + 16);
+      break;
+    case RecordKind::Unmap: event->kind = EventKind::Unmap; break;
+    case RecordKind::Lost:
+      if (!need(8)) return 0;
+      event->kind = EventKind::Lost;
+      event->length = get64(body);
+      break;
+    case RecordKind::Mark:
+    case RecordKind::PciDevice: {
+      if (!need(8)) return 0;
+      uint64_t length = get64(body);
+      if (length > kMaxTextLength || !need(8 + length)) {
+        if (length > kMaxTextLength) *why = "the text is longer than any writer makes";
+        return 0;
+      }
+      event->kind = static_cast<RecordKind>(header.kind) == RecordKind::Mark ? EventKind::Mark
+                                                                             : EventKind::PciDevice;
+      event->text = reinterpret_cast<const char*>(body + 8);
+      event->text_length = static_cast<uint32_t>(length);
+      break;
+    }
+    case RecordKind::Padding:
+    default:
+      *why = "the record has an unknown kind";
+      return 0;
+  }
+  return header.size;
+}
+
+}  // namespace mmiotrace::trace

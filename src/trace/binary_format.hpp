@@ -1,0 +1,71 @@
+// mmiotrace: signal-safe
+// The binary trace format (docs/trace-format.md): a file header, then records of fixed layout
+// per kind, 8-byte aligned, little-endian. The same records travel through the per-thread rings,
+// so the writer copies them to the file as they are.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "trace/event.hpp"
+
+namespace mmiotrace::trace {
+
+inline constexpr char kBinaryMagic[8] = {'M', 'M', 'I', 'O', 'T', 'R', 'C', '\0'};
+inline constexpr uint32_t kBinaryVersion = 1;
+inline constexpr uint32_t kBinaryFlagZstd = 1;
+
+// The file starts with this, uncompressed; with kBinaryFlagZstd the records after it form a
+// zstd stream.
+struct BinaryFileHeader {
+  char magic[8];
+  uint32_t version;
+  uint32_t flags;
+  uint32_t header_size;  // sizeof(BinaryFileHeader): later versions may grow it
+  uint32_t reserved0;
+  uint64_t reserved[5];
+};
+static_assert(sizeof(BinaryFileHeader) == 64);
+
+// Record kinds in the file (stable numbers, unlike EventKind's).
+enum class RecordKind : uint8_t {
+  Padding = 0,  // rings only: the rest of the ring's end is unused
+  Map = 1,
+  Unmap = 2,
+  Read = 3,
+  Write = 4,
+  Unknown = 5,
+  Mark = 6,
+  Lost = 7,
+  PciDevice = 8,
+};
+
+// The first 32 bytes of every record.
+struct RecordHeader {
+  uint8_t kind;
+  uint8_t width;  // Read/Write: bytes of the value; Unknown: bytes of the instruction
+  uint16_t size;  // the whole record, a multiple of 8
+  int32_t map_id;
+  uint32_t pid;
+  uint32_t tid;
+  uint64_t time_ns;
+  uint64_t pc;
+};
+static_assert(sizeof(RecordHeader) == 32);
+
+inline constexpr size_t kMaxTextLength = 4000;  // markers and PCIDEV lines are cut to this
+inline constexpr size_t kMaxRecordSize = 64 + kMaxTextLength;
+
+constexpr size_t round_up8(size_t size) { return (size + 7) & ~size_t{7}; }
+
+// The size of `event`'s record.
+size_t record_size(const Event& event);
+
+// Writes `event`'s record into `out` (room for record_size(event) bytes). Returns its size.
+size_t encode_record(const Event& event, uint8_t* out);
+
+// Reads the record at `bytes` (`available` bytes there). Returns its size, or 0 when it is
+// malformed or incomplete (see `why`). Text fields of `event` point into `bytes`.
+size_t decode_record(const uint8_t* bytes, size_t available, Event* event, const char** why);
+
+}  // namespace mmiotrace::trace

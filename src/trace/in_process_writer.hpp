@@ -1,0 +1,43 @@
+// The in-process writer: recording without `mmiotrace record`. It owns a trace buffer (a memfd,
+// so that forked children keep writing into it), a thread that drains it into the trace file,
+// and the session the API's tracing functions use. Normal context.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "trace/session.hpp"
+#include "trace/trace_drainer.hpp"
+#include "trace/trace_writer.hpp"
+
+namespace mmiotrace::trace {
+
+class InProcessWriter {
+ public:
+  // Throws TraceWriteError (with the file named) when the file or buffer cannot be made.
+  InProcessWriter(const std::string& path, TraceFormat format, bool compress);
+  ~InProcessWriter();
+  InProcessWriter(const InProcessWriter&) = delete;
+  InProcessWriter& operator=(const InProcessWriter&) = delete;
+
+  Session& session() { return *session_; }
+  // Drains what is left and closes the file. Throws TraceWriteError.
+  void finish();
+
+ private:
+  void run();
+
+  void* memory_ = nullptr;
+  size_t size_ = 0;
+  int wakeup_fd_ = -1;
+  std::unique_ptr<Session> session_;
+  std::unique_ptr<TraceWriter> writer_;
+  std::unique_ptr<TraceDrainer> drainer_;
+  std::atomic<bool> stop_{false};
+  std::string error_;  // a write error the thread met, for finish()
+  std::thread thread_;
+};
+
+}  // namespace mmiotrace::trace

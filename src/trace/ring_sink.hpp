@@ -1,0 +1,31 @@
+// mmiotrace: signal-safe
+// The TraceSink of traced processes: each thread writes its events into its own ring of the
+// shared trace buffer, claimed on its first event. Lock-free and allocation-free; waits for
+// room when the ring is full (or drops, counting, in drop mode).
+#pragma once
+
+#include "trace/event.hpp"
+#include "trace/trace_buffer.hpp"
+
+namespace mmiotrace::trace {
+
+class RingSink final : public TraceSink {
+ public:
+  explicit RingSink(TraceBuffer buffer) : buffer_(buffer) {}
+  // Any context. From normal code (not inside mmiotrace's handlers), asynchronous signals are
+  // held back while the record is written, so that a handler cannot write to the same ring in
+  // the middle of it.
+  void write(const Event& event) override;
+
+ private:
+  TraceBuffer buffer_;
+};
+
+// This thread's process and thread ids, cached (a system call saved per event). Any context.
+int current_pid();
+int current_tid();
+
+// In a child after fork(): the cached ids and the ring belong to the parent's thread.
+void forget_thread_state_after_fork();
+
+}  // namespace mmiotrace::trace

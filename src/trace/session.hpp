@@ -1,0 +1,24 @@
+// The recording this process takes part in: the shim's, under `mmiotrace record`, or the
+// in-process writer's, when a program uses the library directly. Holds the sink and recorder
+// the API's tracing and marker functions use.
+#pragma once
+
+#include "trace/recorder.hpp"
+#include "trace/ring_sink.hpp"
+#include "trace/trace_buffer.hpp"
+
+namespace mmiotrace::trace {
+
+struct Session {
+  explicit Session(TraceBuffer trace_buffer)
+      : buffer(trace_buffer), sink(trace_buffer), recorder(sink) {}
+  TraceBuffer buffer;
+  RingSink sink;
+  Recorder recorder;
+};
+
+// Any context (read); set from normal context, never freed while set.
+Session* current_session();
+void set_current_session(Session* session);
+
+}  // namespace mmiotrace::trace

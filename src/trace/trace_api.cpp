@@ -1,0 +1,95 @@
+// The C API for recording: the in-process writer, tracing ranges, markers (mmiotrace.h).
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <mutex>
+
+#include "mmiotrace/mmiotrace.h"
+#include "trace/in_process_writer.hpp"
+#include "trace/session.hpp"
+
+using namespace mmiotrace;
+using namespace mmiotrace::trace;
+
+namespace {
+
+std::mutex g_writer_mutex;
+InProcessWriter* g_writer = nullptr;  // the recording mmiotrace_trace_start() made
+
+void mark_notice(const char* text, size_t length, void*) {
+  if (Session* session = current_session()) session->recorder.mark(text, length);
+}
+
+}  // namespace
+
+extern "C" {
+
+int mmiotrace_trace_start(const char* path, enum mmiotrace_format format) {
+  if (format != MMIOTRACE_FORMAT_TEXT && format != MMIOTRACE_FORMAT_BINARY &&
+      format != MMIOTRACE_FORMAT_BINARY_ZSTD) {
+    return -EINVAL;
+  }
+  std::lock_guard lock(g_writer_mutex);
+  if (current_session() != nullptr) return -EBUSY;
+  try {
+    g_writer = new InProcessWriter(
+        path, format == MMIOTRACE_FORMAT_TEXT ? TraceFormat::Text : TraceFormat::Binary,
+        format == MMIOTRACE_FORMAT_BINARY_ZSTD);
+  } catch (const TraceWriteError& error) {
+    return error.error_number() ? -error.error_number() : -EIO;
+  }
+  set_current_session(&g_writer->session());
+  mmiotrace_set_notice_handler(&mark_notice, nullptr);
+  return 0;
+}
+
+int mmiotrace_trace_stop(void) {
+  std::lock_guard lock(g_writer_mutex);
+  if (g_writer == nullptr) return -ENOENT;
+  int result = 0;
+  try {
+    g_writer->finish();
+  } catch (const TraceWriteError& error) {
+    result = error.error_number() ? -error.error_number() : -EIO;
+  }
+  // The session's rings may still be claimed by threads of the program: it is never freed, only
+  // no longer current.
+  set_current_session(nullptr);
+  mmiotrace_set_notice_handler(nullptr, nullptr);
+  g_writer = nullptr;
+  return result;
+}
+
+struct mmiotrace_mapping* mmiotrace_trace_range(const volatile void* address, size_t length,
+                                                uint64_t phys) {
+  Session* session = current_session();
+  if (session == nullptr) {
+    errno = ENOENT;
+    return nullptr;
+  }
+  MappingSpec spec;
+  spec.range = AddressRange::from_size(reinterpret_cast<uintptr_t>(address), length);
+  spec.phys = phys;
+  int error = 0;
+  TracedMapping* mapping = session->recorder.start(
+      spec, reinterpret_cast<uintptr_t>(__builtin_return_address(0)), &error);
+  if (mapping == nullptr) errno = -error;
+  return reinterpret_cast<struct mmiotrace_mapping*>(mapping);
+}
+
+int mmiotrace_untrace_range(struct mmiotrace_mapping* mapping) {
+  if (mapping == nullptr) return -EINVAL;
+  auto* traced = reinterpret_cast<TracedMapping*>(mapping);
+  traced->recorder->stop(traced, reinterpret_cast<uintptr_t>(__builtin_return_address(0)),
+                         kmmio::Disarm::RestoreProtection);
+  return 0;
+}
+
+int mmiotrace_mark(const char* text) {
+  Session* session = current_session();
+  if (session == nullptr) return -ENOENT;
+  session->recorder.mark(text, strlen(text));
+  return 0;
+}
+
+}  // extern "C"

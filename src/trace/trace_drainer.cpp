@@ -1,0 +1,147 @@
+// Draining the trace buffer (see trace_drainer.hpp).
+#include "trace/trace_drainer.hpp"
+
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "trace/binary_format.hpp"
+
+namespace mmiotrace::trace {
+namespace {
+
+bool thread_alive(int pid, int tid) {
+  if (syscall(SYS_tgkill, pid, tid, 0) == 0) return true;
+  return errno == EPERM;
+}
+
+bool process_alive(int pid) { return kill(pid, 0) == 0 || errno == EPERM; }
+
+}  // namespace
+
+const uint8_t* TraceDrainer::next_record(Pending& pending) const {
+  const uint64_t capacity = buffer_.control().ring_bytes;
+  const uint8_t* data = buffer_.ring_data(pending.ring);
+  while (pending.position < pending.end) {
+    const uint8_t* record = data + (pending.position & (capacity - 1));
+    if (record[0] == static_cast<uint8_t>(RecordKind::Padding)) {
+      pending.position += capacity - (pending.position & (capacity - 1));  // to the wrap
+      continue;
+    }
+    return record;
+  }
+  return nullptr;
+}
+
+uint64_t TraceDrainer::drain(TraceWriter& writer) {
+  BufferControl& control = buffer_.control();
+  std::vector<Pending> pending;
+  for (uint32_t i = 0; i < control.ring_count; ++i) {
+    RingControl& ring = control.rings[i];
+    if (ring.state.load() != kRingOwned) continue;
+    uint64_t tail = ring.tail.load(std::memory_order_relaxed);
+    uint64_t head = ring.head.load(std::memory_order_acquire);
+    if (head != tail) pending.push_back({i, tail, head});
+  }
+  uint64_t written = 0;
+  if (writer.format() == TraceFormat::Binary) {
+    // Ring by ring, whole runs of records at once: each thread's records stay in order.
+    for (Pending& p : pending) {
+      const uint64_t capacity = control.ring_bytes;
+      while (const uint8_t* first = next_record(p)) {
+        uint64_t run_start = p.position;
+        uint64_t run_end = run_start;
+        uint64_t wrap = run_start - (run_start & (capacity - 1)) + capacity;
+        while (run_end < p.end && run_end < wrap) {
+          const uint8_t* record = buffer_.ring_data(p.ring) + (run_end & (capacity - 1));
+          if (record[0] == static_cast<uint8_t>(RecordKind::Padding)) break;
+          uint16_t size;
+          std::memcpy(&size, record + 2, sizeof(size));
+          run_end += size;
+          ++written;
+        }
+        writer.write_records(first, run_end - run_start);
+        p.position = run_end;
+      }
+      control.rings[p.ring].tail.store(p.end, std::memory_order_release);
+    }
+    return written;
+  }
+  // Text: merge the rings by time, one record at a time.
+  for (;;) {
+    Pending* earliest = nullptr;
+    const uint8_t* earliest_record = nullptr;
+    uint64_t earliest_time = 0;
+    for (Pending& p : pending) {
+      const uint8_t* record = next_record(p);
+      if (record == nullptr) continue;
+      uint64_t time;
+      std::memcpy(&time, record + offsetof(RecordHeader, time_ns), sizeof(time));
+      if (earliest == nullptr || time < earliest_time) {
+        earliest = &p;
+        earliest_record = record;
+        earliest_time = time;
+      }
+    }
+    if (earliest == nullptr) break;
+    uint16_t size;
+    std::memcpy(&size, earliest_record + 2, sizeof(size));
+    writer.write_records(earliest_record, size);
+    earliest->position += size;
+    ++written;
+  }
+  for (Pending& p : pending) control.rings[p.ring].tail.store(p.end, std::memory_order_release);
+  return written;
+}
+
+void TraceDrainer::report_ring_loss(RingControl& ring, TraceWriter& writer) {
+  uint64_t lost = ring.lost.exchange(0);
+  if (lost == 0) return;
+  Event event;
+  event.kind = EventKind::Lost;
+  event.length = lost;
+  event.pid = ring.owner_pid;
+  event.tid = ring.owner_tid;
+  writer.write_event(event);
+}
+
+size_t TraceDrainer::reclaim(TraceWriter& writer) {
+  BufferControl& control = buffer_.control();
+  size_t live = 0;
+  for (uint32_t i = 0; i < control.ring_count; ++i) {
+    RingControl& ring = control.rings[i];
+    if (ring.state.load() != kRingOwned) continue;
+    if (process_alive(ring.owner_pid)) ++live;
+    if (thread_alive(ring.owner_pid, ring.owner_tid)) continue;
+    // The thread is gone: once its last records are drained, the ring is free again.
+    if (ring.head.load(std::memory_order_acquire) != ring.tail.load(std::memory_order_relaxed)) {
+      continue;
+    }
+    report_ring_loss(ring, writer);
+    ring.head.store(0);
+    ring.tail.store(0);
+    ring.state.store(kRingFree);
+  }
+  return live;
+}
+
+void TraceDrainer::report_losses(TraceWriter& writer) {
+  BufferControl& control = buffer_.control();
+  for (uint32_t i = 0; i < control.ring_count; ++i) {
+    if (control.rings[i].state.load() == kRingOwned) report_ring_loss(control.rings[i], writer);
+  }
+  uint64_t unrecorded = control.unrecorded.load();
+  if (unrecorded > reported_unrecorded_) {
+    Event event;
+    event.kind = EventKind::Lost;
+    event.length = unrecorded - reported_unrecorded_;
+    writer.write_event(event);
+    reported_unrecorded_ = unrecorded;
+  }
+}
+
+}  // namespace mmiotrace::trace

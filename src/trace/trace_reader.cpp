@@ -1,0 +1,370 @@
+// Reading traces (see trace_reader.hpp).
+#include "trace/trace_reader.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string_view>
+#include <vector>
+
+#include "trace/binary_format.hpp"
+#include "trace/text_format.hpp"
+
+namespace mmiotrace::trace {
+namespace {
+
+constexpr size_t kMaxLine = 65536;
+
+// Buffered bytes from a descriptor, with a look at what comes next.
+class ByteSource {
+ public:
+  ByteSource(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
+  ~ByteSource() {
+    if (fd_ > 2) ::close(fd_);
+  }
+  const std::string& name() const { return name_; }
+  uint64_t offset() const { return consumed_; }
+
+  // Up to `size` bytes without consuming them (fewer only at the end).
+  std::string_view peek(size_t size) {
+    fill(size);
+    return {reinterpret_cast<const char*>(buffer_.data() + start_),
+            std::min(size, buffer_.size() - start_)};
+  }
+  // Consumes and copies up to `size` bytes; returns how many there were.
+  size_t read(void* out, size_t size) {
+    std::string_view bytes = peek(size);
+    std::memcpy(out, bytes.data(), bytes.size());
+    skip(bytes.size());
+    return bytes.size();
+  }
+  void skip(size_t size) {
+    start_ += size;
+    consumed_ += size;
+  }
+  // The next line without its newline; false at the end. Throws for an overlong line.
+  bool read_line(std::string& line, uint64_t line_number) {
+    line.clear();
+    for (;;) {
+      std::string_view available = peek(4096);
+      if (available.empty()) return !line.empty();
+      size_t newline = available.find('\n');
+      size_t take = newline == std::string_view::npos ? available.size() : newline;
+      line.append(available.substr(0, take));
+      skip(newline == std::string_view::npos ? take : take + 1);
+      if (line.size() > kMaxLine) {
+        throw TraceReadError(name_ + ": line " + std::to_string(line_number) +
+                             ": longer than " + std::to_string(kMaxLine) + " bytes");
+      }
+      if (newline != std::string_view::npos) return true;
+    }
+  }
+
+ private:
+  void fill(size_t size) {
+    if (buffer_.size() - start_ >= size || eof_) return;
+    buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<long>(start_));
+    start_ = 0;
+    while (buffer_.size() < size && !eof_) {
+      size_t old_size = buffer_.size();
+      buffer_.resize(old_size + std::max<size_t>(size - old_size, 1 << 16));
+      ssize_t got = ::read(fd_, buffer_.data() + old_size, buffer_.size() - old_size);
+      if (got < 0 && errno == EINTR) got = 0;
+      if (got < 0) {
+        throw TraceReadError(name_ + ": cannot read: " + strerror(errno));
+      }
+      buffer_.resize(old_size + static_cast<size_t>(got));
+      if (got == 0) eof_ = true;
+    }
+  }
+
+  int fd_;
+  std::string name_;
+  std::vector<uint8_t> buffer_;
+  size_t start_ = 0;
+  uint64_t consumed_ = 0;
+  bool eof_ = false;
+};
+
+// --- The kernel's text format -------------------------------------------------------------
+
+class TextTraceReader final : public TraceReader {
+ public:
+  explicit TextTraceReader(std::unique_ptr<ByteSource> source) : source_(std::move(source)) {}
+  TraceFormat format() const override { return TraceFormat::Text; }
+
+  bool next(Event& event) override {
+    while (source_->read_line(line_, ++line_number_)) {
+      if (!line_.empty() && line_.back() == '\r') line_.pop_back();
+      if (line_.empty()) continue;
+      position_ = 0;
+      if (parse(event)) return true;
+    }
+    return false;
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const {
+    throw TraceReadError(source_->name() + ": line " + std::to_string(line_number_) + ": " +
+                         what + " in \"" + line_.substr(0, 80) + "\"");
+  }
+
+  std::string_view token(const char* what) {
+    while (position_ < line_.size() && line_[position_] == ' ') ++position_;
+    size_t end = line_.find(' ', position_);
+    if (end == std::string::npos) end = line_.size();
+    if (end == position_) fail(std::string("missing ") + what);
+    std::string_view word(line_.data() + position_, end - position_);
+    position_ = end;
+    return word;
+  }
+  uint64_t number(std::string_view word, int base, const char* what, bool prefixed = true) {
+    if (base == 16 && prefixed) {
+      if (word.size() < 3 || word[0] != '0' || word[1] != 'x') fail(std::string("bad ") + what);
+      word.remove_prefix(2);
+    }
+    uint64_t value = 0;
+    if (word.empty() || word.size() > (base == 16 ? 16u : 20u)) fail(std::string("bad ") + what);
+    for (char c : word) {
+      int digit = c >= '0' && c <= '9'   ? c - '0'
+                  : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                  : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                         : 99;
+      if (digit >= base) fail(std::string("bad ") + what);
+      value = value * static_cast<uint64_t>(base) + static_cast<uint64_t>(digit);
+    }
+    return value;
+  }
+  uint64_t hex(const char* what) { return number(token(what), 16, what); }
+  int64_t signed_decimal(const char* what) {
+    std::string_view word = token(what);
+    bool negative = !word.empty() && word[0] == '-';
+    if (negative) word.remove_prefix(1);
+    int64_t value = static_cast<int64_t>(number(word, 10, what));
+    return negative ? -value : value;
+  }
+  uint64_t timestamp() {
+    std::string_view word = token("time");
+    size_t dot = word.find('.');
+    if (dot == std::string_view::npos || word.size() - dot - 1 != 6) fail("bad time");
+    return number(word.substr(0, dot), 10, "time") * 1000000000ull +
+           number(word.substr(dot + 1), 10, "time") * 1000ull;
+  }
+  void end_of_line() {
+    while (position_ < line_.size() && line_[position_] == ' ') ++position_;
+    if (position_ != line_.size()) fail("unexpected text at the end");
+  }
+
+  bool parse(Event& event) {
+    event = Event{};
+    std::string_view kind = token("record");
+    if (kind == "VERSION") {
+      std::string_view version = token("version");
+      if (version != "20070824") {
+        fail("a text trace of version " + std::string(version) +
+             ", but this reader knows version 20070824");
+      }
+      return false;
+    }
+    if (kind == "PCIDEV") {
+      event.kind = EventKind::PciDevice;
+      event.text = line_.c_str();
+      event.text_length = static_cast<uint32_t>(line_.size());
+      return true;
+    }
+    if (kind == "R" || kind == "W") {
+      event.kind = kind == "R" ? EventKind::Read : EventKind::Write;
+      int64_t width = signed_decimal("width");
+      if (width != 1 && width != 2 && width != 4 && width != 8) fail("bad width");
+      event.width = static_cast<uint8_t>(width);
+      event.time_ns = timestamp();
+      event.map_id = static_cast<int32_t>(signed_decimal("map id"));
+      event.phys = hex("physical address");
+      uint64_t value = hex("value");
+      std::memcpy(event.value, &value, 8);
+      event.pc = hex("pc");
+      event.pid = static_cast<int32_t>(signed_decimal("pid"));
+    } else if (kind == "MAP") {
+      event.kind = EventKind::Map;
+      event.time_ns = timestamp();
+      event.map_id = static_cast<int32_t>(signed_decimal("map id"));
+      event.phys = hex("physical address");
+      event.virt = hex("virtual address");
+      event.length = hex("length");
+      event.pc = hex("pc");
+      event.pid = static_cast<int32_t>(signed_decimal("pid"));
+    } else if (kind == "UNMAP") {
+      event.kind = EventKind::Unmap;
+      event.time_ns = timestamp();
+      event.map_id = static_cast<int32_t>(signed_decimal("map id"));
+      event.pc = hex("pc");
+      event.pid = static_cast<int32_t>(signed_decimal("pid"));
+    } else if (kind == "UNKNOWN") {
+      event.kind = EventKind::Unknown;
+      event.time_ns = timestamp();
+      event.map_id = static_cast<int32_t>(signed_decimal("map id"));
+      event.phys = hex("physical address");
+      std::string_view bytes = token("instruction bytes");
+      if (bytes.size() != 8 || bytes[2] != ',' || bytes[5] != ',') fail("bad instruction bytes");
+      for (int i = 0; i < 3; ++i) {
+        event.insn[i] = static_cast<uint8_t>(number(bytes.substr(3 * i, 2), 16, "byte", false));
+      }
+      event.insn_length = 3;
+      event.pc = hex("pc");
+      event.pid = static_cast<int32_t>(signed_decimal("pid"));
+    } else if (kind == "MARK") {
+      uint64_t time = timestamp();
+      if (position_ < line_.size()) ++position_;  // the one space before the text
+      std::string_view text(line_.data() + position_, line_.size() - position_);
+      constexpr std::string_view kLost = "Lost ";
+      if (time == 0 && text.substr(0, kLost.size()) == kLost && text.size() > kLost.size() + 8 &&
+          text.substr(text.size() - 8) == " events.") {
+        event.kind = EventKind::Lost;
+        event.length = number(text.substr(kLost.size(), text.size() - kLost.size() - 8), 10,
+                              "count");
+        return true;
+      }
+      event.kind = EventKind::Mark;
+      event.time_ns = time;
+      event.text = text.data();
+      event.text_length = static_cast<uint32_t>(text.size());
+      return true;
+    } else {
+      fail("unknown record \"" + std::string(kind) + "\"");
+    }
+    end_of_line();
+    return true;
+  }
+
+  std::unique_ptr<ByteSource> source_;
+  std::string line_;
+  uint64_t line_number_ = 0;
+  size_t position_ = 0;
+};
+
+// --- The binary format ------------------------------------------------------------------------
+
+class BinaryTraceReader final : public TraceReader {
+ public:
+  explicit BinaryTraceReader(std::unique_ptr<ByteSource> source) : source_(std::move(source)) {
+    BinaryFileHeader header;
+    if (source_->read(&header, sizeof(header)) != sizeof(header)) {
+      fail_at(0, "the file header is cut short");
+    }
+    if (header.version > kBinaryVersion) {
+      fail_at(8, "written by a newer mmiotrace (binary format version " +
+                     std::to_string(header.version) + "; this one reads version " +
+                     std::to_string(kBinaryVersion) + ")");
+    }
+    if (header.version == 0 || header.header_size < sizeof(header) ||
+        (header.flags & ~kBinaryFlagZstd) != 0) {
+      fail_at(8, "the file header is corrupt");
+    }
+    source_->skip(std::min<uint64_t>(header.header_size - sizeof(header), 1 << 20));
+    if (header.flags & kBinaryFlagZstd) {
+      decompressor_ = ZSTD_createDStream();
+      ZSTD_initDStream(decompressor_);
+    }
+  }
+  ~BinaryTraceReader() override {
+    if (decompressor_) ZSTD_freeDStream(decompressor_);
+  }
+  TraceFormat format() const override { return TraceFormat::Binary; }
+
+  bool next(Event& event) override {
+    uint64_t offset = records_offset_;
+    size_t got = read_records(record_, sizeof(RecordHeader));
+    if (got == 0) return false;
+    if (got < sizeof(RecordHeader)) fail_record(offset, "the last record is cut short");
+    RecordHeader header;
+    std::memcpy(&header, record_, sizeof(header));
+    if (header.size < sizeof(RecordHeader) || header.size % 8 != 0 || header.size > kMaxRecordSize) {
+      fail_record(offset, "a record has an impossible size (" + std::to_string(header.size) + ")");
+    }
+    size_t rest = header.size - sizeof(RecordHeader);
+    if (read_records(record_ + sizeof(RecordHeader), rest) != rest) {
+      fail_record(offset, "the last record is cut short");
+    }
+    const char* why = "";
+    if (decode_record(record_, header.size, &event, &why) == 0) fail_record(offset, why);
+    return true;
+  }
+
+ private:
+  [[noreturn]] void fail_at(uint64_t offset, const std::string& what) const {
+    throw TraceReadError(source_->name() + ": offset " + std::to_string(offset) + ": " + what);
+  }
+  [[noreturn]] void fail_record(uint64_t records_offset, const std::string& what) const {
+    if (decompressor_ == nullptr) fail_at(sizeof(BinaryFileHeader) + records_offset, what);
+    throw TraceReadError(source_->name() + ": offset " + std::to_string(records_offset) +
+                         " of the decompressed records: " + what);
+  }
+
+  // The next `size` bytes of records (decompressed); fewer only at the end.
+  size_t read_records(uint8_t* out, size_t size) {
+    size_t got = 0;
+    if (decompressor_ == nullptr) {
+      got = source_->read(out, size);
+    } else {
+      while (got < size) {
+        if (output_position_ < output_.size()) {
+          size_t take = std::min(size - got, output_.size() - output_position_);
+          std::memcpy(out + got, output_.data() + output_position_, take);
+          output_position_ += take;
+          got += take;
+          continue;
+        }
+        std::string_view input = source_->peek(ZSTD_DStreamInSize());
+        if (input.empty()) {
+          if (!frame_complete_) fail_at(source_->offset(), "the compressed data is cut short");
+          break;
+        }
+        output_.resize(ZSTD_DStreamOutSize());
+        ZSTD_inBuffer in = {input.data(), input.size(), 0};
+        ZSTD_outBuffer o = {output_.data(), output_.size(), 0};
+        size_t status = ZSTD_decompressStream(decompressor_, &o, &in);
+        if (ZSTD_isError(status)) {
+          fail_at(source_->offset(), std::string("the compressed data is corrupt (") +
+                                         ZSTD_getErrorName(status) + ")");
+        }
+        frame_complete_ = status == 0;
+        source_->skip(in.pos);
+        output_.resize(o.pos);
+        output_position_ = 0;
+      }
+    }
+    records_offset_ += got;
+    return got;
+  }
+
+  std::unique_ptr<ByteSource> source_;
+  ZSTD_DStream* decompressor_ = nullptr;
+  std::vector<uint8_t> output_;
+  size_t output_position_ = 0;
+  bool frame_complete_ = true;
+  uint64_t records_offset_ = 0;
+  alignas(8) uint8_t record_[kMaxRecordSize];
+};
+
+}  // namespace
+
+std::unique_ptr<TraceReader> TraceReader::open(const std::string& path) {
+  int fd = path == "-" ? 0 : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw TraceReadError(path + ": cannot open: " + strerror(errno));
+  auto source = std::make_unique<ByteSource>(fd, path == "-" ? "standard input" : path);
+  std::string_view start = source->peek(sizeof(kBinaryMagic));
+  if (start == std::string_view(kBinaryMagic, sizeof(kBinaryMagic))) {
+    return std::make_unique<BinaryTraceReader>(std::move(source));
+  }
+  if (start.substr(0, 4) == std::string_view("\x28\xb5\x2f\xfd", 4)) {
+    throw TraceReadError(source->name() +
+                         ": offset 0: a zstd file; decompress it first (zstd -d), or compress "
+                         "with 'mmiotrace convert --compress'");
+  }
+  return std::make_unique<TextTraceReader>(std::move(source));
+}
+
+}  // namespace mmiotrace::trace

@@ -1,0 +1,34 @@
+// Reading traces: the kernel's text format (also logs written by the kernel's own tracer) and
+// mmiotrace's binary format, compressed or not. Streams: memory stays constant whatever the
+// size of the trace. Normal context. Malformed input throws TraceReadError naming the file and
+// the line or byte offset.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "trace/event.hpp"
+#include "trace/trace_writer.hpp"
+
+namespace mmiotrace::trace {
+
+class TraceReadError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class TraceReader {
+ public:
+  virtual ~TraceReader() = default;
+
+  // Opens `path` ("-" for standard input) and tells its format by its first bytes.
+  static std::unique_ptr<TraceReader> open(const std::string& path);
+
+  virtual TraceFormat format() const = 0;
+  // The next event, false at the end. Text in `event` is valid until the next call.
+  virtual bool next(Event& event) = 0;
+};
+
+}  // namespace mmiotrace::trace
