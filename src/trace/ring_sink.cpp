@@ -2,10 +2,10 @@
 // Writing events into per-thread rings (see ring_sink.hpp).
 #include "trace/ring_sink.hpp"
 
-#include <csignal>
+#include <atomic>
+#include <cstring>
 
 #include "core/syscall.hpp"
-#include "kmmio/thread_context.hpp"
 #include "trace/binary_format.hpp"
 
 namespace mmiotrace::trace {
@@ -16,6 +16,12 @@ struct ThreadState {
   int tid = 0;
   RingControl* ring = nullptr;
   const BufferControl* buffer = nullptr;  // the buffer `ring` belongs to
+  // A write is in progress on this thread. A signal handler that writes meanwhile (the program's
+  // own handler touching traced memory) leaves its record in `deferred`, which the interrupted
+  // write appends when it is done.
+  bool writing = false;
+  size_t deferred_size = 0;
+  alignas(8) uint8_t deferred[1024] = {};
 };
 
 constinit thread_local ThreadState t_state __attribute__((tls_model("initial-exec")));
@@ -27,25 +33,20 @@ void know_identity() {
   }
 }
 
-// Holds back asynchronous signals for a scope of normal code.
-class SignalHold {
- public:
-  SignalHold() : active_(kmmio::this_thread_context().handler_depth == 0) {
-    if (!active_) return;
-    sigset_t all;
-    for (auto& word : all.__val) word = ~0ul;
-    sys::rt_sigprocmask(SIG_BLOCK, &all, &saved_);
+// This thread's ring, claimed on first use; null when every ring is taken.
+RingControl* thread_ring(const TraceBuffer& buffer) {
+  BufferControl& control = buffer.control();
+  // Still this thread's (a buffer made anew at the same address has fresh rings).
+  if (t_state.ring != nullptr && t_state.buffer == &control &&
+      t_state.ring->state.load(std::memory_order_relaxed) == kRingOwned &&
+      t_state.ring->owner_tid == t_state.tid) {
+    return t_state.ring;
   }
-  ~SignalHold() {
-    if (active_) sys::rt_sigprocmask(SIG_SETMASK, &saved_, nullptr);
-  }
-  SignalHold(const SignalHold&) = delete;
-  SignalHold& operator=(const SignalHold&) = delete;
-
- private:
-  bool active_;
-  sigset_t saved_;
-};
+  know_identity();
+  t_state.ring = const_cast<TraceBuffer&>(buffer).claim(t_state.pid, t_state.tid);
+  t_state.buffer = t_state.ring ? &control : nullptr;
+  return t_state.ring;
+}
 
 }  // namespace
 
@@ -62,22 +63,45 @@ int current_tid() {
 void forget_thread_state_after_fork() { t_state = ThreadState{}; }
 
 void RingSink::write(const Event& event) {
-  uint8_t record[kMaxRecordSize];
-  size_t size = encode_record(event, record);
-  SignalHold hold;
   BufferControl& control = buffer_.control();
-  if (t_state.ring == nullptr || t_state.buffer != &control) {
-    know_identity();
-    t_state.ring = buffer_.claim(t_state.pid, t_state.tid);
-    t_state.buffer = &control;
-    if (t_state.ring == nullptr) {
-      control.unrecorded.fetch_add(1);  // every ring is taken
-      t_state.buffer = nullptr;
+  if (t_state.writing) {
+    // A signal handler interrupted this thread's own write: leave the record for it.
+    size_t size = record_size(event);
+    if (t_state.deferred_size + size > sizeof(t_state.deferred)) {
+      control.unrecorded.fetch_add(1);
       return;
     }
+    encode_record(event, t_state.deferred + t_state.deferred_size);
+    t_state.deferred_size += size;
+    return;
   }
-  uint32_t index = static_cast<uint32_t>(t_state.ring - control.rings);
-  RingWriter(control, *t_state.ring, buffer_.ring_data(index)).append(record, size);
+  uint8_t record[kMaxRecordSize];
+  size_t size = encode_record(event, record);
+  RingControl* ring = thread_ring(buffer_);
+  if (ring == nullptr) {
+    control.unrecorded.fetch_add(1);  // every ring is taken
+    return;
+  }
+  RingWriter writer(control, *ring, buffer_.ring_data(static_cast<uint32_t>(ring - control.rings)));
+  t_state.writing = true;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  writer.append(record, size);
+  for (;;) {
+    // Records deferred by handlers that ran meanwhile; more may arrive while these go.
+    for (size_t done = 0; done < t_state.deferred_size;) {
+      uint16_t deferred_size;
+      std::memcpy(&deferred_size, t_state.deferred + done + 2, sizeof(deferred_size));
+      writer.append(t_state.deferred + done, deferred_size);
+      done += deferred_size;
+      if (done == t_state.deferred_size) t_state.deferred_size = 0;
+    }
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    t_state.writing = false;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (t_state.deferred_size == 0) break;
+    t_state.writing = true;  // one slipped in before `writing` was cleared
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  }
 }
 
 }  // namespace mmiotrace::trace

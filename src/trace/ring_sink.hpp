@@ -12,9 +12,8 @@ namespace mmiotrace::trace {
 class RingSink final : public TraceSink {
  public:
   explicit RingSink(TraceBuffer buffer) : buffer_(buffer) {}
-  // Any context. From normal code (not inside mmiotrace's handlers), asynchronous signals are
-  // held back while the record is written, so that a handler cannot write to the same ring in
-  // the middle of it.
+  // Any context. A signal handler that writes while its thread's normal code is in the middle
+  // of a write has its record appended right after that one.
   void write(const Event& event) override;
 
  private:

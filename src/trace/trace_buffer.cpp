@@ -21,9 +21,13 @@ void wake_writer(BufferControl& control) {
   if (fd >= 0) sys::write(fd, &one, sizeof(one));
 }
 
-bool writer_alive(const BufferControl& control) {
+// Whether a writer still drains this buffer. Once it is found gone, every producer knows.
+bool writer_alive(BufferControl& control) {
   int pid = control.writer_pid.load();
-  return pid > 0 && sys::syscall6(SYS_kill, pid, 0) != -3 /* ESRCH */;
+  if (pid <= 0) return false;
+  if (sys::syscall6(SYS_kill, pid, 0) != -3 /* ESRCH */) return true;
+  control.writer_pid.store(0);
+  return false;
 }
 
 }  // namespace
@@ -87,8 +91,8 @@ bool RingWriter::reserve(size_t size) {
     if (capacity - used >= need) break;
     if (control_->drop_when_full.load(std::memory_order_relaxed)) return false;
     if (attempt % 64 == 0) {
+      if (!writer_alive(*control_)) return false;  // nobody will ever drain
       wake_writer(*control_);
-      if (attempt > 0 && !writer_alive(*control_)) return false;  // nobody will ever drain
     }
     if (attempt < 16) {
       sys::sched_yield();

@@ -36,8 +36,8 @@ TemporaryDirectory::~TemporaryDirectory() {
   std::filesystem::remove_all(path_, ignored);
 }
 
-ProgramResult run_program(const std::vector<std::string>& argv, const std::string& directory,
-                          const std::vector<std::string>& extra_environment) {
+int start_program(const std::vector<std::string>& argv, const std::string& directory,
+                  const std::vector<std::string>& extra_environment) {
   std::string out_path = directory + "/.stdout";
   std::string err_path = directory + "/.stderr";
   pid_t child = fork();
@@ -62,15 +62,26 @@ ProgramResult run_program(const std::vector<std::string>& argv, const std::strin
     execvp(args[0], args.data());
     _exit(127);
   }
+  return child;
+}
+
+ProgramResult finish_program(int pid, const std::string& directory) {
   ProgramResult result;
-  while (waitpid(child, &result.status, 0) < 0) {
+  while (waitpid(pid, &result.status, 0) < 0) {
     if (errno != EINTR) throw std::runtime_error("waitpid failed");
   }
+  std::string out_path = directory + "/.stdout";
+  std::string err_path = directory + "/.stderr";
   result.out = read_file(out_path);
   result.err = read_file(err_path);
   unlink(out_path.c_str());
   unlink(err_path.c_str());
   return result;
+}
+
+ProgramResult run_program(const std::vector<std::string>& argv, const std::string& directory,
+                          const std::vector<std::string>& extra_environment) {
+  return finish_program(start_program(argv, directory, extra_environment), directory);
 }
 
 std::string describe_status(int status) {

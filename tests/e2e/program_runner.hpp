@@ -17,6 +17,12 @@ struct ProgramResult {
 ProgramResult run_program(const std::vector<std::string>& argv, const std::string& directory,
                           const std::vector<std::string>& extra_environment = {});
 
+// The two halves of run_program(), for a program that runs while the test does something else.
+// Output goes to files in `directory`.
+int start_program(const std::vector<std::string>& argv, const std::string& directory,
+                  const std::vector<std::string>& extra_environment = {});
+ProgramResult finish_program(int pid, const std::string& directory);
+
 // "exited 3", "killed by SIGSEGV (core dumped)"...
 std::string describe_status(int status);
 

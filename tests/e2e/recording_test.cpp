@@ -1,0 +1,177 @@
+// End-to-end tests of recording: binary traces read back as the text ones; markers from the
+// program and from outside; nothing recorded is lost when the program is killed; the tools that
+// read traces refuse bad ones plainly.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "program_runner.hpp"
+#include "trace_normalizer.hpp"
+
+namespace mmiotrace::e2e {
+namespace {
+
+const std::string kPrograms = E2E_PROGRAMS_DIR;
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+bool wait_for_file(const std::string& path, int seconds) {
+  for (int i = 0; i < seconds * 100; ++i) {
+    if (access(path.c_str(), F_OK) == 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+class RecordingTest : public ::testing::Test {
+ protected:
+  ProgramResult record(std::vector<std::string> options, const std::string& program) {
+    std::vector<std::string> argv = {MMIOTRACE_COMMAND, "record"};
+    argv.insert(argv.end(), options.begin(), options.end());
+    argv.insert(argv.end(), {"--trace", directory_.path() + "/*.reg", "--", kPrograms + "/" + program,
+                             directory_.path()});
+    return run_program(argv, directory_.path());
+  }
+  ProgramResult mmiotrace(std::vector<std::string> arguments) {
+    arguments.insert(arguments.begin(), MMIOTRACE_COMMAND);
+    return run_program(arguments, directory_.path());
+  }
+  std::string path(const std::string& name) const { return directory_.path() + "/" + name; }
+
+  TemporaryDirectory directory_;
+};
+
+TEST_F(RecordingTest, BinaryTraceDumpsToTheTextTrace) {
+  for (std::vector<std::string> format : {std::vector<std::string>{"--format", "binary"},
+                                          std::vector<std::string>{"--format", "binary", "--compress"}}) {
+    std::vector<std::string> options = {"-o", path("trace.bin")};
+    options.insert(options.end(), format.begin(), format.end());
+    ProgramResult recorded = record(options, "widths");
+    ASSERT_EQ(describe_status(recorded.status), "exited 0") << recorded.err;
+    ProgramResult dumped = mmiotrace({"dump", path("trace.bin")});
+    ASSERT_EQ(describe_status(dumped.status), "exited 0") << dumped.err;
+    NormalizedTrace trace =
+        normalize_trace(dumped.out, ProgramImage(kPrograms + "/widths"), directory_.path());
+    for (const std::string& problem : trace.problems) ADD_FAILURE() << problem;
+    EXPECT_EQ(trace.text, read_file(std::string(E2E_EXPECTED_DIR) + "/widths.expected"));
+  }
+}
+
+TEST_F(RecordingTest, ConvertRoundTripsTextThroughBinary) {
+  ASSERT_EQ(describe_status(record({"-o", path("trace.txt")}, "widths").status), "exited 0");
+  ASSERT_EQ(describe_status(mmiotrace({"convert", path("trace.txt"), path("trace.zst")}).status),
+            "exited 0");
+  ASSERT_EQ(describe_status(mmiotrace({"convert", path("trace.zst"), path("back.txt")}).status),
+            "exited 0");
+  EXPECT_EQ(read_file(path("back.txt")), read_file(path("trace.txt")));
+}
+
+TEST_F(RecordingTest, MarkersFromTheProgramAndFromOutsideAreInTheTrace) {
+  int pid = start_program({MMIOTRACE_COMMAND, "record", "-o", path("trace.txt"), "--trace",
+                           directory_.path() + "/*.reg", "--", kPrograms + "/markers",
+                           directory_.path()},
+                          directory_.path());
+  ASSERT_TRUE(wait_for_file(path("ready"), 10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::string program_pid = lines_of(read_file(path("ready"))).at(0);
+  ProgramResult marked = mmiotrace({"mark", "--pid", program_pid, "from", "outside"});
+  EXPECT_EQ(describe_status(marked.status), "exited 0") << marked.err;
+  std::ofstream(path("go")) << "go";
+  ProgramResult recorded = finish_program(pid, directory_.path());
+  ASSERT_EQ(describe_status(recorded.status), "exited 0") << recorded.err;
+
+  NormalizedTrace trace =
+      normalize_trace(read_file(path("trace.txt")), ProgramImage(kPrograms + "/markers"),
+                      directory_.path());
+  for (const std::string& problem : trace.problems) ADD_FAILURE() << problem;
+  EXPECT_EQ(trace.text,
+            "VERSION 20070824\n"
+            "MAP T 1 0x0 VIRT 0x1000 PC PID\n"
+            "W 4 T 1 0x0 0x1 PC PID\n"
+            "MARK T from the API\n"
+            "MARK T through the path\n"
+            "MARK T through the descriptor\n"
+            "W 4 T 1 0x0 0x2 PC PID\n"
+            "MARK T from outside\n"
+            "W 4 T 1 0x0 0x3 PC PID\n");
+}
+
+TEST_F(RecordingTest, EverythingRecordedBeforeASigkillIsInTheTrace) {
+  int pid = start_program({MMIOTRACE_COMMAND, "record", "--format", "binary", "-o",
+                           path("trace.bin"), "--trace", directory_.path() + "/*.reg", "--",
+                           kPrograms + "/until_killed", directory_.path()},
+                          directory_.path());
+  ASSERT_TRUE(wait_for_file(path("progress"), 10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  uint64_t progress[2] = {};
+  {
+    std::ifstream file(path("progress"), std::ios::binary);
+    file.read(reinterpret_cast<char*>(progress), sizeof(progress));
+  }
+  ASSERT_GT(progress[1], 0u);
+  ASSERT_EQ(kill(static_cast<pid_t>(progress[1]), SIGKILL), 0);
+  ProgramResult recorded = finish_program(pid, directory_.path());
+  EXPECT_TRUE(WIFSIGNALED(recorded.status));
+  EXPECT_EQ(WTERMSIG(recorded.status), SIGKILL);
+  std::ifstream file(path("progress"), std::ios::binary);
+  file.read(reinterpret_cast<char*>(progress), sizeof(progress));
+  ASSERT_GT(progress[0], 100u) << "the program made too few writes to tell";
+
+  ProgramResult dumped = mmiotrace({"dump", path("trace.bin")});
+  ASSERT_EQ(describe_status(dumped.status), "exited 0") << dumped.err;
+  uint64_t expected = 1;
+  for (const std::string& line : lines_of(dumped.out)) {
+    if (line.rfind("W 8 ", 0) != 0) continue;
+    std::istringstream fields(line);
+    std::string kind, width, time, map, phys, value;
+    fields >> kind >> width >> time >> map >> phys >> value;
+    ASSERT_EQ(std::stoull(value, nullptr, 16), expected) << line;
+    ++expected;
+  }
+  // Every write the program finished (and the one it may have been making) is there.
+  EXPECT_GE(expected - 1, progress[0]);
+  EXPECT_LE(expected - 1, progress[0] + 1);
+}
+
+TEST_F(RecordingTest, DropModeRecordsAValidTrace) {
+  ProgramResult recorded = record({"-o", path("trace.txt"), "--drop", "--buffer-size", "64K"}, "widths");
+  ASSERT_EQ(describe_status(recorded.status), "exited 0") << recorded.err;
+  NormalizedTrace trace =
+      normalize_trace(read_file(path("trace.txt")), ProgramImage(kPrograms + "/widths"), directory_.path());
+  for (const std::string& problem : trace.problems) ADD_FAILURE() << problem;
+  EXPECT_EQ(trace.text, read_file(std::string(E2E_EXPECTED_DIR) + "/widths.expected"));
+}
+
+TEST_F(RecordingTest, BadTracesAreRefusedWithTheirFileAndPosition) {
+  std::ofstream(path("bad.txt")) << "VERSION 20070824\nR 4 1.000000 1 0x0 0x1 0x0 0\nNOPE\n";
+  ProgramResult dumped = mmiotrace({"dump", path("bad.txt")});
+  EXPECT_EQ(describe_status(dumped.status), "exited 121");
+  EXPECT_EQ(dumped.err, "mmiotrace: dump: " + path("bad.txt") +
+                            ": line 3: unknown record \"NOPE\" in \"NOPE\"\n");
+  ProgramResult missing = mmiotrace({"dump", path("missing.bin")});
+  EXPECT_EQ(describe_status(missing.status), "exited 121");
+  ProgramResult unknown_format = mmiotrace({"convert", path("bad.txt"), path("out.xyz")});
+  EXPECT_EQ(describe_status(unknown_format.status), "exited 125");
+  EXPECT_NE(unknown_format.err.find("say --format text or --format binary"), std::string::npos);
+}
+
+TEST_F(RecordingTest, MarkWithoutARecordingSaysSo) {
+  ProgramResult marked = mmiotrace({"mark", "--pid", "999999", "hello"});
+  EXPECT_EQ(describe_status(marked.status), "exited 120");
+  EXPECT_NE(marked.err.find("no recording with pid 999999"), std::string::npos) << marked.err;
+}
+
+}  // namespace
+}  // namespace mmiotrace::e2e

@@ -1,0 +1,280 @@
+// Unit tests for trace/trace_buffer, ring_sink and trace_drainer: what producers write comes
+// out once, in each thread's order, wrapping around the rings; a full ring makes its producer
+// wait (or, in drop mode, says where and how many events were lost); rings of exited threads
+// are freed.
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+
+#include <atomic>
+#include <cstring>
+#include <map>
+#include <thread>
+#include <vector>
+
+#include "trace/binary_format.hpp"
+#include "trace/ring_sink.hpp"
+#include "trace/trace_buffer.hpp"
+#include "trace/trace_drainer.hpp"
+#include "trace/trace_writer.hpp"
+
+namespace mmiotrace::trace {
+namespace {
+
+// A TraceWriter that decodes what it receives and keeps the events.
+class CollectingWriter final : public TraceWriter {
+ public:
+  explicit CollectingWriter(TraceFormat format = TraceFormat::Binary) : format_(format) {}
+  TraceFormat format() const override { return format_; }
+  void write_records(const uint8_t* records, size_t size) override {
+    for (size_t offset = 0; offset < size;) {
+      Event event;
+      const char* why = nullptr;
+      size_t used = decode_record(records + offset, size - offset, &event, &why);
+      ASSERT_NE(used, 0u) << why;
+      write_event(event);
+      offset += used;
+    }
+  }
+  void write_event(const Event& event) override {
+    events.push_back(event);
+    if (event.text) texts.emplace_back(event.text, event.text_length);
+    events.back().text = nullptr;
+  }
+  void flush() override {}
+  void close() override {}
+
+  std::vector<Event> events;
+  std::vector<std::string> texts;
+
+ private:
+  TraceFormat format_;
+};
+
+class TraceBufferTest : public ::testing::Test {
+ protected:
+  void make(uint32_t rings, uint64_t ring_bytes) {
+    size_ = TraceBuffer::bytes_for(rings, ring_bytes);
+    memory_ = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ASSERT_NE(memory_, MAP_FAILED);
+    buffer_ = TraceBuffer::format(memory_, rings, ring_bytes);
+    ASSERT_TRUE(buffer_.valid());
+    buffer_.control().writer_pid.store(getpid());
+  }
+  void TearDown() override {
+    if (memory_) munmap(memory_, size_);
+  }
+  static Event numbered(uint64_t number) {
+    Event event;
+    event.kind = EventKind::Write;
+    event.width = 8;
+    event.time_ns = number;
+    event.pid = current_pid();
+    event.tid = current_tid();
+    std::memcpy(event.value, &number, 8);
+    return event;
+  }
+  static uint64_t number_of(const Event& event) {
+    uint64_t number;
+    std::memcpy(&number, event.value, 8);
+    return number;
+  }
+
+  void* memory_ = nullptr;
+  size_t size_ = 0;
+  TraceBuffer buffer_;
+};
+
+TEST_F(TraceBufferTest, AttachRefusesMemoryThatIsNotABuffer) {
+  std::vector<uint8_t> junk(1 << 16, 0xab);
+  EXPECT_FALSE(TraceBuffer::attach(junk.data(), junk.size()).valid());
+  make(4, 1 << 16);
+  EXPECT_TRUE(TraceBuffer::attach(memory_, size_).valid());
+  EXPECT_FALSE(TraceBuffer::attach(memory_, size_ - 1).valid());
+}
+
+TEST_F(TraceBufferTest, RecordsComeOutOnceInOrderAcrossManyWrapArounds) {
+  make(4, 1 << 16);
+  RingSink sink(buffer_);
+  TraceDrainer drainer(buffer_);
+  CollectingWriter writer;
+  std::string long_text(3000, 'm');
+  for (uint64_t i = 0; i < 20000; ++i) {
+    sink.write(numbered(i));
+    if (i % 777 == 0) {
+      Event mark;
+      mark.kind = EventKind::Mark;
+      mark.text = long_text.c_str();
+      mark.text_length = static_cast<uint32_t>(long_text.size());
+      sink.write(mark);
+    }
+    if (i % 500 == 499) drainer.drain(writer);
+  }
+  drainer.drain(writer);
+  uint64_t next = 0;
+  size_t marks = 0;
+  for (const Event& event : writer.events) {
+    if (event.kind == EventKind::Mark) {
+      ++marks;
+      continue;
+    }
+    ASSERT_EQ(event.kind, EventKind::Write);
+    ASSERT_EQ(number_of(event), next++);
+  }
+  EXPECT_EQ(next, 20000u);
+  EXPECT_EQ(marks, 26u);
+  for (const std::string& text : writer.texts) EXPECT_EQ(text, long_text);
+}
+
+TEST_F(TraceBufferTest, FullRingMakesItsProducerWaitAndLosesNothing) {
+  make(4, 1 << 16);  // about a thousand records
+  std::atomic<bool> done{false};
+  CollectingWriter writer;
+  std::thread drain([&] {
+    TraceDrainer drainer(buffer_);
+    while (!done.load()) {
+      drainer.drain(writer);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    drainer.drain(writer);
+  });
+  RingSink sink(buffer_);
+  constexpr uint64_t kEvents = 100000;
+  std::thread producer([&] {
+    for (uint64_t i = 0; i < kEvents; ++i) sink.write(numbered(i));
+  });
+  producer.join();
+  done.store(true);
+  drain.join();
+  ASSERT_EQ(writer.events.size(), kEvents);
+  for (uint64_t i = 0; i < kEvents; ++i) ASSERT_EQ(number_of(writer.events[i]), i);
+}
+
+TEST_F(TraceBufferTest, DropModeSaysWhereAndHowManyEventsWereLost) {
+  make(4, 1 << 16);
+  buffer_.control().drop_when_full.store(1);
+  RingSink sink(buffer_);
+  for (uint64_t i = 0; i < 5000; ++i) sink.write(numbered(i));  // far more than fit
+  TraceDrainer drainer(buffer_);
+  CollectingWriter writer;
+  drainer.drain(writer);
+  size_t kept = writer.events.size();
+  ASSERT_GT(kept, 500u);
+  ASSERT_LT(kept, 5000u);
+  sink.write(numbered(5000));  // room again: the loss is reported first
+  drainer.drain(writer);
+  ASSERT_EQ(writer.events.size(), kept + 2);
+  EXPECT_EQ(writer.events[kept].kind, EventKind::Lost);
+  EXPECT_EQ(writer.events[kept].length, 5000u - kept);
+  EXPECT_EQ(number_of(writer.events[kept + 1]), 5000u);
+  for (size_t i = 0; i < kept; ++i) EXPECT_EQ(number_of(writer.events[i]), i);
+}
+
+TEST_F(TraceBufferTest, ProducerStopsWaitingWhenTheWriterIsGone) {
+  make(4, 1 << 16);
+  buffer_.control().writer_pid.store(0);  // nobody drains
+  RingSink sink(buffer_);
+  for (uint64_t i = 0; i < 3000; ++i) sink.write(numbered(i));  // must not hang
+  TraceDrainer drainer(buffer_);
+  CollectingWriter writer;
+  drainer.drain(writer);
+  drainer.report_losses(writer);
+  EXPECT_EQ(writer.events.back().kind, EventKind::Lost);
+  EXPECT_EQ(writer.events.size() - 1 + writer.events.back().length, 3000u);
+}
+
+TEST_F(TraceBufferTest, RingOfAnExitedThreadIsFreedOnceDrained) {
+  make(4, 1 << 16);
+  RingSink sink(buffer_);
+  std::thread([&] { sink.write(numbered(1)); }).join();
+  TraceDrainer drainer(buffer_);
+  CollectingWriter writer;
+  EXPECT_EQ(buffer_.control().rings[0].state.load(), kRingOwned);
+  drainer.reclaim(writer);  // not drained yet: kept
+  EXPECT_EQ(buffer_.control().rings[0].state.load(), kRingOwned);
+  drainer.drain(writer);
+  drainer.reclaim(writer);
+  EXPECT_EQ(buffer_.control().rings[0].state.load(), kRingFree);
+  EXPECT_EQ(writer.events.size(), 1u);
+}
+
+TEST_F(TraceBufferTest, WithoutAFreeRingEventsAreCountedAsLost) {
+  make(1, 1 << 16);
+  RingSink sink(buffer_);
+  sink.write(numbered(0));  // this thread takes the only ring
+  std::thread([&] { sink.write(numbered(1)); }).join();
+  TraceDrainer drainer(buffer_);
+  CollectingWriter writer;
+  drainer.drain(writer);
+  drainer.report_losses(writer);
+  ASSERT_EQ(writer.events.size(), 2u);
+  EXPECT_EQ(writer.events[1].kind, EventKind::Lost);
+  EXPECT_EQ(writer.events[1].length, 1u);
+}
+
+// The check: 8 producers, a million events each, every one present once, in order.
+TEST_F(TraceBufferTest, EveryEventOfEightProducersArrivesOnceInProducerOrder) {
+  make(16, 1 << 20);
+  constexpr int kProducers = 8;
+  constexpr uint64_t kEach = 1000000;
+  std::atomic<bool> done{false};
+  std::map<int, uint64_t> next;  // tid -> next number expected
+  uint64_t total = 0;
+  bool in_order = true;
+  class CheckingWriter final : public TraceWriter {
+   public:
+    CheckingWriter(std::map<int, uint64_t>& next, uint64_t& total, bool& in_order)
+        : next_(next), total_(total), in_order_(in_order) {}
+    TraceFormat format() const override { return TraceFormat::Binary; }
+    void write_records(const uint8_t* records, size_t size) override {
+      for (size_t offset = 0; offset < size;) {
+        Event event;
+        const char* why = nullptr;
+        size_t used = decode_record(records + offset, size - offset, &event, &why);
+        if (used == 0) {
+          in_order_ = false;
+          return;
+        }
+        write_event(event);
+        offset += used;
+      }
+    }
+    void write_event(const Event& event) override {
+      uint64_t number;
+      std::memcpy(&number, event.value, 8);
+      if (number != next_[event.tid]++) in_order_ = false;
+      ++total_;
+    }
+    void flush() override {}
+    void close() override {}
+
+   private:
+    std::map<int, uint64_t>& next_;
+    uint64_t& total_;
+    bool& in_order_;
+  } writer(next, total, in_order);
+  std::thread drain([&] {
+    TraceDrainer drainer(buffer_);
+    while (!done.load()) {
+      drainer.drain(writer);
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    drainer.drain(writer);
+  });
+  RingSink sink(buffer_);
+  std::vector<std::thread> producers;
+  for (int p = 0; p < kProducers; ++p) {
+    producers.emplace_back([&] {
+      for (uint64_t i = 0; i < kEach; ++i) sink.write(numbered(i));
+    });
+  }
+  for (auto& producer : producers) producer.join();
+  done.store(true);
+  drain.join();
+  EXPECT_TRUE(in_order);
+  EXPECT_EQ(total, kProducers * kEach);
+  EXPECT_EQ(next.size(), static_cast<size_t>(kProducers));
+  for (const auto& [tid, count] : next) EXPECT_EQ(count, kEach) << "thread " << tid;
+}
+
+}  // namespace
+}  // namespace mmiotrace::trace

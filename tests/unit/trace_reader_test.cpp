@@ -1,0 +1,180 @@
+// Unit tests for trace/trace_reader and trace_writer: kernel text traces read and written back
+// byte for byte, binary traces (plain and zstd) round-tripped, and every kind of bad input
+// refused with the file and the line or offset named.
+#include "trace/trace_reader.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "trace/trace_writer.hpp"
+#include "trace_file_support.hpp"
+
+namespace mmiotrace::trace {
+namespace {
+
+using mmiotrace::testing::TemporaryFile;
+
+// A trace as the kernel's tracer writes it (PID 0, PC 0), with every kind of line.
+const char kKernelLog[] =
+    "VERSION 20070824\n"
+    "PCIDEV 0100 10de0402 10 fd000000 d000000c 0 fa00000c 0 ef81 fe9e0000 1000000 10000000 0 "
+    "2000000 0 80 20000 nvidia\n"
+    "PCIDEV 0008 1af41045 0 4000000004 0 0 0 0 0 0 80000 0 0 0 0 0 0 \n"
+    "MAP 81.403176 1 0xfd000000 0xffffc20000100000 0x1000000 0x0 0\n"
+    "R 4 81.403200 1 0xfd000000 0x40a200a2 0x0 0\n"
+    "W 4 81.403300 1 0xfd000140 0x0 0x0 0\n"
+    "W 1 81.403301 1 0xfd000141 0xff 0x0 0\n"
+    "R 2 81.403302 1 0xfd000142 0xbeef 0x0 0\n"
+    "R 8 81.403303 1 0xfd000148 0xdeadbeef12345678 0x0 0\n"
+    "UNKNOWN 81.403400 1 0xfd000200 f0,0f,c1 0x0 0\n"
+    "MARK 81.500000 driver loaded\n"
+    "MARK 0.000000 Lost 42 events.\n"
+    "UNMAP 82.000000 1 0x0 0\n"
+    "UNMAP 82.000001 -1 0x0 0\n";
+
+std::vector<Event> read_all(const std::string& path, std::vector<std::string>* texts = nullptr) {
+  auto reader = TraceReader::open(path);
+  std::vector<Event> events;
+  Event event;
+  while (reader->next(event)) {
+    if (texts) texts->emplace_back(event.text ? std::string(event.text, event.text_length) : "");
+    events.push_back(event);
+  }
+  return events;
+}
+
+void copy(const std::string& from, const std::string& to, TraceFormat format, bool compress) {
+  auto reader = TraceReader::open(from);
+  int fd = ::open(to.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  auto writer = TraceWriter::create(fd, to, format, compress);
+  Event event;
+  while (reader->next(event)) writer->write_event(event);
+  writer->close();
+}
+
+std::string error_of(const std::string& path) {
+  try {
+    read_all(path);
+  } catch (const TraceReadError& error) {
+    return error.what();
+  }
+  return "no error";
+}
+
+TEST(TraceReader, KernelLogIsReadWithEveryKindOfLine) {
+  TemporaryFile log;
+  log.set_content(kKernelLog);
+  std::vector<std::string> texts;
+  std::vector<Event> events = read_all(log.path(), &texts);
+  ASSERT_EQ(events.size(), 13u);
+  EXPECT_EQ(events[0].kind, EventKind::PciDevice);
+  EXPECT_EQ(events[2].kind, EventKind::Map);
+  EXPECT_EQ(events[2].phys, 0xfd000000u);
+  EXPECT_EQ(events[2].virt, 0xffffc20000100000u);
+  EXPECT_EQ(events[2].length, 0x1000000u);
+  EXPECT_EQ(events[2].time_ns, 81403176000u);
+  EXPECT_EQ(events[3].kind, EventKind::Read);
+  EXPECT_EQ(events[3].width, 4);
+  EXPECT_EQ(events[3].value[0], 0xa2);
+  EXPECT_EQ(events[7].width, 8);
+  EXPECT_EQ(events[8].kind, EventKind::Unknown);
+  EXPECT_EQ(events[8].insn[2], 0xc1);
+  EXPECT_EQ(events[9].kind, EventKind::Mark);
+  EXPECT_EQ(texts[9], "driver loaded");
+  EXPECT_EQ(events[10].kind, EventKind::Lost);
+  EXPECT_EQ(events[10].length, 42u);
+  EXPECT_EQ(events[12].map_id, -1);
+}
+
+TEST(TraceReader, KernelLogIsWrittenBackByteForByte) {
+  TemporaryFile log, text;
+  log.set_content(kKernelLog);
+  copy(log.path(), text.path(), TraceFormat::Text, false);
+  EXPECT_EQ(text.content(), kKernelLog);
+}
+
+TEST(TraceReader, BinaryTracesRoundTripPlainAndCompressed) {
+  for (bool compress : {false, true}) {
+    TemporaryFile log, binary, text;
+    log.set_content(kKernelLog);
+    copy(log.path(), binary.path(), TraceFormat::Binary, compress);
+    EXPECT_EQ(TraceReader::open(binary.path())->format(), TraceFormat::Binary);
+    copy(binary.path(), text.path(), TraceFormat::Text, false);
+    EXPECT_EQ(text.content(), kKernelLog) << (compress ? "compressed" : "plain");
+  }
+}
+
+TEST(TraceReader, BadTextLinesAreNamedByFileAndLine) {
+  TemporaryFile log;
+  log.set_content("VERSION 20070824\nR 4 1.000000 1 0x10 0x5 0x0 0\nBOGUS 1 2 3\n");
+  EXPECT_EQ(error_of(log.path()), log.path() + ": line 3: unknown record \"BOGUS\" in \"BOGUS 1 2 3\"");
+  log.set_content("R 3 1.000000 1 0x10 0x5 0x0 0\n");
+  EXPECT_EQ(error_of(log.path()), log.path() + ": line 1: bad width in \"R 3 1.000000 1 0x10 0x5 0x0 0\"");
+  log.set_content("W 4 1.000000 1 0x10 5 0x0 0\n");
+  EXPECT_NE(error_of(log.path()).find(": line 1: bad value"), std::string::npos);
+  log.set_content("MAP 1.5 1 0x0 0x0 0x0 0x0 0\n");
+  EXPECT_NE(error_of(log.path()).find(": line 1: bad time"), std::string::npos);
+  log.set_content("UNMAP 1.000000 1 0x0\n");
+  EXPECT_NE(error_of(log.path()).find(": line 1: missing pid"), std::string::npos);
+  log.set_content("VERSION 20240101\n");
+  EXPECT_NE(error_of(log.path()).find("version 20240101, but this reader knows version 20070824"),
+            std::string::npos);
+}
+
+class BinaryErrors : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    TemporaryFile log;
+    log.set_content(kKernelLog);
+    copy(log.path(), good_.path(), TraceFormat::Binary, false);
+    bytes_ = good_.content();
+  }
+  TemporaryFile good_, bad_;
+  std::string bytes_;
+};
+
+TEST_F(BinaryErrors, TruncatedTraceNamesTheOffsetOfTheCutRecord) {
+  bad_.set_content(bytes_.substr(0, bytes_.size() - 5));
+  std::string error = error_of(bad_.path());
+  EXPECT_NE(error.find(bad_.path() + ": offset "), std::string::npos) << error;
+  EXPECT_NE(error.find("cut short"), std::string::npos) << error;
+  bad_.set_content(bytes_.substr(0, 20));
+  EXPECT_EQ(error_of(bad_.path()), bad_.path() + ": offset 0: the file header is cut short");
+}
+
+TEST_F(BinaryErrors, CorruptRecordNamesItsOffset) {
+  std::string corrupt = bytes_;
+  corrupt[64 + 2] = 3;  // the first record's size
+  bad_.set_content(corrupt);
+  EXPECT_EQ(error_of(bad_.path()),
+            bad_.path() + ": offset 64: a record has an impossible size (3)");
+}
+
+TEST_F(BinaryErrors, NewerVersionIsRefusedPlainly) {
+  std::string newer = bytes_;
+  newer[8] = 2;
+  bad_.set_content(newer);
+  EXPECT_EQ(error_of(bad_.path()),
+            bad_.path() + ": offset 8: written by a newer mmiotrace (binary format version 2; "
+                          "this one reads version 1)");
+}
+
+TEST_F(BinaryErrors, TruncatedCompressedTraceIsRefused) {
+  TemporaryFile log, compressed;
+  log.set_content(kKernelLog);
+  copy(log.path(), compressed.path(), TraceFormat::Binary, true);
+  std::string bytes = compressed.content();
+  bad_.set_content(bytes.substr(0, bytes.size() - 10));
+  std::string error = error_of(bad_.path());
+  EXPECT_NE(error.find(bad_.path() + ": offset"), std::string::npos) << error;
+}
+
+TEST(TraceReader, MissingFileIsNamed) {
+  EXPECT_EQ(error_of("/nonexistent/trace.bin"),
+            "/nonexistent/trace.bin: cannot open: No such file or directory");
+}
+
+}  // namespace
+}  // namespace mmiotrace::trace
