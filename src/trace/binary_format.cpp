@@ -62,14 +62,30 @@ size_t encode_record(const Event& event, uint8_t* out) {
   header.pc = event.pc;
   std::memcpy(out, &header, sizeof(header));
   uint8_t* body = out + sizeof(header);
+  switch (event.kind) {
+    case EventKind::Read:
+    case EventKind::Write: {
+      put64(body, event.phys);
+      put64(body + 8, event.virt);
+      // The value and the zeros that pad it to 8 bytes.
+      size_t value_room = size - sizeof(header) - 16;
+      size_t width = event.width <= value_room ? event.width : value_room;
+      if (value_room == 8) {
+        uint64_t value = 0;
+        std::memcpy(&value, event.value, width);
+        put64(body + 16, value);
+      } else {
+        std::memcpy(body + 16, event.value, width);
+        std::memset(body + 16 + width, 0, value_room - width);
+      }
+      return size;
+    }
+    default: break;
+  }
   std::memset(body, 0, size - sizeof(header));
   switch (event.kind) {
     case EventKind::Read:
-    case EventKind::Write:
-      put64(body, event.phys);
-      put64(body + 8, event.virt);
-      std::memcpy(body + 16, event.value, event.width <= kMaxEventWidth ? event.width : 0);
-      break;
+    case EventKind::Write: break;
     case EventKind::Unknown:
       put64(body, event.phys);
       put64(body + 8, event.virt);

@@ -75,8 +75,6 @@ void RingSink::write(const Event& event) {
     t_state.deferred_size += size;
     return;
   }
-  uint8_t record[kMaxRecordSize];
-  size_t size = encode_record(event, record);
   RingControl* ring = thread_ring(buffer_);
   if (ring == nullptr) {
     control.unrecorded.fetch_add(1);  // every ring is taken
@@ -85,7 +83,11 @@ void RingSink::write(const Event& event) {
   RingWriter writer(control, *ring, buffer_.ring_data(static_cast<uint32_t>(ring - control.rings)));
   t_state.writing = true;
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  writer.append(record, size);
+  size_t size = record_size(event);
+  if (uint8_t* room = writer.begin_record(size)) {
+    encode_record(event, room);  // made in place: one copy less
+    writer.commit(size);
+  }
   for (;;) {
     // Records deferred by handlers that ran meanwhile; more may arrive while these go.
     for (size_t done = 0; done < t_state.deferred_size;) {

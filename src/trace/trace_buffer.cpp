@@ -86,8 +86,11 @@ bool RingWriter::reserve(size_t size) {
   uint64_t head = ring_->head.load(std::memory_order_relaxed);
   uint64_t to_end = capacity - (head & (capacity - 1));
   uint64_t need = size <= to_end ? size : size + to_end;
+  // The producer looks at the writer's `tail` only when the room it saw last is not enough.
+  if (capacity - (head - ring_->tail_seen) >= need) goto room;
   for (unsigned attempt = 0;; ++attempt) {
-    uint64_t used = head - ring_->tail.load(std::memory_order_acquire);
+    ring_->tail_seen = ring_->tail.load(std::memory_order_acquire);
+    uint64_t used = head - ring_->tail_seen;
     if (capacity - used >= need) break;
     if (control_->drop_when_full.load(std::memory_order_relaxed)) return false;
     if (attempt % 64 == 0) {
@@ -100,6 +103,7 @@ bool RingWriter::reserve(size_t size) {
       sys::nanosleep_ns(20'000);
     }
   }
+room:
   if (size > to_end) {
     RecordHeader padding = {};
     padding.kind = static_cast<uint8_t>(RecordKind::Padding);
@@ -130,19 +134,30 @@ void RingWriter::publish_lost_if_any() {
   ring_->head.store(head + size, std::memory_order_release);
 }
 
-bool RingWriter::append(const uint8_t* record, size_t size) {
-  publish_lost_if_any();
+uint8_t* RingWriter::begin_record(size_t size) {
+  if (ring_->lost.load(std::memory_order_relaxed) != 0) publish_lost_if_any();
   if (!reserve(size)) {
     ring_->lost.fetch_add(1, std::memory_order_relaxed);
-    return false;
+    return nullptr;
   }
+  uint64_t head = ring_->head.load(std::memory_order_relaxed);
+  return data_ + (head & (control_->ring_bytes - 1));
+}
+
+void RingWriter::commit(size_t size) {
   uint64_t capacity = control_->ring_bytes;
   uint64_t head = ring_->head.load(std::memory_order_relaxed);
-  std::memcpy(data_ + (head & (capacity - 1)), record, size);
   ring_->head.store(head + size, std::memory_order_release);
-  // Past half full: nudge the writer, once per crossing.
-  uint64_t used = head + size - ring_->tail.load(std::memory_order_relaxed);
+  // Past half full (as far as the producer knows): nudge the writer, once per crossing.
+  uint64_t used = head + size - ring_->tail_seen;
   if (used > capacity / 2 && used - size <= capacity / 2) wake_writer(*control_);
+}
+
+bool RingWriter::append(const uint8_t* record, size_t size) {
+  uint8_t* room = begin_record(size);
+  if (room == nullptr) return false;
+  std::memcpy(room, record, size);
+  commit(size);
   return true;
 }
 

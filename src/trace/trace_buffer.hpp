@@ -25,9 +25,13 @@ struct alignas(64) RingControl {
   std::atomic<uint32_t> state{kRingFree};
   int32_t owner_pid = 0;  // written by the claiming thread before it publishes kRingOwned
   int32_t owner_tid = 0;
+  // The producer's cache line.
   alignas(64) std::atomic<uint64_t> head{0};  // bytes ever written: the producer only
+  uint64_t tail_seen = 0;                     // the producer's last look at `tail`
+  std::atomic<uint64_t> lost{0};  // dropped (--drop), not yet reported: the producer, and the
+                                  // writer once the producer thread is gone
+  // The writer's cache line.
   alignas(64) std::atomic<uint64_t> tail{0};  // bytes ever consumed: the writer only
-  std::atomic<uint64_t> lost{0};              // dropped (--drop), not yet reported: producer
 };
 
 struct BufferControl {
@@ -77,6 +81,11 @@ class RingWriter {
   // writer to make room, or drops the record and counts it (drop mode, or no writer left).
   // Returns false when the record was dropped.
   bool append(const uint8_t* record, size_t size);
+
+  // The same in two steps, for a record made in place: room for `size` bytes (null when the
+  // record is dropped), then commit() once they are written.
+  uint8_t* begin_record(size_t size);
+  void commit(size_t size);
 
  private:
   bool reserve(size_t size);

@@ -124,6 +124,7 @@ size_t TraceDrainer::reclaim(TraceWriter& writer) {
     report_ring_loss(ring, writer);
     ring.head.store(0);
     ring.tail.store(0);
+    ring.tail_seen = 0;
     ring.state.store(kRingFree);
   }
   return live;

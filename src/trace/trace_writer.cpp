@@ -18,6 +18,7 @@ namespace mmiotrace::trace {
 namespace {
 
 constexpr size_t kFlushAt = 1 << 20;
+constexpr size_t kWriteDirectlyFrom = 64 << 10;  // spans this large skip the buffer
 
 // Buffered output to a descriptor.
 class FileOutput {
@@ -29,8 +30,9 @@ class FileOutput {
     if (fd_ >= 0) ::close(fd_);
   }
   void append(const void* data, size_t size) {
-    if (buffer_.empty() && size >= kFlushAt) {
-      write_out(data, size);  // large spans go straight out
+    if (size >= kWriteDirectlyFrom) {
+      flush();
+      write_out(data, size);  // large spans go straight out, without a copy
       return;
     }
     const auto* bytes = static_cast<const uint8_t*>(data);
