@@ -70,6 +70,19 @@ uint64_t physical_address(const std::string& path, uint64_t offset, const std::s
     if (auto start = bar_start(device_dir, resource->second)) return *start + offset;
     return offset;
   }
+  constexpr std::string_view kVfio = "vfio-device:";
+  if (path.rfind(kVfio, 0) == 0) {
+    // vfio-pci places region N at offset N << 40 of the device descriptor.
+    std::string device = path.substr(path.find(':', kVfio.size()) + 1);
+    uint64_t region = offset >> 40;
+    uint64_t within = offset & ((uint64_t{1} << 40) - 1);
+    if (region < 6) {
+      if (auto start = bar_start(sysfs + "/bus/pci/devices/" + device, static_cast<unsigned>(region))) {
+        return *start + within;
+      }
+    }
+    return within;
+  }
   if (auto device = uio_device(path)) {
     uint64_t map_index = offset / kPageSize;
     std::string map_dir =

@@ -11,6 +11,7 @@ namespace mmiotrace::preload {
 //   /dev/mem                          offset
 //   <pci device>/resourceN[_wc]       start of BAR N (from <pci device>/resource) + offset
 //   /dev/uioN                         map M = offset / page size: maps/mapM/addr + the rest
+//   vfio-device:GROUP:BDF             region N = offset >> 40: start of BAR N + the rest
 //   anything else                     offset (the file offset stands in)
 // `sysfs` is where sysfs is mounted ("/sys"; tests pass a copy).
 uint64_t physical_address(const std::string& path, uint64_t offset,

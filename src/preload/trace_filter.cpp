@@ -6,7 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include <cstdio>
+#include <set>
+#include <string_view>
 
 namespace mmiotrace::preload {
 
@@ -32,13 +36,61 @@ TraceFilter::TraceFilter(std::vector<std::string> globs) : globs_(std::move(glob
   }
 }
 
-std::optional<std::string> TraceFilter::match(int fd) const {
-  char link[64];
-  snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+namespace {
+
+std::string fd_target(const std::string& link) {
   char target[4096];
-  ssize_t length = readlink(link, target, sizeof(target) - 1);
-  if (length <= 0) return std::nullopt;
-  std::string path(target, static_cast<size_t>(length));
+  ssize_t length = readlink(link.c_str(), target, sizeof(target) - 1);
+  return length > 0 ? std::string(target, static_cast<size_t>(length)) : std::string();
+}
+
+std::vector<std::string> open_file_paths() {
+  std::vector<std::string> paths;
+  DIR* fds = opendir("/proc/self/fd");
+  if (fds == nullptr) return paths;
+  while (dirent* entry = readdir(fds)) {
+    if (entry->d_name[0] != '.') paths.push_back(fd_target(std::string("/proc/self/fd/") + entry->d_name));
+  }
+  closedir(fds);
+  return paths;
+}
+
+}  // namespace
+
+std::string vfio_device_path(const std::vector<std::string>& open_paths, const std::string& sysfs) {
+  std::vector<std::pair<std::string, std::string>> devices;  // group, device
+  std::set<std::string> groups;
+  for (const std::string& path : open_paths) {
+    constexpr std::string_view kVfio = "/dev/vfio/";
+    if (path.rfind(kVfio, 0) != 0) continue;
+    std::string group = path.substr(kVfio.size());
+    if (group.empty() || group.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (!groups.insert(group).second) continue;
+    DIR* members = opendir((sysfs + "/kernel/iommu_groups/" + group + "/devices").c_str());
+    if (members == nullptr) continue;
+    while (dirent* entry = readdir(members)) {
+      if (entry->d_name[0] != '.') devices.emplace_back(group, entry->d_name);
+    }
+    closedir(members);
+  }
+  if (devices.size() != 1) return "";
+  return "vfio-device:" + devices[0].first + ":" + devices[0].second;
+}
+
+std::optional<std::string> TraceFilter::match(int fd) const {
+  std::string path = fd_target("/proc/self/fd/" + std::to_string(fd));
+  if (path.empty()) return std::nullopt;
+  if (path == "anon_inode:[vfio-device]") {
+    std::string device = vfio_device_path(open_file_paths());
+    if (device.empty()) return std::nullopt;
+    std::string group = device.substr(12, device.find(':', 12) - 12);
+    for (const std::string& pattern : globs_) {
+      if (fnmatch(pattern.c_str(), ("/dev/vfio/" + group).c_str(), FNM_PATHNAME) == 0) {
+        return device;
+      }
+    }
+    return std::nullopt;
+  }
   for (const std::string& pattern : globs_) {
     if (fnmatch(pattern.c_str(), path.c_str(), FNM_PATHNAME) == 0) return path;
   }

@@ -11,6 +11,12 @@
 
 namespace mmiotrace::preload {
 
+// The PCI device behind a VFIO device descriptor of this process, as "vfio-device:GROUP:BDF":
+// the one device of the VFIO groups among `open_paths` (the targets of /proc/self/fd), read
+// from `sysfs`. Empty when there is not exactly one.
+std::string vfio_device_path(const std::vector<std::string>& open_paths,
+                             const std::string& sysfs = "/sys");
+
 // The globs `mmiotrace record` traces when given no --trace option.
 extern const std::vector<std::string> kDefaultTraceGlobs;
 
@@ -21,7 +27,9 @@ class TraceFilter {
   explicit TraceFilter(std::vector<std::string> globs);
 
   // The path of the file open on `fd`, when a glob matches it (by its canonical path, or by
-  // being a file some glob named through a link). Normal context.
+  // being a file some glob named through a link). A VFIO device descriptor matches when a glob
+  // names its group (/dev/vfio/N); its path is then "vfio-device:GROUP:D:B:D.F". Normal
+  // context.
   std::optional<std::string> match(int fd) const;
 
   const std::vector<std::string>& globs() const { return globs_; }

@@ -21,6 +21,9 @@ class PhysicalAddressTest : public ::testing::Test {
         << "0x00000000fd000000 0x00000000fdffffff 0x0000000000040200\n"
            "0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
            "0x00000000fe000000 0x00000000fe003fff 0x0000000000140204\n";
+    fs::create_directories(sysfs_ / "bus/pci/devices");
+    fs::create_directory_symlink(sysfs_ / "devices/pci0000:00/0000:00:02.0",
+                                 sysfs_ / "bus/pci/devices/0000:00:02.0");
     fs::create_directories(sysfs_ / "class/uio/uio3/maps/map1");
     std::ofstream(sysfs_ / "class/uio/uio3/maps/map1/addr") << "0xfebd0000\n";
   }
@@ -50,6 +53,11 @@ TEST_F(PhysicalAddressTest, MissingBarFallsBackToTheFileOffset) {
 TEST_F(PhysicalAddressTest, UioMapIsChosenByTheOffsetInPages) {
   EXPECT_EQ(physical("/dev/uio3", 4096), 0xfebd0000u);
   EXPECT_EQ(physical("/dev/uio3", 4096 + 0x40), 0xfebd0040u);
+}
+
+TEST_F(PhysicalAddressTest, VfioRegionStartsAtItsBar) {
+  EXPECT_EQ(physical("vfio-device:7:0000:00:02.0", (uint64_t{2} << 40) + 0x80), 0xfe000080u);
+  EXPECT_EQ(physical("vfio-device:7:0000:00:02.0", 0x10), 0xfd000010u);
 }
 
 TEST_F(PhysicalAddressTest, OtherFilesUseTheFileOffset) {

@@ -61,6 +61,15 @@ TEST_F(TraceFilterTest, AnonymousMemoryIsNeverMatched) {
   EXPECT_FALSE(filter.match(-1));
 }
 
+TEST_F(TraceFilterTest, VfioDeviceIsTheOneDeviceOfTheOpenGroups) {
+  fs::create_directories(root_ / "kernel/iommu_groups/7/devices/0000:01:00.0");
+  fs::create_directories(root_ / "kernel/iommu_groups/9/devices/0000:02:00.0");
+  EXPECT_EQ(vfio_device_path({"/dev/null", "/dev/vfio/vfio", "/dev/vfio/7"}, root_.string()),
+            "vfio-device:7:0000:01:00.0");
+  EXPECT_EQ(vfio_device_path({"/dev/vfio/7", "/dev/vfio/9"}, root_.string()), "");  // which?
+  EXPECT_EQ(vfio_device_path({"/dev/vfio/vfio"}, root_.string()), "");
+}
+
 TEST_F(TraceFilterTest, DefaultGlobsAreTheKernelTracersTargets) {
   EXPECT_EQ(kDefaultTraceGlobs.size(), 4u);
   EXPECT_EQ(kDefaultTraceGlobs[0], "/dev/mem");
