@@ -78,6 +78,11 @@ void InProcessWriter::finish() {
   if (!error_.empty()) throw TraceWriteError(error_);
   drainer_->drain(*writer_);
   drainer_->report_losses(*writer_);
+  // From now on nobody drains: producers must neither wait nor wake a descriptor that is gone.
+  BufferControl& control = session_->buffer.control();
+  control.writer_pid.store(0);
+  control.drop_when_full.store(1);
+  control.wakeup_fd.store(-1);
   writer_->close();
 }
 

@@ -25,6 +25,9 @@ class InProcessWriter {
   Session& session() { return *session_; }
   // Drains what is left and closes the file. Throws TraceWriteError.
   void finish();
+  // Hands the session over, to outlive the writer: threads of the program may still hold rings
+  // and traced mappings in it.
+  std::unique_ptr<Session> release_session() { return std::move(session_); }
 
  private:
   void run();

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "mmiotrace/mmiotrace.h"
 #include "trace/in_process_writer.hpp"
@@ -14,7 +15,10 @@ using namespace mmiotrace::trace;
 namespace {
 
 std::mutex g_writer_mutex;
-InProcessWriter* g_writer = nullptr;  // the recording mmiotrace_trace_start() made
+std::unique_ptr<InProcessWriter> g_writer;  // the recording mmiotrace_trace_start() made
+// Sessions of finished recordings: never freed, as the program may still hold traced mappings
+// and rings in them (kept here, not leaked).
+std::vector<std::unique_ptr<Session>> g_finished_sessions;
 
 void mark_notice(const char* text, size_t length, void*) {
   if (Session* session = current_session()) session->recorder.mark(text, length);
@@ -32,7 +36,7 @@ int mmiotrace_trace_start(const char* path, enum mmiotrace_format format) {
   std::lock_guard lock(g_writer_mutex);
   if (current_session() != nullptr) return -EBUSY;
   try {
-    g_writer = new InProcessWriter(
+    g_writer = std::make_unique<InProcessWriter>(
         path, format == MMIOTRACE_FORMAT_TEXT ? TraceFormat::Text : TraceFormat::Binary,
         format == MMIOTRACE_FORMAT_BINARY_ZSTD);
   } catch (const TraceWriteError& error) {
@@ -52,11 +56,10 @@ int mmiotrace_trace_stop(void) {
   } catch (const TraceWriteError& error) {
     result = error.error_number() ? -error.error_number() : -EIO;
   }
-  // The session's rings may still be claimed by threads of the program: it is never freed, only
-  // no longer current.
   set_current_session(nullptr);
   mmiotrace_set_notice_handler(nullptr, nullptr);
-  g_writer = nullptr;
+  g_finished_sessions.push_back(g_writer->release_session());
+  g_writer.reset();
   return result;
 }
 
