@@ -3,6 +3,9 @@
 #pragma once
 
 #include <optional>
+#include <vector>
+
+#include "core/address_range.hpp"
 
 #include "mmiotrace/mmiotrace.h"
 
@@ -19,6 +22,21 @@ enum class Disarm {
 int unregister_probe(mmiotrace_probe* probe, Disarm disarm = Disarm::RestoreProtection);
 
 size_t probe_count();
+
+// The program's mprotect() of `pages` (page-aligned): armed pages keep PROT_NONE and take
+// `protection` as their own (accesses are checked against it); the pages that are not armed are
+// appended to `unarmed`, for the caller to mprotect.
+int set_page_protection(AddressRange pages, int protection, std::vector<AddressRange>* unarmed);
+
+// The armed pages among `pages`, with their aliases (0 when a page has none).
+struct PageAlias {
+  uintptr_t page;
+  uintptr_t alias;
+};
+std::vector<PageAlias> armed_pages(AddressRange pages);
+
+// Whether any byte of `range` lies on an armed page. Lock-free; any context but handlers.
+bool touches_armed_page(AddressRange range);
 
 // Installs mmiotrace's SIGSEGV, SIGBUS and SIGTRAP handlers once; the handlers found in place
 // become the program's, to which foreign faults are passed. Idempotent and thread-safe.

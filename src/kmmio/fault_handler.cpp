@@ -67,7 +67,8 @@ Disposal handle_armed_page_fault(ThreadContext& context, uintptr_t address, ucon
   EpochGate::Ticket ticket = gate.enter();
   const ProbeTable* table = published_table().load();
   FaultPage* page = table ? table->find_page(address) : nullptr;
-  if (page == nullptr || page->protection == PROT_NONE || !protection_allows(page->protection, uc)) {
+  if (page == nullptr || page->protection.load() == PROT_NONE ||
+      !protection_allows(page->protection.load(), uc)) {
     gate.exit(ticket);
     return disposal;
   }

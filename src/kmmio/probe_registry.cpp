@@ -89,6 +89,8 @@ class ProbeRegistry {
     std::lock_guard lock(mutex_);
     return probes_.size();
   }
+  int set_protection(AddressRange pages, int protection, std::vector<AddressRange>* unarmed);
+  std::vector<PageAlias> armed_pages(AddressRange pages);
 
  private:
   // Publishes a table of the current probes and pages; `retiring` pages are listed too, so that
@@ -138,11 +140,12 @@ int ProbeRegistry::set_protection(const std::vector<FaultPage*>& pages, bool arm
   size_t run_start = 0;
   for (size_t i = 1; i <= pages.size(); ++i) {
     bool run_continues = i < pages.size() && pages[i]->page == pages[i - 1]->page + kPageSize &&
-                         (armed || pages[i]->protection == pages[run_start]->protection);
+                         (armed || pages[i]->protection.load() == pages[run_start]->protection.load());
     if (run_continues) continue;
     uintptr_t begin = pages[run_start]->page;
     size_t length = pages[i - 1]->page + kPageSize - begin;
-    long status = sys::mprotect(begin, length, armed ? PROT_NONE : pages[run_start]->protection);
+    long status =
+        sys::mprotect(begin, length, armed ? PROT_NONE : pages[run_start]->protection.load());
     if (status < 0 && result == 0) result = static_cast<int>(status);
     run_start = i;
   }
@@ -183,8 +186,8 @@ int ProbeRegistry::add(mmiotrace_probe* probe, std::optional<int> protection) {
     if (!slot) {
       slot = std::make_unique<FaultPage>();
       slot->page = address;
-      slot->protection =
-          protection ? *protection : (*protections)[(address - pages.begin) / kPageSize];
+      slot->protection.store(
+          protection ? *protection : (*protections)[(address - pages.begin) / kPageSize]);
       new_pages.push_back(slot.get());
     }
     ++slot->probe_count;
@@ -289,6 +292,31 @@ void ProbeRegistry::retire_unused_pages(AddressRange pages, Disarm disarm) {
   publish();
 }
 
+int ProbeRegistry::set_protection(AddressRange pages, int protection,
+                                  std::vector<AddressRange>* unarmed) {
+  std::lock_guard lock(mutex_);
+  for (uintptr_t address = pages.begin; address < pages.end; address += kPageSize) {
+    auto found = pages_.find(address);
+    if (found != pages_.end()) {
+      found->second->protection.store(protection);  // stays armed; accesses are checked
+    } else if (!unarmed->empty() && unarmed->back().end == address) {
+      unarmed->back().end += kPageSize;
+    } else {
+      unarmed->push_back({address, address + kPageSize});
+    }
+  }
+  return 0;
+}
+
+std::vector<PageAlias> ProbeRegistry::armed_pages(AddressRange pages) {
+  std::lock_guard lock(mutex_);
+  std::vector<PageAlias> armed;
+  for (auto it = pages_.lower_bound(pages.begin); it != pages_.end() && it->first < pages.end; ++it) {
+    armed.push_back({it->first, it->second->alias.load()});
+  }
+  return armed;
+}
+
 // Never destroyed: handlers on other threads may still look at its pages during exit.
 ProbeRegistry& registry() {
   static ProbeRegistry* instance = new ProbeRegistry;
@@ -306,5 +334,24 @@ int unregister_probe(mmiotrace_probe* probe, Disarm disarm) {
 }
 
 size_t probe_count() { return registry().count(); }
+
+int set_page_protection(AddressRange pages, int protection, std::vector<AddressRange>* unarmed) {
+  return registry().set_protection(pages, protection, unarmed);
+}
+
+std::vector<PageAlias> armed_pages(AddressRange pages) { return registry().armed_pages(pages); }
+
+bool touches_armed_page(AddressRange range) {
+  if (range.empty()) return false;
+  EpochGate& gate = table_gate();
+  EpochGate::Ticket ticket = gate.enter();
+  const ProbeTable* table = published_table().load();
+  bool armed = false;
+  for (uintptr_t page = page_floor(range.begin); table && page < range.end && !armed; page += kPageSize) {
+    armed = table->find_page(page) != nullptr;
+  }
+  gate.exit(ticket);
+  return armed;
+}
 
 }  // namespace mmiotrace::kmmio

@@ -17,9 +17,10 @@ namespace mmiotrace::kmmio {
 // One armed page (the seed's kmmio_fault_page).
 struct FaultPage {
   uintptr_t page = 0;
-  // The page's own protection, given back on disarm. Written by the registry before the page is
-  // published; read-only afterwards.
-  int protection = 0;
+  // The page's own protection: what the program asked for, given back on disarm and checked
+  // against each access. Written by the registry (when the program calls mprotect), read by
+  // handlers.
+  std::atomic<int> protection{0};
   // Probes covering the page. Registry only, under its mutex.
   int probe_count = 0;
   // Threads that single-step with this page open. Any thread, from its signal handlers.

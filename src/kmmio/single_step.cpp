@@ -15,7 +15,7 @@ constexpr greg_t kTrapFlag = 0x100;
 
 void open_page(FaultPage& page) {
   page.open_count.fetch_add(1);
-  sys::mprotect(page.page, kPageSize, page.protection);
+  sys::mprotect(page.page, kPageSize, page.protection.load());
 }
 
 void close_page(FaultPage& page) {
@@ -49,7 +49,7 @@ void end_step(ThreadContext& context, ucontext_t& uc) {
 
 bool begin_single_step(ThreadContext& context, EpochGate::Ticket ticket, const ProbeTable& table,
                        FaultPage& page, uintptr_t fault_address, ucontext_t& uc) {
-  if (!protection_allows(page.protection, uc)) return false;
+  if (!protection_allows(page.protection.load(), uc)) return false;
   SingleStepState& step = context.step;
   AccessDescription description;
   describe_access(table, fault_address, uc, &description);
@@ -82,11 +82,11 @@ bool continue_single_step(ThreadContext& context, uintptr_t fault_address, ucont
   SingleStepState& step = context.step;
   if (static_cast<uintptr_t>(uc.uc_mcontext.gregs[REG_RIP]) != step.pc) return false;
   FaultPage* page = step.table->find_page(fault_address);
-  if (page == nullptr || !protection_allows(page->protection, uc)) return false;
+  if (page == nullptr || !protection_allows(page->protection.load(), uc)) return false;
   for (int i = 0; i < step.open_page_count; ++i) {
     if (step.open_pages[i] == page) {
       // Another thread re-armed it between our open and the access: open it again.
-      sys::mprotect(page->page, kPageSize, page->protection);
+      sys::mprotect(page->page, kPageSize, page->protection.load());
       return true;
     }
   }

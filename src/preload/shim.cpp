@@ -1,7 +1,8 @@
 // The LD_PRELOAD shim that `mmiotrace record` injects into the traced program: it reads its
-// configuration from the environment, then traces every mapping of a file that the trace globs
-// match, from mmap() to munmap(). Runs in the traced program, in normal context (the probe
-// handlers it installs are in trace/recorder_handlers.cpp).
+// configuration from the environment, and keeps the table of traced mappings that the
+// interposers (memory_interpose.cpp, fd_interpose.cpp, syscall_interpose.cpp) maintain and
+// consult. Runs in the traced program, in normal context (the probe handlers it installs are
+// in trace/recorder_handlers.cpp).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <pthread.h>
@@ -20,59 +21,21 @@
 #include "mmiotrace/mmiotrace.h"
 #include "preload/environment.hpp"
 #include "preload/physical_address.hpp"
+#include "preload/shim.hpp"
 #include "preload/trace_filter.hpp"
 #include "trace/recorder.hpp"
 #include "trace/ring_sink.hpp"
 #include "trace/session.hpp"
+#include "x86/guarded_access.hpp"
 
 namespace mmiotrace::preload {
 namespace {
-
-// A mapping the program made of a traced file; its pieces share it when it is partly unmapped.
-struct TracedFile {
-  AddressRange alias;  // the tracer's second mapping of the same file pages, or empty
-  ~TracedFile() {
-    if (!alias.empty()) sys::munmap(alias.begin, alias.size());
-  }
-};
-
-struct ShimMapping {
-  trace::TracedMapping* traced = nullptr;
-  int protection = 0;
-  std::shared_ptr<TracedFile> file;  // the last piece to go unmaps the alias
-};
-
-struct Shim {
-  Shim(trace::TraceBuffer buffer, std::vector<std::string> globs)
-      : session(buffer), filter(std::move(globs)) {}
-  trace::Session session;
-  trace::Recorder& recorder = session.recorder;
-  TraceFilter filter;
-  std::mutex mutex;                            // guards `mappings`
-  std::map<uintptr_t, ShimMapping> mappings;  // by start address
-};
 
 // Set once by the constructor, never destroyed: the program may map and unmap during exit.
 Shim* g_shim = nullptr;
 
 // Set while this thread runs shim code that may itself call mmap (through libc).
 constinit thread_local bool t_inside_shim __attribute__((tls_model("initial-exec"))) = false;
-
-class ShimScope {
- public:
-  ShimScope() : entered_(!t_inside_shim && g_shim != nullptr) {
-    if (entered_) t_inside_shim = true;
-  }
-  ~ShimScope() {
-    if (entered_) t_inside_shim = false;
-  }
-  ShimScope(const ShimScope&) = delete;
-  ShimScope& operator=(const ShimScope&) = delete;
-  explicit operator bool() const { return entered_; }
-
- private:
-  bool entered_;
-};
 
 std::vector<std::string> split_lines(const char* text) {
   std::vector<std::string> lines;
@@ -149,7 +112,11 @@ __attribute__((constructor)) void start_shim() {
     }
   }
   const char* globs = getenv(kTraceGlobsVariable);
-  g_shim = new Shim(buffer, globs ? split_lines(globs) : kDefaultTraceGlobs);
+  auto* shim = new Shim(buffer, globs ? split_lines(globs) : kDefaultTraceGlobs);
+  shim->own_fds[0] = buffer_fd;
+  shim->own_fds[1] = buffer.control().wakeup_fd.load();
+  if (const char* marker = getenv(kMarkerFdVariable)) shim->own_fds[2] = atoi(marker);
+  g_shim = shim;
   trace::set_current_session(&g_shim->session);
   mmiotrace_set_notice_handler(&record_notice, nullptr);
   kmmio::install_fault_handlers();
@@ -186,6 +153,22 @@ void report_no_alias(const std::string& path, uintptr_t address, const char* why
   g_shim->recorder.mark(line.view().data(), line.view().size());
 }
 
+}  // namespace
+
+TracedFile::~TracedFile() {
+  if (!alias.empty()) sys::munmap(alias.begin, alias.size());
+}
+
+Shim* active_shim() { return g_shim; }
+
+ShimScope::ShimScope() : entered_(!t_inside_shim && g_shim != nullptr) {
+  if (entered_) t_inside_shim = true;
+}
+
+ShimScope::~ShimScope() {
+  if (entered_) t_inside_shim = false;
+}
+
 void trace_new_mapping(uintptr_t address, size_t length, int prot, int flags, int fd,
                        off_t offset, uintptr_t pc) {
   ShimScope scope;
@@ -212,7 +195,7 @@ void trace_new_mapping(uintptr_t address, size_t length, int prot, int flags, in
     return;
   }
   if (file->alias.empty()) report_no_alias(*path, address, why);
-  g_shim->mappings[address] = {traced, prot, std::move(file)};
+  g_shim->mappings[address] = {traced, std::move(file)};
 }
 
 // Before `range` is unmapped or mapped over: traced mappings inside it end (UNMAP); those that
@@ -251,64 +234,194 @@ void forget_range(AddressRange range, uintptr_t pc) {
       trace::MappingSpec spec;
       spec.range = piece;
       spec.phys = phys + (piece.begin - old.begin);
-      spec.protection = mapping.protection;
       spec.alias = alias == MMIOTRACE_NO_ALIAS ? alias : alias + (piece.begin - old.begin);
       int error = 0;
       trace::TracedMapping* rest = g_shim->recorder.attach(map_id, spec, &error);
-      if (rest != nullptr) g_shim->mappings[piece.begin] = {rest, mapping.protection, mapping.file};
+      if (rest != nullptr) g_shim->mappings[piece.begin] = {rest, mapping.file};
     }
   }
 }
 
-void* do_mmap(void* address, size_t length, int prot, int flags, int fd, off_t offset,
-              uintptr_t pc) {
-  if (g_shim != nullptr && (flags & MAP_FIXED) && !(flags & MAP_FIXED_NOREPLACE)) {
-    forget_range(AddressRange::from_size(reinterpret_cast<uintptr_t>(address), page_ceil(length)),
-                 pc);
+namespace {
+
+// The traced mapping holding `address`, or null. Caller holds the shim's lock.
+const ShimMapping* mapping_at(uintptr_t address) {
+  auto it = g_shim->mappings.upper_bound(address);
+  if (it == g_shim->mappings.begin()) return nullptr;
+  --it;
+  return it->second.traced->range.contains(address) ? &it->second : nullptr;
+}
+
+// Copies `size` bytes between `program` (memory of the program, traced or not) and `tracer`
+// (the shim's own buffer), in the widest aligned pieces of up to 8 bytes, surviving faults.
+// Traced bytes go through the alias and are recorded. Caller holds the shim's lock.
+bool copy_piecewise(uintptr_t program, size_t size, uint8_t* tracer, bool to_program,
+                    uintptr_t pc) {
+  for (size_t done = 0; done < size;) {
+    uintptr_t at = program + done;
+    const ShimMapping* mapping = mapping_at(at);
+    uintptr_t piece_end = program + size;
+    uintptr_t reach = at;  // where the bytes are reached
+    if (mapping != nullptr) {
+      const trace::TracedMapping& traced = *mapping->traced;
+      piece_end = std::min(piece_end, traced.range.end);
+      if (traced.probe.alias == MMIOTRACE_NO_ALIAS || traced.probe.alias == 0) return false;
+      reach = traced.probe.alias + (at - traced.range.begin);
+    } else {
+      auto next = g_shim->mappings.upper_bound(at);
+      if (next != g_shim->mappings.end()) piece_end = std::min(piece_end, next->first);
+    }
+    size_t piece = piece_end - at;
+    for (size_t offset = 0; offset < piece;) {
+      size_t width = 8;
+      while (width > 1 && ((reach + offset) % width != 0 || piece - offset < width)) width /= 2;
+      int status = to_program
+                       ? x86::guarded_store(reach + offset, tracer + done + offset, width)
+                       : x86::guarded_load(reach + offset, tracer + done + offset, width);
+      if (status != x86::kGuardedOk) return false;
+      offset += width;
+    }
+    if (mapping != nullptr) {
+      g_shim->recorder.record_block(*mapping->traced, at, tracer + done, piece, to_program, pc);
+    }
+    done += piece;
   }
-  long result = sys::mmap(reinterpret_cast<uintptr_t>(address), length, prot, flags, fd, offset);
-  if (result < 0 && result > -4096) {
-    errno = static_cast<int>(-result);
-    return MAP_FAILED;
+  return true;
+}
+
+bool copy_for_syscall(uintptr_t address, size_t size, uint8_t* tracer, bool to_program,
+                      uintptr_t pc) {
+  if (size == 0) return true;
+  if (address + size < address) {
+    errno = EFAULT;
+    return false;
   }
-  if (g_shim != nullptr && fd >= 0 && !(flags & MAP_ANONYMOUS)) {
-    trace_new_mapping(static_cast<uintptr_t>(result), length, prot, flags, fd, offset, pc);
+  std::lock_guard lock(g_shim->mutex);
+  if (!copy_piecewise(address, size, tracer, to_program, pc)) {
+    errno = EFAULT;
+    return false;
   }
-  return reinterpret_cast<void*>(result);
+  return true;
 }
 
 }  // namespace
+
+bool copy_from_program(uintptr_t address, size_t size, uint8_t* to, uintptr_t pc) {
+  return copy_for_syscall(address, size, to, false, pc);
+}
+
+bool copy_to_program(uintptr_t address, size_t size, const uint8_t* from, uintptr_t pc) {
+  return copy_for_syscall(address, size, const_cast<uint8_t*>(from), true, pc);
+}
+
+uintptr_t reachable_address(uintptr_t address) {
+  std::lock_guard lock(g_shim->mutex);
+  const ShimMapping* mapping = mapping_at(address);
+  if (mapping == nullptr) return address;
+  uintptr_t alias = mapping->traced->probe.alias;
+  if (alias == 0 || alias == MMIOTRACE_NO_ALIAS) return 0;
+  return alias + (address - mapping->traced->range.begin);
+}
+
+void* remap_traced(uintptr_t old_address, size_t old_size, size_t new_size, int flags,
+                   uintptr_t new_address, uintptr_t pc) {
+  // What the moved part was: its file, physical address, protection and alias.
+  std::optional<ShimMapping> moved;
+  uint64_t phys = 0;
+  uintptr_t alias = 0;
+  {
+    std::lock_guard lock(g_shim->mutex);
+    if (const ShimMapping* mapping = mapping_at(old_address)) {
+      moved = *mapping;
+      const trace::TracedMapping& traced = *mapping->traced;
+      phys = traced.phys + (old_address - traced.range.begin);
+      alias = traced.probe.alias == MMIOTRACE_NO_ALIAS
+                  ? MMIOTRACE_NO_ALIAS
+                  : traced.probe.alias + (old_address - traced.range.begin);
+    }
+  }
+  size_t old_length = page_ceil(old_size);
+  if (moved && old_size != 0) forget_range(AddressRange::from_size(old_address, old_length), pc);
+  if ((flags & MREMAP_FIXED) && new_address != old_address) {
+    forget_range(AddressRange::from_size(new_address, page_ceil(new_size)), pc);
+  }
+  long result = sys::syscall6(SYS_mremap, static_cast<long>(old_address),
+                              static_cast<long>(old_size), static_cast<long>(new_size), flags,
+                              static_cast<long>(new_address));
+  bool failed = result < 0 && result > -4096;
+  if (!moved || old_size == 0) {
+    if (failed) errno = static_cast<int>(-result);
+    return failed ? MAP_FAILED : reinterpret_cast<void*>(result);
+  }
+  // Traced again where it now is (or, if the call failed, where it still is).
+  uintptr_t now = failed ? old_address : static_cast<uintptr_t>(result);
+  size_t length = failed ? old_length : page_ceil(new_size);
+  ShimScope scope;
+  auto file = std::make_shared<TracedFile>();
+  if (alias != MMIOTRACE_NO_ALIAS) {
+    // A second mapping of the same pages, as long as the new one (shared mappings only).
+    long new_alias = sys::syscall6(SYS_mremap, static_cast<long>(alias), 0,
+                                   static_cast<long>(length), MREMAP_MAYMOVE);
+    if (new_alias < 0 && new_alias > -4096) {
+      alias = MMIOTRACE_NO_ALIAS;
+    } else {
+      madvise(reinterpret_cast<void*>(new_alias), length, MADV_DONTDUMP);
+      file->alias = AddressRange::from_size(static_cast<uintptr_t>(new_alias), length);
+      alias = file->alias.begin;
+    }
+  }
+  trace::MappingSpec spec;
+  spec.range = AddressRange::from_size(now, length);
+  spec.phys = phys;
+  spec.alias = alias;  // the pages' protections (their own again) are read from the kernel
+  {
+    std::lock_guard lock(g_shim->mutex);
+    int error = 0;
+    trace::TracedMapping* traced = g_shim->recorder.start(spec, pc, &error);
+    if (traced != nullptr) {
+      g_shim->mappings[now] = {traced, std::move(file)};
+    } else {
+      Diagnostic line;
+      line.text("cannot trace the remapped mapping at ").hex0x(now).text(": ");
+      line.text(strerror(-error));
+      line.emit();
+    }
+  }
+  if (failed) errno = static_cast<int>(-result);
+  return failed ? MAP_FAILED : reinterpret_cast<void*>(result);
+}
+
+int protect_traced(AddressRange pages, int protection) {
+  std::vector<AddressRange> unarmed;
+  {
+    std::lock_guard lock(g_shim->mutex);
+    for (auto& [begin, mapping] : g_shim->mappings) {
+      const trace::TracedMapping& traced = *mapping.traced;
+      if (!traced.range.overlaps(pages)) continue;
+      // The kernel's verdict on the new protection, asked of the alias (the same open file).
+      uintptr_t alias = traced.probe.alias;
+      if ((protection & PROT_WRITE) && alias != 0 && alias != MMIOTRACE_NO_ALIAS) {
+        AddressRange part = {std::max(traced.range.begin, pages.begin),
+                             std::min(traced.range.end, pages.end)};
+        long status = sys::mprotect(alias + (part.begin - traced.range.begin), part.size(),
+                                    PROT_READ | PROT_WRITE);
+        if (status < 0) {
+          errno = static_cast<int>(-status);
+          return -1;
+        }
+      }
+    }
+    kmmio::set_page_protection(pages, protection, &unarmed);
+  }
+  int result = 0;
+  for (const AddressRange& piece : unarmed) {
+    long status = sys::mprotect(piece.begin, piece.size(), protection);
+    if (status < 0 && result == 0) {
+      errno = static_cast<int>(-status);
+      result = -1;
+    }
+  }
+  return result;
+}
+
 }  // namespace mmiotrace::preload
-
-using mmiotrace::preload::do_mmap;
-
-extern "C" {
-
-MMIOTRACE_EXPORT void* mmap(void* address, size_t length, int prot, int flags, int fd,
-                            off_t offset) {
-  return do_mmap(address, length, prot, flags, fd, offset,
-                 reinterpret_cast<uintptr_t>(__builtin_return_address(0)));
-}
-
-MMIOTRACE_EXPORT void* mmap64(void* address, size_t length, int prot, int flags, int fd,
-                              off_t offset) {
-  return do_mmap(address, length, prot, flags, fd, offset,
-                 reinterpret_cast<uintptr_t>(__builtin_return_address(0)));
-}
-
-MMIOTRACE_EXPORT int munmap(void* address, size_t length) {
-  auto begin = reinterpret_cast<uintptr_t>(address);
-  if (mmiotrace::preload::g_shim != nullptr && length > 0) {
-    mmiotrace::preload::forget_range(
-        mmiotrace::AddressRange::from_size(begin, mmiotrace::page_ceil(length)),
-        reinterpret_cast<uintptr_t>(__builtin_return_address(0)));
-  }
-  long result = mmiotrace::sys::munmap(begin, length);
-  if (result < 0) {
-    errno = static_cast<int>(-result);
-    return -1;
-  }
-  return 0;
-}
-
-}  // extern "C"

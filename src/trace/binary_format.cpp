@@ -17,8 +17,13 @@ RecordKind record_kind(EventKind kind) {
     case EventKind::Mark: return RecordKind::Mark;
     case EventKind::Lost: return RecordKind::Lost;
     case EventKind::PciDevice: return RecordKind::PciDevice;
+    case EventKind::Ioctl: return RecordKind::Ioctl;
   }
   return RecordKind::Padding;
+}
+
+size_t logged_size(const Event& event) {
+  return event.logged_size < kMaxIoctlLogged ? event.logged_size : kMaxIoctlLogged;
 }
 
 size_t text_length(const Event& event) {
@@ -45,6 +50,7 @@ size_t record_size(const Event& event) {
     case EventKind::Lost: return header + 8;
     case EventKind::Mark:
     case EventKind::PciDevice: return header + 8 + round_up8(text_length(event));
+    case EventKind::Ioctl: return header + 40 + 2 * round_up8(logged_size(event));
   }
   return header;
 }
@@ -103,6 +109,20 @@ size_t encode_record(const Event& event, uint8_t* out) {
       uint64_t length = text_length(event);
       put64(body, length);
       if (length) std::memcpy(body + 8, event.text, length);
+      break;
+    }
+    case EventKind::Ioctl: {
+      // fd (4), argument size (4), request, result, argument, logged size, before, after
+      uint64_t logged = logged_size(event);
+      uint32_t fd = static_cast<uint32_t>(event.fd);
+      std::memcpy(body, &fd, 4);
+      std::memcpy(body + 4, &event.argument_size, 4);
+      put64(body + 8, event.request);
+      put64(body + 16, static_cast<uint64_t>(event.result));
+      put64(body + 24, event.virt);
+      put64(body + 32, logged);
+      if (logged && event.before) std::memcpy(body + 40, event.before, logged);
+      if (logged && event.after) std::memcpy(body + 40 + round_up8(logged), event.after, logged);
       break;
     }
   }
@@ -188,6 +208,26 @@ size_t decode_record(const uint8_t* bytes, size_t available, Event* event, const
                                                                              : EventKind::PciDevice;
       event->text = reinterpret_cast<const char*>(body + 8);
       event->text_length = static_cast<uint32_t>(length);
+      break;
+    }
+    case RecordKind::Ioctl: {
+      if (!need(40)) return 0;
+      uint64_t logged = get64(body + 32);
+      if (logged > kMaxIoctlLogged || !need(40 + 2 * round_up8(logged))) {
+        if (logged > kMaxIoctlLogged) *why = "the ioctl argument is longer than any writer keeps";
+        return 0;
+      }
+      uint32_t fd;
+      std::memcpy(&fd, body, 4);
+      event->kind = EventKind::Ioctl;
+      event->fd = static_cast<int32_t>(fd);
+      std::memcpy(&event->argument_size, body + 4, 4);
+      event->request = get64(body + 8);
+      event->result = static_cast<int64_t>(get64(body + 16));
+      event->virt = get64(body + 24);
+      event->logged_size = static_cast<uint32_t>(logged);
+      event->before = body + 40;
+      event->after = body + 40 + round_up8(logged);
       break;
     }
     case RecordKind::Padding:

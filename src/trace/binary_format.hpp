@@ -38,6 +38,7 @@ enum class RecordKind : uint8_t {
   Mark = 6,
   Lost = 7,
   PciDevice = 8,
+  Ioctl = 9,
 };
 
 // The first 32 bytes of every record.

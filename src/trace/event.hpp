@@ -16,10 +16,12 @@ enum class EventKind : uint8_t {
   Mark,       // a text marker
   Lost,       // events that could not be recorded
   PciDevice,  // a PCI device of the traced system: `text` is its PCIDEV line
+  Ioctl,      // an ioctl() on a traced file: what the driver asked of the kernel
 };
 
 inline constexpr int kUnknownMapId = -1;
 inline constexpr unsigned kMaxEventWidth = 64;
+inline constexpr uint32_t kMaxIoctlLogged = 1024;  // bytes of an ioctl argument kept
 
 struct Event {
   EventKind kind = EventKind::Mark;
@@ -37,6 +39,14 @@ struct Event {
   alignas(8) uint8_t value[kMaxEventWidth] = {};  // Read, Write: little-endian, memory order
   const char* text = nullptr;  // Mark, PciDevice: not owned, valid for the write() call
   uint32_t text_length = 0;
+  // Ioctl (`virt` is the argument, as a pointer or a number):
+  int32_t fd = -1;
+  uint32_t argument_size = 0;  // bytes the request says its argument has
+  uint64_t request = 0;
+  int64_t result = 0;            // the return value, or -errno
+  uint32_t logged_size = 0;      // bytes of the argument in `before` and `after`
+  const uint8_t* before = nullptr;  // the argument as the kernel got it (not owned)
+  const uint8_t* after = nullptr;   // ... and as it left it
 };
 
 // Where events go. Implementations are called from signal handlers on any thread: they must be

@@ -1,6 +1,8 @@
 // Starting and stopping traced mappings (see recorder.hpp). Normal context.
 #include "trace/recorder.hpp"
 
+#include <algorithm>
+#include <cstring>
 #include <memory>
 
 #include "core/monotonic_clock.hpp"
@@ -60,6 +62,30 @@ void Recorder::stop(TracedMapping* mapping, uintptr_t pc, kmmio::Disarm disarm) 
   int map_id = mapping->map_id;
   detach(mapping, disarm);
   sink_.write(mapping_event(EventKind::Unmap, map_id, pc));
+}
+
+void Recorder::record_block(const TracedMapping& mapping, uintptr_t address, const uint8_t* bytes,
+                            size_t size, bool write, uintptr_t pc) {
+  Event event = mapping_event(write ? EventKind::Write : EventKind::Read, mapping.map_id, pc);
+  for (size_t done = 0; done < size;) {
+    // Chunks end at 64-byte boundaries of the address, as a wide access would.
+    uintptr_t at = address + done;
+    size_t chunk = std::min<size_t>(size - done, kMaxEventWidth - (at % kMaxEventWidth));
+    event.width = static_cast<uint8_t>(chunk);
+    event.virt = at;
+    event.phys = mapping.phys + (at - mapping.range.begin);
+    std::memcpy(event.value, bytes + done, chunk);
+    sink_.write(event);
+    done += chunk;
+  }
+}
+
+void Recorder::record_ioctl(Event event) {
+  event.kind = EventKind::Ioctl;
+  event.time_ns = monotonic_ns();
+  event.pid = current_pid();
+  event.tid = current_tid();
+  sink_.write(event);
 }
 
 }  // namespace mmiotrace::trace

@@ -54,6 +54,16 @@ class Recorder {
   // A MARK event with `text`. Any context.
   void mark(const char* text, size_t length);
 
+  // The kernel reading (a write() from the buffer) or writing (a read() into it) `size` bytes
+  // of a traced mapping at `address`, for a system call the program made: R or W events of up
+  // to 64 bytes each, in address order. Normal context.
+  void record_block(const TracedMapping& mapping, uintptr_t address, const uint8_t* bytes,
+                    size_t size, bool write, uintptr_t pc);
+
+  // An ioctl on a traced file (`event` has its fields; time, pid and tid are filled in).
+  // Normal context.
+  void record_ioctl(Event event);
+
   TraceSink& sink() { return sink_; }
 
  private:

@@ -85,6 +85,26 @@ void format_text(const Event& event, TextSpan& out) {
       // "MARK 0.000000 Lost %lu events.\n"
       out.text("MARK 0.000000 Lost ").decimal(event.length).text(" events.\n");
       break;
+    case EventKind::Ioctl: {
+      // Not a record of the kernel's format: a marker, which every reader passes through.
+      // "MARK %u.%06lu ioctl fd %d request 0x%lx arg 0x%lx size %u result %ld before HEX after HEX"
+      out.text("MARK ");
+      format_timestamp(event.time_ns, out);
+      out.text(" ioctl fd ").signed_decimal(event.fd).text(" request ").hex0x(event.request);
+      out.text(" arg ").hex0x(event.virt).text(" size ").decimal(event.argument_size);
+      out.text(" result ").signed_decimal(event.result);
+      for (int side = 0; side < 2; ++side) {
+        const uint8_t* bytes = side == 0 ? event.before : event.after;
+        out.text(side == 0 ? " before " : " after ");
+        if (bytes == nullptr || event.logged_size == 0) {
+          out.character('-');
+          continue;
+        }
+        for (uint32_t i = 0; i < event.logged_size && i < kMaxIoctlLogged; ++i) out.hex(bytes[i], 2);
+      }
+      out.character('\n');
+      break;
+    }
     case EventKind::PciDevice: {
       // The line as it was made (pci_devices.cpp) or read.
       std::string_view text(event.text ? event.text : "", event.text_length);

@@ -12,9 +12,9 @@ namespace mmiotrace::trace {
 
 inline constexpr std::string_view kTextVersionLine = "VERSION 20070824\n";
 
-// Room for the longest line one event can produce (a 64-byte access is eight 8-byte lines;
-// a marker is cut to fit).
-inline constexpr size_t kMaxFormattedEvent = 1024;
+// Room for the longest line one event can produce (a 64-byte access is eight 8-byte lines; an
+// ioctl has two hex dumps of up to 1024 bytes; a marker is cut to fit).
+inline constexpr size_t kMaxFormattedEvent = 4608;
 
 // Appends the event's line(s), each ending in '\n'.
 void format_text(const Event& event, TextSpan& out);

@@ -6,7 +6,9 @@
 #include <zstd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
+#include <sstream>
 #include <string_view>
 #include <vector>
 
@@ -227,8 +229,9 @@ class TextTraceReader final : public TraceReader {
                               "count");
         return true;
       }
-      event.kind = EventKind::Mark;
       event.time_ns = time;
+      if (parse_ioctl(text, event)) return true;
+      event.kind = EventKind::Mark;
       event.text = text.data();
       event.text_length = static_cast<uint32_t>(text.size());
       return true;
@@ -239,10 +242,57 @@ class TextTraceReader final : public TraceReader {
     return true;
   }
 
+  // "ioctl fd F request 0xR arg 0xA size S result R before HEX after HEX", as text_format.cpp
+  // writes an Ioctl event; anything else stays a marker.
+  bool parse_ioctl(std::string_view text, Event& event) {
+    std::istringstream in{std::string(text)};
+    std::string word[8], before, after;
+    long long fd = 0, result = 0;
+    unsigned long long request = 0, argument = 0, size = 0;
+    if (!(in >> word[0] >> word[1] >> fd >> word[2] >> std::hex >> request >> word[3] >>
+          argument >> std::dec >> word[4] >> size >> word[5] >> result >> word[6] >> before >>
+          word[7] >> after) ||
+        word[0] != "ioctl" || word[1] != "fd" || word[2] != "request" || word[3] != "arg" ||
+        word[4] != "size" || word[5] != "result" || word[6] != "before" || word[7] != "after" ||
+        !(in >> std::ws).eof()) {
+      return false;
+    }
+    auto bytes = [](const std::string& hex, std::vector<uint8_t>& out) {
+      out.clear();
+      if (hex == "-") return true;
+      if (hex.size() % 2 != 0 || hex.size() / 2 > kMaxIoctlLogged) return false;
+      for (size_t i = 0; i < hex.size(); i += 2) {
+        char* end = nullptr;
+        std::string pair = hex.substr(i, 2);
+        unsigned long value = strtoul(pair.c_str(), &end, 16);
+        if (*end != '\0') return false;
+        out.push_back(static_cast<uint8_t>(value));
+      }
+      return true;
+    };
+    if (!bytes(before, ioctl_before_) || !bytes(after, ioctl_after_) ||
+        (!ioctl_before_.empty() && !ioctl_after_.empty() &&
+         ioctl_before_.size() != ioctl_after_.size())) {
+      return false;
+    }
+    event.kind = EventKind::Ioctl;
+    event.fd = static_cast<int32_t>(fd);
+    event.request = request;
+    event.virt = argument;
+    event.argument_size = static_cast<uint32_t>(size);
+    event.result = result;
+    event.logged_size = static_cast<uint32_t>(std::max(ioctl_before_.size(), ioctl_after_.size()));
+    event.before = ioctl_before_.empty() ? nullptr : ioctl_before_.data();
+    event.after = ioctl_after_.empty() ? nullptr : ioctl_after_.data();
+    return true;
+  }
+
   std::unique_ptr<ByteSource> source_;
   std::string line_;
   uint64_t line_number_ = 0;
   size_t position_ = 0;
+  std::vector<uint8_t> ioctl_before_;
+  std::vector<uint8_t> ioctl_after_;
 };
 
 // --- The binary format ------------------------------------------------------------------------

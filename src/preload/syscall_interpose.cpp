@@ -1,0 +1,373 @@
+// Interposers for the system calls a program may hand a traced buffer, which the kernel cannot
+// reach (its pages are armed: PROT_NONE) and would fail with EFAULT: the data goes through a
+// bounce buffer, copied through the aliases and recorded as block reads and writes. Also logs
+// every ioctl() on a traced file: request, argument before and after, and result. Normal
+// context, in the traced program; each interposer costs one lock-free look-up when no buffer is
+// traced.
+#include <dlfcn.h>
+#include <linux/futex.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <optional>
+#include <string>
+#include <cerrno>
+#include <cstdarg>
+#include <vector>
+
+#include "core/address_range.hpp"
+#include "kmmio/engine.hpp"
+#include "mmiotrace/mmiotrace.h"
+#include "preload/shim.hpp"
+#include "trace/event.hpp"
+#include "x86/guarded_access.hpp"
+
+using namespace mmiotrace;
+using namespace mmiotrace::preload;
+
+namespace {
+
+uintptr_t caller_pc(void* return_address) { return reinterpret_cast<uintptr_t>(return_address); }
+
+// libc's own function `name`, found on first use (any thread may find it; all find the same).
+template <typename Function>
+Function real(std::atomic<Function>& cache, const char* name) {
+  Function function = cache.load(std::memory_order_relaxed);
+  if (function == nullptr) {
+    function = reinterpret_cast<Function>(dlsym(RTLD_NEXT, name));
+    cache.store(function, std::memory_order_relaxed);
+  }
+  return function;
+}
+
+bool traced_buffer(const void* buffer, size_t size) {
+  if (active_shim() == nullptr || size == 0) return false;
+  auto begin = reinterpret_cast<uintptr_t>(buffer);
+  if (begin + size < begin) return false;  // the kernel's own EFAULT
+  return kmmio::touches_armed_page(AddressRange::from_size(begin, size).pages());
+}
+
+bool traced_vector(const struct iovec* vector, int count) {
+  if (active_shim() == nullptr || vector == nullptr || count <= 0) return false;
+  for (int i = 0; i < count; ++i) {
+    if (traced_buffer(vector[i].iov_base, vector[i].iov_len)) return true;
+  }
+  return false;
+}
+
+// A call that fills a buffer (read, pread, recv...): done into a bounce buffer, whose first
+// `result` bytes are then written to the program's buffer.
+template <typename Call>
+ssize_t fill_buffer(void* buffer, size_t size, uintptr_t pc, Call call) {
+  std::vector<uint8_t> bounce(size);
+  ssize_t result = call(bounce.data());
+  if (result > 0 && !copy_to_program(reinterpret_cast<uintptr_t>(buffer),
+                                     static_cast<size_t>(result), bounce.data(), pc)) {
+    return -1;  // errno EFAULT; the data is lost, as the kernel would lose it
+  }
+  return result;
+}
+
+// A call that consumes a buffer (write, pwrite, send...): the program's bytes are copied to a
+// bounce buffer first.
+template <typename Call>
+ssize_t drain_buffer(const void* buffer, size_t size, uintptr_t pc, Call call) {
+  std::vector<uint8_t> bounce(size);
+  if (!copy_from_program(reinterpret_cast<uintptr_t>(buffer), size, bounce.data(), pc)) return -1;
+  return call(bounce.data());
+}
+
+size_t vector_size(const struct iovec* vector, int count) {
+  size_t total = 0;
+  for (int i = 0; i < count; ++i) total += vector[i].iov_len;
+  return total;
+}
+
+template <typename Call>
+ssize_t fill_vector(const struct iovec* vector, int count, uintptr_t pc, Call call) {
+  std::vector<uint8_t> bounce(vector_size(vector, count));
+  struct iovec whole = {bounce.data(), bounce.size()};
+  ssize_t result = call(&whole);
+  size_t left = result > 0 ? static_cast<size_t>(result) : 0;
+  const uint8_t* from = bounce.data();
+  for (int i = 0; i < count && left > 0; ++i) {
+    size_t part = std::min(left, vector[i].iov_len);
+    if (!copy_to_program(reinterpret_cast<uintptr_t>(vector[i].iov_base), part, from, pc)) {
+      return -1;
+    }
+    from += part;
+    left -= part;
+  }
+  return result;
+}
+
+template <typename Call>
+ssize_t drain_vector(const struct iovec* vector, int count, uintptr_t pc, Call call) {
+  std::vector<uint8_t> bounce(vector_size(vector, count));
+  uint8_t* to = bounce.data();
+  for (int i = 0; i < count; ++i) {
+    if (!copy_from_program(reinterpret_cast<uintptr_t>(vector[i].iov_base), vector[i].iov_len, to,
+                           pc)) {
+      return -1;
+    }
+    to += vector[i].iov_len;
+  }
+  struct iovec whole = {bounce.data(), bounce.size()};
+  return call(&whole);
+}
+
+// Up to kMaxIoctlLogged bytes of an ioctl argument, read without faulting; empty when the
+// argument is not readable memory.
+std::vector<uint8_t> argument_bytes(uintptr_t argument, size_t size) {
+  std::vector<uint8_t> bytes(std::min<size_t>(size, trace::kMaxIoctlLogged));
+  uintptr_t reach = 0;  // where argument + i is read: itself, or its alias
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    if (i == 0 || (argument + i) % kPageSize == 0) {
+      reach = reachable_address(argument + i);
+      if (reach == 0) return {};
+    } else {
+      ++reach;
+    }
+    if (x86::guarded_load(reach, &bytes[i], 1) != x86::kGuardedOk) return {};
+  }
+  return bytes;
+}
+
+using ReadFunction = ssize_t (*)(int, void*, size_t);
+using WriteFunction = ssize_t (*)(int, const void*, size_t);
+using PreadFunction = ssize_t (*)(int, void*, size_t, off_t);
+using PwriteFunction = ssize_t (*)(int, const void*, size_t, off_t);
+using VectorFunction = ssize_t (*)(int, const struct iovec*, int);
+using VectorAtFunction = ssize_t (*)(int, const struct iovec*, int, off_t);
+using RecvFunction = ssize_t (*)(int, void*, size_t, int);
+using SendFunction = ssize_t (*)(int, const void*, size_t, int);
+using RecvfromFunction = ssize_t (*)(int, void*, size_t, int, struct sockaddr*, socklen_t*);
+using SendtoFunction = ssize_t (*)(int, const void*, size_t, int, const struct sockaddr*,
+                                   socklen_t);
+using IoctlFunction = int (*)(int, unsigned long, ...);
+using SyscallFunction = long (*)(long, ...);
+
+std::atomic<ReadFunction> g_read;
+std::atomic<WriteFunction> g_write;
+std::atomic<PreadFunction> g_pread;
+std::atomic<PwriteFunction> g_pwrite;
+std::atomic<VectorFunction> g_readv, g_writev;
+std::atomic<VectorAtFunction> g_preadv, g_pwritev;
+std::atomic<RecvFunction> g_recv;
+std::atomic<SendFunction> g_send;
+std::atomic<RecvfromFunction> g_recvfrom;
+std::atomic<SendtoFunction> g_sendto;
+std::atomic<IoctlFunction> g_ioctl;
+std::atomic<SyscallFunction> g_syscall;
+
+// ioctl() with its argument buffer bounced when it lies in traced memory, and logged when `fd`
+// is a traced file.
+int traced_ioctl(int fd, unsigned long request, uintptr_t argument, uintptr_t pc) {
+  IoctlFunction call = real(g_ioctl, "ioctl");
+  Shim* shim = active_shim();
+  if (shim == nullptr) return call(fd, request, argument);
+  size_t size = _IOC_SIZE(request);
+  unsigned direction = _IOC_DIR(request);
+  bool has_buffer = direction != _IOC_NONE && size > 0 && argument != 0;
+  std::optional<std::string> traced_file;
+  {
+    ShimScope scope;
+    if (scope) traced_file = shim->filter.match(fd);
+  }
+  std::vector<uint8_t> before;
+  if (traced_file && has_buffer) before = argument_bytes(argument, size);
+  int result;
+  int saved_errno;
+  if (has_buffer && traced_buffer(reinterpret_cast<void*>(argument), size)) {
+    std::vector<uint8_t> bounce(size);
+    if (!copy_from_program(argument, size, bounce.data(), pc)) return -1;
+    result = call(fd, request, bounce.data());
+    saved_errno = errno;
+    if (result >= 0 && (direction & _IOC_READ) &&
+        !copy_to_program(argument, size, bounce.data(), pc)) {
+      return -1;
+    }
+  } else {
+    result = call(fd, request, argument);
+    saved_errno = errno;
+  }
+  if (traced_file) {
+    std::vector<uint8_t> after;
+    if (has_buffer) after = argument_bytes(argument, size);
+    trace::Event event;
+    event.fd = fd;
+    event.request = request;
+    event.virt = argument;
+    event.pc = pc;
+    event.argument_size = static_cast<uint32_t>(size);
+    event.result = result < 0 ? -saved_errno : result;
+    size_t logged = std::min(before.size(), after.size());
+    if (!has_buffer) logged = 0;
+    event.logged_size = static_cast<uint32_t>(logged);
+    event.before = logged ? before.data() : nullptr;
+    event.after = logged ? after.data() : nullptr;
+    shim->recorder.record_ioctl(event);
+  }
+  errno = saved_errno;
+  return result;
+}
+
+}  // namespace
+
+extern "C" {
+
+MMIOTRACE_EXPORT ssize_t read(int fd, void* buffer, size_t size) {
+  ReadFunction call = real(g_read, "read");
+  if (!traced_buffer(buffer, size)) return call(fd, buffer, size);
+  return fill_buffer(buffer, size, caller_pc(__builtin_return_address(0)),
+                     [&](void* bounce) { return call(fd, bounce, size); });
+}
+
+MMIOTRACE_EXPORT ssize_t write(int fd, const void* buffer, size_t size) {
+  WriteFunction call = real(g_write, "write");
+  if (!traced_buffer(buffer, size)) return call(fd, buffer, size);
+  return drain_buffer(buffer, size, caller_pc(__builtin_return_address(0)),
+                      [&](const void* bounce) { return call(fd, bounce, size); });
+}
+
+MMIOTRACE_EXPORT ssize_t pread(int fd, void* buffer, size_t size, off_t offset) {
+  PreadFunction call = real(g_pread, "pread");
+  if (!traced_buffer(buffer, size)) return call(fd, buffer, size, offset);
+  return fill_buffer(buffer, size, caller_pc(__builtin_return_address(0)),
+                     [&](void* bounce) { return call(fd, bounce, size, offset); });
+}
+
+MMIOTRACE_EXPORT ssize_t pread64(int fd, void* buffer, size_t size, off_t offset) {
+  return pread(fd, buffer, size, offset);
+}
+
+MMIOTRACE_EXPORT ssize_t pwrite(int fd, const void* buffer, size_t size, off_t offset) {
+  PwriteFunction call = real(g_pwrite, "pwrite");
+  if (!traced_buffer(buffer, size)) return call(fd, buffer, size, offset);
+  return drain_buffer(buffer, size, caller_pc(__builtin_return_address(0)),
+                      [&](const void* bounce) { return call(fd, bounce, size, offset); });
+}
+
+MMIOTRACE_EXPORT ssize_t pwrite64(int fd, const void* buffer, size_t size, off_t offset) {
+  return pwrite(fd, buffer, size, offset);
+}
+
+MMIOTRACE_EXPORT ssize_t readv(int fd, const struct iovec* vector, int count) {
+  VectorFunction call = real(g_readv, "readv");
+  if (!traced_vector(vector, count)) return call(fd, vector, count);
+  return fill_vector(vector, count, caller_pc(__builtin_return_address(0)),
+                     [&](const struct iovec* whole) { return call(fd, whole, 1); });
+}
+
+MMIOTRACE_EXPORT ssize_t writev(int fd, const struct iovec* vector, int count) {
+  VectorFunction call = real(g_writev, "writev");
+  if (!traced_vector(vector, count)) return call(fd, vector, count);
+  return drain_vector(vector, count, caller_pc(__builtin_return_address(0)),
+                      [&](const struct iovec* whole) { return call(fd, whole, 1); });
+}
+
+MMIOTRACE_EXPORT ssize_t preadv(int fd, const struct iovec* vector, int count, off_t offset) {
+  VectorAtFunction call = real(g_preadv, "preadv");
+  if (!traced_vector(vector, count)) return call(fd, vector, count, offset);
+  return fill_vector(vector, count, caller_pc(__builtin_return_address(0)),
+                     [&](const struct iovec* whole) { return call(fd, whole, 1, offset); });
+}
+
+MMIOTRACE_EXPORT ssize_t preadv64(int fd, const struct iovec* vector, int count, off_t offset) {
+  return preadv(fd, vector, count, offset);
+}
+
+MMIOTRACE_EXPORT ssize_t pwritev(int fd, const struct iovec* vector, int count, off_t offset) {
+  VectorAtFunction call = real(g_pwritev, "pwritev");
+  if (!traced_vector(vector, count)) return call(fd, vector, count, offset);
+  return drain_vector(vector, count, caller_pc(__builtin_return_address(0)),
+                      [&](const struct iovec* whole) { return call(fd, whole, 1, offset); });
+}
+
+MMIOTRACE_EXPORT ssize_t pwritev64(int fd, const struct iovec* vector, int count, off_t offset) {
+  return pwritev(fd, vector, count, offset);
+}
+
+MMIOTRACE_EXPORT ssize_t recv(int fd, void* buffer, size_t size, int flags) {
+  RecvFunction call = real(g_recv, "recv");
+  if (!traced_buffer(buffer, size)) return call(fd, buffer, size, flags);
+  return fill_buffer(buffer, size, caller_pc(__builtin_return_address(0)),
+                     [&](void* bounce) { return call(fd, bounce, size, flags); });
+}
+
+MMIOTRACE_EXPORT ssize_t send(int fd, const void* buffer, size_t size, int flags) {
+  SendFunction call = real(g_send, "send");
+  if (!traced_buffer(buffer, size)) return call(fd, buffer, size, flags);
+  return drain_buffer(buffer, size, caller_pc(__builtin_return_address(0)),
+                      [&](const void* bounce) { return call(fd, bounce, size, flags); });
+}
+
+MMIOTRACE_EXPORT ssize_t recvfrom(int fd, void* buffer, size_t size, int flags,
+                                  struct sockaddr* from, socklen_t* from_length) {
+  RecvfromFunction call = real(g_recvfrom, "recvfrom");
+  if (!traced_buffer(buffer, size)) return call(fd, buffer, size, flags, from, from_length);
+  return fill_buffer(buffer, size, caller_pc(__builtin_return_address(0)), [&](void* bounce) {
+    return call(fd, bounce, size, flags, from, from_length);
+  });
+}
+
+MMIOTRACE_EXPORT ssize_t sendto(int fd, const void* buffer, size_t size, int flags,
+                                const struct sockaddr* to, socklen_t to_length) {
+  SendtoFunction call = real(g_sendto, "sendto");
+  if (!traced_buffer(buffer, size)) return call(fd, buffer, size, flags, to, to_length);
+  return drain_buffer(buffer, size, caller_pc(__builtin_return_address(0)),
+                      [&](const void* bounce) {
+                        return call(fd, bounce, size, flags, to, to_length);
+                      });
+}
+
+// glibc declares the request `unsigned long`; the argument is a pointer or a number.
+MMIOTRACE_EXPORT int ioctl(int fd, unsigned long request, ...) {
+  va_list arguments;
+  va_start(arguments, request);
+  uintptr_t argument = va_arg(arguments, uintptr_t);
+  va_end(arguments);
+  return traced_ioctl(fd, request, argument, caller_pc(__builtin_return_address(0)));
+}
+
+// syscall(): futex() on a traced word waits and wakes on the alias (the same memory, so the
+// same futex for shared mappings); other calls pass through.
+MMIOTRACE_EXPORT long syscall(long number, ...) {
+  va_list arguments;
+  va_start(arguments, number);
+  long a[6];
+  for (long& argument : a) argument = va_arg(arguments, long);
+  va_end(arguments);
+  SyscallFunction call = real(g_syscall, "syscall");
+  if (number == SYS_futex && active_shim() != nullptr) {
+    auto word = static_cast<uintptr_t>(a[0]);
+    if (traced_buffer(reinterpret_cast<void*>(word), 4)) {
+      uintptr_t reach = reachable_address(word);
+      if (reach == 0) {
+        errno = EFAULT;
+        return -1;
+      }
+      a[0] = static_cast<long>(reach);
+    }
+    int operation = static_cast<int>(a[1]) & FUTEX_CMD_MASK;
+    bool has_second_word = operation == FUTEX_REQUEUE || operation == FUTEX_CMP_REQUEUE ||
+                           operation == FUTEX_WAKE_OP || operation == FUTEX_CMP_REQUEUE_PI;
+    auto second = static_cast<uintptr_t>(a[4]);
+    if (has_second_word && traced_buffer(reinterpret_cast<void*>(second), 4)) {
+      uintptr_t reach = reachable_address(second);
+      if (reach == 0) {
+        errno = EFAULT;
+        return -1;
+      }
+      a[4] = static_cast<long>(reach);
+    }
+  }
+  return call(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+}  // extern "C"
