@@ -17,6 +17,7 @@ enum ExitStatus : int {
   kExitCannotTrace = 122,      // the command cannot be traced (the shim cannot reach it)
   kExitBadTrace = 121,         // a trace to read is missing, unreadable, truncated or corrupt
   kExitNoRecording = 120,      // `mark`: no recording to send the marker to
+  kExitStaticProgram = 119,    // `record`: the command is statically linked
   kExitCannotExecute = 126,    // the command exists but cannot be run
   kExitCommandNotFound = 127,
 };

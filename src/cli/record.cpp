@@ -23,6 +23,7 @@
 
 #include "cli/argument_reader.hpp"
 #include "cli/cli_error.hpp"
+#include "cli/command_check.hpp"
 #include "cli/marker_socket.hpp"
 #include "cli/subcommands.hpp"
 #include "core/monotonic_clock.hpp"
@@ -566,6 +567,13 @@ class Recording {
 
 int run_record(const Arguments& arguments) {
   RecordOptions options = parse(arguments);
+  if (std::optional<std::string> program = find_command(options.command.front());
+      program && is_statically_linked(*program)) {
+    throw CliError(kExitStaticProgram,
+                   "record: '" + *program +
+                       "' is statically linked, and the tracer reaches programs only through "
+                       "the dynamic loader (LD_PRELOAD); trace a dynamically linked build of it");
+  }
   Recording recording(options);
   return recording.run();
 }

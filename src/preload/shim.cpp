@@ -325,61 +325,54 @@ uintptr_t reachable_address(uintptr_t address) {
 
 void* remap_traced(uintptr_t old_address, size_t old_size, size_t new_size, int flags,
                    uintptr_t new_address, uintptr_t pc) {
-  // What the moved part was: its file, physical address, protection and alias.
-  std::optional<ShimMapping> moved;
+  size_t old_length = page_ceil(old_size);
+  size_t new_length = page_ceil(new_size);
+  // What the moved part was: its physical address, and a new alias of its pages, made before
+  // the old one may go with the old mapping.
+  bool traced = false;
   uint64_t phys = 0;
-  uintptr_t alias = 0;
-  {
+  auto file = std::make_shared<TracedFile>();
+  if (old_size != 0) {
+    ShimScope scope;
     std::lock_guard lock(g_shim->mutex);
     if (const ShimMapping* mapping = mapping_at(old_address)) {
-      moved = *mapping;
-      const trace::TracedMapping& traced = *mapping->traced;
-      phys = traced.phys + (old_address - traced.range.begin);
-      alias = traced.probe.alias == MMIOTRACE_NO_ALIAS
-                  ? MMIOTRACE_NO_ALIAS
-                  : traced.probe.alias + (old_address - traced.range.begin);
+      traced = true;
+      const trace::TracedMapping& old = *mapping->traced;
+      phys = old.phys + (old_address - old.range.begin);
+      if (old.probe.alias != MMIOTRACE_NO_ALIAS) {
+        // A second mapping of the same pages, as long as the new one (shared mappings only).
+        long alias = sys::syscall6(SYS_mremap,
+                                   static_cast<long>(old.probe.alias + (old_address - old.range.begin)),
+                                   0, static_cast<long>(new_length), MREMAP_MAYMOVE);
+        if (alias >= 0 || alias <= -4096) {
+          madvise(reinterpret_cast<void*>(alias), new_length, MADV_DONTDUMP);
+          file->alias = AddressRange::from_size(static_cast<uintptr_t>(alias), new_length);
+        }
+      }
     }
   }
-  size_t old_length = page_ceil(old_size);
-  if (moved && old_size != 0) forget_range(AddressRange::from_size(old_address, old_length), pc);
+  if (traced) forget_range(AddressRange::from_size(old_address, old_length), pc);
   if ((flags & MREMAP_FIXED) && new_address != old_address) {
-    forget_range(AddressRange::from_size(new_address, page_ceil(new_size)), pc);
+    forget_range(AddressRange::from_size(new_address, new_length), pc);
   }
   long result = sys::syscall6(SYS_mremap, static_cast<long>(old_address),
                               static_cast<long>(old_size), static_cast<long>(new_size), flags,
                               static_cast<long>(new_address));
   bool failed = result < 0 && result > -4096;
-  if (!moved || old_size == 0) {
-    if (failed) errno = static_cast<int>(-result);
-    return failed ? MAP_FAILED : reinterpret_cast<void*>(result);
-  }
-  // Traced again where it now is (or, if the call failed, where it still is).
-  uintptr_t now = failed ? old_address : static_cast<uintptr_t>(result);
-  size_t length = failed ? old_length : page_ceil(new_size);
-  ShimScope scope;
-  auto file = std::make_shared<TracedFile>();
-  if (alias != MMIOTRACE_NO_ALIAS) {
-    // A second mapping of the same pages, as long as the new one (shared mappings only).
-    long new_alias = sys::syscall6(SYS_mremap, static_cast<long>(alias), 0,
-                                   static_cast<long>(length), MREMAP_MAYMOVE);
-    if (new_alias < 0 && new_alias > -4096) {
-      alias = MMIOTRACE_NO_ALIAS;
-    } else {
-      madvise(reinterpret_cast<void*>(new_alias), length, MADV_DONTDUMP);
-      file->alias = AddressRange::from_size(static_cast<uintptr_t>(new_alias), length);
-      alias = file->alias.begin;
-    }
-  }
-  trace::MappingSpec spec;
-  spec.range = AddressRange::from_size(now, length);
-  spec.phys = phys;
-  spec.alias = alias;  // the pages' protections (their own again) are read from the kernel
-  {
+  if (traced) {
+    // Traced again where it now is (or, if the call failed, where it still is).
+    uintptr_t now = failed ? old_address : static_cast<uintptr_t>(result);
+    trace::MappingSpec spec;
+    spec.range = AddressRange::from_size(now, failed ? old_length : new_length);
+    spec.phys = phys;
+    spec.alias = file->alias.empty() ? MMIOTRACE_NO_ALIAS : file->alias.begin;
+    // (the pages' protections, their own again, are read from the kernel)
+    ShimScope scope;
     std::lock_guard lock(g_shim->mutex);
     int error = 0;
-    trace::TracedMapping* traced = g_shim->recorder.start(spec, pc, &error);
-    if (traced != nullptr) {
-      g_shim->mappings[now] = {traced, std::move(file)};
+    trace::TracedMapping* mapping = g_shim->recorder.start(spec, pc, &error);
+    if (mapping != nullptr) {
+      g_shim->mappings[now] = {mapping, std::move(file)};
     } else {
       Diagnostic line;
       line.text("cannot trace the remapped mapping at ").hex0x(now).text(": ");
@@ -387,8 +380,11 @@ void* remap_traced(uintptr_t old_address, size_t old_size, size_t new_size, int 
       line.emit();
     }
   }
-  if (failed) errno = static_cast<int>(-result);
-  return failed ? MAP_FAILED : reinterpret_cast<void*>(result);
+  if (failed) {
+    errno = static_cast<int>(-result);
+    return MAP_FAILED;
+  }
+  return reinterpret_cast<void*>(result);
 }
 
 int protect_traced(AddressRange pages, int protection) {

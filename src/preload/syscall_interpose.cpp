@@ -138,6 +138,51 @@ std::vector<uint8_t> argument_bytes(uintptr_t argument, size_t size) {
   return bytes;
 }
 
+// What an ioctl's argument points to: its size, and whether the kernel reads it, writes it or
+// both. Requests made with _IOR/_IOW/_IOWR say so themselves; the old terminal and file
+// requests that do not are listed; others are taken as numbers.
+struct IoctlArgument {
+  size_t size = 0;
+  bool kernel_reads = false;
+  bool kernel_writes = false;
+};
+
+// The kernel's struct termios (asm/termbits.h: four flag words, the line discipline and 19
+// control characters), which TCGETS and TCSETS* take; glibc's own is larger.
+constexpr size_t kKernelTermiosSize = 4 * 4 + 1 + 19;
+
+IoctlArgument ioctl_argument(unsigned long request) {
+  unsigned direction = _IOC_DIR(request);
+  if (direction != _IOC_NONE && _IOC_SIZE(request) > 0) {
+    return {_IOC_SIZE(request), (direction & _IOC_WRITE) != 0, (direction & _IOC_READ) != 0};
+  }
+  switch (request) {
+    case FIONREAD:  // also TIOCINQ
+    case TIOCOUTQ:
+    case TIOCGPGRP:
+    case TIOCGSID:
+    case TIOCMGET:
+    case TIOCGETD:
+      return {sizeof(int), false, true};
+    case FIONBIO:
+    case FIOASYNC:
+    case TIOCSPGRP:
+    case TIOCMSET:
+    case TIOCMBIS:
+    case TIOCMBIC:
+    case TIOCSETD:
+      return {sizeof(int), true, false};
+    case TIOCGWINSZ: return {sizeof(struct winsize), false, true};
+    case TIOCSWINSZ: return {sizeof(struct winsize), true, false};
+    case TCGETS: return {kKernelTermiosSize, false, true};
+    case TCSETS:
+    case TCSETSW:
+    case TCSETSF:
+      return {kKernelTermiosSize, true, false};
+    default: return {};
+  }
+}
+
 using ReadFunction = ssize_t (*)(int, void*, size_t);
 using WriteFunction = ssize_t (*)(int, const void*, size_t);
 using PreadFunction = ssize_t (*)(int, void*, size_t, off_t);
@@ -171,9 +216,9 @@ int traced_ioctl(int fd, unsigned long request, uintptr_t argument, uintptr_t pc
   IoctlFunction call = real(g_ioctl, "ioctl");
   Shim* shim = active_shim();
   if (shim == nullptr) return call(fd, request, argument);
-  size_t size = _IOC_SIZE(request);
-  unsigned direction = _IOC_DIR(request);
-  bool has_buffer = direction != _IOC_NONE && size > 0 && argument != 0;
+  IoctlArgument kind = ioctl_argument(request);
+  size_t size = kind.size;
+  bool has_buffer = size > 0 && argument != 0;
   std::optional<std::string> traced_file;
   {
     ShimScope scope;
@@ -184,11 +229,13 @@ int traced_ioctl(int fd, unsigned long request, uintptr_t argument, uintptr_t pc
   int result;
   int saved_errno;
   if (has_buffer && traced_buffer(reinterpret_cast<void*>(argument), size)) {
+    // The program's bytes are read only when the kernel would read them: a device register
+    // may change when read.
     std::vector<uint8_t> bounce(size);
-    if (!copy_from_program(argument, size, bounce.data(), pc)) return -1;
+    if (kind.kernel_reads && !copy_from_program(argument, size, bounce.data(), pc)) return -1;
     result = call(fd, request, bounce.data());
     saved_errno = errno;
-    if (result >= 0 && (direction & _IOC_READ) &&
+    if (result >= 0 && kind.kernel_writes &&
         !copy_to_program(argument, size, bounce.data(), pc)) {
       return -1;
     }

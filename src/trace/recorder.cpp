@@ -68,9 +68,11 @@ void Recorder::record_block(const TracedMapping& mapping, uintptr_t address, con
                             size_t size, bool write, uintptr_t pc) {
   Event event = mapping_event(write ? EventKind::Write : EventKind::Read, mapping.map_id, pc);
   for (size_t done = 0; done < size;) {
-    // Chunks end at 64-byte boundaries of the address, as a wide access would.
+    // Naturally aligned pieces of 1 to 64 bytes, as a copy loop would make them (and as the
+    // kernel's text format can state them: widths of 1, 2, 4, or multiples of 8).
     uintptr_t at = address + done;
-    size_t chunk = std::min<size_t>(size - done, kMaxEventWidth - (at % kMaxEventWidth));
+    size_t chunk = kMaxEventWidth;
+    while (chunk > 1 && (at % chunk != 0 || size - done < chunk)) chunk /= 2;
     event.width = static_cast<uint8_t>(chunk);
     event.virt = at;
     event.phys = mapping.phys + (at - mapping.range.begin);

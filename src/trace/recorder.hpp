@@ -55,8 +55,8 @@ class Recorder {
   void mark(const char* text, size_t length);
 
   // The kernel reading (a write() from the buffer) or writing (a read() into it) `size` bytes
-  // of a traced mapping at `address`, for a system call the program made: R or W events of up
-  // to 64 bytes each, in address order. Normal context.
+  // of a traced mapping at `address`, for a system call the program made: R or W events of
+  // naturally aligned pieces of 1 to 64 bytes, in address order. Normal context.
   void record_block(const TracedMapping& mapping, uintptr_t address, const uint8_t* bytes,
                     size_t size, bool write, uintptr_t pc);
 

@@ -58,6 +58,11 @@ TEST_F(RecordCommandTest, CommandNotExecutable) {
   expect_error(record({"-o", "trace.txt", "--", script}), 126, "Permission denied");
 }
 
+TEST_F(RecordCommandTest, StaticallyLinkedCommand) {
+  expect_error(record({"-o", "trace.txt", "--", STATIC_PROGRAM}), 119, "is statically linked");
+  EXPECT_FALSE(std::ifstream(directory_.path() + "/trace.txt").good()) << "no trace is started";
+}
+
 TEST_F(RecordCommandTest, MalformedGlob) {
   expect_error(record({"--trace", "/dev/[abc", "--", "true"}), 123, "'[' without its ']'");
   expect_error(record({"--trace", "/dev/x\\", "--", "true"}), 123, "lone backslash");

@@ -84,6 +84,13 @@ class Normalizer {
       check_opcode_bytes(f[5], f[4]);
       return "UNKNOWN T " + f[2] + " " + f[3] + " " + f[4] + " PC " + pid(f[6]);
     }
+    if (kind == "MARK" && f.size() >= 9 && f[2] == "ioctl" && f[7] == "arg") {
+      // An ioctl: all but the argument's address (f[8]) is stable.
+      check_time(f[1]);
+      std::string rest = text.substr(text.find(" arg ") + 5);
+      return "MARK T ioctl fd " + f[4] + " request " + f[6] + " arg ADDR" +
+             rest.substr(rest.find(' '));
+    }
     if (kind == "MARK" && f.size() >= 2) {
       check_time(f[1]);
       return "MARK T" + variable_parts(text.substr(text.find(f[1]) + f[1].size()));
@@ -132,7 +139,10 @@ class Normalizer {
       bool direction = write ? x86::writes(operand.kind) : x86::reads(operand.kind);
       if (direction && operand.width == width) return;
     }
-    problem("the instruction at PC makes no access of this width and direction");
+    // The kernel's access for a system call the program made: PC is where the call returns.
+    std::vector<uint8_t> call = program_.code_at(address - 5);
+    if (call.size() >= 1 && call[0] == 0xe8) return;
+    problem("the instruction at PC makes no access of this width and direction, nor follows a call");
   }
 
   void check_opcode_bytes(const std::string& pc, const std::string& bytes) {
