@@ -263,7 +263,7 @@ class Recording {
     library_ = find_shim_library();
     writer_ = open_output(options_);
     for (const std::string& line : trace::pci_device_lines(
-             options_.globs.empty() ? default_globs() : options_.globs, sysfs_root())) {
+             options_.globs.empty() ? preload::default_trace_globs() : options_.globs, sysfs_root())) {
       trace::Event device;
       device.kind = trace::EventKind::PciDevice;
       device.text = line.c_str();
@@ -310,9 +310,6 @@ class Recording {
   }
 
  private:
-  static std::vector<std::string> default_globs() {
-    return {"/dev/mem", "/sys/bus/pci/devices/*/resource*", "/dev/uio*", "/dev/vfio/*"};
-  }
   // Tests point this at a stand-in sysfs.
   static std::string sysfs_root() {
     const char* root = getenv("MMIOTRACE_SYSFS");

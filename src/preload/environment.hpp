@@ -2,6 +2,9 @@
 // program (and in every program it executes).
 #pragma once
 
+#include <string>
+#include <vector>
+
 namespace mmiotrace::preload {
 
 // File descriptor, inherited from `mmiotrace record`, of the trace buffer: a memfd holding the
@@ -14,6 +17,12 @@ inline constexpr const char* kMarkerPathVariable = "MMIOTRACE_MARKER";
 inline constexpr const char* kStrategyVariable = "MMIOTRACE_STRATEGY";
 // Globs of the files whose mappings are traced, separated by newlines.
 inline constexpr const char* kTraceGlobsVariable = "MMIOTRACE_TRACE_GLOBS";
+// The globs traced when `mmiotrace record` is given no --trace option (a function, not a
+// global: the shim's constructor needs them before the library's globals are initialized).
+inline std::vector<std::string> default_trace_globs() {
+  return {"/dev/mem", "/sys/bus/pci/devices/*/resource*", "/dev/uio*", "/dev/vfio/*"};
+}
+
 // The shim library (libmmiotrace.so); `mmiotrace record` puts it into LD_PRELOAD.
 inline constexpr const char* kPreloadLibraryName = "libmmiotrace.so";
 // Overrides where `mmiotrace record` looks for the shim library.

@@ -112,7 +112,7 @@ __attribute__((constructor)) void start_shim() {
     }
   }
   const char* globs = getenv(kTraceGlobsVariable);
-  auto* shim = new Shim(buffer, globs ? split_lines(globs) : kDefaultTraceGlobs);
+  auto* shim = new Shim(buffer, globs ? split_lines(globs) : default_trace_globs());
   shim->own_fds[0] = buffer_fd;
   shim->own_fds[1] = buffer.control().wakeup_fd.load();
   if (const char* marker = getenv(kMarkerFdVariable)) shim->own_fds[2] = atoi(marker);

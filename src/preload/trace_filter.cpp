@@ -14,12 +14,6 @@
 
 namespace mmiotrace::preload {
 
-const std::vector<std::string> kDefaultTraceGlobs = {
-    "/dev/mem",
-    "/sys/bus/pci/devices/*/resource*",
-    "/dev/uio*",
-    "/dev/vfio/*",
-};
 
 TraceFilter::TraceFilter(std::vector<std::string> globs) : globs_(std::move(globs)) {
   for (const std::string& pattern : globs_) {

@@ -17,8 +17,6 @@ namespace mmiotrace::preload {
 std::string vfio_device_path(const std::vector<std::string>& open_paths,
                              const std::string& sysfs = "/sys");
 
-// The globs `mmiotrace record` traces when given no --trace option.
-extern const std::vector<std::string> kDefaultTraceGlobs;
 
 class TraceFilter {
  public:

@@ -1,4 +1,5 @@
 // Unit tests for preload/trace_filter: which mapped files are traced.
+#include "preload/environment.hpp"
 #include "preload/trace_filter.hpp"
 
 #include <fcntl.h>
@@ -71,8 +72,8 @@ TEST_F(TraceFilterTest, VfioDeviceIsTheOneDeviceOfTheOpenGroups) {
 }
 
 TEST_F(TraceFilterTest, DefaultGlobsAreTheKernelTracersTargets) {
-  EXPECT_EQ(kDefaultTraceGlobs.size(), 4u);
-  EXPECT_EQ(kDefaultTraceGlobs[0], "/dev/mem");
+  EXPECT_EQ(default_trace_globs().size(), 4u);
+  EXPECT_EQ(default_trace_globs()[0], "/dev/mem");
 }
 
 }  // namespace

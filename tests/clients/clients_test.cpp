@@ -1,0 +1,245 @@
+// Real programs under the tracer, each checked by its own verification: memtester (every
+// pattern it writes to a mapped device is read back), sqlite3 (query results and the
+// database's hash, with the database and its WAL index mapped), fio (crc32c verification of
+// data written through mmap) and busybox devmem (against a file bind-mounted on /dev/mem in a
+// private mount namespace). Each must also behave as it does untraced, and its trace must hold
+// its accesses, all inside the mappings it traced.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+
+#include "program_runner.hpp"
+#include "trace/trace_reader.hpp"
+
+namespace mmiotrace::e2e {
+namespace {
+
+// Whether `program` is on $PATH (or /usr/sbin, where memtester lives).
+std::string find_program(const std::string& program) {
+  for (const char* directory : {"/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin"}) {
+    std::string path = std::string(directory) + "/" + program;
+    if (access(path.c_str(), X_OK) == 0) return path;
+  }
+  return "";
+}
+
+#define REQUIRE_PROGRAM(variable, name)                                                      \
+  const std::string variable = find_program(name);                                         \
+  ASSERT_FALSE(variable.empty()) << name << " is not installed: run scripts/setup, which " \
+                                            "installs the programs the tests run"
+
+// What a trace holds: its mappings, and accesses counted by kind; accesses outside every
+// mapping the trace opened are counted apart.
+struct TraceSummary {
+  size_t maps = 0;
+  size_t reads = 0;
+  size_t writes = 0;
+  size_t outside = 0;
+  size_t unknown = 0;
+  std::vector<std::string> marks;
+};
+
+TraceSummary summarize(const std::string& path) {
+  TraceSummary summary;
+  std::unique_ptr<trace::TraceReader> reader = trace::TraceReader::open(path);
+  std::map<int, std::pair<uint64_t, uint64_t>> maps;  // map id: physical begin, length
+  trace::Event event;
+  while (reader->next(event)) {
+    switch (event.kind) {
+      case trace::EventKind::Map:
+        ++summary.maps;
+        maps[event.map_id] = {event.phys, event.length};
+        break;
+      case trace::EventKind::Read:
+      case trace::EventKind::Write: {
+        (event.kind == trace::EventKind::Read ? summary.reads : summary.writes)++;
+        auto found = maps.find(event.map_id);
+        if (found == maps.end() || event.phys < found->second.first ||
+            event.phys + event.width > found->second.first + found->second.second) {
+          ++summary.outside;
+        }
+        break;
+      }
+      case trace::EventKind::Unknown: ++summary.unknown; break;
+      case trace::EventKind::Mark:
+        summary.marks.emplace_back(event.text ? event.text : "", event.text_length);
+        break;
+      default: break;
+    }
+  }
+  return summary;
+}
+
+std::vector<std::string> traced(const std::string& trace, const std::vector<std::string>& globs,
+                                const std::vector<std::string>& command) {
+  std::vector<std::string> argv = {MMIOTRACE_COMMAND, "record", "--format", "binary", "-o", trace};
+  for (const std::string& glob : globs) {
+    argv.push_back("--trace");
+    argv.push_back(glob);
+  }
+  argv.push_back("--");
+  argv.insert(argv.end(), command.begin(), command.end());
+  return argv;
+}
+
+void expect_same_behaviour(const ProgramResult& traced_run, const ProgramResult& untraced_run) {
+  EXPECT_EQ(describe_status(traced_run.status), describe_status(untraced_run.status));
+  EXPECT_EQ(traced_run.out, untraced_run.out);
+  EXPECT_EQ(traced_run.err, untraced_run.err);
+}
+
+TEST(ClientTest, MemtesterOnDevZero) {
+  REQUIRE_PROGRAM(memtester, "memtester");
+  TemporaryDirectory directory;
+  const std::vector<std::string> command = {memtester, "-p", "0", "-d", "/dev/zero", "16K", "1"};
+  ProgramResult untraced_run = run_program(command, directory.path());
+  ASSERT_EQ(describe_status(untraced_run.status), "exited 0") << untraced_run.out << untraced_run.err;
+  const std::string trace = directory.path() + "/trace.bin";
+  ProgramResult traced_run = run_program(traced(trace, {"/dev/zero"}, command), directory.path());
+  expect_same_behaviour(traced_run, untraced_run);
+  EXPECT_EQ(traced_run.out.find("FAILURE"), std::string::npos) << traced_run.out;
+  EXPECT_EQ(traced_run.err.find("mlock"), std::string::npos) << traced_run.err;
+  TraceSummary summary = summarize(trace);
+  EXPECT_EQ(summary.maps, 1u);
+  // Every pattern of every test is written to and read back from all 16 KiB, 8 bytes at a time.
+  EXPECT_GT(summary.writes, 100u * 16384 / 8);
+  EXPECT_GT(summary.reads, 100u * 16384 / 8);
+  EXPECT_EQ(summary.outside, 0u);
+  EXPECT_EQ(summary.unknown, 0u);
+}
+
+TEST(ClientTest, Sqlite3WithMmapAndWal) {
+  REQUIRE_PROGRAM(sqlite3, "sqlite3");
+  static const char script[] =
+      "PRAGMA journal_mode=WAL;\n"
+      "PRAGMA mmap_size=268435456;\n"
+      "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, value REAL);\n"
+      "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x<3000)\n"
+      "  INSERT INTO t SELECT x, printf('name-%d', x), x*1.5 FROM c;\n"
+      "CREATE INDEX t_name ON t(name);\n"
+      "UPDATE t SET value = value * 2 WHERE id % 7 = 0;\n"
+      "DELETE FROM t WHERE id % 11 = 0;\n"
+      "SELECT count(*), sum(value), min(name), max(name) FROM t;\n"
+      "PRAGMA wal_checkpoint(TRUNCATE);\n"
+      "SELECT name FROM t WHERE id BETWEEN 100 AND 105;\n"
+      "PRAGMA integrity_check;\n"
+      ".sha3sum\n";
+  ProgramResult runs[2];
+  TraceSummary summary;
+  for (int traced_run : {0, 1}) {
+    TemporaryDirectory directory;
+    std::ofstream(directory.path() + "/script.sql") << script;
+    const std::vector<std::string> command = {sqlite3, "-batch", "test.db", ".read script.sql"};
+    const std::string trace = directory.path() + "/trace.bin";
+    runs[traced_run] = run_program(
+        traced_run ? traced(trace, {directory.path() + "/test.db*"}, command) : command,
+        directory.path());
+    if (traced_run) summary = summarize(trace);
+  }
+  ASSERT_EQ(describe_status(runs[0].status), "exited 0") << runs[0].err;
+  expect_same_behaviour(runs[1], runs[0]);
+  EXPECT_NE(runs[1].out.find("\nok\n"), std::string::npos) << runs[1].out;
+  // The database file and its WAL index (test.db-shm) were mapped and used.
+  EXPECT_GE(summary.maps, 2u);
+  EXPECT_GT(summary.reads, 1000u);
+  EXPECT_GT(summary.writes, 100u);
+  EXPECT_EQ(summary.outside, 0u);
+  EXPECT_EQ(summary.unknown, 0u);
+}
+
+TEST(ClientTest, FioThroughMmapWithCrc32cVerification) {
+  REQUIRE_PROGRAM(fio, "fio");
+  TemporaryDirectory directory;
+  const std::vector<std::string> command = {
+      fio, "--name=job", "--filename=" + directory.path() + "/data.dat", "--size=1M", "--bs=4k",
+      "--rw=randwrite", "--ioengine=mmap", "--verify=crc32c", "--do_verify=1",
+      "--verify_fatal=1", "--randseed=1", "--output-format=terse", "--terse-version=3"};
+  const std::string trace = directory.path() + "/trace.bin";
+  ProgramResult traced_run =
+      run_program(traced(trace, {directory.path() + "/*.dat"}, command), directory.path());
+  ASSERT_EQ(describe_status(traced_run.status), "exited 0") << traced_run.out << traced_run.err;
+  // Terse version 3: "3;fio-VERSION;JOBNAME;GROUPID;ERROR;...": the job ended without error
+  // (a verification failure is fatal, and would be its error).
+  std::vector<std::string> fields;
+  for (size_t start = 0, end; start < traced_run.out.size(); start = end + 1) {
+    end = traced_run.out.find(';', start);
+    if (end == std::string::npos) end = traced_run.out.size();
+    fields.push_back(traced_run.out.substr(start, end - start));
+  }
+  ASSERT_GT(fields.size(), 5u) << traced_run.out;
+  EXPECT_EQ(fields[2], "job");
+  EXPECT_EQ(fields[4], "0") << "fio reported error " << fields[4];
+  EXPECT_EQ(traced_run.err.find("verify"), std::string::npos) << traced_run.err;
+  TraceSummary summary = summarize(trace);
+  EXPECT_GE(summary.maps, 1u);
+  // All 1 MiB written through the mapping, then read back to verify it.
+  EXPECT_GE(summary.writes, 1048576u / 64);
+  EXPECT_GE(summary.reads, 1048576u / 64);
+  EXPECT_EQ(summary.outside, 0u);
+  EXPECT_EQ(summary.unknown, 0u);
+}
+
+// busybox devmem against a file on /dev/mem: physical addresses are file offsets, and what
+// devmem writes is in the file.
+TEST(ClientTest, BusyboxDevmemOnABindMountedDevMem) {
+  REQUIRE_PROGRAM(busybox, "busybox");
+  REQUIRE_PROGRAM(unshare, "unshare");
+  TemporaryDirectory directory;
+  const std::string image = directory.path() + "/mem.img";
+  {
+    std::ofstream out(image, std::ios::binary);
+    for (int i = 0; i < 65536; ++i) out.put(static_cast<char>(i * 7 + 3));
+  }
+  const std::string write_trace = directory.path() + "/write.bin";
+  const std::string read_trace = directory.path() + "/read.bin";
+  // A private mount namespace with a /dev of its own: the system's /dev is left alone.
+  const std::string script =
+      "set -e\n"
+      "mount --make-rprivate /\n"
+      "mkdir old-dev && mount --rbind /dev old-dev\n"
+      "mount -t tmpfs -o mode=755 tmpfs /dev\n"
+      "cp -a old-dev/null old-dev/zero old-dev/urandom /dev/\n"
+      "touch /dev/mem && mount --bind mem.img /dev/mem\n"
+      "'" MMIOTRACE_COMMAND "' record --format binary -o write.bin -- " + busybox +
+      " devmem 0x2010 32 0x12345678\n"
+      "'" MMIOTRACE_COMMAND "' record --format binary -o read.bin -- " + busybox +
+      " devmem 0x2010 32\n" + busybox + " devmem 0x3001 8\n";
+  ProgramResult run = run_program({unshare, "-m", "sh", "-c", script}, directory.path());
+  if (run.err.find("unshare failed") != std::string::npos ||
+      run.err.find("Operation not permitted") != std::string::npos) {
+    GTEST_SKIP() << "no private mount namespace here (needs root): " << run.err;
+  }
+  ASSERT_EQ(describe_status(run.status), "exited 0") << run.out << run.err;
+  EXPECT_EQ(run.out, "0x12345678\n0x0A\n");  // byte 0x3001 is 0x3001 * 7 + 3
+  std::ifstream in(image, std::ios::binary);
+  in.seekg(0x2010);
+  uint32_t stored = 0;
+  in.read(reinterpret_cast<char*>(&stored), 4);
+  EXPECT_EQ(stored, 0x12345678u) << "the write reached the file";
+  for (const std::string& trace : {write_trace, read_trace}) {
+    std::unique_ptr<trace::TraceReader> reader = trace::TraceReader::open(trace);
+    trace::Event event;
+    std::vector<std::string> seen;
+    while (reader->next(event)) {
+      if (event.kind == trace::EventKind::Map) {
+        seen.push_back("MAP " + std::to_string(event.phys) + " " + std::to_string(event.length));
+      } else if (event.kind == trace::EventKind::Read || event.kind == trace::EventKind::Write) {
+        uint32_t value = 0;
+        memcpy(&value, event.value, 4);
+        seen.push_back(std::string(event.kind == trace::EventKind::Read ? "R " : "W ") +
+                       std::to_string(event.width) + " " + std::to_string(event.phys) + " " +
+                       std::to_string(value));
+      }
+    }
+    const std::string access = trace == write_trace ? "W" : "R";
+    EXPECT_EQ(seen, (std::vector<std::string>{"MAP 8192 4096",
+                                               access + " 4 8208 305419896"}))
+        << trace;
+  }
+}
+
+}  // namespace
+}  // namespace mmiotrace::e2e
