@@ -76,13 +76,16 @@ int main(int argc, char** argv) {
   store32(map + 4, 8); /* still traced with its descriptor closed */
   munmap((void*)map, 4096);
 
-  /* ioctl on a traced file: logged, whether the request is known to the file or not. */
+  /* ioctl on a traced file: logged, whether the request is known to the file or not. (At a
+   * fixed descriptor, as the trace names it.) */
+  int known = dup2(copy, 60);
+  close(copy);
   int bytes = -1;
-  printf("FIONREAD %d", ioctl(copy, FIONREAD, &bytes));
+  printf("FIONREAD %d", ioctl(known, FIONREAD, &bytes));
   printf(" %d\n", bytes);
   struct request request = {{0x11, 0x22, 0x33, 0x44}};
-  printf("unknown request %d\n", ioctl(copy, _IOWR('x', 0x42, struct request), &request));
-  close(copy);
+  printf("unknown request %d\n", ioctl(known, _IOWR('x', 0x42, struct request), &request));
+  close(known);
 
   /* Close every descriptor but the standard ones, then run ourselves again. */
   closefrom(3);
