@@ -18,6 +18,8 @@ enum ExitStatus : int {
   kExitBadTrace = 121,         // a trace to read is missing, unreadable, truncated or corrupt
   kExitNoRecording = 120,      // `mark`: no recording to send the marker to
   kExitStaticProgram = 119,    // `record`: the command is statically linked
+  kExitBadDevice = 118,        // a --device is malformed, or its model refuses its arguments
+  kExitReplayDiverged = 117,   // `replay`: the program's accesses differ from the trace's
   kExitCannotExecute = 126,    // the command exists but cannot be run
   kExitCommandNotFound = 127,
 };

@@ -24,6 +24,7 @@ const Subcommand kSubcommands[] = {
     {"dump", &run_dump, &kDumpUsage, "print a trace (any format) as kernel mmiotrace text"},
     {"convert", &run_convert, &kConvertUsage, "convert a trace between the text and binary formats"},
     {"mark", &run_mark, &kMarkUsage, "add a marker to a running recording"},
+    {"replay", &run_replay, &kReplayUsage, "serve a recorded trace back to a driver, checking its writes"},
 };
 
 void print_usage(FILE* out) {

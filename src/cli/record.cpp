@@ -24,7 +24,9 @@
 #include "cli/argument_reader.hpp"
 #include "cli/cli_error.hpp"
 #include "cli/command_check.hpp"
+#include "cli/device_option.hpp"
 #include "cli/marker_socket.hpp"
+#include "cli/recording.hpp"
 #include "cli/subcommands.hpp"
 #include "core/monotonic_clock.hpp"
 #include "preload/environment.hpp"
@@ -57,28 +59,21 @@ const char* const kRecordUsage =
     "  --drop              when a thread's ring is full, drop events (and say how many in the\n"
     "                      trace) instead of making the thread wait: for real-time programs\n"
     "  --buffer-size SIZE  each thread's ring, a power of two (default 4M; K and M allowed)\n"
+    "  -d, --device MODEL[:ARGS]@PATH\n"
+    "                      make PATH a virtual device whose accesses MODEL answers (built in:\n"
+    "                      regfile, nvme, uart16550; or a plugin .so); repeatable\n"
+    "                      (docs/devices.md)\n"
     "\n"
     "Markers: COMMAND may write lines to the path in $MMIOTRACE_MARKER (or the descriptor in\n"
     "$MMIOTRACE_MARKER_FD), or call mmiotrace_mark(); from outside, 'mmiotrace mark TEXT'.\n"
     "\n"
     "Exit status: COMMAND's own (a COMMAND killed by a signal kills mmiotrace with it);\n"
     "125 usage error, 124 trace not writable, 123 malformed glob, 126 COMMAND not\n"
-    "executable, 127 COMMAND not found.\n";
+    "executable, 127 COMMAND not found, 119 COMMAND statically linked, 118 bad --device.\n";
 
 namespace {
 
 constexpr uint32_t kRings = 1024;
-
-struct RecordOptions {
-  std::string output = "mmiotrace.log";
-  std::string strategy = "emulate";
-  trace::TraceFormat format = trace::TraceFormat::Text;
-  bool compress = false;
-  bool drop = false;
-  uint64_t ring_bytes = 4 << 20;
-  std::vector<std::string> globs;
-  std::vector<std::string> command;
-};
 
 // A glob that fnmatch() would silently treat as something else is refused.
 void check_glob(const std::string& glob) {
@@ -157,6 +152,8 @@ RecordOptions parse(const Arguments& arguments) {
     } else if (auto glob = reader.take_value("--trace", "-t")) {
       check_glob(*glob);
       options.globs.push_back(absolute_glob(*glob));
+    } else if (auto device = reader.take_value("--device", "-d")) {
+      options.devices.push_back(checked_device("record", *device));
     } else {
       reader.reject_option();
     }
@@ -184,7 +181,7 @@ std::string directory_of_executable() {
 std::string find_shim_library() {
   if (const char* override_path = getenv(preload::kLibraryOverrideVariable)) {
     if (access(override_path, R_OK) == 0) return override_path;
-    throw CliError(kExitCannotTrace, std::string("record: ") + preload::kLibraryOverrideVariable +
+    throw CliError(kExitCannotTrace, std::string(preload::kLibraryOverrideVariable) +
                                          "=" + override_path + " is not a readable file");
   }
   std::string bin = directory_of_executable();
@@ -195,7 +192,7 @@ std::string find_shim_library() {
       return resolved;
     }
   }
-  throw CliError(kExitCannotTrace, std::string("record: cannot find the shim ") +
+  throw CliError(kExitCannotTrace, std::string("cannot find the shim ") +
                                        preload::kPreloadLibraryName + " in " + bin +
                                        "/../lib; set " + preload::kLibraryOverrideVariable);
 }
@@ -206,12 +203,12 @@ std::unique_ptr<trace::TraceWriter> open_output(const RecordOptions& options) {
                : open(options.output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
     throw CliError(kExitCannotWriteTrace,
-                   "record: cannot write the trace to '" + options.output + "': " + strerror(errno));
+                   "cannot write the trace to '" + options.output + "': " + strerror(errno));
   }
   try {
     return trace::TraceWriter::create(fd, options.output, options.format, options.compress);
   } catch (const trace::TraceWriteError& error) {
-    throw CliError(kExitCannotWriteTrace, std::string("record: ") + error.what());
+    throw CliError(kExitCannotWriteTrace, error.what());
   }
 }
 
@@ -220,6 +217,7 @@ struct ChildDescriptors {
   int buffer;
   int wakeup;
   int marker;
+  int replay;
 };
 ChildDescriptors child_descriptors() {
   struct rlimit limit;
@@ -227,7 +225,7 @@ ChildDescriptors child_descriptors() {
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < 1024) {
     ceiling = static_cast<int>(limit.rlim_cur);
   }
-  return {ceiling - 1, ceiling - 2, ceiling - 3};
+  return {ceiling - 1, ceiling - 2, ceiling - 3, ceiling - 4};
 }
 
 volatile sig_atomic_t g_child = -1;
@@ -238,8 +236,7 @@ void forward_signal(int signo) {
   if (g_child > 0) kill(g_child, signo);
 }
 
-// Ends mmiotrace the way the traced program ended: same exit status, or the same signal.
-int mirror_status(int status) {
+int mirror_status_of(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) {
     int signo = WTERMSIG(status);
@@ -278,7 +275,7 @@ class Recording {
     for (const std::string& path : socket_paths_) unlink(path.c_str());
   }
 
-  int run() {
+  RecordingOutcome run() {
     pid_t child = start_command();
     g_child = child;
     // Like system(): a terminal's ^C and ^\ reach the program, which decides; termination
@@ -305,8 +302,7 @@ class Recording {
       }
     }
     finish();
-    if (write_failed_) return kExitCannotWriteTrace;
-    return mirror_status(status);
+    return {status, write_failed_};
   }
 
  private:
@@ -320,12 +316,12 @@ class Recording {
     buffer_fd_ = memfd_create("mmiotrace-buffer", MFD_CLOEXEC);
     size_t size = trace::TraceBuffer::bytes_for(kRings, options_.ring_bytes);
     if (buffer_fd_ < 0 || ftruncate(buffer_fd_, static_cast<off_t>(size)) != 0) {
-      throw CliError(kExitCannotTrace, std::string("record: cannot make the trace buffer: ") +
+      throw CliError(kExitCannotTrace, std::string("cannot make the trace buffer: ") +
                                            strerror(errno));
     }
     void* memory = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, buffer_fd_, 0);
     if (memory == MAP_FAILED) {
-      throw CliError(kExitCannotTrace, std::string("record: cannot map the trace buffer: ") +
+      throw CliError(kExitCannotTrace, std::string("cannot map the trace buffer: ") +
                                            strerror(errno));
     }
     madvise(memory, size, MADV_DONTDUMP);
@@ -341,7 +337,7 @@ class Recording {
   void make_marker_endpoints() {
     int ends[2];
     if (pipe2(ends, O_CLOEXEC | O_NONBLOCK) != 0) {
-      throw CliError(kExitCannotTrace, std::string("record: pipe: ") + strerror(errno));
+      throw CliError(kExitCannotTrace, std::string("pipe: ") + strerror(errno));
     }
     marker_read_ = ends[0];
     marker_write_ = ends[1];  // kept open here too: the pipe never reads as closed
@@ -355,7 +351,7 @@ class Recording {
     if (listen_fd_ < 0 || bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
         listen(listen_fd_, 8) != 0) {
       throw CliError(kExitCannotTrace,
-                     "record: cannot listen for markers on '" + path + "': " + strerror(errno));
+                     "cannot listen for markers on '" + path + "': " + strerror(errno));
     }
     socket_paths_.push_back(path);
   }
@@ -363,10 +359,10 @@ class Recording {
   pid_t start_command() {
     int error_pipe[2];
     if (pipe2(error_pipe, O_CLOEXEC) != 0) {
-      throw CliError(kExitCannotTrace, std::string("record: pipe: ") + strerror(errno));
+      throw CliError(kExitCannotTrace, std::string("pipe: ") + strerror(errno));
     }
     pid_t child = fork();
-    if (child < 0) throw CliError(kExitCannotTrace, std::string("record: fork: ") + strerror(errno));
+    if (child < 0) throw CliError(kExitCannotTrace, std::string("fork: ") + strerror(errno));
     if (child == 0) {
       close(error_pipe[0]);
       exec_command(error_pipe[1]);
@@ -382,7 +378,7 @@ class Recording {
       int status;
       waitpid(child, &status, 0);
       int exit_status = exec_error == ENOENT ? kExitCommandNotFound : kExitCannotExecute;
-      throw CliError(exit_status, "record: cannot run '" + options_.command[0] + "': " +
+      throw CliError(exit_status, "cannot run '" + options_.command[0] + "': " +
                                       strerror(exec_error));
     }
     // The command's pid names the marker socket too.
@@ -400,8 +396,21 @@ class Recording {
   [[noreturn]] void exec_command(int error_pipe) {
     ChildDescriptors fds = child_descriptors();
     if (dup2(buffer_fd_, fds.buffer) < 0 || dup2(wakeup_fd_, fds.wakeup) < 0 ||
-        dup2(marker_write_, fds.marker) < 0) {
+        dup2(marker_write_, fds.marker) < 0 ||
+        (options_.replay_fd >= 0 && dup2(options_.replay_fd, fds.replay) < 0)) {
       fail_exec(error_pipe, errno);
+    }
+    if (options_.replay_fd >= 0) {
+      setenv(preload::kReplayFdVariable, std::to_string(fds.replay).c_str(), 1);
+    } else {
+      unsetenv(preload::kReplayFdVariable);
+    }
+    if (options_.devices.empty()) {
+      unsetenv(preload::kDevicesVariable);
+    } else {
+      std::string devices;
+      for (const std::string& device : options_.devices) devices += device + "\n";
+      setenv(preload::kDevicesVariable, devices.c_str(), 1);
     }
     std::string preload = library_;
     if (const char* existing = getenv("LD_PRELOAD"); existing && *existing) {
@@ -562,17 +571,34 @@ class Recording {
 
 }  // namespace
 
-int run_record(const Arguments& arguments) {
-  RecordOptions options = parse(arguments);
-  if (std::optional<std::string> program = find_command(options.command.front());
+int mirror_status(int wait_status) { return mirror_status_of(wait_status); }
+
+void check_traceable(const std::string& command) {
+  if (std::optional<std::string> program = find_command(command);
       program && is_statically_linked(*program)) {
     throw CliError(kExitStaticProgram,
-                   "record: '" + *program +
+                   "'" + *program +
                        "' is statically linked, and the tracer reaches programs only through "
                        "the dynamic loader (LD_PRELOAD); trace a dynamically linked build of it");
   }
+}
+
+RecordingOutcome run_recording(const RecordOptions& options) {
+  check_traceable(options.command.front());
   Recording recording(options);
   return recording.run();
+}
+
+int run_record(const Arguments& arguments) {
+  RecordOptions options = parse(arguments);
+  RecordingOutcome outcome;
+  try {
+    outcome = run_recording(options);
+  } catch (const CliError& error) {
+    throw CliError(error.exit_status(), std::string("record: ") + error.what());
+  }
+  if (outcome.write_failed) return kExitCannotWriteTrace;
+  return mirror_status(outcome.wait_status);
 }
 
 }  // namespace mmiotrace::cli

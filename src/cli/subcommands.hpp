@@ -17,5 +17,7 @@ int run_convert(const Arguments& arguments);
 extern const char* const kConvertUsage;
 int run_mark(const Arguments& arguments);
 extern const char* const kMarkUsage;
+int run_replay(const Arguments& arguments);
+extern const char* const kReplayUsage;
 
 }  // namespace mmiotrace::cli

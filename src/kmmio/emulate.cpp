@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "core/access_context.hpp"
 #include "core/fixed_text.hpp"
 #include "kmmio/engine_settings.hpp"
 #include "kmmio/engine_stats.hpp"
@@ -29,6 +30,7 @@ class EngineMemory final : public x86::OperandMemory {
   }
 
   bool available(uintptr_t address, size_t width) override {
+    if (whole_probe(address, width) != nullptr) return true;  // its backend answers
     for (uintptr_t page = page_floor(address); page < address + width; page += kPageSize) {
       const FaultPage* armed = table_.find_page(page);
       if (armed != nullptr && armed->alias.load(std::memory_order_relaxed) == 0) return false;
@@ -181,6 +183,7 @@ EmulationOutcome emulate_access(ThreadContext& context, const ProbeTable& table,
     report_single_step(nullptr, pc, "its bytes cannot be decoded");
     return outcome;
   }
+  this_thread_access().pc = pc;
   EngineMemory memory(table, entry->instruction, fault_address, uc);
   x86::EmulationResult result = x86::emulate(*entry, uc, fault_address, memory, context.emulation);
   switch (result.status) {

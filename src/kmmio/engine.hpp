@@ -9,11 +9,21 @@
 
 #include "mmiotrace/mmiotrace.h"
 
+namespace mmiotrace::backend {
+class Backend;
+}
+
 namespace mmiotrace::kmmio {
 
 // mmiotrace_register_probe(), for callers that know the pages' protection (the mmap shim).
 // Without it the protection is read from /proc/self/maps.
 int register_probe(mmiotrace_probe* probe, std::optional<int> protection = std::nullopt);
+
+// A probe whose accesses all go to `backend` (a device model, a replayed trace) instead of
+// memory: the pages under it are placeholders, never read or written. The backend must outlive
+// the probe's registration. Its accesses are always emulated, whatever the strategy.
+int register_probe_with_backend(mmiotrace_probe* probe, backend::Backend* backend,
+                                std::optional<int> protection = std::nullopt);
 
 enum class Disarm {
   RestoreProtection,  // the memory stays mapped: give the pages their protection back

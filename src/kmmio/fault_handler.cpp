@@ -78,8 +78,10 @@ Disposal handle_armed_page_fault(ThreadContext& context, uintptr_t address, ucon
     gate.exit(ticket);
     return disposal;
   }
-  // A page without an alias (its region was reported when it was registered) is single-stepped.
-  if (current_strategy() == MMIOTRACE_STRATEGY_EMULATE && page->alias.load() != 0) {
+  // A page without an alias (its region was reported when it was registered) is single-stepped;
+  // a page behind a device model or a replay has only its backend, and is always emulated.
+  if ((current_strategy() == MMIOTRACE_STRATEGY_EMULATE && page->alias.load() != 0) ||
+      page->modeled.load()) {
     EmulationOutcome outcome = emulate_access(context, *table, address, uc);
     if (outcome.handled) {
       gate.exit(ticket);

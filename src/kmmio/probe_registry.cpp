@@ -83,7 +83,8 @@ void notify_no_alias(AddressRange range, const char* why) {
 
 class ProbeRegistry {
  public:
-  int add(mmiotrace_probe* probe, std::optional<int> protection);
+  // `backend`: the caller's, for all of the probe's accesses; null: an alias of the memory.
+  int add(mmiotrace_probe* probe, std::optional<int> protection, backend::Backend* backend);
   int remove(mmiotrace_probe* probe, Disarm disarm);
   size_t count() {
     std::lock_guard lock(mutex_);
@@ -115,6 +116,7 @@ class ProbeRegistry {
 void ProbeRegistry::set_page_aliases(const ProbeEntry& entry, const std::vector<FaultPage*>& pages) {
   if (entry.backend == nullptr) return;
   uintptr_t alias = entry.backend->direct_address(0);
+  if (alias == 0) return;  // a backend without memory of its own (a device model)
   for (FaultPage* page : pages) {
     if (page->alias.load() == 0) page->alias.store(alias + (page->page - entry.range.begin));
   }
@@ -152,7 +154,8 @@ int ProbeRegistry::set_protection(const std::vector<FaultPage*>& pages, bool arm
   return result;
 }
 
-int ProbeRegistry::add(mmiotrace_probe* probe, std::optional<int> protection) {
+int ProbeRegistry::add(mmiotrace_probe* probe, std::optional<int> protection,
+                       backend::Backend* backend) {
   if (probe == nullptr || probe->len == 0 || probe->addr + probe->len < probe->addr) {
     return -EINVAL;
   }
@@ -193,10 +196,10 @@ int ProbeRegistry::add(mmiotrace_probe* probe, std::optional<int> protection) {
     ++slot->probe_count;
     covered.push_back(slot.get());
   }
-  // The backend: the caller's alias, or one made here, or none (single-step).
+  // The backend: the caller's, or the caller's alias, or one made here, or none (single-step).
   ProbeResources resources;
-  uintptr_t alias = probe->alias == MMIOTRACE_NO_ALIAS ? 0 : probe->alias;
-  if (probe->alias == 0) {
+  uintptr_t alias = probe->alias == MMIOTRACE_NO_ALIAS || backend != nullptr ? 0 : probe->alias;
+  if (probe->alias == 0 && backend == nullptr) {
     const char* why = nullptr;
     uintptr_t pages_alias = make_alias(pages, &why);
     if (pages_alias != 0) {
@@ -207,8 +210,11 @@ int ProbeRegistry::add(mmiotrace_probe* probe, std::optional<int> protection) {
     }
   }
   if (alias != 0) resources.passthrough = std::make_unique<backend::Passthrough>(alias);
-  ProbeEntry entry{range, probe, resources.passthrough.get()};
+  ProbeEntry entry{range, probe, backend ? backend : resources.passthrough.get()};
   set_page_aliases(entry, covered);
+  if (backend != nullptr) {
+    for (FaultPage* page : covered) page->modeled.store(true);
+  }
   resources_[probe] = std::move(resources);
   probes_.insert(position, entry);
 
@@ -254,7 +260,8 @@ void ProbeRegistry::reassign_page_aliases(AddressRange pages) {
     FaultPage& page = *found->second;
     page.alias.store(0);
     for (const ProbeEntry& entry : probes_) {
-      if (entry.backend != nullptr && entry.range.pages().contains(address)) {
+      if (entry.backend != nullptr && entry.backend->direct_address(0) != 0 &&
+          entry.range.pages().contains(address)) {
         page.alias.store(entry.backend->direct_address(0) + (address - entry.range.begin));
         break;
       }
@@ -326,7 +333,13 @@ ProbeRegistry& registry() {
 }  // namespace
 
 int register_probe(mmiotrace_probe* probe, std::optional<int> protection) {
-  return registry().add(probe, protection);
+  return registry().add(probe, protection, nullptr);
+}
+
+int register_probe_with_backend(mmiotrace_probe* probe, backend::Backend* backend,
+                                std::optional<int> protection) {
+  if (backend == nullptr) return -EINVAL;
+  return registry().add(probe, protection, backend);
 }
 
 int unregister_probe(mmiotrace_probe* probe, Disarm disarm) {

@@ -30,6 +30,9 @@ struct FaultPage {
   // The page in an alias of its memory (never armed), or 0: the emulator reaches the page's
   // bytes there. Set by the registry when a probe with an alias covers the page.
   std::atomic<uintptr_t> alias{0};
+  // Set by the registry when a probe with a backend of its own (a device model, a replay)
+  // covers the page: its accesses must be emulated, the page holds nothing.
+  std::atomic<bool> modeled{false};
 };
 
 struct ProbeEntry {

@@ -17,6 +17,12 @@ inline constexpr const char* kMarkerPathVariable = "MMIOTRACE_MARKER";
 inline constexpr const char* kStrategyVariable = "MMIOTRACE_STRATEGY";
 // Globs of the files whose mappings are traced, separated by newlines.
 inline constexpr const char* kTraceGlobsVariable = "MMIOTRACE_TRACE_GLOBS";
+// Virtual devices the shim makes exist, one per line: MODEL[:ARGS]@PATH, or replay:MAPID@PATH
+// for a mapping of a replayed trace.
+inline constexpr const char* kDevicesVariable = "MMIOTRACE_DEVICES";
+// File descriptor of the replay script (backend/replay_script.hpp) of `mmiotrace replay`.
+inline constexpr const char* kReplayFdVariable = "MMIOTRACE_REPLAY_FD";
+
 // The globs traced when `mmiotrace record` is given no --trace option (a function, not a
 // global: the shim's constructor needs them before the library's globals are initialized).
 inline std::vector<std::string> default_trace_globs() {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <iterator>
 #include <cerrno>
 
 #include "core/syscall.hpp"
@@ -34,9 +35,9 @@ CloseFunction real_close() {
 // close_range() of [first, last], around the shim's own descriptors.
 int close_range_around(unsigned first, unsigned last, unsigned flags, const Shim& shim) {
   unsigned cursor = first;
-  int own[3];
+  int own[sizeof(shim.own_fds) / sizeof(shim.own_fds[0])];
   std::copy(std::begin(shim.own_fds), std::end(shim.own_fds), own);
-  std::sort(own, own + 3);
+  std::sort(std::begin(own), std::end(own));
   for (int fd : own) {
     if (fd < 0 || static_cast<unsigned>(fd) < cursor || static_cast<unsigned>(fd) > last) continue;
     if (static_cast<unsigned>(fd) > cursor) {

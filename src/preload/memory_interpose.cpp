@@ -40,6 +40,12 @@ int status(long result) {
 void* do_mmap(void* address, size_t length, int prot, int flags, int fd, off_t offset,
               uintptr_t pc) {
   auto begin = reinterpret_cast<uintptr_t>(address);
+  if (Shim* shim = active_shim(); shim != nullptr && !shim->devices.empty() && fd >= 0 &&
+                                  !(flags & MAP_ANONYMOUS)) {
+    if (const DeviceFile* device = shim->devices.find_descriptor(fd)) {
+      return map_device(*device, begin, length, prot, flags, offset, pc);
+    }
+  }
   if (active_shim() != nullptr && (flags & MAP_FIXED) && !(flags & MAP_FIXED_NOREPLACE) &&
       length > 0) {
     forget_range(AddressRange::from_size(begin, page_ceil(length)), pc);

@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 
+#include "core/access_context.hpp"
 #include "core/diagnostics.hpp"
 #include "core/syscall.hpp"
 #include "kmmio/engine.hpp"
@@ -112,10 +113,12 @@ __attribute__((constructor)) void start_shim() {
     }
   }
   const char* globs = getenv(kTraceGlobsVariable);
-  auto* shim = new Shim(buffer, globs ? split_lines(globs) : default_trace_globs());
+  auto* shim = new Shim(buffer, globs ? split_lines(globs) : default_trace_globs(),
+                        DeviceFiles::from_environment());
   shim->own_fds[0] = buffer_fd;
   shim->own_fds[1] = buffer.control().wakeup_fd.load();
   if (const char* marker = getenv(kMarkerFdVariable)) shim->own_fds[2] = atoi(marker);
+  if (const char* replay = getenv(kReplayFdVariable)) shim->own_fds[3] = atoi(replay);
   g_shim = shim;
   trace::set_current_session(&g_shim->session);
   mmiotrace_set_notice_handler(&record_notice, nullptr);
@@ -123,6 +126,7 @@ __attribute__((constructor)) void start_shim() {
   pthread_atfork([] { g_shim->mutex.lock(); }, [] { g_shim->mutex.unlock(); },
                  [] {
                    trace::forget_thread_state_after_fork();
+                   g_shim->devices.release_after_fork();
                    g_shim->mutex.unlock();
                  });
 }
@@ -195,7 +199,68 @@ void trace_new_mapping(uintptr_t address, size_t length, int prot, int flags, in
     return;
   }
   if (file->alias.empty()) report_no_alias(*path, address, why);
-  g_shim->mappings[address] = {traced, std::move(file)};
+  g_shim->mappings[address] = {traced, std::move(file), nullptr, 0};
+}
+
+void* map_device(const DeviceFile& device, uintptr_t address, size_t length, int prot, int flags,
+                 off_t offset, uintptr_t pc) {
+  size_t pages = page_ceil(length);
+  if (length == 0 || offset < 0 || static_cast<uint64_t>(offset) % kPageSize != 0) {
+    errno = EINVAL;
+    return MAP_FAILED;
+  }
+  ShimScope scope;
+  std::unique_lock lock(g_shim->mutex);
+  auto file = std::make_shared<TracedFile>();
+  file->device = g_shim->devices.open_window(device);
+  if (device.script != nullptr && file->device.replay_map == nullptr) {
+    errno = ENXIO;  // the recorded program made no such mapping
+    return MAP_FAILED;
+  }
+  // A model's mapping starts at its register offset; a replay's at its recorded mapping's start.
+  uint64_t window_offset = file->device.replay_map ? 0 : static_cast<uint64_t>(offset);
+  uint64_t window_size =
+      file->device.replay_map ? file->device.replay_map->length : device.size;
+  if (window_offset + pages > page_ceil(window_size)) {
+    errno = ENXIO;  // past the device's register space
+    return MAP_FAILED;
+  }
+  lock.unlock();
+  if ((flags & MAP_FIXED) && !(flags & MAP_FIXED_NOREPLACE)) {
+    forget_range(AddressRange::from_size(address, pages), pc);
+  }
+  // The placeholder: shared memory that is never read or written, only armed.
+  long placeholder = sys::mmap(address, pages, prot,
+                               (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) | MAP_SHARED |
+                                   MAP_ANONYMOUS,
+                               -1, 0);
+  if (placeholder < 0 && placeholder > -4096) {
+    errno = static_cast<int>(-placeholder);
+    return MAP_FAILED;
+  }
+  auto begin = static_cast<uintptr_t>(placeholder);
+  ShimMapping mapping = {nullptr, file, g_shim->devices.make_backend(file->device, window_offset),
+                         window_offset};
+  trace::MappingSpec spec;
+  spec.range = AddressRange::from_size(begin, length);
+  spec.phys = g_shim->devices.physical_address(file->device, window_offset);
+  spec.protection = prot;
+  spec.backend = mapping.backend.get();
+  lock.lock();
+  int error = 0;
+  mapping.traced = g_shim->recorder.start(spec, pc, &error);
+  if (mapping.traced == nullptr) {
+    sys::munmap(begin, pages);
+    errno = -error;
+    return MAP_FAILED;
+  }
+  // Which device the mapping is, for readers of the trace (`mmiotrace dump --annotate`).
+  std::string line = "device " + device.model +
+                     (device.arguments.empty() ? "" : ":" + device.arguments) + "@" +
+                     device.path + " is map " + std::to_string(mapping.traced->map_id) + "\n";
+  g_shim->recorder.mark(line.data(), line.size());
+  g_shim->mappings[begin] = std::move(mapping);
+  return reinterpret_cast<void*>(begin);
 }
 
 // Before `range` is unmapped or mapped over: traced mappings inside it end (UNMAP); those that
@@ -235,14 +300,36 @@ void forget_range(AddressRange range, uintptr_t pc) {
       spec.range = piece;
       spec.phys = phys + (piece.begin - old.begin);
       spec.alias = alias == MMIOTRACE_NO_ALIAS ? alias : alias + (piece.begin - old.begin);
+      ShimMapping rest = {nullptr, mapping.file, nullptr, 0};
+      if (mapping.file->device.file != nullptr) {
+        rest.device_offset = mapping.device_offset + (piece.begin - old.begin);
+        rest.backend = g_shim->devices.make_backend(mapping.file->device, rest.device_offset);
+        spec.backend = rest.backend.get();
+      }
       int error = 0;
-      trace::TracedMapping* rest = g_shim->recorder.attach(map_id, spec, &error);
-      if (rest != nullptr) g_shim->mappings[piece.begin] = {rest, mapping.file};
+      rest.traced = g_shim->recorder.attach(map_id, spec, &error);
+      if (rest.traced != nullptr) g_shim->mappings[piece.begin] = rest;
     }
   }
 }
 
 namespace {
+
+// Blocks every signal for its lifetime.
+class SignalBlock {
+ public:
+  SignalBlock() {
+    sigset_t all;
+    sigfillset(&all);
+    sys::rt_sigprocmask(SIG_SETMASK, &all, &saved_);
+  }
+  ~SignalBlock() { sys::rt_sigprocmask(SIG_SETMASK, &saved_, nullptr); }
+  SignalBlock(const SignalBlock&) = delete;
+  SignalBlock& operator=(const SignalBlock&) = delete;
+
+ private:
+  sigset_t saved_;
+};
 
 // The traced mapping holding `address`, or null. Caller holds the shim's lock.
 const ShimMapping* mapping_at(uintptr_t address) {
@@ -265,7 +352,10 @@ bool copy_piecewise(uintptr_t program, size_t size, uint8_t* tracer, bool to_pro
     if (mapping != nullptr) {
       const trace::TracedMapping& traced = *mapping->traced;
       piece_end = std::min(piece_end, traced.range.end);
-      if (traced.probe.alias == MMIOTRACE_NO_ALIAS || traced.probe.alias == 0) return false;
+      if (mapping->backend == nullptr &&
+          (traced.probe.alias == MMIOTRACE_NO_ALIAS || traced.probe.alias == 0)) {
+        return false;
+      }
       reach = traced.probe.alias + (at - traced.range.begin);
     } else {
       auto next = g_shim->mappings.upper_bound(at);
@@ -275,9 +365,18 @@ bool copy_piecewise(uintptr_t program, size_t size, uint8_t* tracer, bool to_pro
     for (size_t offset = 0; offset < piece;) {
       size_t width = 8;
       while (width > 1 && ((reach + offset) % width != 0 || piece - offset < width)) width /= 2;
-      int status = to_program
-                       ? x86::guarded_store(reach + offset, tracer + done + offset, width)
-                       : x86::guarded_load(reach + offset, tracer + done + offset, width);
+      int status;
+      if (mapping != nullptr && mapping->backend != nullptr) {
+        // A device answers, as it would in a handler: with signals blocked, since a handler
+        // interrupting the call could wait for the device forever.
+        uint64_t device_at = at - mapping->traced->range.begin + offset;
+        SignalBlock block;
+        status = to_program ? mapping->backend->write(device_at, width, tracer + done + offset)
+                            : mapping->backend->read(device_at, width, tracer + done + offset);
+      } else {
+        status = to_program ? x86::guarded_store(reach + offset, tracer + done + offset, width)
+                            : x86::guarded_load(reach + offset, tracer + done + offset, width);
+      }
       if (status != x86::kGuardedOk) return false;
       offset += width;
     }
@@ -297,6 +396,7 @@ bool copy_for_syscall(uintptr_t address, size_t size, uint8_t* tracer, bool to_p
     return false;
   }
   std::lock_guard lock(g_shim->mutex);
+  this_thread_access().pc = pc;  // for a device's backend, which may report the access
   if (!copy_piecewise(address, size, tracer, to_program, pc)) {
     errno = EFAULT;
     return false;
@@ -331,6 +431,7 @@ void* remap_traced(uintptr_t old_address, size_t old_size, size_t new_size, int 
   // the old one may go with the old mapping.
   bool traced = false;
   uint64_t phys = 0;
+  uint64_t device_offset = 0;
   auto file = std::make_shared<TracedFile>();
   if (old_size != 0) {
     ShimScope scope;
@@ -339,7 +440,9 @@ void* remap_traced(uintptr_t old_address, size_t old_size, size_t new_size, int 
       traced = true;
       const trace::TracedMapping& old = *mapping->traced;
       phys = old.phys + (old_address - old.range.begin);
-      if (old.probe.alias != MMIOTRACE_NO_ALIAS) {
+      file->device = mapping->file->device;
+      device_offset = mapping->device_offset + (old_address - old.range.begin);
+      if (file->device.file == nullptr && old.probe.alias != MMIOTRACE_NO_ALIAS) {
         // A second mapping of the same pages, as long as the new one (shared mappings only).
         long alias = sys::syscall6(SYS_mremap,
                                    static_cast<long>(old.probe.alias + (old_address - old.range.begin)),
@@ -367,12 +470,17 @@ void* remap_traced(uintptr_t old_address, size_t old_size, size_t new_size, int 
     spec.phys = phys;
     spec.alias = file->alias.empty() ? MMIOTRACE_NO_ALIAS : file->alias.begin;
     // (the pages' protections, their own again, are read from the kernel)
+    std::shared_ptr<backend::Backend> device_backend;
+    if (file->device.file != nullptr) {
+      device_backend = g_shim->devices.make_backend(file->device, device_offset);
+      spec.backend = device_backend.get();
+    }
     ShimScope scope;
     std::lock_guard lock(g_shim->mutex);
     int error = 0;
     trace::TracedMapping* mapping = g_shim->recorder.start(spec, pc, &error);
     if (mapping != nullptr) {
-      g_shim->mappings[now] = {mapping, std::move(file)};
+      g_shim->mappings[now] = {mapping, std::move(file), std::move(device_backend), device_offset};
     } else {
       Diagnostic line;
       line.text("cannot trace the remapped mapping at ").hex0x(now).text(": ");

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/address_range.hpp"
+#include "preload/device_files.hpp"
 #include "preload/trace_filter.hpp"
 #include "trace/session.hpp"
 
@@ -21,24 +22,36 @@ namespace mmiotrace::preload {
 // A mapping the program made of a traced file; its pieces share it when it is partly unmapped.
 struct TracedFile {
   AddressRange alias;  // the tracer's second mapping of the same file pages, or empty
+  DeviceWindow device;  // a virtual device's (device.file set), whose backend answers instead
   ~TracedFile();
 };
 
 struct ShimMapping {
   trace::TracedMapping* traced = nullptr;
   std::shared_ptr<TracedFile> file;  // the last piece to go unmaps the alias
+  // A virtual device's mapping: what answers its accesses, and the offset of traced->range.begin
+  // in the device's window (DeviceFiles::make_backend).
+  std::shared_ptr<backend::Backend> backend;
+  uint64_t device_offset = 0;
 };
 
 struct Shim {
-  Shim(trace::TraceBuffer buffer, std::vector<std::string> globs)
-      : session(buffer), filter(std::move(globs)) {}
+  Shim(trace::TraceBuffer buffer, std::vector<std::string> globs, DeviceFiles device_files)
+      : session(buffer), filter(std::move(globs)), devices(std::move(device_files)) {}
   trace::Session session;
   trace::Recorder& recorder = session.recorder;
   TraceFilter filter;
-  // The descriptors `mmiotrace record` gave the program (trace buffer, wakeup, markers), kept
+  DeviceFiles devices;  // read-only once the shim is published
+  // The descriptors `mmiotrace record` gave the program (trace buffer, wakeup, markers, replay
+  // script), kept
   // open for the processes it executes; -1 where absent. Set before the shim is published.
-  int own_fds[3] = {-1, -1, -1};
-  bool owns(int fd) const { return fd >= 0 && (fd == own_fds[0] || fd == own_fds[1] || fd == own_fds[2]); }
+  int own_fds[4] = {-1, -1, -1, -1};
+  bool owns(int fd) const {
+    for (int own : own_fds) {
+      if (fd >= 0 && fd == own) return true;
+    }
+    return false;
+  }
   std::mutex mutex;                            // guards `mappings`
   std::map<uintptr_t, ShimMapping> mappings;  // by start address
 };
@@ -63,6 +76,11 @@ class ShimScope {
 // After mmap(): traces the new mapping if its file matches the globs.
 void trace_new_mapping(uintptr_t address, size_t length, int prot, int flags, int fd,
                        off_t offset, uintptr_t pc);
+
+// mmap() of a virtual device's descriptor: a placeholder mapping whose accesses the device's
+// model (or replay) answers, traced. Returns the mapping, or MAP_FAILED with errno.
+void* map_device(const DeviceFile& device, uintptr_t address, size_t length, int prot, int flags,
+                 off_t offset, uintptr_t pc);
 
 // Before `range` is unmapped or mapped over: traced mappings inside it end (UNMAP); those that
 // only lose a part keep their map id and go on being traced in what remains.

@@ -38,7 +38,9 @@ TracedMapping* Recorder::attach(int map_id, const MappingSpec& spec, int* error)
   mapping->probe.post_handler = &record_access;
   mapping->probe.user_data = mapping.get();
   mapping->probe.alias = spec.alias;
-  *error = kmmio::register_probe(&mapping->probe, spec.protection);
+  *error = spec.backend != nullptr
+               ? kmmio::register_probe_with_backend(&mapping->probe, spec.backend, spec.protection)
+               : kmmio::register_probe(&mapping->probe, spec.protection);
   return *error == 0 ? mapping.release() : nullptr;
 }
 

@@ -107,6 +107,7 @@ class TextTraceReader final : public TraceReader {
     }
     return false;
   }
+  std::string position() const override { return "line " + std::to_string(line_number_); }
 
  private:
   [[noreturn]] void fail(const std::string& what) const {
@@ -340,10 +341,17 @@ class BinaryTraceReader final : public TraceReader {
     }
     const char* why = "";
     if (decode_record(record_, header.size, &event, &why) == 0) fail_record(offset, why);
+    last_record_offset_ = offset;
     return true;
+  }
+  std::string position() const override {
+    if (decompressor_ != nullptr) return "record offset " + std::to_string(last_record_offset_);
+    return "offset " + std::to_string(sizeof(BinaryFileHeader) + last_record_offset_);
   }
 
  private:
+  uint64_t last_record_offset_ = 0;  // of the record next() returned last
+
   [[noreturn]] void fail_at(uint64_t offset, const std::string& what) const {
     throw TraceReadError(source_->name() + ": offset " + std::to_string(offset) + ": " + what);
   }

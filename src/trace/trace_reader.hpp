@@ -29,6 +29,9 @@ class TraceReader {
   virtual TraceFormat format() const = 0;
   // The next event, false at the end. Text in `event` is valid until the next call.
   virtual bool next(Event& event) = 0;
+  // Where the last event returned by next() is in the file: "line N", or "offset N" (in the
+  // decompressed records for a compressed file: "record offset N").
+  virtual std::string position() const = 0;
 };
 
 }  // namespace mmiotrace::trace

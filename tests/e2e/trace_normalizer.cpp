@@ -63,7 +63,7 @@ class Normalizer {
     std::vector<std::string> f = split(text);
     if (f.empty()) return text;
     const std::string& kind = f[0];
-    if (kind == "VERSION") return text;
+    if (kind == "VERSION" || kind == "PCIDEV") return text;  // PCIDEV: this machine's devices
     if (kind == "MAP" && f.size() == 8) {
       check_time(f[1]);
       check_code_address(f[6]);

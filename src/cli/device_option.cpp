@@ -1,0 +1,35 @@
+// The --device option (see device_option.hpp).
+#include "cli/device_option.hpp"
+
+#include <optional>
+
+#include "cli/cli_error.hpp"
+#include "devices/model_catalog.hpp"
+
+namespace mmiotrace::cli {
+
+std::string checked_device(const std::string& subcommand, const std::string& text) {
+  std::string error;
+  std::optional<devices::DeviceSpec> spec = devices::parse_device_spec(text, &error);
+  if (!spec) throw CliError(kExitBadDevice, subcommand + ": --device '" + text + "': " + error);
+  if (spec->model == "replay") {
+    throw CliError(kExitBadDevice, subcommand + ": --device '" + text +
+                                       "': 'replay' is not a model; use 'mmiotrace replay'");
+  }
+  const mmiotrace_device_model* model = devices::find_model(spec->model, &error);
+  if (model == nullptr) {
+    throw CliError(kExitBadDevice, subcommand + ": --device '" + text + "': " + error);
+  }
+  // The model judges its arguments: a device is made and destroyed here, as the shim will make
+  // it in the command.
+  char why[256] = "";
+  void* device = model->create(spec->arguments.c_str(), why, sizeof(why));
+  if (device == nullptr) {
+    throw CliError(kExitBadDevice, subcommand + ": --device '" + text + "': " +
+                                       (why[0] ? why : "the model refuses these arguments"));
+  }
+  model->destroy(device);
+  return text;
+}
+
+}  // namespace mmiotrace::cli

@@ -1,0 +1,42 @@
+// Running a command under the tracer and writing its trace: what `mmiotrace record` does, and
+// what `mmiotrace replay` does with a replayed trace's devices attached.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "trace/trace_writer.hpp"
+
+namespace mmiotrace::cli {
+
+struct RecordOptions {
+  std::string output = "mmiotrace.log";
+  std::string strategy = "emulate";
+  trace::TraceFormat format = trace::TraceFormat::Text;
+  bool compress = false;
+  bool drop = false;
+  uint64_t ring_bytes = 4 << 20;
+  std::vector<std::string> globs;
+  // Virtual devices the shim makes exist (MODEL[:ARGS]@PATH, or replay:MAPID@PATH).
+  std::vector<std::string> devices;
+  int replay_fd = -1;  // the replay script, passed to the command; -1 when not replaying
+  std::vector<std::string> command;
+};
+
+struct RecordingOutcome {
+  int wait_status = 0;        // the command's, as from waitpid()
+  bool write_failed = false;  // the trace could not be written in full
+};
+
+// Runs the command and writes its trace. Throws CliError when it cannot start.
+RecordingOutcome run_recording(const RecordOptions& options);
+
+// Refuses a command the shim cannot reach (statically linked). Throws CliError.
+void check_traceable(const std::string& command);
+
+// Ends mmiotrace the way the traced program ended: returns its exit status, or kills mmiotrace
+// with the signal that killed it.
+int mirror_status(int wait_status);
+
+}  // namespace mmiotrace::cli

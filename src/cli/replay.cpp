@@ -1,0 +1,365 @@
+// `mmiotrace replay`: serves a recorded trace back to a driver. The accesses of the chosen
+// mappings are laid out in a replay script (backend/replay_script.hpp) that the command's
+// processes share; the shim makes each mapping's path a virtual device answered from it. Reads
+// get the recorded values, in order; writes are compared; the first divergence stops the
+// program and is reported with both accesses, the PC and the position in the trace.
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "backend/replay_script.hpp"
+#include "cli/argument_reader.hpp"
+#include "cli/cli_error.hpp"
+#include "cli/recording.hpp"
+#include "cli/subcommands.hpp"
+#include "devices/model_catalog.hpp"
+#include "trace/trace_reader.hpp"
+
+namespace mmiotrace::cli {
+
+const char* const kReplayUsage =
+    "usage: mmiotrace replay TRACE [--map MAPID@PATH]... [-o FILE] [--] COMMAND [ARGS]...\n"
+    "\n"
+    "Runs COMMAND with the mappings of TRACE served back to it: the mapping with map id MAPID\n"
+    "(the MAP line's number) becomes the device at PATH. Reads return the recorded values, in\n"
+    "order; writes are compared with the recorded ones. The first difference stops COMMAND\n"
+    "and is reported with both accesses, the PC and its position in TRACE.\n"
+    "\n"
+    "Without --map, the devices the trace was recorded against ('mmiotrace record --device')\n"
+    "are served at their paths.\n"
+    "\n"
+    "Options:\n"
+    "  --map MAPID@PATH    serve map MAPID at PATH; repeatable\n"
+    "  -o, --output FILE   also record the replayed run's trace to FILE (default: none)\n"
+    "  --format FORMAT     'text' (default) or 'binary', for -o\n"
+    "\n"
+    "Exit status: COMMAND's own when it made exactly the recorded accesses; 117 when it\n"
+    "diverged; 121 unreadable TRACE; 125 usage error; 126/127 COMMAND not runnable/found.\n";
+
+namespace {
+
+struct MapChoice {
+  int map_id;
+  std::string path;
+};
+
+struct ReplayOptions {
+  std::string trace;
+  std::vector<MapChoice> maps;
+  RecordOptions record;
+};
+
+MapChoice parse_map(const std::string& text) {
+  size_t at = text.find('@');
+  char* end = nullptr;
+  long id = at == std::string::npos ? 0 : strtol(text.substr(0, at).c_str(), &end, 10);
+  if (at == std::string::npos || at == 0 || *end != '\0' || id <= 0 || text.size() == at + 1 ||
+      text[at + 1] != '/') {
+    throw CliError(kExitUsage, "replay: --map '" + text +
+                                   "' is not MAPID@PATH (a map id from the trace's MAP lines, "
+                                   "and an absolute path)");
+  }
+  return {static_cast<int>(id), text.substr(at + 1)};
+}
+
+// TRACE, options before or after it, "--", COMMAND.
+ReplayOptions parse(const Arguments& arguments) {
+  ReplayOptions options;
+  options.record.output = "/dev/null";
+  size_t i = 0;
+  auto value = [&](const std::string& argument, const std::string& name) -> std::optional<std::string> {
+    if (argument == name) {
+      if (i + 1 >= arguments.size()) {
+        throw CliError(kExitUsage, "replay: option '" + name + "' needs a value");
+      }
+      return arguments[++i];
+    }
+    if (argument.rfind(name + "=", 0) == 0) return argument.substr(name.size() + 1);
+    return std::nullopt;
+  };
+  for (; i < arguments.size() && arguments[i] != "--"; ++i) {
+    const std::string& argument = arguments[i];
+    if (auto map = value(argument, "--map")) {
+      options.maps.push_back(parse_map(*map));
+    } else if (auto output = value(argument, "--output")) {
+      options.record.output = *output;
+    } else if (auto short_output = value(argument, "-o")) {
+      options.record.output = *short_output;
+    } else if (auto format = value(argument, "--format")) {
+      if (*format == "text") {
+        options.record.format = trace::TraceFormat::Text;
+      } else if (*format == "binary") {
+        options.record.format = trace::TraceFormat::Binary;
+      } else {
+        throw CliError(kExitUsage, "replay: unknown format '" + *format + "'; use 'text' or 'binary'");
+      }
+    } else if (argument.size() > 1 && argument[0] == '-') {
+      throw CliError(kExitUsage, "replay: unknown option '" + argument + "'; see 'mmiotrace replay --help'");
+    } else if (options.trace.empty()) {
+      options.trace = argument;
+    } else {
+      throw CliError(kExitUsage, "replay: one trace at a time, then '--' and the command");
+    }
+  }
+  if (options.trace.empty()) {
+    throw CliError(kExitUsage, "replay: no trace given; usage: mmiotrace replay TRACE [--map "
+                               "MAPID@PATH]... -- COMMAND [ARGS]");
+  }
+  if (i < arguments.size()) ++i;  // "--"
+  options.record.command.assign(arguments.begin() + static_cast<long>(i), arguments.end());
+  if (options.record.command.empty()) {
+    throw CliError(kExitUsage, "replay: no command to run; usage: mmiotrace replay TRACE "
+                               "[--map MAPID@PATH]... -- COMMAND [ARGS]");
+  }
+  return options;
+}
+
+// What the trace holds for replay: its mappings and their accesses, in order, and the devices
+// it names ("device MODEL@PATH is map N" markers).
+struct RecordedMap {
+  uint64_t phys = 0;
+  uint64_t length = 0;
+  std::vector<backend::ReplayAccess> accesses;
+};
+
+struct RecordedTrace {
+  std::map<int, RecordedMap> maps;
+  std::map<int, std::string> device_paths;
+  backend::PositionKind position_kind = backend::PositionKind::Line;
+};
+
+uint64_t position_number(const std::string& position) {
+  return std::strtoull(position.c_str() + position.rfind(' ') + 1, nullptr, 10);
+}
+
+RecordedTrace read_trace(const std::string& path) {
+  RecordedTrace recorded;
+  static const std::regex device_mark(R"(^device (\S+) is map (\d+)\n?$)");
+  try {
+    auto reader = trace::TraceReader::open(path);
+    if (reader->format() == trace::TraceFormat::Binary) {
+      recorded.position_kind = backend::PositionKind::Offset;
+    }
+    trace::Event event;
+    while (reader->next(event)) {
+      switch (event.kind) {
+        case trace::EventKind::Map: {
+          RecordedMap& map = recorded.maps[event.map_id];
+          map.phys = event.phys;
+          map.length = event.length;
+          break;
+        }
+        case trace::EventKind::Read:
+        case trace::EventKind::Write: {
+          auto found = recorded.maps.find(event.map_id);
+          if (found == recorded.maps.end()) break;  // outside every mapping: nothing to serve
+          backend::ReplayAccess access;
+          access.write = event.kind == trace::EventKind::Write ? 1 : 0;
+          access.width = event.width;
+          access.offset = event.phys - found->second.phys;
+          access.pc = event.pc;
+          std::string position = reader->position();
+          if (position.rfind("record", 0) == 0) recorded.position_kind = backend::PositionKind::RecordOffset;
+          access.position = position_number(position);
+          memcpy(access.value, event.value, event.width);
+          found->second.accesses.push_back(access);
+          break;
+        }
+        case trace::EventKind::Mark: {
+          std::string text(event.text ? event.text : "", event.text_length);
+          std::smatch match;
+          std::string error;
+          std::optional<devices::DeviceSpec> spec;
+          if (std::regex_match(text, match, device_mark) &&
+              (spec = devices::parse_device_spec(match[1], &error))) {
+            recorded.device_paths[std::stoi(match[2])] = spec->path;
+          }
+          break;
+        }
+        default: break;
+      }
+    }
+  } catch (const trace::TraceReadError& error) {
+    throw CliError(kExitBadTrace, std::string("replay: ") + error.what());
+  }
+  return recorded;
+}
+
+// The script in a memfd, for the command's processes to map.
+int write_script(const RecordedTrace& recorded, const std::vector<MapChoice>& choices,
+                 backend::ReplayHeader** script_out, size_t* size_out) {
+  uint64_t total = 0;
+  for (const MapChoice& choice : choices) total += recorded.maps.at(choice.map_id).accesses.size();
+  size_t size = backend::ReplayHeader::bytes_for(total);
+  int fd = memfd_create("mmiotrace-replay", MFD_CLOEXEC);
+  if (fd < 0 || ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    throw CliError(kExitCannotTrace, std::string("replay: cannot make the replay script: ") +
+                                         strerror(errno));
+  }
+  void* memory = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (memory == MAP_FAILED) {
+    throw CliError(kExitCannotTrace, std::string("replay: cannot map the replay script: ") +
+                                         strerror(errno));
+  }
+  auto* script = new (memory) backend::ReplayHeader();
+  memcpy(script->magic, backend::kReplayMagic, sizeof(script->magic));
+  script->version = backend::kReplayVersion;
+  script->position_kind = recorded.position_kind;
+  uint64_t next = 0;
+  for (const MapChoice& choice : choices) {
+    const RecordedMap& recorded_map = recorded.maps.at(choice.map_id);
+    backend::ReplayMap& map = script->maps[script->map_count++];
+    map.map_id = choice.map_id;
+    map.phys = recorded_map.phys;
+    map.length = recorded_map.length;
+    map.first = next;
+    map.count = recorded_map.accesses.size();
+    snprintf(map.path, sizeof(map.path), "%s", choice.path.c_str());
+    for (const backend::ReplayAccess& access : recorded_map.accesses) {
+      new (&script->accesses()[next++]) backend::ReplayAccess(access);
+    }
+  }
+  *script_out = script;
+  *size_out = size;
+  return fd;
+}
+
+std::string hex(uint64_t value) {
+  char text[32];
+  snprintf(text, sizeof(text), "0x%" PRIx64, value);
+  return text;
+}
+
+std::string describe(const backend::ReplayAccess& access) {
+  std::string text = std::string(access.write ? "W " : "R ") + std::to_string(access.width) +
+                     " at offset " + hex(access.offset);
+  if (access.width <= 8) {
+    uint64_t value = 0;
+    memcpy(&value, access.value, access.width);
+    text += (access.write ? " writing " : " reading ") + hex(value);
+  } else {
+    text += access.write ? " writing" : " reading";
+    for (unsigned i = 0; i < access.width; ++i) {
+      char byte[4];
+      snprintf(byte, sizeof(byte), "%s%02x", i ? "" : " ", access.value[i]);
+      text += byte;
+    }
+  }
+  return text + " from PC " + hex(access.pc);
+}
+
+std::string position_text(backend::PositionKind kind, uint64_t position) {
+  switch (kind) {
+    case backend::PositionKind::Line: return "line " + std::to_string(position);
+    case backend::PositionKind::Offset: return "offset " + std::to_string(position);
+    case backend::PositionKind::RecordOffset: return "record offset " + std::to_string(position);
+  }
+  return "";
+}
+
+// The report of a divergence: which map, where in the trace, what was recorded and what the
+// program did.
+void report_divergence(const std::string& trace_path, const backend::ReplayHeader& script,
+                       const backend::ReplayMap& map, backend::DivergenceReason reason,
+                       uint64_t index, const backend::ReplayAccess* actual, int pid) {
+  const backend::ReplayAccess* recorded =
+      index < map.count ? &script.accesses()[map.first + index] : nullptr;
+  std::string where = "map " + std::to_string(map.map_id) + " (" + map.path + "), access " +
+                      std::to_string(index + 1) + " of " + std::to_string(map.count);
+  std::string head = "mmiotrace: replay: ";
+  switch (reason) {
+    case backend::DivergenceReason::Mismatch:
+      head += "the program diverged from " + trace_path + " at " +
+              position_text(script.position_kind, recorded->position) + ", " + where;
+      break;
+    case backend::DivergenceReason::PastTheEnd:
+      head += "the program accessed " + std::string(map.path) + " after the last of the " +
+              std::to_string(map.count) + " accesses recorded for map " +
+              std::to_string(map.map_id) + " in " + trace_path;
+      break;
+    case backend::DivergenceReason::EndedEarly:
+      head += "the program ended before " + trace_path + "'s " +
+              position_text(script.position_kind, recorded->position) + ", " + where;
+      break;
+    case backend::DivergenceReason::None: break;
+  }
+  fprintf(stderr, "%s\n", head.c_str());
+  if (recorded != nullptr) fprintf(stderr, "  recorded: %s\n", describe(*recorded).c_str());
+  if (actual != nullptr) {
+    fprintf(stderr, "  program:  %s (pid %d)\n", describe(*actual).c_str(), pid);
+  } else {
+    fprintf(stderr, "  program:  no further access\n");
+  }
+}
+
+}  // namespace
+
+int run_replay(const Arguments& arguments) {
+  ReplayOptions options = parse(arguments);
+  RecordedTrace recorded = read_trace(options.trace);
+  if (options.maps.empty()) {
+    for (const auto& [map_id, path] : recorded.device_paths) options.maps.push_back({map_id, path});
+    if (options.maps.empty()) {
+      throw CliError(kExitUsage, "replay: " + options.trace +
+                                     " names no device paths; say which mapping the program "
+                                     "reaches where with --map MAPID@PATH");
+    }
+  }
+  if (options.maps.size() > backend::kMaxReplayMaps) {
+    throw CliError(kExitUsage, "replay: at most " + std::to_string(backend::kMaxReplayMaps) +
+                                   " mappings at once");
+  }
+  for (const MapChoice& choice : options.maps) {
+    if (!recorded.maps.count(choice.map_id)) {
+      throw CliError(kExitUsage, "replay: " + options.trace + " has no map " +
+                                     std::to_string(choice.map_id) + " (see its MAP lines)");
+    }
+    if (choice.path.size() >= backend::kMaxReplayPath) {
+      throw CliError(kExitUsage, "replay: the path '" + choice.path + "' is too long");
+    }
+    options.record.devices.push_back("replay:" + std::to_string(choice.map_id) + "@" + choice.path);
+  }
+  backend::ReplayHeader* script = nullptr;
+  size_t script_size = 0;
+  options.record.replay_fd = write_script(recorded, options.maps, &script, &script_size);
+  RecordingOutcome outcome;
+  try {
+    outcome = run_recording(options.record);
+  } catch (const CliError& error) {
+    throw CliError(error.exit_status(), std::string("replay: ") + error.what());
+  }
+  if (script->diverged.load() == 2) {
+    const backend::ReplayDivergence& divergence = script->divergence;
+    for (uint32_t i = 0; i < script->map_count; ++i) {
+      if (script->maps[i].map_id != divergence.map_id) continue;
+      report_divergence(options.trace, *script, script->maps[i], divergence.reason,
+                        divergence.index, &divergence.actual, divergence.pid);
+    }
+    return kExitReplayDiverged;
+  }
+  for (uint32_t i = 0; i < script->map_count; ++i) {
+    const backend::ReplayMap& map = script->maps[i];
+    uint64_t served = map.next.load();
+    if (served < map.count) {
+      report_divergence(options.trace, *script, map, backend::DivergenceReason::EndedEarly, served,
+                        nullptr, 0);
+      return kExitReplayDiverged;
+    }
+  }
+  if (outcome.write_failed) return kExitCannotWriteTrace;
+  for (uint32_t i = 0; i < script->map_count; ++i) {
+    fprintf(stderr, "mmiotrace: replay: map %d (%s): all %" PRIu64 " recorded accesses matched\n",
+            script->maps[i].map_id, script->maps[i].path, script->maps[i].count);
+  }
+  return mirror_status(outcome.wait_status);
+}
+
+}  // namespace mmiotrace::cli

@@ -1,0 +1,83 @@
+// Virtual device files: paths the shim makes exist for the traced program (`mmiotrace record
+// --device MODEL[:ARGS]@PATH`, `mmiotrace replay --map MAPID@PATH`). Opening one gives a
+// descriptor (a memfd named after the device), stat() says it is a character device, and its
+// mappings are answered by a device model or a replayed trace. Set up once by the shim's
+// constructor, read-only afterwards; normal context.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backend/model_backend.hpp"
+#include "backend/replay_backend.hpp"
+
+namespace mmiotrace::preload {
+
+struct DeviceFile {
+  size_t index = 0;
+  std::string path;   // absolute, normalized
+  std::string model;  // the model's name (a plugin's path), or "replay"
+  std::string arguments;  // the model's ARGS, or the replayed map id
+  std::unique_ptr<backend::DeviceInstance> instance;  // a model's device, or null
+  // A replay's script, and the recorded mappings served at this path: the program's first
+  // mapping of the path gets the first, and so on; a mapping the trace does not have fails.
+  backend::ReplayHeader* script = nullptr;
+  std::vector<backend::ReplayMap*> replay_maps;
+  uint64_t size = 0;  // a model's bytes of register space, which a mapping may not pass
+};
+
+// Which device a mapping reaches, and where in it: a model's register offset, or a recorded
+// mapping and the offset in it. Shared by the pieces of a mapping.
+struct DeviceWindow {
+  const DeviceFile* file = nullptr;
+  backend::ReplayMap* replay_map = nullptr;  // for a replay
+};
+
+class DeviceFiles {
+ public:
+  // From the environment `mmiotrace record` set (MMIOTRACE_DEVICES, MMIOTRACE_REPLAY_FD).
+  // A device that cannot be made is reported on stderr and left out.
+  static DeviceFiles from_environment();
+
+  bool empty() const { return files_.empty(); }
+  // The device at `path` (relative to `directory_fd`, as openat() takes it), or null.
+  const DeviceFile* find_path(int directory_fd, const char* path) const;
+  // The device `fd` was opened on, or null.
+  const DeviceFile* find_descriptor(int fd) const;
+
+  // A new descriptor for `file`, as open() with `flags` would return, or -1 with errno.
+  int open(const DeviceFile& file, int flags) const;
+  // What stat() says of the device: a character device, read-write for its owner and group.
+  void describe(const DeviceFile& file, struct stat* status) const;
+
+  // The window a new mapping of `file` opens: for a replay, the next recorded mapping of the
+  // path (none, replay_map null, when the trace has no more). Caller holds the shim's lock.
+  DeviceWindow open_window(const DeviceFile& file);
+  // What answers the accesses of a mapping whose first byte is at `offset` in `window` (a
+  // model's register offset; for a replay, the offset from the recorded mapping's start).
+  std::shared_ptr<backend::Backend> make_backend(const DeviceWindow& window, uint64_t offset) const;
+  // The physical address the trace gives `offset` in `window`.
+  uint64_t physical_address(const DeviceWindow& window, uint64_t offset) const;
+
+  // In a forked child: no other thread holds a device any more.
+  void release_after_fork();
+
+  DeviceFiles() = default;
+  DeviceFiles(DeviceFiles&&) = default;
+  DeviceFiles& operator=(DeviceFiles&&) = default;
+  ~DeviceFiles();  // destroys the models' devices
+
+ private:
+  std::vector<std::unique_ptr<DeviceFile>> files_;
+  std::vector<size_t> replay_windows_opened_;  // per file; the shim's lock guards it
+};
+
+// `path` made absolute against `directory_fd` (AT_FDCWD: the working directory), with "."
+// and ".." and repeated slashes resolved lexically (the path need not exist).
+std::string normalized_path(int directory_fd, const char* path);
+
+}  // namespace mmiotrace::preload
