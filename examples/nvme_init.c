@@ -4,7 +4,8 @@
  * the controller if it is enabled and wait for CSTS.RDY = 0, program the admin queue, enable
  * and wait for CSTS.RDY = 1 (or CSTS.CFS), and shut the controller down cleanly.
  *
- * usage: nvme_init PATH */
+ * usage: nvme_init [--abrupt] PATH
+ * --abrupt shuts the controller down abruptly (CC.SHN = 10b) instead of normally. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -30,6 +31,7 @@ enum {
   CC_EN = 1u << 0,
   CC_MPS_SHIFT = 7,
   CC_SHN_NORMAL = 1u << 14,
+  CC_SHN_ABRUPT = 2u << 14,
   CC_IOSQES_SHIFT = 16,
   CC_IOCQES_SHIFT = 20,
 
@@ -89,11 +91,12 @@ static uint32_t wait_for_status(uint32_t mask, uint32_t expected, int stop_on_fa
 }
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: nvme_init PATH\n");
+  int abrupt = argc == 3 && strcmp(argv[1], "--abrupt") == 0;
+  if (argc != 2 + abrupt) {
+    fprintf(stderr, "usage: nvme_init [--abrupt] PATH\n");
     return 2;
   }
-  const char* path = argv[1];
+  const char* path = argv[1 + abrupt];
   int fd = open(path, O_RDWR | O_SYNC);
   if (fd < 0) {
     fprintf(stderr, "nvme_init: cannot open %s: %s\n", path, strerror(errno));
@@ -167,8 +170,8 @@ int main(int argc, char** argv) {
   }
   printf("controller ready\n");
 
-  /* 4. A normal shutdown. */
-  write32(REG_CC, cc | CC_SHN_NORMAL);
+  /* 4. A normal shutdown (or an abrupt one). */
+  write32(REG_CC, cc | (abrupt ? CC_SHN_ABRUPT : CC_SHN_NORMAL));
   wait_for_status(CSTS_SHST_MASK, CSTS_SHST_COMPLETE, 0, SHUTDOWN_TIMEOUT_MS,
                   "CSTS.SHST = 10b (shutdown complete)");
   printf("shutdown complete\n");

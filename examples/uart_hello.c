@@ -3,7 +3,8 @@
  * uart16550@PATH`), programs 115200 baud 8N1 for a 1.8432 MHz clock, enables the FIFOs, and
  * sends each byte once LSR says the transmitter holding register is empty.
  *
- * usage: uart_hello PATH [SHIFT]
+ * usage: uart_hello PATH [SHIFT [MESSAGE]]
+ * MESSAGE replaces "hello, world" (a newline follows it).
  * Register r is at offset r << SHIFT (0 to 3, default 0); with SHIFT >= 2 the registers are
  * accessed 32 bits wide, as on most SoCs that space them so. */
 #include <errno.h>
@@ -75,12 +76,12 @@ static void wait_for_lsr(uint8_t bit, const char* what) {
 }
 
 int main(int argc, char** argv) {
-  if (argc < 2 || argc > 3) {
-    fprintf(stderr, "usage: uart_hello PATH [SHIFT]\n");
+  if (argc < 2 || argc > 4) {
+    fprintf(stderr, "usage: uart_hello PATH [SHIFT [MESSAGE]]\n");
     return 2;
   }
   const char* path = argv[1];
-  if (argc == 3) {
+  if (argc >= 3) {
     char* end;
     unsigned long value = strtoul(argv[2], &end, 0);
     if (*argv[2] == '\0' || *end != '\0' || value > 3) {
@@ -121,10 +122,11 @@ int main(int argc, char** argv) {
   write_reg(REG_FCR, FCR_ENABLE_AND_CLEAR);
   write_reg(REG_MCR, MCR_DTR_RTS);
 
-  const char* message = "hello, world\n";
-  for (const char* c = message; *c; ++c) {
+  const char* message = argc == 4 ? argv[3] : "hello, world";
+  for (const char* c = message;; ++c) {
     wait_for_lsr(LSR_THRE, "LSR.THRE (transmitter holding register empty)");
-    write_reg(REG_THR, (uint8_t)*c);
+    write_reg(REG_THR, *c ? (uint8_t)*c : (uint8_t)'\n');
+    if (*c == '\0') break;
   }
   wait_for_lsr(LSR_TEMT, "LSR.TEMT (transmitter empty)");
   munmap(mapping, PAGE_SIZE_BYTES);

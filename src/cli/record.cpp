@@ -167,6 +167,9 @@ RecordOptions parse(const Arguments& arguments) {
   if (options.compress && options.format != trace::TraceFormat::Binary) {
     throw CliError(kExitUsage, "record: --compress needs --format binary");
   }
+  // Without --trace, the kernel tracer's targets; but a run against virtual devices traces just
+  // them, unless --trace says otherwise.
+  if (options.globs.empty() && options.devices.empty()) options.globs = preload::default_trace_globs();
   return options;
 }
 
@@ -259,8 +262,7 @@ class Recording {
   explicit Recording(const RecordOptions& options) : options_(options) {
     library_ = find_shim_library();
     writer_ = open_output(options_);
-    for (const std::string& line : trace::pci_device_lines(
-             options_.globs.empty() ? preload::default_trace_globs() : options_.globs, sysfs_root())) {
+    for (const std::string& line : trace::pci_device_lines(options_.globs, sysfs_root())) {
       trace::Event device;
       device.kind = trace::EventKind::PciDevice;
       device.text = line.c_str();
@@ -423,13 +425,9 @@ class Recording {
         "/proc/" + std::to_string(getppid()) + "/fd/" + std::to_string(marker_read_);
     setenv(preload::kMarkerPathVariable, marker_path.c_str(), 1);
     setenv(preload::kStrategyVariable, options_.strategy.c_str(), 1);
-    if (options_.globs.empty()) {
-      unsetenv(preload::kTraceGlobsVariable);
-    } else {
-      std::string globs;
-      for (const std::string& glob : options_.globs) globs += glob + "\n";
-      setenv(preload::kTraceGlobsVariable, globs.c_str(), 1);
-    }
+    std::string globs;
+    for (const std::string& glob : options_.globs) globs += glob + "\n";
+    setenv(preload::kTraceGlobsVariable, globs.c_str(), 1);
     std::vector<char*> argv;
     for (const std::string& argument : options_.command) {
       argv.push_back(const_cast<char*>(argument.c_str()));

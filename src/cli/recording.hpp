@@ -17,7 +17,7 @@ struct RecordOptions {
   bool compress = false;
   bool drop = false;
   uint64_t ring_bytes = 4 << 20;
-  std::vector<std::string> globs;
+  std::vector<std::string> globs;  // what to trace (record's parse() puts in the defaults)
   // Virtual devices the shim makes exist (MODEL[:ARGS]@PATH, or replay:MAPID@PATH).
   std::vector<std::string> devices;
   int replay_fd = -1;  // the replay script, passed to the command; -1 when not replaying
