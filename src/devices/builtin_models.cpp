@@ -1,6 +1,7 @@
 // The built-in device models' tables: their ARGS parsed and checked, their state made and freed
 // (normal context), and their register maps.
 #include "devices/builtin_models.hpp"
+#include "devices/model_catalog.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -148,7 +149,7 @@ class Arguments {
 };
 
 void copy_error(const std::string& message, char* error, size_t error_size) {
-  if (error && error_size > 0) snprintf(error, error_size, "%s", message.c_str());
+  if (error && error_size > 0) snprintf(error, error_size, "%s", printable(message).c_str());
 }
 
 // Runs `make`, turning its ArgumentError (or any other exception: none may cross the C ABI)

@@ -14,7 +14,7 @@ bool ends_with(const std::string& text, const std::string& suffix) {
 }
 
 const mmiotrace_device_model* fail(std::string* error, const std::string& message) {
-  if (error) *error = message;
+  if (error) *error = printable(message);
   return nullptr;
 }
 
@@ -62,6 +62,26 @@ const mmiotrace_device_model* load_plugin(const std::string& path, std::string* 
 
 }  // namespace
 
+std::string printable(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (byte < 0x20 || byte >= 0x7f) {
+      static const char kDigits[] = "0123456789abcdef";
+      out += "\\x";
+      out += kDigits[byte >> 4];
+      out += kDigits[byte & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 std::vector<const mmiotrace_device_model*> builtin_models() {
   return {&kRegfileModel, &kNvmeModel, &kUart16550Model};
 }
@@ -82,8 +102,8 @@ const mmiotrace_device_model* find_model(const std::string& name_or_path, std::s
 std::optional<DeviceSpec> parse_device_spec(const std::string& text, std::string* error) {
   auto reject = [&](const std::string& why) -> std::optional<DeviceSpec> {
     if (error) {
-      *error = "device '" + text + "': " + why +
-               " (expected MODEL[:ARGS]@PATH, e.g. nvme:delay_ms=10@/tmp/nvme-bar0)";
+      *error = printable("device '" + text + "': " + why +
+                         " (expected MODEL[:ARGS]@PATH, e.g. nvme:delay_ms=10@/tmp/nvme-bar0)");
     }
     return std::nullopt;
   };

@@ -6,11 +6,16 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mmiotrace/device.h"
 
 namespace mmiotrace::devices {
+
+// `text` fit for a one-line message: control characters and bytes outside ASCII are written as
+// \n, \t or \xNN (a user's argument may hold anything).
+std::string printable(std::string_view text);
 
 // regfile, nvme, uart16550, in that order.
 std::vector<const mmiotrace_device_model*> builtin_models();

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <cstdlib>
 #include <string>
 
@@ -134,6 +136,23 @@ TEST(ModelCatalog, MalformedSpecsAreReportedInOneLine) {
             "device 'nvme@dev/x': the path 'dev/x' is not absolute" + form);
   EXPECT_EQ(spec_error("nvme@x@/dev/y"),
             "device 'nvme@x@/dev/y': '@' after the PATH's '@'; ARGS go after ':'" + form);
+}
+
+// Found by fuzzing: a user's argument holding a newline made a two-line message.
+TEST(ModelCatalog, MessagesStayOneLineWhateverTheArgumentsHold) {
+  std::string error;
+  EXPECT_FALSE(parse_device_spec("\x94\x86\xca" "e\ntuart", &error));
+  EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+  EXPECT_NE(error.find("\\x94\\x86\\xcae\\ntuart"), std::string::npos) << error;
+  EXPECT_EQ(find_model("no\nsuch", &error), nullptr);
+  EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+  for (const mmiotrace_device_model* model : builtin_models()) {
+    char why[256] = "";
+    EXPECT_EQ(model->create("size=1\n2,\tshift=\x01", why, sizeof(why)), nullptr) << model->name;
+    EXPECT_EQ(std::strchr(why, '\n'), nullptr) << why;
+    EXPECT_EQ(std::strchr(why, '\t'), nullptr) << why;
+  }
+  EXPECT_EQ(printable("a\tb\x7f\xff"), "a\\tb\\x7f\\xff");
 }
 
 TEST(ModelCatalog, RegisterAtFindsTheRegisterAnAccessFallsIn) {
