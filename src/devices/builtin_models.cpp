@@ -348,7 +348,7 @@ void* uart16550_create(const char* text, char* error, size_t error_size) {
     std::optional<std::string> out = arguments.text("out");
     if (out && out->empty()) arguments.fail("out= is empty (expected a file, or - for stdout)");
     if (out && *out != "-") {
-      int fd = open(out->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      int fd = open(out->c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
       if (fd < 0) arguments.fail("cannot open out='" + *out + "': " + strerror(errno));
       if (fd <= 2) {  // keep clear of the standard descriptors the program may reopen
         int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);

@@ -148,22 +148,11 @@ DeviceFiles DeviceFiles::from_environment() {
       file->script = script;
       file->replay_maps.push_back(map);
     } else {
-      const mmiotrace_device_model* model = devices::find_model(spec->model, &error);
-      if (model == nullptr) {
+      file->model_table = devices::find_model(spec->model, &error);
+      if (file->model_table == nullptr) {
         report_device(text, error);
         continue;
       }
-      char why[256] = "";
-      void* device = model->create(spec->arguments.c_str(), why, sizeof(why));
-      if (device == nullptr) {
-        report_device(text, why[0] ? why : "the model cannot make it");
-        continue;
-      }
-      file->instance = std::make_unique<backend::DeviceInstance>();
-      file->instance->model = model;
-      file->instance->device = device;
-      file->instance->size = model->size(device);
-      file->size = file->instance->size;
     }
     devices.files_.push_back(std::move(file));
   }
@@ -197,7 +186,30 @@ const DeviceFile* DeviceFiles::find_descriptor(int fd) const {
   return index < files_.size() ? files_[index].get() : nullptr;
 }
 
+bool DeviceFiles::ready(const DeviceFile& file) const {
+  if (file.script != nullptr) return true;
+  std::call_once(file.made, [&file] {
+    char why[256] = "";
+    void* device = file.model_table->create(file.arguments.c_str(), why, sizeof(why));
+    if (device == nullptr) {
+      report_device(file.model + "@" + file.path, why[0] ? why : "the model cannot make it");
+      return;
+    }
+    auto instance = std::make_unique<backend::DeviceInstance>();
+    instance->model = file.model_table;
+    instance->device = device;
+    instance->size = file.model_table->size(device);
+    file.size = instance->size;
+    file.instance = std::move(instance);
+  });
+  return file.instance != nullptr;
+}
+
 int DeviceFiles::open(const DeviceFile& file, int flags) const {
+  if (!ready(file)) {
+    errno = ENXIO;
+    return -1;
+  }
   if ((flags & O_CREAT) && (flags & O_EXCL)) {
     errno = EEXIST;
     return -1;

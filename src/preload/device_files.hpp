@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,12 +23,16 @@ struct DeviceFile {
   std::string path;   // absolute, normalized
   std::string model;  // the model's name (a plugin's path), or "replay"
   std::string arguments;  // the model's ARGS, or the replayed map id
-  std::unique_ptr<backend::DeviceInstance> instance;  // a model's device, or null
+  // A model, and its device: made when a process of the program first opens or maps the path,
+  // so that processes that never use a device do not make it (DeviceFiles::ready).
+  const mmiotrace_device_model* model_table = nullptr;
+  mutable std::once_flag made;
+  mutable std::unique_ptr<backend::DeviceInstance> instance;
   // A replay's script, and the recorded mappings served at this path: the program's first
   // mapping of the path gets the first, and so on; a mapping the trace does not have fails.
   backend::ReplayHeader* script = nullptr;
   std::vector<backend::ReplayMap*> replay_maps;
-  uint64_t size = 0;  // a model's bytes of register space, which a mapping may not pass
+  mutable uint64_t size = 0;  // a model's register space, which a mapping may not pass (once made)
 };
 
 // Which device a mapping reaches, and where in it: a model's register offset, or a recorded
@@ -48,6 +53,10 @@ class DeviceFiles {
   const DeviceFile* find_path(int directory_fd, const char* path) const;
   // The device `fd` was opened on, or null.
   const DeviceFile* find_descriptor(int fd) const;
+
+  // Makes `file`'s device if it is not made yet (a replay's is always ready). False, with the
+  // model's reason on stderr, when the model cannot make it.
+  bool ready(const DeviceFile& file) const;
 
   // A new descriptor for `file`, as open() with `flags` would return, or -1 with errno.
   int open(const DeviceFile& file, int flags) const;

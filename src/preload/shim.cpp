@@ -210,6 +210,10 @@ void* map_device(const DeviceFile& device, uintptr_t address, size_t length, int
     return MAP_FAILED;
   }
   ShimScope scope;
+  if (!g_shim->devices.ready(device)) {  // a descriptor inherited from a program run before
+    errno = ENXIO;
+    return MAP_FAILED;
+  }
   std::unique_lock lock(g_shim->mutex);
   auto file = std::make_shared<TracedFile>();
   file->device = g_shim->devices.open_window(device);

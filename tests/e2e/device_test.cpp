@@ -152,6 +152,25 @@ TEST_F(DeviceTest, AnnotatedDumpNamesTheRegisters) {
   EXPECT_NE(named.out.find("  ; INTMC\n"), std::string::npos) << named.out;
 }
 
+TEST_F(DeviceTest, SeveralDevicesAtOnceInEveryProcessOfTheCommand) {
+  const std::string uart_output = path("uart.txt");
+  const std::string script = "'" + kDeviceProgram + "' /dev/fake-regs > regs.out && '" +
+                             EXAMPLES_DIR "/uart_hello' /dev/fake-uart && '" + EXAMPLES_DIR +
+                             "/nvme_init' /dev/fake-nvme > nvme.out";
+  ProgramResult run = mmiotrace({"record", "-o", path("trace.txt"), "--device",
+                                 "regfile:size=8K@/dev/fake-regs", "--device",
+                                 "uart16550:out=" + uart_output + "@/dev/fake-uart", "--device",
+                                 "nvme:delay_ms=1@/dev/fake-nvme", "--", "sh", "-c", script});
+  ASSERT_EQ(describe_status(run.status), "exited 0") << run.err;
+  EXPECT_EQ(read_file(path("regs.out")), kDeviceFileOutput);
+  EXPECT_EQ(read_file(uart_output), "hello, world\n");
+  EXPECT_NE(read_file(path("nvme.out")).find("shutdown complete"), std::string::npos);
+  std::string trace = read_file(path("trace.txt"));
+  for (const char* device : {"regfile:size=8K@/dev/fake-regs", "uart16550:out=", "nvme:delay_ms=1@"}) {
+    EXPECT_NE(trace.find(std::string(" device ") + device), std::string::npos) << device;
+  }
+}
+
 TEST_F(DeviceTest, BadDevicesAreRefusedWithOneLine) {
   auto expect_refused = [&](const std::string& device, const std::string& needle) {
     ProgramResult run = mmiotrace({"record", "-o", path("t.txt"), "--device", device, "--", "true"});

@@ -44,10 +44,12 @@ TEST(DeviceFiles, ADeviceIsOpenedAndKnownByItsDescriptor) {
   unsetenv("MMIOTRACE_DEVICES");
   const DeviceFile* file = devices.find_path(AT_FDCWD, "/dev/../dev/fake-regs");
   ASSERT_NE(file, nullptr);
-  EXPECT_EQ(file->size, 8192u);
+  EXPECT_EQ(file->instance, nullptr) << "a device is made when the program first opens it";
   EXPECT_EQ(devices.find_path(AT_FDCWD, "/dev/x"), nullptr);
   int fd = devices.open(*file, O_RDWR | O_CLOEXEC);
   ASSERT_GE(fd, 0);
+  ASSERT_NE(file->instance, nullptr);
+  EXPECT_EQ(file->size, 8192u);
   EXPECT_EQ(devices.find_descriptor(fd), file);
   int copy = dup(fd);
   EXPECT_EQ(devices.find_descriptor(copy), file) << "a copy of the descriptor is the device too";

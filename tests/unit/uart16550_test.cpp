@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include <cstdint>
 #include <fstream>
 #include <sstream>
@@ -39,6 +41,7 @@ class Uart {
  public:
   explicit Uart(const std::string& arguments = "", const std::string& out_name = "out") {
     out_path_ = temp_path(out_name);
+    std::remove(out_path_.c_str());  // out= appends
     std::string all = arguments;
     if (all.find("out=") == std::string::npos) all += (all.empty() ? "out=" : ",out=") + out_path_;
     char error[256] = "";
@@ -97,6 +100,18 @@ TEST(Uart16550, PowerOnValuesFollowTheDatasheet) {
   EXPECT_EQ(uart.get(kMsr), 0xb0u);  // DCD, DSR and CTS from a ready null modem
   EXPECT_EQ(kUart16550Model.size(&uart.state()), 4096u);
   EXPECT_EQ(kUart16550Model.advance, nullptr);
+}
+
+TEST(Uart16550, OutFileIsAppendedTo) {
+  std::string path = write_temp_file("appended", "before\n");
+  {
+    char error[256] = "";
+    void* device = kUart16550Model.create(("out=" + path).c_str(), error, sizeof error);
+    ASSERT_NE(device, nullptr) << error;
+    kUart16550Model.write(device, 0, 1, 'x');
+    kUart16550Model.destroy(device);
+  }
+  EXPECT_EQ(read_file(path), "before\nx") << "every process that uses the UART adds to the file";
 }
 
 TEST(Uart16550, TransmittedBytesGoToTheOutFileAtOnce) {
