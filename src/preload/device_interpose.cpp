@@ -17,6 +17,7 @@
 
 #include "mmiotrace/mmiotrace.h"
 #include "preload/device_files.hpp"
+#include "preload/libc_function.hpp"
 #include "preload/shim.hpp"
 
 using namespace mmiotrace;
@@ -24,16 +25,6 @@ using namespace mmiotrace::preload;
 
 namespace {
 
-// libc's own function `name`, found on first use.
-template <typename Function>
-Function real(std::atomic<Function>& cache, const char* name) {
-  Function function = cache.load(std::memory_order_relaxed);
-  if (function == nullptr) {
-    function = reinterpret_cast<Function>(dlsym(RTLD_NEXT, name));
-    cache.store(function, std::memory_order_relaxed);
-  }
-  return function;
-}
 
 // The virtual device at `path` (relative to `directory_fd`), or null.
 const DeviceFile* device_at(int directory_fd, const char* path) {
@@ -200,7 +191,7 @@ MMIOTRACE_EXPORT int open(const char* path, int flags, ...) {
   mode_t mode = mode_argument(flags, arguments);
   va_end(arguments);
   if (const DeviceFile* device = device_at(AT_FDCWD, path)) return open_device(*device, flags);
-  return real(g_open, "open")(path, flags, mode);
+  return libc_function(g_open, "open")(path, flags, mode);
 }
 
 MMIOTRACE_EXPORT int open64(const char* path, int flags, ...) {
@@ -209,7 +200,7 @@ MMIOTRACE_EXPORT int open64(const char* path, int flags, ...) {
   mode_t mode = mode_argument(flags, arguments);
   va_end(arguments);
   if (const DeviceFile* device = device_at(AT_FDCWD, path)) return open_device(*device, flags);
-  return real(g_open64, "open64")(path, flags, mode);
+  return libc_function(g_open64, "open64")(path, flags, mode);
 }
 
 MMIOTRACE_EXPORT int openat(int directory_fd, const char* path, int flags, ...) {
@@ -218,7 +209,7 @@ MMIOTRACE_EXPORT int openat(int directory_fd, const char* path, int flags, ...) 
   mode_t mode = mode_argument(flags, arguments);
   va_end(arguments);
   if (const DeviceFile* device = device_at(directory_fd, path)) return open_device(*device, flags);
-  return real(g_openat, "openat")(directory_fd, path, flags, mode);
+  return libc_function(g_openat, "openat")(directory_fd, path, flags, mode);
 }
 
 MMIOTRACE_EXPORT int openat64(int directory_fd, const char* path, int flags, ...) {
@@ -227,7 +218,7 @@ MMIOTRACE_EXPORT int openat64(int directory_fd, const char* path, int flags, ...
   mode_t mode = mode_argument(flags, arguments);
   va_end(arguments);
   if (const DeviceFile* device = device_at(directory_fd, path)) return open_device(*device, flags);
-  return real(g_openat64, "openat64")(directory_fd, path, flags, mode);
+  return libc_function(g_openat64, "openat64")(directory_fd, path, flags, mode);
 }
 
 // The _FORTIFY_SOURCE entry points programs built with -O2 -D_FORTIFY_SOURCE call.
@@ -242,86 +233,86 @@ MMIOTRACE_EXPORT int __openat64_2(int directory_fd, const char* path, int flags)
 
 MMIOTRACE_EXPORT FILE* fopen(const char* path, const char* mode) {
   if (const DeviceFile* device = device_at(AT_FDCWD, path)) return fopen_device(*device, mode);
-  return real(g_fopen, "fopen")(path, mode);
+  return libc_function(g_fopen, "fopen")(path, mode);
 }
 
 MMIOTRACE_EXPORT FILE* fopen64(const char* path, const char* mode) {
   if (const DeviceFile* device = device_at(AT_FDCWD, path)) return fopen_device(*device, mode);
-  return real(g_fopen64, "fopen64")(path, mode);
+  return libc_function(g_fopen64, "fopen64")(path, mode);
 }
 
 MMIOTRACE_EXPORT int stat(const char* path, struct stat* status) {
   if (const DeviceFile* device = device_at(AT_FDCWD, path)) return describe_device(*device, status);
-  return real(g_stat, "stat")(path, status);
+  return libc_function(g_stat, "stat")(path, status);
 }
 
 MMIOTRACE_EXPORT int stat64(const char* path, struct stat64* status) {
   if (const DeviceFile* device = device_at(AT_FDCWD, path)) return describe_device(*device, status);
-  return real(g_stat64, "stat64")(path, status);
+  return libc_function(g_stat64, "stat64")(path, status);
 }
 
 MMIOTRACE_EXPORT int lstat(const char* path, struct stat* status) {
   if (const DeviceFile* device = device_at(AT_FDCWD, path)) return describe_device(*device, status);
-  return real(g_lstat, "lstat")(path, status);
+  return libc_function(g_lstat, "lstat")(path, status);
 }
 
 MMIOTRACE_EXPORT int lstat64(const char* path, struct stat64* status) {
   if (const DeviceFile* device = device_at(AT_FDCWD, path)) return describe_device(*device, status);
-  return real(g_lstat64, "lstat64")(path, status);
+  return libc_function(g_lstat64, "lstat64")(path, status);
 }
 
 MMIOTRACE_EXPORT int fstat(int fd, struct stat* status) {
   if (const DeviceFile* device = device_of(fd)) return describe_device(*device, status);
-  return real(g_fstat, "fstat")(fd, status);
+  return libc_function(g_fstat, "fstat")(fd, status);
 }
 
 MMIOTRACE_EXPORT int fstat64(int fd, struct stat64* status) {
   if (const DeviceFile* device = device_of(fd)) return describe_device(*device, status);
-  return real(g_fstat64, "fstat64")(fd, status);
+  return libc_function(g_fstat64, "fstat64")(fd, status);
 }
 
 MMIOTRACE_EXPORT int fstatat(int directory_fd, const char* path, struct stat* status, int flags) {
   const DeviceFile* device = device_at_or_of(directory_fd, path, flags);
   if (device != nullptr) return describe_device(*device, status);
-  return real(g_fstatat, "fstatat")(directory_fd, path, status, flags);
+  return libc_function(g_fstatat, "fstatat")(directory_fd, path, status, flags);
 }
 
 MMIOTRACE_EXPORT int fstatat64(int directory_fd, const char* path, struct stat64* status,
                                int flags) {
   const DeviceFile* device = device_at_or_of(directory_fd, path, flags);
   if (device != nullptr) return describe_device(*device, status);
-  return real(g_fstatat64, "fstatat64")(directory_fd, path, status, flags);
+  return libc_function(g_fstatat64, "fstatat64")(directory_fd, path, status, flags);
 }
 
 // The versioned stat functions of programs built against glibc before 2.33.
 MMIOTRACE_EXPORT int __xstat(int version, const char* path, struct stat* status) {
   if (const DeviceFile* device = device_at(AT_FDCWD, path)) return describe_device(*device, status);
-  return real(g_xstat, "__xstat")(version, path, status);
+  return libc_function(g_xstat, "__xstat")(version, path, status);
 }
 
 MMIOTRACE_EXPORT int __xstat64(int version, const char* path, struct stat64* status) {
   if (const DeviceFile* device = device_at(AT_FDCWD, path)) return describe_device(*device, status);
-  return real(g_xstat64, "__xstat64")(version, path, status);
+  return libc_function(g_xstat64, "__xstat64")(version, path, status);
 }
 
 MMIOTRACE_EXPORT int __lxstat(int version, const char* path, struct stat* status) {
   if (const DeviceFile* device = device_at(AT_FDCWD, path)) return describe_device(*device, status);
-  return real(g_lxstat, "__lxstat")(version, path, status);
+  return libc_function(g_lxstat, "__lxstat")(version, path, status);
 }
 
 MMIOTRACE_EXPORT int __lxstat64(int version, const char* path, struct stat64* status) {
   if (const DeviceFile* device = device_at(AT_FDCWD, path)) return describe_device(*device, status);
-  return real(g_lxstat64, "__lxstat64")(version, path, status);
+  return libc_function(g_lxstat64, "__lxstat64")(version, path, status);
 }
 
 MMIOTRACE_EXPORT int __fxstat(int version, int fd, struct stat* status) {
   if (const DeviceFile* device = device_of(fd)) return describe_device(*device, status);
-  return real(g_fxstat, "__fxstat")(version, fd, status);
+  return libc_function(g_fxstat, "__fxstat")(version, fd, status);
 }
 
 MMIOTRACE_EXPORT int __fxstat64(int version, int fd, struct stat64* status) {
   if (const DeviceFile* device = device_of(fd)) return describe_device(*device, status);
-  return real(g_fxstat64, "__fxstat64")(version, fd, status);
+  return libc_function(g_fxstat64, "__fxstat64")(version, fd, status);
 }
 
 MMIOTRACE_EXPORT int __fxstatat(int version, int directory_fd, const char* path,
@@ -329,7 +320,7 @@ MMIOTRACE_EXPORT int __fxstatat(int version, int directory_fd, const char* path,
   if (const DeviceFile* device = device_at(directory_fd, path)) {
     return describe_device(*device, status);
   }
-  return real(g_fxstatat, "__fxstatat")(version, directory_fd, path, status, flags);
+  return libc_function(g_fxstatat, "__fxstatat")(version, directory_fd, path, status, flags);
 }
 
 MMIOTRACE_EXPORT int __fxstatat64(int version, int directory_fd, const char* path,
@@ -337,7 +328,7 @@ MMIOTRACE_EXPORT int __fxstatat64(int version, int directory_fd, const char* pat
   if (const DeviceFile* device = device_at(directory_fd, path)) {
     return describe_device(*device, status);
   }
-  return real(g_fxstatat64, "__fxstatat64")(version, directory_fd, path, status, flags);
+  return libc_function(g_fxstatat64, "__fxstatat64")(version, directory_fd, path, status, flags);
 }
 
 MMIOTRACE_EXPORT int statx(int directory_fd, const char* path, int flags, unsigned int mask,
@@ -345,7 +336,7 @@ MMIOTRACE_EXPORT int statx(int directory_fd, const char* path, int flags, unsign
   if (const DeviceFile* device = device_at_or_of(directory_fd, path, flags)) {
     return describe_device_statx(*device, status);
   }
-  return real(g_statx, "statx")(directory_fd, path, flags, mask, status);
+  return libc_function(g_statx, "statx")(directory_fd, path, flags, mask, status);
 }
 
 // A device file has no extended attributes (ls -l asks, for ACLs and security labels).
@@ -354,7 +345,7 @@ MMIOTRACE_EXPORT ssize_t getxattr(const char* path, const char* name, void* valu
     errno = ENODATA;
     return -1;
   }
-  return real(g_getxattr, "getxattr")(path, name, value, size);
+  return libc_function(g_getxattr, "getxattr")(path, name, value, size);
 }
 
 MMIOTRACE_EXPORT ssize_t lgetxattr(const char* path, const char* name, void* value, size_t size) {
@@ -362,27 +353,27 @@ MMIOTRACE_EXPORT ssize_t lgetxattr(const char* path, const char* name, void* val
     errno = ENODATA;
     return -1;
   }
-  return real(g_lgetxattr, "lgetxattr")(path, name, value, size);
+  return libc_function(g_lgetxattr, "lgetxattr")(path, name, value, size);
 }
 
 MMIOTRACE_EXPORT ssize_t listxattr(const char* path, char* list, size_t size) {
   if (device_at(AT_FDCWD, path) != nullptr) return 0;
-  return real(g_listxattr, "listxattr")(path, list, size);
+  return libc_function(g_listxattr, "listxattr")(path, list, size);
 }
 
 MMIOTRACE_EXPORT ssize_t llistxattr(const char* path, char* list, size_t size) {
   if (device_at(AT_FDCWD, path) != nullptr) return 0;
-  return real(g_llistxattr, "llistxattr")(path, list, size);
+  return libc_function(g_llistxattr, "llistxattr")(path, list, size);
 }
 
 MMIOTRACE_EXPORT int access(const char* path, int mode) {
   if (device_at(AT_FDCWD, path) != nullptr) return access_device(mode);
-  return real(g_access, "access")(path, mode);
+  return libc_function(g_access, "access")(path, mode);
 }
 
 MMIOTRACE_EXPORT int faccessat(int directory_fd, const char* path, int mode, int flags) {
   if (device_at(directory_fd, path) != nullptr) return access_device(mode);
-  return real(g_faccessat, "faccessat")(directory_fd, path, mode, flags);
+  return libc_function(g_faccessat, "faccessat")(directory_fd, path, mode, flags);
 }
 
 }  // extern "C"

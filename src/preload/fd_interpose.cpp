@@ -13,6 +13,7 @@
 
 #include "core/syscall.hpp"
 #include "mmiotrace/mmiotrace.h"
+#include "preload/libc_function.hpp"
 #include "preload/shim.hpp"
 
 using namespace mmiotrace;
@@ -23,14 +24,6 @@ namespace {
 using CloseFunction = int (*)(int);
 std::atomic<CloseFunction> g_close;
 
-CloseFunction real_close() {
-  CloseFunction function = g_close.load(std::memory_order_relaxed);
-  if (function == nullptr) {
-    function = reinterpret_cast<CloseFunction>(dlsym(RTLD_NEXT, "close"));
-    g_close.store(function, std::memory_order_relaxed);
-  }
-  return function;
-}
 
 // close_range() of [first, last], around the shim's own descriptors.
 int close_range_around(unsigned first, unsigned last, unsigned flags, const Shim& shim) {
@@ -65,7 +58,7 @@ extern "C" {
 MMIOTRACE_EXPORT int close(int fd) {
   Shim* shim = active_shim();
   if (shim != nullptr && shim->owns(fd)) return 0;
-  return real_close()(fd);
+  return libc_function(g_close, "close")(fd);
 }
 
 MMIOTRACE_EXPORT int close_range(unsigned first, unsigned last, int flags) {

@@ -23,6 +23,7 @@
 #include "core/address_range.hpp"
 #include "kmmio/engine.hpp"
 #include "mmiotrace/mmiotrace.h"
+#include "preload/libc_function.hpp"
 #include "preload/shim.hpp"
 #include "trace/event.hpp"
 #include "x86/guarded_access.hpp"
@@ -34,16 +35,6 @@ namespace {
 
 uintptr_t caller_pc(void* return_address) { return reinterpret_cast<uintptr_t>(return_address); }
 
-// libc's own function `name`, found on first use (any thread may find it; all find the same).
-template <typename Function>
-Function real(std::atomic<Function>& cache, const char* name) {
-  Function function = cache.load(std::memory_order_relaxed);
-  if (function == nullptr) {
-    function = reinterpret_cast<Function>(dlsym(RTLD_NEXT, name));
-    cache.store(function, std::memory_order_relaxed);
-  }
-  return function;
-}
 
 bool traced_buffer(const void* buffer, size_t size) {
   if (active_shim() == nullptr || size == 0) return false;
@@ -213,7 +204,7 @@ std::atomic<SyscallFunction> g_syscall;
 // ioctl() with its argument buffer bounced when it lies in traced memory, and logged when `fd`
 // is a traced file.
 int traced_ioctl(int fd, unsigned long request, uintptr_t argument, uintptr_t pc) {
-  IoctlFunction call = real(g_ioctl, "ioctl");
+  IoctlFunction call = libc_function(g_ioctl, "ioctl");
   Shim* shim = active_shim();
   if (shim == nullptr) return call(fd, request, argument);
   IoctlArgument kind = ioctl_argument(request);
@@ -269,21 +260,21 @@ int traced_ioctl(int fd, unsigned long request, uintptr_t argument, uintptr_t pc
 extern "C" {
 
 MMIOTRACE_EXPORT ssize_t read(int fd, void* buffer, size_t size) {
-  ReadFunction call = real(g_read, "read");
+  ReadFunction call = libc_function(g_read, "read");
   if (!traced_buffer(buffer, size)) return call(fd, buffer, size);
   return fill_buffer(buffer, size, caller_pc(__builtin_return_address(0)),
                      [&](void* bounce) { return call(fd, bounce, size); });
 }
 
 MMIOTRACE_EXPORT ssize_t write(int fd, const void* buffer, size_t size) {
-  WriteFunction call = real(g_write, "write");
+  WriteFunction call = libc_function(g_write, "write");
   if (!traced_buffer(buffer, size)) return call(fd, buffer, size);
   return drain_buffer(buffer, size, caller_pc(__builtin_return_address(0)),
                       [&](const void* bounce) { return call(fd, bounce, size); });
 }
 
 MMIOTRACE_EXPORT ssize_t pread(int fd, void* buffer, size_t size, off_t offset) {
-  PreadFunction call = real(g_pread, "pread");
+  PreadFunction call = libc_function(g_pread, "pread");
   if (!traced_buffer(buffer, size)) return call(fd, buffer, size, offset);
   return fill_buffer(buffer, size, caller_pc(__builtin_return_address(0)),
                      [&](void* bounce) { return call(fd, bounce, size, offset); });
@@ -294,7 +285,7 @@ MMIOTRACE_EXPORT ssize_t pread64(int fd, void* buffer, size_t size, off_t offset
 }
 
 MMIOTRACE_EXPORT ssize_t pwrite(int fd, const void* buffer, size_t size, off_t offset) {
-  PwriteFunction call = real(g_pwrite, "pwrite");
+  PwriteFunction call = libc_function(g_pwrite, "pwrite");
   if (!traced_buffer(buffer, size)) return call(fd, buffer, size, offset);
   return drain_buffer(buffer, size, caller_pc(__builtin_return_address(0)),
                       [&](const void* bounce) { return call(fd, bounce, size, offset); });
@@ -305,21 +296,21 @@ MMIOTRACE_EXPORT ssize_t pwrite64(int fd, const void* buffer, size_t size, off_t
 }
 
 MMIOTRACE_EXPORT ssize_t readv(int fd, const struct iovec* vector, int count) {
-  VectorFunction call = real(g_readv, "readv");
+  VectorFunction call = libc_function(g_readv, "readv");
   if (!traced_vector(vector, count)) return call(fd, vector, count);
   return fill_vector(vector, count, caller_pc(__builtin_return_address(0)),
                      [&](const struct iovec* whole) { return call(fd, whole, 1); });
 }
 
 MMIOTRACE_EXPORT ssize_t writev(int fd, const struct iovec* vector, int count) {
-  VectorFunction call = real(g_writev, "writev");
+  VectorFunction call = libc_function(g_writev, "writev");
   if (!traced_vector(vector, count)) return call(fd, vector, count);
   return drain_vector(vector, count, caller_pc(__builtin_return_address(0)),
                       [&](const struct iovec* whole) { return call(fd, whole, 1); });
 }
 
 MMIOTRACE_EXPORT ssize_t preadv(int fd, const struct iovec* vector, int count, off_t offset) {
-  VectorAtFunction call = real(g_preadv, "preadv");
+  VectorAtFunction call = libc_function(g_preadv, "preadv");
   if (!traced_vector(vector, count)) return call(fd, vector, count, offset);
   return fill_vector(vector, count, caller_pc(__builtin_return_address(0)),
                      [&](const struct iovec* whole) { return call(fd, whole, 1, offset); });
@@ -330,7 +321,7 @@ MMIOTRACE_EXPORT ssize_t preadv64(int fd, const struct iovec* vector, int count,
 }
 
 MMIOTRACE_EXPORT ssize_t pwritev(int fd, const struct iovec* vector, int count, off_t offset) {
-  VectorAtFunction call = real(g_pwritev, "pwritev");
+  VectorAtFunction call = libc_function(g_pwritev, "pwritev");
   if (!traced_vector(vector, count)) return call(fd, vector, count, offset);
   return drain_vector(vector, count, caller_pc(__builtin_return_address(0)),
                       [&](const struct iovec* whole) { return call(fd, whole, 1, offset); });
@@ -341,14 +332,14 @@ MMIOTRACE_EXPORT ssize_t pwritev64(int fd, const struct iovec* vector, int count
 }
 
 MMIOTRACE_EXPORT ssize_t recv(int fd, void* buffer, size_t size, int flags) {
-  RecvFunction call = real(g_recv, "recv");
+  RecvFunction call = libc_function(g_recv, "recv");
   if (!traced_buffer(buffer, size)) return call(fd, buffer, size, flags);
   return fill_buffer(buffer, size, caller_pc(__builtin_return_address(0)),
                      [&](void* bounce) { return call(fd, bounce, size, flags); });
 }
 
 MMIOTRACE_EXPORT ssize_t send(int fd, const void* buffer, size_t size, int flags) {
-  SendFunction call = real(g_send, "send");
+  SendFunction call = libc_function(g_send, "send");
   if (!traced_buffer(buffer, size)) return call(fd, buffer, size, flags);
   return drain_buffer(buffer, size, caller_pc(__builtin_return_address(0)),
                       [&](const void* bounce) { return call(fd, bounce, size, flags); });
@@ -356,7 +347,7 @@ MMIOTRACE_EXPORT ssize_t send(int fd, const void* buffer, size_t size, int flags
 
 MMIOTRACE_EXPORT ssize_t recvfrom(int fd, void* buffer, size_t size, int flags,
                                   struct sockaddr* from, socklen_t* from_length) {
-  RecvfromFunction call = real(g_recvfrom, "recvfrom");
+  RecvfromFunction call = libc_function(g_recvfrom, "recvfrom");
   if (!traced_buffer(buffer, size)) return call(fd, buffer, size, flags, from, from_length);
   return fill_buffer(buffer, size, caller_pc(__builtin_return_address(0)), [&](void* bounce) {
     return call(fd, bounce, size, flags, from, from_length);
@@ -365,7 +356,7 @@ MMIOTRACE_EXPORT ssize_t recvfrom(int fd, void* buffer, size_t size, int flags,
 
 MMIOTRACE_EXPORT ssize_t sendto(int fd, const void* buffer, size_t size, int flags,
                                 const struct sockaddr* to, socklen_t to_length) {
-  SendtoFunction call = real(g_sendto, "sendto");
+  SendtoFunction call = libc_function(g_sendto, "sendto");
   if (!traced_buffer(buffer, size)) return call(fd, buffer, size, flags, to, to_length);
   return drain_buffer(buffer, size, caller_pc(__builtin_return_address(0)),
                       [&](const void* bounce) {
@@ -390,7 +381,7 @@ MMIOTRACE_EXPORT long syscall(long number, ...) {
   long a[6];
   for (long& argument : a) argument = va_arg(arguments, long);
   va_end(arguments);
-  SyscallFunction call = real(g_syscall, "syscall");
+  SyscallFunction call = libc_function(g_syscall, "syscall");
   if (number == SYS_futex && active_shim() != nullptr) {
     auto word = static_cast<uintptr_t>(a[0]);
     if (traced_buffer(reinterpret_cast<void*>(word), 4)) {
