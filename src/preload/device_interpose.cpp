@@ -2,7 +2,6 @@
 // fopen() give a descriptor of the device, stat() and access() describe a character device.
 // Every other path goes to libc untouched (one comparison per call when devices are attached,
 // none otherwise). Normal context, in the traced program.
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>

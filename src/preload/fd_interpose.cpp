@@ -2,7 +2,6 @@
 // buffer, wakeup, markers) open when the program closes every descriptor it does not know,
 // as daemons and careful exec() callers do: the processes it executes must find them. The
 // program is told they were closed. Normal context, in the traced program.
-#include <dlfcn.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 

@@ -4,7 +4,6 @@
 // every ioctl() on a traced file: request, argument before and after, and result. Normal
 // context, in the traced program; each interposer costs one lock-free look-up when no buffer is
 // traced.
-#include <dlfcn.h>
 #include <linux/futex.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
