@@ -2,6 +2,7 @@
 #include "trace/trace_reader.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -29,6 +30,10 @@ class ByteSource {
   }
   const std::string& name() const { return name_; }
   uint64_t offset() const { return consumed_; }
+  uint64_t size() const {
+    struct stat status;
+    return fstat(fd_, &status) == 0 && S_ISREG(status.st_mode) ? static_cast<uint64_t>(status.st_size) : 0;
+  }
 
   // Up to `size` bytes without consuming them (fewer only at the end).
   std::string_view peek(size_t size) {
@@ -108,6 +113,8 @@ class TextTraceReader final : public TraceReader {
     return false;
   }
   std::string position() const override { return "line " + std::to_string(line_number_); }
+  uint64_t bytes_read() const override { return source_->offset(); }
+  uint64_t file_size() const override { return source_->size(); }
 
  private:
   [[noreturn]] void fail(const std::string& what) const {
@@ -344,6 +351,8 @@ class BinaryTraceReader final : public TraceReader {
     last_record_offset_ = offset;
     return true;
   }
+  uint64_t bytes_read() const override { return source_->offset(); }
+  uint64_t file_size() const override { return source_->size(); }
   std::string position() const override {
     if (decompressor_ != nullptr) return "record offset " + std::to_string(last_record_offset_);
     return "offset " + std::to_string(sizeof(BinaryFileHeader) + last_record_offset_);

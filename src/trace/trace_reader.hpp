@@ -32,6 +32,9 @@ class TraceReader {
   // Where the last event returned by next() is in the file: "line N", or "offset N" (in the
   // decompressed records for a compressed file: "record offset N").
   virtual std::string position() const = 0;
+  // Bytes of the file read so far, and its size (0 when unknown: a pipe), for progress bars.
+  virtual uint64_t bytes_read() const = 0;
+  virtual uint64_t file_size() const = 0;
 };
 
 }  // namespace mmiotrace::trace
