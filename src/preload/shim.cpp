@@ -190,6 +190,7 @@ void trace_new_mapping(uintptr_t address, size_t length, int prot, int flags, in
   spec.alias = file->alias.empty() ? MMIOTRACE_NO_ALIAS : file->alias.begin;
   std::lock_guard lock(g_shim->mutex);
   int error = 0;
+  g_shim->modules.mark_new_modules(g_shim->recorder);
   trace::TracedMapping* traced = g_shim->recorder.start(spec, pc, &error);
   if (traced == nullptr) {
     Diagnostic line;
@@ -252,6 +253,7 @@ void* map_device(const DeviceFile& device, uintptr_t address, size_t length, int
   spec.backend = mapping.backend.get();
   lock.lock();
   int error = 0;
+  g_shim->modules.mark_new_modules(g_shim->recorder);
   mapping.traced = g_shim->recorder.start(spec, pc, &error);
   if (mapping.traced == nullptr) {
     sys::munmap(begin, pages);
@@ -482,6 +484,7 @@ void* remap_traced(uintptr_t old_address, size_t old_size, size_t new_size, int 
     ShimScope scope;
     std::lock_guard lock(g_shim->mutex);
     int error = 0;
+    g_shim->modules.mark_new_modules(g_shim->recorder);
     trace::TracedMapping* mapping = g_shim->recorder.start(spec, pc, &error);
     if (mapping != nullptr) {
       g_shim->mappings[now] = {mapping, std::move(file), std::move(device_backend), device_offset};

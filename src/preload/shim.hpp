@@ -14,6 +14,7 @@
 
 #include "core/address_range.hpp"
 #include "preload/device_files.hpp"
+#include "preload/module_marks.hpp"
 #include "preload/trace_filter.hpp"
 #include "trace/session.hpp"
 
@@ -54,6 +55,7 @@ struct Shim {
   }
   std::mutex mutex;                            // guards `mappings`
   std::map<uintptr_t, ShimMapping> mappings;  // by start address
+  ModuleMarks modules;                         // guarded by `mutex` too
 };
 
 // The shim, once `mmiotrace record` configured it; null when the program is not traced.

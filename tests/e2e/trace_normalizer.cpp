@@ -84,6 +84,15 @@ class Normalizer {
       check_opcode_bytes(f[5], f[4]);
       return "UNKNOWN T " + f[2] + " " + f[3] + " " + f[4] + " PC " + pid(f[6]);
     }
+    if (kind == "MARK" && f.size() >= 3 && f[2] == "module") {
+      // Which libraries the process loaded, and where: this machine's, so left out (but well
+      // formed: pid, address range, load base, absolute path).
+      check_time(f[1]);
+      static const std::regex module(
+          R"(^MARK \S+ module \d+ 0x[0-9a-f]+-0x[0-9a-f]+ 0x[0-9a-f]+ /.*$)");
+      if (!std::regex_match(text, module)) problem("malformed module marker");
+      return "";
+    }
     if (kind == "MARK" && f.size() >= 9 && f[2] == "ioctl" && f[7] == "arg") {
       // An ioctl: all but the argument's address (f[8]) is stable.
       check_time(f[1]);
@@ -175,7 +184,8 @@ NormalizedTrace normalize_trace(const std::string& trace, const ProgramImage& pr
   NormalizedTrace result;
   std::istringstream in(trace);
   for (std::string line; std::getline(in, line);) {
-    result.text += normalizer.line(line) + "\n";
+    std::string normal = normalizer.line(line);
+    if (!normal.empty()) result.text += normal + "\n";
   }
   result.problems = std::move(normalizer.problems);
   return result;
