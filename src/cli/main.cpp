@@ -21,6 +21,7 @@ struct Subcommand {
 
 const Subcommand kSubcommands[] = {
     {"record", &run_record, &kRecordUsage, "run a command and trace its memory-mapped I/O"},
+    {"report", &run_report, &kReportUsage, "summarize a trace per mapping, register, instruction and thread"},
     {"dump", &run_dump, &kDumpUsage, "print a trace (any format) as kernel mmiotrace text"},
     {"convert", &run_convert, &kConvertUsage, "convert a trace between the text and binary formats"},
     {"mark", &run_mark, &kMarkUsage, "add a marker to a running recording"},

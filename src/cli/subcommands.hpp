@@ -19,5 +19,7 @@ int run_mark(const Arguments& arguments);
 extern const char* const kMarkUsage;
 int run_replay(const Arguments& arguments);
 extern const char* const kReplayUsage;
+int run_report(const Arguments& arguments);
+extern const char* const kReportUsage;
 
 }  // namespace mmiotrace::cli

@@ -1,0 +1,291 @@
+// `mmiotrace report` (see report.hpp).
+#include "analysis/report.hpp"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
+
+#include "devices/model_catalog.hpp"
+
+namespace mmiotrace::analysis {
+namespace {
+
+std::string hex(uint64_t value) {
+  char text[24];
+  snprintf(text, sizeof(text), "0x%" PRIx64, value);
+  return text;
+}
+
+// An access's value: a number up to 8 bytes, else its bytes in memory order.
+std::string value_text(const trace::Event& event) {
+  if (event.width <= 8) {
+    uint64_t value = 0;
+    std::memcpy(&value, event.value, event.width);
+    return hex(value);
+  }
+  std::string text;
+  for (unsigned i = 0; i < event.width && i < trace::kMaxEventWidth; ++i) {
+    char byte[3];
+    snprintf(byte, sizeof(byte), "%02x", event.value[i]);
+    text += byte;
+  }
+  return text;
+}
+
+std::string seconds(uint64_t ns) {
+  char text[32];
+  snprintf(text, sizeof(text), "%" PRIu64 ".%06" PRIu64, ns / 1000000000, (ns / 1000) % 1000000);
+  return text;
+}
+
+std::string widths_text(uint8_t widths) {
+  std::string text;
+  for (int bit = 0; bit < 7; ++bit) {
+    if (!(widths & (1u << bit))) continue;
+    if (!text.empty()) text += ",";
+    text += std::to_string(1u << bit);
+  }
+  return text;
+}
+
+// The register map of the model a mapping's device was made from, or null.
+const mmiotrace_register* registers_of(const MappingSummary& mapping) {
+  if (mapping.device.empty()) return nullptr;
+  std::string error;
+  std::optional<devices::DeviceSpec> spec = devices::parse_device_spec(mapping.device, &error);
+  if (!spec) return nullptr;
+  const mmiotrace_device_model* model = devices::find_model(spec->model, &error);
+  return model ? devices::register_map(*model, spec->arguments) : nullptr;
+}
+
+std::string register_name(const mmiotrace_register* map, uint64_t offset) {
+  if (map == nullptr) return "";
+  const mmiotrace_register* reg = devices::register_at(map, offset, 1);
+  if (reg == nullptr) return "";
+  if (reg->offset == offset) return reg->name;
+  return std::string(reg->name) + "+" + std::to_string(offset - reg->offset);
+}
+
+}  // namespace
+
+void ReportBuilder::add(const trace::Event& event) {
+  Report& r = report_;
+  ++r.events;
+  if (event.kind != trace::EventKind::Lost && event.kind != trace::EventKind::PciDevice &&
+      event.time_ns != 0) {
+    r.first_ns = std::min(r.first_ns, event.time_ns);
+    r.last_ns = std::max(r.last_ns, event.time_ns);
+  }
+  switch (event.kind) {
+    case trace::EventKind::Map: {
+      MappingSummary& mapping = r.mappings[event.map_id];
+      mapping.map_id = event.map_id;
+      mapping.phys = event.phys;
+      mapping.virt = event.virt;
+      mapping.length = event.length;
+      mapping.pid = event.pid;
+      mapping.mapped = true;
+      break;
+    }
+    case trace::EventKind::Unmap:
+      r.mappings[event.map_id].unmapped = true;
+      break;
+    case trace::EventKind::Read:
+    case trace::EventKind::Write: {
+      bool read = event.kind == trace::EventKind::Read;
+      (read ? r.reads : r.writes)++;
+      ThreadSummary& thread = r.threads[{event.pid, event.tid}];
+      (read ? thread.reads : thread.writes)++;
+      auto found = r.mappings.find(event.map_id);
+      if (found == r.mappings.end() || !found->second.mapped) {
+        ++r.outside;
+        break;
+      }
+      MappingSummary& mapping = found->second;
+      ++mapping.accesses;
+      RegisterSummary& reg = mapping.registers[event.phys - mapping.phys];
+      (read ? reg.reads : reg.writes)++;
+      if (event.width > 0) reg.widths |= static_cast<uint8_t>(1u << __builtin_ctz(event.width));
+      reg.first_ns = std::min(reg.first_ns, event.time_ns);
+      reg.last_ns = std::max(reg.last_ns, event.time_ns);
+      if (!reg.more_values) {
+        std::string value = value_text(event);
+        if (std::find(reg.values.begin(), reg.values.end(), value) == reg.values.end()) {
+          if (reg.values.size() < kMaxValuesKept) {
+            reg.values.push_back(std::move(value));
+            ++reg.distinct_values;
+          } else {
+            reg.more_values = true;
+          }
+        }
+      }
+      std::pair<int, uint64_t> where{event.pid, event.pc};
+      auto pc = std::find_if(reg.pcs.begin(), reg.pcs.end(),
+                             [&](const auto& entry) { return entry.first == where; });
+      if (pc != reg.pcs.end()) {
+        ++pc->second;
+      } else if (reg.pcs.size() < kMaxPcsKept) {
+        reg.pcs.push_back({where, 1});
+      } else {
+        reg.more_pcs = true;
+      }
+      break;
+    }
+    case trace::EventKind::Unknown:
+      ++r.unknown;
+      r.threads[{event.pid, event.tid}].unknown++;
+      break;
+    case trace::EventKind::Lost:
+      r.lost += event.length;
+      break;
+    case trace::EventKind::Mark: {
+      ++r.marks;
+      std::string_view text(event.text ? event.text : "", event.text_length);
+      if (symbolizer_.add_marker(text)) break;
+      static const std::regex device_mark(R"(^device (\S+) is map (\d+)\n?$)");
+      std::match_results<std::string_view::const_iterator> match;
+      if (std::regex_match(text.begin(), text.end(), match, device_mark)) {
+        r.mappings[std::stoi(match[2].str())].device = match[1].str();
+      }
+      break;
+    }
+    case trace::EventKind::Ioctl:
+      ++r.ioctls;
+      break;
+    case trace::EventKind::PciDevice:
+      break;
+  }
+}
+
+void write_report_text(const Report& report, Symbolizer& symbolizer, const std::string& trace,
+                       FILE* out) {
+  fprintf(out, "%s: %" PRIu64 " events", trace.c_str(), report.events);
+  if (report.first_ns <= report.last_ns) {
+    fprintf(out, " over %.6f s", static_cast<double>(report.last_ns - report.first_ns) / 1e9);
+  }
+  fprintf(out, "\n  %" PRIu64 " reads, %" PRIu64 " writes, %zu mappings, %zu threads, %" PRIu64
+               " markers, %" PRIu64 " ioctls\n",
+          report.reads, report.writes, report.mappings.size(), report.threads.size(),
+          report.marks, report.ioctls);
+  if (report.unknown > 0) {
+    fprintf(out, "  !!! %" PRIu64 " UNKNOWN accesses: instructions whose values the trace does "
+                 "not hold (single-stepped, outside the MOV family)\n",
+            report.unknown);
+  }
+  if (report.lost > 0) {
+    fprintf(out, "  !!! %" PRIu64 " events LOST: rings were full (recorded with --drop); the "
+                 "counts below miss them\n",
+            report.lost);
+  }
+  if (report.outside > 0) {
+    fprintf(out, "  !!! %" PRIu64 " accesses of mappings whose MAP is not in the trace\n",
+            report.outside);
+  }
+  for (const auto& [map_id, mapping] : report.mappings) {
+    fprintf(out, "\nmap %d: phys %s, %s bytes at %s, pid %d%s%s%s\n", map_id,
+            hex(mapping.phys).c_str(), hex(mapping.length).c_str(), hex(mapping.virt).c_str(),
+            mapping.pid, mapping.device.empty() ? "" : ", device ", mapping.device.c_str(),
+            mapping.unmapped ? "" : ", never unmapped");
+    fprintf(out, "  %" PRIu64 " accesses to %zu registers\n", mapping.accesses,
+            mapping.registers.size());
+    const mmiotrace_register* names = registers_of(mapping);
+    for (const auto& [offset, reg] : mapping.registers) {
+      std::string name = register_name(names, offset);
+      fprintf(out, "  %-8s %-10s R %-8" PRIu64 " W %-8" PRIu64 " width %-6s first %s last %s\n",
+              hex(offset).c_str(), name.c_str(), reg.reads, reg.writes,
+              widths_text(reg.widths).c_str(), seconds(reg.first_ns).c_str(),
+              seconds(reg.last_ns).c_str());
+      std::string values;
+      for (const std::string& value : reg.values) values += (values.empty() ? "" : " ") + value;
+      fprintf(out, "           values (%s%" PRIu64 "): %s%s\n", reg.more_values ? "more than " : "",
+              reg.distinct_values, values.c_str(), reg.more_values ? " ..." : "");
+      for (const auto& [where, count] : reg.pcs) {
+        fprintf(out, "           %8" PRIu64 " x %s\n", count,
+                symbolizer.name(where.first, where.second).c_str());
+      }
+      if (reg.more_pcs) fprintf(out, "           ... and more instructions\n");
+    }
+  }
+  if (!report.threads.empty()) fprintf(out, "\nthreads:\n");
+  for (const auto& [id, thread] : report.threads) {
+    fprintf(out, "  pid %-7d tid %-7d R %-10" PRIu64 " W %-10" PRIu64, id.first, id.second,
+            thread.reads, thread.writes);
+    if (thread.unknown) fprintf(out, " UNKNOWN %" PRIu64, thread.unknown);
+    fprintf(out, "\n");
+  }
+}
+
+void write_report_json(const Report& report, Symbolizer& symbolizer, const std::string& trace,
+                       FILE* out) {
+  using nlohmann::json;
+  json root;
+  root["trace"] = trace;
+  root["events"] = report.events;
+  root["reads"] = report.reads;
+  root["writes"] = report.writes;
+  root["unknown"] = report.unknown;
+  root["lost"] = report.lost;
+  root["markers"] = report.marks;
+  root["ioctls"] = report.ioctls;
+  root["outside_mappings"] = report.outside;
+  if (report.first_ns <= report.last_ns) {
+    root["first_ns"] = report.first_ns;
+    root["last_ns"] = report.last_ns;
+  }
+  json mappings = json::array();
+  for (const auto& [map_id, mapping] : report.mappings) {
+    json entry = {{"map", map_id},          {"phys", hex(mapping.phys)},
+                  {"virt", hex(mapping.virt)}, {"length", mapping.length},
+                  {"pid", mapping.pid},     {"unmapped", mapping.unmapped},
+                  {"accesses", mapping.accesses}};
+    if (!mapping.device.empty()) entry["device"] = mapping.device;
+    const mmiotrace_register* names = registers_of(mapping);
+    json registers = json::array();
+    for (const auto& [offset, reg] : mapping.registers) {
+      json pcs = json::array();
+      for (const auto& [where, count] : reg.pcs) {
+        pcs.push_back({{"pid", where.first},
+                       {"pc", hex(where.second)},
+                       {"symbol", symbolizer.name(where.first, where.second)},
+                       {"accesses", count}});
+      }
+      json widths = json::array();
+      for (int bit = 0; bit < 7; ++bit) {
+        if (reg.widths & (1u << bit)) widths.push_back(1u << bit);
+      }
+      json item = {{"offset", hex(offset)},
+                   {"reads", reg.reads},
+                   {"writes", reg.writes},
+                   {"widths", widths},
+                   {"values", reg.values},
+                   {"distinct_values", reg.distinct_values},
+                   {"more_values", reg.more_values},
+                   {"first_ns", reg.first_ns},
+                   {"last_ns", reg.last_ns},
+                   {"pcs", pcs},
+                   {"more_pcs", reg.more_pcs}};
+      std::string name = register_name(names, offset);
+      if (!name.empty()) item["register"] = name;
+      registers.push_back(std::move(item));
+    }
+    entry["registers"] = std::move(registers);
+    mappings.push_back(std::move(entry));
+  }
+  root["mappings"] = std::move(mappings);
+  json threads = json::array();
+  for (const auto& [id, thread] : report.threads) {
+    threads.push_back({{"pid", id.first},
+                       {"tid", id.second},
+                       {"reads", thread.reads},
+                       {"writes", thread.writes},
+                       {"unknown", thread.unknown}});
+  }
+  root["threads"] = std::move(threads);
+  std::string text = root.dump(2);
+  fprintf(out, "%s\n", text.c_str());
+}
+
+}  // namespace mmiotrace::analysis
