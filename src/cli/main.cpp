@@ -22,6 +22,7 @@ struct Subcommand {
 const Subcommand kSubcommands[] = {
     {"record", &run_record, &kRecordUsage, "run a command and trace its memory-mapped I/O"},
     {"report", &run_report, &kReportUsage, "summarize a trace per mapping, register, instruction and thread"},
+    {"diff", &run_diff, &kDiffUsage, "align two traces of a driver and show where they differ"},
     {"dump", &run_dump, &kDumpUsage, "print a trace (any format) as kernel mmiotrace text"},
     {"convert", &run_convert, &kConvertUsage, "convert a trace between the text and binary formats"},
     {"mark", &run_mark, &kMarkUsage, "add a marker to a running recording"},

@@ -21,5 +21,7 @@ int run_replay(const Arguments& arguments);
 extern const char* const kReplayUsage;
 int run_report(const Arguments& arguments);
 extern const char* const kReportUsage;
+int run_diff(const Arguments& arguments);
+extern const char* const kDiffUsage;
 
 }  // namespace mmiotrace::cli
