@@ -1,0 +1,179 @@
+// Unit tests for `mmiotrace report`'s summary: per register counts, distinct values, times and
+// instructions; per thread; UNKNOWN, LOST and accesses outside every mapping; device register
+// names; and the names of PCs from module markers.
+#include "analysis/report.hpp"
+
+#include <dlfcn.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace mmiotrace::analysis {
+namespace {
+
+trace::Event map_event(int id, uint64_t phys, uint64_t length) {
+  trace::Event event;
+  event.kind = trace::EventKind::Map;
+  event.map_id = id;
+  event.phys = phys;
+  event.virt = 0x7f0000000000;
+  event.length = length;
+  event.pid = 10;
+  return event;
+}
+
+trace::Event access(trace::EventKind kind, int map, uint64_t phys, uint64_t value, uint64_t time,
+                    uint64_t pc, int tid = 10) {
+  trace::Event event;
+  event.kind = kind;
+  event.map_id = map;
+  event.phys = phys;
+  event.width = 4;
+  std::memcpy(event.value, &value, 4);
+  event.time_ns = time;
+  event.pc = pc;
+  event.pid = 10;
+  event.tid = tid;
+  return event;
+}
+
+trace::Event mark(const std::string& text) {
+  static std::string kept;
+  kept = text;
+  trace::Event event;
+  event.kind = trace::EventKind::Mark;
+  event.text = kept.c_str();
+  event.text_length = static_cast<uint32_t>(kept.size());
+  return event;
+}
+
+std::string text_of(ReportBuilder& builder) {
+  char* buffer = nullptr;
+  size_t size = 0;
+  FILE* out = open_memstream(&buffer, &size);
+  write_report_text(builder.report(), builder.symbolizer(), "t.txt", out);
+  fclose(out);
+  std::string text(buffer, size);
+  free(buffer);
+  return text;
+}
+
+nlohmann::json json_of(ReportBuilder& builder) {
+  char* buffer = nullptr;
+  size_t size = 0;
+  FILE* out = open_memstream(&buffer, &size);
+  write_report_json(builder.report(), builder.symbolizer(), "t.txt", out);
+  fclose(out);
+  nlohmann::json json = nlohmann::json::parse(std::string(buffer, size));
+  free(buffer);
+  return json;
+}
+
+TEST(Report, SummarizesEachRegisterOfEachMapping) {
+  ReportBuilder builder;
+  builder.add(map_event(1, 0xfe000000, 0x1000));
+  builder.add(access(trace::EventKind::Write, 1, 0xfe000014, 0x460001, 1000, 0x401000));
+  for (int i = 0; i < 5; ++i) {
+    builder.add(access(trace::EventKind::Read, 1, 0xfe00001c, i < 4 ? 0 : 1, 2000 + i, 0x401010, 11));
+  }
+  const Report& report = builder.report();
+  EXPECT_EQ(report.reads, 5u);
+  EXPECT_EQ(report.writes, 1u);
+  const MappingSummary& mapping = report.mappings.at(1);
+  EXPECT_EQ(mapping.accesses, 6u);
+  const RegisterSummary& status = mapping.registers.at(0x1c);
+  EXPECT_EQ(status.reads, 5u);
+  EXPECT_EQ(status.values, (std::vector<std::string>{"0x0", "0x1"}));
+  EXPECT_EQ(status.first_ns, 2000u);
+  EXPECT_EQ(status.last_ns, 2004u);
+  ASSERT_EQ(status.pcs.size(), 1u);
+  EXPECT_EQ(status.pcs[0].second, 5u);
+  EXPECT_EQ(report.threads.at({10, 10}).writes, 1u);
+  EXPECT_EQ(report.threads.at({10, 11}).reads, 5u);
+  nlohmann::json json = json_of(builder);
+  EXPECT_EQ(json["mappings"][0]["registers"][1]["offset"], "0x1c");
+  EXPECT_EQ(json["mappings"][0]["registers"][1]["reads"], 5);
+  EXPECT_EQ(json["threads"].size(), 2u);
+}
+
+TEST(Report, KeepsABoundedNumberOfValuesAndInstructionsPerRegister) {
+  ReportBuilder builder;
+  builder.add(map_event(1, 0, 0x1000));
+  for (uint64_t i = 0; i < 1000; ++i) {
+    builder.add(access(trace::EventKind::Write, 1, 0x0, i, i, 0x401000 + i));
+  }
+  const RegisterSummary& reg = builder.report().mappings.at(1).registers.at(0);
+  EXPECT_EQ(reg.writes, 1000u);
+  EXPECT_EQ(reg.values.size(), kMaxValuesKept);
+  EXPECT_TRUE(reg.more_values);
+  EXPECT_EQ(reg.pcs.size(), kMaxPcsKept);
+  EXPECT_TRUE(reg.more_pcs);
+  EXPECT_NE(text_of(builder).find("values (more than 8)"), std::string::npos);
+}
+
+TEST(Report, UnknownLostAndStrayAccessesAreStatedLoudly) {
+  ReportBuilder builder;
+  trace::Event unknown;
+  unknown.kind = trace::EventKind::Unknown;
+  builder.add(unknown);
+  trace::Event lost;
+  lost.kind = trace::EventKind::Lost;
+  lost.length = 42;
+  builder.add(lost);
+  builder.add(access(trace::EventKind::Read, 9, 0x10, 0, 5, 0x1));  // map 9 was never opened
+  std::string text = text_of(builder);
+  EXPECT_NE(text.find("!!! 1 UNKNOWN accesses"), std::string::npos) << text;
+  EXPECT_NE(text.find("!!! 42 events LOST"), std::string::npos) << text;
+  EXPECT_NE(text.find("!!! 1 accesses of mappings whose MAP is not in the trace"),
+            std::string::npos)
+      << text;
+  nlohmann::json json = json_of(builder);
+  EXPECT_EQ(json["unknown"], 1);
+  EXPECT_EQ(json["lost"], 42);
+}
+
+TEST(Report, RegistersOfADeviceAreNamedAfterItsModel) {
+  ReportBuilder builder;
+  builder.add(map_event(1, 0, 0x4000));
+  builder.add(mark("device nvme:delay_ms=1@/dev/fake-nvme is map 1\n"));
+  builder.add(access(trace::EventKind::Read, 1, 0x1c, 1, 5, 0x1));
+  EXPECT_EQ(builder.report().mappings.at(1).device, "nvme:delay_ms=1@/dev/fake-nvme");
+  std::string text = text_of(builder);
+  EXPECT_NE(text.find(" CSTS "), std::string::npos) << text;
+  EXPECT_EQ(json_of(builder)["mappings"][0]["registers"][0]["register"], "CSTS");
+}
+
+// The test binary's own main() stands in for a traced program's code.
+TEST(Report, PcsAreNamedFromModuleMarkers) {
+  Symbolizer symbolizer;
+  char self[4096];
+  ssize_t length = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  ASSERT_GT(length, 0);
+  self[length] = '\0';
+  Dl_info info;
+  ASSERT_NE(dladdr(reinterpret_cast<void*>(&text_of), &info), 0);
+  auto base = reinterpret_cast<uint64_t>(info.dli_fbase);
+  auto function = reinterpret_cast<uint64_t>(&text_of);
+  char marker[4400];
+  snprintf(marker, sizeof(marker), "module 77 0x%llx-0x%llx 0x%llx %s\n",
+           static_cast<unsigned long long>(base), static_cast<unsigned long long>(function + 4096),
+           static_cast<unsigned long long>(base), self);
+  ASSERT_TRUE(symbolizer.add_marker(marker));
+  EXPECT_FALSE(symbolizer.add_marker("device x is map 1"));
+  std::string name = symbolizer.name(77, function + 1);
+  std::string file = std::string(self).substr(std::string(self).rfind('/') + 1);
+  char offset[32];
+  snprintf(offset, sizeof(offset), "+0x%llx", static_cast<unsigned long long>(function + 1 - base));
+  EXPECT_EQ(name.rfind(file + offset, 0), 0u) << name;
+  EXPECT_NE(name.find("text_of"), std::string::npos) << "the function's symbol: " << name;
+  // Another process without markers of its own runs the same code (a forked child).
+  EXPECT_EQ(symbolizer.name(78, function + 1), name);
+  EXPECT_EQ(symbolizer.name(77, 0x10), "0x10");
+}
+
+}  // namespace
+}  // namespace mmiotrace::analysis
