@@ -1,10 +1,14 @@
-// `mmiotrace convert`: converts a trace between the kernel's text format and the binary format.
+// `mmiotrace convert`: converts a trace between the kernel's text format and the binary format,
+// or into a timeline that ui.perfetto.dev and chrome://tracing open (docs/timeline.md).
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
+#include "analysis/perfetto_writer.hpp"
+#include "analysis/progress.hpp"
 #include "cli/argument_reader.hpp"
 #include "cli/cli_error.hpp"
 #include "cli/subcommands.hpp"
@@ -14,11 +18,17 @@
 namespace mmiotrace::cli {
 
 const char* const kConvertUsage =
-    "usage: mmiotrace convert [--format text|binary] [--compress] IN OUT\n"
+    "usage: mmiotrace convert [--to text|binary|perfetto] [--compress] IN OUT\n"
     "\n"
     "Reads the trace IN (any format, or a kernel log; '-' for standard input) and writes it to\n"
     "OUT ('-' for standard output) in the format asked for, or else the one OUT's name says:\n"
-    ".txt or .log for text, .bin for binary, .zst for compressed binary.\n"
+    ".txt or .log for text, .bin for binary, .zst for compressed binary, .json for perfetto.\n"
+    "\n"
+    "  --to FORMAT   'text': the Linux kernel's mmiotrace format; 'binary': mmiotrace's own;\n"
+    "                'perfetto': a timeline (Chrome's JSON trace format) that ui.perfetto.dev\n"
+    "                and chrome://tracing open, one track per thread and per mapping\n"
+    "                (docs/timeline.md). --format is the same option.\n"
+    "  --compress    compress a binary trace with zstd\n"
     "\n"
     "Exit status: 0; 121 when IN cannot be read; 124 when OUT cannot be written; 125 usage\n"
     "error.\n";
@@ -38,6 +48,8 @@ int run_convert(const Arguments& arguments) {
   while (reader.at_option()) {
     if (auto format = reader.take_value("--format")) {
       format_name = *format;
+    } else if (auto target = reader.take_value("--to")) {
+      format_name = *target;
     } else if (reader.take_flag("--compress")) {
       compress = true;
     } else {
@@ -54,21 +66,25 @@ int run_convert(const Arguments& arguments) {
   if (format_name.empty()) {
     if (ends_with(out, ".txt") || ends_with(out, ".log")) format_name = "text";
     if (ends_with(out, ".bin")) format_name = "binary";
+    if (ends_with(out, ".json")) format_name = "perfetto";
     if (ends_with(out, ".zst")) {
       format_name = "binary";
       compress = true;
     }
   }
-  trace::TraceFormat format;
+  std::optional<trace::TraceFormat> format;  // none: the perfetto timeline
   if (format_name == "text") {
     format = trace::TraceFormat::Text;
   } else if (format_name == "binary") {
     format = trace::TraceFormat::Binary;
+  } else if (format_name == "perfetto") {
+    format = std::nullopt;
   } else if (format_name.empty()) {
     throw CliError(kExitUsage, "convert: cannot tell the format from '" + out +
-                                   "'; say --format text or --format binary");
+                                   "'; say --to text, --to binary or --to perfetto");
   } else {
-    throw CliError(kExitUsage, "convert: unknown format '" + format_name + "'; use 'text' or 'binary'");
+    throw CliError(kExitUsage, "convert: unknown format '" + format_name +
+                                   "'; use 'text', 'binary' or 'perfetto'");
   }
   if (compress && format != trace::TraceFormat::Binary) {
     throw CliError(kExitUsage, "convert: --compress needs the binary format");
@@ -79,9 +95,23 @@ int run_convert(const Arguments& arguments) {
     if (fd < 0) {
       throw CliError(kExitCannotWriteTrace, "convert: cannot write '" + out + "': " + strerror(errno));
     }
-    auto output = trace::TraceWriter::create(fd, out == "-" ? "standard output" : out, format, compress);
+    const std::string out_name = out == "-" ? "standard output" : out;
+    analysis::Progress progress("converting " + in, input->file_size());
     trace::Event event;
-    while (input->next(event)) output->write_event(event);
+    if (!format) {
+      analysis::PerfettoWriter timeline(fd, out_name, in == "-" ? "standard input" : in);
+      while (input->next(event)) {
+        timeline.write(event);
+        progress.update(input->bytes_read());
+      }
+      timeline.finish();
+      return 0;
+    }
+    auto output = trace::TraceWriter::create(fd, out_name, *format, compress);
+    while (input->next(event)) {
+      output->write_event(event);
+      progress.update(input->bytes_read());
+    }
     output->close();
   } catch (const trace::TraceReadError& error) {
     throw CliError(kExitBadTrace, std::string("convert: ") + error.what());
