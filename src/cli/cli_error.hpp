@@ -20,6 +20,7 @@ enum ExitStatus : int {
   kExitStaticProgram = 119,    // `record`: the command is statically linked
   kExitBadDevice = 118,        // a --device is malformed, or its model refuses its arguments
   kExitReplayDiverged = 117,   // `replay`: the program's accesses differ from the trace's
+  kExitBadRegisterMap = 116,   // `dump --regs`: the register map cannot be read or is malformed
   kExitCannotExecute = 126,    // the command exists but cannot be run
   kExitCommandNotFound = 127,
 };

@@ -1,5 +1,6 @@
 // `mmiotrace dump`: prints any trace (text, binary, compressed, or a kernel log) as the
-// kernel's mmiotrace text, optionally with the register each access touches.
+// kernel's mmiotrace text, optionally with the register (and its fields) each access touches.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cinttypes>
@@ -8,6 +9,8 @@
 #include <optional>
 #include <regex>
 
+#include "analysis/progress.hpp"
+#include "analysis/register_map.hpp"
 #include "cli/argument_reader.hpp"
 #include "cli/cli_error.hpp"
 #include "cli/subcommands.hpp"
@@ -19,7 +22,7 @@
 namespace mmiotrace::cli {
 
 const char* const kDumpUsage =
-    "usage: mmiotrace dump [--annotate] [--model MAPID=MODEL]... [FILE]\n"
+    "usage: mmiotrace dump [--annotate] [--model MAPID=MODEL]... [--regs [MAPID=]MAP]... [FILE]\n"
     "\n"
     "Prints the trace in FILE (standard input when FILE is '-' or missing) in the Linux\n"
     "kernel's mmiotrace text format, whatever its format: text, binary, compressed binary,\n"
@@ -31,9 +34,20 @@ const char* const kDumpUsage =
     "  --model MAPID=MODEL name map MAPID's registers after MODEL's register map (a built-in\n"
     "                      model or a plugin .so), e.g. for a trace of real hardware; implies\n"
     "                      --annotate; repeatable\n"
+    "  --regs MAP          decode each access into register and field names with the register\n"
+    "                      map MAP (CMSIS-SVD .svd/.xml, or mmiotrace's .json/.yaml format,\n"
+    "                      docs/register-maps.md), whose addresses are physical addresses:\n"
+    "                      '; BLOCK.REGISTER FIELD=VALUE...'; repeatable (the first map that\n"
+    "                      covers an access names it)\n"
+    "  --regs MAPID=MAP    the same for map MAPID only, with MAP's lowest base address placed at\n"
+    "                      the mapping's first byte (for a device whose address changes, such as\n"
+    "                      a PCI BAR)\n"
+    "\n"
+    "A progress bar is shown on stderr when it is a terminal.\n"
     "\n"
     "Exit status: 0; 121 when the trace cannot be read (the message names the file and the\n"
-    "line or byte offset); 118 unknown model; 125 usage error.\n";
+    "line or byte offset); 116 when a register map cannot be read (the message names the file,\n"
+    "line and column); 118 unknown model; 125 usage error.\n";
 
 namespace {
 
@@ -43,6 +57,9 @@ struct AnnotatedMap {
   const mmiotrace_register* registers = nullptr;  // the device's map, for its arguments
   uint64_t phys = 0;  // of the mapping's first byte: register offsets count from it
   bool mapped = false;
+  // --regs MAPID=MAP: the map as given, and as placed at the mapping's current address.
+  const analysis::RegisterMap* relative_map = nullptr;
+  std::optional<analysis::RegisterMap> placed_map;
 };
 
 const mmiotrace_device_model* model_named(const std::string& name) {
@@ -52,10 +69,37 @@ const mmiotrace_device_model* model_named(const std::string& name) {
   return model;
 }
 
+// Splits "MAPID=VALUE" (a positive map id); nullopt when `text` is not of that form.
+std::optional<std::pair<int, std::string>> split_map_id(const std::string& text) {
+  size_t equals = text.find('=');
+  if (equals == std::string::npos || equals == 0) return std::nullopt;
+  char* end = nullptr;
+  long map_id = strtol(text.c_str(), &end, 10);
+  if (end != text.c_str() + equals || map_id <= 0 || map_id > INT32_MAX ||
+      equals + 1 == text.size()) {
+    return std::nullopt;
+  }
+  return std::make_pair(static_cast<int>(map_id), text.substr(equals + 1));
+}
+
+bool file_exists(const std::string& path) {
+  struct stat status;
+  return stat(path.c_str(), &status) == 0;
+}
+
+analysis::RegisterMap load_map(const std::string& path) {
+  try {
+    return analysis::load_register_map(path);
+  } catch (const analysis::RegisterMapError& error) {
+    throw CliError(kExitBadRegisterMap, std::string("dump: ") + error.what());
+  }
+}
+
 // Turns events into annotated text lines.
 class Annotator {
  public:
-  explicit Annotator(std::map<int, AnnotatedMap> maps) : maps_(std::move(maps)) {}
+  Annotator(std::map<int, AnnotatedMap> maps, const std::vector<analysis::RegisterMap>& absolute)
+      : maps_(std::move(maps)), absolute_maps_(absolute) {}
 
   void write(const trace::Event& event, std::string& out) {
     static const std::regex device_mark(R"(^device (\S+) is map (\d+)\n?$)");
@@ -63,12 +107,13 @@ class Annotator {
       AnnotatedMap& map = maps_[event.map_id];
       map.phys = event.phys;
       map.mapped = true;
+      if (map.relative_map != nullptr) map.placed_map = map.relative_map->moved_to(event.phys);
     } else if (event.kind == trace::EventKind::Mark && event.text != nullptr) {
       std::string text(event.text, event.text_length);
       std::smatch match;
       std::string error;
       std::optional<devices::DeviceSpec> spec;
-      if (std::regex_match(text, match, device_mark) &&
+      if (text.starts_with("device ") && std::regex_match(text, match, device_mark) &&
           (spec = devices::parse_device_spec(match[1], &error))) {
         AnnotatedMap& map = maps_[std::stoi(match[2])];
         if (map.model == nullptr) {
@@ -78,11 +123,12 @@ class Annotator {
       }
     }
     bool access = event.kind == trace::EventKind::Read || event.kind == trace::EventKind::Write;
-    auto found = maps_.find(event.map_id);
-    if (!access || found == maps_.end() || found->second.model == nullptr || !found->second.mapped) {
+    if (!access) {
       format(event, out);
       return;
     }
+    auto found = maps_.find(event.map_id);
+    AnnotatedMap* map = found != maps_.end() && found->second.mapped ? &found->second : nullptr;
     // One line per 8 bytes at most, as the text format writes wide accesses, each named.
     for (unsigned offset = 0; offset < event.width; offset += 8) {
       trace::Event piece = event;
@@ -90,9 +136,12 @@ class Annotator {
       piece.phys = event.phys + offset;
       memcpy(piece.value, event.value + offset, piece.width);
       format(piece, out);
+      std::string name = name_of(map, piece);
+      if (name.empty()) continue;
       out.resize(out.size() - 1);  // its newline
-      out += "  ; " + register_name(found->second, piece.phys - found->second.phys, piece.width) +
-             "\n";
+      out += "  ; ";
+      out += name;
+      out += '\n';
     }
   }
 
@@ -102,6 +151,27 @@ class Annotator {
     TextSpan span(buffer, sizeof(buffer));
     trace::format_text(event, span);
     out.append(span.view());
+  }
+
+  // What names the access: the mapping's own register map, a register map of physical
+  // addresses, then the mapping's device model; empty when nothing does.
+  std::string name_of(const AnnotatedMap* map, const trace::Event& piece) const {
+    uint64_t value = 0;
+    memcpy(&value, piece.value, piece.width);
+    auto direction = piece.kind == trace::EventKind::Read ? analysis::AccessDirection::Read
+                                                          : analysis::AccessDirection::Write;
+    if (map != nullptr && map->placed_map) {
+      std::string name = map->placed_map->describe(piece.phys, piece.width, value, direction);
+      if (!name.empty()) return name;
+    }
+    for (const analysis::RegisterMap& registers : absolute_maps_) {
+      std::string name = registers.describe(piece.phys, piece.width, value, direction);
+      if (!name.empty()) return name;
+    }
+    if (map != nullptr && map->model != nullptr) {
+      return register_name(*map, piece.phys - map->phys, piece.width);
+    }
+    return "";
   }
 
   static std::string register_name(const AnnotatedMap& map, uint64_t offset, uint32_t width) {
@@ -119,6 +189,7 @@ class Annotator {
   }
 
   std::map<int, AnnotatedMap> maps_;
+  const std::vector<analysis::RegisterMap>& absolute_maps_;
 };
 
 }  // namespace
@@ -127,43 +198,60 @@ int run_dump(const Arguments& arguments) {
   ArgumentReader reader("dump", arguments);
   bool annotate = false;
   std::map<int, AnnotatedMap> named;
+  std::vector<analysis::RegisterMap> absolute_maps;
+  std::map<int, analysis::RegisterMap> relative_maps;
   while (reader.at_option()) {
     if (reader.take_flag("--annotate")) {
       annotate = true;
     } else if (auto model = reader.take_value("--model")) {
-      size_t equals = model->find('=');
-      char* end = nullptr;
-      long map_id = equals == std::string::npos ? 0 : strtol(model->c_str(), &end, 10);
-      if (equals == std::string::npos || map_id <= 0 || end != model->c_str() + equals ||
-          equals + 1 == model->size()) {
+      auto split = split_map_id(*model);
+      if (!split) {
         throw CliError(kExitUsage, "dump: --model '" + *model +
                                        "' is not MAPID=MODEL (a map id from the trace's MAP "
                                        "lines, and a model name or plugin path)");
       }
-      named[static_cast<int>(map_id)].model = model_named(model->substr(equals + 1));
+      named[split->first].model = model_named(split->second);
+      annotate = true;
+    } else if (auto regs = reader.take_value("--regs")) {
+      auto split = file_exists(*regs) ? std::nullopt : split_map_id(*regs);
+      if (split) {
+        if (relative_maps.count(split->first) != 0) {
+          throw CliError(kExitUsage, "dump: --regs gives map " + std::to_string(split->first) +
+                                         " two register maps; give one per map id");
+        }
+        relative_maps.emplace(split->first, load_map(split->second));
+      } else {
+        absolute_maps.push_back(load_map(*regs));
+      }
       annotate = true;
     } else {
       reader.reject_option();
     }
   }
+  for (auto& [map_id, registers] : relative_maps) named[map_id].relative_map = &registers;
   reader.take_separator();
   std::vector<std::string> files = reader.rest();
   if (files.size() > 1) throw CliError(kExitUsage, "dump: one trace at a time; see 'mmiotrace dump --help'");
   std::string path = files.empty() ? "-" : files[0];
   try {
     auto input = trace::TraceReader::open(path);
+    analysis::Progress progress("reading " + path, input->file_size());
     trace::Event event;
     if (!annotate) {
       auto output =
           trace::TraceWriter::create(dup(1), "standard output", trace::TraceFormat::Text, false);
-      while (input->next(event)) output->write_event(event);
+      while (input->next(event)) {
+        output->write_event(event);
+        progress.update(input->bytes_read());
+      }
       output->close();
       return 0;
     }
-    Annotator annotator(std::move(named));
+    Annotator annotator(std::move(named), absolute_maps);
     std::string out(trace::kTextVersionLine);
     while (input->next(event)) {
       annotator.write(event, out);
+      progress.update(input->bytes_read());
       if (out.size() > (1 << 16)) {
         if (fwrite(out.data(), 1, out.size(), stdout) != out.size()) break;
         out.clear();

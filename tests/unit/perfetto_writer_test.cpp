@@ -1,0 +1,320 @@
+// Unit tests for the Perfetto timeline (Chrome's JSON trace events): the document parses, one
+// track per thread and per mapping, accesses as slices with their values as arguments, markers
+// and LOST as instant events, mappings as begin/end pairs, and slices of a thread never overlap.
+#include "analysis/perfetto_writer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+
+namespace mmiotrace::analysis {
+namespace {
+
+using nlohmann::json;
+using trace::Event;
+using trace::EventKind;
+
+Event map_event(int id, uint64_t phys, uint64_t length, uint64_t time, int pid = 10) {
+  Event event;
+  event.kind = EventKind::Map;
+  event.map_id = id;
+  event.phys = phys;
+  event.virt = 0x7f0000000000;
+  event.length = length;
+  event.time_ns = time;
+  event.pc = 0x401000;
+  event.pid = pid;
+  event.tid = pid;
+  return event;
+}
+
+Event unmap_event(int id, uint64_t time, int pid = 10) {
+  Event event;
+  event.kind = EventKind::Unmap;
+  event.map_id = id;
+  event.time_ns = time;
+  event.pid = pid;
+  event.tid = pid;
+  return event;
+}
+
+Event access(EventKind kind, int map, uint64_t phys, uint64_t value, unsigned width,
+             uint64_t time, int tid = 10, int pid = 10) {
+  Event event;
+  event.kind = kind;
+  event.map_id = map;
+  event.phys = phys;
+  event.virt = 0x7f0000000000 + (phys & 0xfff);
+  event.width = static_cast<uint8_t>(width);
+  std::memcpy(event.value, &value, width < 8 ? width : 8);
+  event.time_ns = time;
+  event.pc = 0x401234;
+  event.pid = pid;
+  event.tid = tid;
+  return event;
+}
+
+Event mark(const std::string& text, uint64_t time) {
+  static std::string kept;
+  kept = text;
+  Event event;
+  event.kind = EventKind::Mark;
+  event.text = kept.data();
+  event.text_length = static_cast<uint32_t>(kept.size());
+  event.time_ns = time;
+  event.pid = 10;
+  event.tid = 10;
+  return event;
+}
+
+// The whole JSON document the writer makes from `events`, and how many pieces it came in.
+struct Timeline {
+  json document;
+  std::string text;
+  size_t pieces = 0;
+};
+
+Timeline timeline_of(const std::vector<Event>& events) {
+  Timeline result;
+  PerfettoWriter writer(
+      [&](std::string_view piece) {
+        result.text.append(piece);
+        ++result.pieces;
+      },
+      "trace.bin");
+  for (const Event& event : events) writer.write(event);
+  writer.finish();
+  result.document = json::parse(result.text);  // throws when it is not JSON
+  return result;
+}
+
+std::vector<json> events_where(const json& document, const std::string& phase) {
+  std::vector<json> found;
+  for (const json& event : document["traceEvents"]) {
+    if (event["ph"] == phase) found.push_back(event);
+  }
+  return found;
+}
+
+// The name a "M" thread_name (or process_name) event gives the track (pid, tid).
+std::string track_name(const json& document, uint64_t pid, std::optional<uint64_t> tid) {
+  for (const json& event : document["traceEvents"]) {
+    if (event["ph"] != "M" || event["pid"] != pid) continue;
+    if (tid && event["name"] == "thread_name" && event["tid"] == *tid) return event["args"]["name"];
+    if (!tid && event["name"] == "process_name") return event["args"]["name"];
+  }
+  return "";
+}
+
+TEST(PerfettoWriter, EveryEventHasTheFieldsItsPhaseNeeds) {
+  Timeline timeline = timeline_of({map_event(1, 0xfebf0000, 0x4000, 1000),
+                                   access(EventKind::Write, 1, 0xfebf0014, 0x460001, 4, 2000),
+                                   access(EventKind::Read, 1, 0xfebf001c, 1, 4, 2500),
+                                   mark("controller ready", 3000), unmap_event(1, 4000)});
+  const json& document = timeline.document;
+  ASSERT_TRUE(document["traceEvents"].is_array());
+  EXPECT_EQ(document["displayTimeUnit"], "ns");
+  EXPECT_EQ(document["metadata"]["generator"], "mmiotrace");
+  EXPECT_EQ(document["metadata"]["trace"], "trace.bin");
+  EXPECT_EQ(document["metadata"]["trace_events"], 5);
+  EXPECT_EQ(document["metadata"]["lost_events"], 0);
+  for (const json& event : document["traceEvents"]) {
+    ASSERT_TRUE(event.contains("ph")) << event;
+    ASSERT_TRUE(event["pid"].is_number_unsigned()) << event;
+    std::string phase = event["ph"];
+    ASSERT_TRUE(phase == "M" || phase == "X" || phase == "i" || phase == "B" || phase == "E")
+        << event;
+    if (phase == "M") continue;
+    EXPECT_TRUE(event["ts"].is_number()) << event;
+    EXPECT_TRUE(event["tid"].is_number_unsigned()) << event;
+    if (phase == "X") {
+      EXPECT_TRUE(event["dur"].is_number()) << event;
+    }
+    if (phase == "i") {
+      EXPECT_TRUE(event["s"] == "t" || event["s"] == "g") << event;
+    }
+    if (phase != "E") {
+      EXPECT_TRUE(event["name"].is_string()) << event;
+    }
+  }
+}
+
+TEST(PerfettoWriter, AnAccessIsASliceOnItsThreadAndAnInstantOnItsMapping) {
+  Timeline timeline = timeline_of({map_event(1, 0xfebf0000, 0x4000, 1000),
+                                   access(EventKind::Write, 1, 0xfebf0014, 0x460001, 4, 2000)});
+  const json& document = timeline.document;
+  json write_slice;
+  for (const json& slice : events_where(document, "X")) {
+    if (slice["cat"] == "mmio") write_slice = slice;
+  }
+  ASSERT_FALSE(write_slice.is_null());
+  EXPECT_EQ(write_slice["name"], "W 4 @0xfebf0014");
+  EXPECT_EQ(write_slice["pid"], 10);
+  EXPECT_EQ(write_slice["tid"], 10);
+  EXPECT_DOUBLE_EQ(write_slice["ts"].get<double>(), 2.0);  // microseconds
+  const json& args = write_slice["args"];
+  EXPECT_EQ(args["kind"], "W");
+  EXPECT_EQ(args["width"], 4);
+  EXPECT_EQ(args["map"], 1);
+  EXPECT_EQ(args["phys"], "0xfebf0014");
+  EXPECT_EQ(args["value"], "0x460001");
+  EXPECT_EQ(args["pc"], "0x401234");
+  EXPECT_EQ(track_name(document, 10, std::nullopt), "PID 10");
+  EXPECT_EQ(track_name(document, 10, 10), "TID 10");
+
+  json on_mapping;
+  for (const json& instant : events_where(document, "i")) {
+    if (instant["pid"] == kMappingsPid) on_mapping = instant;
+  }
+  ASSERT_FALSE(on_mapping.is_null());
+  EXPECT_EQ(on_mapping["tid"], kMappingsPid + 1);
+  EXPECT_EQ(on_mapping["s"], "t");
+  EXPECT_EQ(on_mapping["args"]["value"], "0x460001");
+  EXPECT_EQ(track_name(document, kMappingsPid, std::nullopt), "mappings");
+  EXPECT_EQ(track_name(document, kMappingsPid, kMappingsPid + 1), "map 1 @0xfebf0000 (0x4000 bytes)");
+}
+
+TEST(PerfettoWriter, OneTrackPerThreadAndPerMapping) {
+  Timeline timeline = timeline_of({
+      map_event(1, 0x1000, 0x1000, 100),
+      map_event(2, 0x8000, 0x1000, 110),
+      access(EventKind::Read, 1, 0x1000, 1, 4, 200, 10),
+      access(EventKind::Read, 2, 0x8000, 2, 4, 210, 11),
+      access(EventKind::Read, 1, 0x1004, 3, 4, 220, 12),
+      access(EventKind::Read, 2, 0x8004, 4, 4, 230, 10),
+  });
+  std::set<uint64_t> thread_tracks;
+  std::map<uint64_t, int> mapping_instants;
+  for (const json& event : timeline.document["traceEvents"]) {
+    if (event["ph"] == "X" && event["cat"] == "mmio") thread_tracks.insert(event["tid"].get<uint64_t>());
+    if (event["ph"] == "i" && event["pid"] == kMappingsPid) mapping_instants[event["tid"]]++;
+  }
+  EXPECT_EQ(thread_tracks, (std::set<uint64_t>{10, 11, 12}));
+  EXPECT_EQ(mapping_instants[kMappingsPid + 1], 2);
+  EXPECT_EQ(mapping_instants[kMappingsPid + 2], 2);
+  for (uint64_t tid : {10, 11, 12}) {
+    EXPECT_EQ(track_name(timeline.document, 10, tid), "TID " + std::to_string(tid));
+  }
+}
+
+TEST(PerfettoWriter, SlicesOfAThreadNeverOverlapAndLastAtMostAMicrosecond) {
+  std::vector<Event> events = {map_event(1, 0, 0x1000, 0)};
+  uint64_t times[] = {1000, 1300, 1301, 5000, 5000, 9000};
+  for (uint64_t time : times) events.push_back(access(EventKind::Read, 1, 0, 0, 4, time));
+  Timeline timeline = timeline_of(events);
+  std::vector<std::pair<double, double>> slices;
+  for (const json& slice : events_where(timeline.document, "X")) {
+    if (slice["cat"] == "mmio") slices.emplace_back(slice["ts"], slice["dur"]);
+  }
+  ASSERT_EQ(slices.size(), 6u);
+  EXPECT_DOUBLE_EQ(slices[0].second, 0.3);
+  EXPECT_DOUBLE_EQ(slices[1].second, 0.001);
+  EXPECT_DOUBLE_EQ(slices[2].second, 1.0);  // capped: the next access is 3.7 us later
+  EXPECT_DOUBLE_EQ(slices[3].second, 0.0);  // two accesses in the same nanosecond
+  for (size_t i = 0; i + 1 < slices.size(); ++i) {
+    EXPECT_LE(slices[i].first + slices[i].second, slices[i + 1].first + 1e-9) << i;
+  }
+}
+
+TEST(PerfettoWriter, TimestampsKeepEveryNanosecond) {
+  Timeline timeline = timeline_of({map_event(1, 0, 0x1000, 0),
+                                   access(EventKind::Read, 1, 0, 0, 4, 12430164737123)});
+  EXPECT_NE(timeline.text.find("\"ts\":12430164737.123"), std::string::npos);
+}
+
+TEST(PerfettoWriter, MarkersAndLostEventsAreGlobalInstants) {
+  Event lost;
+  lost.kind = EventKind::Lost;
+  lost.length = 42;
+  lost.pid = 10;
+  lost.tid = 10;
+  lost.time_ns = 7000;
+  Timeline timeline = timeline_of({mark("phase \"two\"\n", 5000), lost});
+  std::vector<json> instants = events_where(timeline.document, "i");
+  ASSERT_EQ(instants.size(), 2u);
+  EXPECT_EQ(instants[0]["s"], "g");
+  EXPECT_EQ(instants[0]["cat"], "marker");
+  EXPECT_EQ(instants[0]["name"], "phase \"two\" ");  // one line in the name
+  EXPECT_EQ(instants[0]["args"]["text"], "phase \"two\"\n");  // all of it in the args
+  EXPECT_EQ(instants[1]["cat"], "lost");
+  EXPECT_EQ(instants[1]["name"], "LOST 42 events");
+  EXPECT_EQ(instants[1]["args"]["count"], 42);
+  EXPECT_EQ(timeline.document["metadata"]["lost_events"], 42);
+}
+
+TEST(PerfettoWriter, MarkerTextThatIsNotUtf8StaysValidJsonWithItsBytes) {
+  Timeline timeline = timeline_of({mark(std::string("bad \xff\xfe byte"), 10)});
+  json marker = events_where(timeline.document, "i").at(0);
+  EXPECT_EQ(marker["args"]["text"], "bad \xef\xbf\xbd\xef\xbf\xbd byte");
+  EXPECT_EQ(marker["args"]["text_bytes"], "62616420fffe2062797465");
+}
+
+TEST(PerfettoWriter, AMappingIsABeginEndPairOnItsTrack) {
+  Timeline timeline = timeline_of({map_event(3, 0xfe000000, 0x100, 1000),
+                                   access(EventKind::Read, 3, 0xfe000000, 5, 1, 1500),
+                                   unmap_event(3, 2000), map_event(4, 0xfd000000, 0x100, 2500)});
+  std::vector<json> begins = events_where(timeline.document, "B");
+  std::vector<json> ends = events_where(timeline.document, "E");
+  ASSERT_EQ(begins.size(), 2u);
+  ASSERT_EQ(ends.size(), 2u);
+  EXPECT_EQ(begins[0]["tid"], kMappingsPid + 3);
+  EXPECT_EQ(begins[0]["args"]["length"], "0x100");
+  EXPECT_EQ(ends[0]["tid"], kMappingsPid + 3);
+  EXPECT_DOUBLE_EQ(ends[0]["ts"].get<double>(), 2.0);
+  EXPECT_EQ(ends[1]["tid"], kMappingsPid + 4);  // still mapped when the trace ends
+  EXPECT_EQ(ends[1]["args"]["open_at_end"], true);
+}
+
+TEST(PerfettoWriter, UnknownIdsGetTracksOfTheirOwn) {
+  // The text format carries no tids, a kernel log no pids.
+  Event from_text = access(EventKind::Read, 1, 0, 0, 4, 100, 0, 33);
+  Event from_kernel = access(EventKind::Read, 1, 0, 0, 4, 200, 0, 0);
+  Timeline timeline = timeline_of({map_event(1, 0, 0x1000, 0), from_text, from_kernel});
+  EXPECT_EQ(track_name(timeline.document, 33, kUnknownTidBase + 33), "thread unknown");
+  EXPECT_EQ(track_name(timeline.document, kUnknownPid, std::nullopt), "PID unknown");
+}
+
+TEST(PerfettoWriter, WideValuesAndUnknownInstructionsBecomeArguments) {
+  Event wide = access(EventKind::Write, 1, 0x40, 0, 16, 100);
+  for (int i = 0; i < 16; ++i) wide.value[i] = static_cast<uint8_t>(i + 1);
+  Event unknown;
+  unknown.kind = EventKind::Unknown;
+  unknown.map_id = 1;
+  unknown.phys = 0x48;
+  unknown.pc = 0x402000;
+  unknown.insn_length = 3;
+  unknown.insn[0] = 0x0f;
+  unknown.insn[1] = 0x0b;
+  unknown.insn[2] = 0x90;
+  unknown.time_ns = 200;
+  unknown.pid = unknown.tid = 10;
+  Timeline timeline = timeline_of({map_event(1, 0, 0x1000, 0), wide, unknown});
+  bool saw_wide = false, saw_unknown = false;
+  for (const json& event : timeline.document["traceEvents"]) {
+    if (event["ph"] == "X" && event["cat"] == "mmio") {
+      EXPECT_EQ(event["args"]["value"], "0x100f0e0d0c0b0a090807060504030201");
+      saw_wide = true;
+    }
+    if (event["ph"] == "i" && event["name"] == "UNKNOWN" && event["pid"] == 10) {
+      EXPECT_EQ(event["args"]["insn"], "0f 0b 90");
+      saw_unknown = true;
+    }
+  }
+  EXPECT_TRUE(saw_wide);
+  EXPECT_TRUE(saw_unknown);
+}
+
+TEST(PerfettoWriter, LargeTracesStreamInPieces) {
+  std::vector<Event> events = {map_event(1, 0, 0x1000, 0)};
+  for (uint64_t i = 0; i < 8000; ++i) events.push_back(access(EventKind::Read, 1, 0, i, 4, i * 10));
+  Timeline timeline = timeline_of(events);
+  EXPECT_GT(timeline.pieces, 2u);  // handed on about every MiB, not held to the end
+  EXPECT_EQ(events_where(timeline.document, "X").size(), 8001u);
+}
+
+}  // namespace
+}  // namespace mmiotrace::analysis
