@@ -48,7 +48,8 @@ const char* const kRecordUsage =
     "  -o, --output FILE   write the trace to FILE, '-' for standard output\n"
     "                      (default: mmiotrace.log)\n"
     "  --format FORMAT     'text' (default): the Linux kernel's mmiotrace format;\n"
-    "                      'binary': mmiotrace's own, smaller and faster (docs/trace-format.md)\n"
+    "                      'binary': mmiotrace's own, smaller and faster (docs/trace-format.md).\n"
+    "                      Without it, an output named *.bin is binary, *.zst compressed binary\n"
     "  --compress          compress a binary trace with zstd\n"
     "  -t, --trace GLOB    trace the mappings of files whose path matches GLOB; repeatable.\n"
     "                      Default: /dev/mem /sys/bus/pci/devices/*/resource* /dev/uio*\n"
@@ -125,11 +126,13 @@ uint64_t parse_size(const std::string& text) {
 
 RecordOptions parse(const Arguments& arguments) {
   RecordOptions options;
+  bool format_given = false;
   ArgumentReader reader("record", arguments);
   while (reader.at_option()) {
     if (auto output = reader.take_value("--output", "-o")) {
       options.output = *output;
     } else if (auto format = reader.take_value("--format")) {
+      format_given = true;
       if (*format == "text") {
         options.format = trace::TraceFormat::Text;
       } else if (*format == "binary") {
@@ -163,6 +166,12 @@ RecordOptions parse(const Arguments& arguments) {
   if (options.command.empty()) {
     throw CliError(kExitUsage, "record: no command to run; usage: mmiotrace record [-o FILE] "
                                "[--trace GLOB]... -- COMMAND [ARGS]");
+  }
+  // As `convert` does: the output's name says the format, unless --format does.
+  auto named = [&](std::string_view suffix) { return options.output.ends_with(suffix); };
+  if (!format_given && (named(".bin") || named(".zst"))) {
+    options.format = trace::TraceFormat::Binary;
+    options.compress = options.compress || named(".zst");
   }
   if (options.compress && options.format != trace::TraceFormat::Binary) {
     throw CliError(kExitUsage, "record: --compress needs --format binary");

@@ -53,6 +53,29 @@ class RecordingTest : public ::testing::Test {
   TemporaryDirectory directory_;
 };
 
+TEST_F(RecordingTest, OutputNameChoosesTheFormatWhenNoFormatIsGiven) {
+  struct Case {
+    const char* name;
+    std::string magic;  // the file's first bytes
+    int compressed;     // the header's flags bit 0 (binary traces), or -1
+  };
+  for (const Case& expected : {Case{"trace.bin", std::string("MMIOTRC\0", 8), 0},
+                               Case{"trace.zst", std::string("MMIOTRC\0", 8), 1},
+                               Case{"trace.txt", std::string("VERSION "), -1},
+                               Case{"trace.bin.log", std::string("VERSION "), -1}}) {
+    ProgramResult recorded = record({"-o", path(expected.name)}, "widths");
+    ASSERT_EQ(describe_status(recorded.status), "exited 0") << recorded.err;
+    std::string content = read_file(path(expected.name));
+    EXPECT_EQ(content.substr(0, expected.magic.size()), expected.magic) << expected.name;
+    if (expected.compressed >= 0) {
+      ASSERT_GE(content.size(), 16u);
+      EXPECT_EQ(content[12] & 1, expected.compressed) << expected.name;
+    }
+    ProgramResult dumped = mmiotrace({"dump", path(expected.name)});
+    EXPECT_EQ(describe_status(dumped.status), "exited 0") << dumped.err;
+  }
+}
+
 TEST_F(RecordingTest, BinaryTraceDumpsToTheTextTrace) {
   for (std::vector<std::string> format : {std::vector<std::string>{"--format", "binary"},
                                           std::vector<std::string>{"--format", "binary", "--compress"}}) {
