@@ -1,0 +1,197 @@
+// End-to-end tests of the commands that make a trace readable, on a real recording (the NVMe
+// example against the nvme model): report (text and JSON, symbolized PCs, threads), diff (exit
+// 0/1/2 like diff(1), --json), dump --regs (register and field names; a bad map named with its
+// line and column) and convert --to perfetto (a timeline that parses, with the tracks it needs).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "program_runner.hpp"
+
+namespace mmiotrace::e2e {
+namespace {
+
+using nlohmann::json;
+
+class AnalysisCommandsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    directory_ = new TemporaryDirectory();
+    for (auto [name, extra] : {std::pair<const char*, const char*>{"normal.bin", nullptr},
+                               std::pair<const char*, const char*>{"again.bin", nullptr},
+                               std::pair<const char*, const char*>{"abrupt.bin", "--abrupt"}}) {
+      std::vector<std::string> command = {MMIOTRACE_COMMAND, "record", "-o", path(name),
+                                          "--device", "nvme@/dev/fake-nvme", "--",
+                                          EXAMPLES_DIR "/nvme_init"};
+      if (extra != nullptr) command.push_back(extra);
+      command.push_back("/dev/fake-nvme");
+      ProgramResult result = run_program(command, directory_->path());
+      ASSERT_EQ(describe_status(result.status), "exited 0") << result.err;
+    }
+  }
+  static void TearDownTestSuite() {
+    delete directory_;
+    directory_ = nullptr;
+  }
+  static std::string path(const std::string& name) { return directory_->path() + "/" + name; }
+  static ProgramResult mmiotrace(std::vector<std::string> arguments) {
+    arguments.insert(arguments.begin(), MMIOTRACE_COMMAND);
+    return run_program(arguments, directory_->path());
+  }
+  static void write(const std::string& name, const std::string& content) {
+    std::ofstream(path(name), std::ios::binary) << content;
+  }
+  // One line, naming mmiotrace, containing `needle`, and the exit status.
+  static void expect_error(const ProgramResult& result, int status, const std::string& needle) {
+    EXPECT_EQ(describe_status(result.status), "exited " + std::to_string(status));
+    EXPECT_EQ(result.err.rfind("mmiotrace: ", 0), 0u) << result.err;
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+    EXPECT_NE(result.err.find(needle), std::string::npos) << result.err;
+  }
+
+  static TemporaryDirectory* directory_;
+};
+
+TemporaryDirectory* AnalysisCommandsTest::directory_ = nullptr;
+
+TEST_F(AnalysisCommandsTest, ReportNamesRegistersAndSymbolizesInstructions) {
+  ProgramResult result = mmiotrace({"report", path("normal.bin")});
+  ASSERT_EQ(describe_status(result.status), "exited 0") << result.err;
+  EXPECT_TRUE(result.err.empty()) << "no progress bar when stderr is not a terminal";
+  EXPECT_NE(result.out.find("device nvme@/dev/fake-nvme"), std::string::npos) << result.out;
+  // CC: read once, written twice (enable, then shutdown), from main.
+  EXPECT_TRUE(std::regex_search(result.out, std::regex(R"(0x14 +CC +R 1 +W 2 )"))) << result.out;
+  EXPECT_TRUE(std::regex_search(result.out, std::regex(R"(values \(3\): 0x0 0x460001 0x464001)")));
+  // CSTS is polled from wait_for_status, a function of the example, named with its offset.
+  EXPECT_TRUE(std::regex_search(
+      result.out, std::regex(R"(\d+ x nvme_init\+0x[0-9a-f]+ \(wait_for_status\+0x[0-9a-f]+\))")))
+      << result.out;
+  EXPECT_TRUE(std::regex_search(result.out, std::regex(R"(threads:\n  pid \d+ +tid \d+ +R 1\d)")))
+      << result.out;
+}
+
+TEST_F(AnalysisCommandsTest, ReportJsonCountsWhatDumpShows) {
+  ProgramResult result = mmiotrace({"report", "--json", path("normal.bin")});
+  ASSERT_EQ(describe_status(result.status), "exited 0") << result.err;
+  json report = json::parse(result.out);
+  ProgramResult dumped = mmiotrace({"dump", path("normal.bin")});
+  uint64_t reads = 0, writes = 0;
+  std::istringstream lines(dumped.out);
+  for (std::string line; std::getline(lines, line);) {
+    reads += line.rfind("R ", 0) == 0;
+    writes += line.rfind("W ", 0) == 0;
+  }
+  ASSERT_EQ(report["mappings"].size(), 1u);
+  uint64_t report_reads = 0, report_writes = 0;
+  for (const json& reg : report["mappings"][0]["registers"]) {
+    report_reads += reg["reads"].get<uint64_t>();
+    report_writes += reg["writes"].get<uint64_t>();
+  }
+  EXPECT_EQ(report_reads, reads);
+  EXPECT_EQ(report_writes, writes);
+  EXPECT_EQ(report["lost"], 0);
+  EXPECT_EQ(report["mappings"][0]["device"], "nvme@/dev/fake-nvme");
+}
+
+TEST_F(AnalysisCommandsTest, DiffExitsLikeDiff) {
+  // Two runs poll CSTS a different number of times (the model's ready delay against the
+  // scheduler): --squash-polls counts a run of equal reads as one.
+  ProgramResult same = mmiotrace({"diff", "--squash-polls", path("normal.bin"), path("again.bin")});
+  EXPECT_EQ(describe_status(same.status), "exited 0") << same.out << same.err;
+  EXPECT_NE(same.out.find("the traces match"), std::string::npos) << same.out;
+
+  ProgramResult differ = mmiotrace({"diff", "--squash-polls", path("normal.bin"), path("abrupt.bin")});
+  EXPECT_EQ(describe_status(differ.status), "exited 1") << differ.err;
+  // The shutdown notification: CC.SHN normal (01b) against abrupt (10b).
+  EXPECT_TRUE(std::regex_search(differ.out, std::regex(R"(the first difference\n-W 4 map 1 \+0x14 0x464001 .*\n\+W 4 map 1 \+0x14 0x468001 )")))
+      << differ.out;
+
+  ProgramResult as_json =
+      mmiotrace({"diff", "--json", "--squash-polls", path("normal.bin"), path("abrupt.bin")});
+  EXPECT_EQ(describe_status(as_json.status), "exited 1");
+  std::istringstream lines(as_json.out);
+  std::string line, last;
+  int differences = 0;
+  while (std::getline(lines, line)) {
+    json record = json::parse(line);  // one JSON document per line
+    differences += record.contains("difference");
+    last = line;
+  }
+  EXPECT_EQ(differences, 1);
+  EXPECT_EQ(json::parse(last)["same"], false);
+
+  expect_error(mmiotrace({"diff", path("normal.bin"), path("missing.bin")}), 2, "missing.bin");
+}
+
+TEST_F(AnalysisCommandsTest, DumpRegsNamesRegistersAndFields) {
+  write("nvme.yaml",
+        "device: nvme\n"
+        "blocks:\n"
+        "  - name: NVME\n"
+        "    base: 0\n"
+        "    registers:\n"
+        "      - name: CC\n"
+        "        offset: 0x14\n"
+        "        fields:\n"
+        "          - {name: EN, bits: \"0\", values: {DISABLED: 0, ENABLED: 1}}\n"
+        "          - {name: SHN, bits: \"15:14\", values: {NONE: 0, NORMAL: 1, ABRUPT: 2}}\n");
+  ProgramResult result = mmiotrace({"dump", "--regs", path("nvme.yaml"), path("abrupt.bin")});
+  ASSERT_EQ(describe_status(result.status), "exited 0") << result.err;
+  EXPECT_TRUE(std::regex_search(result.out,
+                                std::regex(R"(\nW 4 \S+ 1 0x14 0x460001 \S+ \d+  ; NVME\.CC EN=ENABLED SHN=NONE\n)")))
+      << result.out;
+  EXPECT_TRUE(std::regex_search(result.out,
+                                std::regex(R"(\nW 4 \S+ 1 0x14 0x468001 \S+ \d+  ; NVME\.CC EN=ENABLED SHN=ABRUPT\n)")))
+      << result.out;
+  // Placed at map 1's first byte, the same names.
+  ProgramResult placed = mmiotrace({"dump", "--regs", "1=" + path("nvme.yaml"), path("abrupt.bin")});
+  EXPECT_EQ(placed.out, result.out);
+
+  write("bad.yaml", "blocks:\n  - name: NVME\n    registers:\n      - {name: CC, offset: 0x14, size: 12}\n");
+  expect_error(mmiotrace({"dump", "--regs", path("bad.yaml"), path("normal.bin")}), 116,
+               path("bad.yaml") + ":4:40: blocks[0].registers[0].size: 12 is not a register size");
+  write("bad.svd", "<device><name>x</name>\n<peripherals><peripheral></device>\n");
+  ProgramResult bad_svd = mmiotrace({"dump", "--regs", path("bad.svd"), path("normal.bin")});
+  expect_error(bad_svd, 116, path("bad.svd") + ":2:");
+  expect_error(mmiotrace({"dump", "--regs", path("none.json"), path("normal.bin")}), 116,
+               "none.json: cannot open");
+}
+
+TEST_F(AnalysisCommandsTest, ConvertToPerfettoMakesATimelineWithThreadAndMappingTracks) {
+  ProgramResult result = mmiotrace({"convert", "--to", "perfetto", path("normal.bin"),
+                                    path("timeline.json")});
+  ASSERT_EQ(describe_status(result.status), "exited 0") << result.err;
+  json timeline = json::parse(read_file(path("timeline.json")));
+  std::set<std::string> track_names;
+  int accesses = 0, markers = 0, mapping_begins = 0;
+  for (const json& event : timeline["traceEvents"]) {
+    if (event["ph"] == "M" && event["name"] == "thread_name") track_names.insert(event["args"]["name"]);
+    if (event["ph"] == "X" && event["cat"] == "mmio") ++accesses;
+    if (event["ph"] == "i" && event["cat"] == "marker") ++markers;
+    if (event["ph"] == "B") ++mapping_begins;
+  }
+  EXPECT_TRUE(track_names.count("map 1 @0x0 (0x4000 bytes)")) << timeline.dump();
+  EXPECT_TRUE(std::any_of(track_names.begin(), track_names.end(),
+                          [](const std::string& name) { return name.rfind("TID ", 0) == 0; }));
+  ProgramResult report = mmiotrace({"report", "--json", path("normal.bin")});
+  json summary = json::parse(report.out);
+  EXPECT_EQ(accesses, summary["mappings"][0]["accesses"].get<int>());
+  EXPECT_GE(markers, 1);  // the device marker
+  EXPECT_EQ(mapping_begins, 1);
+
+  // The name says the format; a bad target is a usage error.
+  ProgramResult by_name = mmiotrace({"convert", path("normal.bin"), path("by-name.json")});
+  EXPECT_EQ(describe_status(by_name.status), "exited 0") << by_name.err;
+  EXPECT_EQ(read_file(path("by-name.json")), read_file(path("timeline.json")));
+  expect_error(mmiotrace({"convert", "--to", "svg", path("normal.bin"), path("x.svg")}), 125,
+               "unknown format 'svg'");
+}
+
+}  // namespace
+}  // namespace mmiotrace::e2e
