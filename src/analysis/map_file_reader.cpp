@@ -1,6 +1,7 @@
 // mmiotrace's own register map format, in JSON (nlohmann_json) and in YAML (yaml-cpp): both are
 // read into one document tree that keeps the line and column of every value, then checked and
 // turned into a RegisterMap by one set of rules (docs/register-maps.md).
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -239,8 +240,14 @@ class YamlTreeBuilder {
             fail_at(file_name_, key.line, key.column, "YAML: a key must be a plain string");
           }
           key.name = member.first.Scalar();
+          DocumentNode value = convert(member.second, depth + 1);
+          if (member.second.IsNull() && value.line != key.line) {
+            // yaml-cpp marks an empty value ("name:") where the next token starts.
+            value.line = key.line;
+            value.column = key.column;
+          }
           node.keys.push_back(std::move(key));
-          node.items.push_back(convert(member.second, depth + 1));
+          node.items.push_back(std::move(value));
         }
         break;
       case YAML::NodeType::Null:
@@ -257,10 +264,34 @@ class YamlTreeBuilder {
   size_t nodes_ = 0;
 };
 
+// Where the flow brackets of `text` first open more than kMaxDepth levels, or nullopt.
+std::optional<size_t> too_deep_offset(std::string_view text) {
+  size_t depth = 0;
+  for (size_t i = 0; i < text.size(); i++) {
+    if (text[i] == '[' || text[i] == '{') {
+      if (++depth > kMaxDepth) return i;
+    } else if ((text[i] == ']' || text[i] == '}') && depth > 0) {
+      depth--;
+    }
+  }
+  return std::nullopt;
+}
+
 DocumentNode yaml_document(std::string_view text, const std::string& file_name) {
   YAML::Node root;
   try {
     root = YAML::Load(std::string(text));
+  } catch (const YAML::DeepRecursion& error) {
+    // yaml-cpp stops at 2000 levels, saying "bad file", often at 0:0.
+    size_t line = error.mark.is_null() ? 1 : static_cast<size_t>(error.mark.line) + 1;
+    size_t column = error.mark.is_null() ? 1 : static_cast<size_t>(error.mark.column) + 1;
+    if (std::optional<size_t> offset = too_deep_offset(text)) {
+      map_support::TextPosition position = map_support::position_of(text, *offset);
+      line = position.line;
+      column = position.column;
+    }
+    fail_at(file_name, line, column,
+            "YAML: nested deeper than " + std::to_string(kMaxDepth) + " levels");
   } catch (const YAML::Exception& error) {
     size_t line = error.mark.is_null() ? 1 : static_cast<size_t>(error.mark.line) + 1;
     size_t column = error.mark.is_null() ? 1 : static_cast<size_t>(error.mark.column) + 1;
@@ -513,7 +544,7 @@ class MapDocumentReader {
       for (size_t i = 0; i < fields->items.size(); i++) {
         std::string field_path = path + ".fields[" + std::to_string(i) + "]";
         const DocumentNode& item = fields->items[i];
-        Field field = field_of(item, field_path, reg.size_bits);
+        Field field = field_of(item, field_path, reg.size_bits, reg.access);
         unsigned high = field.bit_offset + field.bit_width - 1;
         for (const Field& earlier : reg.fields) {
           unsigned earlier_high = earlier.bit_offset + earlier.bit_width - 1;
@@ -533,7 +564,9 @@ class MapDocumentReader {
     return reg;
   }
 
-  Field field_of(const DocumentNode& node, const std::string& path, unsigned register_bits) const {
+  // A field without `access` has its register's, as in SVD.
+  Field field_of(const DocumentNode& node, const std::string& path, unsigned register_bits,
+                 RegisterAccess register_access) const {
     expect(node, DocumentNode::Kind::Object, path);
     check_keys(node, path, {"name", "bits", "access", "description", "values"});
     Field field;
@@ -562,7 +595,7 @@ class MapDocumentReader {
     }
     field.bit_offset = static_cast<unsigned>(*low);
     field.bit_width = static_cast<unsigned>(*high - *low + 1);
-    if (auto access = access_of(node, path)) field.access = *access;
+    field.access = access_of(node, path).value_or(register_access);
     if (const DocumentNode* text = member(node, "description")) {
       field.description = string_of(*text, member_path(path, "description"));
     }

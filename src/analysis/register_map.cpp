@@ -111,7 +111,8 @@ void RegisterMap::index() {
   size_t order = 0;
   for (size_t b = 0; b < blocks_.size(); b++) {
     const RegisterBlock& block = blocks_[b];
-    uint64_t extent = block.size;  // bytes from base
+    bool spans = block.size != 0;
+    uint64_t last_offset = block.size - 1;  // of the block's last byte, when `spans`
     for (const Register& reg : block.registers) {
       block_of_[&reg] = &block;
       uint64_t first = block.base + reg.offset;
@@ -120,10 +121,12 @@ void RegisterMap::index() {
         continue;  // past the top of the address space
       }
       spans_.push_back({first, last, order++, &reg, &block});
-      extent = std::max(extent, reg.offset + reg.size_bytes());
+      uint64_t reg_last_offset = reg.offset + (reg.size_bytes() - 1);
+      last_offset = spans ? std::max(last_offset, reg_last_offset) : reg_last_offset;
+      spans = true;
     }
-    if (extent == 0) continue;
-    uint64_t last = extent - 1 > UINT64_MAX - block.base ? UINT64_MAX : block.base + (extent - 1);
+    if (!spans) continue;
+    uint64_t last = last_offset > UINT64_MAX - block.base ? UINT64_MAX : block.base + last_offset;
     block_spans_.push_back({block.base, last, b, &block});
   }
   std::stable_sort(spans_.begin(), spans_.end(),

@@ -21,6 +21,10 @@ using map_support::quote_for_message;
 
 constexpr size_t kMaxDepth = 64;      // clusters in clusters...: deeper files are refused
 constexpr uint64_t kMaxDim = 65536;   // elements of one dim array
+// Clusters, fields and enumerated values the flattened map may hold: a dim of fields in a dim
+// of registers, or clusters derived from their own ancestors, are refused, not an out-of-memory.
+constexpr size_t kMaxClusters = size_t{1} << 17;
+constexpr size_t kMaxFieldsAndValues = size_t{1} << 22;
 
 // An element of the file that mmiotrace uses, where it starts.
 struct SvdElement {
@@ -569,8 +573,18 @@ class SvdConverter {
     std::string description;
     if (const SvdElement* text = peripheral.child("description")) description = one_spaced(text->text);
     std::vector<Instance> all = instances(peripheral, name);
+    size_t fields_and_values = 0;
+    for (const Register& reg : registers) {
+      fields_and_values += reg.fields.size();
+      for (const Field& field : reg.fields) {
+        fields_and_values += field.values.size();
+      }
+    }
     for (const Instance& instance : all) {
-      if (instance.index > 0) count_registers(peripheral, registers.size());
+      if (instance.index > 0) {
+        count_registers(peripheral, registers.size());
+        count_fields_and_values(peripheral, fields_and_values);
+      }
       RegisterBlock block;
       block.name = instance.name;
       block.base = base;
@@ -603,10 +617,17 @@ class SvdConverter {
     }
   }
 
+  void count_fields_and_values(const SvdElement& at, size_t more) {
+    fields_and_values_ += more;
+    if (fields_and_values_ > kMaxFieldsAndValues) {
+      fail(at, "more than " + std::to_string(kMaxFieldsAndValues) + " fields and values");
+    }
+  }
+
   // The registers of a <registers> or <cluster>, flattened: a cluster's registers are named
   // "CLUSTER.REGISTER" at the cluster's offset plus their own.
   void add_members(const SvdElement& container, const Properties& outer, const std::string& prefix,
-                   uint64_t offset, std::vector<Register>& out) {
+                   uint64_t offset, std::vector<Register>& out, size_t depth = 0) {
     for (const SvdElement& child : container.children) {
       if (child.tag != "register" && child.tag != "cluster") continue;
       const SvdElement& member = resolve(child, container, Level::Member);
@@ -617,7 +638,13 @@ class SvdConverter {
       for (const Instance& instance : instances(member, name)) {
         uint64_t at = add(member, member_offset, multiply(member, instance.index, increment));
         if (member.tag == "cluster") {
-          add_members(member, inner, prefix + instance.name + ".", at, out);
+          if (depth + 1 >= kMaxDepth) {
+            fail(member, "clusters nested deeper than " + std::to_string(kMaxDepth) + " levels");
+          }
+          if (++clusters_ > kMaxClusters) {
+            fail(member, "more than " + std::to_string(kMaxClusters) + " clusters");
+          }
+          add_members(member, inner, prefix + instance.name + ".", at, out, depth + 1);
           continue;
         }
         count_registers(member, 1);
@@ -716,6 +743,7 @@ class SvdConverter {
                                   std::to_string(reg.size_bits) + "-bit register " +
                                   quote_for_message(reg.name));
         }
+        count_fields_and_values(field_element, 1 + values.size());
         Field field;
         field.name = instance.name;
         field.bit_offset = static_cast<unsigned>(field_low);
@@ -812,6 +840,8 @@ class SvdConverter {
   std::set<const SvdElement*> resolving_;
   std::map<std::string, const SvdElement*> value_sets_;
   size_t registers_ = 0;
+  size_t clusters_ = 0;
+  size_t fields_and_values_ = 0;
 };
 
 }  // namespace
