@@ -635,6 +635,8 @@ class SvdConverter {
       uint64_t member_offset = add(member, offset, number(required(member, "addressOffset")));
       Properties inner = properties(outer, member);
       uint64_t increment = member.child("dimIncrement") ? number(*member.child("dimIncrement")) : 0;
+      std::optional<std::vector<Field>> member_fields;  // the same for each element of a dim
+      size_t member_fields_and_values = 0;
       for (const Instance& instance : instances(member, name)) {
         uint64_t at = add(member, member_offset, multiply(member, instance.index, increment));
         if (member.tag == "cluster") {
@@ -662,7 +664,15 @@ class SvdConverter {
         reg.reset_value = inner.reset_value;
         if (reg.reset_value && reg.size_bits < 64) *reg.reset_value &= (uint64_t{1} << reg.size_bits) - 1;
         if (const SvdElement* fields = member.child("fields")) {
-          reg.fields = fields_of(*fields, reg);
+          if (!member_fields) {
+            member_fields = fields_of(*fields, reg);
+            for (const Field& field : *member_fields) {
+              member_fields_and_values += 1 + field.values.size();
+            }
+          } else {
+            count_fields_and_values(member, member_fields_and_values);
+          }
+          reg.fields = *member_fields;
         }
         out.push_back(std::move(reg));
       }

@@ -637,7 +637,7 @@ TEST(RegisterMapSvdErrors, TooManyRegistersFieldsOrValuesAreRefused) {
       "<dimIncrement>0</dimIncrement><fields>\n"
       "<field><name>F%s</name><bitOffset>0</bitOffset><bitWidth>1</bitWidth><dim>65536</dim>"
       "<dimIncrement>0</dimIncrement></field></fields></register>\n")));
-  EXPECT_NE(error.find("m.svd:6:1: more than"), std::string::npos) << error;
+  EXPECT_EQ(error, "m.svd:5:1: more than 4194304 fields and values");
 }
 
 TEST(RegisterMapSvdErrors, ElementsNestedTooDeeplyAreRefused) {
