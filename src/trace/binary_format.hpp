@@ -26,6 +26,8 @@ struct BinaryFileHeader {
   uint64_t reserved[5];
 };
 static_assert(sizeof(BinaryFileHeader) == 64);
+// The longest header a reader accepts (a later version's, whose extra bytes it skips).
+inline constexpr uint32_t kMaxHeaderSize = 1 << 16;
 
 // Record kinds in the file (stable numbers, unlike EventKind's).
 enum class RecordKind : uint8_t {

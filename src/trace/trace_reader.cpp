@@ -48,9 +48,13 @@ class ByteSource {
     skip(bytes.size());
     return bytes.size();
   }
-  void skip(size_t size) {
+  // Consumes up to `size` bytes (fewer only at the end); returns how many there were.
+  size_t skip(size_t size) {
+    fill(size);
+    size = std::min(size, buffer_.size() - start_);
     start_ += size;
     consumed_ += size;
+    return size;
   }
   // The next line without its newline; false at the end. Throws for an overlong line.
   bool read_line(std::string& line, uint64_t line_number) {
@@ -321,7 +325,12 @@ class BinaryTraceReader final : public TraceReader {
         (header.flags & ~kBinaryFlagZstd) != 0) {
       fail_at(8, "the file header is corrupt");
     }
-    source_->skip(std::min<uint64_t>(header.header_size - sizeof(header), 1 << 20));
+    // A later version's header may be longer: its extra bytes are skipped, up to a sane size.
+    uint64_t extra = header.header_size - sizeof(header);
+    if (header.header_size > kMaxHeaderSize || source_->skip(extra) != extra) {
+      fail_at(16, "the file header is corrupt (its size is " + std::to_string(header.header_size) +
+                      " bytes)");
+    }
     if (header.flags & kBinaryFlagZstd) {
       decompressor_ = ZSTD_createDStream();
       ZSTD_initDStream(decompressor_);

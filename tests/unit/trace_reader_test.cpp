@@ -161,6 +161,25 @@ TEST_F(BinaryErrors, NewerVersionIsRefusedPlainly) {
                           "this one reads version 1)");
 }
 
+// Found by the fuzzer: a header size past the end of the file made the reader skip past its
+// buffer and read out of bounds.
+TEST_F(BinaryErrors, HeaderSizeBeyondTheFileOrTheLimitIsRefused) {
+  for (uint32_t header_size : {uint32_t{0x3000}, uint32_t{0x10000000}}) {
+    std::string corrupt = bytes_;
+    std::memcpy(&corrupt[16], &header_size, sizeof(header_size));
+    bad_.set_content(corrupt);
+    EXPECT_EQ(error_of(bad_.path()),
+              bad_.path() + ": offset 16: the file header is corrupt (its size is " +
+                  std::to_string(header_size) + " bytes)");
+  }
+  // A longer header that the file has: its extra bytes are skipped.
+  std::string longer = bytes_.substr(0, 64) + std::string(64, '\0') + bytes_.substr(64);
+  uint32_t header_size = 128;
+  std::memcpy(&longer[16], &header_size, sizeof(header_size));
+  bad_.set_content(longer);
+  EXPECT_EQ(error_of(bad_.path()), "no error");
+}
+
 TEST_F(BinaryErrors, TruncatedCompressedTraceIsRefused) {
   TemporaryFile log, compressed;
   log.set_content(kKernelLog);
