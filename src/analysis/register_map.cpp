@@ -131,6 +131,18 @@ void RegisterMap::index() {
   }
   std::stable_sort(spans_.begin(), spans_.end(),
                    [](const Span& a, const Span& b) { return a.first < b.first; });
+  // A register that starts where an earlier one (in the map's order) starts, and ends no later,
+  // can never be the first to hold an access: drop it, so that at most 8 spans start at any
+  // address and a lookup stays short however many registers a map stacks on one address.
+  size_t kept = 0;
+  for (size_t i = 0; i < spans_.size(); ++i) {
+    size_t group = kept;
+    while (group > 0 && spans_[group - 1].first == spans_[i].first) --group;
+    bool dominated = false;
+    for (size_t k = group; k < kept && !dominated; ++k) dominated = spans_[k].last >= spans_[i].last;
+    if (!dominated) spans_[kept++] = spans_[i];
+  }
+  spans_.resize(kept);
   std::stable_sort(block_spans_.begin(), block_spans_.end(),
                    [](const BlockSpan& a, const BlockSpan& b) { return a.first < b.first; });
   uint64_t highest = 0;

@@ -24,7 +24,7 @@ constexpr uint64_t kMaxDim = 65536;   // elements of one dim array
 // Clusters, fields and enumerated values the flattened map may hold: a dim of fields in a dim
 // of registers, or clusters derived from their own ancestors, are refused, not an out-of-memory.
 constexpr size_t kMaxClusters = size_t{1} << 17;
-constexpr size_t kMaxFieldsAndValues = size_t{1} << 22;
+constexpr size_t kMaxFieldsAndValues = size_t{1} << 20;
 
 // An element of the file that mmiotrace uses, where it starts.
 struct SvdElement {
