@@ -153,6 +153,27 @@ TEST_F(AnalysisCommandsTest, DumpRegsNamesRegistersAndFields) {
   ProgramResult placed = mmiotrace({"dump", "--regs", "1=" + path("nvme.yaml"), path("abrupt.bin")});
   EXPECT_EQ(placed.out, result.out);
 
+  // The example maps (the README's and docs/cli.md's): three formats, one decoding.
+  std::string by_format[3];
+  int i = 0;
+  for (const char* name : {"nvme.svd", "nvme.json", "nvme.yaml"}) {
+    ProgramResult example = mmiotrace({"dump", "--regs",
+                                       std::string(MMIOTRACE_SOURCE_DIR "/examples/register-maps/") + name,
+                                       path("normal.bin")});
+    ASSERT_EQ(describe_status(example.status), "exited 0") << example.err;
+    by_format[i++] = example.out;
+  }
+  EXPECT_EQ(by_format[0], by_format[1]);
+  EXPECT_EQ(by_format[0], by_format[2]);
+  EXPECT_TRUE(std::regex_search(
+      by_format[0],
+      std::regex(R"(\nW 4 \S+ 1 0x14 0x460001 \S+ \d+  ; NVME\.CC EN=ENABLED CSS=NVM MPS=0x0 AMS=RR SHN=NONE IOSQES=0x6 IOCQES=0x4\n)")))
+      << by_format[0];
+  EXPECT_TRUE(std::regex_search(
+      by_format[0],
+      std::regex(R"(\nR 4 \S+ 1 0x1c 0x1 \S+ \d+  ; NVME\.CSTS RDY=READY CFS=0x0 SHST=NORMAL NSSRO=0x0\n)")))
+      << by_format[0];
+
   write("bad.yaml", "blocks:\n  - name: NVME\n    registers:\n      - {name: CC, offset: 0x14, size: 12}\n");
   expect_error(mmiotrace({"dump", "--regs", path("bad.yaml"), path("normal.bin")}), 116,
                path("bad.yaml") + ":4:40: blocks[0].registers[0].size: 12 is not a register size");
