@@ -59,11 +59,75 @@ class Arena {
 };
 
 constinit Arena g_code(PROT_READ | PROT_WRITE | PROT_EXEC);
+
+// Code chunks placed near given addresses: a fixed table of slots, each claimed once (by CAS)
+// and then carved with atomic bumps like the arenas'.
+struct NearChunk {
+  std::atomic<uintptr_t> base{0};  // 0: the slot is free
+  std::atomic<size_t> used{0};
+};
+constexpr size_t kNearChunks = 64;
+constexpr size_t kNearChunkSize = 1 << 20;
+constinit NearChunk g_near[kNearChunks];
+
+uint64_t distance(uintptr_t a, uintptr_t b) { return a > b ? a - b : b - a; }
+
+// Whether all of [base, base + size) lies within kNearReach of `near`.
+bool within_reach(uintptr_t base, size_t size, uintptr_t near) {
+  return distance(base, near) <= kNearReach && distance(base + size, near) <= kNearReach;
+}
+
+uint8_t* carve(NearChunk& chunk, size_t size) {
+  size_t offset = chunk.used.fetch_add(size);
+  if (offset + size > kNearChunkSize) return nullptr;
+  return reinterpret_cast<uint8_t*>(chunk.base.load() + offset);
+}
+
+// Maps a fresh chunk near `near`: free address ranges are tried 1 MiB apart, alternately above
+// and below, with MAP_FIXED_NOREPLACE so that nothing of the program's is ever replaced.
+uintptr_t map_near(uintptr_t near) {
+  constexpr int kPlaceholderFlags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE;
+  const uintptr_t aligned = near & ~static_cast<uintptr_t>(kNearChunkSize - 1);
+  for (uintptr_t step = 1; step < 1024; ++step) {
+    for (int side = 0; side < 2; ++side) {
+      uintptr_t delta = step * kNearChunkSize * 16;
+      if (side == 0 && aligned > UINTPTR_MAX - delta) continue;
+      if (side == 1 && aligned < delta + kNearChunkSize) continue;
+      uintptr_t hint = side == 0 ? aligned + delta : aligned - delta;
+      if (hint >= (uintptr_t{1} << 47) || !within_reach(hint, kNearChunkSize, near)) continue;
+      long mapped = sys::mmap(hint, kNearChunkSize, PROT_READ | PROT_WRITE | PROT_EXEC,
+                              kPlaceholderFlags, -1, 0);
+      if (mapped < 0 && mapped > -4096) continue;  // taken (EEXIST), or refused there
+      if (static_cast<uintptr_t>(mapped) == hint) return hint;
+      sys::munmap(static_cast<uintptr_t>(mapped), kNearChunkSize);  // an old kernel's hint
+    }
+  }
+  return 0;
+}
 constinit Arena g_data(PROT_READ | PROT_WRITE);
 
 }  // namespace
 
 uint8_t* allocate_code(size_t size) { return static_cast<uint8_t*>(g_code.allocate(size, 16)); }
 void* allocate_data(size_t size) { return g_data.allocate(size, 64); }
+
+uint8_t* allocate_code_near(uintptr_t near, size_t size) {
+  size = (size + 15) & ~size_t{15};
+  if (size > kNearChunkSize / 2) return nullptr;
+  for (NearChunk& chunk : g_near) {
+    uintptr_t base = chunk.base.load();
+    if (base == 0 || !within_reach(base, kNearChunkSize, near)) continue;
+    if (uint8_t* code = carve(chunk, size)) return code;
+  }
+  uintptr_t base = map_near(near);
+  if (base == 0) return nullptr;
+  for (NearChunk& chunk : g_near) {
+    // A slot is claimed once, and nothing carves it before: its `used` is still 0.
+    uintptr_t expected = 0;
+    if (chunk.base.compare_exchange_strong(expected, base)) return carve(chunk, size);
+  }
+  sys::munmap(base, kNearChunkSize);  // every slot is taken
+  return nullptr;
+}
 
 }  // namespace mmiotrace::x86

@@ -13,4 +13,12 @@ uint8_t* allocate_code(size_t size);
 // `size` bytes of zeroed data memory aligned to 64, or null.
 void* allocate_data(size_t size);
 
+// How far from its `near` address allocate_code_near() may place code: a rel32 displacement
+// from anywhere in the code reaches anything within kNearReach of `near`.
+inline constexpr uint64_t kNearReach = (uint64_t{1} << 31) - (uint64_t{1} << 25);
+// `size` bytes of executable (and writable) memory aligned to 16, all of it within kNearReach
+// of `near` (for translated code whose RIP-relative operands must still reach the program's
+// data), or null when no memory can be had there.
+uint8_t* allocate_code_near(uintptr_t near, size_t size);
+
 }  // namespace mmiotrace::x86

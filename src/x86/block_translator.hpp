@@ -1,0 +1,63 @@
+// mmiotrace: signal-safe
+// Translating the program's code into the code cache, the base of the diversion of hot MMIO
+// code: a block of instructions from a given address forward is copied into executable memory
+// near it, with every relative branch and RIP-relative operand re-aimed, so that it runs there
+// exactly as it did in place. Branches to instructions of the block stay in the cache; every
+// other way out (a branch elsewhere, the end of the block, ret, an indirect jump) continues at
+// the original address. Blocks are superblocks: a conditional branch does not end one, nor does a
+// jump or ret that an earlier branch of the block jumps past (the else of an if).
+// Callable from signal handlers: it allocates nothing but code-cache memory, reads the code with
+// process_vm_readv (an unreadable page ends the block instead of faulting), takes no lock.
+// Not yet instrumented: memory operands are copied as they are.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace mmiotrace::x86 {
+
+inline constexpr size_t kMaxBlockInstructions = 64;
+inline constexpr size_t kMaxBlockBytes = 512;  // of original code
+
+// Why a block ends where it does.
+enum class BlockEnd : uint8_t {
+  Jump,            // an unconditional direct jump (translated: into the block or out of it)
+  Return,          // ret, translated as it is (it returns to an original address)
+  IndirectBranch,  // a jump through a register or memory, translated as it is
+  Call,            // a call, left to run in place: the block exits to it
+  Unsupported,     // an instruction left to run in place: syscall, int, loop, jrcxz, xbegin...
+  Limit,           // kMaxBlockInstructions or kMaxBlockBytes reached
+  Unreadable,      // the code could not be read or decoded further
+};
+
+struct TranslatedInstruction {
+  uint16_t original_offset;  // from the block's start
+  uint16_t cache_offset;     // from the translation's code
+  uint8_t length;            // of the original instruction
+  uint32_t live_flags;       // status flags (flag_liveness.hpp) live before it
+};
+
+struct BlockTranslation {
+  uintptr_t start = 0;  // original address of the first instruction
+  uintptr_t end = 0;    // original address just past the last one translated
+  uint8_t* code = nullptr;
+  uint32_t body_size = 0;  // the translated instructions; the exit stubs follow them
+  uint32_t code_size = 0;  // instructions and exit stubs
+  BlockEnd ended_by = BlockEnd::Limit;
+  uint16_t instruction_count = 0;
+  uint16_t exit_count = 0;  // exit stubs (one per distinct original address left to)
+  TranslatedInstruction instructions[kMaxBlockInstructions];
+
+  // The original address of the instruction whose translation holds `cache_pc`, or 0 when
+  // `cache_pc` is not in the translated instructions (an exit stub, or elsewhere).
+  uintptr_t original_pc(uintptr_t cache_pc) const;
+  // Where the translation of the original instruction at `pc` begins, or 0 when the block does
+  // not hold an instruction that starts at `pc`.
+  uintptr_t cache_pc(uintptr_t pc) const;
+};
+
+// Translates the block at `start`. False (with `why`) when not even its first instruction can
+// be translated, or when no code-cache memory can be had within reach of it.
+bool translate_block(uintptr_t start, BlockTranslation* out, const char** why);
+
+}  // namespace mmiotrace::x86
