@@ -187,7 +187,8 @@ TEST_F(RecordingTest, BadTracesAreRefusedWithTheirFileAndPosition) {
   EXPECT_EQ(describe_status(missing.status), "exited 121");
   ProgramResult unknown_format = mmiotrace({"convert", path("bad.txt"), path("out.xyz")});
   EXPECT_EQ(describe_status(unknown_format.status), "exited 125");
-  EXPECT_NE(unknown_format.err.find("say --format text or --format binary"), std::string::npos);
+  EXPECT_NE(unknown_format.err.find("say --to text, --to binary or --to perfetto"), std::string::npos)
+      << unknown_format.err;
 }
 
 TEST_F(RecordingTest, MarkWithoutARecordingSaysSo) {
