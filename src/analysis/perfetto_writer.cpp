@@ -443,12 +443,29 @@ void PerfettoWriter::write_access(const Event& event) {
   append_signed(args_, event.pid);
   args_ += ",\"tid\":";
   append_signed(args_, event.tid);
+  std::string register_name;
+  if (register_maps_ != nullptr && width <= 8) {
+    uint64_t value = 0;
+    std::memcpy(&value, event.value, width);
+    auto direction = kind == 'R' ? AccessDirection::Read : AccessDirection::Write;
+    std::string decoded = register_maps_->describe(event.map_id, event.phys, width, value, direction);
+    if (!decoded.empty()) {
+      args_ += ",\"register\":\"";
+      append_json_text(args_, decoded);
+      args_ += '"';
+      register_name = register_maps_->register_name(event.map_id, event.phys, width);
+    }
+  }
   args_ += '}';
   name_.assign(1, kind);
   name_ += ' ';
-  append_decimal(name_, width);
-  name_ += " @";
-  append_hex(name_, event.phys);
+  if (!register_name.empty()) {
+    append_json_label(name_, register_name, kMaxMarkerNameBytes);
+  } else {
+    append_decimal(name_, width);
+    name_ += " @";
+    append_hex(name_, event.phys);
+  }
   hold_slice(thread_track(event.pid, event.tid), event.time_ns, name_, "mmio");
   mapping_track(event.map_id);
   write_instant('t', event.time_ns, kMappingsPid, mapping_tid(event.map_id), name_, "mmio");
@@ -496,6 +513,7 @@ void PerfettoWriter::write_map(const Event& event) {
   args_ += ",\"tid\":";
   append_signed(args_, event.tid);
   args_ += '}';
+  if (register_maps_ != nullptr) register_maps_->mapped(event.map_id, event.phys);
   std::string name = mapping_name(event);
   name_mapping_track(event.map_id, name);
   MappingTrack& mapping = mappings_[mapping_key(event.map_id)];

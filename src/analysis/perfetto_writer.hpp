@@ -13,6 +13,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "analysis/register_map_set.hpp"
 #include "trace/event.hpp"
 
 namespace mmiotrace::analysis {
@@ -50,6 +51,10 @@ class PerfettoWriter {
   ~PerfettoWriter();
   PerfettoWriter(const PerfettoWriter&) = delete;
   PerfettoWriter& operator=(const PerfettoWriter&) = delete;
+
+  // Names accesses by register and field with `register_maps` (--regs): a slice is then named
+  // "W NVME.CC" and has the decoding in args.register. Kept by pointer; null for none.
+  void use_register_maps(RegisterMapSet* register_maps) { register_maps_ = register_maps; }
 
   // Events in the order a TraceReader gives them: each thread's in time order, threads
   // interleaved in any order.
@@ -104,6 +109,7 @@ class PerfettoWriter {
   void emit(std::string_view text);
 
   Sink sink_;
+  RegisterMapSet* register_maps_ = nullptr;
   int fd_ = -1;
   std::string output_name_;
   std::string trace_name_;

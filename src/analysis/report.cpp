@@ -69,6 +69,19 @@ std::string register_name(const mmiotrace_register* map, uint64_t offset) {
   return std::string(reg->name) + "+" + std::to_string(offset - reg->offset);
 }
 
+// The name of the register at `offset` of `mapping`: from the register maps (for the narrowest
+// access seen there), else from the device model's map `model_map`.
+std::string register_name(RegisterMapSet* register_maps, const MappingSummary& mapping,
+                          const mmiotrace_register* model_map, uint64_t offset, uint8_t widths) {
+  if (register_maps != nullptr) {
+    unsigned width = widths != 0 ? 1u << __builtin_ctz(widths) : 1u;
+    std::string name = register_maps->register_name(mapping.map_id, mapping.phys + offset,
+                                                     width < 8 ? width : 8);
+    if (!name.empty()) return name;
+  }
+  return register_name(model_map, offset);
+}
+
 }  // namespace
 
 void ReportBuilder::add(const trace::Event& event) {
@@ -161,7 +174,7 @@ void ReportBuilder::add(const trace::Event& event) {
 }
 
 void write_report_text(const Report& report, Symbolizer& symbolizer, const std::string& trace,
-                       FILE* out) {
+                       FILE* out, RegisterMapSet* register_maps) {
   fprintf(out, "%s: %" PRIu64 " events", trace.c_str(), report.events);
   if (report.first_ns <= report.last_ns) {
     fprintf(out, " over %.6f s", static_cast<double>(report.last_ns - report.first_ns) / 1e9);
@@ -192,8 +205,9 @@ void write_report_text(const Report& report, Symbolizer& symbolizer, const std::
     fprintf(out, "  %" PRIu64 " accesses to %zu registers\n", mapping.accesses,
             mapping.registers.size());
     const mmiotrace_register* names = registers_of(mapping);
+    if (register_maps != nullptr) register_maps->mapped(map_id, mapping.phys);
     for (const auto& [offset, reg] : mapping.registers) {
-      std::string name = register_name(names, offset);
+      std::string name = register_name(register_maps, mapping, names, offset, reg.widths);
       fprintf(out, "  %-8s %-10s R %-8" PRIu64 " W %-8" PRIu64 " width %-6s first %s last %s\n",
               hex(offset).c_str(), name.c_str(), reg.reads, reg.writes,
               widths_text(reg.widths).c_str(), seconds(reg.first_ns).c_str(),
@@ -219,7 +233,7 @@ void write_report_text(const Report& report, Symbolizer& symbolizer, const std::
 }
 
 void write_report_json(const Report& report, Symbolizer& symbolizer, const std::string& trace,
-                       FILE* out) {
+                       FILE* out, RegisterMapSet* register_maps) {
   using nlohmann::json;
   json root;
   root["trace"] = trace;
@@ -243,6 +257,7 @@ void write_report_json(const Report& report, Symbolizer& symbolizer, const std::
                   {"accesses", mapping.accesses}};
     if (!mapping.device.empty()) entry["device"] = mapping.device;
     const mmiotrace_register* names = registers_of(mapping);
+    if (register_maps != nullptr) register_maps->mapped(map_id, mapping.phys);
     json registers = json::array();
     for (const auto& [offset, reg] : mapping.registers) {
       json pcs = json::array();
@@ -267,7 +282,7 @@ void write_report_json(const Report& report, Symbolizer& symbolizer, const std::
                    {"last_ns", reg.last_ns},
                    {"pcs", pcs},
                    {"more_pcs", reg.more_pcs}};
-      std::string name = register_name(names, offset);
+      std::string name = register_name(register_maps, mapping, names, offset, reg.widths);
       if (!name.empty()) item["register"] = name;
       registers.push_back(std::move(item));
     }

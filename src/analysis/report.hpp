@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "analysis/register_map_set.hpp"
 #include "analysis/symbolizer.hpp"
 #include "trace/event.hpp"
 
@@ -78,11 +79,12 @@ class ReportBuilder {
 };
 
 // The report for people: totals (UNKNOWN and LOST loudly), then each mapping's registers, then
-// the threads. Register names come from the device model a mapping was recorded against.
+// the threads. Register names come from `register_maps` (--regs; null for none; its maps are
+// placed at the mappings' addresses), else from the device model a mapping was recorded against.
 void write_report_text(const Report& report, Symbolizer& symbolizer, const std::string& trace,
-                       FILE* out);
+                       FILE* out, RegisterMapSet* register_maps = nullptr);
 // The same, as one JSON object (docs/analysis.md), for scripts.
 void write_report_json(const Report& report, Symbolizer& symbolizer, const std::string& trace,
-                       FILE* out);
+                       FILE* out, RegisterMapSet* register_maps = nullptr);
 
 }  // namespace mmiotrace::analysis

@@ -11,6 +11,7 @@
 #include "analysis/progress.hpp"
 #include "cli/argument_reader.hpp"
 #include "cli/cli_error.hpp"
+#include "cli/register_map_option.hpp"
 #include "cli/subcommands.hpp"
 #include "trace/trace_reader.hpp"
 #include "trace/trace_writer.hpp"
@@ -18,20 +19,25 @@
 namespace mmiotrace::cli {
 
 const char* const kConvertUsage =
-    "usage: mmiotrace convert [--to text|binary|perfetto] [--compress] IN OUT\n"
+    "usage: mmiotrace convert [--to text|binary|perfetto] [--compress] [--regs [MAPID=]MAP]... IN\n"
+    "       OUT\n"
     "\n"
     "Reads the trace IN (any format, or a kernel log; '-' for standard input) and writes it to\n"
     "OUT ('-' for standard output) in the format asked for, or else the one OUT's name says:\n"
     ".txt or .log for text, .bin for binary, .zst for compressed binary, .json for perfetto.\n"
     "\n"
-    "  --to FORMAT   'text': the Linux kernel's mmiotrace format; 'binary': mmiotrace's own;\n"
-    "                'perfetto': a timeline (Chrome's JSON trace format) that ui.perfetto.dev\n"
-    "                and chrome://tracing open, one track per thread and per mapping\n"
-    "                (docs/timeline.md). --format is the same option.\n"
-    "  --compress    compress a binary trace with zstd\n"
+    "  --to FORMAT         'text': the Linux kernel's mmiotrace format; 'binary': mmiotrace's\n"
+    "                      own; 'perfetto': a timeline (Chrome's JSON trace format) that\n"
+    "                      ui.perfetto.dev and chrome://tracing open, one track per thread and\n"
+    "                      per mapping (docs/timeline.md). --format is the same option.\n"
+    "  --compress          compress a binary trace with zstd\n"
+    "With --to perfetto, accesses can be named by register and field:\n"
+    MMIOTRACE_REGS_OPTION_HELP
     "\n"
-    "Exit status: 0; 121 when IN cannot be read; 124 when OUT cannot be written; 125 usage\n"
-    "error.\n";
+    "A progress bar is shown on stderr when it is a terminal.\n"
+    "\n"
+    "Exit status: 0; 121 when IN cannot be read; 124 when OUT cannot be written; 116 when a\n"
+    "register map cannot be read; 125 usage error.\n";
 
 namespace {
 
@@ -45,6 +51,7 @@ int run_convert(const Arguments& arguments) {
   ArgumentReader reader("convert", arguments);
   std::string format_name;
   bool compress = false;
+  analysis::RegisterMapSet register_maps;
   while (reader.at_option()) {
     if (auto format = reader.take_value("--format")) {
       format_name = *format;
@@ -52,6 +59,8 @@ int run_convert(const Arguments& arguments) {
       format_name = *target;
     } else if (reader.take_flag("--compress")) {
       compress = true;
+    } else if (auto regs = reader.take_value("--regs")) {
+      add_register_map("convert", *regs, register_maps);
     } else {
       reader.reject_option();
     }
@@ -86,6 +95,10 @@ int run_convert(const Arguments& arguments) {
     throw CliError(kExitUsage, "convert: unknown format '" + format_name +
                                    "'; use 'text', 'binary' or 'perfetto'");
   }
+  if (!register_maps.empty() && format) {
+    throw CliError(kExitUsage, "convert: --regs names registers in a perfetto timeline only; "
+                               "for text, use 'mmiotrace dump --regs'");
+  }
   if (compress && format != trace::TraceFormat::Binary) {
     throw CliError(kExitUsage, "convert: --compress needs the binary format");
   }
@@ -100,6 +113,7 @@ int run_convert(const Arguments& arguments) {
     trace::Event event;
     if (!format) {
       analysis::PerfettoWriter timeline(fd, out_name, in == "-" ? "standard input" : in);
+      timeline.use_register_maps(&register_maps);
       while (input->next(event)) {
         timeline.write(event);
         progress.update(input->bytes_read());

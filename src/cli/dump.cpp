@@ -1,6 +1,5 @@
 // `mmiotrace dump`: prints any trace (text, binary, compressed, or a kernel log) as the
 // kernel's mmiotrace text, optionally with the register (and its fields) each access touches.
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cinttypes>
@@ -10,9 +9,10 @@
 #include <regex>
 
 #include "analysis/progress.hpp"
-#include "analysis/register_map.hpp"
+#include "analysis/register_map_set.hpp"
 #include "cli/argument_reader.hpp"
 #include "cli/cli_error.hpp"
+#include "cli/register_map_option.hpp"
 #include "cli/subcommands.hpp"
 #include "devices/model_catalog.hpp"
 #include "trace/text_format.hpp"
@@ -34,14 +34,7 @@ const char* const kDumpUsage =
     "  --model MAPID=MODEL name map MAPID's registers after MODEL's register map (a built-in\n"
     "                      model or a plugin .so), e.g. for a trace of real hardware; implies\n"
     "                      --annotate; repeatable\n"
-    "  --regs MAP          decode each access into register and field names with the register\n"
-    "                      map MAP (CMSIS-SVD .svd/.xml, or mmiotrace's .json/.yaml format,\n"
-    "                      docs/register-maps.md), whose addresses are physical addresses:\n"
-    "                      '; BLOCK.REGISTER FIELD=VALUE...'; repeatable (the first map that\n"
-    "                      covers an access names it)\n"
-    "  --regs MAPID=MAP    the same for map MAPID only, with MAP's lowest base address placed at\n"
-    "                      the mapping's first byte (for a device whose address changes, such as\n"
-    "                      a PCI BAR)\n"
+    MMIOTRACE_REGS_OPTION_HELP
     "\n"
     "A progress bar is shown on stderr when it is a terminal.\n"
     "\n"
@@ -57,9 +50,6 @@ struct AnnotatedMap {
   const mmiotrace_register* registers = nullptr;  // the device's map, for its arguments
   uint64_t phys = 0;  // of the mapping's first byte: register offsets count from it
   bool mapped = false;
-  // --regs MAPID=MAP: the map as given, and as placed at the mapping's current address.
-  const analysis::RegisterMap* relative_map = nullptr;
-  std::optional<analysis::RegisterMap> placed_map;
 };
 
 const mmiotrace_device_model* model_named(const std::string& name) {
@@ -69,37 +59,11 @@ const mmiotrace_device_model* model_named(const std::string& name) {
   return model;
 }
 
-// Splits "MAPID=VALUE" (a positive map id); nullopt when `text` is not of that form.
-std::optional<std::pair<int, std::string>> split_map_id(const std::string& text) {
-  size_t equals = text.find('=');
-  if (equals == std::string::npos || equals == 0) return std::nullopt;
-  char* end = nullptr;
-  long map_id = strtol(text.c_str(), &end, 10);
-  if (end != text.c_str() + equals || map_id <= 0 || map_id > INT32_MAX ||
-      equals + 1 == text.size()) {
-    return std::nullopt;
-  }
-  return std::make_pair(static_cast<int>(map_id), text.substr(equals + 1));
-}
-
-bool file_exists(const std::string& path) {
-  struct stat status;
-  return stat(path.c_str(), &status) == 0;
-}
-
-analysis::RegisterMap load_map(const std::string& path) {
-  try {
-    return analysis::load_register_map(path);
-  } catch (const analysis::RegisterMapError& error) {
-    throw CliError(kExitBadRegisterMap, std::string("dump: ") + error.what());
-  }
-}
-
 // Turns events into annotated text lines.
 class Annotator {
  public:
-  Annotator(std::map<int, AnnotatedMap> maps, const std::vector<analysis::RegisterMap>& absolute)
-      : maps_(std::move(maps)), absolute_maps_(absolute) {}
+  Annotator(std::map<int, AnnotatedMap> maps, analysis::RegisterMapSet& register_maps)
+      : maps_(std::move(maps)), register_maps_(register_maps) {}
 
   void write(const trace::Event& event, std::string& out) {
     static const std::regex device_mark(R"(^device (\S+) is map (\d+)\n?$)");
@@ -107,7 +71,7 @@ class Annotator {
       AnnotatedMap& map = maps_[event.map_id];
       map.phys = event.phys;
       map.mapped = true;
-      if (map.relative_map != nullptr) map.placed_map = map.relative_map->moved_to(event.phys);
+      register_maps_.mapped(event.map_id, event.phys);
     } else if (event.kind == trace::EventKind::Mark && event.text != nullptr) {
       std::string text(event.text, event.text_length);
       std::smatch match;
@@ -136,7 +100,7 @@ class Annotator {
       piece.phys = event.phys + offset;
       memcpy(piece.value, event.value + offset, piece.width);
       format(piece, out);
-      std::string name = name_of(map, piece);
+      std::string name = name_of(map, event.map_id, piece);
       if (name.empty()) continue;
       out.resize(out.size() - 1);  // its newline
       out += "  ; ";
@@ -153,21 +117,15 @@ class Annotator {
     out.append(span.view());
   }
 
-  // What names the access: the mapping's own register map, a register map of physical
-  // addresses, then the mapping's device model; empty when nothing does.
-  std::string name_of(const AnnotatedMap* map, const trace::Event& piece) const {
+  // What names the access: the register maps (--regs), then the mapping's device model;
+  // empty when nothing does.
+  std::string name_of(const AnnotatedMap* map, int map_id, const trace::Event& piece) const {
     uint64_t value = 0;
     memcpy(&value, piece.value, piece.width);
     auto direction = piece.kind == trace::EventKind::Read ? analysis::AccessDirection::Read
                                                           : analysis::AccessDirection::Write;
-    if (map != nullptr && map->placed_map) {
-      std::string name = map->placed_map->describe(piece.phys, piece.width, value, direction);
-      if (!name.empty()) return name;
-    }
-    for (const analysis::RegisterMap& registers : absolute_maps_) {
-      std::string name = registers.describe(piece.phys, piece.width, value, direction);
-      if (!name.empty()) return name;
-    }
+    std::string name = register_maps_.describe(map_id, piece.phys, piece.width, value, direction);
+    if (!name.empty()) return name;
     if (map != nullptr && map->model != nullptr) {
       return register_name(*map, piece.phys - map->phys, piece.width);
     }
@@ -189,7 +147,7 @@ class Annotator {
   }
 
   std::map<int, AnnotatedMap> maps_;
-  const std::vector<analysis::RegisterMap>& absolute_maps_;
+  analysis::RegisterMapSet& register_maps_;
 };
 
 }  // namespace
@@ -198,8 +156,7 @@ int run_dump(const Arguments& arguments) {
   ArgumentReader reader("dump", arguments);
   bool annotate = false;
   std::map<int, AnnotatedMap> named;
-  std::vector<analysis::RegisterMap> absolute_maps;
-  std::map<int, analysis::RegisterMap> relative_maps;
+  analysis::RegisterMapSet register_maps;
   while (reader.at_option()) {
     if (reader.take_flag("--annotate")) {
       annotate = true;
@@ -213,22 +170,12 @@ int run_dump(const Arguments& arguments) {
       named[split->first].model = model_named(split->second);
       annotate = true;
     } else if (auto regs = reader.take_value("--regs")) {
-      auto split = file_exists(*regs) ? std::nullopt : split_map_id(*regs);
-      if (split) {
-        if (relative_maps.count(split->first) != 0) {
-          throw CliError(kExitUsage, "dump: --regs gives map " + std::to_string(split->first) +
-                                         " two register maps; give one per map id");
-        }
-        relative_maps.emplace(split->first, load_map(split->second));
-      } else {
-        absolute_maps.push_back(load_map(*regs));
-      }
+      add_register_map("dump", *regs, register_maps);
       annotate = true;
     } else {
       reader.reject_option();
     }
   }
-  for (auto& [map_id, registers] : relative_maps) named[map_id].relative_map = &registers;
   reader.take_separator();
   std::vector<std::string> files = reader.rest();
   if (files.size() > 1) throw CliError(kExitUsage, "dump: one trace at a time; see 'mmiotrace dump --help'");
@@ -247,7 +194,7 @@ int run_dump(const Arguments& arguments) {
       output->close();
       return 0;
     }
-    Annotator annotator(std::move(named), absolute_maps);
+    Annotator annotator(std::move(named), register_maps);
     std::string out(trace::kTextVersionLine);
     while (input->next(event)) {
       annotator.write(event, out);

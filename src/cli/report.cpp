@@ -6,13 +6,14 @@
 #include "analysis/report.hpp"
 #include "cli/argument_reader.hpp"
 #include "cli/cli_error.hpp"
+#include "cli/register_map_option.hpp"
 #include "cli/subcommands.hpp"
 #include "trace/trace_reader.hpp"
 
 namespace mmiotrace::cli {
 
 const char* const kReportUsage =
-    "usage: mmiotrace report [--json] [TRACE]\n"
+    "usage: mmiotrace report [--json] [--regs [MAPID=]MAP]... [TRACE]\n"
     "\n"
     "Summarizes TRACE (any format; standard input when TRACE is '-' or missing): for each\n"
     "mapping and register offset, the reads, writes, distinct values, first and last time, and\n"
@@ -20,16 +21,23 @@ const char* const kReportUsage =
     "traced processes had loaded; counts per thread; UNKNOWN and LOST totals, loudly.\n"
     "\n"
     "Options:\n"
-    "  --json    one JSON object instead of text (docs/analysis.md)\n"
+    "  --json              one JSON object instead of text (docs/analysis.md)\n"
+    MMIOTRACE_REGS_OPTION_HELP
     "\n"
-    "Exit status: 0; 121 when the trace cannot be read; 125 usage error.\n";
+    "A progress bar is shown on stderr when it is a terminal.\n"
+    "\n"
+    "Exit status: 0; 121 when the trace cannot be read; 116 when a register map cannot be read;\n"
+    "125 usage error.\n";
 
 int run_report(const Arguments& arguments) {
   ArgumentReader reader("report", arguments);
   bool json = false;
+  analysis::RegisterMapSet register_maps;
   while (reader.at_option()) {
     if (reader.take_flag("--json")) {
       json = true;
+    } else if (auto regs = reader.take_value("--regs")) {
+      add_register_map("report", *regs, register_maps);
     } else {
       reader.reject_option();
     }
@@ -53,9 +61,9 @@ int run_report(const Arguments& arguments) {
     throw CliError(kExitBadTrace, std::string("report: ") + error.what());
   }
   if (json) {
-    analysis::write_report_json(builder.report(), builder.symbolizer(), path, stdout);
+    analysis::write_report_json(builder.report(), builder.symbolizer(), path, stdout, &register_maps);
   } else {
-    analysis::write_report_text(builder.report(), builder.symbolizer(), path, stdout);
+    analysis::write_report_text(builder.report(), builder.symbolizer(), path, stdout, &register_maps);
   }
   if (fflush(stdout) != 0) {
     throw CliError(kExitCannotWriteTrace, "report: cannot write standard output");

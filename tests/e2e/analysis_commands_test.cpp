@@ -184,6 +184,28 @@ TEST_F(AnalysisCommandsTest, DumpRegsNamesRegistersAndFields) {
                "none.json: cannot open");
 }
 
+TEST_F(AnalysisCommandsTest, ReportAndTimelineNameRegistersWithAMap) {
+  const std::string map = MMIOTRACE_SOURCE_DIR "/examples/register-maps/nvme.svd";
+  ProgramResult report = mmiotrace({"report", "--regs", map, path("normal.bin")});
+  ASSERT_EQ(describe_status(report.status), "exited 0") << report.err;
+  EXPECT_TRUE(std::regex_search(report.out, std::regex(R"(0x1c +NVME\.CSTS +R 1\d )"))) << report.out;
+  ProgramResult converted =
+      mmiotrace({"convert", "--to", "perfetto", "--regs", "1=" + map, path("normal.bin"),
+                 path("named.json")});
+  ASSERT_EQ(describe_status(converted.status), "exited 0") << converted.err;
+  json timeline = json::parse(read_file(path("named.json")));
+  int named = 0;
+  for (const json& event : timeline["traceEvents"]) {
+    if (event["ph"] == "X" && event["name"] == "W NVME.CC") {
+      EXPECT_EQ(event["args"]["register"].get<std::string>().rfind("NVME.CC EN=", 0), 0u) << event;
+      ++named;
+    }
+  }
+  EXPECT_EQ(named, 2);  // enable, then shut down
+  expect_error(mmiotrace({"convert", "--to", "text", "--regs", map, path("normal.bin"), path("x.txt")}),
+               125, "perfetto timeline only");
+}
+
 TEST_F(AnalysisCommandsTest, ConvertToPerfettoMakesATimelineWithThreadAndMappingTracks) {
   ProgramResult result = mmiotrace({"convert", "--to", "perfetto", path("normal.bin"),
                                     path("timeline.json")});

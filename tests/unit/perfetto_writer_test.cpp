@@ -78,7 +78,7 @@ struct Timeline {
   size_t pieces = 0;
 };
 
-Timeline timeline_of(const std::vector<Event>& events) {
+Timeline timeline_of(const std::vector<Event>& events, RegisterMapSet* register_maps = nullptr) {
   Timeline result;
   PerfettoWriter writer(
       [&](std::string_view piece) {
@@ -86,6 +86,7 @@ Timeline timeline_of(const std::vector<Event>& events) {
         ++result.pieces;
       },
       "trace.bin");
+  writer.use_register_maps(register_maps);
   for (const Event& event : events) writer.write(event);
   writer.finish();
   result.document = json::parse(result.text);  // throws when it is not JSON
@@ -306,6 +307,27 @@ TEST(PerfettoWriter, WideValuesAndUnknownInstructionsBecomeArguments) {
   }
   EXPECT_TRUE(saw_wide);
   EXPECT_TRUE(saw_unknown);
+}
+
+TEST(PerfettoWriter, RegisterMapsNameTheSlices) {
+  RegisterMapSet maps;
+  maps.add_physical(parse_json_register_map(
+      R"({"blocks": [{"name": "DEV", "base": "0xfebf0000", "registers": [
+           {"name": "CTRL", "offset": "0x14", "fields": [{"name": "EN", "bits": "0"}]}]}]})",
+      "m.json"));
+  Timeline timeline = timeline_of({map_event(1, 0xfebf0000, 0x4000, 1000),
+                                   access(EventKind::Write, 1, 0xfebf0014, 1, 4, 2000),
+                                   access(EventKind::Write, 1, 0xfebf0020, 1, 4, 3000)},
+                                  &maps);
+  std::vector<std::string> names;
+  for (const json& slice : events_where(timeline.document, "X")) {
+    if (slice["cat"] != "mmio") continue;
+    names.push_back(slice["name"]);
+    if (slice["name"] == "W DEV.CTRL") {
+      EXPECT_EQ(slice["args"]["register"], "DEV.CTRL EN=0x1");
+    }
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"W DEV.CTRL", "W 4 @0xfebf0020"}));
 }
 
 TEST(PerfettoWriter, LargeTracesStreamInPieces) {

@@ -51,22 +51,22 @@ trace::Event mark(const std::string& text) {
   return event;
 }
 
-std::string text_of(ReportBuilder& builder) {
+std::string text_of(ReportBuilder& builder, RegisterMapSet* register_maps = nullptr) {
   char* buffer = nullptr;
   size_t size = 0;
   FILE* out = open_memstream(&buffer, &size);
-  write_report_text(builder.report(), builder.symbolizer(), "t.txt", out);
+  write_report_text(builder.report(), builder.symbolizer(), "t.txt", out, register_maps);
   fclose(out);
   std::string text(buffer, size);
   free(buffer);
   return text;
 }
 
-nlohmann::json json_of(ReportBuilder& builder) {
+nlohmann::json json_of(ReportBuilder& builder, RegisterMapSet* register_maps = nullptr) {
   char* buffer = nullptr;
   size_t size = 0;
   FILE* out = open_memstream(&buffer, &size);
-  write_report_json(builder.report(), builder.symbolizer(), "t.txt", out);
+  write_report_json(builder.report(), builder.symbolizer(), "t.txt", out, register_maps);
   fclose(out);
   nlohmann::json json = nlohmann::json::parse(std::string(buffer, size));
   free(buffer);
@@ -145,6 +145,28 @@ TEST(Report, RegistersOfADeviceAreNamedAfterItsModel) {
   std::string text = text_of(builder);
   EXPECT_NE(text.find(" CSTS "), std::string::npos) << text;
   EXPECT_EQ(json_of(builder)["mappings"][0]["registers"][0]["register"], "CSTS");
+}
+
+TEST(Report, RegisterMapsNameRegistersBeforeTheDeviceModel) {
+  ReportBuilder builder;
+  builder.add(map_event(1, 0xfe000000, 0x4000));
+  builder.add(mark("device nvme@/dev/fake-nvme is map 1\n"));
+  builder.add(access(trace::EventKind::Read, 1, 0xfe00001c, 1, 5, 0x1));
+  trace::Event high_half = access(trace::EventKind::Write, 1, 0xfe000016, 1, 6, 0x1);
+  high_half.width = 2;  // CC's upper 16 bits
+  builder.add(high_half);
+  builder.add(access(trace::EventKind::Read, 1, 0xfe000008, 1, 7, 0x1));   // not in the map
+  RegisterMapSet maps;
+  maps.add_for_mapping(1, parse_yaml_register_map(
+                              "blocks:\n  - name: NVME\n    registers:\n"
+                              "      - {name: CSTS, offset: 0x1c}\n      - {name: CC, offset: 0x14}\n",
+                              "m.yaml"));
+  std::string text = text_of(builder, &maps);
+  EXPECT_NE(text.find(" NVME.CSTS "), std::string::npos) << text;
+  EXPECT_NE(text.find(" NVME.CC+2 "), std::string::npos) << text;
+  EXPECT_NE(text.find(" VS "), std::string::npos) << "the model names what the map does not";
+  nlohmann::json json = json_of(builder, &maps);
+  EXPECT_EQ(json["mappings"][0]["registers"][2]["register"], "NVME.CSTS");
 }
 
 // The test binary's own main() stands in for a traced program's code.
