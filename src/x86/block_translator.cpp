@@ -11,6 +11,8 @@
 
 #include "core/syscall.hpp"
 #include "x86/code_arena.hpp"
+#include "x86/divert_codegen.hpp"
+#include "x86/divert_log.hpp"
 #include "x86/flag_liveness.hpp"
 
 namespace mmiotrace::x86 {
@@ -29,6 +31,7 @@ enum class Kind : uint8_t {
   EndCopy,      // copied (or re-encoded), and the block ends after it: ret, indirect jump
   EndReencode,
   StopBefore,   // not translated: the block ends before it
+  Divert,       // instrumented (divert_codegen.hpp)
 };
 
 struct PlannedInstruction {
@@ -170,7 +173,8 @@ uintptr_t BlockTranslation::cache_pc(uintptr_t pc) const {
   return 0;
 }
 
-bool translate_block(uintptr_t start, BlockTranslation* out, const char** why) {
+bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
+                     const DivertTarget* divert) {
   // The code, as far as it can be read (process_vm_readv stops at an unreadable page).
   uint8_t bytes[kMaxBlockBytes + ZYDIS_MAX_INSTRUCTION_LENGTH];
   long got = read_code(bytes, start, sizeof(bytes));
@@ -199,6 +203,9 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why) {
     next.offset = static_cast<uint16_t>(offset);
     next.length = instruction.length;
     next.kind = kind_of(instruction, operands, start + offset, &next.target, &next.condition);
+    if (next.kind == Kind::Copy && divert != nullptr && can_divert(instruction, operands)) {
+      next.kind = Kind::Divert;
+    }
     next.flags = flag_use(instruction, operands);
     if (next.kind == Kind::StopBefore) {
       ended_by = instruction.meta.category == ZYDIS_CATEGORY_CALL ? BlockEnd::Call
@@ -236,7 +243,35 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why) {
     return -1;
   };
 
-  // 2. Lay out: each instruction's size in the cache, then the exit stubs.
+  // 2. The flags live before each instruction: the instrumentation saves them only there.
+  FlagUse uses[kMaxBlockInstructions];
+  FlagSuccessors successors[kMaxBlockInstructions];
+  uint32_t live[kMaxBlockInstructions];
+  for (size_t i = 0; i < count; ++i) {
+    const PlannedInstruction& next = planned[i];
+    uses[i] = next.flags;
+    successors[i] = FlagSuccessors();
+    switch (next.kind) {
+      case Kind::ConditionalJump:
+      case Kind::Jump: {
+        int inside = index_of(next.target);
+        successors[i].branch_target = inside;
+        successors[i].leaves_block = inside < 0;
+        successors[i].falls_through = next.kind == Kind::ConditionalJump;
+        break;
+      }
+      case Kind::EndCopy:
+      case Kind::EndReencode:
+        successors[i].falls_through = false;
+        successors[i].leaves_block = true;
+        break;
+      default:
+        break;
+    }
+  }
+  compute_live_flags(uses, successors, count, live);
+
+  // 3. Lay out: each instruction's size in the cache, then the exit stubs.
   uint8_t scratch[ZYDIS_MAX_INSTRUCTION_LENGTH];
   uintptr_t exits[kMaxBlockInstructions + 1];
   size_t exit_count = 0;
@@ -246,6 +281,7 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why) {
     }
     exits[exit_count++] = target;
   };
+  const intptr_t log_offset = divert != nullptr ? divert_log_tls_offset() : 0;
   size_t body_size = 0;
   for (size_t i = 0; i < count; ++i) {
     PlannedInstruction& next = planned[i];
@@ -275,6 +311,18 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why) {
         next.size = kJmpSize;
         if (index_of(next.target) < 0) add_exit(next.target);
         break;
+      case Kind::Divert: {
+        decoder.decode(bytes + next.offset, available - next.offset, &instruction, operands);
+        uint8_t sequence[kMaxDivertedAccess];
+        next.size = static_cast<uint16_t>(build_diverted_access(
+            instruction, operands, start + next.offset, bytes + next.offset, live[i] != 0, *divert,
+            log_offset, sequence, sizeof(sequence)));
+        if (next.size == 0) {  // it cannot be instrumented: copied as it is
+          next.size = next.length;
+          next.kind = Kind::Copy;
+        }
+        break;
+      }
       case Kind::StopBefore:
         break;
     }
@@ -305,7 +353,8 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why) {
     return inside >= 0 ? cache + planned[inside].cache_offset : exit_stub(target);
   };
 
-  // 3. Emit.
+  // 4. Emit.
+  size_t diverted = 0;
   for (size_t i = 0; i < count; ++i) {
     const PlannedInstruction& next = planned[i];
     uint8_t* at = code + next.cache_offset;
@@ -334,6 +383,18 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why) {
         at[0] = 0xe9;
         put_rel32(at + 1, here + kJmpSize, destination(next.target));
         break;
+      case Kind::Divert: {
+        decoder.decode(bytes + next.offset, available - next.offset, &instruction, operands);
+        size_t length = build_diverted_access(instruction, operands, start + next.offset,
+                                              bytes + next.offset, live[i] != 0, *divert,
+                                              log_offset, at, next.size);
+        if (length != next.size) {
+          *why = "an instrumented access changed length";
+          return false;
+        }
+        ++diverted;
+        break;
+      }
       case Kind::StopBefore:
         break;
     }
@@ -350,34 +411,6 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why) {
     std::memcpy(at + sizeof(kJumpThroughNext), &exits[i], sizeof(uintptr_t));
   }
 
-  // 4. What the block records: the mapping between addresses, and the flags live where.
-  FlagUse uses[kMaxBlockInstructions];
-  FlagSuccessors successors[kMaxBlockInstructions];
-  uint32_t live[kMaxBlockInstructions];
-  for (size_t i = 0; i < count; ++i) {
-    const PlannedInstruction& next = planned[i];
-    uses[i] = next.flags;
-    successors[i] = FlagSuccessors();
-    switch (next.kind) {
-      case Kind::ConditionalJump:
-      case Kind::Jump: {
-        int inside = index_of(next.target);
-        successors[i].branch_target = inside;
-        successors[i].leaves_block = inside < 0;
-        successors[i].falls_through = next.kind == Kind::ConditionalJump;
-        break;
-      }
-      case Kind::EndCopy:
-      case Kind::EndReencode:
-        successors[i].falls_through = false;
-        successors[i].leaves_block = true;
-        break;
-      default:
-        break;
-    }
-  }
-  compute_live_flags(uses, successors, count, live);
-
   out->start = start;
   out->end = end;
   out->code = code;
@@ -386,6 +419,7 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why) {
   out->ended_by = ended_by;
   out->instruction_count = static_cast<uint16_t>(count);
   out->exit_count = static_cast<uint16_t>(exit_count);
+  out->diverted_count = static_cast<uint16_t>(diverted);
   for (size_t i = 0; i < count; ++i) {
     out->instructions[i] = {planned[i].offset, planned[i].cache_offset, planned[i].length, live[i]};
   }

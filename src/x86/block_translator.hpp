@@ -8,13 +8,17 @@
 // jump or ret that an earlier branch of the block jumps past (the else of an if).
 // Callable from signal handlers: it allocates nothing but code-cache memory, reads the code with
 // process_vm_readv (an unreadable page ends the block instead of faulting), takes no lock.
-// Not yet instrumented: memory operands are copied as they are.
+// With a DivertTarget, the MOV-family accesses it can (divert_codegen.hpp) are instrumented:
+// checked against the target region, carried out on its alias and logged; every other memory
+// access is copied as it is (one that touches traced memory faults, and the engine emulates it).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
 namespace mmiotrace::x86 {
+
+struct DivertTarget;
 
 inline constexpr size_t kMaxBlockInstructions = 64;
 inline constexpr size_t kMaxBlockBytes = 512;  // of original code
@@ -46,6 +50,7 @@ struct BlockTranslation {
   BlockEnd ended_by = BlockEnd::Limit;
   uint16_t instruction_count = 0;
   uint16_t exit_count = 0;  // exit stubs (one per distinct original address left to)
+  uint16_t diverted_count = 0;  // instructions instrumented for the divert target
   TranslatedInstruction instructions[kMaxBlockInstructions];
 
   // The original address of the instruction whose translation holds `cache_pc`, or 0 when
@@ -56,8 +61,10 @@ struct BlockTranslation {
   uintptr_t cache_pc(uintptr_t pc) const;
 };
 
-// Translates the block at `start`. False (with `why`) when not even its first instruction can
-// be translated, or when no code-cache memory can be had within reach of it.
-bool translate_block(uintptr_t start, BlockTranslation* out, const char** why);
+// Translates the block at `start`, instrumenting the accesses it can for `divert` (null: none).
+// False (with `why`) when not even its first instruction can be translated, or when no
+// code-cache memory can be had within reach of it.
+bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
+                     const DivertTarget* divert = nullptr);
 
 }  // namespace mmiotrace::x86

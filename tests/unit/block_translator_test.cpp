@@ -157,7 +157,7 @@ TEST(BlockTranslator, AJumpOutOfTheBlockLeavesThroughAnExitStub) {
   EXPECT_TRUE(in_exit_stubs(block, branches[0].second));
   auto* function = translated<decltype(tc_jump_out)>(block);
   EXPECT_EQ(function(1), tc_jump_out(1));
-  EXPECT_EQ(tc_jump_out(1), 18u);
+  EXPECT_EQ(tc_jump_out(1), 12u);
 }
 
 TEST(BlockTranslator, FlagsSurviveTheTranslation) {

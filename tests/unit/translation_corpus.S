@@ -131,19 +131,177 @@ tc_loop_instruction:
 2:      ret
         .size tc_loop_instruction, .-tc_loop_instruction
 
-// uint64_t tc_jump_out(uint64_t value): an unconditional jump out of the block, to code that
-// runs in place.
+// uint64_t tc_jump_out(uint64_t value): an unconditional jump out of the block (backwards, so
+// that it cannot be taken for the rest of the block), to code that runs in place:
+// 2 * (value + 5).
         .globl tc_jump_out
         .type tc_jump_out, @function
 tc_jump_out:
-        lea 5(%rdi), %rax
-        jmp tc_far_away
+        lea 5(%rdi), %rdi
+        jmp tc_double
         .size tc_jump_out, .-tc_jump_out
 
-        .section .text.tc_far, "ax", @progbits
-tc_far_away:
-        imul $3, %rax, %rax
+// --- For the code cache's instrumentation (divert_codegen_test.cpp) ----------------------------
+
+        .text
+
+// uint64_t td_load_loop(const uint64_t* values, uint64_t count): MOV loads in a loop.
+        .globl td_load_loop
+        .type td_load_loop, @function
+td_load_loop:
+        xor %eax, %eax
+        test %rsi, %rsi
+        je 2f
+1:      mov (%rdi), %rdx
+        add %rdx, %rax
+        add $8, %rdi
+        dec %rsi
+        jne 1b
+2:      ret
+        .size td_load_loop, .-td_load_loop
+
+// void td_store_loop(uint32_t* values, uint64_t count): values[i] = 3 * i + 1, SIB addressing.
+        .globl td_store_loop
+        .type td_store_loop, @function
+td_store_loop:
+        xor %ecx, %ecx
+        test %rsi, %rsi
+        je 2f
+1:      lea 1(%rcx,%rcx,2), %edx
+        mov %edx, (%rdi,%rcx,4)
+        inc %rcx
+        cmp %rsi, %rcx
+        jne 1b
+2:      ret
+        .size td_store_loop, .-td_store_loop
+
+// uint64_t td_widths(uint8_t* bytes): loads and stores of every width and extension.
+        .globl td_widths
+        .type td_widths, @function
+td_widths:
+        movzbl (%rdi), %eax
+        movswq 2(%rdi), %rcx
+        movslq 4(%rdi), %rdx
+        add %rcx, %rax
+        add %rdx, %rax
+        movb $0x5a, 8(%rdi)
+        movw $0x1234, 10(%rdi)
+        movl $0x89abcdef, 12(%rdi)
+        movq $-2, 16(%rdi)
+        mov %al, 24(%rdi)
+        mov %ax, 26(%rdi)
+        mov %eax, 28(%rdi)
+        mov %rax, 32(%rdi)
+        mov 16(%rdi), %r11
+        add %r11, %rax
         ret
+        .size td_widths, .-td_widths
+
+// uint64_t td_flags_live(uint64_t a, uint64_t b, const uint64_t* value): CF from the compare
+// lives across the load: *value, plus 1000 unless a < b.
+        .globl td_flags_live
+        .type td_flags_live, @function
+td_flags_live:
+        cmp %rsi, %rdi
+        mov (%rdx), %rax
+        jb 1f
+        add $1000, %rax
+1:      ret
+        .size td_flags_live, .-td_flags_live
+
+// uint64_t td_registers(uint64_t* value): every general-purpose register holds a known value
+// across a load into R8 and a store from R9; returns a bit per register that changed (bit n
+// for register n), or 1 << 20 when the load read the wrong value.
+        .globl td_registers
+        .type td_registers, @function
+td_registers:
+        push %rbx
+        push %rbp
+        push %r12
+        push %r13
+        push %r14
+        push %r15
+        mov $0x1000, %eax
+        mov $0x1001, %ecx
+        mov $0x1002, %edx
+        mov $0x1003, %ebx
+        mov $0x1005, %ebp
+        mov $0x1006, %esi
+        mov $0x1009, %r9d
+        mov $0x100a, %r10d
+        mov $0x100b, %r11d
+        mov $0x100c, %r12d
+        mov $0x100d, %r13d
+        mov $0x100e, %r14d
+        mov $0x100f, %r15d
+        mov (%rdi), %r8
+        mov %r9, 8(%rdi)
+        push %rdi
+        xor %edi, %edi
+        cmp $0x1000, %rax
+        je 1f
+        or $1, %edi
+1:      cmp $0x1001, %rcx
+        je 1f
+        or $2, %edi
+1:      cmp $0x1002, %rdx
+        je 1f
+        or $4, %edi
+1:      cmp $0x1003, %rbx
+        je 1f
+        or $8, %edi
+1:      cmp $0x1005, %rbp
+        je 1f
+        or $0x20, %edi
+1:      cmp $0x1006, %rsi
+        je 1f
+        or $0x40, %edi
+1:      cmp $0x4242, %r8
+        je 1f
+        or $0x100000, %edi
+1:      cmp $0x1009, %r9
+        je 1f
+        or $0x200, %edi
+1:      cmp $0x100a, %r10
+        je 1f
+        or $0x400, %edi
+1:      cmp $0x100b, %r11
+        je 1f
+        or $0x800, %edi
+1:      cmp $0x100c, %r12
+        je 1f
+        or $0x1000, %edi
+1:      cmp $0x100d, %r13
+        je 1f
+        or $0x2000, %edi
+1:      cmp $0x100e, %r14
+        je 1f
+        or $0x4000, %edi
+1:      cmp $0x100f, %r15
+        je 1f
+        or $0x8000, %edi
+1:      mov %rdi, %rax
+        pop %rdi
+        pop %r15
+        pop %r14
+        pop %r13
+        pop %r12
+        pop %rbp
+        pop %rbx
+        ret
+        .size td_registers, .-td_registers
+
+// uint64_t td_red_zone(const uint64_t* value): the red zone holds two values across the load.
+        .globl td_red_zone
+        .type td_red_zone, @function
+td_red_zone:
+        movq $0x1111, -8(%rsp)
+        movq $0x2222, -128(%rsp)
+        mov (%rdi), %rax
+        add -8(%rsp), %rax
+        add -128(%rsp), %rax
+        ret
+        .size td_red_zone, .-td_red_zone
 
         .section .rodata
         .balign 8

@@ -1,0 +1,291 @@
+// mmiotrace: signal-safe
+// Building the instrumented form of a memory access (see divert_codegen.hpp).
+#include "x86/divert_codegen.hpp"
+
+#include <cstring>
+
+#include "x86/code_writer.hpp"
+#include "x86/divert_log.hpp"
+
+namespace mmiotrace::x86 {
+namespace {
+
+constexpr int32_t kRedZone = 128;
+
+bool is_high_byte(ZydisRegister reg) {
+  return reg == ZYDIS_REGISTER_AH || reg == ZYDIS_REGISTER_BH || reg == ZYDIS_REGISTER_CH ||
+         reg == ZYDIS_REGISTER_DH;
+}
+
+ZydisRegister enclosing64(ZydisRegister reg) {
+  return ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, reg);
+}
+
+bool is_gpr64(ZydisRegister reg) { return reg >= ZYDIS_REGISTER_RAX && reg <= ZYDIS_REGISTER_R15; }
+
+// The explicit memory operand, or -1.
+int memory_operand(const ZydisDecodedInstruction& instruction, const ZydisDecodedOperand* operands) {
+  int found = -1;
+  for (uint8_t i = 0; i < instruction.operand_count_visible; ++i) {
+    if (operands[i].type != ZYDIS_OPERAND_TYPE_MEMORY) continue;
+    if (found >= 0) return -1;
+    found = i;
+  }
+  return found;
+}
+
+// Appends a rel32 branch (`opcode` bytes, then the displacement) whose target is patched later;
+// returns where its displacement is.
+size_t branch_placeholder(CodeWriter& code, const uint8_t* opcode, size_t length) {
+  code.raw(opcode, length);
+  static constexpr uint8_t kZero[4] = {};
+  code.raw(kZero, sizeof(kZero));
+  return code.size() - 4;
+}
+
+void patch_branch(uint8_t* out, size_t displacement_at, size_t target) {
+  auto rel = static_cast<int32_t>(static_cast<int64_t>(target) -
+                                  static_cast<int64_t>(displacement_at + 4));
+  std::memcpy(out + displacement_at, &rel, sizeof(rel));
+}
+
+// Operand helpers for requests.
+void set_register(ZydisEncoderOperand& operand, ZydisRegister reg) {
+  operand.type = ZYDIS_OPERAND_TYPE_REGISTER;
+  operand.reg.value = reg;
+}
+void set_immediate(ZydisEncoderOperand& operand, int64_t value) {
+  operand.type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
+  operand.imm.s = value;
+}
+// A quadword of the divert log at %fs:(log + displacement [+ index]).
+void set_log_memory(ZydisEncoderRequest& request, ZydisEncoderOperand& operand,
+                    intptr_t log_offset, int32_t displacement, ZydisRegister index) {
+  request.prefixes |= ZYDIS_ATTRIB_HAS_SEGMENT_FS;
+  operand.type = ZYDIS_OPERAND_TYPE_MEMORY;
+  operand.mem.base = ZYDIS_REGISTER_NONE;
+  operand.mem.index = index;
+  operand.mem.scale = index == ZYDIS_REGISTER_NONE ? 0 : 1;
+  operand.mem.displacement = log_offset + displacement;
+  operand.mem.size = 8;
+}
+
+void emit_binary(CodeWriter& code, ZydisMnemonic mnemonic, ZydisRegister to, ZydisRegister from) {
+  ZydisEncoderRequest r = CodeWriter::request(mnemonic);
+  r.operand_count = 2;
+  set_register(r.operands[0], to);
+  set_register(r.operands[1], from);
+  code.emit(r);
+}
+
+void emit_with_immediate(CodeWriter& code, ZydisMnemonic mnemonic, ZydisRegister to, int64_t value) {
+  ZydisEncoderRequest r = CodeWriter::request(mnemonic);
+  r.operand_count = 2;
+  set_register(r.operands[0], to);
+  set_immediate(r.operands[1], value);
+  code.emit(r);
+}
+
+// lea displacement(%rsp), %rsp: moves the stack pointer without touching the flags.
+void emit_move_stack(CodeWriter& code, int32_t displacement) {
+  ZydisEncoderRequest r = CodeWriter::request(ZYDIS_MNEMONIC_LEA);
+  r.operand_count = 2;
+  set_register(r.operands[0], ZYDIS_REGISTER_RSP);
+  r.operands[1].type = ZYDIS_OPERAND_TYPE_MEMORY;
+  r.operands[1].mem.base = ZYDIS_REGISTER_RSP;
+  r.operands[1].mem.displacement = displacement;
+  r.operands[1].mem.size = 8;
+  code.emit(r);
+}
+
+// An instruction with a log quadword as its first operand and a register or an immediate as
+// its second: mov %reg, %fs:...; mov $imm, %fs:...; cmp $imm, %fs:...; add $imm, %fs:...
+void emit_log_operation(CodeWriter& code, ZydisMnemonic mnemonic, intptr_t log_offset,
+                        int32_t displacement, ZydisRegister index, ZydisRegister reg,
+                        int64_t immediate) {
+  ZydisEncoderRequest r = CodeWriter::request(mnemonic);
+  r.operand_count = 2;
+  set_log_memory(r, r.operands[0], log_offset, displacement, index);
+  if (reg != ZYDIS_REGISTER_NONE) {
+    set_register(r.operands[1], reg);
+  } else {
+    set_immediate(r.operands[1], immediate);
+  }
+  code.emit(r);
+}
+
+// mov %fs:(log + displacement), %reg
+void emit_log_load(CodeWriter& code, ZydisRegister reg, intptr_t log_offset, int32_t displacement) {
+  ZydisEncoderRequest r = CodeWriter::request(ZYDIS_MNEMONIC_MOV);
+  r.operand_count = 2;
+  set_register(r.operands[0], reg);
+  set_log_memory(r, r.operands[1], log_offset, displacement, ZYDIS_REGISTER_NONE);
+  code.emit(r);
+}
+
+}  // namespace
+
+bool can_divert(const ZydisDecodedInstruction& instruction, const ZydisDecodedOperand* operands) {
+  switch (instruction.mnemonic) {
+    case ZYDIS_MNEMONIC_MOV:
+    case ZYDIS_MNEMONIC_MOVZX:
+    case ZYDIS_MNEMONIC_MOVSX:
+    case ZYDIS_MNEMONIC_MOVSXD:
+      break;
+    default:
+      return false;
+  }
+  if (instruction.operand_count_visible != 2 || instruction.address_width != 64) return false;
+  if (instruction.attributes & (ZYDIS_ATTRIB_HAS_SEGMENT_FS | ZYDIS_ATTRIB_HAS_SEGMENT_GS |
+                                ZYDIS_ATTRIB_HAS_LOCK)) {
+    return false;
+  }
+  int memory = memory_operand(instruction, operands);
+  if (memory < 0) return false;
+  const ZydisDecodedOperand& m = operands[memory];
+  if (m.mem.type != ZYDIS_MEMOP_TYPE_MEM) return false;
+  if (m.size != 8 && m.size != 16 && m.size != 32 && m.size != 64) return false;
+  if (m.mem.base != ZYDIS_REGISTER_NONE && (!is_gpr64(m.mem.base) || m.mem.base == ZYDIS_REGISTER_RSP)) {
+    return false;
+  }
+  if (m.mem.index != ZYDIS_REGISTER_NONE && !is_gpr64(m.mem.index)) return false;
+  if (m.mem.base == ZYDIS_REGISTER_NONE && m.mem.index == ZYDIS_REGISTER_NONE) return false;
+  const ZydisDecodedOperand& other = operands[1 - memory];
+  if (other.type == ZYDIS_OPERAND_TYPE_REGISTER) {
+    ZydisRegisterClass kind = ZydisRegisterGetClass(other.reg.value);
+    if (kind != ZYDIS_REGCLASS_GPR8 && kind != ZYDIS_REGCLASS_GPR16 &&
+        kind != ZYDIS_REGCLASS_GPR32 && kind != ZYDIS_REGCLASS_GPR64) {
+      return false;  // a segment register
+    }
+    return !is_high_byte(other.reg.value);
+  }
+  return other.type == ZYDIS_OPERAND_TYPE_IMMEDIATE && memory == 0;  // a store of an immediate
+}
+
+size_t build_diverted_access(const ZydisDecodedInstruction& instruction,
+                             const ZydisDecodedOperand* operands, uintptr_t original_pc,
+                             const uint8_t* original_bytes, bool flags_live, const DivertTarget& target, intptr_t log_offset,
+                             uint8_t* out, size_t room) {
+  const int memory = memory_operand(instruction, operands);
+  const ZydisDecodedOperand& m = operands[memory];
+  const ZydisDecodedOperand& other = operands[1 - memory];
+  const bool write = memory == 0;
+  const unsigned width = m.size / 8;
+  if (target.size < width || target.size - width > 0x7fffffff) return 0;
+  if (log_offset < INT32_MIN || log_offset > INT32_MAX - static_cast<intptr_t>(sizeof(DivertLog))) {
+    return 0;
+  }
+
+  // Two scratch registers the instruction does not use.
+  ZydisRegister used[3] = {m.mem.base, m.mem.index,
+                           other.type == ZYDIS_OPERAND_TYPE_REGISTER ? enclosing64(other.reg.value)
+                                                                      : ZYDIS_REGISTER_NONE};
+  ZydisRegister scratch[2] = {ZYDIS_REGISTER_NONE, ZYDIS_REGISTER_NONE};
+  size_t found = 0;
+  for (int number = 0; number < 16 && found < 2; ++number) {
+    auto reg = static_cast<ZydisRegister>(ZYDIS_REGISTER_RAX + number);
+    if (reg == ZYDIS_REGISTER_RSP || reg == used[0] || reg == used[1] || reg == used[2]) continue;
+    scratch[found++] = reg;
+  }
+  const ZydisRegister address = scratch[0];  // the traced address, then the original PC
+  const ZydisRegister work = scratch[1];     // the check, the alias address, the log index
+
+  CodeWriter code(out, room);
+  emit_move_stack(code, -kRedZone);
+  code.push(address);
+  code.push(work);
+  if (flags_live) code.plain(ZYDIS_MNEMONIC_PUSHFQ);
+
+  // address = the operand's address; work = address - low, checked against size - width.
+  {
+    ZydisEncoderRequest r = CodeWriter::request(ZYDIS_MNEMONIC_LEA);
+    r.operand_count = 2;
+    set_register(r.operands[0], address);
+    r.operands[1].type = ZYDIS_OPERAND_TYPE_MEMORY;
+    r.operands[1].mem.base = m.mem.base;
+    r.operands[1].mem.index = m.mem.index;
+    r.operands[1].mem.scale = m.mem.index == ZYDIS_REGISTER_NONE ? 0 : m.mem.scale;
+    r.operands[1].mem.displacement = m.mem.disp.value;
+    r.operands[1].mem.size = 8;
+    code.emit(r);
+  }
+  emit_with_immediate(code, ZYDIS_MNEMONIC_MOV, work, -static_cast<int64_t>(target.low));
+  emit_binary(code, ZYDIS_MNEMONIC_ADD, work, address);
+  emit_with_immediate(code, ZYDIS_MNEMONIC_CMP, work, static_cast<int64_t>(target.size - width));
+  static constexpr uint8_t kJa[2] = {0x0f, 0x87};
+  size_t to_miss = branch_placeholder(code, kJa, sizeof(kJa));
+
+  // A full log is emptied before the access, so that the access is made once, whatever happens.
+  emit_log_operation(code, ZYDIS_MNEMONIC_CMP, log_offset, offsetof(DivertLog, count),
+                     ZYDIS_REGISTER_NONE, ZYDIS_REGISTER_NONE, kDivertLogRecords);
+  static constexpr uint8_t kJb[2] = {0x0f, 0x82};
+  size_t to_room = branch_placeholder(code, kJb, sizeof(kJb));
+  emit_with_immediate(code, ZYDIS_MNEMONIC_MOV, work,
+                      static_cast<int64_t>(reinterpret_cast<uintptr_t>(&mmiotrace_divert_flush_thunk)));
+  {
+    ZydisEncoderRequest r = CodeWriter::request(ZYDIS_MNEMONIC_CALL);
+    r.operand_count = 1;
+    set_register(r.operands[0], work);
+    code.emit(r);
+  }
+  const size_t room_label = code.size();
+
+  // The access, on the alias.
+  emit_with_immediate(code, ZYDIS_MNEMONIC_MOV, work, target.alias_delta);
+  emit_binary(code, ZYDIS_MNEMONIC_ADD, work, address);
+  {
+    ZydisEncoderRequest r;
+    if (!ZYAN_SUCCESS(ZydisEncoderDecodedInstructionToEncoderRequest(
+            &instruction, operands, instruction.operand_count_visible, &r))) {
+      return 0;
+    }
+    ZydisEncoderOperand& redirected = r.operands[memory];
+    redirected.mem.base = work;
+    redirected.mem.index = ZYDIS_REGISTER_NONE;
+    redirected.mem.scale = 0;
+    redirected.mem.displacement = 0;
+    r.prefixes &= ~(ZYDIS_ATTRIB_HAS_SEGMENT_CS | ZYDIS_ATTRIB_HAS_SEGMENT_SS |
+                    ZYDIS_ATTRIB_HAS_SEGMENT_DS | ZYDIS_ATTRIB_HAS_SEGMENT_ES);
+    code.emit(r);
+  }
+
+  // The record: address, value, original PC, width and direction; then it is counted.
+  emit_log_load(code, work, log_offset, offsetof(DivertLog, count));
+  emit_with_immediate(code, ZYDIS_MNEMONIC_SHL, work, 5);
+  const auto record = static_cast<int32_t>(offsetof(DivertLog, records));
+  emit_log_operation(code, ZYDIS_MNEMONIC_MOV, log_offset, record + offsetof(DivertRecord, address),
+                     work, address, 0);
+  if (other.type == ZYDIS_OPERAND_TYPE_REGISTER) {
+    emit_log_operation(code, ZYDIS_MNEMONIC_MOV, log_offset, record + offsetof(DivertRecord, value),
+                       work, enclosing64(other.reg.value), 0);
+  } else {
+    emit_log_operation(code, ZYDIS_MNEMONIC_MOV, log_offset, record + offsetof(DivertRecord, value),
+                       work, ZYDIS_REGISTER_NONE, other.imm.value.s);
+  }
+  emit_with_immediate(code, ZYDIS_MNEMONIC_MOV, address, static_cast<int64_t>(original_pc));
+  emit_log_operation(code, ZYDIS_MNEMONIC_MOV, log_offset, record + offsetof(DivertRecord, pc), work,
+                     address, 0);
+  emit_log_operation(code, ZYDIS_MNEMONIC_MOV, log_offset, record + offsetof(DivertRecord, info),
+                     work, ZYDIS_REGISTER_NONE, width | (write ? kDivertWrite : 0));
+  emit_log_operation(code, ZYDIS_MNEMONIC_ADD, log_offset, offsetof(DivertLog, count),
+                     ZYDIS_REGISTER_NONE, ZYDIS_REGISTER_NONE, 1);
+  static constexpr uint8_t kJmp[1] = {0xe9};
+  size_t to_done = branch_placeholder(code, kJmp, sizeof(kJmp));
+
+  // A miss: the instruction as it is (it has no RIP-relative operand: it moves unchanged).
+  const size_t miss_label = code.size();
+  code.raw(original_bytes, instruction.length);
+
+  const size_t done_label = code.size();
+  if (flags_live) code.plain(ZYDIS_MNEMONIC_POPFQ);
+  code.pop(work);
+  code.pop(address);
+  emit_move_stack(code, kRedZone);
+  if (!code.ok()) return 0;
+  patch_branch(out, to_miss, miss_label);
+  patch_branch(out, to_room, room_label);
+  patch_branch(out, to_done, done_label);
+  return code.size();
+}
+
+}  // namespace mmiotrace::x86

@@ -1,0 +1,43 @@
+// mmiotrace: signal-safe
+// The instrumented form of a memory access in translated code: the address is computed and
+// checked against a traced region (width-aware); a hit is carried out once on the region's
+// alias and logged into the thread's divert log (divert_log.hpp); a miss runs the instruction
+// as it is, on the program's memory. The red zone is stepped over, the scratch registers are
+// saved and restored, and the flags are saved around the check when they are live. Internal
+// to src/x86 (it sees Zydis).
+#pragma once
+
+#include <Zydis/Zydis.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace mmiotrace::x86 {
+
+// A traced region whose accesses translated code carries out inline: addresses
+// [low, low + size) are reached at the same offsets from low + alias_delta.
+struct DivertTarget {
+  uintptr_t low = 0;
+  uint64_t size = 0;  // at most 2 GiB
+  int64_t alias_delta = 0;
+};
+
+// The longest sequence build_diverted_access() makes.
+inline constexpr size_t kMaxDivertedAccess = 192;
+
+// Whether the instruction is one the code cache instruments inline: MOV, MOVZX, MOVSX or MOVSXD
+// between a general-purpose register (not AH to DH) or an immediate and memory addressed by
+// 64-bit general-purpose registers other than RSP, with no segment override.
+bool can_divert(const ZydisDecodedInstruction& instruction, const ZydisDecodedOperand* operands);
+
+// Builds the instrumented form of `instruction` (found at `original_pc`, whose bytes are
+// `original_bytes`; can_divert() holds) into `out`: position-independent code of at most
+// kMaxDivertedAccess bytes. `flags_live`: some
+// status flag is live across it, so the check must save them. `log_offset`: the divert log's
+// offset from the thread pointer (divert_log_tls_offset()). Returns the length, 0 on failure.
+size_t build_diverted_access(const ZydisDecodedInstruction& instruction,
+                             const ZydisDecodedOperand* operands, uintptr_t original_pc,
+                             const uint8_t* original_bytes, bool flags_live, const DivertTarget& target, intptr_t log_offset,
+                             uint8_t* out, size_t room);
+
+}  // namespace mmiotrace::x86

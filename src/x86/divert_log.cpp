@@ -1,0 +1,33 @@
+// mmiotrace: signal-safe
+// The per-thread log of translated code's accesses (see divert_log.hpp).
+#include "x86/divert_log.hpp"
+
+#include <atomic>
+
+namespace mmiotrace::x86 {
+namespace {
+
+[[gnu::tls_model("initial-exec")]] thread_local DivertLog t_log;
+std::atomic<DivertFlush> g_flush{nullptr};
+
+}  // namespace
+
+void set_divert_flush(DivertFlush flush) { g_flush.store(flush); }
+
+void flush_divert_log() {
+  DivertLog& log = t_log;
+  size_t count = log.count;
+  if (count > kDivertLogRecords) count = kDivertLogRecords;
+  if (DivertFlush flush = g_flush.load(); flush != nullptr && count > 0) flush(log.records, count);
+  log.count = 0;
+}
+
+DivertLog& this_thread_divert_log() { return t_log; }
+
+intptr_t divert_log_tls_offset() {
+  return reinterpret_cast<intptr_t>(&t_log) - reinterpret_cast<intptr_t>(__builtin_thread_pointer());
+}
+
+}  // namespace mmiotrace::x86
+
+extern "C" void mmiotrace_divert_flush_from_thunk() { mmiotrace::x86::flush_divert_log(); }

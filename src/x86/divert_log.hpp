@@ -1,0 +1,52 @@
+// mmiotrace: signal-safe
+// The log that translated code writes its traced accesses into: one per thread, in initial-exec
+// TLS, so that the code cache reaches it through %fs with no call and no lock. When it is full,
+// the code calls mmiotrace_divert_flush_thunk, which hands the records to the flush function the
+// engine set and empties the log. Only the owning thread writes its log (its translated code,
+// then flush_divert_log() from its own normal code or signal handlers).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace mmiotrace::x86 {
+
+inline constexpr size_t kDivertLogRecords = 256;
+
+// One access made by translated code, as the code cache writes it.
+struct DivertRecord {
+  uint64_t address;  // the traced (not the alias) address of the access
+  uint64_t value;    // the register or immediate: its low `width` bytes are the access's
+  uint64_t pc;       // the original instruction's address
+  uint64_t info;     // bits 0-7 the width in bytes, bit 8 set for a write
+};
+static_assert(sizeof(DivertRecord) == 32);
+
+inline constexpr uint64_t kDivertWrite = 1 << 8;
+
+struct DivertLog {
+  uint64_t count;  // records[0, count) are complete
+  DivertRecord records[kDivertLogRecords];
+};
+
+// Where a thread's full log goes: called on that thread, from the code cache (through the
+// thunk, with the program's registers saved) or from flush_divert_log(). Must be signal-safe.
+using DivertFlush = void (*)(const DivertRecord* records, size_t count);
+void set_divert_flush(DivertFlush flush);
+
+// Hands this thread's records to the flush function and empties its log.
+void flush_divert_log();
+
+// This thread's log; its offsets from the thread pointer (%fs base) are the same in every thread.
+DivertLog& this_thread_divert_log();
+// The offset of the calling thread's log from its thread pointer (negative: static TLS lies
+// below it), which translated code adds to %fs.
+intptr_t divert_log_tls_offset();
+
+}  // namespace mmiotrace::x86
+
+// Saves every register and the flags, calls flush_divert_log(), restores them. Called by
+// translated code only (its stack is 16-byte aligned or 8 off; the thunk aligns it).
+extern "C" void mmiotrace_divert_flush_thunk();
+// What the thunk calls: flush_divert_log().
+extern "C" void mmiotrace_divert_flush_from_thunk();

@@ -1,0 +1,213 @@
+// Unit tests for the code cache's instrumentation: translated functions
+// (tests/unit/translation_corpus.S) with a divert target reach the traced region only through
+// its alias (the traced view is PROT_NONE: a missed redirect would crash), log every access
+// with its address, value, width and original PC, and keep the program's registers, flags and
+// red zone; accesses outside the region run as they are; a full log is flushed through the
+// thunk without disturbing anything.
+#include "x86/divert_codegen.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <vector>
+
+#include "x86/block_translator.hpp"
+#include "x86/divert_log.hpp"
+
+extern "C" {
+uint64_t td_load_loop(const uint64_t* values, uint64_t count);
+void td_store_loop(uint32_t* values, uint64_t count);
+uint64_t td_widths(uint8_t* bytes);
+uint64_t td_flags_live(uint64_t a, uint64_t b, const uint64_t* value);
+uint64_t td_registers(uint64_t* value);
+uint64_t td_red_zone(const uint64_t* value);
+}
+
+namespace mmiotrace::x86 {
+namespace {
+
+std::vector<DivertRecord> g_flushed;
+int g_flushes = 0;
+
+void capture(const DivertRecord* records, size_t count) {
+  g_flushed.insert(g_flushed.end(), records, records + count);
+  ++g_flushes;
+}
+
+// Two views of one memfd: `traced` (PROT_NONE, as an armed mapping is) and its alias.
+class DivertTest : public ::testing::Test {
+ protected:
+  static constexpr size_t kSize = 2 * 4096;
+
+  void SetUp() override {
+    int fd = memfd_create("divert-test", 0);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(ftruncate(fd, kSize), 0);
+    traced_ = static_cast<uint8_t*>(mmap(nullptr, kSize, PROT_NONE, MAP_SHARED, fd, 0));
+    alias_ = static_cast<uint8_t*>(mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+    close(fd);
+    ASSERT_NE(traced_, MAP_FAILED);
+    ASSERT_NE(alias_, MAP_FAILED);
+    target_.low = reinterpret_cast<uintptr_t>(traced_);
+    target_.size = kSize;
+    target_.alias_delta = alias_ - traced_;
+    set_divert_flush(capture);
+    flush_divert_log();
+    g_flushed.clear();
+    g_flushes = 0;
+  }
+  void TearDown() override {
+    set_divert_flush(nullptr);
+    munmap(traced_, kSize);
+    munmap(alias_, kSize);
+  }
+
+  template <typename Function>
+  Function* diverted(Function* function, uint16_t expected_diverted) {
+    BlockTranslation block;
+    const char* why = "";
+    EXPECT_TRUE(translate_block(reinterpret_cast<uintptr_t>(function), &block, &why, &target_)) << why;
+    EXPECT_EQ(block.diverted_count, expected_diverted);
+    return reinterpret_cast<Function*>(block.code);
+  }
+  // Everything logged so far, the log flushed.
+  std::vector<DivertRecord> records() {
+    flush_divert_log();
+    return g_flushed;
+  }
+
+  uint8_t* traced_ = nullptr;
+  uint8_t* alias_ = nullptr;
+  DivertTarget target_;
+};
+
+TEST_F(DivertTest, LoadsGoThroughTheAliasAndAreLoggedInOrder) {
+  auto* values = reinterpret_cast<uint64_t*>(alias_);
+  for (int i = 0; i < 1000; ++i) values[i] = 3 * i + 1;
+  auto* load_loop = diverted(td_load_loop, 1);
+  const auto* traced = reinterpret_cast<const uint64_t*>(traced_);
+  EXPECT_EQ(load_loop(traced, 1000), td_load_loop(values, 1000));
+  std::vector<DivertRecord> log = records();
+  ASSERT_EQ(log.size(), 1000u);
+  EXPECT_GE(g_flushes, 4) << "three full logs through the thunk, then the rest";
+  auto pc = log[0].pc;
+  EXPECT_GT(pc, reinterpret_cast<uintptr_t>(&td_load_loop));
+  EXPECT_LT(pc, reinterpret_cast<uintptr_t>(&td_load_loop) + 16);
+  for (size_t i = 0; i < log.size(); ++i) {
+    EXPECT_EQ(log[i].address, reinterpret_cast<uintptr_t>(traced + i)) << i;
+    EXPECT_EQ(log[i].value, 3 * i + 1) << i;
+    EXPECT_EQ(log[i].info, 8u) << i;
+    EXPECT_EQ(log[i].pc, pc) << i;
+  }
+}
+
+TEST_F(DivertTest, StoresWithIndexedAddressesReachTheAlias) {
+  auto* store_loop = diverted(td_store_loop, 1);
+  store_loop(reinterpret_cast<uint32_t*>(traced_), 2048);  // both pages, to the last byte
+  auto* values = reinterpret_cast<uint32_t*>(alias_);
+  for (uint32_t i = 0; i < 2048; ++i) ASSERT_EQ(values[i], 3 * i + 1) << i;
+  std::vector<DivertRecord> log = records();
+  ASSERT_EQ(log.size(), 2048u);
+  EXPECT_EQ(log[5].info, 4u | kDivertWrite);
+  EXPECT_EQ(log[5].value & 0xffffffff, 16u);
+}
+
+TEST_F(DivertTest, EveryWidthAndExtensionIsCarriedOutAndLogged) {
+  uint8_t plain[64];
+  std::memset(plain, 0, sizeof(plain));
+  const uint8_t input[8] = {0xf0, 0, 0x34, 0x92, 0x78, 0x56, 0x34, 0xf2};
+  std::memcpy(plain, input, sizeof(input));
+  std::memcpy(alias_, input, sizeof(input));
+  auto* widths = diverted(td_widths, 12);
+  uint64_t expected = td_widths(plain);
+  g_flushed.clear();
+  EXPECT_EQ(widths(traced_), expected);
+  EXPECT_EQ(std::memcmp(alias_, plain, 40), 0) << "the same bytes written";
+  std::vector<DivertRecord> log = records();
+  ASSERT_EQ(log.size(), 12u);
+  const uint64_t infos[12] = {1, 2, 4, 1 | kDivertWrite, 2 | kDivertWrite, 4 | kDivertWrite,
+                              8 | kDivertWrite, 1 | kDivertWrite, 2 | kDivertWrite,
+                              4 | kDivertWrite, 8 | kDivertWrite, 8};
+  for (size_t i = 0; i < 12; ++i) EXPECT_EQ(log[i].info, infos[i]) << i;
+  auto low_bytes = [](uint64_t value, uint64_t width) {
+    return width == 8 ? value : value & ((uint64_t{1} << (8 * width)) - 1);
+  };
+  EXPECT_EQ(low_bytes(log[0].value, 1), 0xf0u);
+  EXPECT_EQ(low_bytes(log[1].value, 2), 0x9234u);
+  EXPECT_EQ(low_bytes(log[2].value, 4), 0xf2345678u);
+  EXPECT_EQ(low_bytes(log[3].value, 1), 0x5au);
+  EXPECT_EQ(low_bytes(log[5].value, 4), 0x89abcdefu);
+  EXPECT_EQ(log[6].value, static_cast<uint64_t>(-2));
+  EXPECT_EQ(log[11].value, static_cast<uint64_t>(-2));
+  EXPECT_EQ(log[4].address, reinterpret_cast<uintptr_t>(traced_) + 10);
+}
+
+TEST_F(DivertTest, LiveFlagsSurviveTheCheck) {
+  std::memcpy(alias_, "\x07\0\0\0\0\0\0\0", 8);
+  auto* flags_live = diverted(td_flags_live, 1);
+  const auto* traced = reinterpret_cast<const uint64_t*>(traced_);
+  EXPECT_EQ(flags_live(1, 2, traced), 7u);     // CF set by the compare, then taken
+  EXPECT_EQ(flags_live(2, 1, traced), 1007u);  // CF clear
+  uint64_t plain = 7;
+  EXPECT_EQ(flags_live(1, 2, &plain), 7u) << "a miss keeps them too";
+  EXPECT_EQ(flags_live(2, 1, &plain), 1007u);
+}
+
+TEST_F(DivertTest, RegistersAreKeptWhateverTheScratchRegistersAre) {
+  std::memcpy(alias_, "\x42\x42\0\0\0\0\0\0", 8);
+  auto* registers = diverted(td_registers, 2);
+  EXPECT_EQ(registers(reinterpret_cast<uint64_t*>(traced_)), 0u);
+  uint64_t stored;
+  std::memcpy(&stored, alias_ + 8, 8);
+  EXPECT_EQ(stored, 0x1009u);
+  uint64_t plain[2] = {0x4242, 0};
+  EXPECT_EQ(registers(plain), 0u);
+}
+
+TEST_F(DivertTest, TheRedZoneIsNeverTouched) {
+  std::memcpy(alias_, "\x05\0\0\0\0\0\0\0", 8);
+  auto* red_zone = diverted(td_red_zone, 1);
+  EXPECT_EQ(red_zone(reinterpret_cast<const uint64_t*>(traced_)), 0x3338u);
+}
+
+TEST_F(DivertTest, AccessesOutsideTheRegionRunAsTheyAreAndAreNotLogged) {
+  std::vector<uint64_t> plain(100, 2);
+  auto* load_loop = diverted(td_load_loop, 1);
+  EXPECT_EQ(load_loop(plain.data(), 100), 200u);
+  EXPECT_TRUE(records().empty());
+  // The last bytes of the region are in it.
+  uint64_t last;
+  std::memcpy(alias_ + kSize - 8, "\x09\0\0\0\0\0\0\0", 8);
+  last = load_loop(reinterpret_cast<const uint64_t*>(traced_ + kSize - 8), 1);
+  EXPECT_EQ(last, 9u);
+  EXPECT_EQ(records().size(), 1u);
+}
+
+TEST(DivertCodegen, OnlyTheMovFamilyWithGeneralRegistersIsDiverted) {
+  ZydisDecoder decoder;
+  ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+  auto divertible = [&](std::vector<uint8_t> bytes) {
+    ZydisDecodedInstruction instruction;
+    ZydisDecodedOperand operands[ZYDIS_MAX_OPERAND_COUNT];
+    EXPECT_TRUE(ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, bytes.data(), bytes.size(),
+                                                    &instruction, operands)));
+    return can_divert(instruction, operands);
+  };
+  EXPECT_TRUE(divertible({0x48, 0x8b, 0x07}));                    // mov (%rdi),%rax
+  EXPECT_TRUE(divertible({0x89, 0x14, 0x8f}));                    // mov %edx,(%rdi,%rcx,4)
+  EXPECT_TRUE(divertible({0x0f, 0xb6, 0x07}));                    // movzbl (%rdi),%eax
+  EXPECT_TRUE(divertible({0xc6, 0x47, 0x08, 0x5a}));              // movb $0x5a,8(%rdi)
+  EXPECT_FALSE(divertible({0x48, 0x8b, 0x04, 0x24}));             // mov (%rsp),%rax
+  EXPECT_FALSE(divertible({0x48, 0x8b, 0x05, 0, 0, 0, 0}));       // mov 0(%rip),%rax
+  EXPECT_FALSE(divertible({0x64, 0x48, 0x8b, 0x07}));             // mov %fs:(%rdi),%rax
+  EXPECT_FALSE(divertible({0x8a, 0x27}));                         // mov (%rdi),%ah
+  EXPECT_FALSE(divertible({0x48, 0x03, 0x07}));                   // add (%rdi),%rax
+  EXPECT_FALSE(divertible({0xc5, 0xfe, 0x6f, 0x07}));             // vmovdqu (%rdi),%ymm0
+  EXPECT_FALSE(divertible({0x8e, 0x07}));                         // mov (%rdi),%es
+  EXPECT_FALSE(divertible({0x48, 0x89, 0xd8}));                   // mov %rbx,%rax
+}
+
+}  // namespace
+}  // namespace mmiotrace::x86
