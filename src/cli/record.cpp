@@ -57,6 +57,9 @@ const char* const kRecordUsage =
     "  --strategy NAME     how trapped instructions are carried out: 'emulate' (default:\n"
     "                      on an alias, exactly once, never opening the page) or\n"
     "                      'single-step' (the kernel tracer's way)\n"
+    "  --divert            (experimental) run the code around MOV-family accesses to traced\n"
+    "                      memory in a code cache that makes and logs them inline, instead of\n"
+    "                      taking one signal per access (docs/code-cache.md)\n"
     "  --drop              when a thread's ring is full, drop events (and say how many in the\n"
     "                      trace) instead of making the thread wait: for real-time programs\n"
     "  --buffer-size SIZE  each thread's ring, a power of two (default 4M; K and M allowed)\n"
@@ -146,6 +149,8 @@ RecordOptions parse(const Arguments& arguments) {
       options.drop = true;
     } else if (auto size = reader.take_value("--buffer-size")) {
       options.ring_bytes = parse_size(*size);
+    } else if (reader.take_flag("--divert")) {
+      options.divert = true;
     } else if (auto strategy = reader.take_value("--strategy")) {
       if (*strategy != "emulate" && *strategy != "single-step") {
         throw CliError(kExitUsage, "record: unknown strategy '" + *strategy +
@@ -434,6 +439,11 @@ class Recording {
         "/proc/" + std::to_string(getppid()) + "/fd/" + std::to_string(marker_read_);
     setenv(preload::kMarkerPathVariable, marker_path.c_str(), 1);
     setenv(preload::kStrategyVariable, options_.strategy.c_str(), 1);
+    if (options_.divert) {
+      setenv(preload::kDivertVariable, "1", 1);
+    } else {
+      unsetenv(preload::kDivertVariable);
+    }
     std::string globs;
     for (const std::string& glob : options_.globs) globs += glob + "\n";
     setenv(preload::kTraceGlobsVariable, globs.c_str(), 1);

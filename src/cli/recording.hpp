@@ -13,6 +13,7 @@ namespace mmiotrace::cli {
 struct RecordOptions {
   std::string output = "mmiotrace.log";
   std::string strategy = "emulate";
+  bool divert = false;  // hot MMIO code runs in the code cache (experimental)
   trace::TraceFormat format = trace::TraceFormat::Text;
   bool compress = false;
   bool drop = false;

@@ -10,6 +10,9 @@ namespace mmiotrace {
 
 struct AccessContext {
   uintptr_t pc = 0;  // the instruction being carried out
+  // When not 0: the time the access was made, for an access reported after the fact (one that
+  // translated code logged); the recorder then uses it instead of reading the clock.
+  uint64_t time_ns = 0;
 };
 
 inline AccessContext& this_thread_access() {

@@ -2,6 +2,8 @@
 // The Emulate strategy (see emulate.hpp).
 #include "kmmio/emulate.hpp"
 
+#include "x86/translation_cache.hpp"
+
 #include <atomic>
 #include <cstring>
 
@@ -18,9 +20,9 @@ namespace {
 // The memory behind an instruction's operands, as the engine sees it.
 class EngineMemory final : public x86::OperandMemory {
  public:
-  EngineMemory(const ProbeTable& table, const x86::Instruction& instruction,
+  EngineMemory(const ProbeTable& table, const x86::Instruction& instruction, uintptr_t pc,
                uintptr_t fault_address, ucontext_t& uc)
-      : table_(table), instruction_(instruction), fault_address_(fault_address), uc_(uc) {}
+      : table_(table), instruction_(instruction), pc_(pc), fault_address_(fault_address), uc_(uc) {}
 
   bool traced(uintptr_t address, size_t width) override {
     for (uintptr_t page = page_floor(address); page < address + width; page += kPageSize) {
@@ -124,7 +126,7 @@ class EngineMemory final : public x86::OperandMemory {
       mmiotrace_access access = {};
       access.address = begin;
       access.fault_address = fault_address_;
-      access.pc = instruction_.pc;
+      access.pc = pc_;
       access.width = static_cast<uint32_t>(end - begin);
       access.kind = static_cast<uint32_t>(kind);
       access.decoded = 1;
@@ -140,6 +142,7 @@ class EngineMemory final : public x86::OperandMemory {
 
   const ProbeTable& table_;
   const x86::Instruction& instruction_;
+  uintptr_t pc_;  // the instruction's address as reported: its original one
   uintptr_t fault_address_;
   ucontext_t& uc_;
 };
@@ -183,8 +186,10 @@ EmulationOutcome emulate_access(ThreadContext& context, const ProbeTable& table,
     report_single_step(nullptr, pc, "its bytes cannot be decoded");
     return outcome;
   }
-  this_thread_access().pc = pc;
-  EngineMemory memory(table, entry->instruction, fault_address, uc);
+  // An instruction the code cache copied: the trace names the original.
+  const uintptr_t reported_pc = x86::original_pc_of(pc);
+  this_thread_access().pc = reported_pc;
+  EngineMemory memory(table, entry->instruction, reported_pc, fault_address, uc);
   x86::EmulationResult result = x86::emulate(*entry, uc, fault_address, memory, context.emulation);
   switch (result.status) {
     case x86::EmulationStatus::Done:

@@ -13,6 +13,7 @@ struct EngineStats {
   std::atomic<uint64_t> recursive_faults{0};
   std::atomic<uint64_t> emulated{0};
   std::atomic<uint64_t> single_stepped{0};
+  std::atomic<uint64_t> diverted{0};  // faults continued in the code cache
 };
 
 EngineStats& engine_stats();
@@ -25,6 +26,7 @@ inline void count_emulated() { engine_stats().emulated.fetch_add(1, std::memory_
 inline void count_single_stepped() {
   engine_stats().single_stepped.fetch_add(1, std::memory_order_relaxed);
 }
+inline void count_diverted() { engine_stats().diverted.fetch_add(1, std::memory_order_relaxed); }
 inline void count_recursive() {
   engine_stats().recursive_faults.fetch_add(1, std::memory_order_relaxed);
 }

@@ -9,6 +9,7 @@
 #include "core/diagnostics.hpp"
 #include "core/syscall.hpp"
 #include "kmmio/access_description.hpp"
+#include "kmmio/divert.hpp"
 #include "kmmio/emulate.hpp"
 #include "kmmio/engine_settings.hpp"
 #include "kmmio/engine_stats.hpp"
@@ -80,6 +81,11 @@ Disposal handle_armed_page_fault(ThreadContext& context, uintptr_t address, ucon
   }
   // A page without an alias (its region was reported when it was registered) is single-stepped;
   // a page behind a device model or a replay has only its backend, and is always emulated.
+  if (current_strategy() == MMIOTRACE_STRATEGY_EMULATE && page->alias.load() != 0 &&
+      divert_access(*table, address, uc)) {
+    gate.exit(ticket);
+    return disposal;  // the translation makes the access, and logs it
+  }
   if ((current_strategy() == MMIOTRACE_STRATEGY_EMULATE && page->alias.load() != 0) ||
       page->modeled.load()) {
     EmulationOutcome outcome = emulate_access(context, *table, address, uc);
@@ -114,6 +120,7 @@ void run_handler(int signo, siginfo_t* info, void* ucontext, Handle handle) {
     return;
   }
   HandlerFrame frame(context);
+  flush_diverted_accesses();  // what translated code logged comes before anything of this fault
   Disposal disposal = handle(context, uc);
   frame.leave();
   if (!disposal.ours) {

@@ -17,6 +17,7 @@
 #include "core/syscall.hpp"
 #include "kmmio/engine.hpp"
 #include "kmmio/engine_settings.hpp"
+#include "kmmio/divert.hpp"
 #include "kmmio/probe_table.hpp"
 #include "kmmio/thread_context.hpp"
 
@@ -235,6 +236,9 @@ int ProbeRegistry::add(mmiotrace_probe* probe, std::optional<int> protection,
 
 int ProbeRegistry::remove(mmiotrace_probe* probe, Disarm disarm) {
   if (this_thread_context().handler_depth > 0) return -EDEADLK;
+  // This thread's logged accesses still need their probe (translated code of other threads
+  // that is still running on the region is the program's race: see docs/code-cache.md).
+  flush_diverted_accesses();
   std::lock_guard lock(mutex_);
   auto position = std::find_if(probes_.begin(), probes_.end(),
                                [probe](const ProbeEntry& entry) { return entry.probe == probe; });

@@ -15,6 +15,8 @@ inline constexpr const char* kMarkerFdVariable = "MMIOTRACE_MARKER_FD";
 inline constexpr const char* kMarkerPathVariable = "MMIOTRACE_MARKER";
 // How trapped instructions are carried out: "emulate" (the default) or "single-step".
 inline constexpr const char* kStrategyVariable = "MMIOTRACE_STRATEGY";
+// "1": accesses are diverted into the code cache (kmmio/divert.hpp).
+inline constexpr const char* kDivertVariable = "MMIOTRACE_DIVERT";
 // Globs of the files whose mappings are traced, separated by newlines.
 inline constexpr const char* kTraceGlobsVariable = "MMIOTRACE_TRACE_GLOBS";
 // Virtual devices the shim makes exist, one per line: MODEL[:ARGS]@PATH, or replay:MAPID@PATH

@@ -18,6 +18,7 @@
 #include "core/access_context.hpp"
 #include "core/diagnostics.hpp"
 #include "core/syscall.hpp"
+#include "kmmio/divert.hpp"
 #include "kmmio/engine.hpp"
 #include "mmiotrace/mmiotrace.h"
 #include "preload/environment.hpp"
@@ -112,6 +113,10 @@ __attribute__((constructor)) void start_shim() {
       line.emit();
     }
   }
+  if (const char* divert = getenv(kDivertVariable); divert != nullptr && strcmp(divert, "1") == 0) {
+    kmmio::set_divert(true);
+    atexit([] { kmmio::flush_diverted_accesses(); });  // the main thread's last accesses
+  }
   const char* globs = getenv(kTraceGlobsVariable);
   auto* shim = new Shim(buffer, globs ? split_lines(globs) : default_trace_globs(),
                         DeviceFiles::from_environment());
@@ -123,7 +128,11 @@ __attribute__((constructor)) void start_shim() {
   trace::set_current_session(&g_shim->session);
   mmiotrace_set_notice_handler(&record_notice, nullptr);
   kmmio::install_fault_handlers();
-  pthread_atfork([] { g_shim->mutex.lock(); }, [] { g_shim->mutex.unlock(); },
+  pthread_atfork([] {
+                   kmmio::flush_diverted_accesses();  // not left for the child to copy
+                   g_shim->mutex.lock();
+                 },
+                 [] { g_shim->mutex.unlock(); },
                  [] {
                    trace::forget_thread_state_after_fork();
                    g_shim->devices.release_after_fork();

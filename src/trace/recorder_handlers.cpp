@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "core/access_context.hpp"
 #include "core/monotonic_clock.hpp"
 #include "core/syscall.hpp"
 #include "trace/recorder.hpp"
@@ -26,7 +27,8 @@ void share_map_ids(std::atomic<int>* last_map_id) { g_last_map_id.store(last_map
 void record_access(mmiotrace_probe* probe, const mmiotrace_access* access, void* /*ucontext*/) {
   const auto* mapping = static_cast<const TracedMapping*>(probe->user_data);
   Event event;
-  event.time_ns = monotonic_ns();
+  uint64_t made_at = this_thread_access().time_ns;
+  event.time_ns = made_at != 0 ? made_at : monotonic_ns();
   event.map_id = mapping->map_id;
   event.pid = current_pid();
   event.tid = current_tid();

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/syscall.hpp"
+#include "kmmio/divert.hpp"
 #include "trace/binary_format.hpp"
 
 namespace mmiotrace::trace {
@@ -63,6 +64,8 @@ int current_tid() {
 void forget_thread_state_after_fork() { t_state = ThreadState{}; }
 
 void RingSink::write(const Event& event) {
+  // Accesses that this thread's translated code logged were made before this event.
+  kmmio::flush_diverted_accesses();
   BufferControl& control = buffer_.control();
   if (t_state.writing) {
     // A signal handler interrupted this thread's own write: leave the record for it.

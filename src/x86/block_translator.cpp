@@ -135,6 +135,8 @@ Kind kind_of(const ZydisDecodedInstruction& instruction, const ZydisDecodedOpera
 
 // Reads up to `size` bytes of code at `address`, stopping at the first page that cannot be
 // read. process_vm_readv never splits one iovec, so the first page gets one of its own.
+}  // namespace
+
 long read_code(uint8_t* out, uintptr_t address, size_t size) {
   constexpr uintptr_t kPage = 4096;
   size_t first = static_cast<size_t>(kPage - (address & (kPage - 1)));
@@ -145,6 +147,8 @@ long read_code(uint8_t* out, uintptr_t address, size_t size) {
   return sys::syscall6(SYS_process_vm_readv, sys::syscall6(SYS_getpid), sys::as_long(&local), 1,
                        sys::as_long(remote), size > first ? 2 : 1, 0);
 }
+
+namespace {
 
 void put_rel32(uint8_t* at, uintptr_t from_end, uintptr_t to) {
   auto rel = static_cast<int32_t>(static_cast<int64_t>(to - from_end));
@@ -161,6 +165,19 @@ uintptr_t BlockTranslation::original_pc(uintptr_t pc) const {
     if (instructions[i].cache_offset <= offset) return start + instructions[i].original_offset;
   }
   return 0;
+}
+
+bool BlockTranslation::diverts(uintptr_t pc) const {
+  for (size_t i = 0; i < instruction_count; ++i) {
+    if (start + instructions[i].original_offset == pc) return instructions[i].diverted;
+  }
+  return false;
+}
+
+uint64_t code_digest_of(const uint8_t* bytes, size_t size) {
+  uint64_t digest = 0xcbf29ce484222325ull;  // FNV-1a
+  for (size_t i = 0; i < size; ++i) digest = (digest ^ bytes[i]) * 0x100000001b3ull;
+  return digest;
 }
 
 uintptr_t BlockTranslation::cache_pc(uintptr_t pc) const {
@@ -282,13 +299,26 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
     exits[exit_count++] = target;
   };
   const intptr_t log_offset = divert != nullptr ? divert_log_tls_offset() : 0;
+  // With a divert target, every way out of the block first flushes the divert log.
+  uint8_t exit_flush[kMaxExitFlush];
+  size_t exit_flush_size = 0;
+  if (divert != nullptr) {
+    exit_flush_size = build_exit_flush(log_offset, exit_flush, sizeof(exit_flush));
+    if (exit_flush_size == 0) {
+      *why = "the flush on leaving the block cannot be encoded";
+      return false;
+    }
+  }
+  const size_t exit_stub_size = exit_flush_size + kExitStubSize;
   size_t body_size = 0;
   for (size_t i = 0; i < count; ++i) {
     PlannedInstruction& next = planned[i];
     switch (next.kind) {
       case Kind::Copy:
-      case Kind::EndCopy:
         next.size = next.length;
+        break;
+      case Kind::EndCopy:
+        next.size = static_cast<uint16_t>(exit_flush_size + next.length);
         break;
       case Kind::Reencode:
       case Kind::EndReencode: {
@@ -301,6 +331,7 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
           *why = "an instruction with a RIP-relative operand cannot be re-encoded";
           return false;
         }
+        if (next.kind == Kind::EndReencode) next.size = static_cast<uint16_t>(next.size + exit_flush_size);
         break;
       }
       case Kind::ConditionalJump:
@@ -333,7 +364,7 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
   const bool falls_off_end = last != Kind::Jump && last != Kind::EndCopy && last != Kind::EndReencode;
   if (falls_off_end) add_exit(end);
   const size_t fall_through_size = falls_off_end ? kJmpSize : 0;
-  const size_t code_size = body_size + fall_through_size + exit_count * kExitStubSize;
+  const size_t code_size = body_size + fall_through_size + exit_count * exit_stub_size;
 
   uint8_t* code = allocate_code_near(start, code_size);
   if (code == nullptr) {
@@ -344,7 +375,7 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
   const uintptr_t stubs = cache + body_size + fall_through_size;
   auto exit_stub = [&](uintptr_t target) -> uintptr_t {
     for (size_t i = 0; i < exit_count; ++i) {
-      if (exits[i] == target) return stubs + i * kExitStubSize;
+      if (exits[i] == target) return stubs + i * exit_stub_size;
     }
     return 0;
   };
@@ -361,13 +392,19 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
     const uintptr_t here = cache + next.cache_offset;
     switch (next.kind) {
       case Kind::Copy:
-      case Kind::EndCopy:
         std::memcpy(at, bytes + next.offset, next.length);
+        break;
+      case Kind::EndCopy:
+        std::memcpy(at, exit_flush, exit_flush_size);
+        std::memcpy(at + exit_flush_size, bytes + next.offset, next.length);
         break;
       case Kind::Reencode:
       case Kind::EndReencode: {
         decoder.decode(bytes + next.offset, available - next.offset, &instruction, operands);
-        size_t length = reencode(instruction, operands, start + next.offset, here, at, next.size);
+        size_t prefix = next.kind == Kind::EndReencode ? exit_flush_size : 0;
+        std::memcpy(at, exit_flush, prefix);
+        size_t length = prefix + reencode(instruction, operands, start + next.offset, here + prefix,
+                                          at + prefix, next.size - prefix);
         if (length != next.size) {
           *why = "an instruction with a RIP-relative operand changed length when re-encoded";
           return false;  // the memory stays allocated, unused: the arena never frees
@@ -405,7 +442,9 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
     put_rel32(at + 1, cache + body_size + kJmpSize, exit_stub(end));
   }
   for (size_t i = 0; i < exit_count; ++i) {
-    uint8_t* at = code + (stubs - cache) + i * kExitStubSize;
+    uint8_t* at = code + (stubs - cache) + i * exit_stub_size;
+    std::memcpy(at, exit_flush, exit_flush_size);
+    at += exit_flush_size;
     static constexpr uint8_t kJumpThroughNext[6] = {0xff, 0x25, 0, 0, 0, 0};
     std::memcpy(at, kJumpThroughNext, sizeof(kJumpThroughNext));
     std::memcpy(at + sizeof(kJumpThroughNext), &exits[i], sizeof(uintptr_t));
@@ -420,8 +459,13 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
   out->instruction_count = static_cast<uint16_t>(count);
   out->exit_count = static_cast<uint16_t>(exit_count);
   out->diverted_count = static_cast<uint16_t>(diverted);
+  for (size_t i = 0; i < exit_count && i < BlockTranslation::kMaxRecordedExits; ++i) {
+    out->exit_targets[i] = exits[i];
+  }
+  out->code_digest = code_digest_of(bytes, offset);
   for (size_t i = 0; i < count; ++i) {
-    out->instructions[i] = {planned[i].offset, planned[i].cache_offset, planned[i].length, live[i]};
+    out->instructions[i] = {planned[i].offset, planned[i].cache_offset, planned[i].length,
+                            planned[i].kind == Kind::Divert, live[i]};
   }
   return true;
 }

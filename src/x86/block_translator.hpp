@@ -18,7 +18,13 @@
 
 namespace mmiotrace::x86 {
 
-struct DivertTarget;
+// A traced region whose accesses translated code carries out inline: addresses
+// [low, low + size) are reached at the same offsets from low + alias_delta.
+struct DivertTarget {
+  uintptr_t low = 0;
+  uint64_t size = 0;  // at most 2 GiB
+  int64_t alias_delta = 0;
+};
 
 inline constexpr size_t kMaxBlockInstructions = 64;
 inline constexpr size_t kMaxBlockBytes = 512;  // of original code
@@ -38,6 +44,7 @@ struct TranslatedInstruction {
   uint16_t original_offset;  // from the block's start
   uint16_t cache_offset;     // from the translation's code
   uint8_t length;            // of the original instruction
+  bool diverted;             // instrumented for the divert target
   uint32_t live_flags;       // status flags (flag_liveness.hpp) live before it
 };
 
@@ -51,6 +58,9 @@ struct BlockTranslation {
   uint16_t instruction_count = 0;
   uint16_t exit_count = 0;  // exit stubs (one per distinct original address left to)
   uint16_t diverted_count = 0;  // instructions instrumented for the divert target
+  // The original addresses the exit stubs lead to (the first kMaxRecordedExits of them).
+  static constexpr size_t kMaxRecordedExits = 16;
+  uintptr_t exit_targets[kMaxRecordedExits] = {};
   TranslatedInstruction instructions[kMaxBlockInstructions];
 
   // The original address of the instruction whose translation holds `cache_pc`, or 0 when
@@ -59,7 +69,19 @@ struct BlockTranslation {
   // Where the translation of the original instruction at `pc` begins, or 0 when the block does
   // not hold an instruction that starts at `pc`.
   uintptr_t cache_pc(uintptr_t pc) const;
+  // Whether the instruction at original address `pc` is instrumented for the divert target.
+  bool diverts(uintptr_t pc) const;
+  // A digest of the original code the block was made from, to tell when it has changed.
+  uint64_t code_digest = 0;
+  // The region its instrumentation checks against (set by the translation cache).
+  DivertTarget divert_target;
 };
+
+// Reads up to `size` bytes of code at `address`, stopping at the first page that cannot be
+// read: the number of bytes read, or a negative errno.
+long read_code(uint8_t* out, uintptr_t address, size_t size);
+// The digest BlockTranslation::code_digest holds, of `size` bytes of code.
+uint64_t code_digest_of(const uint8_t* bytes, size_t size);
 
 // Translates the block at `start`, instrumenting the accesses it can for `divert` (null: none).
 // False (with `why`) when not even its first instruction can be translated, or when no

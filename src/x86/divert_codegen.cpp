@@ -288,4 +288,30 @@ size_t build_diverted_access(const ZydisDecodedInstruction& instruction,
   return code.size();
 }
 
+size_t build_exit_flush(intptr_t log_offset, uint8_t* out, size_t room) {
+  CodeWriter code(out, room);
+  emit_move_stack(code, -kRedZone);
+  code.plain(ZYDIS_MNEMONIC_PUSHFQ);
+  emit_log_operation(code, ZYDIS_MNEMONIC_CMP, log_offset, offsetof(DivertLog, count),
+                     ZYDIS_REGISTER_NONE, ZYDIS_REGISTER_NONE, 0);
+  static constexpr uint8_t kJe[2] = {0x0f, 0x84};
+  size_t to_skip = branch_placeholder(code, kJe, sizeof(kJe));
+  code.push(ZYDIS_REGISTER_RAX);
+  emit_with_immediate(code, ZYDIS_MNEMONIC_MOV, ZYDIS_REGISTER_RAX,
+                      static_cast<int64_t>(reinterpret_cast<uintptr_t>(&mmiotrace_divert_flush_thunk)));
+  {
+    ZydisEncoderRequest r = CodeWriter::request(ZYDIS_MNEMONIC_CALL);
+    r.operand_count = 1;
+    set_register(r.operands[0], ZYDIS_REGISTER_RAX);
+    code.emit(r);
+  }
+  code.pop(ZYDIS_REGISTER_RAX);
+  const size_t skip_label = code.size();
+  code.plain(ZYDIS_MNEMONIC_POPFQ);
+  emit_move_stack(code, kRedZone);
+  if (!code.ok()) return 0;
+  patch_branch(out, to_skip, skip_label);
+  return code.size();
+}
+
 }  // namespace mmiotrace::x86

@@ -12,15 +12,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "x86/block_translator.hpp"  // DivertTarget
+
 namespace mmiotrace::x86 {
 
-// A traced region whose accesses translated code carries out inline: addresses
-// [low, low + size) are reached at the same offsets from low + alias_delta.
-struct DivertTarget {
-  uintptr_t low = 0;
-  uint64_t size = 0;  // at most 2 GiB
-  int64_t alias_delta = 0;
-};
 
 // The longest sequence build_diverted_access() makes.
 inline constexpr size_t kMaxDivertedAccess = 192;
@@ -39,5 +34,15 @@ size_t build_diverted_access(const ZydisDecodedInstruction& instruction,
                              const ZydisDecodedOperand* operands, uintptr_t original_pc,
                              const uint8_t* original_bytes, bool flags_live, const DivertTarget& target, intptr_t log_offset,
                              uint8_t* out, size_t room);
+
+// The longest sequence build_exit_flush() makes.
+inline constexpr size_t kMaxExitFlush = 64;
+
+// Code run where control leaves a block that diverts accesses: when the thread's divert log
+// holds records, it is flushed (through the thunk), so that no record outlives the visit to
+// the cache (a later exec, exit or system call of the thread finds them reported). Keeps the
+// red zone, every register and the flags. Position-independent; returns its length, 0 on
+// failure.
+size_t build_exit_flush(intptr_t log_offset, uint8_t* out, size_t room);
 
 }  // namespace mmiotrace::x86

@@ -4,6 +4,8 @@
 
 #include <atomic>
 
+#include "core/monotonic_clock.hpp"
+
 namespace mmiotrace::x86 {
 namespace {
 
@@ -16,10 +18,23 @@ void set_divert_flush(DivertFlush flush) { g_flush.store(flush); }
 
 void flush_divert_log() {
   DivertLog& log = t_log;
+  if (log.flushing != 0) return;
+  log.flushing = 1;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
   size_t count = log.count;
   if (count > kDivertLogRecords) count = kDivertLogRecords;
-  if (DivertFlush flush = g_flush.load(); flush != nullptr && count > 0) flush(log.records, count);
+  if (DivertFlush flush = g_flush.load(); flush != nullptr && count > 0) {
+    flush(log.records, count, log.time_ns);
+  }
   log.count = 0;
+  log.time_ns = monotonic_ns();
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  log.flushing = 0;
+}
+
+void start_divert_run(uint64_t time_ns) {
+  flush_divert_log();
+  t_log.time_ns = time_ns;
 }
 
 DivertLog& this_thread_divert_log() { return t_log; }

@@ -31,7 +31,7 @@ namespace {
 std::vector<DivertRecord> g_flushed;
 int g_flushes = 0;
 
-void capture(const DivertRecord* records, size_t count) {
+void capture(const DivertRecord* records, size_t count, uint64_t /*time_ns*/) {
   g_flushed.insert(g_flushed.end(), records, records + count);
   ++g_flushes;
 }

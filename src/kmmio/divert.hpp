@@ -1,0 +1,31 @@
+// mmiotrace: signal-safe
+// Diversion of hot MMIO code into the code cache (the engine's side of src/x86's translator):
+// a faulting MOV-family access to a region reached through an alias continues in a translation
+// of its code, whose instrumented accesses log into the thread's divert log; the log's records
+// reach the probes' handlers (and so the trace) with the time their run began. Off unless
+// enabled (MMIOTRACE_DIVERT=1, `mmiotrace record --divert`). Handler context unless noted.
+#pragma once
+
+#include <signal.h>
+
+#include <cstdint>
+
+#include "kmmio/probe_table.hpp"
+
+namespace mmiotrace::kmmio {
+
+// Normal context, before or while the program runs.
+void set_divert(bool enabled);
+bool divert_enabled();
+
+// For a fault at `fault_address` on a page behind an alias: when the instruction at RIP is one
+// the code cache instruments and the access lies in one probe that a Passthrough backend
+// answers, moves RIP into the translation (which then makes the access) and returns true.
+// Inside the table gate.
+bool divert_access(const ProbeTable& table, uintptr_t fault_address, ucontext_t& uc);
+
+// Hands this thread's logged accesses to the probes' handlers (before any other event of the
+// thread is recorded, so that its events stay in order). Any context on the thread.
+void flush_diverted_accesses();
+
+}  // namespace mmiotrace::kmmio
