@@ -98,6 +98,11 @@ enum mmiotrace_strategy {
 
 /* Selects the strategy for faults from now on. Returns 0, or -EINVAL. */
 MMIOTRACE_EXPORT int mmiotrace_set_strategy(enum mmiotrace_strategy strategy);
+
+/* Experimental (docs/code-cache.md): with `enabled`, a faulting MOV-family access to a probe
+ * that has an alias continues in the code cache, which makes the accesses of its loop inline
+ * and reports them to the probe's handlers afterwards, in order, with a NULL ucontext. */
+MMIOTRACE_EXPORT void mmiotrace_set_divert(int enabled);
 MMIOTRACE_EXPORT enum mmiotrace_strategy mmiotrace_get_strategy(void);
 
 /* Number of registered probes. */

@@ -1,6 +1,7 @@
 // The C API of mmiotrace.h for probes, strategy and statistics, over the engine.
 #include <cerrno>
 
+#include "kmmio/divert.hpp"
 #include "kmmio/engine.hpp"
 #include "kmmio/engine_settings.hpp"
 #include "kmmio/engine_stats.hpp"
@@ -27,6 +28,8 @@ int mmiotrace_set_strategy(enum mmiotrace_strategy strategy) {
 }
 
 enum mmiotrace_strategy mmiotrace_get_strategy(void) { return kmmio::current_strategy(); }
+
+void mmiotrace_set_divert(int enabled) { kmmio::set_divert(enabled != 0); }
 
 void mmiotrace_set_notice_handler(mmiotrace_notice_handler handler, void* user_data) {
   kmmio::set_notice_handler(handler, user_data);

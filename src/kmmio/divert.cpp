@@ -24,9 +24,12 @@ void report_records(const x86::DivertRecord* records, size_t count, uint64_t tim
   AccessContext& context = this_thread_access();
   const AccessContext saved = context;
   context.time_ns = time_ns;
+  const ProbeEntry* entry = nullptr;  // the last record's probe: runs of records share one
   for (size_t i = 0; i < count && table != nullptr; ++i) {
     const x86::DivertRecord& record = records[i];
-    const ProbeEntry* entry = table->find_probe(record.address);
+    if (entry == nullptr || !entry->range.contains(record.address)) {
+      entry = table->find_probe(record.address);
+    }
     if (entry == nullptr) continue;  // unmapped since: the unmapping thread flushed its own first
     mmiotrace_access access = {};
     access.address = record.address;
@@ -40,6 +43,7 @@ void report_records(const x86::DivertRecord* records, size_t count, uint64_t tim
     std::memcpy(access.value.bytes, &record.value, sizeof(record.value));
     context.pc = record.pc;
     mmiotrace_probe* probe = entry->probe;
+    if (probe->pre_handler == nullptr && probe->post_handler == nullptr) continue;
     if (probe->pre_handler != nullptr) probe->pre_handler(probe, &access, nullptr);
     if (probe->post_handler != nullptr) probe->post_handler(probe, &access, nullptr);
   }

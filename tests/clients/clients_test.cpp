@@ -74,8 +74,9 @@ TraceSummary summarize(const std::string& path) {
 }
 
 std::vector<std::string> traced(const std::string& trace, const std::vector<std::string>& globs,
-                                const std::vector<std::string>& command) {
+                                const std::vector<std::string>& command, bool divert = false) {
   std::vector<std::string> argv = {MMIOTRACE_COMMAND, "record", "--format", "binary", "-o", trace};
+  if (divert) argv.push_back("--divert");
   for (const std::string& glob : globs) {
     argv.push_back("--trace");
     argv.push_back(glob);
@@ -91,14 +92,14 @@ void expect_same_behaviour(const ProgramResult& traced_run, const ProgramResult&
   EXPECT_EQ(traced_run.err, untraced_run.err);
 }
 
-TEST(ClientTest, MemtesterOnDevZero) {
-  REQUIRE_PROGRAM(memtester, "memtester");
+void check_memtester(const std::string& memtester, bool divert) {
   TemporaryDirectory directory;
   const std::vector<std::string> command = {memtester, "-p", "0", "-d", "/dev/zero", "16K", "1"};
   ProgramResult untraced_run = run_program(command, directory.path());
   ASSERT_EQ(describe_status(untraced_run.status), "exited 0") << untraced_run.out << untraced_run.err;
   const std::string trace = directory.path() + "/trace.bin";
-  ProgramResult traced_run = run_program(traced(trace, {"/dev/zero"}, command), directory.path());
+  ProgramResult traced_run =
+      run_program(traced(trace, {"/dev/zero"}, command, divert), directory.path());
   expect_same_behaviour(traced_run, untraced_run);
   EXPECT_EQ(traced_run.out.find("FAILURE"), std::string::npos) << traced_run.out;
   EXPECT_EQ(traced_run.err.find("mlock"), std::string::npos) << traced_run.err;
@@ -111,8 +112,18 @@ TEST(ClientTest, MemtesterOnDevZero) {
   EXPECT_EQ(summary.unknown, 0u);
 }
 
-TEST(ClientTest, Sqlite3WithMmapAndWal) {
-  REQUIRE_PROGRAM(sqlite3, "sqlite3");
+TEST(ClientTest, MemtesterOnDevZero) {
+  REQUIRE_PROGRAM(memtester, "memtester");
+  check_memtester(memtester, false);
+}
+
+// The same with the code cache (`--divert`): memtester's loops run there.
+TEST(ClientTest, MemtesterOnDevZeroDiverted) {
+  REQUIRE_PROGRAM(memtester, "memtester");
+  check_memtester(memtester, true);
+}
+
+void check_sqlite3(const std::string& sqlite3, bool divert) {
   static const char script[] =
       "PRAGMA journal_mode=WAL;\n"
       "PRAGMA mmap_size=268435456;\n"
@@ -135,7 +146,7 @@ TEST(ClientTest, Sqlite3WithMmapAndWal) {
     const std::vector<std::string> command = {sqlite3, "-batch", "test.db", ".read script.sql"};
     const std::string trace = directory.path() + "/trace.bin";
     runs[traced_run] = run_program(
-        traced_run ? traced(trace, {directory.path() + "/test.db*"}, command) : command,
+        traced_run ? traced(trace, {directory.path() + "/test.db*"}, command, divert) : command,
         directory.path());
     if (traced_run) summary = summarize(trace);
   }
@@ -150,8 +161,17 @@ TEST(ClientTest, Sqlite3WithMmapAndWal) {
   EXPECT_EQ(summary.unknown, 0u);
 }
 
-TEST(ClientTest, FioThroughMmapWithCrc32cVerification) {
-  REQUIRE_PROGRAM(fio, "fio");
+TEST(ClientTest, Sqlite3WithMmapAndWal) {
+  REQUIRE_PROGRAM(sqlite3, "sqlite3");
+  check_sqlite3(sqlite3, false);
+}
+
+TEST(ClientTest, Sqlite3WithMmapAndWalDiverted) {
+  REQUIRE_PROGRAM(sqlite3, "sqlite3");
+  check_sqlite3(sqlite3, true);
+}
+
+void check_fio(const std::string& fio, bool divert) {
   TemporaryDirectory directory;
   const std::vector<std::string> command = {
       fio, "--name=job", "--filename=" + directory.path() + "/data.dat", "--size=1M", "--bs=4k",
@@ -159,7 +179,7 @@ TEST(ClientTest, FioThroughMmapWithCrc32cVerification) {
       "--verify_fatal=1", "--randseed=1", "--output-format=terse", "--terse-version=3"};
   const std::string trace = directory.path() + "/trace.bin";
   ProgramResult traced_run =
-      run_program(traced(trace, {directory.path() + "/*.dat"}, command), directory.path());
+      run_program(traced(trace, {directory.path() + "/*.dat"}, command, divert), directory.path());
   ASSERT_EQ(describe_status(traced_run.status), "exited 0") << traced_run.out << traced_run.err;
   // Terse version 3: "3;fio-VERSION;JOBNAME;GROUPID;ERROR;...": the job ended without error
   // (a verification failure is fatal, and would be its error).
@@ -180,6 +200,16 @@ TEST(ClientTest, FioThroughMmapWithCrc32cVerification) {
   EXPECT_GE(summary.reads, 1048576u / 64);
   EXPECT_EQ(summary.outside, 0u);
   EXPECT_EQ(summary.unknown, 0u);
+}
+
+TEST(ClientTest, FioThroughMmapWithCrc32cVerification) {
+  REQUIRE_PROGRAM(fio, "fio");
+  check_fio(fio, false);
+}
+
+TEST(ClientTest, FioThroughMmapWithCrc32cVerificationDiverted) {
+  REQUIRE_PROGRAM(fio, "fio");
+  check_fio(fio, true);
 }
 
 // busybox devmem against a file on /dev/mem: physical addresses are file offsets, and what
