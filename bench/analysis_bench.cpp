@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "trace/trace_writer.hpp"
 
 using mmiotrace::trace::Event;
@@ -117,13 +118,6 @@ Run run(const std::vector<std::string>& argv, int allowed_status = 0) {
   return result;
 }
 
-std::string mmiotrace_command() {
-  char self[4096];
-  ssize_t length = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  std::string path(self, length > 0 ? static_cast<size_t>(length) : 0);
-  return path.substr(0, path.rfind('/') + 1) + "mmiotrace";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -132,7 +126,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "analysis_bench: give at least 1000 events\n");
     return 2;
   }
-  const std::string mmiotrace = mmiotrace_command();
+  const std::string mmiotrace = mmiotrace::bench::mmiotrace_command();
   char directory_template[] = "/tmp/mmiotrace-analysis-bench-XXXXXX";
   const std::string directory = mkdtemp(directory_template);
   const std::string short_trace = directory + "/short.bin";

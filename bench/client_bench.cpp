@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "trace/trace_reader.hpp"
 
 namespace {
@@ -67,19 +68,12 @@ struct Client {
   bool discard_trace = false;        // record into /dev/null (its accesses are not counted)
 };
 
-// The mmiotrace command next to this benchmark, by absolute path (the clients run elsewhere).
-std::string mmiotrace_command() {
-  char self[4096];
-  ssize_t length = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  std::string path(self, length > 0 ? static_cast<size_t>(length) : 0);
-  return path.substr(0, path.rfind('/') + 1) + "mmiotrace";
-}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
-  std::string mmiotrace = mmiotrace_command();
+  std::string mmiotrace = mmiotrace::bench::mmiotrace_command();
   int rows = quick ? 500 : 3000;
   std::string script =
       "PRAGMA journal_mode=WAL;\nPRAGMA mmap_size=268435456;\n"

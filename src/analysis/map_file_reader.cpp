@@ -18,6 +18,7 @@ namespace mmiotrace::analysis {
 namespace {
 
 using map_support::fail_at;
+using map_support::parse_digits;
 using map_support::quote_for_message;
 
 // Deeper documents are refused: the format needs 7 levels, and the tree is freed recursively.
@@ -306,26 +307,6 @@ DocumentNode yaml_document(std::string_view text, const std::string& file_name) 
 
 std::string bits_text(unsigned high, unsigned low) {
   return high == low ? std::to_string(low) : std::to_string(high) + ":" + std::to_string(low);
-}
-
-std::optional<uint64_t> parse_digits(std::string_view digits, unsigned base) {
-  if (digits.empty()) return std::nullopt;
-  uint64_t value = 0;
-  for (char c : digits) {
-    unsigned digit;
-    if (c >= '0' && c <= '9') {
-      digit = static_cast<unsigned>(c - '0');
-    } else if (c >= 'a' && c <= 'f') {
-      digit = static_cast<unsigned>(c - 'a' + 10);
-    } else if (c >= 'A' && c <= 'F') {
-      digit = static_cast<unsigned>(c - 'A' + 10);
-    } else {
-      return std::nullopt;
-    }
-    if (digit >= base || value > (UINT64_MAX - digit) / base) return std::nullopt;
-    value = value * base + digit;
-  }
-  return value;
 }
 
 // Decimal, 0x hexadecimal or 0b binary.

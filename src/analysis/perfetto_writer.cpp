@@ -297,16 +297,7 @@ void PerfettoWriter::finish() {
   for (auto& [key, thread] : threads_)
     settle(thread, thread.pending_time_ns + kMaxSliceNs);
   for (auto& [key, mapping] : mappings_) {
-    if (!mapping.open) continue;
-    begin_event();
-    out_ += "\"ph\":\"E\",\"ts\":";
-    append_microseconds(out_, std::max(last_time_ns_, mapping.begin_ns));
-    out_ += ",\"pid\":";
-    append_decimal(out_, kMappingsPid);
-    out_ += ",\"tid\":";
-    append_decimal(out_, mapping_tid(key));
-    out_ += ",\"args\":{\"open_at_end\":true}}";
-    mapping.open = false;
+    if (mapping.open) end_mapping(key, mapping, last_time_ns_, "{\"open_at_end\":true}");
   }
   out_ += "\n],\"displayTimeUnit\":\"ns\",\"metadata\":{\"generator\":\"mmiotrace\",\"trace\":\"";
   append_json_text(out_, trace_name_);
@@ -519,14 +510,7 @@ void PerfettoWriter::write_map(const Event& event) {
   MappingTrack& mapping = mappings_[mapping_key(event.map_id)];
   const uint32_t tid = mapping_tid(event.map_id);
   if (mapping.open) {  // a second MAP of the same id: the first one ends here
-    begin_event();
-    out_ += "\"ph\":\"E\",\"ts\":";
-    append_microseconds(out_, std::max(event.time_ns, mapping.begin_ns));
-    out_ += ",\"pid\":";
-    append_decimal(out_, kMappingsPid);
-    out_ += ",\"tid\":";
-    append_decimal(out_, tid);
-    out_ += ",\"args\":{\"ended_by_another_map\":true}}";
+    end_mapping(event.map_id, mapping, event.time_ns, "{\"ended_by_another_map\":true}");
   }
   begin_event();
   out_ += "\"ph\":\"B\",\"ts\":";
@@ -560,17 +544,7 @@ void PerfettoWriter::write_unmap(const Event& event) {
   MappingTrack& mapping = mapping_track(event.map_id);
   const uint32_t tid = mapping_tid(event.map_id);
   if (mapping.open) {
-    begin_event();
-    out_ += "\"ph\":\"E\",\"ts\":";
-    append_microseconds(out_, std::max(event.time_ns, mapping.begin_ns));
-    out_ += ",\"pid\":";
-    append_decimal(out_, kMappingsPid);
-    out_ += ",\"tid\":";
-    append_decimal(out_, tid);
-    out_ += ",\"args\":";
-    out_ += args_;
-    out_ += '}';
-    mapping.open = false;
+    end_mapping(event.map_id, mapping, event.time_ns, args_);
   } else {  // no MAP before it (a trace cut at its start): a mark, not a slice's end
     write_instant('t', event.time_ns, kMappingsPid, tid, "UNMAP without MAP", "mapping");
   }
@@ -655,6 +629,21 @@ void PerfettoWriter::write_ioctl(const Event& event) {
   name_.assign("ioctl ");
   append_hex(name_, event.request);
   hold_slice(thread_track(event.pid, event.tid), event.time_ns, name_, "ioctl");
+}
+
+void PerfettoWriter::end_mapping(int32_t map_id, MappingTrack& mapping, uint64_t time_ns,
+                                 std::string_view args) {
+  begin_event();
+  out_ += "\"ph\":\"E\",\"ts\":";
+  append_microseconds(out_, std::max(time_ns, mapping.begin_ns));
+  out_ += ",\"pid\":";
+  append_decimal(out_, kMappingsPid);
+  out_ += ",\"tid\":";
+  append_decimal(out_, mapping_tid(map_id));
+  out_ += ",\"args\":";
+  out_ += args;
+  out_ += '}';
+  mapping.open = false;
 }
 
 void PerfettoWriter::begin_event() {

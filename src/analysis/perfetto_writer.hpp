@@ -98,6 +98,9 @@ class PerfettoWriter {
   void write_lost(const trace::Event& event);
   void write_ioctl(const trace::Event& event);
 
+  // Ends the mapping's slice (an "E" on its track) at `time_ns` (not before it began), with
+  // `args` (a JSON object).
+  void end_mapping(int32_t map_id, MappingTrack& mapping, uint64_t time_ns, std::string_view args);
   // Starts the next element of traceEvents: its separator and "{".
   void begin_event();
   // A "ph":"M" event: `kind` is process_name, thread_name...; `args` the inside of its args.

@@ -34,6 +34,10 @@ bool valid_name(std::string_view name);
 // when `short_forms`, "rw", "ro", "wo", "w1", "rw1".
 std::optional<RegisterAccess> parse_access(std::string_view text, bool short_forms);
 
+// `digits` (no prefix, no sign) in `base` (2 to 16), or nullopt when they are not all digits of
+// it or the value does not fit in 64 bits.
+std::optional<uint64_t> parse_digits(std::string_view digits, unsigned base);
+
 // The largest register map the readers make: more registers than this is an error (an SVD `dim`
 // of four billion, a YAML alias bomb), not an out-of-memory.
 inline constexpr size_t kMaxRegisters = size_t{1} << 17;  // the largest real SVD files have about 20,000

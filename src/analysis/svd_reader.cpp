@@ -17,6 +17,7 @@ namespace mmiotrace::analysis {
 
 namespace {
 
+using map_support::parse_digits;
 using map_support::quote_for_message;
 
 constexpr size_t kMaxDepth = 64;      // clusters in clusters...: deeper files are refused
@@ -229,26 +230,6 @@ std::string one_spaced(std::string_view text) {
     out += c;
   }
   return out;
-}
-
-std::optional<uint64_t> parse_digits(std::string_view digits, unsigned base) {
-  if (digits.empty()) return std::nullopt;
-  uint64_t value = 0;
-  for (char c : digits) {
-    unsigned digit;
-    if (c >= '0' && c <= '9') {
-      digit = static_cast<unsigned>(c - '0');
-    } else if (c >= 'a' && c <= 'f') {
-      digit = static_cast<unsigned>(c - 'a' + 10);
-    } else if (c >= 'A' && c <= 'F') {
-      digit = static_cast<unsigned>(c - 'A' + 10);
-    } else {
-      return std::nullopt;
-    }
-    if (digit >= base || value > (UINT64_MAX - digit) / base) return std::nullopt;
-    value = value * base + digit;
-  }
-  return value;
 }
 
 // SVD numbers: decimal, 0x hexadecimal, #binary (and 0b binary), with an optional '+'.

@@ -89,28 +89,29 @@ const BlockTranslation* diverted_block_at(uintptr_t pc, const DivertTarget& targ
   return nullptr;  // the neighbourhood of the slot is full
 }
 
-uintptr_t original_pc_of(uintptr_t pc) {
-  size_t count = g_all_count.load();
-  if (count > kMaxTranslations) count = kMaxTranslations;
-  for (size_t i = 0; i < count; ++i) {
-    const BlockTranslation* block = g_all[i].load();
-    if (block == nullptr) continue;
-    uintptr_t original = block->original_pc(pc);
-    if (original != 0) return original;
-  }
-  return pc;
-}
+namespace {
 
-bool in_code_cache(uintptr_t pc) {
+// The published translation whose code holds `pc` (instructions and exit stubs), or null.
+const BlockTranslation* block_holding(uintptr_t pc) {
   size_t count = g_all_count.load();
   if (count > kMaxTranslations) count = kMaxTranslations;
   for (size_t i = 0; i < count; ++i) {
     const BlockTranslation* block = g_all[i].load();
     if (block == nullptr) continue;
     auto code = reinterpret_cast<uintptr_t>(block->code);
-    if (pc >= code && pc < code + block->code_size) return true;
+    if (pc >= code && pc < code + block->code_size) return block;
   }
-  return false;
+  return nullptr;
 }
+
+}  // namespace
+
+uintptr_t original_pc_of(uintptr_t pc) {
+  const BlockTranslation* block = block_holding(pc);
+  uintptr_t original = block != nullptr ? block->original_pc(pc) : 0;
+  return original != 0 ? original : pc;
+}
+
+bool in_code_cache(uintptr_t pc) { return block_holding(pc) != nullptr; }
 
 }  // namespace mmiotrace::x86
