@@ -111,6 +111,15 @@ constinit Arena g_data(PROT_READ | PROT_WRITE);
 uint8_t* allocate_code(size_t size) { return static_cast<uint8_t*>(g_code.allocate(size, 16)); }
 void* allocate_data(size_t size) { return g_data.allocate(size, 64); }
 
+bool in_near_code(uintptr_t address) {
+  for (const NearChunk& chunk : g_near) {
+    uintptr_t base = chunk.base.load();
+    if (base == 0) break;  // slots are claimed in order
+    if (address >= base && address - base < kNearChunkSize) return true;
+  }
+  return false;
+}
+
 uint8_t* allocate_code_near(uintptr_t near, size_t size) {
   size = (size + 15) & ~size_t{15};
   if (size > kNearChunkSize / 2) return nullptr;

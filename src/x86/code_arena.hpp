@@ -20,5 +20,8 @@ inline constexpr uint64_t kNearReach = (uint64_t{1} << 31) - (uint64_t{1} << 25)
 // of `near` (for translated code whose RIP-relative operands must still reach the program's
 // data), or null when no memory can be had there.
 uint8_t* allocate_code_near(uintptr_t near, size_t size);
+// Whether `address` lies in memory allocate_code_near() handed out chunks of (a cheap test
+// before a search of the translations).
+bool in_near_code(uintptr_t address);
 
 }  // namespace mmiotrace::x86

@@ -93,6 +93,7 @@ namespace {
 
 // The published translation whose code holds `pc` (instructions and exit stubs), or null.
 const BlockTranslation* block_holding(uintptr_t pc) {
+  if (!in_near_code(pc)) return nullptr;  // the common case: a fault in the program's own code
   size_t count = g_all_count.load();
   if (count > kMaxTranslations) count = kMaxTranslations;
   for (size_t i = 0; i < count; ++i) {
