@@ -15,6 +15,8 @@ namespace mmiotrace::kmmio {
 namespace {
 
 constinit std::atomic<bool> g_enabled{false};
+constinit std::atomic<mmiotrace_handler> g_batch_replaces{nullptr};
+constinit std::atomic<DivertBatchHandler> g_batch{nullptr};
 
 // The probes' handlers get each logged access as the emulator would have told them.
 void report_records(const x86::DivertRecord* records, size_t count, uint64_t time_ns) {
@@ -31,6 +33,17 @@ void report_records(const x86::DivertRecord* records, size_t count, uint64_t tim
       entry = table->find_probe(record.address);
     }
     if (entry == nullptr) continue;  // unmapped since: the unmapping thread flushed its own first
+    mmiotrace_probe* probe = entry->probe;
+    if (probe->pre_handler == nullptr && probe->post_handler == nullptr) continue;
+    DivertBatchHandler batch = g_batch.load(std::memory_order_relaxed);
+    if (batch != nullptr && probe->pre_handler == nullptr &&
+        probe->post_handler == g_batch_replaces.load(std::memory_order_relaxed)) {
+      size_t run = 1;  // the records of this probe from here on, reported at once
+      while (i + run < count && entry->range.contains(records[i + run].address)) ++run;
+      batch(probe, records + i, run, time_ns);
+      i += run - 1;
+      continue;
+    }
     mmiotrace_access access = {};
     access.address = record.address;
     access.fault_address = record.address;
@@ -42,8 +55,6 @@ void report_records(const x86::DivertRecord* records, size_t count, uint64_t tim
     access.value_known = 1;
     std::memcpy(access.value.bytes, &record.value, sizeof(record.value));
     context.pc = record.pc;
-    mmiotrace_probe* probe = entry->probe;
-    if (probe->pre_handler == nullptr && probe->post_handler == nullptr) continue;
     if (probe->pre_handler != nullptr) probe->pre_handler(probe, &access, nullptr);
     if (probe->post_handler != nullptr) probe->post_handler(probe, &access, nullptr);
   }
@@ -56,6 +67,11 @@ void report_records(const x86::DivertRecord* records, size_t count, uint64_t tim
 void set_divert(bool enabled) {
   if (enabled) x86::set_divert_flush(report_records);
   g_enabled.store(enabled);
+}
+
+void set_divert_batch_handler(mmiotrace_handler replaces, DivertBatchHandler batch) {
+  g_batch_replaces.store(replaces);
+  g_batch.store(batch);
 }
 
 bool divert_enabled() { return g_enabled.load(std::memory_order_relaxed); }

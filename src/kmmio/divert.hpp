@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "kmmio/probe_table.hpp"
+#include "x86/divert_log.hpp"
 
 namespace mmiotrace::kmmio {
 
@@ -23,6 +24,12 @@ bool divert_enabled();
 // answers, moves RIP into the translation (which then makes the access) and returns true.
 // Inside the table gate.
 bool divert_access(const ProbeTable& table, uintptr_t fault_address, ucontext_t& uc);
+
+// A faster way to report a run of logged accesses to probes whose only handler is `replaces`
+// (a post handler): `batch` takes them all at once. Normal context, before diverting.
+using DivertBatchHandler = void (*)(mmiotrace_probe* probe, const x86::DivertRecord* records,
+                                    size_t count, uint64_t time_ns);
+void set_divert_batch_handler(mmiotrace_handler replaces, DivertBatchHandler batch);
 
 // Hands this thread's logged accesses to the probes' handlers (before any other event of the
 // thread is recorded, so that its events stay in order). Any context on the thread.

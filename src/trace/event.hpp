@@ -3,6 +3,7 @@
 // happened, filled in by the tracer's handlers and written by a TraceSink.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace mmiotrace::trace {
@@ -54,6 +55,10 @@ struct Event {
 class TraceSink {
  public:
   virtual void write(const Event& event) = 0;
+  // Several events in order, as write() would take them one by one (which sinks may do faster).
+  virtual void write_many(const Event* events, size_t count) {
+    for (size_t i = 0; i < count; ++i) write(events[i]);
+  }
 
  protected:
   ~TraceSink() = default;  // not deleted through this interface (no operator delete here)

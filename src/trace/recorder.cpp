@@ -7,6 +7,7 @@
 
 #include "core/monotonic_clock.hpp"
 #include "core/syscall.hpp"
+#include "kmmio/divert.hpp"
 #include "trace/recorder_handlers.hpp"
 #include "trace/ring_sink.hpp"
 
@@ -26,6 +27,10 @@ Event mapping_event(EventKind kind, int map_id, uintptr_t pc) {
 }
 
 }  // namespace
+
+Recorder::Recorder(TraceSink& sink) : sink_(sink) {
+  kmmio::set_divert_batch_handler(&record_access, &record_diverted_accesses);
+}
 
 TracedMapping* Recorder::attach(int map_id, const MappingSpec& spec, int* error) {
   auto mapping = std::make_unique<TracedMapping>();

@@ -38,7 +38,8 @@ struct MappingSpec {
 
 class Recorder {
  public:
-  explicit Recorder(TraceSink& sink) : sink_(sink) {}
+  // Also has the accesses that the code cache logs reach the trace in batches (normal context).
+  explicit Recorder(TraceSink& sink);
   Recorder(const Recorder&) = delete;
   Recorder& operator=(const Recorder&) = delete;
 

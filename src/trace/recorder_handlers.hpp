@@ -5,10 +5,16 @@
 #include <cstddef>
 
 #include "mmiotrace/mmiotrace.h"
+#include "x86/divert_log.hpp"
 
 namespace mmiotrace::trace {
 
 // Post handler of every TracedMapping's probe (probe->user_data is the TracedMapping).
 void record_access(mmiotrace_probe* probe, const mmiotrace_access* access, void* ucontext);
+
+// What record_access() would record for each of `count` accesses logged by translated code
+// (kmmio/divert.hpp) to `probe`'s mapping, all made at `time_ns`, written in one go.
+void record_diverted_accesses(mmiotrace_probe* probe, const x86::DivertRecord* records,
+                              size_t count, uint64_t time_ns);
 
 }  // namespace mmiotrace::trace

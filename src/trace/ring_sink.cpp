@@ -49,6 +49,26 @@ RingControl* thread_ring(const TraceBuffer& buffer) {
   return t_state.ring;
 }
 
+// Ends this thread's write: appends the records that signal handlers deferred meanwhile (more
+// may arrive while these go), then clears `writing`.
+void finish_write(RingWriter& writer) {
+  for (;;) {
+    for (size_t done = 0; done < t_state.deferred_size;) {
+      uint16_t deferred_size;
+      std::memcpy(&deferred_size, t_state.deferred + done + 2, sizeof(deferred_size));
+      writer.append(t_state.deferred + done, deferred_size);
+      done += deferred_size;
+      if (done == t_state.deferred_size) t_state.deferred_size = 0;
+    }
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    t_state.writing = false;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (t_state.deferred_size == 0) break;
+    t_state.writing = true;  // one slipped in before `writing` was cleared
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  }
+}
+
 }  // namespace
 
 int current_pid() {
@@ -91,22 +111,31 @@ void RingSink::write(const Event& event) {
     encode_record(event, room);  // made in place: one copy less
     writer.commit(size);
   }
-  for (;;) {
-    // Records deferred by handlers that ran meanwhile; more may arrive while these go.
-    for (size_t done = 0; done < t_state.deferred_size;) {
-      uint16_t deferred_size;
-      std::memcpy(&deferred_size, t_state.deferred + done + 2, sizeof(deferred_size));
-      writer.append(t_state.deferred + done, deferred_size);
-      done += deferred_size;
-      if (done == t_state.deferred_size) t_state.deferred_size = 0;
-    }
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    t_state.writing = false;
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    if (t_state.deferred_size == 0) break;
-    t_state.writing = true;  // one slipped in before `writing` was cleared
-    std::atomic_signal_fence(std::memory_order_seq_cst);
+  finish_write(writer);
+}
+
+void RingSink::write_many(const Event* events, size_t count) {
+  kmmio::flush_diverted_accesses();
+  BufferControl& control = buffer_.control();
+  size_t total = 0;
+  for (size_t i = 0; i < count; ++i) total += record_size(events[i]);
+  RingControl* ring = t_state.writing ? nullptr : thread_ring(buffer_);
+  if (ring == nullptr || control.drop_when_full.load(std::memory_order_relaxed) ||
+      total > control.ring_bytes / 4) {
+    TraceSink::write_many(events, count);
+    return;
   }
+  RingWriter writer(control, *ring, buffer_.ring_data(static_cast<uint32_t>(ring - control.rings)));
+  t_state.writing = true;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (uint8_t* room = writer.begin_record(total)) {
+    for (size_t i = 0; i < count; ++i) {
+      encode_record(events[i], room);
+      room += record_size(events[i]);
+    }
+    writer.commit(total);
+  }
+  finish_write(writer);
 }
 
 }  // namespace mmiotrace::trace

@@ -15,6 +15,9 @@ class RingSink final : public TraceSink {
   // Any context. A signal handler that writes while its thread's normal code is in the middle
   // of a write has its record appended right after that one.
   void write(const Event& event) override;
+  // In one reservation of ring space (one at a time when a write is already under way on this
+  // thread, or when the ring drops records).
+  void write_many(const Event* events, size_t count) override;
 
  private:
   TraceBuffer buffer_;
