@@ -4,12 +4,12 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cinttypes>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 
 #include "analysis/register_map_support.hpp"
+#include "core/hex_text.hpp"
 
 namespace mmiotrace::analysis {
 
@@ -25,12 +25,6 @@ std::string without_control_characters(const std::string& message) {
 }
 
 uint64_t low_bits(unsigned bits) { return bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1; }
-
-std::string hex(uint64_t value) {
-  char text[24];
-  snprintf(text, sizeof(text), "0x%" PRIx64, value);
-  return text;
-}
 
 std::string bit_range(unsigned high, unsigned low) {
   return "[" + std::to_string(high) + ":" + std::to_string(low) + "]";
@@ -68,16 +62,11 @@ std::string lowercase(std::string_view text) {
   return lower;
 }
 
-bool ends_with(const std::string& text, std::string_view suffix) {
-  return text.size() >= suffix.size() &&
-         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 std::optional<RegisterMapFormat> format_by_extension(const std::string& path) {
   std::string lower = lowercase(path);
-  if (ends_with(lower, ".svd") || ends_with(lower, ".xml")) return RegisterMapFormat::Svd;
-  if (ends_with(lower, ".json")) return RegisterMapFormat::Json;
-  if (ends_with(lower, ".yaml") || ends_with(lower, ".yml")) return RegisterMapFormat::Yaml;
+  if (lower.ends_with(".svd") || lower.ends_with(".xml")) return RegisterMapFormat::Svd;
+  if (lower.ends_with(".json")) return RegisterMapFormat::Json;
+  if (lower.ends_with(".yaml") || lower.ends_with(".yml")) return RegisterMapFormat::Yaml;
   return std::nullopt;
 }
 
@@ -217,9 +206,9 @@ std::string RegisterMap::decode(const Register& reg, uint64_t value, unsigned wi
     text += " " + field->name;
     if (shown_low == field_low && shown_high == field_high) {
       const std::string* name = value_name(*field, part, direction);
-      text += "=" + (name != nullptr ? *name : hex(part));
+      text += "=" + (name != nullptr ? *name : hex_text(part));
     } else {
-      text += bit_range(shown_high - field_low, shown_low - field_low) + "=" + hex(part);
+      text += bit_range(shown_high - field_low, shown_low - field_low) + "=" + hex_text(part);
     }
   }
   return text;
@@ -255,7 +244,7 @@ std::string RegisterMap::describe(uint64_t address, unsigned width_bytes, uint64
   }
   if (!text.empty()) return text;
   if (const RegisterBlock* block = find_block(address)) {
-    return block->name + "+" + hex(address - block->base);
+    return block->name + "+" + hex_text(address - block->base);
   }
   return "";
 }

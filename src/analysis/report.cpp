@@ -8,23 +8,18 @@
 #include <optional>
 #include <regex>
 
+#include "core/hex_text.hpp"
 #include "devices/model_catalog.hpp"
 
 namespace mmiotrace::analysis {
 namespace {
-
-std::string hex(uint64_t value) {
-  char text[24];
-  snprintf(text, sizeof(text), "0x%" PRIx64, value);
-  return text;
-}
 
 // An access's value: a number up to 8 bytes, else its bytes in memory order.
 std::string value_text(const trace::Event& event) {
   if (event.width <= 8) {
     uint64_t value = 0;
     std::memcpy(&value, event.value, event.width);
-    return hex(value);
+    return hex_text(value);
   }
   std::string text;
   for (unsigned i = 0; i < event.width && i < trace::kMaxEventWidth; ++i) {
@@ -199,7 +194,7 @@ void write_report_text(const Report& report, Symbolizer& symbolizer, const std::
   }
   for (const auto& [map_id, mapping] : report.mappings) {
     fprintf(out, "\nmap %d: phys %s, %s bytes at %s, pid %d%s%s%s\n", map_id,
-            hex(mapping.phys).c_str(), hex(mapping.length).c_str(), hex(mapping.virt).c_str(),
+            hex_text(mapping.phys).c_str(), hex_text(mapping.length).c_str(), hex_text(mapping.virt).c_str(),
             mapping.pid, mapping.device.empty() ? "" : ", device ", mapping.device.c_str(),
             mapping.unmapped ? "" : ", never unmapped");
     fprintf(out, "  %" PRIu64 " accesses to %zu registers\n", mapping.accesses,
@@ -209,7 +204,7 @@ void write_report_text(const Report& report, Symbolizer& symbolizer, const std::
     for (const auto& [offset, reg] : mapping.registers) {
       std::string name = register_name(register_maps, mapping, names, offset, reg.widths);
       fprintf(out, "  %-8s %-10s R %-8" PRIu64 " W %-8" PRIu64 " width %-6s first %s last %s\n",
-              hex(offset).c_str(), name.c_str(), reg.reads, reg.writes,
+              hex_text(offset).c_str(), name.c_str(), reg.reads, reg.writes,
               widths_text(reg.widths).c_str(), seconds(reg.first_ns).c_str(),
               seconds(reg.last_ns).c_str());
       std::string values;
@@ -251,8 +246,8 @@ void write_report_json(const Report& report, Symbolizer& symbolizer, const std::
   }
   json mappings = json::array();
   for (const auto& [map_id, mapping] : report.mappings) {
-    json entry = {{"map", map_id},          {"phys", hex(mapping.phys)},
-                  {"virt", hex(mapping.virt)}, {"length", mapping.length},
+    json entry = {{"map", map_id},          {"phys", hex_text(mapping.phys)},
+                  {"virt", hex_text(mapping.virt)}, {"length", mapping.length},
                   {"pid", mapping.pid},     {"unmapped", mapping.unmapped},
                   {"accesses", mapping.accesses}};
     if (!mapping.device.empty()) entry["device"] = mapping.device;
@@ -263,7 +258,7 @@ void write_report_json(const Report& report, Symbolizer& symbolizer, const std::
       json pcs = json::array();
       for (const auto& [where, count] : reg.pcs) {
         pcs.push_back({{"pid", where.first},
-                       {"pc", hex(where.second)},
+                       {"pc", hex_text(where.second)},
                        {"symbol", symbolizer.name(where.first, where.second)},
                        {"accesses", count}});
       }
@@ -271,7 +266,7 @@ void write_report_json(const Report& report, Symbolizer& symbolizer, const std::
       for (int bit = 0; bit < 7; ++bit) {
         if (reg.widths & (1u << bit)) widths.push_back(1u << bit);
       }
-      json item = {{"offset", hex(offset)},
+      json item = {{"offset", hex_text(offset)},
                    {"reads", reg.reads},
                    {"writes", reg.writes},
                    {"widths", widths},

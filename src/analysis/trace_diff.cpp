@@ -1,18 +1,13 @@
 // Aligning two traces (see trace_diff.hpp).
 #include "analysis/trace_diff.hpp"
 
-#include <cinttypes>
 #include <cstdio>
 #include <cstring>
 
+#include "core/hex_text.hpp"
+
 namespace mmiotrace::analysis {
 namespace {
-
-std::string hex(uint64_t value) {
-  char text[24];
-  snprintf(text, sizeof(text), "0x%" PRIx64, value);
-  return text;
-}
 
 std::string bytes_hex(const uint8_t* bytes, size_t size) {
   std::string text;
@@ -44,8 +39,8 @@ bool DiffItemReader::read_item(DiffItem& item) {
       case trace::EventKind::Map: {
         int ordinal = next_ordinal_++;
         maps_[event.map_id] = {ordinal, event.phys};
-        item.text = "MAP map " + std::to_string(ordinal) + " phys " + hex(event.phys) +
-                    " length " + hex(event.length);
+        item.text = "MAP map " + std::to_string(ordinal) + " phys " + hex_text(event.phys) +
+                    " length " + hex_text(event.length);
         return true;
       }
       case trace::EventKind::Unmap: {
@@ -60,9 +55,9 @@ bool DiffItemReader::read_item(DiffItem& item) {
       case trace::EventKind::Unknown: {
         auto found = maps_.find(event.map_id);
         std::string where = found == maps_.end()
-                                ? "phys " + hex(event.phys)
+                                ? "phys " + hex_text(event.phys)
                                 : "map " + std::to_string(found->second.first) + " +" +
-                                      hex(event.phys - found->second.second);
+                                      hex_text(event.phys - found->second.second);
         if (event.kind == trace::EventKind::Unknown) {
           item.text = "UNKNOWN " + where + " insn " + bytes_hex(event.insn, 3);
           return true;
@@ -71,7 +66,7 @@ bool DiffItemReader::read_item(DiffItem& item) {
         if (event.width <= 8) {
           uint64_t number = 0;
           std::memcpy(&number, event.value, event.width);
-          value = hex(number);
+          value = hex_text(number);
         } else {
           value = bytes_hex(event.value, event.width);
         }
@@ -81,7 +76,7 @@ bool DiffItemReader::read_item(DiffItem& item) {
       }
       case trace::EventKind::Ioctl: {
         size_t logged = event.logged_size;
-        item.text = "ioctl request " + hex(event.request) + " size " +
+        item.text = "ioctl request " + hex_text(event.request) + " size " +
                     std::to_string(event.argument_size) + " result " +
                     std::to_string(event.result);
         if (event.before && logged) item.text += " before " + bytes_hex(event.before, logged);

@@ -39,14 +39,6 @@ const char* const kConvertUsage =
     "Exit status: 0; 121 when IN cannot be read; 124 when OUT cannot be written; 116 when a\n"
     "register map cannot be read; 125 usage error.\n";
 
-namespace {
-
-bool ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-}  // namespace
-
 int run_convert(const Arguments& arguments) {
   ArgumentReader reader("convert", arguments);
   std::string format_name;
@@ -73,10 +65,10 @@ int run_convert(const Arguments& arguments) {
   const std::string& in = files[0];
   const std::string& out = files[1];
   if (format_name.empty()) {
-    if (ends_with(out, ".txt") || ends_with(out, ".log")) format_name = "text";
-    if (ends_with(out, ".bin")) format_name = "binary";
-    if (ends_with(out, ".json")) format_name = "perfetto";
-    if (ends_with(out, ".zst")) {
+    if (out.ends_with(".txt") || out.ends_with(".log")) format_name = "text";
+    if (out.ends_with(".bin")) format_name = "binary";
+    if (out.ends_with(".json")) format_name = "perfetto";
+    if (out.ends_with(".zst")) {
       format_name = "binary";
       compress = true;
     }

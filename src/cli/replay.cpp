@@ -20,6 +20,7 @@
 #include "cli/cli_error.hpp"
 #include "cli/recording.hpp"
 #include "cli/subcommands.hpp"
+#include "core/hex_text.hpp"
 #include "devices/model_catalog.hpp"
 #include "trace/trace_reader.hpp"
 
@@ -232,19 +233,13 @@ int write_script(const RecordedTrace& recorded, const std::vector<MapChoice>& ch
   return fd;
 }
 
-std::string hex(uint64_t value) {
-  char text[32];
-  snprintf(text, sizeof(text), "0x%" PRIx64, value);
-  return text;
-}
-
 std::string describe(const backend::ReplayAccess& access) {
   std::string text = std::string(access.write ? "W " : "R ") + std::to_string(access.width) +
-                     " at offset " + hex(access.offset);
+                     " at offset " + hex_text(access.offset);
   if (access.width <= 8) {
     uint64_t value = 0;
     memcpy(&value, access.value, access.width);
-    text += (access.write ? " writing " : " reading ") + hex(value);
+    text += (access.write ? " writing " : " reading ") + hex_text(value);
   } else {
     text += access.write ? " writing" : " reading";
     for (unsigned i = 0; i < access.width; ++i) {
@@ -253,7 +248,7 @@ std::string describe(const backend::ReplayAccess& access) {
       text += byte;
     }
   }
-  return text + " from PC " + hex(access.pc);
+  return text + " from PC " + hex_text(access.pc);
 }
 
 std::string position_text(backend::PositionKind kind, uint64_t position) {

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/hex_text.hpp"
 #include "devices/nvme.hpp"
 #include "devices/regfile.hpp"
 #include "devices/uart16550.hpp"
@@ -195,12 +196,6 @@ std::vector<uint8_t> read_whole_file(const Arguments& arguments, const std::stri
   return content;
 }
 
-std::string hex(uint64_t value) {
-  char text[32];
-  snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
-  return text;
-}
-
 // regfile ---------------------------------------------------------------------------------
 
 constexpr uint64_t kRegfileMaxSize = kGiB;
@@ -298,7 +293,7 @@ NvmeConfig parse_nvme_config(const Arguments& arguments) {
       arguments.fail("size=" + *arguments.text("size") +
                      " cannot hold the admin queue's doorbells (expected a multiple of 4096, at "
                      "least " +
-                     hex(minimum_size) + " with dstrd=" + std::to_string(config.dstrd) + ")");
+                     hex_text(minimum_size) + " with dstrd=" + std::to_string(config.dstrd) + ")");
     }
     config.size = *size;
   } else if (config.size < minimum_size) {
