@@ -26,6 +26,8 @@ void report_records(const x86::DivertRecord* records, size_t count, uint64_t tim
   AccessContext& context = this_thread_access();
   const AccessContext saved = context;
   context.time_ns = time_ns;
+  const DivertBatchHandler batch = g_batch.load(std::memory_order_relaxed);
+  const mmiotrace_handler batched = g_batch_replaces.load(std::memory_order_relaxed);
   const ProbeEntry* entry = nullptr;  // the last record's probe: runs of records share one
   for (size_t i = 0; i < count && table != nullptr; ++i) {
     const x86::DivertRecord& record = records[i];
@@ -35,9 +37,7 @@ void report_records(const x86::DivertRecord* records, size_t count, uint64_t tim
     if (entry == nullptr) continue;  // unmapped since: the unmapping thread flushed its own first
     mmiotrace_probe* probe = entry->probe;
     if (probe->pre_handler == nullptr && probe->post_handler == nullptr) continue;
-    DivertBatchHandler batch = g_batch.load(std::memory_order_relaxed);
-    if (batch != nullptr && probe->pre_handler == nullptr &&
-        probe->post_handler == g_batch_replaces.load(std::memory_order_relaxed)) {
+    if (batch != nullptr && probe->pre_handler == nullptr && probe->post_handler == batched) {
       size_t run = 1;  // the records of this probe from here on, reported at once
       while (i + run < count && entry->range.contains(records[i + run].address)) ++run;
       batch(probe, records + i, run, time_ns);

@@ -167,11 +167,16 @@ uintptr_t BlockTranslation::original_pc(uintptr_t pc) const {
   return 0;
 }
 
-bool BlockTranslation::diverts(uintptr_t pc) const {
+const TranslatedInstruction* BlockTranslation::instruction_at(uintptr_t pc) const {
   for (size_t i = 0; i < instruction_count; ++i) {
-    if (start + instructions[i].original_offset == pc) return instructions[i].diverted;
+    if (start + instructions[i].original_offset == pc) return &instructions[i];
   }
-  return false;
+  return nullptr;
+}
+
+bool BlockTranslation::diverts(uintptr_t pc) const {
+  const TranslatedInstruction* instruction = instruction_at(pc);
+  return instruction != nullptr && instruction->diverted;
 }
 
 uint64_t code_digest_of(const uint8_t* bytes, size_t size) {
@@ -181,13 +186,8 @@ uint64_t code_digest_of(const uint8_t* bytes, size_t size) {
 }
 
 uintptr_t BlockTranslation::cache_pc(uintptr_t pc) const {
-  if (pc < start || pc >= end) return 0;
-  for (size_t i = 0; i < instruction_count; ++i) {
-    if (start + instructions[i].original_offset == pc) {
-      return reinterpret_cast<uintptr_t>(code) + instructions[i].cache_offset;
-    }
-  }
-  return 0;
+  const TranslatedInstruction* instruction = instruction_at(pc);
+  return instruction != nullptr ? reinterpret_cast<uintptr_t>(code) + instruction->cache_offset : 0;
 }
 
 bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,

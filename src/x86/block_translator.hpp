@@ -71,6 +71,8 @@ struct BlockTranslation {
   uintptr_t cache_pc(uintptr_t pc) const;
   // Whether the instruction at original address `pc` is instrumented for the divert target.
   bool diverts(uintptr_t pc) const;
+  // The translated instruction that starts at original address `pc`, or null.
+  const TranslatedInstruction* instruction_at(uintptr_t pc) const;
   // A digest of the original code the block was made from, to tell when it has changed.
   uint64_t code_digest = 0;
   // The region its instrumentation checks against (set by the translation cache).
