@@ -54,7 +54,9 @@ void record_access(mmiotrace_probe* probe, const mmiotrace_access* access, void*
 void record_diverted_accesses(mmiotrace_probe* probe, const x86::DivertRecord* records,
                               size_t count, uint64_t time_ns) {
   const auto* mapping = static_cast<const TracedMapping*>(probe->user_data);
-  constexpr size_t kBatch = 32;
+  // Events per ring reservation. This may run in a signal handler, on a program's alternate
+  // signal stack: 8 events (1.6 KB) keep the frame small.
+  constexpr size_t kBatch = 8;
   Event batch[kBatch];
   for (Event& event : batch) {
     event.time_ns = time_ns;
