@@ -2,6 +2,7 @@
 // Encoding and decoding binary trace records (see binary_format.hpp).
 #include "trace/binary_format.hpp"
 
+#include <cstddef>
 #include <cstring>
 
 namespace mmiotrace::trace {

@@ -6,6 +6,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+
+#include <immintrin.h>
 
 #include "trace/event.hpp"
 
@@ -59,6 +62,15 @@ static_assert(sizeof(RecordHeader) == 32);
 inline constexpr size_t kMaxTextLength = 4000;  // markers and PCIDEV lines are cut to this
 inline constexpr size_t kMaxRecordSize = 64 + kMaxTextLength;
 
+inline void store64(uint8_t* at, uint64_t value) { std::memcpy(at, &value, sizeof(value)); }
+// A non-temporal store: the line goes to memory without being read into this core's cache first.
+// Records of a ring are read next by the writer on another core, so reading their lines here
+// (from that core, where the writer left them) would cost more than the store. Stores made so
+// must be fenced (_mm_sfence) before the record is published.
+inline void stream64(uint8_t* at, uint64_t value) {
+  _mm_stream_si64(reinterpret_cast<long long*>(at), static_cast<long long>(value));
+}
+
 constexpr size_t round_up8(size_t size) { return (size + 7) & ~size_t{7}; }
 
 // The size of `event`'s record.
@@ -66,6 +78,42 @@ size_t record_size(const Event& event);
 
 // Writes `event`'s record into `out` (room for record_size(event) bytes). Returns its size.
 size_t encode_record(const Event& event, uint8_t* out);
+
+// A read or write of 1 to 8 bytes, which is what translated code logs: its record is always
+// kSmallAccessRecordSize bytes, and is made without an Event.
+inline constexpr size_t kSmallAccessRecordSize = sizeof(RecordHeader) + 24;
+struct SmallAccess {
+  bool write;
+  uint8_t width;  // 1 to 8
+  int32_t map_id;
+  uint32_t pid;
+  uint32_t tid;
+  uint64_t time_ns;
+  uint64_t pc;
+  uint64_t phys;
+  uint64_t virt;
+  uint64_t value;  // only its low `width` bytes are recorded
+};
+// Writes the same bytes as encode_record() would for the equivalent Event, with non-temporal
+// stores (inline: it is the recording hot path of translated code).
+inline void encode_small_access(const SmallAccess& access, uint8_t* out) {
+  // RecordHeader's fields put together in registers and stored as whole words: building the
+  // header in memory and copying it stalls on store forwarding, which costs more than the rest.
+  static_assert(offsetof(RecordHeader, width) == 1 && offsetof(RecordHeader, size) == 2 &&
+                offsetof(RecordHeader, map_id) == 4 && offsetof(RecordHeader, pid) == 8 &&
+                offsetof(RecordHeader, tid) == 12 && offsetof(RecordHeader, time_ns) == 16 &&
+                offsetof(RecordHeader, pc) == 24);
+  auto kind = static_cast<uint64_t>(access.write ? RecordKind::Write : RecordKind::Read);
+  stream64(out, kind | uint64_t{access.width} << 8 | uint64_t{kSmallAccessRecordSize} << 16 |
+                 uint64_t{static_cast<uint32_t>(access.map_id)} << 32);
+  stream64(out + 8, uint64_t{access.pid} | uint64_t{access.tid} << 32);
+  stream64(out + 16, access.time_ns);
+  stream64(out + 24, access.pc);
+  stream64(out + 32, access.phys);
+  stream64(out + 40, access.virt);
+  uint64_t mask = access.width >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * access.width)) - 1;
+  stream64(out + 48, access.value & mask);
+}
 
 // Reads the record at `bytes` (`available` bytes there). Returns its size, or 0 when it is
 // malformed or incomplete (see `why`). Text fields of `event` point into `bytes`.

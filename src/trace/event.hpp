@@ -6,6 +6,10 @@
 #include <cstddef>
 #include <cstdint>
 
+namespace mmiotrace::x86 {
+struct DivertRecord;
+}
+
 namespace mmiotrace::trace {
 
 enum class EventKind : uint8_t {
@@ -50,6 +54,19 @@ struct Event {
   const uint8_t* after = nullptr;   // ... and as it left it
 };
 
+// Reads and writes of 1 to 8 bytes to one mapping, all made at one time, as translated code logs
+// them (x86/divert_log.hpp): each becomes a Read or Write event.
+struct SmallAccessRun {
+  int32_t map_id = kUnknownMapId;
+  uint64_t virt_base = 0;  // an address in the mapping ...
+  uint64_t phys_base = 0;  // ... and its physical address
+  uint64_t time_ns = 0;
+  int32_t pid = 0;
+  int32_t tid = 0;
+  const x86::DivertRecord* records = nullptr;
+  size_t count = 0;
+};
+
 // Where events go. Implementations are called from signal handlers on any thread: they must be
 // async-signal-safe and lock-free, and must take the event in one piece.
 class TraceSink {
@@ -59,6 +76,8 @@ class TraceSink {
   virtual void write_many(const Event* events, size_t count) {
     for (size_t i = 0; i < count; ++i) write(events[i]);
   }
+  // The run's accesses in order, as write() would take their events (which sinks may do faster).
+  virtual void write_small_accesses(const SmallAccessRun& run);
 
  protected:
   ~TraceSink() = default;  // not deleted through this interface (no operator delete here)

@@ -54,31 +54,16 @@ void record_access(mmiotrace_probe* probe, const mmiotrace_access* access, void*
 void record_diverted_accesses(mmiotrace_probe* probe, const x86::DivertRecord* records,
                               size_t count, uint64_t time_ns) {
   const auto* mapping = static_cast<const TracedMapping*>(probe->user_data);
-  // Events per ring reservation. This may run in a signal handler, on a program's alternate
-  // signal stack: 8 events (1.6 KB) keep the frame small.
-  constexpr size_t kBatch = 8;
-  Event batch[kBatch];
-  for (Event& event : batch) {
-    event.time_ns = time_ns;
-    event.map_id = mapping->map_id;
-    event.pid = current_pid();
-    event.tid = current_tid();
-  }
-  for (size_t done = 0; done < count;) {
-    size_t n = count - done < kBatch ? count - done : kBatch;
-    for (size_t i = 0; i < n; ++i) {
-      const x86::DivertRecord& record = records[done + i];
-      Event& event = batch[i];
-      event.kind = (record.info & x86::kDivertWrite) ? EventKind::Write : EventKind::Read;
-      event.width = static_cast<uint8_t>(record.info & 0xff);
-      event.pc = record.pc;
-      event.virt = record.address;
-      event.phys = mapping->phys + (record.address - mapping->range.begin);
-      std::memcpy(event.value, &record.value, sizeof(record.value));
-    }
-    mapping->recorder->sink().write_many(batch, n);
-    done += n;
-  }
+  SmallAccessRun run;
+  run.map_id = mapping->map_id;
+  run.virt_base = mapping->range.begin;
+  run.phys_base = mapping->phys;
+  run.time_ns = time_ns;
+  run.pid = current_pid();
+  run.tid = current_tid();
+  run.records = records;
+  run.count = count;
+  mapping->recorder->sink().write_small_accesses(run);
 }
 
 void Recorder::mark(const char* text, size_t length) {

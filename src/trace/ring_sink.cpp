@@ -8,6 +8,7 @@
 #include "core/syscall.hpp"
 #include "kmmio/divert.hpp"
 #include "trace/binary_format.hpp"
+#include "x86/divert_log.hpp"
 
 namespace mmiotrace::trace {
 namespace {
@@ -134,6 +135,50 @@ void RingSink::write_many(const Event* events, size_t count) {
       room += record_size(events[i]);
     }
     writer.commit(total);
+  }
+  finish_write(writer);
+}
+
+void RingSink::write_small_accesses(const SmallAccessRun& run) {
+  kmmio::flush_diverted_accesses();  // a no-op when this is that flush
+  BufferControl& control = buffer_.control();
+  RingControl* ring = t_state.writing ? nullptr : thread_ring(buffer_);
+  if (ring == nullptr || control.drop_when_full.load(std::memory_order_relaxed)) {
+    TraceSink::write_small_accesses(run);  // nested, every ring taken, or counting drops
+    return;
+  }
+  RingWriter writer(control, *ring, buffer_.ring_data(static_cast<uint32_t>(ring - control.rings)));
+  t_state.writing = true;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  SmallAccess access = {};
+  access.map_id = run.map_id;
+  access.pid = static_cast<uint32_t>(run.pid);
+  access.tid = static_cast<uint32_t>(run.tid);
+  access.time_ns = run.time_ns;
+  // A quarter of the ring at most per reservation, so the writer always has room to drain into.
+  const size_t per_reservation = control.ring_bytes / 4 / kSmallAccessRecordSize;
+  for (size_t done = 0; done < run.count;) {
+    size_t n = run.count - done;
+    if (n > per_reservation) n = per_reservation;
+    if (n == 0) n = 1;
+    uint8_t* room = writer.begin_record(n * kSmallAccessRecordSize);
+    if (room == nullptr) {  // no writer left to drain: begin_record() counted one of them
+      ring->lost.fetch_add(run.count - done - 1, std::memory_order_relaxed);
+      break;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const x86::DivertRecord& record = run.records[done + i];
+      access.write = (record.info & x86::kDivertWrite) != 0;
+      access.width = static_cast<uint8_t>(record.info & 0xff);
+      access.pc = record.pc;
+      access.virt = record.address;
+      access.phys = run.phys_base + (record.address - run.virt_base);
+      access.value = record.value;
+      encode_small_access(access, room + i * kSmallAccessRecordSize);
+    }
+    _mm_sfence();  // the records were stored non-temporally: before the head says they exist
+    writer.commit(n * kSmallAccessRecordSize);
+    done += n;
   }
   finish_write(writer);
 }

@@ -18,6 +18,8 @@ class RingSink final : public TraceSink {
   // In one reservation of ring space (one at a time when a write is already under way on this
   // thread, or when the ring drops records).
   void write_many(const Event* events, size_t count) override;
+  // Encoded straight from the records into the ring, in as few reservations as the ring allows.
+  void write_small_accesses(const SmallAccessRun& run) override;
 
  private:
   TraceBuffer buffer_;

@@ -59,6 +59,42 @@ TEST(BinaryFormat, AccessesOfEveryWidthKeepTheirWholeValue) {
             56u);
 }
 
+TEST(BinaryFormat, SmallAccessesAreEncodedExactlyAsTheirEventsWouldBe) {
+  for (bool write : {false, true}) {
+    for (unsigned width : {1u, 2u, 4u, 8u}) {
+      SmallAccess access = {};
+      access.write = write;
+      access.width = static_cast<uint8_t>(width);
+      access.map_id = -3;  // negative ids must keep their sign bits
+      access.pid = 0x8899aabb;
+      access.tid = 0x11223344;
+      access.time_ns = 0x0102030405060708;
+      access.pc = 0x7f1122334455;
+      access.phys = 0xfe001000 + width;
+      access.virt = 0x7f0000001000 + width;
+      access.value = 0xdeadbeefcafef00d;  // bytes past `width` must not reach the record
+      Event event;
+      event.kind = write ? EventKind::Write : EventKind::Read;
+      event.width = access.width;
+      event.map_id = access.map_id;
+      event.pid = static_cast<int32_t>(access.pid);
+      event.tid = static_cast<int32_t>(access.tid);
+      event.time_ns = access.time_ns;
+      event.pc = access.pc;
+      event.phys = access.phys;
+      event.virt = access.virt;
+      std::memcpy(event.value, &access.value, width);
+      uint8_t expected[kMaxRecordSize];
+      ASSERT_EQ(encode_record(event, expected), kSmallAccessRecordSize);
+      uint8_t made[kSmallAccessRecordSize];
+      std::memset(made, 0x5a, sizeof(made));
+      encode_small_access(access, made);
+      EXPECT_EQ(std::memcmp(made, expected, kSmallAccessRecordSize), 0)
+          << (write ? "write" : "read") << " of " << width;
+    }
+  }
+}
+
 TEST(BinaryFormat, MapUnmapUnknownLostAndText) {
   Event map = sample(EventKind::Map);
   map.length = 0x2000;

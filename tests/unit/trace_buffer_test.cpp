@@ -16,6 +16,7 @@
 #include "trace/trace_buffer.hpp"
 #include "trace/trace_drainer.hpp"
 #include "trace/trace_writer.hpp"
+#include "x86/divert_log.hpp"
 
 namespace mmiotrace::trace {
 namespace {
@@ -147,6 +148,95 @@ TEST_F(TraceBufferTest, FullRingMakesItsProducerWaitAndLosesNothing) {
   drain.join();
   ASSERT_EQ(writer.events.size(), kEvents);
   for (uint64_t i = 0; i < kEvents; ++i) ASSERT_EQ(number_of(writer.events[i]), i);
+}
+
+// Runs of translated code's records: what write_small_accesses() puts in the ring.
+std::vector<x86::DivertRecord> logged_accesses(uint64_t first, size_t count) {
+  std::vector<x86::DivertRecord> records(count);
+  for (size_t i = 0; i < count; ++i) {
+    uint64_t number = first + i;
+    records[i].address = 0x7f0000000000 + (number % 512) * 8;
+    records[i].value = number;
+    records[i].pc = 0x401000 + (number % 7);
+    records[i].info = 8 | ((number % 3 == 0) ? x86::kDivertWrite : 0);
+  }
+  return records;
+}
+
+SmallAccessRun run_of(const std::vector<x86::DivertRecord>& records, uint64_t time_ns) {
+  SmallAccessRun run;
+  run.map_id = 5;
+  run.virt_base = 0x7f0000000000;
+  run.phys_base = 0xfe000000;
+  run.time_ns = time_ns;
+  run.pid = current_pid();
+  run.tid = current_tid();
+  run.records = records.data();
+  run.count = records.size();
+  return run;
+}
+
+void expect_logged_access(const Event& event, uint64_t number, uint64_t time_ns) {
+  ASSERT_EQ(event.kind, number % 3 == 0 ? EventKind::Write : EventKind::Read) << number;
+  ASSERT_EQ(event.width, 8u);
+  uint64_t value;
+  std::memcpy(&value, event.value, 8);
+  ASSERT_EQ(value, number);
+  ASSERT_EQ(event.virt, 0x7f0000000000 + (number % 512) * 8);
+  ASSERT_EQ(event.phys, 0xfe000000 + (number % 512) * 8);
+  ASSERT_EQ(event.pc, 0x401000 + (number % 7));
+  ASSERT_EQ(event.map_id, 5);
+  ASSERT_EQ(event.time_ns, time_ns);
+  ASSERT_EQ(event.tid, current_tid());
+}
+
+TEST_F(TraceBufferTest, RunsOfLoggedAccessesComeOutWholeAndInOrderWhileTheWriterDrains) {
+  make(4, 1 << 16);  // a run of 256 records is 14 KiB: a few per ring, wrapping constantly
+  std::atomic<bool> done{false};
+  CollectingWriter writer;
+  std::thread drain([&] {
+    TraceDrainer drainer(buffer_);
+    while (!done.load()) drainer.drain(writer);
+    drainer.drain(writer);
+  });
+  RingSink sink(buffer_);
+  uint64_t next = 0;
+  for (size_t round = 0; round < 400; ++round) {
+    size_t count = round % 5 == 0 ? 1000 : 1 + round % 256;  // 1000: more than a reservation
+    std::vector<x86::DivertRecord> records = logged_accesses(next, count);
+    sink.write_small_accesses(run_of(records, round));
+    next += count;
+  }
+  done.store(true);
+  drain.join();
+  ASSERT_EQ(writer.events.size(), next);
+  uint64_t number = 0;
+  for (size_t round = 0; round < 400; ++round) {
+    size_t count = round % 5 == 0 ? 1000 : 1 + round % 256;
+    for (size_t i = 0; i < count; ++i, ++number) {
+      expect_logged_access(writer.events[number], number, round);
+    }
+  }
+}
+
+TEST_F(TraceBufferTest, LoggedAccessesInDropModeAreKeptOrCountedOneByOne) {
+  make(4, 1 << 16);
+  buffer_.control().drop_when_full.store(1);
+  RingSink sink(buffer_);
+  std::vector<x86::DivertRecord> records = logged_accesses(0, 3000);  // far more than fit
+  sink.write_small_accesses(run_of(records, 77));
+  TraceDrainer drainer(buffer_);
+  CollectingWriter writer;
+  drainer.drain(writer);
+  size_t kept = writer.events.size();
+  ASSERT_GT(kept, 500u);
+  ASSERT_LT(kept, 3000u);
+  for (size_t i = 0; i < kept; ++i) expect_logged_access(writer.events[i], i, 77);
+  sink.write(numbered(1));
+  drainer.drain(writer);
+  ASSERT_EQ(writer.events.size(), kept + 2);
+  EXPECT_EQ(writer.events[kept].kind, EventKind::Lost);
+  EXPECT_EQ(writer.events[kept].length, 3000u - kept);
 }
 
 TEST_F(TraceBufferTest, DropModeSaysWhereAndHowManyEventsWereLost) {

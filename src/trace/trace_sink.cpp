@@ -1,0 +1,28 @@
+// mmiotrace: signal-safe
+// What a TraceSink does with batches it has no faster way to take: one event at a time.
+#include <cstring>
+
+#include "trace/event.hpp"
+#include "x86/divert_log.hpp"
+
+namespace mmiotrace::trace {
+
+void TraceSink::write_small_accesses(const SmallAccessRun& run) {
+  Event event;
+  event.map_id = run.map_id;
+  event.time_ns = run.time_ns;
+  event.pid = run.pid;
+  event.tid = run.tid;
+  for (size_t i = 0; i < run.count; ++i) {
+    const x86::DivertRecord& record = run.records[i];
+    event.kind = (record.info & x86::kDivertWrite) ? EventKind::Write : EventKind::Read;
+    event.width = static_cast<uint8_t>(record.info & 0xff);
+    event.pc = record.pc;
+    event.virt = record.address;
+    event.phys = run.phys_base + (record.address - run.virt_base);
+    std::memcpy(event.value, &record.value, sizeof(record.value));
+    write(event);
+  }
+}
+
+}  // namespace mmiotrace::trace
