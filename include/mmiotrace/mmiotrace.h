@@ -115,6 +115,8 @@ struct mmiotrace_stats {
   uint64_t recursive_faults; /* faults inside mmiotrace's own handlers */
   uint64_t emulated;         /* instructions emulated */
   uint64_t single_stepped;   /* instructions single-stepped */
+  uint64_t diverted;         /* traps continued in the code cache (mmiotrace_set_divert) */
+  uint64_t diverted_accesses; /* accesses made and logged by the code cache */
 };
 MMIOTRACE_EXPORT void mmiotrace_get_stats(struct mmiotrace_stats* stats);
 

@@ -44,6 +44,8 @@ void mmiotrace_get_stats(struct mmiotrace_stats* stats) {
   stats->recursive_faults = counters.recursive_faults.load();
   stats->emulated = counters.emulated.load();
   stats->single_stepped = counters.single_stepped.load();
+  stats->diverted = counters.diverted.load();
+  stats->diverted_accesses = counters.diverted_accesses.load();
 }
 
 }  // extern "C"

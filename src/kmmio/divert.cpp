@@ -20,6 +20,7 @@ constinit std::atomic<DivertBatchHandler> g_batch{nullptr};
 
 // The probes' handlers get each logged access as the emulator would have told them.
 void report_records(const x86::DivertRecord* records, size_t count, uint64_t time_ns) {
+  engine_stats().diverted_accesses.fetch_add(count, std::memory_order_relaxed);
   EpochGate& gate = table_gate();
   EpochGate::Ticket ticket = gate.enter();
   const ProbeTable* table = published_table().load();

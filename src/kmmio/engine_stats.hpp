@@ -14,6 +14,7 @@ struct EngineStats {
   std::atomic<uint64_t> emulated{0};
   std::atomic<uint64_t> single_stepped{0};
   std::atomic<uint64_t> diverted{0};  // faults continued in the code cache
+  std::atomic<uint64_t> diverted_accesses{0};  // accesses the code cache made and logged
 };
 
 EngineStats& engine_stats();

@@ -17,6 +17,8 @@ inline constexpr const char* kMarkerPathVariable = "MMIOTRACE_MARKER";
 inline constexpr const char* kStrategyVariable = "MMIOTRACE_STRATEGY";
 // "1": accesses are diverted into the code cache (kmmio/divert.hpp).
 inline constexpr const char* kDivertVariable = "MMIOTRACE_DIVERT";
+// "1": each traced process says on stderr, as it exits, how its engine handled the traps.
+inline constexpr const char* kStatsVariable = "MMIOTRACE_STATS";
 // Globs of the files whose mappings are traced, separated by newlines.
 inline constexpr const char* kTraceGlobsVariable = "MMIOTRACE_TRACE_GLOBS";
 // Virtual devices the shim makes exist, one per line: MODEL[:ARGS]@PATH, or replay:MAPID@PATH

@@ -93,6 +93,20 @@ trace::TraceBuffer map_trace_buffer(int fd) {
   return buffer;
 }
 
+// MMIOTRACE_STATS=1: how this process's engine handled its traps, one line on stderr at exit.
+void report_engine_stats() {
+  kmmio::flush_diverted_accesses();
+  mmiotrace_stats stats;
+  mmiotrace_get_stats(&stats);
+  Diagnostic line;
+  line.text("pid ").decimal(static_cast<uint64_t>(getpid())).text(": ").decimal(stats.faults_handled)
+      .text(" traps: ").decimal(stats.emulated).text(" emulated, ").decimal(stats.single_stepped)
+      .text(" single-stepped, ").decimal(stats.diverted).text(" diverted into the code cache, which made ")
+      .decimal(stats.diverted_accesses).text(" accesses; ").decimal(stats.faults_passed_on)
+      .text(" signals passed on to the program");
+  line.emit();
+}
+
 __attribute__((constructor)) void start_shim() {
   int buffer_fd = inherited_fd(kBufferFdVariable);
   if (buffer_fd < 0) return;
@@ -116,6 +130,9 @@ __attribute__((constructor)) void start_shim() {
   if (const char* divert = getenv(kDivertVariable); divert != nullptr && strcmp(divert, "1") == 0) {
     kmmio::set_divert(true);
     atexit([] { kmmio::flush_diverted_accesses(); });  // the main thread's last accesses
+  }
+  if (const char* stats = getenv(kStatsVariable); stats != nullptr && strcmp(stats, "1") == 0) {
+    atexit(report_engine_stats);
   }
   const char* globs = getenv(kTraceGlobsVariable);
   auto* shim = new Shim(buffer, globs ? split_lines(globs) : default_trace_globs(),
