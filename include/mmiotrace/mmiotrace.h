@@ -103,6 +103,9 @@ MMIOTRACE_EXPORT int mmiotrace_set_strategy(enum mmiotrace_strategy strategy);
  * that has an alias continues in the code cache, which makes the accesses of its loop inline
  * and reports them to the probe's handlers afterwards, in order, with a NULL ucontext. */
 MMIOTRACE_EXPORT void mmiotrace_set_divert(int enabled);
+/* While diverting: whether a site that keeps trapping into the code cache gets a jump into it
+ * written over its first instructions (default 1; see docs/code-cache.md for the rules). */
+MMIOTRACE_EXPORT void mmiotrace_set_patch(int enabled);
 MMIOTRACE_EXPORT enum mmiotrace_strategy mmiotrace_get_strategy(void);
 
 /* Number of registered probes. */
@@ -117,6 +120,7 @@ struct mmiotrace_stats {
   uint64_t single_stepped;   /* instructions single-stepped */
   uint64_t diverted;         /* traps continued in the code cache (mmiotrace_set_divert) */
   uint64_t diverted_accesses; /* accesses made and logged by the code cache */
+  uint64_t entries_patched;  /* sites in the program's code given a jump into the code cache */
 };
 MMIOTRACE_EXPORT void mmiotrace_get_stats(struct mmiotrace_stats* stats);
 

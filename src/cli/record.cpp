@@ -60,6 +60,8 @@ const char* const kRecordUsage =
     "  --divert            (experimental) run the code around MOV-family accesses to traced\n"
     "                      memory in a code cache that makes and logs them inline, instead of\n"
     "                      taking one signal per access (docs/code-cache.md)\n"
+    "  --no-patch          with --divert: never write a jump into the program's code at a\n"
+    "                      site that keeps trapping into the code cache\n"
     "  --drop              when a thread's ring is full, drop events (and say how many in the\n"
     "                      trace) instead of making the thread wait: for real-time programs\n"
     "  --buffer-size SIZE  each thread's ring, a power of two (default 4M; K and M allowed)\n"
@@ -151,6 +153,8 @@ RecordOptions parse(const Arguments& arguments) {
       options.ring_bytes = parse_size(*size);
     } else if (reader.take_flag("--divert")) {
       options.divert = true;
+    } else if (reader.take_flag("--no-patch")) {
+      options.patch = false;
     } else if (auto strategy = reader.take_value("--strategy")) {
       if (*strategy != "emulate" && *strategy != "single-step") {
         throw CliError(kExitUsage, "record: unknown strategy '" + *strategy +
@@ -443,6 +447,11 @@ class Recording {
       setenv(preload::kDivertVariable, "1", 1);
     } else {
       unsetenv(preload::kDivertVariable);
+    }
+    if (options_.patch) {
+      unsetenv(preload::kPatchVariable);
+    } else {
+      setenv(preload::kPatchVariable, "0", 1);
     }
     std::string globs;
     for (const std::string& glob : options_.globs) globs += glob + "\n";

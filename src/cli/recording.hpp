@@ -14,6 +14,7 @@ struct RecordOptions {
   std::string output = "mmiotrace.log";
   std::string strategy = "emulate";
   bool divert = false;  // hot MMIO code runs in the code cache (experimental)
+  bool patch = true;    // ... entered by jumps patched into hot sites
   trace::TraceFormat format = trace::TraceFormat::Text;
   bool compress = false;
   bool drop = false;

@@ -57,6 +57,16 @@ inline long process_vm_readv_self(void* destination, uintptr_t source, size_t si
   struct iovec remote = {reinterpret_cast<void*>(source), size};
   return syscall6(SYS_process_vm_readv, getpid(), as_long(&local), 1, as_long(&remote), 1, 0);
 }
+inline long open_read_only(const char* path) {
+  return syscall6(SYS_openat, -100 /* AT_FDCWD */, as_long(path), 0 /* O_RDONLY */ | 02000000 /* O_CLOEXEC */);
+}
+inline long read(int fd, void* out, size_t size) {
+  return syscall6(SYS_read, fd, as_long(out), static_cast<long>(size));
+}
+inline long close(int fd) { return syscall6(SYS_close, fd); }
+inline long membarrier(int command, unsigned flags = 0) {
+  return syscall6(SYS_membarrier, command, flags, 0);
+}
 inline long arch_prctl_get(int code, uint64_t* value) {
   return syscall6(SYS_arch_prctl, code, as_long(value));
 }

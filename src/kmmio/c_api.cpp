@@ -5,6 +5,7 @@
 #include "kmmio/engine.hpp"
 #include "kmmio/engine_settings.hpp"
 #include "kmmio/engine_stats.hpp"
+#include "x86/entry_patch.hpp"
 #include "mmiotrace/mmiotrace.h"
 
 using namespace mmiotrace;
@@ -31,6 +32,8 @@ enum mmiotrace_strategy mmiotrace_get_strategy(void) { return kmmio::current_str
 
 void mmiotrace_set_divert(int enabled) { kmmio::set_divert(enabled != 0); }
 
+void mmiotrace_set_patch(int enabled) { x86::set_entry_patching(enabled != 0); }
+
 void mmiotrace_set_notice_handler(mmiotrace_notice_handler handler, void* user_data) {
   kmmio::set_notice_handler(handler, user_data);
 }
@@ -46,6 +49,7 @@ void mmiotrace_get_stats(struct mmiotrace_stats* stats) {
   stats->single_stepped = counters.single_stepped.load();
   stats->diverted = counters.diverted.load();
   stats->diverted_accesses = counters.diverted_accesses.load();
+  stats->entries_patched = counters.entries_patched.load();
 }
 
 }  // extern "C"

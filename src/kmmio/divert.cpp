@@ -9,6 +9,7 @@
 #include "core/monotonic_clock.hpp"
 #include "kmmio/engine_stats.hpp"
 #include "x86/divert_log.hpp"
+#include "x86/entry_patch.hpp"
 #include "x86/translation_cache.hpp"
 
 namespace mmiotrace::kmmio {
@@ -95,6 +96,7 @@ bool divert_access(const ProbeTable& table, uintptr_t fault_address, ucontext_t&
   x86::start_divert_run(monotonic_ns());
   uc.uc_mcontext.gregs[REG_RIP] = static_cast<greg_t>(block->cache_pc(pc));
   count_diverted();
+  if (x86::note_diverted_entry(pc, *block) == x86::PatchOutcome::Patched) count_patched();
   return true;
 }
 

@@ -9,6 +9,7 @@
 
 #include "core/access_context.hpp"
 #include "core/fixed_text.hpp"
+#include "core/monotonic_clock.hpp"
 #include "kmmio/engine_settings.hpp"
 #include "kmmio/engine_stats.hpp"
 #include "x86/guarded_access.hpp"
@@ -188,9 +189,14 @@ EmulationOutcome emulate_access(ThreadContext& context, const ProbeTable& table,
   }
   // An instruction the code cache copied: the trace names the original.
   const uintptr_t reported_pc = x86::original_pc_of(pc);
-  this_thread_access().pc = reported_pc;
+  AccessContext& access = this_thread_access();
+  access.pc = reported_pc;
+  // Every access of the instruction (a string instruction's thousands) is made at its time: the
+  // clock is read once, not once per element.
+  access.time_ns = monotonic_ns();
   EngineMemory memory(table, entry->instruction, reported_pc, fault_address, uc);
   x86::EmulationResult result = x86::emulate(*entry, uc, fault_address, memory, context.emulation);
+  access.time_ns = 0;
   switch (result.status) {
     case x86::EmulationStatus::Done:
     case x86::EmulationStatus::Interrupted:

@@ -17,6 +17,7 @@
 #include "kmmio/program_signals.hpp"
 #include "kmmio/single_step.hpp"
 #include "kmmio/thread_context.hpp"
+#include "x86/entry_patch.hpp"
 
 namespace mmiotrace::kmmio {
 namespace {
@@ -147,6 +148,15 @@ void on_fault_signal(int signo, siginfo_t* info, void* ucontext) {
 void on_trap_signal(int signo, siginfo_t* info, void* ucontext) {
   run_handler(signo, info, ucontext, [info](ThreadContext& context, ucontext_t& uc) {
     Disposal disposal;
+    if (info->si_code == SI_KERNEL) {
+      // An int3 that an entry patch being made or taken out has put in the program's code.
+      auto rip = static_cast<uintptr_t>(uc.uc_mcontext.gregs[REG_RIP]);
+      if (uintptr_t resume = x86::entry_patch_trap(rip)) {
+        uc.uc_mcontext.gregs[REG_RIP] = static_cast<greg_t>(resume);
+        disposal.ours = true;
+        return disposal;
+      }
+    }
     if (context.step.active && info->si_code > 0) {
       // The program had the trap flag set itself: its own SIGTRAP is due as well.
       disposal.ours = !context.step.program_trap_flag;

@@ -20,6 +20,7 @@
 #include "kmmio/divert.hpp"
 #include "kmmio/probe_table.hpp"
 #include "kmmio/thread_context.hpp"
+#include "x86/entry_patch.hpp"
 
 namespace mmiotrace::kmmio {
 namespace {
@@ -244,6 +245,8 @@ int ProbeRegistry::remove(mmiotrace_probe* probe, Disarm disarm) {
                                [probe](const ProbeEntry& entry) { return entry.probe == probe; });
   if (position == probes_.end()) return -ENOENT;
   AddressRange pages = position->range.pages();
+  // Jumps into translations that divert for this region go before the region does.
+  x86::remove_entry_patches(position->range.begin, position->range.end);
   probes_.erase(position);
   for (uintptr_t address = pages.begin; address < pages.end; address += kPageSize) {
     auto found = pages_.find(address);

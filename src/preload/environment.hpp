@@ -17,6 +17,9 @@ inline constexpr const char* kMarkerPathVariable = "MMIOTRACE_MARKER";
 inline constexpr const char* kStrategyVariable = "MMIOTRACE_STRATEGY";
 // "1": accesses are diverted into the code cache (kmmio/divert.hpp).
 inline constexpr const char* kDivertVariable = "MMIOTRACE_DIVERT";
+// "0": while diverting, no site of the program's code is patched with a jump into the code
+// cache (x86/entry_patch.hpp).
+inline constexpr const char* kPatchVariable = "MMIOTRACE_PATCH";
 // "1": each traced process says on stderr, as it exits, how its engine handled the traps.
 inline constexpr const char* kStatsVariable = "MMIOTRACE_STATS";
 // Globs of the files whose mappings are traced, separated by newlines.

@@ -102,7 +102,8 @@ void report_engine_stats() {
   line.text("pid ").decimal(static_cast<uint64_t>(getpid())).text(": ").decimal(stats.faults_handled)
       .text(" traps: ").decimal(stats.emulated).text(" emulated, ").decimal(stats.single_stepped)
       .text(" single-stepped, ").decimal(stats.diverted).text(" diverted into the code cache, which made ")
-      .decimal(stats.diverted_accesses).text(" accesses; ").decimal(stats.faults_passed_on)
+      .decimal(stats.diverted_accesses).text(" accesses; ").decimal(stats.entries_patched)
+      .text(" entries patched; ").decimal(stats.faults_passed_on)
       .text(" signals passed on to the program");
   line.emit();
 }
@@ -130,6 +131,9 @@ __attribute__((constructor)) void start_shim() {
   if (const char* divert = getenv(kDivertVariable); divert != nullptr && strcmp(divert, "1") == 0) {
     kmmio::set_divert(true);
     atexit([] { kmmio::flush_diverted_accesses(); });  // the main thread's last accesses
+  }
+  if (const char* patch = getenv(kPatchVariable); patch != nullptr && strcmp(patch, "0") == 0) {
+    mmiotrace_set_patch(0);
   }
   if (const char* stats = getenv(kStatsVariable); stats != nullptr && strcmp(stats, "1") == 0) {
     atexit(report_engine_stats);

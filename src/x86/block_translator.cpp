@@ -11,6 +11,7 @@
 
 #include "core/syscall.hpp"
 #include "x86/code_arena.hpp"
+#include "x86/entry_patch.hpp"
 #include "x86/divert_codegen.hpp"
 #include "x86/divert_log.hpp"
 #include "x86/flag_liveness.hpp"
@@ -144,8 +145,10 @@ long read_code(uint8_t* out, uintptr_t address, size_t size) {
   struct iovec local = {out, size};
   struct iovec remote[2] = {{reinterpret_cast<void*>(address), first},
                             {reinterpret_cast<void*>(address + first), size - first}};
-  return sys::syscall6(SYS_process_vm_readv, sys::syscall6(SYS_getpid), sys::as_long(&local), 1,
-                       sys::as_long(remote), size > first ? 2 : 1, 0);
+  long got = sys::syscall6(SYS_process_vm_readv, sys::syscall6(SYS_getpid), sys::as_long(&local), 1,
+                           sys::as_long(remote), size > first ? 2 : 1, 0);
+  if (got > 0) show_original_code(out, address, static_cast<size_t>(got));  // not our jumps
+  return got;
 }
 
 namespace {

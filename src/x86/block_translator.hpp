@@ -80,7 +80,8 @@ struct BlockTranslation {
 };
 
 // Reads up to `size` bytes of code at `address`, stopping at the first page that cannot be
-// read: the number of bytes read, or a negative errno.
+// read: the number of bytes read, or a negative errno. Entry patches (entry_patch.hpp) read as
+// the original bytes they replaced.
 long read_code(uint8_t* out, uintptr_t address, size_t size);
 // The digest BlockTranslation::code_digest holds, of `size` bytes of code.
 uint64_t code_digest_of(const uint8_t* bytes, size_t size);

@@ -1,0 +1,455 @@
+// mmiotrace: signal-safe
+// Patching hot entries of the code cache into the program's code (see entry_patch.hpp).
+#include "x86/entry_patch.hpp"
+
+#include <Zydis/Zydis.h>
+#include <sys/mman.h>
+
+#include <atomic>
+#include <cstring>
+
+#include "core/syscall.hpp"
+#include "x86/code_arena.hpp"
+#include "x86/divert_log.hpp"
+
+namespace mmiotrace::x86 {
+namespace {
+
+constexpr uintptr_t kPage = 4096;
+constexpr uint8_t kInt3 = 0xcc;
+constexpr uint8_t kJumpRel32 = 0xe9;
+constexpr int kMembarrierSyncCore = 1 << 5;          // MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE
+constexpr int kMembarrierRegisterSyncCore = 1 << 6;  // ... its registration
+constexpr uint64_t kMaxSweptBytes = uint64_t{256} << 20;
+
+enum SlotState : uint8_t { kCounting, kPatching, kPatched, kRemoving, kRefused };
+
+// One site that traps into the code cache. `site` is claimed by CAS and never changes after;
+// the other fields are written only by the holder of g_busy (or, for `traps`, atomically).
+struct PatchSlot {
+  std::atomic<uintptr_t> site{0};
+  std::atomic<uint32_t> traps{0};
+  std::atomic<uint8_t> state{kCounting};
+  PatchOutcome refusal = PatchOutcome::Refused;
+  uint8_t original[kEntryJumpBytes] = {};
+  uint8_t jump[kEntryJumpBytes] = {};
+  uint8_t* stub = nullptr;
+  uintptr_t low = 0;  // the region its translation diverts for
+  uintptr_t high = 0;
+};
+
+constinit PatchSlot g_slots[kMaxEntryPatches];
+constinit std::atomic<bool> g_enabled{true};
+constinit std::atomic<bool> g_busy{false};  // a patch is being made or taken out
+constinit std::atomic<size_t> g_patched{0};
+constinit std::atomic<int> g_sync_core{-1};  // membarrier SYNC_CORE: -1 not tried, 0 no, 1 yes
+
+size_t slot_index(uintptr_t site) {
+  return static_cast<size_t>((site * 0x9e3779b97f4a7c15ull) >> 50) % kMaxEntryPatches;
+}
+
+// The slot of `site`, claimed when `claim` (null when the neighbourhood is full, or not found).
+PatchSlot* slot_of(uintptr_t site, bool claim) {
+  size_t start = slot_index(site);
+  for (size_t probe = 0; probe < 16; ++probe) {
+    PatchSlot& slot = g_slots[(start + probe) % kMaxEntryPatches];
+    uintptr_t owner = slot.site.load(std::memory_order_acquire);
+    if (owner == site) return &slot;
+    if (owner == 0) {
+      if (!claim) return nullptr;
+      uintptr_t expected = 0;
+      if (slot.site.compare_exchange_strong(expected, site) || expected == site) return &slot;
+    }
+  }
+  return nullptr;
+}
+
+// --- What the rules need to know about the process -----------------------------------------
+
+struct CodeMapping {
+  uintptr_t start = 0;
+  uintptr_t end = 0;
+  bool readable = false;
+  bool writable = false;
+  bool executable = false;
+  bool file = false;  // backed by a file (a non-zero inode)
+};
+
+uint64_t parse_number(const char*& cursor, const char* end, unsigned base) {
+  uint64_t value = 0;
+  for (; cursor < end; ++cursor) {
+    char c = *cursor;
+    unsigned digit;
+    if (c >= '0' && c <= '9') {
+      digit = static_cast<unsigned>(c - '0');
+    } else if (base == 16 && c >= 'a' && c <= 'f') {
+      digit = static_cast<unsigned>(c - 'a' + 10);
+    } else {
+      break;
+    }
+    value = value * base + digit;
+  }
+  return value;
+}
+
+// One line of /proc/self/maps (its first 127 characters: the path is not needed).
+bool parse_maps_line(const char* line, size_t length, CodeMapping* out) {
+  const char* cursor = line;
+  const char* end = line + length;
+  out->start = parse_number(cursor, end, 16);
+  if (cursor == end || *cursor++ != '-') return false;
+  out->end = parse_number(cursor, end, 16);
+  if (end - cursor < 6 || *cursor++ != ' ') return false;
+  out->readable = cursor[0] == 'r';
+  out->writable = cursor[1] == 'w';
+  out->executable = cursor[2] == 'x';
+  cursor += 4;
+  for (int field = 0; field < 2; ++field) {  // offset, device
+    if (cursor == end || *cursor++ != ' ') return false;
+    while (cursor < end && *cursor != ' ') ++cursor;
+  }
+  if (cursor == end || *cursor++ != ' ') return false;
+  out->file = parse_number(cursor, end, 10) != 0;
+  return true;
+}
+
+// The mapping that holds `address`, read from /proc/self/maps with raw system calls.
+bool mapping_of(uintptr_t address, CodeMapping* out) {
+  long fd = sys::open_read_only("/proc/self/maps");
+  if (fd < 0) return false;
+  char chunk[1024];
+  char line[128];
+  size_t line_length = 0;
+  bool found = false;
+  for (;;) {
+    long got = sys::read(static_cast<int>(fd), chunk, sizeof(chunk));
+    if (got == -4 /* EINTR */) continue;
+    if (got <= 0) break;
+    for (long i = 0; i < got && !found; ++i) {
+      if (chunk[i] != '\n') {
+        if (line_length < sizeof(line)) line[line_length++] = chunk[i];
+        continue;
+      }
+      CodeMapping mapping;
+      if (parse_maps_line(line, line_length, &mapping) && mapping.start <= address &&
+          address < mapping.end) {
+        *out = mapping;
+        found = true;
+      }
+      line_length = 0;
+    }
+    if (found) break;
+  }
+  sys::close(static_cast<int>(fd));
+  return found;
+}
+
+// Threads in this process (field 20 of /proc/self/stat), or 0 when it cannot be read.
+long thread_count() {
+  long fd = sys::open_read_only("/proc/self/stat");
+  if (fd < 0) return 0;
+  char text[1024];
+  long got;
+  do {
+    got = sys::read(static_cast<int>(fd), text, sizeof(text) - 1);
+  } while (got == -4 /* EINTR */);
+  sys::close(static_cast<int>(fd));
+  if (got <= 0) return 0;
+  const char* end = text + got;
+  const char* cursor = end;
+  while (cursor > text && cursor[-1] != ')') --cursor;  // past the command name, which may hold
+  if (cursor == text) return 0;                         // spaces and parentheses
+  // Fields 3 (state) to 19 follow; the count is the 20th.
+  for (int field = 2; field < 20 && cursor < end; ++cursor) {
+    if (*cursor == ' ') ++field;
+  }
+  return static_cast<long>(parse_number(cursor, end, 10));
+}
+
+// --- The direct branch targets of a code mapping --------------------------------------------
+
+struct SweptMapping {
+  uintptr_t start = 0;
+  uintptr_t end = 0;
+  const uint8_t* targets = nullptr;  // a bit per byte of [start, end)
+};
+constexpr size_t kMaxSweptMappings = 32;
+constinit SweptMapping g_swept[kMaxSweptMappings];  // the holder of g_busy only
+constinit size_t g_swept_count = 0;
+
+// The bitmap of the bytes of `mapping` that a direct jump, conditional jump or call of the
+// mapping targets, found by a linear sweep of its code (made once per mapping; null when it
+// cannot be).
+const uint8_t* branch_targets(const CodeMapping& mapping) {
+  for (size_t i = 0; i < g_swept_count; ++i) {
+    if (g_swept[i].start == mapping.start && g_swept[i].end == mapping.end) return g_swept[i].targets;
+  }
+  uint64_t size = mapping.end - mapping.start;
+  if (size > kMaxSweptBytes || g_swept_count == kMaxSweptMappings) return nullptr;
+  size_t bitmap_bytes = (size / 8 + kPage - 1) & ~(kPage - 1);
+  long memory = sys::mmap(0, bitmap_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (memory < 0) return nullptr;
+  auto* bits = reinterpret_cast<uint8_t*>(memory);
+  ZydisDecoder decoder;
+  ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+  // Read a window at a time with read_code(): a page the file no longer backs ends nothing.
+  uint8_t window[2048];
+  constexpr size_t kLongestInstruction = 15;
+  for (uint64_t offset = 0; offset < size;) {
+    size_t want = size - offset < sizeof(window) ? static_cast<size_t>(size - offset) : sizeof(window);
+    long got = read_code(window, mapping.start + offset, want);
+    if (got <= 0) {
+      offset = (offset + kPage) & ~uint64_t{kPage - 1};  // unreadable: on to the next page
+      continue;
+    }
+    auto available = static_cast<size_t>(got);
+    // Decode only instructions that fit wholly in the window, unless it reaches the end.
+    bool last = offset + available >= size;
+    size_t limit = last || available <= kLongestInstruction ? available : available - kLongestInstruction;
+    size_t i = 0;
+    while (i < limit) {
+      ZydisDecoderContext context;
+      ZydisDecodedInstruction instruction;
+      if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&decoder, &context, window + i,
+                                                      available - i, &instruction))) {
+        ++i;  // not code (padding, data): resynchronise on the next byte
+        continue;
+      }
+      ZydisInstructionCategory category = instruction.meta.category;
+      bool branch = category == ZYDIS_CATEGORY_COND_BR || category == ZYDIS_CATEGORY_UNCOND_BR ||
+                    category == ZYDIS_CATEGORY_CALL;
+      if (branch && instruction.raw.imm[0].is_relative) {
+        uint64_t target = offset + i + instruction.length +
+                          static_cast<uint64_t>(instruction.raw.imm[0].value.s);
+        if (target < size) bits[target / 8] |= static_cast<uint8_t>(1u << (target % 8));
+      }
+      i += instruction.length;
+    }
+    offset += i;
+  }
+  g_swept[g_swept_count++] = {mapping.start, mapping.end, bits};
+  return bits;
+}
+
+bool targeted(const uint8_t* targets, const CodeMapping& mapping, uintptr_t address) {
+  uint64_t offset = address - mapping.start;
+  return (targets[offset / 8] >> (offset % 8)) & 1;
+}
+
+// --- Writing code ----------------------------------------------------------------------------
+
+void sync_cores() {
+  if (g_sync_core.load(std::memory_order_relaxed) < 0) {
+    g_sync_core.store(sys::membarrier(kMembarrierRegisterSyncCore) == 0 ? 1 : 0);
+  }
+  if (g_sync_core.load(std::memory_order_relaxed) == 1) sys::membarrier(kMembarrierSyncCore);
+}
+
+// The pages under the jump at `site`, made writable (true) or given back their protection.
+bool make_writable(uintptr_t site, bool writable) {
+  uintptr_t first = site & ~(kPage - 1);
+  uintptr_t end = (site + kEntryJumpBytes + kPage - 1) & ~(kPage - 1);
+  int protection = PROT_READ | PROT_EXEC | (writable ? PROT_WRITE : 0);
+  return sys::mprotect(first, end - first, protection) == 0;
+}
+
+// Replaces the kEntryJumpBytes at `site` with `bytes`, by the int3 protocol. The pages must be
+// writable.
+void write_site(uintptr_t site, const uint8_t* bytes) {
+  auto* code = reinterpret_cast<volatile uint8_t*>(site);
+  code[0] = kInt3;
+  sync_cores();
+  for (size_t i = 1; i < kEntryJumpBytes; ++i) code[i] = bytes[i];
+  sync_cores();
+  code[0] = bytes[0];
+  sync_cores();
+}
+
+// The stub a patch jumps to: a new run of the divert log, then the translation.
+uint8_t* make_stub(uintptr_t site, uintptr_t cache_pc) {
+  static constexpr uint8_t kStackDown[] = {0x48, 0x8d, 0x64, 0x24, 0x80};  // lea -128(%rsp),%rsp
+  static constexpr uint8_t kPushRax[] = {0x50};
+  static constexpr uint8_t kMovRax[] = {0x48, 0xb8};                       // movabs $imm64,%rax
+  static constexpr uint8_t kCallRax[] = {0xff, 0xd0};
+  static constexpr uint8_t kPopRax[] = {0x58};
+  static constexpr uint8_t kStackUp[] = {0x48, 0x8d, 0xa4, 0x24, 0x80, 0, 0, 0};  // lea 128(%rsp)
+  static constexpr uint8_t kJumpThroughNext[] = {0xff, 0x25, 0, 0, 0, 0};  // jmp *0(%rip)
+  constexpr size_t kSize = sizeof(kStackDown) + sizeof(kPushRax) + sizeof(kMovRax) + 8 +
+                           sizeof(kCallRax) + sizeof(kPopRax) + sizeof(kStackUp) +
+                           sizeof(kJumpThroughNext) + 8;
+  uint8_t* stub = allocate_code_near(site, kSize);
+  if (stub == nullptr) return nullptr;
+  uint8_t* at = stub;
+  auto put = [&at](const void* bytes, size_t size) {
+    std::memcpy(at, bytes, size);
+    at += size;
+  };
+  const auto thunk = reinterpret_cast<uintptr_t>(&mmiotrace_divert_flush_thunk);
+  put(kStackDown, sizeof(kStackDown));  // the red zone is the program's
+  put(kPushRax, sizeof(kPushRax));
+  put(kMovRax, sizeof(kMovRax));
+  put(&thunk, 8);
+  put(kCallRax, sizeof(kCallRax));  // flushes what is left, and starts the run now
+  put(kPopRax, sizeof(kPopRax));
+  put(kStackUp, sizeof(kStackUp));
+  put(kJumpThroughNext, sizeof(kJumpThroughNext));
+  put(&cache_pc, 8);
+  return stub;
+}
+
+// The checks of the rules (entry_patch.hpp) that need nothing written.
+PatchOutcome check_site(uintptr_t site, const BlockTranslation& block) {
+  for (uintptr_t at = site; at < site + kEntryJumpBytes;) {
+    const TranslatedInstruction* instruction = block.instruction_at(at);
+    if (instruction == nullptr) return PatchOutcome::NotStraightLine;
+    at += instruction->length;
+  }
+  CodeMapping mapping;
+  if (!mapping_of(site, &mapping) || !mapping.file || mapping.writable || !mapping.readable ||
+      !mapping.executable || site + kEntryJumpBytes > mapping.end) {
+    return PatchOutcome::NotFileCode;
+  }
+  const uint8_t* targets = branch_targets(mapping);
+  if (targets == nullptr) return PatchOutcome::NotFileCode;
+  for (uintptr_t at = site + 1; at < site + kEntryJumpBytes; ++at) {
+    if (targeted(targets, mapping, at)) return PatchOutcome::BranchTarget;
+  }
+  if (thread_count() != 1) return PatchOutcome::OtherThreads;
+  return PatchOutcome::Patched;
+}
+
+PatchOutcome patch(PatchSlot& slot, uintptr_t site, const BlockTranslation& block) {
+  PatchOutcome outcome = check_site(site, block);
+  if (outcome != PatchOutcome::Patched) return outcome;
+  uintptr_t cache_pc = block.cache_pc(site);
+  uint8_t* stub = make_stub(site, cache_pc);
+  if (stub == nullptr) return PatchOutcome::NoMemory;
+  int64_t displacement = reinterpret_cast<intptr_t>(stub) - static_cast<intptr_t>(site + kEntryJumpBytes);
+  if (displacement != static_cast<int32_t>(displacement)) return PatchOutcome::NoMemory;
+  auto rel32 = static_cast<int32_t>(displacement);
+  slot.stub = stub;
+  slot.low = block.divert_target.low;
+  slot.high = block.divert_target.low + block.divert_target.size;
+  std::memcpy(slot.original, reinterpret_cast<const void*>(site), kEntryJumpBytes);
+  slot.jump[0] = kJumpRel32;
+  std::memcpy(slot.jump + 1, &rel32, sizeof(rel32));
+  if (!make_writable(site, true)) return PatchOutcome::ProtectFailed;
+  slot.state.store(kPatching, std::memory_order_release);
+  write_site(site, slot.jump);
+  make_writable(site, false);
+  slot.state.store(kPatched, std::memory_order_release);
+  g_patched.fetch_add(1);
+  return PatchOutcome::Patched;
+}
+
+bool jump_in_place(const PatchSlot& slot, uintptr_t site) {
+  return std::memcmp(reinterpret_cast<const void*>(site), slot.jump, kEntryJumpBytes) == 0;
+}
+
+}  // namespace
+
+const char* patch_outcome_name(PatchOutcome outcome) {
+  switch (outcome) {
+    case PatchOutcome::Patched: return "patched";
+    case PatchOutcome::AlreadyPatched: return "already patched";
+    case PatchOutcome::Disabled: return "patching is off";
+    case PatchOutcome::NotHotYet: return "not hot yet";
+    case PatchOutcome::Busy: return "another patch is under way";
+    case PatchOutcome::Refused: return "refused before";
+    case PatchOutcome::TableFull: return "too many sites";
+    case PatchOutcome::NotStraightLine: return "the jump would cover untranslated bytes";
+    case PatchOutcome::BranchTarget: return "a branch targets the bytes under the jump";
+    case PatchOutcome::NotFileCode: return "the code is not in a read-only file mapping";
+    case PatchOutcome::OtherThreads: return "the process has other threads";
+    case PatchOutcome::NoMemory: return "no code-cache memory within reach";
+    case PatchOutcome::ProtectFailed: return "the code cannot be made writable";
+  }
+  return "?";
+}
+
+void set_entry_patching(bool enabled) { g_enabled.store(enabled); }
+bool entry_patching_enabled() { return g_enabled.load(std::memory_order_relaxed); }
+
+PatchOutcome note_diverted_entry(uintptr_t site, const BlockTranslation& block) {
+  if (!entry_patching_enabled()) return PatchOutcome::Disabled;
+  PatchSlot* slot = slot_of(site, /*claim=*/true);
+  if (slot == nullptr) return PatchOutcome::TableFull;
+  switch (slot->state.load(std::memory_order_acquire)) {
+    case kCounting: break;
+    case kRefused: return PatchOutcome::Refused;
+    default: return PatchOutcome::AlreadyPatched;
+  }
+  if (slot->traps.fetch_add(1) + 1 < kHotEntryTraps) return PatchOutcome::NotHotYet;
+  if (g_busy.exchange(true, std::memory_order_acquire)) return PatchOutcome::Busy;
+  PatchOutcome outcome = PatchOutcome::AlreadyPatched;
+  if (slot->state.load() == kCounting) {
+    outcome = patch(*slot, site, block);
+    if (outcome != PatchOutcome::Patched) {
+      slot->refusal = outcome;
+      // A process that has other threads now may have one later: count again from zero.
+      if (outcome == PatchOutcome::OtherThreads) {
+        slot->traps.store(0);
+      } else {
+        slot->state.store(kRefused);
+      }
+    }
+  }
+  g_busy.store(false, std::memory_order_release);
+  return outcome;
+}
+
+uintptr_t entry_patch_trap(uintptr_t rip) {
+  uintptr_t site = rip - 1;
+  PatchSlot* slot = slot_of(site, /*claim=*/false);
+  if (slot == nullptr) return 0;
+  uint8_t state = slot->state.load(std::memory_order_acquire);
+  bool int3_there = *reinterpret_cast<const volatile uint8_t*>(site) == kInt3;
+  if (state == kPatching || state == kPatched) return reinterpret_cast<uintptr_t>(slot->stub);
+  if (state == kRemoving) return site;  // run it again once the original bytes are back
+  return int3_there ? 0 : site;         // taken out meanwhile: the original instruction is back
+}
+
+size_t remove_entry_patches(uintptr_t low, uintptr_t high) {
+  if (g_patched.load() == 0) return 0;
+  while (g_busy.exchange(true, std::memory_order_acquire)) sys::sched_yield();
+  size_t removed = 0;
+  for (PatchSlot& slot : g_slots) {
+    uintptr_t site = slot.site.load(std::memory_order_acquire);
+    if (site == 0 || slot.state.load() != kPatched || slot.high <= low || high <= slot.low) continue;
+    if (jump_in_place(slot, site) && make_writable(site, true)) {
+      slot.state.store(kRemoving, std::memory_order_release);
+      write_site(site, slot.original);
+      make_writable(site, false);
+      ++removed;
+    }
+    // (Without its jump the site's code was unmapped or replaced: nothing to put back.)
+    slot.traps.store(0);
+    slot.state.store(kCounting, std::memory_order_release);
+    g_patched.fetch_sub(1);
+  }
+  g_busy.store(false, std::memory_order_release);
+  return removed;
+}
+
+void show_original_code(uint8_t* bytes, uintptr_t address, size_t size) {
+  if (g_patched.load(std::memory_order_relaxed) == 0) return;
+  for (const PatchSlot& slot : g_slots) {
+    uintptr_t site = slot.site.load(std::memory_order_acquire);
+    if (site == 0 || slot.state.load(std::memory_order_acquire) != kPatched) continue;
+    if (site + kEntryJumpBytes <= address || site >= address + size) continue;
+    bool in_place = true;  // as far as `bytes` show the jump
+    for (size_t i = 0; i < kEntryJumpBytes; ++i) {
+      uintptr_t at = site + i;
+      if (at >= address && at < address + size && bytes[at - address] != slot.jump[i]) in_place = false;
+    }
+    if (!in_place) continue;
+    for (size_t i = 0; i < kEntryJumpBytes; ++i) {
+      uintptr_t at = site + i;
+      if (at >= address && at < address + size) bytes[at - address] = slot.original[i];
+    }
+  }
+}
+
+size_t entry_patch_count() { return g_patched.load(); }
+
+}  // namespace mmiotrace::x86
