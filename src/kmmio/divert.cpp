@@ -6,7 +6,6 @@
 #include <cstring>
 
 #include "core/access_context.hpp"
-#include "core/monotonic_clock.hpp"
 #include "kmmio/engine_stats.hpp"
 #include "x86/divert_log.hpp"
 #include "x86/entry_patch.hpp"
@@ -93,7 +92,6 @@ bool divert_access(const ProbeTable& table, uintptr_t fault_address, ucontext_t&
   if (target.size > (uint64_t{1} << 31)) return false;
   const x86::BlockTranslation* block = x86::diverted_block_at(pc, target);
   if (block == nullptr) return false;
-  x86::start_divert_run(monotonic_ns());
   uc.uc_mcontext.gregs[REG_RIP] = static_cast<greg_t>(block->cache_pc(pc));
   count_diverted();
   if (x86::note_diverted_entry(pc, *block) == x86::PatchOutcome::Patched) count_patched();

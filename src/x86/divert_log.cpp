@@ -24,17 +24,11 @@ void flush_divert_log() {
   size_t count = log.count;
   if (count > kDivertLogRecords) count = kDivertLogRecords;
   if (DivertFlush flush = g_flush.load(); flush != nullptr && count > 0) {
-    flush(log.records, count, log.time_ns);
+    flush(log.records, count, monotonic_ns());
   }
   log.count = 0;
-  log.time_ns = monotonic_ns();
   std::atomic_signal_fence(std::memory_order_seq_cst);
   log.flushing = 0;
-}
-
-void start_divert_run(uint64_t time_ns) {
-  flush_divert_log();
-  t_log.time_ns = time_ns;
 }
 
 DivertLog& this_thread_divert_log() { return t_log; }

@@ -26,24 +26,22 @@ inline constexpr uint64_t kDivertWrite = 1 << 8;
 
 struct DivertLog {
   uint64_t count;  // records[0, count) are complete
-  // When the records' run began (CLOCK_MONOTONIC): the engine sets it as it diverts a fault
-  // into the cache, and each flush sets it to the flush's time. The records carry no time of
-  // their own (reading the clock costs more than a diverted access); they are given this one.
-  uint64_t time_ns;
   uint32_t flushing;  // a flush is under way on this thread: nested ones do nothing
   DivertRecord records[kDivertLogRecords];
 };
 
 // Where a thread's full log goes: called on that thread, from the code cache (through the
-// thunk, with the program's registers saved) or from flush_divert_log(). Must be signal-safe.
+// thunk, with the program's registers saved) or from flush_divert_log(), with the time of the
+// flush (CLOCK_MONOTONIC). The records carry no time of their own (reading the clock costs more
+// than a diverted access): they are given this one, which is at most one stay in the code cache
+// or kDivertLogRecords accesses after they were made, and before anything the thread does next
+// outside the cache (every exit from the cache flushes). Must be signal-safe.
 using DivertFlush = void (*)(const DivertRecord* records, size_t count, uint64_t time_ns);
 void set_divert_flush(DivertFlush flush);
 
-// Hands this thread's records to the flush function and empties its log; the next run of
-// records begins now. Does nothing when called from inside a flush on this thread.
+// Hands this thread's records to the flush function and empties its log. Does nothing when
+// called from inside a flush on this thread.
 void flush_divert_log();
-// Flushes, then starts the next run of records at `time_ns`.
-void start_divert_run(uint64_t time_ns);
 
 // This thread's log; its offsets from the thread pointer (%fs base) are the same in every thread.
 DivertLog& this_thread_divert_log();

@@ -10,7 +10,6 @@
 
 #include "core/syscall.hpp"
 #include "x86/code_arena.hpp"
-#include "x86/divert_log.hpp"
 
 namespace mmiotrace::x86 {
 namespace {
@@ -265,35 +264,14 @@ void write_site(uintptr_t site, const uint8_t* bytes) {
   sync_cores();
 }
 
-// The stub a patch jumps to: a new run of the divert log, then the translation.
+// The stub a patch jumps to: on into the translation (whose runs need nothing at entry: the
+// log is empty, every exit having flushed it, and its records take the time of their flush).
 uint8_t* make_stub(uintptr_t site, uintptr_t cache_pc) {
-  static constexpr uint8_t kStackDown[] = {0x48, 0x8d, 0x64, 0x24, 0x80};  // lea -128(%rsp),%rsp
-  static constexpr uint8_t kPushRax[] = {0x50};
-  static constexpr uint8_t kMovRax[] = {0x48, 0xb8};                       // movabs $imm64,%rax
-  static constexpr uint8_t kCallRax[] = {0xff, 0xd0};
-  static constexpr uint8_t kPopRax[] = {0x58};
-  static constexpr uint8_t kStackUp[] = {0x48, 0x8d, 0xa4, 0x24, 0x80, 0, 0, 0};  // lea 128(%rsp)
   static constexpr uint8_t kJumpThroughNext[] = {0xff, 0x25, 0, 0, 0, 0};  // jmp *0(%rip)
-  constexpr size_t kSize = sizeof(kStackDown) + sizeof(kPushRax) + sizeof(kMovRax) + 8 +
-                           sizeof(kCallRax) + sizeof(kPopRax) + sizeof(kStackUp) +
-                           sizeof(kJumpThroughNext) + 8;
-  uint8_t* stub = allocate_code_near(site, kSize);
+  uint8_t* stub = allocate_code_near(site, sizeof(kJumpThroughNext) + 8);
   if (stub == nullptr) return nullptr;
-  uint8_t* at = stub;
-  auto put = [&at](const void* bytes, size_t size) {
-    std::memcpy(at, bytes, size);
-    at += size;
-  };
-  const auto thunk = reinterpret_cast<uintptr_t>(&mmiotrace_divert_flush_thunk);
-  put(kStackDown, sizeof(kStackDown));  // the red zone is the program's
-  put(kPushRax, sizeof(kPushRax));
-  put(kMovRax, sizeof(kMovRax));
-  put(&thunk, 8);
-  put(kCallRax, sizeof(kCallRax));  // flushes what is left, and starts the run now
-  put(kPopRax, sizeof(kPopRax));
-  put(kStackUp, sizeof(kStackUp));
-  put(kJumpThroughNext, sizeof(kJumpThroughNext));
-  put(&cache_pc, 8);
+  std::memcpy(stub, kJumpThroughNext, sizeof(kJumpThroughNext));
+  std::memcpy(stub + sizeof(kJumpThroughNext), &cache_pc, 8);
   return stub;
 }
 

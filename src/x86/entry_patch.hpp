@@ -16,8 +16,7 @@
 // The bytes are written with the cross-modifying-code protocol: int3 on the site's first byte,
 // membarrier(SYNC_CORE), the rest of the jump, membarrier, the jump's first byte, membarrier;
 // a thread that meets the int3 meanwhile is sent on to where the jump will lead (or, while a
-// patch is taken out, made to run the site again). A patch jumps to a stub that starts a new
-// run of the thread's divert log (kmmio/divert.hpp: the records' time) and goes on into the
+// patch is taken out, made to run the site again). A patch jumps to a stub that jumps on into the
 // translation. The original bytes are kept: translation reads the code through them
 // (show_original_code), and a patch is taken out again when its traced region goes away.
 //
