@@ -30,7 +30,10 @@ int mmiotrace_set_strategy(enum mmiotrace_strategy strategy) {
 
 enum mmiotrace_strategy mmiotrace_get_strategy(void) { return kmmio::current_strategy(); }
 
-void mmiotrace_set_divert(int enabled) { kmmio::set_divert(enabled != 0); }
+void mmiotrace_set_divert(int enabled) {
+  kmmio::set_divert(enabled != 0);
+  if (enabled != 0) kmmio::relay_program_handlers();
+}
 
 void mmiotrace_set_patch(int enabled) { x86::set_entry_patching(enabled != 0); }
 

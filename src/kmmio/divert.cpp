@@ -7,6 +7,7 @@
 
 #include "core/access_context.hpp"
 #include "kmmio/engine_stats.hpp"
+#include "kmmio/signal_deferral.hpp"
 #include "x86/divert_log.hpp"
 #include "x86/entry_patch.hpp"
 #include "x86/translation_cache.hpp"
@@ -66,7 +67,10 @@ void report_records(const x86::DivertRecord* records, size_t count, uint64_t tim
 }  // namespace
 
 void set_divert(bool enabled) {
-  if (enabled) x86::set_divert_flush(report_records);
+  if (enabled) {
+    x86::set_divert_flush(report_records);
+    hold_signals_during_flushes();
+  }
   g_enabled.store(enabled);
 }
 

@@ -15,9 +15,11 @@
 #include "kmmio/engine_stats.hpp"
 #include "kmmio/probe_table.hpp"
 #include "kmmio/program_signals.hpp"
+#include "kmmio/signal_deferral.hpp"
 #include "kmmio/single_step.hpp"
 #include "kmmio/thread_context.hpp"
 #include "x86/entry_patch.hpp"
+#include "x86/translation_cache.hpp"
 
 namespace mmiotrace::kmmio {
 namespace {
@@ -121,7 +123,12 @@ void run_handler(int signo, siginfo_t* info, void* ucontext, Handle handle) {
     return;
   }
   HandlerFrame frame(context);
-  flush_diverted_accesses();  // what translated code logged comes before anything of this fault
+  // What translated code logged comes before anything of this fault; but a thread stopped between
+  // a diverted access and the count of its record (stepping out of it, signal_deferral.hpp) must
+  // find its log as it left it.
+  if (!x86::in_critical_part(static_cast<uintptr_t>(uc.uc_mcontext.gregs[REG_RIP]))) {
+    flush_diverted_accesses();
+  }
   Disposal disposal = handle(context, uc);
   frame.leave();
   if (!disposal.ours) {
@@ -148,6 +155,10 @@ void on_fault_signal(int signo, siginfo_t* info, void* ucontext) {
 void on_trap_signal(int signo, siginfo_t* info, void* ucontext) {
   run_handler(signo, info, ucontext, [info](ThreadContext& context, ucontext_t& uc) {
     Disposal disposal;
+    if (continue_held_signals(uc)) {  // stepping out of a diverted access, signals held
+      disposal.ours = true;
+      return disposal;
+    }
     if (info->si_code == SI_KERNEL) {
       // An int3 that an entry patch being made or taken out has put in the program's code.
       auto rip = static_cast<uintptr_t>(uc.uc_mcontext.gregs[REG_RIP]);

@@ -9,6 +9,7 @@
 
 #include "kmmio/engine.hpp"
 #include "kmmio/program_signals.hpp"
+#include "kmmio/signal_deferral.hpp"
 
 namespace mmiotrace::kmmio {
 namespace {
@@ -60,6 +61,65 @@ void install_fault_handlers() {
 }
 
 bool fault_handlers_installed() { return g_installed.load(); }
+
+namespace {
+
+bool relayable(int signo, const struct sigaction& action) {
+  return signo > 0 && signo <= kMaxSignal && !is_fault_signal(signo) && signo != SIGKILL &&
+         signo != SIGSTOP && action.sa_handler != SIG_DFL && action.sa_handler != SIG_IGN &&
+         action.sa_handler != SIG_ERR;
+}
+
+// Installs the relay for `signo`, with the flags and mask of the program's `action` (kept aside);
+// the mask never holds the fault signals. The caller holds g_disposition_mutex.
+int install_relay(int signo, const struct sigaction& action) {
+  store_program_disposition(signo, action);
+  struct sigaction relay = action;
+  relay.sa_sigaction = &on_program_signal;
+  relay.sa_flags |= SA_SIGINFO;
+  for (int fault_signal : kFaultSignals) sigdelset(&relay.sa_mask, fault_signal);
+  if (real_sigaction(signo, &relay, nullptr) != 0) return -1;
+  set_relayed(signo, true);
+  return 0;
+}
+
+}  // namespace
+
+int install_program_handler(int signo, const struct sigaction* action,
+                            struct sigaction* old_action, bool relay) {
+  std::lock_guard lock(g_disposition_mutex);
+  struct sigaction previous = {};
+  if (is_relayed(signo)) {
+    load_program_disposition(signo, &previous);
+  } else if (real_sigaction(signo, nullptr, &previous) != 0) {
+    return -1;
+  }
+  if (action != nullptr) {
+    if (relay && relayable(signo, *action)) {
+      if (install_relay(signo, *action) != 0) return -1;
+    } else {
+      struct sigaction adjusted = *action;
+      for (int fault_signal : kFaultSignals) sigdelset(&adjusted.sa_mask, fault_signal);
+      if (real_sigaction(signo, &adjusted, nullptr) != 0) return -1;
+      set_relayed(signo, false);
+    }
+  }
+  if (old_action != nullptr) *old_action = previous;
+  return 0;
+}
+
+void relay_program_handlers() {
+  std::lock_guard lock(g_disposition_mutex);
+  for (int signo = 1; signo <= kMaxSignal; ++signo) {
+    struct sigaction current = {};
+    if (is_relayed(signo) || is_fault_signal(signo) || real_sigaction(signo, nullptr, &current) != 0) {
+      continue;
+    }
+    if (relayable(signo, current) && current.sa_sigaction != &on_program_signal) {
+      install_relay(signo, current);
+    }
+  }
+}
 
 int exchange_program_disposition(int signo, const struct sigaction* action,
                                  struct sigaction* old_action) {

@@ -27,10 +27,12 @@ struct DispositionSlot {
   DispositionWords buffers[2];
 };
 
-constinit DispositionSlot g_slots[3];
+// By signal number (1 to kMaxSignal; slot 0 is never used).
+constinit DispositionSlot g_slots[kMaxSignal + 1];
+constinit std::atomic<bool> g_relayed[kMaxSignal + 1];
 
 DispositionSlot& slot_of(int signo) {
-  return g_slots[signo == SIGSEGV ? 0 : signo == SIGBUS ? 1 : 2];
+  return g_slots[signo > 0 && signo <= kMaxSignal ? signo : 0];
 }
 
 void to_words(const struct sigaction& action, DispositionWords& out) {
@@ -117,6 +119,38 @@ void load_program_disposition(int signo, struct sigaction* action) {
     return;
   }
 }
+
+void set_relayed(int signo, bool relayed) {
+  if (signo > 0 && signo <= kMaxSignal) g_relayed[signo].store(relayed);
+}
+
+bool is_relayed(int signo) {
+  return signo > 0 && signo <= kMaxSignal && g_relayed[signo].load(std::memory_order_relaxed);
+}
+
+void run_relayed_handler(int signo, siginfo_t* info, void* ucontext) {
+  struct sigaction action;
+  load_program_disposition(signo, &action);
+  auto handler = reinterpret_cast<uintptr_t>(action.sa_handler);
+  if (handler == reinterpret_cast<uintptr_t>(SIG_IGN)) return;
+  if (handler == reinterpret_cast<uintptr_t>(SIG_DFL)) {
+    // Changed since this delivery began: the default action, once this handler returns.
+    KernelSigaction default_action = {reinterpret_cast<uintptr_t>(SIG_DFL), 0, 0, 0};
+    sys::syscall6(SYS_rt_sigaction, signo, sys::as_long(&default_action), 0, 8);
+    queue_signal(signo, info);
+    return;
+  }
+  // The kernel has set up the mask and the stack the program asked for (the relay was installed
+  // with its flags and mask), and reset the relay itself if SA_RESETHAND.
+  if (action.sa_flags & SA_RESETHAND) reset_to_default_from_handler(signo);
+  if (action.sa_flags & SA_SIGINFO) {
+    action.sa_sigaction(signo, info, ucontext);
+  } else {
+    action.sa_handler(signo);
+  }
+}
+
+void queue_signal_again(int signo, siginfo_t* info) { queue_signal(signo, info); }
 
 void pass_to_program(int signo, siginfo_t* info, void* ucontext, bool replays) {
   auto* uc = static_cast<ucontext_t*>(ucontext);

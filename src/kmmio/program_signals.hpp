@@ -23,10 +23,25 @@ inline void sigset_remove_fault_signals(sigset_t& set) {
   for (int signo : kFaultSignals) sigset_remove(set, signo);
 }
 
+inline constexpr int kMaxSignal = 64;
+
+// The program's dispositions: of the fault signals, whose handlers are mmiotrace's, and of the
+// signals whose handlers are relayed (signal_deferral.hpp) while the code cache is on.
 // Writers: normal context, serialized by the caller (the sigaction interposer's lock).
 void store_program_disposition(int signo, const struct sigaction& action);
 // Any context, including signal handlers.
 void load_program_disposition(int signo, struct sigaction* action);
+
+// Whether `signo`'s handler in the kernel is the relay (on_program_signal), the program's kept
+// aside. Set in normal context under the interposer's lock; read from any context.
+void set_relayed(int signo, bool relayed);
+bool is_relayed(int signo);
+
+// Runs the program's handler of a relayed signal, as the kernel would have (from the relay).
+void run_relayed_handler(int signo, siginfo_t* info, void* ucontext);
+
+// Sends `signo` with `info` to this thread again: it arrives once it is unblocked.
+void queue_signal_again(int signo, siginfo_t* info);
 
 // The signal was not caused by a probe: deliver it as the kernel would have, untraced. Called
 // from mmiotrace's handler for `signo`, outside any handler frame. `replays`: running the

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 
+#include "kmmio/divert.hpp"
 #include "kmmio/engine.hpp"
 #include "kmmio/program_signals.hpp"
 #include "mmiotrace/mmiotrace.h"
@@ -23,14 +24,15 @@ bool engine_owns(int signo) { return is_fault_signal(signo) && fault_handlers_in
 
 int install(int signo, const struct sigaction* action, struct sigaction* old_action) {
   if (engine_owns(signo)) return exchange_program_disposition(signo, action, old_action);
-  if (action == nullptr || !fault_handlers_installed()) {
+  if (signo <= 0 || signo > kMaxSignal || (action != nullptr && action->sa_handler == SIG_ERR)) {
+    return real_sigaction(signo, action, old_action);  // (its error)
+  }
+  // Another signal's handler must not block the fault signals (a traced access inside it would
+  // then kill the process), and while the code cache is on it runs through the relay.
+  if (!fault_handlers_installed() && !is_relayed(signo) && !divert_enabled()) {
     return real_sigaction(signo, action, old_action);
   }
-  // Another signal's handler must not block the fault signals: a traced access inside it would
-  // then kill the process.
-  struct sigaction adjusted = *action;
-  for (int fault_signal : kFaultSignals) sigdelset(&adjusted.sa_mask, fault_signal);
-  return real_sigaction(signo, &adjusted, old_action);
+  return install_program_handler(signo, action, old_action, divert_enabled());
 }
 
 using SignalHandler = void (*)(int);

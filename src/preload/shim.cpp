@@ -130,6 +130,7 @@ __attribute__((constructor)) void start_shim() {
   }
   if (const char* divert = getenv(kDivertVariable); divert != nullptr && strcmp(divert, "1") == 0) {
     kmmio::set_divert(true);
+    kmmio::relay_program_handlers();
     atexit([] { kmmio::flush_diverted_accesses(); });  // the main thread's last accesses
   }
   if (const char* patch = getenv(kPatchVariable); patch != nullptr && strcmp(patch, "0") == 0) {

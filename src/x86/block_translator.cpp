@@ -44,6 +44,7 @@ struct PlannedInstruction {
   uint16_t cache_offset;
   uintptr_t target;   // ConditionalJump, Jump: the original target
   FlagUse flags;
+  DivertedAccessLayout layout;  // Divert
 };
 
 struct Decoder {
@@ -168,6 +169,20 @@ uintptr_t BlockTranslation::original_pc(uintptr_t pc) const {
     if (instructions[i].cache_offset <= offset) return start + instructions[i].original_offset;
   }
   return 0;
+}
+
+bool BlockTranslation::in_critical_part(uintptr_t cache_pc) const {
+  if (code == nullptr || cache_pc < reinterpret_cast<uintptr_t>(code)) return false;
+  uintptr_t offset = cache_pc - reinterpret_cast<uintptr_t>(code);
+  if (offset >= body_size) return false;
+  for (size_t i = instruction_count; i-- > 0;) {
+    const TranslatedInstruction& instruction = instructions[i];
+    if (instruction.cache_offset > offset) continue;
+    uintptr_t within = offset - instruction.cache_offset;
+    return instruction.diverted && within >= instruction.critical_begin &&
+           within < instruction.critical_end;
+  }
+  return false;
 }
 
 const TranslatedInstruction* BlockTranslation::instruction_at(uintptr_t pc) const {
@@ -390,7 +405,7 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
   // 4. Emit.
   size_t diverted = 0;
   for (size_t i = 0; i < count; ++i) {
-    const PlannedInstruction& next = planned[i];
+    PlannedInstruction& next = planned[i];  // (its layout is filled in)
     uint8_t* at = code + next.cache_offset;
     const uintptr_t here = cache + next.cache_offset;
     switch (next.kind) {
@@ -427,7 +442,7 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
         decoder.decode(bytes + next.offset, available - next.offset, &instruction, operands);
         size_t length = build_diverted_access(instruction, operands, start + next.offset,
                                               bytes + next.offset, live[i] != 0, *divert,
-                                              log_offset, at, next.size);
+                                              log_offset, at, next.size, &next.layout);
         if (length != next.size) {
           *why = "an instrumented access changed length";
           return false;
@@ -467,8 +482,10 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
   }
   out->code_digest = code_digest_of(bytes, offset);
   for (size_t i = 0; i < count; ++i) {
-    out->instructions[i] = {planned[i].offset, planned[i].cache_offset, planned[i].length,
-                            planned[i].kind == Kind::Divert, live[i]};
+    out->instructions[i] = {planned[i].offset,        planned[i].cache_offset,
+                            planned[i].length,        planned[i].kind == Kind::Divert,
+                            live[i],                  planned[i].layout.critical_begin,
+                            planned[i].layout.critical_end};
   }
   return true;
 }

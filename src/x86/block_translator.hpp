@@ -46,6 +46,10 @@ struct TranslatedInstruction {
   uint8_t length;            // of the original instruction
   bool diverted;             // instrumented for the divert target
   uint32_t live_flags;       // status flags (flag_liveness.hpp) live before it
+  // Diverted: the part of its translation (offsets from cache_offset) where it is between its
+  // access and the count of its record (divert_codegen.hpp: DivertedAccessLayout).
+  uint16_t critical_begin = 0;
+  uint16_t critical_end = 0;
 };
 
 struct BlockTranslation {
@@ -69,6 +73,8 @@ struct BlockTranslation {
   // Where the translation of the original instruction at `pc` begins, or 0 when the block does
   // not hold an instruction that starts at `pc`.
   uintptr_t cache_pc(uintptr_t pc) const;
+  // Whether `cache_pc` is inside a diverted instruction's critical part (see TranslatedInstruction).
+  bool in_critical_part(uintptr_t cache_pc) const;
   // Whether the instruction at original address `pc` is instrumented for the divert target.
   bool diverts(uintptr_t pc) const;
   // The translated instruction that starts at original address `pc`, or null.

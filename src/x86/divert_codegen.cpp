@@ -165,7 +165,7 @@ bool can_divert(const ZydisDecodedInstruction& instruction, const ZydisDecodedOp
 size_t build_diverted_access(const ZydisDecodedInstruction& instruction,
                              const ZydisDecodedOperand* operands, uintptr_t original_pc,
                              const uint8_t* original_bytes, bool flags_live, const DivertTarget& target, intptr_t log_offset,
-                             uint8_t* out, size_t room) {
+                             uint8_t* out, size_t room, DivertedAccessLayout* layout) {
   const int memory = memory_operand(instruction, operands);
   const ZydisDecodedOperand& m = operands[memory];
   const ZydisDecodedOperand& other = operands[1 - memory];
@@ -216,6 +216,7 @@ size_t build_diverted_access(const ZydisDecodedInstruction& instruction,
   size_t to_miss = branch_placeholder(code, kJa, sizeof(kJa));
 
   // A full log is emptied before the access, so that the access is made once, whatever happens.
+  const size_t check_label = code.size();
   emit_log_operation(code, ZYDIS_MNEMONIC_CMP, log_offset, offsetof(DivertLog, count),
                      ZYDIS_REGISTER_NONE, ZYDIS_REGISTER_NONE, kDivertLogRecords);
   static constexpr uint8_t kJb[2] = {0x0f, 0x82};
@@ -269,6 +270,7 @@ size_t build_diverted_access(const ZydisDecodedInstruction& instruction,
                      work, ZYDIS_REGISTER_NONE, width | (write ? kDivertWrite : 0));
   emit_log_operation(code, ZYDIS_MNEMONIC_ADD, log_offset, offsetof(DivertLog, count),
                      ZYDIS_REGISTER_NONE, ZYDIS_REGISTER_NONE, 1);
+  const size_t counted_label = code.size();
   static constexpr uint8_t kJmp[1] = {0xe9};
   size_t to_done = branch_placeholder(code, kJmp, sizeof(kJmp));
 
@@ -285,6 +287,10 @@ size_t build_diverted_access(const ZydisDecodedInstruction& instruction,
   patch_branch(out, to_miss, miss_label);
   patch_branch(out, to_room, room_label);
   patch_branch(out, to_done, done_label);
+  if (layout != nullptr) {
+    layout->critical_begin = static_cast<uint16_t>(check_label);
+    layout->critical_end = static_cast<uint16_t>(counted_label);
+  }
   return code.size();
 }
 

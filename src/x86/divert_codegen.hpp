@@ -25,6 +25,16 @@ inline constexpr size_t kMaxDivertedAccess = 192;
 // 64-bit general-purpose registers other than RSP, with no segment override.
 bool can_divert(const ZydisDecodedInstruction& instruction, const ZydisDecodedOperand* operands);
 
+// Where, in a sequence build_diverted_access() made, the thread must not be interrupted by
+// anything that logs to its divert log: from the check for room in the log to the count of the
+// access's record (offsets from the sequence's start). The call that empties a full log lies
+// inside, but what it calls is outside the code cache, where a signal may run its handler. A program signal arriving there is held back until the
+// thread is past it (kmmio/signal_deferral.hpp).
+struct DivertedAccessLayout {
+  uint16_t critical_begin = 0;
+  uint16_t critical_end = 0;
+};
+
 // Builds the instrumented form of `instruction` (found at `original_pc`, whose bytes are
 // `original_bytes`; can_divert() holds) into `out`: position-independent code of at most
 // kMaxDivertedAccess bytes. `flags_live`: some
@@ -33,7 +43,7 @@ bool can_divert(const ZydisDecodedInstruction& instruction, const ZydisDecodedOp
 size_t build_diverted_access(const ZydisDecodedInstruction& instruction,
                              const ZydisDecodedOperand* operands, uintptr_t original_pc,
                              const uint8_t* original_bytes, bool flags_live, const DivertTarget& target, intptr_t log_offset,
-                             uint8_t* out, size_t room);
+                             uint8_t* out, size_t room, DivertedAccessLayout* layout = nullptr);
 
 // The longest sequence build_exit_flush() makes.
 inline constexpr size_t kMaxExitFlush = 64;

@@ -11,10 +11,12 @@ namespace {
 
 [[gnu::tls_model("initial-exec")]] thread_local DivertLog t_log;
 std::atomic<DivertFlush> g_flush{nullptr};
+std::atomic<void (*)()> g_flush_done{nullptr};
 
 }  // namespace
 
 void set_divert_flush(DivertFlush flush) { g_flush.store(flush); }
+void set_divert_flush_done(void (*done)()) { g_flush_done.store(done); }
 
 void flush_divert_log() {
   DivertLog& log = t_log;
@@ -29,6 +31,11 @@ void flush_divert_log() {
   log.count = 0;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   log.flushing = 0;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (log.signals_held != 0) {
+    log.signals_held = 0;
+    if (void (*done)() = g_flush_done.load()) done();
+  }
 }
 
 DivertLog& this_thread_divert_log() { return t_log; }

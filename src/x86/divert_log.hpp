@@ -27,6 +27,9 @@ inline constexpr uint64_t kDivertWrite = 1 << 8;
 struct DivertLog {
   uint64_t count;  // records[0, count) are complete
   uint32_t flushing;  // a flush is under way on this thread: nested ones do nothing
+  // A program signal arrived during the flush and was held back (kmmio/signal_deferral.hpp):
+  // the flush calls the function set_divert_flush_done() set once it is over.
+  uint32_t signals_held;
   DivertRecord records[kDivertLogRecords];
 };
 
@@ -38,6 +41,8 @@ struct DivertLog {
 // outside the cache (every exit from the cache flushes). Must be signal-safe.
 using DivertFlush = void (*)(const DivertRecord* records, size_t count, uint64_t time_ns);
 void set_divert_flush(DivertFlush flush);
+// What a flush calls, on its thread, once it is over, when a signal was held back meanwhile.
+void set_divert_flush_done(void (*done)());
 
 // Hands this thread's records to the flush function and empties its log. Does nothing when
 // called from inside a flush on this thread.

@@ -113,6 +113,11 @@ uintptr_t original_pc_of(uintptr_t pc) {
   return original != 0 ? original : pc;
 }
 
+bool in_critical_part(uintptr_t pc) {
+  const BlockTranslation* block = block_holding(pc);
+  return block != nullptr && block->in_critical_part(pc);
+}
+
 bool in_code_cache(uintptr_t pc) { return block_holding(pc) != nullptr; }
 
 }  // namespace mmiotrace::x86

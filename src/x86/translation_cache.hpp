@@ -25,6 +25,9 @@ const BlockTranslation* diverted_block_at(uintptr_t pc, const DivertTarget& targ
 // code cache's translated instructions.
 uintptr_t original_pc_of(uintptr_t pc);
 
+// Whether `pc` is in the critical part of a diverted access (BlockTranslation::in_critical_part).
+bool in_critical_part(uintptr_t pc);
+
 // Whether `pc` lies in translated code (instructions or exit stubs).
 bool in_code_cache(uintptr_t pc);
 

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "program_runner.hpp"
 #include "trace_normalizer.hpp"
@@ -84,6 +85,59 @@ TEST_P(TracedProgramTest, DivertedBehavesAsUntracedAndRecordsTheSameTrace) {
   const std::string expectation = GetParam();
   if (expectation.find('.') != std::string::npos) GTEST_SKIP() << "single-step has no diversion";
   check_program(expectation, {"--divert"});
+}
+
+// A program signal arriving while translated code logs an access, whose handler logs accesses
+// of its own, corrupts nothing: every access of the hot loop and of the handler is in the trace
+// once, in order, with its value (signals_in_code_cache.c; thousands of timer signals).
+TEST(SignalsInTheCodeCache, HandlersThatLogNeverInterleaveWithALoggedAccess) {
+  const std::string program = std::string(E2E_PROGRAMS_DIR) + "/signals_in_code_cache";
+  constexpr uint64_t kIterations = 300000;
+  TemporaryDirectory untraced_dir;
+  TemporaryDirectory traced_dir;
+  ProgramResult untraced =
+      run_program({program, untraced_dir.path(), std::to_string(kIterations)}, untraced_dir.path());
+  const std::string trace_path = traced_dir.path() + "/trace.txt";
+  ProgramResult traced =
+      run_program({MMIOTRACE_COMMAND, "record", "--divert", "-o", trace_path, "--trace",
+                   traced_dir.path() + "/*.reg", "--", program, traced_dir.path(),
+                   std::to_string(kIterations)},
+                  traced_dir.path());
+  ASSERT_EQ(describe_status(untraced.status), "exited 0") << untraced.out;
+  ASSERT_EQ(describe_status(traced.status), "exited 0") << traced.out << traced.err;
+  EXPECT_EQ(traced.out, untraced.out);
+  uint64_t handler_runs = std::strtoull(traced.err.c_str(), nullptr, 10);
+  EXPECT_GT(handler_runs, 100u) << traced.err;
+
+  // The loop: W i, R i at offset 0. The handler: R n, W n + 1 at offset 0x100, after a W 0.
+  uint64_t loop_accesses = 0;
+  uint64_t handler_accesses = 0;
+  std::istringstream lines(read_file(trace_path));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.size() < 2 || (line[0] != 'R' && line[0] != 'W') || line[1] != ' ') continue;
+    std::istringstream fields(line);
+    std::string kind, width, time, map, offset, value;
+    fields >> kind >> width >> time >> map >> offset >> value;
+    uint64_t number = std::strtoull(value.c_str(), nullptr, 16);
+    if (offset == "0x0") {
+      std::string expected_kind = loop_accesses % 2 == 0 ? "W" : "R";
+      ASSERT_EQ(kind + " " + std::to_string(number),
+                expected_kind + " " + std::to_string(loop_accesses / 2))
+          << "loop access " << loop_accesses << ": " << line;
+      ++loop_accesses;
+    } else if (offset == "0x100") {
+      // W 0, then R 0, W 1, R 1, W 2...
+      std::string expected_kind = handler_accesses % 2 == 0 ? "W" : "R";
+      ASSERT_EQ(kind + " " + std::to_string(number),
+                expected_kind + " " + std::to_string(handler_accesses / 2))
+          << "handler access " << handler_accesses << ": " << line;
+      ++handler_accesses;
+    } else {
+      ADD_FAILURE() << "an access nobody made: " << line;
+    }
+  }
+  EXPECT_EQ(loop_accesses, 2 * kIterations);
+  EXPECT_EQ(handler_accesses, 1 + 2 * handler_runs + 1);  // and the final read of the count
 }
 
 INSTANTIATE_TEST_SUITE_P(Programs, TracedProgramTest,

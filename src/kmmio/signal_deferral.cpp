@@ -1,0 +1,99 @@
+// mmiotrace: signal-safe
+// Holding back program signals in the code cache's critical parts (see signal_deferral.hpp).
+#include "kmmio/signal_deferral.hpp"
+
+#include <atomic>
+#include <cstdint>
+
+#include "core/syscall.hpp"
+#include "kmmio/program_signals.hpp"
+#include "x86/divert_log.hpp"
+#include "x86/translation_cache.hpp"
+
+namespace mmiotrace::kmmio {
+namespace {
+
+constexpr greg_t kTrapFlag = 0x100;
+constexpr int kMaxHeld = 8;
+
+struct HeldSignals {
+  int count = 0;
+  bool stepping = false;  // the trap flag is set to step out of a critical part
+  int signo[kMaxHeld] = {};
+  siginfo_t info[kMaxHeld] = {};
+  sigset_t blocked = {};  // the held signals, blocked meanwhile: more of them wait in the kernel
+};
+
+constinit thread_local HeldSignals t_held __attribute__((tls_model("initial-exec")));
+
+void add_signal(sigset_t& set, int signo) {
+  set.__val[(signo - 1) / 64] |= 1ul << ((signo - 1) % 64);
+}
+
+// Holds `signo`, and blocks it in the interrupted context `uc`, so that it is not delivered
+// again (to a relay that would have to hold it too) before it is sent again.
+bool hold(int signo, const siginfo_t& info, ucontext_t& uc) {
+  if (t_held.count == kMaxHeld) return false;  // eight different signals at once
+  t_held.signo[t_held.count] = signo;
+  t_held.info[t_held.count] = info;
+  add_signal(t_held.blocked, signo);
+  add_signal(uc.uc_sigmask, signo);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  ++t_held.count;
+  return true;
+}
+
+// Sends the held signals again, in the order they came, and unblocks them: in `uc` (the context
+// mmiotrace's SIGTRAP handler returns to) or, without one, in this thread's mask now (a flush's
+// end). Each arrives once the mask allows.
+void send_held_again(ucontext_t* uc) {
+  int count = t_held.count;
+  for (int i = 0; i < count; ++i) queue_signal_again(t_held.signo[i], &t_held.info[i]);
+  t_held.count = 0;
+  sigset_t blocked = t_held.blocked;
+  t_held.blocked = sigset_t{};
+  if (uc != nullptr) {
+    for (int i = 0; i < count; ++i) sigset_remove(uc->uc_sigmask, t_held.signo[i]);
+  } else {
+    sys::rt_sigprocmask(SIG_UNBLOCK, &blocked, nullptr);
+  }
+}
+
+void send_held_again_after_flush() { send_held_again(nullptr); }
+
+}  // namespace
+
+void on_program_signal(int signo, siginfo_t* info, void* ucontext) {
+  auto& uc = *static_cast<ucontext_t*>(ucontext);
+  x86::DivertLog& log = x86::this_thread_divert_log();
+  if (log.flushing != 0) {
+    if (hold(signo, *info, uc)) {
+      log.signals_held = 1;
+      return;
+    }
+  } else if (t_held.stepping ||
+             x86::in_critical_part(static_cast<uintptr_t>(uc.uc_mcontext.gregs[REG_RIP]))) {
+    if (hold(signo, *info, uc)) {
+      t_held.stepping = true;
+      uc.uc_mcontext.gregs[REG_EFL] |= kTrapFlag;
+      return;
+    }
+  }
+  run_relayed_handler(signo, info, ucontext);
+}
+
+bool continue_held_signals(ucontext_t& uc) {
+  if (!t_held.stepping) return false;
+  if (x86::in_critical_part(static_cast<uintptr_t>(uc.uc_mcontext.gregs[REG_RIP]))) {
+    uc.uc_mcontext.gregs[REG_EFL] |= kTrapFlag;  // (a popfq of the sequence may have cleared it)
+    return true;
+  }
+  uc.uc_mcontext.gregs[REG_EFL] &= ~kTrapFlag;
+  t_held.stepping = false;
+  send_held_again(&uc);
+  return true;
+}
+
+void hold_signals_during_flushes() { x86::set_divert_flush_done(&send_held_again_after_flush); }
+
+}  // namespace mmiotrace::kmmio
