@@ -1,6 +1,7 @@
 // Unit tests for kmmio's hand-over of signals that are not ours: to the program's handler
 // (installed before or after the engine), or to the default action; and for the interposed
-// sigaction()/signal()/sigprocmask().
+// sigaction()/signal()/sigprocmask(), including the relay of the program's handlers while the
+// code cache is on.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <setjmp.h>
@@ -232,6 +233,92 @@ TEST_F(ProgramSignalsTest, FaultInsideAHandlerIsReportedNotADeadlock) {
         store32(memory_.address(), 1);
       },
       ::testing::KilledBySignal(SIGSEGV), "inside mmiotrace's own signal handler");
+}
+
+}  // namespace
+}  // namespace mmiotrace::testing
+
+namespace mmiotrace::testing {
+namespace {
+
+// The kernel's handler for `signo`, past the interposed sigaction().
+uintptr_t kernel_handler(int signo) {
+  struct sigaction current = {};
+  kmmio::real_sigaction(signo, nullptr, &current);
+  return reinterpret_cast<uintptr_t>(current.sa_sigaction);
+}
+
+std::atomic<int> g_relayed_calls{0};
+std::atomic<int> g_relayed_usr2_blocked{0};
+void count_relayed(int signo) {
+  g_relayed_calls.fetch_add(1);
+  sigset_t current;
+  sigprocmask(SIG_BLOCK, nullptr, &current);
+  g_relayed_usr2_blocked.store(sigismember(&current, SIGUSR2) == 1 ? 1 : 0);
+  (void)signo;
+}
+
+// While diverting, the program's handlers run through the relay: the program still sees (and
+// gets back) its own disposition, its handler runs with its mask, and SA_RESETHAND still makes
+// the next delivery the default action.
+TEST(SignalRelay, TheProgramSeesItsOwnHandlerWhichRunsWithItsMask) {
+  EXPECT_EXIT(
+      {
+        mmiotrace_set_divert(1);
+        struct sigaction action = {};
+        action.sa_handler = &count_relayed;
+        sigemptyset(&action.sa_mask);
+        sigaddset(&action.sa_mask, SIGUSR2);
+        if (sigaction(SIGUSR1, &action, nullptr) != 0) _exit(1);
+        if (kernel_handler(SIGUSR1) == reinterpret_cast<uintptr_t>(&count_relayed)) _exit(2);
+        struct sigaction seen = {};
+        if (sigaction(SIGUSR1, nullptr, &seen) != 0 || seen.sa_handler != &count_relayed ||
+            sigismember(&seen.sa_mask, SIGUSR2) != 1 || (seen.sa_flags & SA_SIGINFO) != 0) {
+          _exit(3);
+        }
+        raise(SIGUSR1);
+        if (g_relayed_calls.load() != 1 || g_relayed_usr2_blocked.load() != 1) _exit(4);
+        // signal() gives back the program's previous handler, not the relay.
+        if (signal(SIGUSR1, SIG_IGN) != &count_relayed) _exit(5);
+        raise(SIGUSR1);  // ignored
+        if (g_relayed_calls.load() != 1) _exit(6);
+        _exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+TEST(SignalRelay, ResetHandIsHonouredThroughTheRelay) {
+  EXPECT_EXIT(
+      {
+        mmiotrace_set_divert(1);
+        struct sigaction action = {};
+        action.sa_handler = &count_relayed;
+        action.sa_flags = SA_RESETHAND;
+        sigaction(SIGUSR1, &action, nullptr);
+        raise(SIGUSR1);
+        if (g_relayed_calls.load() != 1) _exit(1);
+        struct sigaction seen = {};
+        sigaction(SIGUSR1, nullptr, &seen);
+        if (seen.sa_handler != SIG_DFL) _exit(2);
+        raise(SIGUSR1);  // the default action: terminated by SIGUSR1
+        _exit(3);
+      },
+      ::testing::KilledBySignal(SIGUSR1), "");
+}
+
+TEST(SignalRelay, HandlersInstalledBeforeDivertingAreRelayedFromThen) {
+  EXPECT_EXIT(
+      {
+        struct sigaction action = {};
+        action.sa_handler = &count_relayed;
+        sigaction(SIGUSR1, &action, nullptr);
+        if (kernel_handler(SIGUSR1) != reinterpret_cast<uintptr_t>(&count_relayed)) _exit(1);
+        mmiotrace_set_divert(1);
+        if (kernel_handler(SIGUSR1) == reinterpret_cast<uintptr_t>(&count_relayed)) _exit(2);
+        raise(SIGUSR1);
+        _exit(g_relayed_calls.load() == 1 ? 0 : 3);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace
