@@ -64,7 +64,7 @@ struct Client {
   std::vector<std::string> command;  // run in a fresh directory
   std::string glob;                  // relative to that directory, or absolute
   std::string setup;                 // a file to write first ("name=content"), or empty
-  bool divert = false;               // record --divert (the code cache)
+  bool divert = false;               // with the code cache (the default); false: --no-divert
   bool discard_trace = false;        // record into /dev/null (its accesses are not counted)
 };
 
@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> traced_command = {
         mmiotrace, "record", "--format", "binary", "-o", client.discard_trace ? "/dev/null" : trace,
         "--trace", glob};
-    if (client.divert) traced_command.push_back("--divert");
+    if (!client.divert) traced_command.push_back("--no-divert");
     traced_command.push_back("--");
     traced_command.insert(traced_command.end(), client.command.begin(), client.command.end());
     double traced = timed_run(traced_command, directory);

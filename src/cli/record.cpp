@@ -57,11 +57,11 @@ const char* const kRecordUsage =
     "  --strategy NAME     how trapped instructions are carried out: 'emulate' (default:\n"
     "                      on an alias, exactly once, never opening the page) or\n"
     "                      'single-step' (the kernel tracer's way)\n"
-    "  --divert            (experimental) run the code around MOV-family accesses to traced\n"
-    "                      memory in a code cache that makes and logs them inline, instead of\n"
-    "                      taking one signal per access (docs/code-cache.md)\n"
-    "  --no-patch          with --divert: never write a jump into the program's code at a\n"
-    "                      site that keeps trapping into the code cache\n"
+    "  --no-divert         take one signal per access everywhere: by default the code around\n"
+    "                      MOV-family accesses to traced memory runs in a code cache that\n"
+    "                      makes and logs them inline (docs/code-cache.md)\n"
+    "  --no-patch          never write a jump into the program's code at a site that keeps\n"
+    "                      trapping into the code cache\n"
     "  --drop              when a thread's ring is full, drop events (and say how many in the\n"
     "                      trace) instead of making the thread wait: for real-time programs\n"
     "  --buffer-size SIZE  each thread's ring, a power of two (default 4M; K and M allowed)\n"
@@ -152,7 +152,9 @@ RecordOptions parse(const Arguments& arguments) {
     } else if (auto size = reader.take_value("--buffer-size")) {
       options.ring_bytes = parse_size(*size);
     } else if (reader.take_flag("--divert")) {
-      options.divert = true;
+      options.divert = true;  // the default (the option of the releases that had it off)
+    } else if (reader.take_flag("--no-divert")) {
+      options.divert = false;
     } else if (reader.take_flag("--no-patch")) {
       options.patch = false;
     } else if (auto strategy = reader.take_value("--strategy")) {

@@ -64,10 +64,27 @@ bool fault_handlers_installed() { return g_installed.load(); }
 
 namespace {
 
+// Signals whose default action ends the process asynchronously (the synchronous ones, SIGILL,
+// SIGFPE and SIGSYS, come from an instruction of the program, which never runs in the middle
+// of the code cache's logging). Relayed at SIG_DFL too, so that what the dying thread's
+// translated code logged is flushed into the trace first.
+bool terminates_by_default(int signo) {
+  switch (signo) {
+    case SIGHUP: case SIGINT: case SIGQUIT: case SIGABRT: case SIGUSR1: case SIGUSR2:
+    case SIGPIPE: case SIGALRM: case SIGTERM: case SIGSTKFLT: case SIGXCPU: case SIGXFSZ:
+    case SIGVTALRM: case SIGPROF: case SIGIO: case SIGPWR:
+      return true;
+    default:
+      return signo >= SIGRTMIN && signo <= SIGRTMAX;
+  }
+}
+
 bool relayable(int signo, const struct sigaction& action) {
-  return signo > 0 && signo <= kMaxSignal && !is_fault_signal(signo) && signo != SIGKILL &&
-         signo != SIGSTOP && action.sa_handler != SIG_DFL && action.sa_handler != SIG_IGN &&
-         action.sa_handler != SIG_ERR;
+  if (signo <= 0 || signo > kMaxSignal || is_fault_signal(signo) || signo == SIGKILL ||
+      signo == SIGSTOP || action.sa_handler == SIG_IGN || action.sa_handler == SIG_ERR) {
+    return false;
+  }
+  return action.sa_handler != SIG_DFL || terminates_by_default(signo);
 }
 
 // Installs the relay for `signo`, with the flags and mask of the program's `action` (kept aside);
@@ -116,6 +133,7 @@ void relay_program_handlers() {
       continue;
     }
     if (relayable(signo, current) && current.sa_sigaction != &on_program_signal) {
+      if (current.sa_handler == SIG_DFL) current.sa_flags = 0;  // (as the kernel reports it)
       install_relay(signo, current);
     }
   }

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/syscall.hpp"
+#include "kmmio/divert.hpp"
 #include "kmmio/engine_stats.hpp"
 
 namespace mmiotrace::kmmio {
@@ -134,7 +135,9 @@ void run_relayed_handler(int signo, siginfo_t* info, void* ucontext) {
   auto handler = reinterpret_cast<uintptr_t>(action.sa_handler);
   if (handler == reinterpret_cast<uintptr_t>(SIG_IGN)) return;
   if (handler == reinterpret_cast<uintptr_t>(SIG_DFL)) {
-    // Changed since this delivery began: the default action, once this handler returns.
+    // The default action, once this handler returns, as untraced; but first, what this thread's
+    // translated code has logged goes into the trace.
+    flush_diverted_accesses();
     KernelSigaction default_action = {reinterpret_cast<uintptr_t>(SIG_DFL), 0, 0, 0};
     sys::syscall6(SYS_rt_sigaction, signo, sys::as_long(&default_action), 0, 8);
     queue_signal(signo, info);

@@ -74,9 +74,9 @@ TraceSummary summarize(const std::string& path) {
 }
 
 std::vector<std::string> traced(const std::string& trace, const std::vector<std::string>& globs,
-                                const std::vector<std::string>& command, bool divert = false) {
+                                const std::vector<std::string>& command, bool divert = true) {
   std::vector<std::string> argv = {MMIOTRACE_COMMAND, "record", "--format", "binary", "-o", trace};
-  if (divert) argv.push_back("--divert");
+  if (!divert) argv.push_back("--no-divert");
   for (const std::string& glob : globs) {
     argv.push_back("--trace");
     argv.push_back(glob);
@@ -114,13 +114,13 @@ void check_memtester(const std::string& memtester, bool divert) {
 
 TEST(ClientTest, MemtesterOnDevZero) {
   REQUIRE_PROGRAM(memtester, "memtester");
-  check_memtester(memtester, false);
+  check_memtester(memtester, true);
 }
 
-// The same with the code cache (`--divert`): memtester's loops run there.
-TEST(ClientTest, MemtesterOnDevZeroDiverted) {
+// The same without the code cache (`--no-divert`): one signal per access.
+TEST(ClientTest, MemtesterOnDevZeroWithoutTheCodeCache) {
   REQUIRE_PROGRAM(memtester, "memtester");
-  check_memtester(memtester, true);
+  check_memtester(memtester, false);
 }
 
 void check_sqlite3(const std::string& sqlite3, bool divert) {
@@ -163,12 +163,12 @@ void check_sqlite3(const std::string& sqlite3, bool divert) {
 
 TEST(ClientTest, Sqlite3WithMmapAndWal) {
   REQUIRE_PROGRAM(sqlite3, "sqlite3");
-  check_sqlite3(sqlite3, false);
+  check_sqlite3(sqlite3, true);
 }
 
-TEST(ClientTest, Sqlite3WithMmapAndWalDiverted) {
+TEST(ClientTest, Sqlite3WithMmapAndWalWithoutTheCodeCache) {
   REQUIRE_PROGRAM(sqlite3, "sqlite3");
-  check_sqlite3(sqlite3, true);
+  check_sqlite3(sqlite3, false);
 }
 
 void check_fio(const std::string& fio, bool divert) {
@@ -204,12 +204,12 @@ void check_fio(const std::string& fio, bool divert) {
 
 TEST(ClientTest, FioThroughMmapWithCrc32cVerification) {
   REQUIRE_PROGRAM(fio, "fio");
-  check_fio(fio, false);
+  check_fio(fio, true);
 }
 
-TEST(ClientTest, FioThroughMmapWithCrc32cVerificationDiverted) {
+TEST(ClientTest, FioThroughMmapWithCrc32cVerificationWithoutTheCodeCache) {
   REQUIRE_PROGRAM(fio, "fio");
-  check_fio(fio, true);
+  check_fio(fio, false);
 }
 
 // busybox devmem against a file on /dev/mem: physical addresses are file offsets, and what
