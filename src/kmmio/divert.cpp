@@ -19,9 +19,10 @@ constinit std::atomic<bool> g_enabled{false};
 constinit std::atomic<mmiotrace_handler> g_batch_replaces{nullptr};
 constinit std::atomic<DivertBatchHandler> g_batch{nullptr};
 
+}  // namespace
+
 // The probes' handlers get each logged access as the emulator would have told them.
-void report_records(const x86::DivertRecord* records, size_t count, uint64_t time_ns) {
-  engine_stats().diverted_accesses.fetch_add(count, std::memory_order_relaxed);
+void report_logged_accesses(const x86::DivertRecord* records, size_t count, uint64_t time_ns) {
   EpochGate& gate = table_gate();
   EpochGate::Ticket ticket = gate.enter();
   const ProbeTable* table = published_table().load();
@@ -64,7 +65,19 @@ void report_records(const x86::DivertRecord* records, size_t count, uint64_t tim
   gate.exit(ticket);
 }
 
+namespace {
+
+void report_records(const x86::DivertRecord* records, size_t count, uint64_t time_ns) {
+  engine_stats().diverted_accesses.fetch_add(count, std::memory_order_relaxed);
+  report_logged_accesses(records, count, time_ns);
+}
+
 }  // namespace
+
+bool reported_in_batches(const mmiotrace_probe& probe) {
+  return probe.pre_handler == nullptr && g_batch.load(std::memory_order_relaxed) != nullptr &&
+         probe.post_handler == g_batch_replaces.load(std::memory_order_relaxed);
+}
 
 void set_divert(bool enabled) {
   if (enabled) {

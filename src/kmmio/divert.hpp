@@ -31,6 +31,14 @@ using DivertBatchHandler = void (*)(mmiotrace_probe* probe, const x86::DivertRec
                                     size_t count, uint64_t time_ns);
 void set_divert_batch_handler(mmiotrace_handler replaces, DivertBatchHandler batch);
 
+// Reports `count` accesses, all made at `time_ns`, to the probes they touch, as the emulator would
+// have (pre handler, then post handler, each with a NULL ucontext), or through the batch handler.
+// Any context on the thread.
+void report_logged_accesses(const x86::DivertRecord* records, size_t count, uint64_t time_ns);
+// Whether accesses to `probe` may be reported after the fact, in batches, with no difference to
+// its handlers: its only handler is the one the batch handler replaces.
+bool reported_in_batches(const mmiotrace_probe& probe);
+
 // Hands this thread's logged accesses to the probes' handlers (before any other event of the
 // thread is recorded, so that its events stay in order). Any context on the thread.
 void flush_diverted_accesses();

@@ -10,8 +10,10 @@
 #include "core/access_context.hpp"
 #include "core/fixed_text.hpp"
 #include "core/monotonic_clock.hpp"
+#include "kmmio/divert.hpp"
 #include "kmmio/engine_settings.hpp"
 #include "kmmio/engine_stats.hpp"
+#include "x86/divert_log.hpp"
 #include "x86/guarded_access.hpp"
 #include "x86/instruction_cache.hpp"
 
@@ -70,14 +72,56 @@ class EngineMemory final : public x86::OperandMemory {
 
   void before(x86::AccessKind kind, uintptr_t address, size_t width,
               const uint8_t* value) override {
+    if (batched_probe(address, width) != nullptr) return;  // it has no pre handler
     report(kind, address, width, value, /*after=*/false);
   }
   void after(x86::AccessKind kind, uintptr_t address, size_t width,
              const uint8_t* value) override {
-    report(kind, address, width, value, /*after=*/true);
+    if (!log_for_batch(kind, address, width, value)) report(kind, address, width, value, /*after=*/true);
+  }
+
+  // Reports the accesses kept for a batch: before any other report, and before the emulation
+  // of the instruction is over.
+  void report_logged() {
+    if (logged_count_ == 0) return;
+    report_logged_accesses(logged_, logged_count_, this_thread_access().time_ns);
+    logged_count_ = 0;
   }
 
  private:
+  // The probe that holds all of [address, address + width), when it is reported in batches.
+  const ProbeEntry* batched_probe(uintptr_t address, size_t width) const {
+    const ProbeEntry* entry = table_.find_probe(address);
+    if (entry == nullptr || address + width > entry->range.end ||
+        !reported_in_batches(*entry->probe)) {
+      return nullptr;
+    }
+    return entry;
+  }
+
+  // Keeps a plain access of 1 to 8 bytes to a probe that is reported in batches (the recorder's),
+  // to be reported with others: the elements of a string instruction cost a record each, not a
+  // handler call and an event each. False when the access must be reported now.
+  bool log_for_batch(x86::AccessKind kind, uintptr_t address, size_t width, const uint8_t* value) {
+    if ((kind != x86::AccessKind::Read && kind != x86::AccessKind::Write) || value == nullptr ||
+        (width != 1 && width != 2 && width != 4 && width != 8)) {
+      report_logged();
+      return false;
+    }
+    if (batched_probe(address, width) == nullptr) {
+      report_logged();
+      return false;
+    }
+    x86::DivertRecord& record = logged_[logged_count_];
+    record.address = address;
+    record.value = 0;
+    std::memcpy(&record.value, value, width);
+    record.pc = pc_;
+    record.info = width | (kind == x86::AccessKind::Write ? x86::kDivertWrite : 0);
+    if (++logged_count_ == kLoggedCapacity) report_logged();
+    return true;
+  }
+
   // The probe that holds all of [address, address + width), when it has a backend.
   const ProbeEntry* whole_probe(uintptr_t address, size_t width) const {
     const ProbeEntry* entry = table_.find_probe(address);
@@ -115,6 +159,7 @@ class EngineMemory final : public x86::OperandMemory {
   // Tells every probe the access touches, with its part of the access.
   void report(x86::AccessKind kind, uintptr_t address, size_t width, const uint8_t* value,
               bool after) {
+    report_logged();
     AddressRange range = AddressRange::from_size(address, width);
     const ProbeEntry* entry = table_.find_overlapping(range);
     const ProbeEntry* last = table_.probes.data() + table_.probes.size();
@@ -146,6 +191,10 @@ class EngineMemory final : public x86::OperandMemory {
   uintptr_t pc_;  // the instruction's address as reported: its original one
   uintptr_t fault_address_;
   ucontext_t& uc_;
+  // Accesses kept for a batch (2 KiB: this runs on signal stacks).
+  static constexpr size_t kLoggedCapacity = 64;
+  x86::DivertRecord logged_[kLoggedCapacity];
+  size_t logged_count_ = 0;
 };
 
 constinit std::atomic<uintptr_t> g_last_undecodable_pc{0};
@@ -196,6 +245,7 @@ EmulationOutcome emulate_access(ThreadContext& context, const ProbeTable& table,
   access.time_ns = monotonic_ns();
   EngineMemory memory(table, entry->instruction, reported_pc, fault_address, uc);
   x86::EmulationResult result = x86::emulate(*entry, uc, fault_address, memory, context.emulation);
+  memory.report_logged();
   access.time_ns = 0;
   switch (result.status) {
     case x86::EmulationStatus::Done:
