@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstring>
 
 #include "core/syscall.hpp"
@@ -389,6 +390,16 @@ uintptr_t entry_patch_trap(uintptr_t rip) {
 
 size_t remove_entry_patches(uintptr_t low, uintptr_t high) {
   if (g_patched.load() == 0) return 0;
+  // No handler of this thread may run meanwhile: one that ran a site being taken out would meet
+  // its int3 and be sent back to it until the removal, which it interrupts, is over. (Other
+  // threads just wait there.) The synchronous fault signals stay deliverable.
+  sigset_t everything;
+  std::memset(&everything, 0xff, sizeof(everything));
+  for (int synchronous : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP}) {
+    everything.__val[(synchronous - 1) / 64] &= ~(1ul << ((synchronous - 1) % 64));
+  }
+  sigset_t saved;
+  sys::rt_sigprocmask(SIG_BLOCK, &everything, &saved);
   while (g_busy.exchange(true, std::memory_order_acquire)) sys::sched_yield();
   size_t removed = 0;
   for (PatchSlot& slot : g_slots) {
@@ -406,6 +417,7 @@ size_t remove_entry_patches(uintptr_t low, uintptr_t high) {
     g_patched.fetch_sub(1);
   }
   g_busy.store(false, std::memory_order_release);
+  sys::rt_sigprocmask(SIG_SETMASK, &saved, nullptr);
   return removed;
 }
 
