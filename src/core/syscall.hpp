@@ -71,6 +71,14 @@ inline long arch_prctl_get(int code, uint64_t* value) {
   return syscall6(SYS_arch_prctl, code, as_long(value));
 }
 
+// Bits of a glibc sigset_t, without libc (sigaddset() and sigdelset() are not async-signal-safe).
+inline void sigset_add(sigset_t& set, int signo) {
+  set.__val[(signo - 1) / 64] |= 1ul << ((signo - 1) % 64);
+}
+inline void sigset_remove(sigset_t& set, int signo) {
+  set.__val[(signo - 1) / 64] &= ~(1ul << ((signo - 1) % 64));
+}
+
 // Writes all of `data`, retrying on EINTR and short writes. Returns 0 or -errno.
 inline long write_all(int fd, const void* data, size_t size) {
   const char* cursor = static_cast<const char*>(data);

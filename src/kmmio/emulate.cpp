@@ -91,12 +91,8 @@ class EngineMemory final : public x86::OperandMemory {
  private:
   // The probe that holds all of [address, address + width), when it is reported in batches.
   const ProbeEntry* batched_probe(uintptr_t address, size_t width) const {
-    const ProbeEntry* entry = table_.find_probe(address);
-    if (entry == nullptr || address + width > entry->range.end ||
-        !reported_in_batches(*entry->probe)) {
-      return nullptr;
-    }
-    return entry;
+    const ProbeEntry* entry = probe_holding(address, width);
+    return entry != nullptr && reported_in_batches(*entry->probe) ? entry : nullptr;
   }
 
   // Keeps a plain access of 1 to 8 bytes to a probe that is reported in batches (the recorder's),
@@ -124,9 +120,14 @@ class EngineMemory final : public x86::OperandMemory {
 
   // The probe that holds all of [address, address + width), when it has a backend.
   const ProbeEntry* whole_probe(uintptr_t address, size_t width) const {
+    const ProbeEntry* entry = probe_holding(address, width);
+    return entry != nullptr && entry->backend != nullptr ? entry : nullptr;
+  }
+
+  // The probe that holds all of [address, address + width).
+  const ProbeEntry* probe_holding(uintptr_t address, size_t width) const {
     const ProbeEntry* entry = table_.find_probe(address);
-    if (entry == nullptr || entry->backend == nullptr) return nullptr;
-    return address + width <= entry->range.end ? entry : nullptr;
+    return entry != nullptr && address + width <= entry->range.end ? entry : nullptr;
   }
 
   // An operand that crosses probes, or runs out of traced memory: each page's part through its

@@ -94,7 +94,7 @@ int install_relay(int signo, const struct sigaction& action) {
   struct sigaction relay = action;
   relay.sa_sigaction = &on_program_signal;
   relay.sa_flags |= SA_SIGINFO;
-  for (int fault_signal : kFaultSignals) sigdelset(&relay.sa_mask, fault_signal);
+  sigset_remove_fault_signals(relay.sa_mask);
   if (real_sigaction(signo, &relay, nullptr) != 0) return -1;
   set_relayed(signo, true);
   return 0;
@@ -116,7 +116,7 @@ int install_program_handler(int signo, const struct sigaction* action,
       if (install_relay(signo, *action) != 0) return -1;
     } else {
       struct sigaction adjusted = *action;
-      for (int fault_signal : kFaultSignals) sigdelset(&adjusted.sa_mask, fault_signal);
+      sigset_remove_fault_signals(adjusted.sa_mask);
       if (real_sigaction(signo, &adjusted, nullptr) != 0) return -1;
       set_relayed(signo, false);
     }

@@ -77,12 +77,12 @@ void queue_signal(int signo, siginfo_t* info) {
   sys::syscall6(SYS_rt_tgsigqueueinfo, sys::getpid(), sys::gettid(), signo, sys::as_long(&copy));
 }
 
-// Untraced, the kernel would now run the default action for `signo` (terminate with a core
-// dump, for all three signals). Make it happen the same way.
+// Untraced, the kernel would now run the default action for `signo` (for the fault signals,
+// terminate with a core dump). Make it happen the same way.
 void take_default_action(int signo, siginfo_t* info, ucontext_t* context, bool replays) {
   KernelSigaction default_action = {reinterpret_cast<uintptr_t>(SIG_DFL), 0, 0, 0};
   sys::syscall6(SYS_rt_sigaction, signo, sys::as_long(&default_action), 0, 8);
-  sigset_remove(context->uc_sigmask, signo);
+  sys::sigset_remove(context->uc_sigmask, signo);
   bool refaults = replays && info->si_code > 0 && signo != SIGTRAP;
   if (!refaults) {
     // Not a fault that repeats when the instruction runs again: send it (with its siginfo), to
@@ -138,9 +138,7 @@ void run_relayed_handler(int signo, siginfo_t* info, void* ucontext) {
     // The default action, once this handler returns, as untraced; but first, what this thread's
     // translated code has logged goes into the trace.
     flush_diverted_accesses();
-    KernelSigaction default_action = {reinterpret_cast<uintptr_t>(SIG_DFL), 0, 0, 0};
-    sys::syscall6(SYS_rt_sigaction, signo, sys::as_long(&default_action), 0, 8);
-    queue_signal(signo, info);
+    take_default_action(signo, info, static_cast<ucontext_t*>(ucontext), /*replays=*/false);
     return;
   }
   // The kernel has set up the mask and the stack the program asked for (the relay was installed

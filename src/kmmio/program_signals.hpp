@@ -8,6 +8,8 @@
 #include <csignal>
 #include <cstdint>
 
+#include "core/syscall.hpp"
+
 namespace mmiotrace::kmmio {
 
 inline constexpr int kFaultSignals[] = {SIGSEGV, SIGBUS, SIGTRAP};
@@ -15,12 +17,8 @@ constexpr bool is_fault_signal(int signo) {
   return signo == SIGSEGV || signo == SIGBUS || signo == SIGTRAP;
 }
 
-// Bits of a glibc sigset_t, without libc.
-inline void sigset_remove(sigset_t& set, int signo) {
-  set.__val[(signo - 1) / 64] &= ~(1ul << ((signo - 1) % 64));
-}
 inline void sigset_remove_fault_signals(sigset_t& set) {
-  for (int signo : kFaultSignals) sigset_remove(set, signo);
+  for (int signo : kFaultSignals) sys::sigset_remove(set, signo);
 }
 
 inline constexpr int kMaxSignal = 64;

@@ -21,14 +21,9 @@ struct HeldSignals {
   bool stepping = false;  // the trap flag is set to step out of a critical part
   int signo[kMaxHeld] = {};
   siginfo_t info[kMaxHeld] = {};
-  sigset_t blocked = {};  // the held signals, blocked meanwhile: more of them wait in the kernel
 };
 
 constinit thread_local HeldSignals t_held __attribute__((tls_model("initial-exec")));
-
-void add_signal(sigset_t& set, int signo) {
-  set.__val[(signo - 1) / 64] |= 1ul << ((signo - 1) % 64);
-}
 
 // Holds `signo`, and blocks it in the interrupted context `uc`, so that it is not delivered
 // again (to a relay that would have to hold it too) before it is sent again.
@@ -36,8 +31,7 @@ bool hold(int signo, const siginfo_t& info, ucontext_t& uc) {
   if (t_held.count == kMaxHeld) return false;  // eight different signals at once
   t_held.signo[t_held.count] = signo;
   t_held.info[t_held.count] = info;
-  add_signal(t_held.blocked, signo);
-  add_signal(uc.uc_sigmask, signo);
+  sys::sigset_add(uc.uc_sigmask, signo);  // more of it waits in the kernel meanwhile
   std::atomic_signal_fence(std::memory_order_seq_cst);
   ++t_held.count;
   return true;
@@ -48,15 +42,14 @@ bool hold(int signo, const siginfo_t& info, ucontext_t& uc) {
 // end). Each arrives once the mask allows.
 void send_held_again(ucontext_t* uc) {
   int count = t_held.count;
-  for (int i = 0; i < count; ++i) queue_signal_again(t_held.signo[i], &t_held.info[i]);
-  t_held.count = 0;
-  sigset_t blocked = t_held.blocked;
-  t_held.blocked = sigset_t{};
-  if (uc != nullptr) {
-    for (int i = 0; i < count; ++i) sigset_remove(uc->uc_sigmask, t_held.signo[i]);
-  } else {
-    sys::rt_sigprocmask(SIG_UNBLOCK, &blocked, nullptr);
+  sigset_t held = {};
+  for (int i = 0; i < count; ++i) {
+    queue_signal_again(t_held.signo[i], &t_held.info[i]);
+    sys::sigset_add(held, t_held.signo[i]);
+    if (uc != nullptr) sys::sigset_remove(uc->uc_sigmask, t_held.signo[i]);
   }
+  t_held.count = 0;
+  if (uc == nullptr) sys::rt_sigprocmask(SIG_UNBLOCK, &held, nullptr);
 }
 
 void send_held_again_after_flush() { send_held_again(nullptr); }

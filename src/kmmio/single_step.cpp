@@ -32,7 +32,7 @@ void close_page(FaultPage& page) {
 void hold_asynchronous_signals(ucontext_t& uc) {
   for (auto& word : uc.uc_sigmask.__val) word = ~0ul;
   for (int signo : {SIGSEGV, SIGBUS, SIGTRAP, SIGILL, SIGFPE, SIGSYS}) {
-    sigset_remove(uc.uc_sigmask, signo);
+    sys::sigset_remove(uc.uc_sigmask, signo);
   }
 }
 

@@ -30,7 +30,6 @@ struct PatchSlot {
   std::atomic<uintptr_t> site{0};
   std::atomic<uint32_t> traps{0};
   std::atomic<uint8_t> state{kCounting};
-  PatchOutcome refusal = PatchOutcome::Refused;
   uint8_t original[kEntryJumpBytes] = {};
   uint8_t jump[kEntryJumpBytes] = {};
   uint8_t* stub = nullptr;
@@ -364,7 +363,6 @@ PatchOutcome note_diverted_entry(uintptr_t site, const BlockTranslation& block) 
   if (slot->state.load() == kCounting) {
     outcome = patch(*slot, site, block);
     if (outcome != PatchOutcome::Patched) {
-      slot->refusal = outcome;
       // A process that has other threads now may have one later: count again from zero.
       if (outcome == PatchOutcome::OtherThreads) {
         slot->traps.store(0);
@@ -396,7 +394,7 @@ size_t remove_entry_patches(uintptr_t low, uintptr_t high) {
   sigset_t everything;
   std::memset(&everything, 0xff, sizeof(everything));
   for (int synchronous : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP}) {
-    everything.__val[(synchronous - 1) / 64] &= ~(1ul << ((synchronous - 1) % 64));
+    sys::sigset_remove(everything, synchronous);
   }
   sigset_t saved;
   sys::rt_sigprocmask(SIG_BLOCK, &everything, &saved);
