@@ -76,54 +76,43 @@ void run(benchmark::State& state, volatile void* page) {
   state.SetItemsProcessed(state.iterations() * kWords);
 }
 
-void BM_Native(benchmark::State& state) {
-  volatile void* page = map_page();
-  run(state, page);
-  munmap(const_cast<void*>(page), 4096);
-}
-
-void probed(benchmark::State& state, bool divert) {
-  volatile void* page = map_page();
-  mmiotrace_set_divert(divert ? 1 : 0);
-  {
-    mmiotrace::ScopedProbe probe(page, 4096, nullptr, nullptr);
-    if (probe.status()) state.SkipWithError("cannot register the probe");
-    run(state, page);
-  }
-  mmiotrace_set_divert(0);
-  munmap(const_cast<void*>(page), 4096);
-}
-
-void BM_Emulated(benchmark::State& state) { probed(state, false); }
-
 void run_straight_line(benchmark::State& state, volatile void* page) {
   for (auto _ : state) divert_bench_straight_line(page);
   state.SetItemsProcessed(state.iterations() * kStraightLoads);
 }
 
-void BM_StraightNative(benchmark::State& state) {
+using Loop = void (*)(benchmark::State&, volatile void*);
+
+// `loop` over an untraced page.
+void native(benchmark::State& state, Loop loop) {
   volatile void* page = map_page();
-  run_straight_line(state, page);
+  loop(state, page);
   munmap(const_cast<void*>(page), 4096);
 }
 
-void straight_diverted(benchmark::State& state, bool patch) {
+// `loop` over a page traced by a probe without handlers, diverted or not, patching or not.
+void probed(benchmark::State& state, Loop loop, bool divert, bool patch) {
   volatile void* page = map_page();
-  mmiotrace_set_divert(1);
+  mmiotrace_set_divert(divert ? 1 : 0);
   mmiotrace_set_patch(patch ? 1 : 0);
   {
     mmiotrace::ScopedProbe probe(page, 4096, nullptr, nullptr);
     if (probe.status()) state.SkipWithError("cannot register the probe");
-    run_straight_line(state, page);
+    loop(state, page);
   }
   mmiotrace_set_patch(1);
   mmiotrace_set_divert(0);
   munmap(const_cast<void*>(page), 4096);
 }
 
-void BM_StraightPatched(benchmark::State& state) { straight_diverted(state, true); }
-void BM_StraightUnpatched(benchmark::State& state) { straight_diverted(state, false); }
-void BM_Diverted(benchmark::State& state) { probed(state, true); }
+void BM_Native(benchmark::State& state) { native(state, run); }
+void BM_Emulated(benchmark::State& state) { probed(state, run, false, true); }
+void BM_Diverted(benchmark::State& state) { probed(state, run, true, true); }
+void BM_StraightNative(benchmark::State& state) { native(state, run_straight_line); }
+void BM_StraightPatched(benchmark::State& state) { probed(state, run_straight_line, true, true); }
+void BM_StraightUnpatched(benchmark::State& state) {
+  probed(state, run_straight_line, true, false);
+}
 
 void BM_DivertedRecorded(benchmark::State& state) {
   volatile void* page = map_page();
