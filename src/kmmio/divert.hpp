@@ -18,6 +18,14 @@ namespace mmiotrace::kmmio {
 // Normal context, before or while the program runs.
 void set_divert(bool enabled);
 bool divert_enabled();
+// What set_divert() uses (kmmio/divert_report.cpp): whether diversion is on, and the two ways it
+// gives the log to x86::flush_divert_log(): every record, and the vector-free one (see
+// x86::DivertFlushVectorFree), which stops at the first record for a probe with a handler of
+// its own.
+void set_divert_reporting(bool enabled);
+void report_divert_log(const x86::DivertRecord* records, size_t count, uint64_t time_ns);
+size_t report_divert_log_in_batches(const x86::DivertRecord* records, size_t count,
+                                    uint64_t time_ns);
 
 // For a fault at `fault_address` on a page behind an alias: when the instruction at RIP is one
 // the code cache instruments and the access lies in one probe that a Passthrough backend

@@ -18,7 +18,10 @@ struct EngineStats {
   std::atomic<uint64_t> entries_patched{0};    // sites given a jump into the code cache
 };
 
-EngineStats& engine_stats();
+inline EngineStats& engine_stats() {
+  static constinit EngineStats stats;
+  return stats;
+}
 
 inline void count_handled() { engine_stats().faults_handled.fetch_add(1, std::memory_order_relaxed); }
 inline void count_passed_on() {

@@ -177,9 +177,4 @@ void on_trap_signal(int signo, siginfo_t* info, void* ucontext) {
   });
 }
 
-EngineStats& engine_stats() {
-  static constinit EngineStats stats;
-  return stats;
-}
-
 }  // namespace mmiotrace::kmmio

@@ -1,4 +1,4 @@
-// mmiotrace: signal-safe
+// mmiotrace: signal-safe, vector-free
 // Lock-free lookups in the published probe table (see probe_table.hpp).
 #include "kmmio/probe_table.hpp"
 

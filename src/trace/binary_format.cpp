@@ -1,9 +1,11 @@
-// mmiotrace: signal-safe
+// mmiotrace: signal-safe, vector-free
 // Encoding and decoding binary trace records (see binary_format.hpp).
 #include "trace/binary_format.hpp"
 
 #include <cstddef>
 #include <cstring>
+
+#include "x86/divert_log.hpp"
 
 namespace mmiotrace::trace {
 namespace {
@@ -130,7 +132,44 @@ size_t encode_record(const Event& event, uint8_t* out) {
   return size;
 }
 
-size_t decode_record(const uint8_t* bytes, size_t available, Event* event, const char** why) {
+size_t encode_access_run(const SmallAccessRun& run, size_t first, size_t count, uint8_t* out) {
+  size_t size = access_run_size(count);
+  // Header words put together in registers: building it in memory and copying it would stall
+  // on store forwarding.
+  static_assert(offsetof(RecordHeader, width) == 1 && offsetof(RecordHeader, size) == 2 &&
+                offsetof(RecordHeader, map_id) == 4 && offsetof(RecordHeader, pid) == 8 &&
+                offsetof(RecordHeader, tid) == 12 && offsetof(RecordHeader, time_ns) == 16 &&
+                offsetof(RecordHeader, pc) == 24);
+  stream64(out, uint64_t{static_cast<uint8_t>(RecordKind::AccessRun)} | uint64_t{size} << 16 |
+                    uint64_t{static_cast<uint32_t>(run.map_id)} << 32);
+  stream64(out + 8, uint64_t{static_cast<uint32_t>(run.pid)} |
+                        uint64_t{static_cast<uint32_t>(run.tid)} << 32);
+  stream64(out + 16, run.time_ns);
+  stream64(out + 24, 0);
+  stream64(out + 32, run.phys_base);
+  stream64(out + 40, run.virt_base);
+  uint8_t* entry = out + kAccessRunHeaderSize;
+  for (size_t i = first; i < first + count; ++i, entry += kAccessRunEntrySize) {
+    const x86::DivertRecord& record = run.records[i];
+    uint64_t width = record.info & 0xff;
+    uint64_t mask = width >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * width)) - 1;
+    uint64_t write = (record.info & x86::kDivertWrite) ? kAccessRunWrite : 0;
+    stream64(entry, (record.address & kAccessRunAddressMask) | width << kAccessRunWidthShift | write);
+    stream64(entry + 8, record.pc);
+    stream64(entry + 16, record.value & mask);
+  }
+  return size;
+}
+
+size_t record_event_count(const uint8_t* record) {
+  RecordHeader header;
+  std::memcpy(&header, record, sizeof(header));
+  if (static_cast<RecordKind>(header.kind) != RecordKind::AccessRun) return 1;
+  return (header.size - kAccessRunHeaderSize) / kAccessRunEntrySize;
+}
+
+size_t decode_record(const uint8_t* bytes, size_t available, Event* event, const char** why,
+                     size_t index) {
   if (available < sizeof(RecordHeader)) {
     *why = "the record is cut short";
     return 0;
@@ -158,6 +197,10 @@ size_t decode_record(const uint8_t* bytes, size_t available, Event* event, const
     *why = "the record is too small for its kind";
     return false;
   };
+  if (index != 0 && static_cast<RecordKind>(header.kind) != RecordKind::AccessRun) {
+    *why = "the record holds one event";
+    return 0;
+  }
   switch (static_cast<RecordKind>(header.kind)) {
     case RecordKind::Read:
     case RecordKind::Write:
@@ -229,6 +272,31 @@ size_t decode_record(const uint8_t* bytes, size_t available, Event* event, const
       event->logged_size = static_cast<uint32_t>(logged);
       event->before = body + 40;
       event->after = body + 40 + round_up8(logged);
+      break;
+    }
+    case RecordKind::AccessRun: {
+      if (header.size < access_run_size(1) ||
+          (header.size - kAccessRunHeaderSize) % kAccessRunEntrySize != 0) {
+        *why = "the access run's size is not that of a whole number of entries";
+        return 0;
+      }
+      if (index >= (header.size - kAccessRunHeaderSize) / kAccessRunEntrySize) {
+        *why = "the access run has no such entry";
+        return 0;
+      }
+      const uint8_t* entry = bytes + kAccessRunHeaderSize + index * kAccessRunEntrySize;
+      uint64_t first = get64(entry);
+      uint64_t width = (first >> kAccessRunWidthShift) & 0x7f;
+      if (width == 0 || width > 8) {
+        *why = "an entry of the access run has an impossible width";
+        return 0;
+      }
+      event->kind = (first & kAccessRunWrite) ? EventKind::Write : EventKind::Read;
+      event->width = static_cast<uint8_t>(width);
+      event->virt = first & kAccessRunAddressMask;
+      event->phys = get64(body) + (event->virt - get64(body + 8));
+      event->pc = get64(entry + 8);
+      std::memcpy(event->value, entry + 16, width);
       break;
     }
     case RecordKind::Padding:

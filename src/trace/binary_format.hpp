@@ -8,14 +8,14 @@
 #include <cstdint>
 #include <cstring>
 
-#include <immintrin.h>
-
 #include "trace/event.hpp"
 
 namespace mmiotrace::trace {
 
 inline constexpr char kBinaryMagic[8] = {'M', 'M', 'I', 'O', 'T', 'R', 'C', '\0'};
-inline constexpr uint32_t kBinaryVersion = 1;
+// Version 2 added the access run (RecordKind::AccessRun); a version-1 file is a valid version-2
+// file that holds none.
+inline constexpr uint32_t kBinaryVersion = 2;
 inline constexpr uint32_t kBinaryFlagZstd = 1;
 
 // The file starts with this, uncompressed; with kBinaryFlagZstd the records after it form a
@@ -44,6 +44,7 @@ enum class RecordKind : uint8_t {
   Lost = 7,
   PciDevice = 8,
   Ioctl = 9,
+  AccessRun = 10,  // reads and writes of 1 to 8 bytes by one thread in one mapping, at one time
 };
 
 // The first 32 bytes of every record.
@@ -59,17 +60,38 @@ struct RecordHeader {
 };
 static_assert(sizeof(RecordHeader) == 32);
 
+// An access run: the header (kind AccessRun, width 0, pc 0, the time of every entry), the
+// physical and the virtual address of one place in the mapping, then its entries. It holds what
+// translated code logs (x86/divert_log.hpp) in 24 bytes an access instead of a 56-byte record.
+inline constexpr size_t kAccessRunHeaderSize = sizeof(RecordHeader) + 16;
+inline constexpr size_t kAccessRunEntrySize = 24;
+inline constexpr size_t kMaxAccessRunEntries = 1024;
+// An entry's first word: the virtual address in bits 0-55 (user space never uses more), the
+// width in bytes (1 to 8) in bits 56-59, bit 63 set for a write. Then the PC, then the value,
+// zero-extended from its width.
+inline constexpr unsigned kAccessRunWidthShift = 56;
+inline constexpr uint64_t kAccessRunAddressMask = (uint64_t{1} << kAccessRunWidthShift) - 1;
+inline constexpr uint64_t kAccessRunWrite = uint64_t{1} << 63;
+constexpr size_t access_run_size(size_t entries) {
+  return kAccessRunHeaderSize + entries * kAccessRunEntrySize;
+}
+
 inline constexpr size_t kMaxTextLength = 4000;  // markers and PCIDEV lines are cut to this
-inline constexpr size_t kMaxRecordSize = 64 + kMaxTextLength;
+inline constexpr size_t kMaxRecordSize = access_run_size(kMaxAccessRunEntries) > 64 + kMaxTextLength
+                                             ? access_run_size(kMaxAccessRunEntries)
+                                             : 64 + kMaxTextLength;
 
 inline void store64(uint8_t* at, uint64_t value) { std::memcpy(at, &value, sizeof(value)); }
 // A non-temporal store: the line goes to memory without being read into this core's cache first.
 // Records of a ring are read next by the writer on another core, so reading their lines here
 // (from that core, where the writer left them) would cost more than the store. Stores made so
-// must be fenced (_mm_sfence) before the record is published.
+// must be fenced (fence_streamed_stores) before the record is published.
 inline void stream64(uint8_t* at, uint64_t value) {
-  _mm_stream_si64(reinterpret_cast<long long*>(at), static_cast<long long>(value));
+  // MOVNTI: a general register, so that vector-free code (ring_sink.cpp) may use it.
+  asm volatile("movnti %1, %0" : "=m"(*reinterpret_cast<uint64_t*>(at)) : "r"(value));
 }
+// Orders the non-temporal stores before what follows (the head that publishes them).
+inline void fence_streamed_stores() { asm volatile("sfence" ::: "memory"); }
 
 constexpr size_t round_up8(size_t size) { return (size + 7) & ~size_t{7}; }
 
@@ -79,44 +101,35 @@ size_t record_size(const Event& event);
 // Writes `event`'s record into `out` (room for record_size(event) bytes). Returns its size.
 size_t encode_record(const Event& event, uint8_t* out);
 
-// A read or write of 1 to 8 bytes, which is what translated code logs: its record is always
-// kSmallAccessRecordSize bytes, and is made without an Event.
-inline constexpr size_t kSmallAccessRecordSize = sizeof(RecordHeader) + 24;
-struct SmallAccess {
-  bool write;
-  uint8_t width;  // 1 to 8
-  int32_t map_id;
-  uint32_t pid;
-  uint32_t tid;
-  uint64_t time_ns;
-  uint64_t pc;
-  uint64_t phys;
-  uint64_t virt;
-  uint64_t value;  // only its low `width` bytes are recorded
-};
-// Writes the same bytes as encode_record() would for the equivalent Event, with non-temporal
-// stores (inline: it is the recording hot path of translated code).
-inline void encode_small_access(const SmallAccess& access, uint8_t* out) {
-  // RecordHeader's fields put together in registers and stored as whole words: building the
-  // header in memory and copying it stalls on store forwarding, which costs more than the rest.
-  static_assert(offsetof(RecordHeader, width) == 1 && offsetof(RecordHeader, size) == 2 &&
-                offsetof(RecordHeader, map_id) == 4 && offsetof(RecordHeader, pid) == 8 &&
-                offsetof(RecordHeader, tid) == 12 && offsetof(RecordHeader, time_ns) == 16 &&
-                offsetof(RecordHeader, pc) == 24);
-  auto kind = static_cast<uint64_t>(access.write ? RecordKind::Write : RecordKind::Read);
-  stream64(out, kind | uint64_t{access.width} << 8 | uint64_t{kSmallAccessRecordSize} << 16 |
-                 uint64_t{static_cast<uint32_t>(access.map_id)} << 32);
-  stream64(out + 8, uint64_t{access.pid} | uint64_t{access.tid} << 32);
-  stream64(out + 16, access.time_ns);
-  stream64(out + 24, access.pc);
-  stream64(out + 32, access.phys);
-  stream64(out + 40, access.virt);
-  uint64_t mask = access.width >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * access.width)) - 1;
-  stream64(out + 48, access.value & mask);
-}
+// Writes entries [first, first + count) of `run` (count at most kMaxAccessRunEntries) as one
+// access run record at `out`, with non-temporal stores (fence them before publishing the record).
+// Returns its size, access_run_size(count).
+size_t encode_access_run(const SmallAccessRun& run, size_t first, size_t count, uint8_t* out);
 
 // Reads the record at `bytes` (`available` bytes there). Returns its size, or 0 when it is
-// malformed or incomplete (see `why`). Text fields of `event` point into `bytes`.
-size_t decode_record(const uint8_t* bytes, size_t available, Event* event, const char** why);
+// malformed or incomplete (see `why`). Text fields of `event` point into `bytes`. Every kind of
+// record holds one event, but an access run, which holds record_event_count() of them: `index`
+// picks which (checked: 0 when out of range).
+size_t decode_record(const uint8_t* bytes, size_t available, Event* event, const char** why,
+                     size_t index = 0);
+
+// How many events the record holds, once decode_record() has accepted it.
+size_t record_event_count(const uint8_t* record);
+
+// Calls `each(const Event&)` for every event of the record at `bytes`, in order. Returns the
+// record's size, or 0 when it is malformed (see `why`), possibly after some events.
+template <typename EachEvent>
+size_t decode_events(const uint8_t* bytes, size_t available, const char** why, EachEvent&& each) {
+  Event event;
+  size_t size = decode_record(bytes, available, &event, why);
+  if (size == 0) return 0;
+  each(static_cast<const Event&>(event));
+  size_t count = record_event_count(bytes);
+  for (size_t i = 1; i < count; ++i) {
+    if (decode_record(bytes, available, &event, why, i) == 0) return 0;
+    each(static_cast<const Event&>(event));
+  }
+  return size;
+}
 
 }  // namespace mmiotrace::trace

@@ -1,4 +1,4 @@
-// mmiotrace: signal-safe
+// mmiotrace: signal-safe, vector-free
 // From a probe hit to an event (see recorder_handlers.hpp), and the parts of Recorder that any
 // context may use.
 #include "trace/recorder_handlers.hpp"

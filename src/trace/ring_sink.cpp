@@ -1,4 +1,4 @@
-// mmiotrace: signal-safe
+// mmiotrace: signal-safe, vector-free
 // Writing events into per-thread rings (see ring_sink.hpp).
 #include "trace/ring_sink.hpp"
 
@@ -150,34 +150,20 @@ void RingSink::write_small_accesses(const SmallAccessRun& run) {
   RingWriter writer(control, *ring, buffer_.ring_data(static_cast<uint32_t>(ring - control.rings)));
   t_state.writing = true;
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  SmallAccess access = {};
-  access.map_id = run.map_id;
-  access.pid = static_cast<uint32_t>(run.pid);
-  access.tid = static_cast<uint32_t>(run.tid);
-  access.time_ns = run.time_ns;
-  // A quarter of the ring at most per reservation, so the writer always has room to drain into.
-  const size_t per_reservation = control.ring_bytes / 4 / kSmallAccessRecordSize;
+  // Access runs of a quarter of the ring at most, so that the writer always has room to drain into.
+  size_t per_run = (control.ring_bytes / 4 - kAccessRunHeaderSize) / kAccessRunEntrySize;
+  if (per_run > kMaxAccessRunEntries) per_run = kMaxAccessRunEntries;
+  if (per_run == 0) per_run = 1;
   for (size_t done = 0; done < run.count;) {
-    size_t n = run.count - done;
-    if (n > per_reservation) n = per_reservation;
-    if (n == 0) n = 1;
-    uint8_t* room = writer.begin_record(n * kSmallAccessRecordSize);
+    size_t n = run.count - done < per_run ? run.count - done : per_run;
+    uint8_t* room = writer.begin_record(access_run_size(n));
     if (room == nullptr) {  // no writer left to drain: begin_record() counted one of them
       ring->lost.fetch_add(run.count - done - 1, std::memory_order_relaxed);
       break;
     }
-    for (size_t i = 0; i < n; ++i) {
-      const x86::DivertRecord& record = run.records[done + i];
-      access.write = (record.info & x86::kDivertWrite) != 0;
-      access.width = static_cast<uint8_t>(record.info & 0xff);
-      access.pc = record.pc;
-      access.virt = record.address;
-      access.phys = run.phys_base + (record.address - run.virt_base);
-      access.value = record.value;
-      encode_small_access(access, room + i * kSmallAccessRecordSize);
-    }
-    _mm_sfence();  // the records were stored non-temporally: before the head says they exist
-    writer.commit(n * kSmallAccessRecordSize);
+    size_t size = encode_access_run(run, done, n, room);
+    fence_streamed_stores();  // before the head says the run exists
+    writer.commit(size);
     done += n;
   }
   finish_write(writer);

@@ -1,4 +1,4 @@
-// mmiotrace: signal-safe
+// mmiotrace: signal-safe, vector-free
 // The shared trace buffer and its rings (see trace_buffer.hpp).
 #include "trace/trace_buffer.hpp"
 

@@ -342,6 +342,13 @@ class BinaryTraceReader final : public TraceReader {
   TraceFormat format() const override { return TraceFormat::Binary; }
 
   bool next(Event& event) override {
+    const char* why = "";
+    if (run_next_ < run_events_) {  // the rest of an access run, one event at a time
+      if (decode_record(record_, run_size_, &event, &why, run_next_++) == 0) {
+        fail_record(last_record_offset_, why);
+      }
+      return true;
+    }
     uint64_t offset = records_offset_;
     size_t got = read_records(record_, sizeof(RecordHeader));
     if (got == 0) return false;
@@ -355,9 +362,11 @@ class BinaryTraceReader final : public TraceReader {
     if (read_records(record_ + sizeof(RecordHeader), rest) != rest) {
       fail_record(offset, "the last record is cut short");
     }
-    const char* why = "";
     if (decode_record(record_, header.size, &event, &why) == 0) fail_record(offset, why);
     last_record_offset_ = offset;
+    run_size_ = header.size;
+    run_events_ = record_event_count(record_);
+    run_next_ = 1;
     return true;
   }
   uint64_t bytes_read() const override { return source_->offset(); }
@@ -369,6 +378,11 @@ class BinaryTraceReader final : public TraceReader {
 
  private:
   uint64_t last_record_offset_ = 0;  // of the record next() returned last
+  // The record in record_ (run_size_ bytes) holds run_events_ events; next() returns the one at
+  // run_next_ before it reads another record.
+  size_t run_size_ = 0;
+  size_t run_events_ = 0;
+  size_t run_next_ = 0;
 
   [[noreturn]] void fail_at(uint64_t offset, const std::string& what) const {
     throw TraceReadError(source_->name() + ": offset " + std::to_string(offset) + ": " + what);

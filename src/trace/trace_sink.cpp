@@ -1,4 +1,4 @@
-// mmiotrace: signal-safe
+// mmiotrace: signal-safe, vector-free
 // What a TraceSink does with batches it has no faster way to take: one event at a time.
 #include <cstring>
 

@@ -73,11 +73,10 @@ class TextTraceWriter final : public TraceWriter {
   void write_records(const uint8_t* records, size_t size) override {
     size_t offset = 0;
     while (offset < size) {
-      Event event;
       const char* why = nullptr;
-      size_t used = decode_record(records + offset, size - offset, &event, &why);
+      size_t used = decode_events(records + offset, size - offset, &why,
+                                  [this](const Event& event) { write_event(event); });
       if (used == 0) throw TraceWriteError(std::string("internal error: bad record: ") + why);
-      write_event(event);
       offset += used;
     }
   }

@@ -11,7 +11,7 @@
 
 namespace mmiotrace::x86 {
 
-inline constexpr size_t kDivertLogRecords = 256;
+inline constexpr size_t kDivertLogRecords = 512;
 
 // One access made by translated code, as the code cache writes it.
 struct DivertRecord {
@@ -44,6 +44,14 @@ void set_divert_flush(DivertFlush flush);
 // What a flush calls, on its thread, once it is over, when a signal was held back meanwhile.
 void set_divert_flush_done(void (*done)());
 
+// The flush that translated code's thunk tries first, before it saves more than the general
+// registers and the flags: it must be vector-free code (cmake/mmiotrace_options.cmake) and call
+// nothing else. It reports the longest prefix of the records it can (those whose probes need no
+// handler of their own) and returns its length; flush_divert_log() does the rest.
+using DivertFlushVectorFree = size_t (*)(const DivertRecord* records, size_t count,
+                                         uint64_t time_ns);
+void set_divert_flush_vector_free(DivertFlushVectorFree flush);
+
 // Hands this thread's records to the flush function and empties its log. Does nothing when
 // called from inside a flush on this thread.
 void flush_divert_log();
@@ -59,5 +67,9 @@ intptr_t divert_log_tls_offset();
 // Saves every register and the flags, calls flush_divert_log(), restores them. Called by
 // translated code only (its stack is 16-byte aligned or 8 off; the thunk aligns it).
 extern "C" void mmiotrace_divert_flush_thunk();
-// What the thunk calls: flush_divert_log().
+// What the thunk calls first, with the general registers saved: flushes what the vector-free
+// flush takes. Returns 0 when that was all; otherwise the thunk saves the extended state and
+// calls mmiotrace_divert_flush_from_thunk(), flush_divert_log(), for the rest (the records left,
+// the handler of a signal held meanwhile).
+extern "C" int mmiotrace_divert_flush_vector_free_from_thunk();
 extern "C" void mmiotrace_divert_flush_from_thunk();

@@ -1,7 +1,11 @@
 // mmiotrace: signal-safe
-// mmiotrace_divert_flush_thunk: called by translated code when its thread's divert log is full.
-// Saves every general-purpose register, the flags and the x87/SSE/AVX/AVX-512 state (XSAVE: the
-// translator runs only on CPUs that have it), calls mmiotrace_divert_flush_from_thunk(), restores them.
+// mmiotrace_divert_flush_thunk: called by translated code when its thread's divert log is full,
+// and when it leaves the code cache. Saves every general-purpose register and the flags, and
+// calls the vector-free flush (cmake/mmiotrace_options.cmake), which leaves every other register
+// alone. When that could not do everything (records for probes with handlers of their own, a
+// program signal held meanwhile), or in builds without it, saves the x87/SSE/AVX/AVX-512 state
+// too (XSAVE: the translator runs only on CPUs that have it; it costs more than 100 ns) and calls
+// mmiotrace_divert_flush_from_thunk() for the rest. Restores everything.
 
         .text
         .globl mmiotrace_divert_flush_thunk
@@ -25,6 +29,13 @@ mmiotrace_divert_flush_thunk:
         push %r14
         push %r15
         mov %rsp, %rbp
+        cld
+#if MMIOTRACE_VECTOR_FREE_FLUSH
+        and $-16, %rsp
+        call mmiotrace_divert_flush_vector_free_from_thunk
+        test %eax, %eax
+        jz 1f
+#endif
         sub $4096, %rsp           // room for the XSAVE area (AVX-512 needs 2,696 bytes)
         and $-64, %rsp
         // Zero the XSAVE header (bytes 512-575), as XSAVE requires of a fresh area.
@@ -40,12 +51,11 @@ mmiotrace_divert_flush_thunk:
         mov $0xff, %eax           // x87, SSE, AVX, MPX, AVX-512: not AMX, whose state needs
         xor %edx, %edx            // permission and 8 KiB
         xsave64 (%rsp)
-        cld
         call mmiotrace_divert_flush_from_thunk
         mov $0xff, %eax
         xor %edx, %edx
         xrstor64 (%rsp)
-        mov %rbp, %rsp
+1:      mov %rbp, %rsp
         pop %r15
         pop %r14
         pop %r13

@@ -141,6 +141,37 @@ TEST(SignalsInTheCodeCache, HandlersThatLogNeverInterleaveWithALoggedAccess) {
   EXPECT_EQ(handler_accesses, 1 + 2 * handler_runs + 1);  // and the final read of the count
 }
 
+// The registers no access touches stay as they were: every vector register, the AVX-512 masks,
+// the x87 stack and control word and MXCSR, set before a hot loop whose log the recorder flushes
+// hundreds of times (vector_state.c checks them and says which changed), with the code cache
+// and without it.
+TEST(VectorStateUnderTracing, EveryVectorMaskAndX87RegisterSurvivesTheHotLoop) {
+  const std::string program = std::string(E2E_PROGRAMS_DIR) + "/vector_state";
+  constexpr uint64_t kIterations = 200000;
+  TemporaryDirectory untraced_dir;
+  ProgramResult untraced =
+      run_program({program, untraced_dir.path(), std::to_string(kIterations)}, untraced_dir.path());
+  ASSERT_EQ(describe_status(untraced.status), "exited 0") << untraced.out;
+  ASSERT_EQ(untraced.out, "sum " + std::to_string(3 * kIterations) + "\n");
+  for (bool divert : {true, false}) {
+    const uint64_t iterations = divert ? kIterations : kIterations / 100;  // a trap each
+    TemporaryDirectory traced_dir;
+    const std::string trace_path = traced_dir.path() + "/trace.bin";
+    std::vector<std::string> command = {MMIOTRACE_COMMAND, "record", "--format", "binary", "-o",
+                                        trace_path, "--trace", traced_dir.path() + "/*.reg"};
+    if (!divert) command.push_back("--no-divert");
+    command.insert(command.end(), {"--", program, traced_dir.path(), std::to_string(iterations)});
+    ProgramResult traced = run_program(command, traced_dir.path());
+    ASSERT_EQ(describe_status(traced.status), "exited 0") << traced.out << traced.err;
+    EXPECT_EQ(traced.out, "sum " + std::to_string(3 * iterations) + "\n");
+    ProgramResult dump = run_program({MMIOTRACE_COMMAND, "dump", trace_path}, traced_dir.path());
+    uint64_t reads = 0;
+    std::istringstream lines(dump.out);
+    for (std::string line; std::getline(lines, line);) reads += line.rfind("R 8 ", 0) == 0;
+    EXPECT_EQ(reads, iterations) << (divert ? "" : "--no-divert");
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Programs, TracedProgramTest,
                          ::testing::ValuesIn(programs_with_expectations()),
                          [](const auto& param_info) {

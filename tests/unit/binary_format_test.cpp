@@ -6,6 +6,9 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
+
+#include "x86/divert_log.hpp"
 
 namespace mmiotrace::trace {
 namespace {
@@ -59,40 +62,126 @@ TEST(BinaryFormat, AccessesOfEveryWidthKeepTheirWholeValue) {
             56u);
 }
 
-TEST(BinaryFormat, SmallAccessesAreEncodedExactlyAsTheirEventsWouldBe) {
+// A TraceSink that keeps what it is given: its write_small_accesses() is the event-by-event
+// one, what every sink but the rings does.
+class KeepingSink final : public TraceSink {
+ public:
+  void write(const Event& event) override { events.push_back(event); }
+  std::vector<Event> events;
+};
+
+std::vector<x86::DivertRecord> every_kind_of_small_access() {
+  std::vector<x86::DivertRecord> records;
+  uint64_t n = 0;
   for (bool write : {false, true}) {
-    for (unsigned width : {1u, 2u, 4u, 8u}) {
-      SmallAccess access = {};
-      access.write = write;
-      access.width = static_cast<uint8_t>(width);
-      access.map_id = -3;  // negative ids must keep their sign bits
-      access.pid = 0x8899aabb;
-      access.tid = 0x11223344;
-      access.time_ns = 0x0102030405060708;
-      access.pc = 0x7f1122334455;
-      access.phys = 0xfe001000 + width;
-      access.virt = 0x7f0000001000 + width;
-      access.value = 0xdeadbeefcafef00d;  // bytes past `width` must not reach the record
-      Event event;
-      event.kind = write ? EventKind::Write : EventKind::Read;
-      event.width = access.width;
-      event.map_id = access.map_id;
-      event.pid = static_cast<int32_t>(access.pid);
-      event.tid = static_cast<int32_t>(access.tid);
-      event.time_ns = access.time_ns;
-      event.pc = access.pc;
-      event.phys = access.phys;
-      event.virt = access.virt;
-      std::memcpy(event.value, &access.value, width);
-      uint8_t expected[kMaxRecordSize];
-      ASSERT_EQ(encode_record(event, expected), kSmallAccessRecordSize);
-      uint8_t made[kSmallAccessRecordSize];
-      std::memset(made, 0x5a, sizeof(made));
-      encode_small_access(access, made);
-      EXPECT_EQ(std::memcmp(made, expected, kSmallAccessRecordSize), 0)
-          << (write ? "write" : "read") << " of " << width;
+    for (uint64_t width : {1u, 2u, 4u, 8u, 3u}) {
+      x86::DivertRecord record;
+      record.address = 0x7f0000001000 + 8 * n + width;
+      record.value = 0xdeadbeefcafef00d + n;  // bytes past `width` must not reach the record
+      record.pc = 0x7f1122334455 + n;
+      record.info = width | (write ? x86::kDivertWrite : 0);
+      records.push_back(record);
+      ++n;
     }
   }
+  records.push_back({0x00ff'ffff'ffff'fff8, 1, 2, 8});  // the highest address an entry holds
+  return records;
+}
+
+SmallAccessRun run_of(const std::vector<x86::DivertRecord>& records) {
+  SmallAccessRun run;
+  run.map_id = -3;  // negative ids must keep their sign bits
+  run.virt_base = 0x7f0000001000;
+  run.phys_base = 0xfe001000;
+  run.time_ns = 0x0102030405060708;
+  run.pid = static_cast<int32_t>(0x8899aabb);
+  run.tid = 0x11223344;
+  run.records = records.data();
+  run.count = records.size();
+  return run;
+}
+
+void expect_same_access(const Event& got, const Event& want, size_t i) {
+  EXPECT_EQ(got.kind, want.kind) << i;
+  EXPECT_EQ(got.width, want.width) << i;
+  EXPECT_EQ(std::memcmp(got.value, want.value, want.width), 0) << i;
+  for (unsigned b = want.width; b < 8; ++b) EXPECT_EQ(got.value[b], 0) << i;
+  EXPECT_EQ(got.map_id, want.map_id) << i;
+  EXPECT_EQ(got.pid, want.pid) << i;
+  EXPECT_EQ(got.tid, want.tid) << i;
+  EXPECT_EQ(got.time_ns, want.time_ns) << i;
+  EXPECT_EQ(got.pc, want.pc) << i;
+  EXPECT_EQ(got.phys, want.phys) << i;
+  EXPECT_EQ(got.virt, want.virt) << i;
+}
+
+TEST(BinaryFormat, AnAccessRunHoldsExactlyTheEventsOfItsAccessesOneByOne) {
+  std::vector<x86::DivertRecord> records = every_kind_of_small_access();
+  SmallAccessRun run = run_of(records);
+  KeepingSink one_by_one;
+  one_by_one.TraceSink::write_small_accesses(run);
+  ASSERT_EQ(one_by_one.events.size(), records.size());
+
+  std::vector<uint8_t> made(kMaxRecordSize, 0x5a);
+  size_t size = encode_access_run(run, 0, records.size(), made.data());
+  EXPECT_EQ(size, access_run_size(records.size()));
+  EXPECT_EQ(size % 8, 0u);
+  EXPECT_EQ(record_event_count(made.data()), records.size());
+  std::vector<Event> decoded;
+  const char* why = nullptr;
+  EXPECT_EQ(decode_events(made.data(), size, &why, [&](const Event& e) { decoded.push_back(e); }),
+            size)
+      << (why ? why : "");
+  ASSERT_EQ(decoded.size(), records.size());
+  for (size_t i = 0; i < decoded.size(); ++i) expect_same_access(decoded[i], one_by_one.events[i], i);
+
+  // A part of a run is a run of its own.
+  size = encode_access_run(run, 4, 3, made.data());
+  EXPECT_EQ(size, access_run_size(3));
+  Event event;
+  for (size_t i = 0; i < 3; ++i) {
+    ASSERT_EQ(decode_record(made.data(), size, &event, &why, i), size);
+    expect_same_access(event, one_by_one.events[4 + i], 4 + i);
+  }
+  EXPECT_EQ(decode_record(made.data(), size, &event, &why, 3), 0u);
+  EXPECT_STREQ(why, "the access run has no such entry");
+}
+
+TEST(BinaryFormat, MalformedAccessRunsAreRefusedWithAReason) {
+  std::vector<x86::DivertRecord> records = every_kind_of_small_access();
+  std::vector<uint8_t> run(kMaxRecordSize);
+  size_t size = encode_access_run(run_of(records), 0, 2, run.data());
+  Event event;
+  const char* why = nullptr;
+
+  std::vector<uint8_t> bad = run;
+  uint16_t header_only = kAccessRunHeaderSize;  // no entry
+  std::memcpy(&bad[2], &header_only, 2);
+  EXPECT_EQ(decode_record(bad.data(), size, &event, &why), 0u);
+  EXPECT_STREQ(why, "the access run's size is not that of a whole number of entries");
+
+  bad = run;
+  uint16_t between = static_cast<uint16_t>(size - 8);  // half an entry
+  std::memcpy(&bad[2], &between, 2);
+  EXPECT_EQ(decode_record(bad.data(), size, &event, &why), 0u);
+  EXPECT_STREQ(why, "the access run's size is not that of a whole number of entries");
+
+  for (uint8_t top : {0x00, 0x09, 0x10, 0x41}) {  // widths 0 and 9; bits the format leaves zero
+    bad = run;
+    bad[kAccessRunHeaderSize + kAccessRunEntrySize + 7] = top;  // the second entry's top byte
+    EXPECT_EQ(decode_record(bad.data(), size, &event, &why), size);
+    EXPECT_EQ(decode_record(bad.data(), size, &event, &why, 1), 0u) << int{top};
+    EXPECT_STREQ(why, "an entry of the access run has an impossible width");
+  }
+
+  Event read = {};
+  read.kind = EventKind::Read;
+  read.width = 4;
+  uint8_t single[kMaxRecordSize];
+  size_t single_size = encode_record(read, single);
+  EXPECT_EQ(record_event_count(single), 1u);
+  EXPECT_EQ(decode_record(single, single_size, &event, &why, 1), 0u);
+  EXPECT_STREQ(why, "the record holds one event");
 }
 
 TEST(BinaryFormat, MapUnmapUnknownLostAndText) {

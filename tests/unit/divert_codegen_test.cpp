@@ -10,7 +10,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "x86/block_translator.hpp"
@@ -23,6 +25,11 @@ uint64_t td_widths(uint8_t* bytes);
 uint64_t td_flags_live(uint64_t a, uint64_t b, const uint64_t* value);
 uint64_t td_registers(uint64_t* value);
 uint64_t td_red_zone(const uint64_t* value);
+// tests/unit/vector_state.S
+uint64_t vs_call_keeping_zmm(uint64_t (*fn)(const uint64_t*, uint64_t), const uint64_t* a,
+                             uint64_t b, const void* in, void* out);
+uint64_t vs_call_keeping_ymm(uint64_t (*fn)(const uint64_t*, uint64_t), const uint64_t* a,
+                             uint64_t b, const void* in, void* out);
 }
 
 namespace mmiotrace::x86 {
@@ -91,7 +98,8 @@ TEST_F(DivertTest, LoadsGoThroughTheAliasAndAreLoggedInOrder) {
   EXPECT_EQ(load_loop(traced, 1000), td_load_loop(values, 1000));
   std::vector<DivertRecord> log = records();
   ASSERT_EQ(log.size(), 1000u);
-  EXPECT_GE(g_flushes, 4) << "three full logs through the thunk, then the rest";
+  EXPECT_GE(g_flushes, static_cast<int>(1000 / kDivertLogRecords + 1))
+      << "full logs through the thunk, then the rest";
   auto pc = log[0].pc;
   EXPECT_GT(pc, reinterpret_cast<uintptr_t>(&td_load_loop));
   EXPECT_LT(pc, reinterpret_cast<uintptr_t>(&td_load_loop) + 16);
@@ -184,6 +192,104 @@ TEST_F(DivertTest, AccessesOutsideTheRegionRunAsTheyAreAndAreNotLogged) {
   EXPECT_EQ(last, 9u);
   EXPECT_EQ(records().size(), 1u);
 }
+
+// What vector_state.S sets before the call and reads after it.
+struct VectorState {
+  uint8_t vectors[32][64];
+  uint64_t masks[8];
+  uint8_t x87[8][16];  // 80-bit values, st(0) first
+  uint32_t mxcsr;
+  uint16_t x87_control;
+  uint8_t padding[10];
+};
+static_assert(offsetof(VectorState, masks) == 2048 && offsetof(VectorState, x87) == 2112 &&
+              offsetof(VectorState, mxcsr) == 2240 && offsetof(VectorState, x87_control) == 2244);
+
+// Every record a flush was given, in the order given: the vector-free flush's, then the rest.
+DivertRecord g_reported[4096];
+size_t g_reported_count = 0;
+size_t g_vector_free_count = 0;
+bool g_vector_free_takes_half = false;
+
+// A vector-free flush (as kmmio's is): general registers only, no library call.
+[[gnu::target("general-regs-only")]] size_t capture_vector_free(const DivertRecord* records,
+                                                                 size_t count, uint64_t) {
+  size_t take = g_vector_free_takes_half ? count / 2 : count;
+  for (size_t i = 0; i < take && g_reported_count < 4096; ++i) {
+    g_reported[g_reported_count].address = records[i].address;
+    g_reported[g_reported_count].value = records[i].value;
+    g_reported[g_reported_count].pc = records[i].pc;
+    g_reported[g_reported_count].info = records[i].info;
+    ++g_reported_count;
+  }
+  g_vector_free_count += take;
+  return take;
+}
+
+void capture_rest(const DivertRecord* records, size_t count, uint64_t) {
+  for (size_t i = 0; i < count && g_reported_count < 4096; ++i) g_reported[g_reported_count++] = records[i];
+}
+
+// The flush thunk keeps the vector, mask and x87 registers, MXCSR and the x87 control word,
+// whether the vector-free flush does everything (no extended state saved) or leaves some
+// records to the full flush (saved with XSAVE).
+class VectorStateTest : public DivertTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(VectorStateTest, FlushesKeepEveryVectorMaskAndX87Register) {
+  g_vector_free_takes_half = GetParam();
+  g_reported_count = 0;
+  g_vector_free_count = 0;
+  set_divert_flush(capture_rest);
+  set_divert_flush_vector_free(capture_vector_free);
+  auto* values = reinterpret_cast<uint64_t*>(alias_);
+  for (uint64_t i = 0; i < 1000; ++i) values[i] = i * 0x0101010101010101;
+  auto* load_loop = diverted(td_load_loop, 1);
+
+  VectorState in = {}, out = {};
+  for (size_t i = 0; i < sizeof(in.vectors); ++i) (&in.vectors[0][0])[i] = static_cast<uint8_t>(i * 7 + 3);
+  for (uint64_t i = 0; i < 8; ++i) in.masks[i] = 0x1111111111111111 * (i + 1);
+  for (int i = 0; i < 8; ++i) {
+    long double value = 1.25L * (i + 1) / 3;  // a value with all 64 mantissa bits in use
+    std::memcpy(in.x87[i], &value, 10);
+  }
+  in.mxcsr = 0x3f80;         // round down, exceptions masked
+  in.x87_control = 0x077f;   // round down
+  bool zmm = __builtin_cpu_supports("avx512f");
+  auto call = zmm ? vs_call_keeping_zmm : vs_call_keeping_ymm;
+  const auto* traced = reinterpret_cast<const uint64_t*>(traced_);
+  uint64_t sum = call(load_loop, traced, 1000, &in, &out);
+  set_divert_flush_vector_free(nullptr);
+
+  EXPECT_EQ(sum, td_load_loop(values, 1000));
+  size_t vectors = zmm ? 32 : 16, bytes = zmm ? 64 : 32;
+  for (size_t r = 0; r < vectors; ++r) {
+    EXPECT_EQ(std::memcmp(in.vectors[r], out.vectors[r], bytes), 0) << (zmm ? "zmm" : "ymm") << r;
+  }
+  if (zmm) {
+    for (int k = 0; k < 8; ++k) EXPECT_EQ(in.masks[k], out.masks[k]) << "k" << k;
+  }
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(std::memcmp(in.x87[i], out.x87[i], 10), 0) << "st" << i;
+  EXPECT_EQ(out.mxcsr & ~0x3fu, in.mxcsr) << "MXCSR, exception flags aside";
+  EXPECT_EQ(out.x87_control, in.x87_control);
+
+  ASSERT_EQ(g_reported_count, 1000u) << "every access, once";
+  for (size_t i = 0; i < 1000; ++i) {
+    ASSERT_EQ(g_reported[i].address, reinterpret_cast<uintptr_t>(traced + i)) << i;
+    ASSERT_EQ(g_reported[i].value, values[i]) << i;
+  }
+  if (MMIOTRACE_VECTOR_FREE_FLUSH) {
+    EXPECT_EQ(g_vector_free_count == 1000, !GetParam()) << g_vector_free_count;
+    EXPECT_GT(g_vector_free_count, 0u);
+  } else {
+    EXPECT_EQ(g_vector_free_count, 0u) << "this build has no vector-free flush";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(DivertTest, VectorStateTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return param.param ? std::string("PartlyByTheVectorFreeFlush")
+                                             : std::string("AllByTheVectorFreeFlush");
+                         });
 
 TEST(DivertCodegen, OnlyTheMovFamilyWithGeneralRegistersIsDiverted) {
   ZydisDecoder decoder;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <map>
@@ -28,11 +29,10 @@ class CollectingWriter final : public TraceWriter {
   TraceFormat format() const override { return format_; }
   void write_records(const uint8_t* records, size_t size) override {
     for (size_t offset = 0; offset < size;) {
-      Event event;
       const char* why = nullptr;
-      size_t used = decode_record(records + offset, size - offset, &event, &why);
+      size_t used = decode_events(records + offset, size - offset, &why,
+                                  [this](const Event& event) { write_event(event); });
       ASSERT_NE(used, 0u) << why;
-      write_event(event);
       offset += used;
     }
   }
@@ -191,7 +191,7 @@ void expect_logged_access(const Event& event, uint64_t number, uint64_t time_ns)
 }
 
 TEST_F(TraceBufferTest, RunsOfLoggedAccessesComeOutWholeAndInOrderWhileTheWriterDrains) {
-  make(4, 1 << 16);  // a run of 256 records is 14 KiB: a few per ring, wrapping constantly
+  make(4, 1 << 16);  // an access run of 256 records is 6 KiB: a few per ring, wrapping constantly
   std::atomic<bool> done{false};
   CollectingWriter writer;
   std::thread drain([&] {
@@ -202,7 +202,7 @@ TEST_F(TraceBufferTest, RunsOfLoggedAccessesComeOutWholeAndInOrderWhileTheWriter
   RingSink sink(buffer_);
   uint64_t next = 0;
   for (size_t round = 0; round < 400; ++round) {
-    size_t count = round % 5 == 0 ? 1000 : 1 + round % 256;  // 1000: more than a reservation
+    size_t count = round % 5 == 0 ? 1000 : 1 + round % 256;  // 1000: more than a run holds
     std::vector<x86::DivertRecord> records = logged_accesses(next, count);
     sink.write_small_accesses(run_of(records, round));
     next += count;
@@ -216,6 +216,46 @@ TEST_F(TraceBufferTest, RunsOfLoggedAccessesComeOutWholeAndInOrderWhileTheWriter
     for (size_t i = 0; i < count; ++i, ++number) {
       expect_logged_access(writer.events[number], number, round);
     }
+  }
+}
+
+// A text trace merges the rings by time: an access run, whose events share one time, goes
+// between the records of other threads like any single record.
+TEST_F(TraceBufferTest, TextDrainingPutsAccessRunsInTimeOrderAmongOtherThreadsRecords) {
+  make(4, 1 << 16);
+  RingSink sink(buffer_);
+  std::vector<x86::DivertRecord> early = logged_accesses(0, 3);
+  std::vector<x86::DivertRecord> late = logged_accesses(3, 700);  // two runs, one time
+  std::thread other([&] {
+    Event event = numbered(0);
+    event.time_ns = 20;
+    sink.write(event);
+    sink.write_small_accesses(run_of(late, 40));
+  });
+  other.join();  // its ring keeps its records after it is gone, until they are drained
+  sink.write_small_accesses(run_of(early, 10));
+  Event event = numbered(0);
+  event.time_ns = 30;
+  sink.write(event);
+  TraceDrainer drainer(buffer_);
+  CollectingWriter writer(TraceFormat::Text);
+  drainer.drain(writer);
+  ASSERT_EQ(writer.events.size(), 3u + 1 + 1 + 700);
+  std::vector<uint64_t> times;
+  for (const Event& e : writer.events) times.push_back(e.time_ns);
+  EXPECT_TRUE(std::is_sorted(times.begin(), times.end()));
+  for (uint64_t i = 0; i < 3; ++i) expect_logged_access(writer.events[i], i, 10);
+  EXPECT_EQ(writer.events[3].time_ns, 20u);
+  EXPECT_EQ(writer.events[4].time_ns, 30u);
+  EXPECT_EQ(writer.events[4].tid, current_tid());
+  EXPECT_NE(writer.events[3].tid, current_tid());
+  for (uint64_t i = 0; i < 700; ++i) {
+    const Event& e = writer.events[5 + i];
+    EXPECT_EQ(e.time_ns, 40u);
+    EXPECT_EQ(e.tid, writer.events[3].tid);
+    uint64_t value;
+    std::memcpy(&value, e.value, 8);
+    ASSERT_EQ(value, 3 + i);
   }
 }
 
@@ -317,14 +357,13 @@ TEST_F(TraceBufferTest, EveryEventOfEightProducersArrivesOnceInProducerOrder) {
     TraceFormat format() const override { return TraceFormat::Binary; }
     void write_records(const uint8_t* records, size_t size) override {
       for (size_t offset = 0; offset < size;) {
-        Event event;
         const char* why = nullptr;
-        size_t used = decode_record(records + offset, size - offset, &event, &why);
+        size_t used = decode_events(records + offset, size - offset, &why,
+                                    [this](const Event& event) { write_event(event); });
         if (used == 0) {
           in_order_ = false;
           return;
         }
-        write_event(event);
         offset += used;
       }
     }

@@ -8,8 +8,10 @@
 #include <cstring>
 #include <vector>
 
+#include "trace/binary_format.hpp"
 #include "trace/trace_writer.hpp"
 #include "trace_file_support.hpp"
+#include "x86/divert_log.hpp"
 
 namespace mmiotrace::trace {
 namespace {
@@ -106,6 +108,76 @@ TEST(TraceReader, BinaryTracesRoundTripPlainAndCompressed) {
   }
 }
 
+// A binary trace with two access runs between other records, as the recorder writes it.
+std::string trace_with_access_runs(bool compress, std::vector<x86::DivertRecord>& records) {
+  records.clear();
+  for (uint64_t i = 0; i < 300; ++i) {
+    uint64_t width = uint64_t{1} << (i % 4);
+    records.push_back({0x7f0000000000 + 16 * i, 0x1111111111111111 * (i % 15), 0x401000 + i,
+                       width | (i % 2 ? x86::kDivertWrite : 0)});
+  }
+  SmallAccessRun run;
+  run.map_id = 1;
+  run.virt_base = 0x7f0000000000;
+  run.phys_base = 0xfd000000;
+  run.time_ns = 81403200000;
+  run.pid = 7;
+  run.tid = 8;
+  run.records = records.data();
+  run.count = records.size();
+  TemporaryFile file;
+  int fd = ::open(file.path().c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  auto writer = TraceWriter::create(fd, file.path(), TraceFormat::Binary, compress);
+  Event map;
+  map.kind = EventKind::Map;
+  map.map_id = 1;
+  writer->write_event(map);
+  std::vector<uint8_t> bytes(kMaxRecordSize);
+  writer->write_records(bytes.data(), encode_access_run(run, 0, 100, bytes.data()));
+  Event mark;
+  mark.kind = EventKind::Mark;
+  mark.text = "between";
+  mark.text_length = 7;
+  writer->write_event(mark);
+  writer->write_records(bytes.data(), encode_access_run(run, 100, 200, bytes.data()));
+  writer->close();
+  return file.content();
+}
+
+TEST(TraceReader, AccessRunsAreReadAsTheirEventsInOrder) {
+  for (bool compress : {false, true}) {
+    std::vector<x86::DivertRecord> records;
+    TemporaryFile binary;
+    binary.set_content(trace_with_access_runs(compress, records));
+    std::vector<Event> events = read_all(binary.path());
+    ASSERT_EQ(events.size(), 1 + 100 + 1 + 200u);
+    EXPECT_EQ(events[0].kind, EventKind::Map);
+    EXPECT_EQ(events[101].kind, EventKind::Mark);
+    for (size_t i = 0; i < records.size(); ++i) {
+      const Event& event = events[i < 100 ? 1 + i : 2 + i];
+      EXPECT_EQ(event.kind, i % 2 ? EventKind::Write : EventKind::Read) << i;
+      EXPECT_EQ(event.width, records[i].info & 0xff) << i;
+      EXPECT_EQ(event.virt, records[i].address) << i;
+      EXPECT_EQ(event.phys, 0xfd000000 + 16 * i) << i;
+      EXPECT_EQ(event.pc, records[i].pc) << i;
+      EXPECT_EQ(event.time_ns, 81403200000u) << i;
+      EXPECT_EQ(event.tid, 8) << i;
+      EXPECT_EQ(std::memcmp(event.value, &records[i].value, event.width), 0) << i;
+    }
+  }
+}
+
+TEST(TraceReader, BinaryVersion1TracesAreStillRead) {
+  TemporaryFile log, binary;
+  log.set_content(kKernelLog);
+  copy(log.path(), binary.path(), TraceFormat::Binary, false);
+  std::string bytes = binary.content();
+  ASSERT_EQ(bytes[8], 2);
+  bytes[8] = 1;
+  binary.set_content(bytes);
+  EXPECT_EQ(read_all(binary.path()).size(), 13u);
+}
+
 TEST(TraceReader, BadTextLinesAreNamedByFileAndLine) {
   TemporaryFile log;
   log.set_content("VERSION 20070824\nR 4 1.000000 1 0x10 0x5 0x0 0\nBOGUS 1 2 3\n");
@@ -152,13 +224,25 @@ TEST_F(BinaryErrors, CorruptRecordNamesItsOffset) {
             bad_.path() + ": offset 64: a record has an impossible size (3)");
 }
 
+TEST_F(BinaryErrors, ABadEntryOfAnAccessRunNamesTheRunsOffset) {
+  std::vector<x86::DivertRecord> records;
+  std::string bytes = trace_with_access_runs(false, records);
+  // The second run starts after the header, the map (56 bytes), the first run and the mark.
+  size_t second_run = 64 + 56 + access_run_size(100) + 48;
+  ASSERT_EQ(bytes[second_run], static_cast<char>(RecordKind::AccessRun));
+  bytes[second_run + kAccessRunHeaderSize + 50 * kAccessRunEntrySize + 7] = 0x0c;  // width 12
+  bad_.set_content(bytes);
+  EXPECT_EQ(error_of(bad_.path()), bad_.path() + ": offset " + std::to_string(second_run) +
+                                       ": an entry of the access run has an impossible width");
+}
+
 TEST_F(BinaryErrors, NewerVersionIsRefusedPlainly) {
   std::string newer = bytes_;
-  newer[8] = 2;
+  newer[8] = 3;
   bad_.set_content(newer);
   EXPECT_EQ(error_of(bad_.path()),
-            bad_.path() + ": offset 8: written by a newer mmiotrace (binary format version 2; "
-                          "this one reads version 1)");
+            bad_.path() + ": offset 8: written by a newer mmiotrace (binary format version 3; "
+                          "this one reads version 2)");
 }
 
 // Found by the fuzzer: a header size past the end of the file made the reader skip past its
