@@ -468,9 +468,13 @@ class Recording {
   }
 
   void wait_for_work() {
+    uint64_t wait_ns = drainer_->wait_ns();
+    if (wait_ns == 0) return;
     std::vector<pollfd> fds = {{wakeup_fd_, POLLIN, 0}, {marker_read_, POLLIN, 0},
                                {listen_fd_, POLLIN, 0}};
-    poll(fds.data(), fds.size(), 20);
+    struct timespec timeout = {static_cast<time_t>(wait_ns / 1'000'000'000),
+                               static_cast<long>(wait_ns % 1'000'000'000)};
+    ppoll(fds.data(), fds.size(), &timeout, nullptr);
     uint64_t count;
     while (read(wakeup_fd_, &count, sizeof(count)) > 0) {
     }

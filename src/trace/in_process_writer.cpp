@@ -57,8 +57,11 @@ InProcessWriter::~InProcessWriter() {
 void InProcessWriter::run() {
   try {
     while (!stop_.load()) {
+      uint64_t wait_ns = drainer_->wait_ns();
       struct pollfd wakeup = {wakeup_fd_, POLLIN, 0};
-      if (poll(&wakeup, 1, 10) > 0) {
+      struct timespec timeout = {static_cast<time_t>(wait_ns / 1'000'000'000),
+                                 static_cast<long>(wait_ns % 1'000'000'000)};
+      if (wait_ns != 0 && ppoll(&wakeup, 1, &timeout, nullptr) > 0) {
         uint64_t count;
         (void)!read(wakeup_fd_, &count, sizeof(count));
       }

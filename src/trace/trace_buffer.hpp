@@ -16,7 +16,7 @@
 namespace mmiotrace::trace {
 
 inline constexpr uint64_t kBufferMagic = 0x4d4d494f52494e47ull;  // "MMIORING"
-inline constexpr uint32_t kBufferVersion = 1;
+inline constexpr uint32_t kBufferVersion = 2;
 inline constexpr uint32_t kMaxRings = 1024;
 
 enum RingState : uint32_t { kRingFree = 0, kRingClaimed = 1, kRingOwned = 2 };
@@ -44,6 +44,8 @@ struct BufferControl {
                                          // producers write to it to wake the writer (or -1)
   std::atomic<int32_t> writer_pid;       // the process that drains; producers stop waiting for
                                          // space when it is gone
+  std::atomic<uint32_t> writer_streaming;  // set by the writer while it drains again shortly
+                                           // whatever happens: producers need not wake it
   std::atomic<int32_t> last_map_id;      // map ids given out, shared by every traced process
   std::atomic<uint64_t> unrecorded;      // events no ring could take (all rings in use)
   RingControl rings[kMaxRings];

@@ -5,10 +5,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
 
+#include "core/monotonic_clock.hpp"
 #include "trace/binary_format.hpp"
 
 namespace mmiotrace::trace {
@@ -37,15 +39,56 @@ const uint8_t* TraceDrainer::next_record(Pending& pending) const {
   return nullptr;
 }
 
+bool TraceDrainer::anything_published() const {
+  BufferControl& control = buffer_.control();
+  for (uint32_t i = 0; i < control.ring_count; ++i) {
+    RingControl& ring = control.rings[i];
+    if (ring.state.load() == kRingOwned &&
+        ring.head.load(std::memory_order_acquire) != ring.tail.load(std::memory_order_relaxed)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+uint64_t TraceDrainer::wait_ns() {
+  constexpr uint64_t kShortestWait = 20'000;
+  constexpr uint64_t kIdleWait = 20'000'000;
+  BufferControl& control = buffer_.control();
+  if (last_drain_bytes_ >= control.ring_bytes / 64) {
+    // Streaming: back before a ring filling at the rate the last drain saw is a quarter full.
+    // The first drain after an idle wait cannot tell the rate (what it found may have come at
+    // the end of the wait): the next is soon.
+    uint64_t wait = kShortestWait;
+    if (streaming_) {
+      wait = static_cast<uint64_t>(static_cast<double>(control.ring_bytes / 4) *
+                                   static_cast<double>(last_drain_interval_ns_) /
+                                   static_cast<double>(last_drain_bytes_));
+    }
+    streaming_ = true;
+    control.writer_streaming.store(1);
+    return std::clamp(wait, kShortestWait, kIdleWait);
+  }
+  streaming_ = false;
+  control.writer_streaming.store(0);
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // see RingWriter::commit()
+  return anything_published() ? 0 : kIdleWait;
+}
+
 uint64_t TraceDrainer::drain(TraceWriter& writer) {
   BufferControl& control = buffer_.control();
   std::vector<Pending> pending;
+  uint64_t now = monotonic_ns();
+  last_drain_interval_ns_ = now - last_drain_ns_;
+  last_drain_ns_ = now;
+  last_drain_bytes_ = 0;
   for (uint32_t i = 0; i < control.ring_count; ++i) {
     RingControl& ring = control.rings[i];
     if (ring.state.load() != kRingOwned) continue;
     uint64_t tail = ring.tail.load(std::memory_order_relaxed);
     uint64_t head = ring.head.load(std::memory_order_acquire);
     if (head != tail) pending.push_back({i, tail, head});
+    last_drain_bytes_ += head - tail;
   }
   uint64_t written = 0;
   if (writer.format() == TraceFormat::Binary) {

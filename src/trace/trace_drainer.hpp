@@ -19,6 +19,13 @@ class TraceDrainer {
   // merged across rings in time order. Returns the number of records written.
   uint64_t drain(TraceWriter& writer);
 
+  // How long the writer may wait (for a wake-up from a producer, a marker...) before it drains
+  // again. While records stream in: until a ring filling at the rate the last drain saw would be
+  // a quarter full, and producers are told they need not wake it before it is three quarters
+  // full (a wake-up is a system call, and an interrupt of the writer's core). When a drain found
+  // little: long, and producers wake it once a ring is half full. 0: there is more to drain now.
+  uint64_t wait_ns();
+
   // Frees the rings of threads that have exited, once drained, writing the losses they could
   // not report themselves; returns how many rings belong to live processes. After drain().
   size_t reclaim(TraceWriter& writer);
@@ -38,8 +45,15 @@ class TraceDrainer {
 
   void report_ring_loss(RingControl& ring, TraceWriter& writer);
 
+  // Whether a ring holds records not drained yet.
+  bool anything_published() const;
+
   TraceBuffer buffer_;
   uint64_t reported_unrecorded_ = 0;
+  uint64_t last_drain_bytes_ = 0;  // what the last drain() took from the rings ...
+  uint64_t last_drain_interval_ns_ = 0;  // ... published since the drain before it, this long
+  uint64_t last_drain_ns_ = 0;           // before it
+  bool streaming_ = false;  // the last wait_ns() found records streaming in
 };
 
 }  // namespace mmiotrace::trace

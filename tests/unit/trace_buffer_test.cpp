@@ -3,7 +3,9 @@
 // wait (or, in drop mode, says where and how many events were lost); rings of exited threads
 // are freed.
 #include <gtest/gtest.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -297,6 +299,60 @@ TEST_F(TraceBufferTest, DropModeSaysWhereAndHowManyEventsWereLost) {
   EXPECT_EQ(writer.events[kept].length, 5000u - kept);
   EXPECT_EQ(number_of(writer.events[kept + 1]), 5000u);
   for (size_t i = 0; i < kept; ++i) EXPECT_EQ(number_of(writer.events[i]), i);
+}
+
+// Producers wake the writer once a ring is half full, or, while the writer says records are
+// streaming in (it will drain again shortly anyway), only once it is three quarters full.
+TEST_F(TraceBufferTest, ProducersWakeAnIdleWriterAtHalfFullAndAStreamingOneAtThreeQuarters) {
+  make(4, 1 << 16);
+  int wakeups = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  ASSERT_GE(wakeups, 0);
+  buffer_.control().wakeup_fd.store(wakeups);
+  auto woken = [&] {
+    uint64_t count = 0;
+    return read(wakeups, &count, sizeof(count)) == sizeof(count) ? count : 0;
+  };
+  RingSink sink(buffer_);
+  const size_t record = record_size(numbered(0));
+  const size_t to_half = (1 << 16) / 2 / record, to_three_quarters = (1 << 16) / 4 * 3 / record;
+  for (bool streaming : {false, true}) {
+    buffer_.control().writer_streaming.store(streaming);
+    size_t written = 0;
+    for (; written <= to_half; ++written) sink.write(numbered(written));
+    EXPECT_EQ(woken(), streaming ? 0u : 1u) << (streaming ? "streaming" : "idle");
+    for (; written <= to_three_quarters; ++written) sink.write(numbered(written));
+    EXPECT_EQ(woken(), streaming ? 1u : 0u) << (streaming ? "streaming" : "idle");
+    TraceDrainer drainer(buffer_);
+    CollectingWriter writer;
+    drainer.drain(writer);
+    ASSERT_EQ(writer.events.size(), written);
+  }
+  buffer_.control().wakeup_fd.store(-1);
+  close(wakeups);
+}
+
+// The writer drains again soon, and says so, while records stream in; it sleeps long, and
+// tells producers to wake it, when a drain finds little; not at all when there is more.
+TEST_F(TraceBufferTest, TheWriterWaitsLittleWhileRecordsStreamInAndLongWhenTheyDoNot) {
+  make(4, 1 << 16);
+  RingSink sink(buffer_);
+  TraceDrainer drainer(buffer_);
+  CollectingWriter writer;
+  for (uint64_t i = 0; i < 1000; ++i) sink.write(numbered(i));
+  drainer.drain(writer);
+  uint64_t wait = drainer.wait_ns();
+  EXPECT_LE(wait, 20'000'000u);
+  EXPECT_GT(wait, 0u);
+  EXPECT_EQ(buffer_.control().writer_streaming.load(), 1u);
+  drainer.drain(writer);  // nothing new
+  sink.write(numbered(1000));  // published after the drain: no sleeping now
+  EXPECT_EQ(drainer.wait_ns(), 0u);
+  EXPECT_EQ(buffer_.control().writer_streaming.load(), 0u);
+  drainer.drain(writer);
+  drainer.drain(writer);
+  EXPECT_EQ(drainer.wait_ns(), 20'000'000u);
+  EXPECT_EQ(buffer_.control().writer_streaming.load(), 0u);
+  EXPECT_EQ(writer.events.size(), 1001u);
 }
 
 TEST_F(TraceBufferTest, ProducerStopsWaitingWhenTheWriterIsGone) {
