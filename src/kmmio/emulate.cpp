@@ -29,7 +29,7 @@ class EngineMemory final : public x86::OperandMemory {
 
   bool traced(uintptr_t address, size_t width) override {
     for (uintptr_t page = page_floor(address); page < address + width; page += kPageSize) {
-      if (table_.find_page(page) != nullptr) return true;
+      if (armed_page(page) != nullptr) return true;
     }
     return false;
   }
@@ -37,7 +37,7 @@ class EngineMemory final : public x86::OperandMemory {
   bool available(uintptr_t address, size_t width) override {
     if (whole_probe(address, width) != nullptr) return true;  // its backend answers
     for (uintptr_t page = page_floor(address); page < address + width; page += kPageSize) {
-      const FaultPage* armed = table_.find_page(page);
+      const FaultPage* armed = armed_page(page);
       if (armed != nullptr && armed->alias.load(std::memory_order_relaxed) == 0) return false;
     }
     return true;
@@ -90,7 +90,7 @@ class EngineMemory final : public x86::OperandMemory {
 
  private:
   // The probe that holds all of [address, address + width), when it is reported in batches.
-  const ProbeEntry* batched_probe(uintptr_t address, size_t width) const {
+  const ProbeEntry* batched_probe(uintptr_t address, size_t width) {
     const ProbeEntry* entry = probe_holding(address, width);
     return entry != nullptr && reported_in_batches(*entry->probe) ? entry : nullptr;
   }
@@ -119,15 +119,31 @@ class EngineMemory final : public x86::OperandMemory {
   }
 
   // The probe that holds all of [address, address + width), when it has a backend.
-  const ProbeEntry* whole_probe(uintptr_t address, size_t width) const {
+  const ProbeEntry* whole_probe(uintptr_t address, size_t width) {
     const ProbeEntry* entry = probe_holding(address, width);
     return entry != nullptr && entry->backend != nullptr ? entry : nullptr;
   }
 
-  // The probe that holds all of [address, address + width).
-  const ProbeEntry* probe_holding(uintptr_t address, size_t width) const {
-    const ProbeEntry* entry = table_.find_probe(address);
-    return entry != nullptr && address + width <= entry->range.end ? entry : nullptr;
+  // The probe that holds all of [address, address + width). The elements of a string
+  // instruction ask for the same probe and page thousands of times: the last answers are kept
+  // (the table cannot change while an instruction is emulated).
+  const ProbeEntry* probe_holding(uintptr_t address, size_t width) {
+    if (last_probe_ == nullptr || !last_probe_->range.contains(address)) {
+      const ProbeEntry* entry = table_.find_probe(address);
+      if (entry == nullptr) return nullptr;
+      last_probe_ = entry;
+    }
+    return address + width <= last_probe_->range.end ? last_probe_ : nullptr;
+  }
+
+  // The armed page at `page`, or null.
+  const FaultPage* armed_page(uintptr_t page) {
+    if (page != last_page_address_ || !last_page_known_) {
+      last_page_ = table_.find_page(page);
+      last_page_address_ = page;
+      last_page_known_ = true;
+    }
+    return last_page_;
   }
 
   // An operand that crosses probes, or runs out of traced memory: each page's part through its
@@ -140,7 +156,7 @@ class EngineMemory final : public x86::OperandMemory {
       while (cursor < address + width) {
         uintptr_t chunk_end = page_floor(cursor) + kPageSize;
         if (chunk_end > address + width) chunk_end = address + width;
-        const FaultPage* page = table_.find_page(cursor);
+        const FaultPage* page = armed_page(page_floor(cursor));
         bool armed = page != nullptr;
         if (armed == (armed_pass == 1)) {
           uintptr_t where =
@@ -196,6 +212,10 @@ class EngineMemory final : public x86::OperandMemory {
   static constexpr size_t kLoggedCapacity = 64;
   x86::DivertRecord logged_[kLoggedCapacity];
   size_t logged_count_ = 0;
+  const ProbeEntry* last_probe_ = nullptr;
+  const FaultPage* last_page_ = nullptr;
+  uintptr_t last_page_address_ = 0;
+  bool last_page_known_ = false;
 };
 
 constinit std::atomic<uintptr_t> g_last_undecodable_pc{0};
