@@ -140,23 +140,23 @@ size_t encode_access_run(const SmallAccessRun& run, size_t first, size_t count, 
                 offsetof(RecordHeader, map_id) == 4 && offsetof(RecordHeader, pid) == 8 &&
                 offsetof(RecordHeader, tid) == 12 && offsetof(RecordHeader, time_ns) == 16 &&
                 offsetof(RecordHeader, pc) == 24);
-  stream64(out, uint64_t{static_cast<uint8_t>(RecordKind::AccessRun)} | uint64_t{size} << 16 |
+  store64(out, uint64_t{static_cast<uint8_t>(RecordKind::AccessRun)} | uint64_t{size} << 16 |
                     uint64_t{static_cast<uint32_t>(run.map_id)} << 32);
-  stream64(out + 8, uint64_t{static_cast<uint32_t>(run.pid)} |
+  store64(out + 8, uint64_t{static_cast<uint32_t>(run.pid)} |
                         uint64_t{static_cast<uint32_t>(run.tid)} << 32);
-  stream64(out + 16, run.time_ns);
-  stream64(out + 24, 0);
-  stream64(out + 32, run.phys_base);
-  stream64(out + 40, run.virt_base);
+  store64(out + 16, run.time_ns);
+  store64(out + 24, 0);
+  store64(out + 32, run.phys_base);
+  store64(out + 40, run.virt_base);
   uint8_t* entry = out + kAccessRunHeaderSize;
   for (size_t i = first; i < first + count; ++i, entry += kAccessRunEntrySize) {
     const x86::DivertRecord& record = run.records[i];
     uint64_t width = record.info & 0xff;
     uint64_t mask = width >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * width)) - 1;
     uint64_t write = (record.info & x86::kDivertWrite) ? kAccessRunWrite : 0;
-    stream64(entry, (record.address & kAccessRunAddressMask) | width << kAccessRunWidthShift | write);
-    stream64(entry + 8, record.pc);
-    stream64(entry + 16, record.value & mask);
+    store64(entry, (record.address & kAccessRunAddressMask) | width << kAccessRunWidthShift | write);
+    store64(entry + 8, record.pc);
+    store64(entry + 16, record.value & mask);
   }
   return size;
 }

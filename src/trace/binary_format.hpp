@@ -82,16 +82,6 @@ inline constexpr size_t kMaxRecordSize = access_run_size(kMaxAccessRunEntries) >
                                              : 64 + kMaxTextLength;
 
 inline void store64(uint8_t* at, uint64_t value) { std::memcpy(at, &value, sizeof(value)); }
-// A non-temporal store: the line goes to memory without being read into this core's cache first.
-// Records of a ring are read next by the writer on another core, so reading their lines here
-// (from that core, where the writer left them) would cost more than the store. Stores made so
-// must be fenced (fence_streamed_stores) before the record is published.
-inline void stream64(uint8_t* at, uint64_t value) {
-  // MOVNTI: a general register, so that vector-free code (ring_sink.cpp) may use it.
-  asm volatile("movnti %1, %0" : "=m"(*reinterpret_cast<uint64_t*>(at)) : "r"(value));
-}
-// Orders the non-temporal stores before what follows (the head that publishes them).
-inline void fence_streamed_stores() { asm volatile("sfence" ::: "memory"); }
 
 constexpr size_t round_up8(size_t size) { return (size + 7) & ~size_t{7}; }
 
@@ -102,8 +92,7 @@ size_t record_size(const Event& event);
 size_t encode_record(const Event& event, uint8_t* out);
 
 // Writes entries [first, first + count) of `run` (count at most kMaxAccessRunEntries) as one
-// access run record at `out`, with non-temporal stores (fence them before publishing the record).
-// Returns its size, access_run_size(count).
+// access run record at `out`. Returns its size, access_run_size(count).
 size_t encode_access_run(const SmallAccessRun& run, size_t first, size_t count, uint8_t* out);
 
 // Reads the record at `bytes` (`available` bytes there). Returns its size, or 0 when it is

@@ -161,9 +161,7 @@ void RingSink::write_small_accesses(const SmallAccessRun& run) {
       ring->lost.fetch_add(run.count - done - 1, std::memory_order_relaxed);
       break;
     }
-    size_t size = encode_access_run(run, done, n, room);
-    fence_streamed_stores();  // before the head says the run exists
-    writer.commit(size);
+    writer.commit(encode_access_run(run, done, n, room));
     done += n;
   }
   finish_write(writer);
