@@ -11,7 +11,7 @@
 
 namespace mmiotrace::x86 {
 
-inline constexpr size_t kDivertLogRecords = 512;
+inline constexpr size_t kDivertLogRecords = 256;
 
 // One access made by translated code, as the code cache writes it.
 struct DivertRecord {
