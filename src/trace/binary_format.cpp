@@ -132,40 +132,78 @@ size_t encode_record(const Event& event, uint8_t* out) {
   return size;
 }
 
-size_t encode_access_run(const SmallAccessRun& run, size_t first, size_t count, uint8_t* out) {
-  size_t size = access_run_size(count);
+namespace {
+
+// An access run's header and base addresses; `entry_size` says which form its entries take.
+void encode_access_run_header(const SmallAccessRun& run, size_t count, size_t entry_size,
+                              uint64_t pc, uint8_t* out) {
   // Header words put together in registers: building it in memory and copying it would stall
   // on store forwarding.
   static_assert(offsetof(RecordHeader, width) == 1 && offsetof(RecordHeader, size) == 2 &&
                 offsetof(RecordHeader, map_id) == 4 && offsetof(RecordHeader, pid) == 8 &&
                 offsetof(RecordHeader, tid) == 12 && offsetof(RecordHeader, time_ns) == 16 &&
                 offsetof(RecordHeader, pc) == 24);
-  store64(out, uint64_t{static_cast<uint8_t>(RecordKind::AccessRun)} | uint64_t{size} << 16 |
-                    uint64_t{static_cast<uint32_t>(run.map_id)} << 32);
+  store64(out, uint64_t{static_cast<uint8_t>(RecordKind::AccessRun)} | uint64_t{entry_size} << 8 |
+                   uint64_t{access_run_size(count, entry_size)} << 16 |
+                   uint64_t{static_cast<uint32_t>(run.map_id)} << 32);
   store64(out + 8, uint64_t{static_cast<uint32_t>(run.pid)} |
-                        uint64_t{static_cast<uint32_t>(run.tid)} << 32);
+                       uint64_t{static_cast<uint32_t>(run.tid)} << 32);
   store64(out + 16, run.time_ns);
-  store64(out + 24, 0);
+  store64(out + 24, pc);
   store64(out + 32, run.phys_base);
   store64(out + 40, run.virt_base);
+}
+
+uint64_t value_mask(uint64_t width) {
+  return width >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * width)) - 1;
+}
+
+}  // namespace
+
+size_t encode_access_run(const SmallAccessRun& run, size_t first, size_t count, uint8_t* out) {
+  const x86::DivertRecord* records = run.records + first;
+  const uint64_t base_pc = count > 0 ? records[0].pc : 0;
   uint8_t* entry = out + kAccessRunHeaderSize;
-  for (size_t i = first; i < first + count; ++i, entry += kAccessRunEntrySize) {
-    const x86::DivertRecord& record = run.records[i];
+  size_t i = 0;
+  for (; i < count; ++i, entry += kAccessRunCompactEntrySize) {
+    const x86::DivertRecord& record = records[i];
     uint64_t width = record.info & 0xff;
-    uint64_t mask = width >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * width)) - 1;
+    uint64_t offset = record.address - run.virt_base;
+    auto pc_delta = static_cast<int64_t>(record.pc - base_pc);
+    if ((width & (width - 1)) != 0 || width > 8 || width == 0 || offset >> 32 != 0 ||
+        pc_delta < -kAccessRunPcReach || pc_delta >= kAccessRunPcReach) {
+      break;
+    }
+    uint64_t log2_width = width >= 4 ? 2 + (width >> 3) : width >> 1;
+    uint64_t write = (record.info & x86::kDivertWrite) ? kAccessRunWrite : 0;
+    store64(entry, offset | (static_cast<uint64_t>(pc_delta) << kAccessRunPcShift &
+                             ((uint64_t{1} << kAccessRunLog2WidthShift) - 1)) |
+                       log2_width << kAccessRunLog2WidthShift | write);
+    store64(entry + 8, record.value & value_mask(width));
+  }
+  if (i == count) {
+    encode_access_run_header(run, count, kAccessRunCompactEntrySize, base_pc, out);
+    return access_run_size(count, kAccessRunCompactEntrySize);
+  }
+  // An entry the compact form cannot hold: all of them wide.
+  entry = out + kAccessRunHeaderSize;
+  for (i = 0; i < count; ++i, entry += kAccessRunWideEntrySize) {
+    const x86::DivertRecord& record = records[i];
+    uint64_t width = record.info & 0xff;
     uint64_t write = (record.info & x86::kDivertWrite) ? kAccessRunWrite : 0;
     store64(entry, (record.address & kAccessRunAddressMask) | width << kAccessRunWidthShift | write);
     store64(entry + 8, record.pc);
-    store64(entry + 16, record.value & mask);
+    store64(entry + 16, record.value & value_mask(width));
   }
-  return size;
+  encode_access_run_header(run, count, kAccessRunWideEntrySize, 0, out);
+  return access_run_size(count, kAccessRunWideEntrySize);
 }
 
 size_t record_event_count(const uint8_t* record) {
   RecordHeader header;
   std::memcpy(&header, record, sizeof(header));
   if (static_cast<RecordKind>(header.kind) != RecordKind::AccessRun) return 1;
-  return (header.size - kAccessRunHeaderSize) / kAccessRunEntrySize;
+  return (header.size - kAccessRunHeaderSize) / header.width;
 }
 
 size_t decode_record(const uint8_t* bytes, size_t available, Event* event, const char** why,
@@ -275,28 +313,45 @@ size_t decode_record(const uint8_t* bytes, size_t available, Event* event, const
       break;
     }
     case RecordKind::AccessRun: {
-      if (header.size < access_run_size(1) ||
-          (header.size - kAccessRunHeaderSize) % kAccessRunEntrySize != 0) {
+      const size_t entry_size = header.width;
+      if (entry_size != kAccessRunCompactEntrySize && entry_size != kAccessRunWideEntrySize) {
+        *why = "the access run's entries have an unknown size";
+        return 0;
+      }
+      if (header.size < access_run_size(1, entry_size) ||
+          (header.size - kAccessRunHeaderSize) % entry_size != 0) {
         *why = "the access run's size is not that of a whole number of entries";
         return 0;
       }
-      if (index >= (header.size - kAccessRunHeaderSize) / kAccessRunEntrySize) {
+      if (index >= (header.size - kAccessRunHeaderSize) / entry_size) {
         *why = "the access run has no such entry";
         return 0;
       }
-      const uint8_t* entry = bytes + kAccessRunHeaderSize + index * kAccessRunEntrySize;
-      uint64_t first = get64(entry);
-      uint64_t width = (first >> kAccessRunWidthShift) & 0x7f;
-      if (width == 0 || width > 8) {
-        *why = "an entry of the access run has an impossible width";
-        return 0;
+      const uint8_t* entry = bytes + kAccessRunHeaderSize + index * entry_size;
+      const uint64_t first = get64(entry);
+      const uint64_t run_virt = get64(body + 8);
+      uint64_t width;
+      if (entry_size == kAccessRunCompactEntrySize) {
+        width = uint64_t{1} << ((first >> kAccessRunLog2WidthShift) & 3);
+        event->virt = run_virt + (first & 0xffffffff);
+        // The PC's distance: bits 32-60, sign-extended.
+        auto delta = static_cast<int64_t>(first << (64 - kAccessRunLog2WidthShift)) >>
+                     (64 - kAccessRunLog2WidthShift + kAccessRunPcShift);
+        event->pc = header.pc + static_cast<uint64_t>(delta);
+        std::memcpy(event->value, entry + 8, width);
+      } else {
+        width = (first >> kAccessRunWidthShift) & 0x7f;
+        if (width == 0 || width > 8) {
+          *why = "an entry of the access run has an impossible width";
+          return 0;
+        }
+        event->virt = first & kAccessRunAddressMask;
+        event->pc = get64(entry + 8);
+        std::memcpy(event->value, entry + 16, width);
       }
       event->kind = (first & kAccessRunWrite) ? EventKind::Write : EventKind::Read;
       event->width = static_cast<uint8_t>(width);
-      event->virt = first & kAccessRunAddressMask;
-      event->phys = get64(body) + (event->virt - get64(body + 8));
-      event->pc = get64(entry + 8);
-      std::memcpy(event->value, entry + 16, width);
+      event->phys = get64(body) + (event->virt - run_virt);
       break;
     }
     case RecordKind::Padding:

@@ -60,20 +60,29 @@ struct RecordHeader {
 };
 static_assert(sizeof(RecordHeader) == 32);
 
-// An access run: the header (kind AccessRun, width 0, pc 0, the time of every entry), the
-// physical and the virtual address of one place in the mapping, then its entries. It holds what
-// translated code logs (x86/divert_log.hpp) in 24 bytes an access instead of a 56-byte record.
+// An access run: the header (kind AccessRun; width: the size of its entries; pc: the PC its
+// compact entries count from; the time of every entry), the physical and the virtual address of
+// one place in the mapping (where the mapping begins), then its entries. It holds what
+// translated code logs (x86/divert_log.hpp) in 16 bytes an access (24 when the compact form
+// cannot hold one of them) instead of a 56-byte record.
 inline constexpr size_t kAccessRunHeaderSize = sizeof(RecordHeader) + 16;
-inline constexpr size_t kAccessRunEntrySize = 24;
 inline constexpr size_t kMaxAccessRunEntries = 1024;
-// An entry's first word: the virtual address in bits 0-55 (user space never uses more), the
-// width in bytes (1 to 8) in bits 56-59, bit 63 set for a write. Then the PC, then the value,
-// zero-extended from its width.
+// A compact entry: its first word holds the offset from the run's virtual address in bits 0-31,
+// the PC's distance from the header's (signed) in bits 32-60, log2 of the width in bytes (1 to
+// 8) in bits 61-62, bit 63 set for a write; then the value, zero-extended from its width.
+inline constexpr size_t kAccessRunCompactEntrySize = 16;
+inline constexpr unsigned kAccessRunPcShift = 32;
+inline constexpr int64_t kAccessRunPcReach = int64_t{1} << 28;  // |PC - header's PC| below this
+inline constexpr unsigned kAccessRunLog2WidthShift = 61;
+// A wide entry: its first word holds the virtual address in bits 0-55 (user space never uses
+// more), the width in bytes (1 to 8) in bits 56-59, bit 63 set for a write. Then the PC, then the
+// value, zero-extended from its width.
+inline constexpr size_t kAccessRunWideEntrySize = 24;
 inline constexpr unsigned kAccessRunWidthShift = 56;
 inline constexpr uint64_t kAccessRunAddressMask = (uint64_t{1} << kAccessRunWidthShift) - 1;
 inline constexpr uint64_t kAccessRunWrite = uint64_t{1} << 63;
-constexpr size_t access_run_size(size_t entries) {
-  return kAccessRunHeaderSize + entries * kAccessRunEntrySize;
+constexpr size_t access_run_size(size_t entries, size_t entry_size = kAccessRunWideEntrySize) {
+  return kAccessRunHeaderSize + entries * entry_size;
 }
 
 inline constexpr size_t kMaxTextLength = 4000;  // markers and PCIDEV lines are cut to this
@@ -92,7 +101,8 @@ size_t record_size(const Event& event);
 size_t encode_record(const Event& event, uint8_t* out);
 
 // Writes entries [first, first + count) of `run` (count at most kMaxAccessRunEntries) as one
-// access run record at `out`. Returns its size, access_run_size(count).
+// access run record at `out` (room for access_run_size(count) bytes), compact when it can.
+// Returns its size.
 size_t encode_access_run(const SmallAccessRun& run, size_t first, size_t count, uint8_t* out);
 
 // Reads the record at `bytes` (`available` bytes there). Returns its size, or 0 when it is

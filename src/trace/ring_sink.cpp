@@ -151,12 +151,12 @@ void RingSink::write_small_accesses(const SmallAccessRun& run) {
   t_state.writing = true;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   // Access runs of a quarter of the ring at most, so that the writer always has room to drain into.
-  size_t per_run = (control.ring_bytes / 4 - kAccessRunHeaderSize) / kAccessRunEntrySize;
+  size_t per_run = (control.ring_bytes / 4 - kAccessRunHeaderSize) / kAccessRunWideEntrySize;
   if (per_run > kMaxAccessRunEntries) per_run = kMaxAccessRunEntries;
   if (per_run == 0) per_run = 1;
   for (size_t done = 0; done < run.count;) {
     size_t n = run.count - done < per_run ? run.count - done : per_run;
-    uint8_t* room = writer.begin_record(access_run_size(n));
+    uint8_t* room = writer.begin_record(access_run_size(n));  // room for wide entries
     if (room == nullptr) {  // no writer left to drain: begin_record() counted one of them
       ring->lost.fetch_add(run.count - done - 1, std::memory_order_relaxed);
       break;

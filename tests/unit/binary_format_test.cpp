@@ -115,16 +115,41 @@ void expect_same_access(const Event& got, const Event& want, size_t i) {
   EXPECT_EQ(got.virt, want.virt) << i;
 }
 
-TEST(BinaryFormat, AnAccessRunHoldsExactlyTheEventsOfItsAccessesOneByOne) {
-  std::vector<x86::DivertRecord> records = every_kind_of_small_access();
+// What translated code logs: 1, 2, 4 and 8 bytes, near the mapping's start and 4 GiB above it,
+// PCs up to the compact form's reach either side of the first.
+std::vector<x86::DivertRecord> compact_accesses() {
+  std::vector<x86::DivertRecord> records;
+  const uint64_t base_pc = 0x401000 + (uint64_t{1} << 28);
+  const uint64_t pcs[] = {base_pc, base_pc - (uint64_t{1} << 28), base_pc + (uint64_t{1} << 28) - 1,
+                          base_pc + 3};
+  uint64_t n = 0;
+  for (bool write : {false, true}) {
+    for (uint64_t width : {1u, 2u, 4u, 8u}) {
+      for (uint64_t offset : {uint64_t{0}, 0xffff'fff8 - 8 * n}) {
+        x86::DivertRecord record;
+        record.address = 0x7f0000001000 + offset;
+        record.value = 0xdeadbeefcafef00d * (n + 1);  // bytes past `width` must not reach it
+        record.pc = pcs[n % 4];
+        record.info = width | (write ? x86::kDivertWrite : 0);
+        records.push_back(record);
+        ++n;
+      }
+    }
+  }
+  return records;
+}
+
+// Encodes `records` as one access run, checks its entries have `entry_size` bytes, and that its
+// events are those the event-by-event path makes of them.
+void expect_run_holds_the_accesses(const std::vector<x86::DivertRecord>& records,
+                                   size_t entry_size) {
   SmallAccessRun run = run_of(records);
   KeepingSink one_by_one;
   one_by_one.TraceSink::write_small_accesses(run);
   ASSERT_EQ(one_by_one.events.size(), records.size());
-
   std::vector<uint8_t> made(kMaxRecordSize, 0x5a);
   size_t size = encode_access_run(run, 0, records.size(), made.data());
-  EXPECT_EQ(size, access_run_size(records.size()));
+  EXPECT_EQ(size, access_run_size(records.size(), entry_size));
   EXPECT_EQ(size % 8, 0u);
   EXPECT_EQ(record_event_count(made.data()), records.size());
   std::vector<Event> decoded;
@@ -134,11 +159,40 @@ TEST(BinaryFormat, AnAccessRunHoldsExactlyTheEventsOfItsAccessesOneByOne) {
       << (why ? why : "");
   ASSERT_EQ(decoded.size(), records.size());
   for (size_t i = 0; i < decoded.size(); ++i) expect_same_access(decoded[i], one_by_one.events[i], i);
+}
 
-  // A part of a run is a run of its own.
-  size = encode_access_run(run, 4, 3, made.data());
-  EXPECT_EQ(size, access_run_size(3));
+TEST(BinaryFormat, AnAccessRunHoldsExactlyTheEventsOfItsAccessesInSixteenBytesEach) {
+  expect_run_holds_the_accesses(compact_accesses(), kAccessRunCompactEntrySize);
+}
+
+TEST(BinaryFormat, AccessesTheCompactFormCannotHoldMakeTheRunWide) {
+  expect_run_holds_the_accesses(every_kind_of_small_access(), kAccessRunWideEntrySize);
+  std::vector<x86::DivertRecord> records = compact_accesses();
+  const uint64_t base_pc = records[0].pc;
+  const x86::DivertRecord too_far[] = {
+      {0x7f0000001000, 1, base_pc, 3},                               // 3 bytes
+      {0x7f0000001000 + (uint64_t{1} << 32), 1, base_pc, 8},         // 4 GiB past the start
+      {0x7f0000000ff8, 1, base_pc, 8},                               // before it
+      {0x7f0000001000, 1, base_pc + (uint64_t{1} << 28), 8},         // a PC too far on
+      {0x7f0000001000, 1, base_pc - (uint64_t{1} << 28) - 1, 8},     // ... and back
+  };
+  for (const x86::DivertRecord& odd : too_far) {
+    std::vector<x86::DivertRecord> with_it = records;
+    with_it.insert(with_it.begin() + 5, odd);
+    expect_run_holds_the_accesses(with_it, kAccessRunWideEntrySize);
+  }
+}
+
+TEST(BinaryFormat, PartOfARunIsARunOfItsOwn) {
+  std::vector<x86::DivertRecord> records = compact_accesses();
+  SmallAccessRun run = run_of(records);
+  KeepingSink one_by_one;
+  one_by_one.TraceSink::write_small_accesses(run);
+  std::vector<uint8_t> made(kMaxRecordSize);
+  size_t size = encode_access_run(run, 4, 3, made.data());
+  EXPECT_EQ(size, access_run_size(3, kAccessRunCompactEntrySize));
   Event event;
+  const char* why = nullptr;
   for (size_t i = 0; i < 3; ++i) {
     ASSERT_EQ(decode_record(made.data(), size, &event, &why, i), size);
     expect_same_access(event, one_by_one.events[4 + i], 4 + i);
@@ -150,7 +204,8 @@ TEST(BinaryFormat, AnAccessRunHoldsExactlyTheEventsOfItsAccessesOneByOne) {
 TEST(BinaryFormat, MalformedAccessRunsAreRefusedWithAReason) {
   std::vector<x86::DivertRecord> records = every_kind_of_small_access();
   std::vector<uint8_t> run(kMaxRecordSize);
-  size_t size = encode_access_run(run_of(records), 0, 2, run.data());
+  size_t size = encode_access_run(run_of(records), 0, records.size(), run.data());
+  ASSERT_EQ(run[1], kAccessRunWideEntrySize);
   Event event;
   const char* why = nullptr;
 
@@ -161,14 +216,21 @@ TEST(BinaryFormat, MalformedAccessRunsAreRefusedWithAReason) {
   EXPECT_STREQ(why, "the access run's size is not that of a whole number of entries");
 
   bad = run;
-  uint16_t between = static_cast<uint16_t>(size - 8);  // half an entry
+  uint16_t between = static_cast<uint16_t>(size - 8);  // a third of an entry short
   std::memcpy(&bad[2], &between, 2);
   EXPECT_EQ(decode_record(bad.data(), size, &event, &why), 0u);
   EXPECT_STREQ(why, "the access run's size is not that of a whole number of entries");
 
+  for (uint8_t entry_size : {0, 8, 20, 32}) {
+    bad = run;
+    bad[1] = entry_size;
+    EXPECT_EQ(decode_record(bad.data(), size, &event, &why), 0u) << int{entry_size};
+    EXPECT_STREQ(why, "the access run's entries have an unknown size");
+  }
+
   for (uint8_t top : {0x00, 0x09, 0x10, 0x41}) {  // widths 0 and 9; bits the format leaves zero
     bad = run;
-    bad[kAccessRunHeaderSize + kAccessRunEntrySize + 7] = top;  // the second entry's top byte
+    bad[kAccessRunHeaderSize + kAccessRunWideEntrySize + 7] = top;  // the second entry's top byte
     EXPECT_EQ(decode_record(bad.data(), size, &event, &why), size);
     EXPECT_EQ(decode_record(bad.data(), size, &event, &why, 1), 0u) << int{top};
     EXPECT_STREQ(why, "an entry of the access run has an impossible width");

@@ -224,16 +224,16 @@ TEST_F(BinaryErrors, CorruptRecordNamesItsOffset) {
             bad_.path() + ": offset 64: a record has an impossible size (3)");
 }
 
-TEST_F(BinaryErrors, ABadEntryOfAnAccessRunNamesTheRunsOffset) {
+TEST_F(BinaryErrors, ABadAccessRunNamesItsOffset) {
   std::vector<x86::DivertRecord> records;
   std::string bytes = trace_with_access_runs(false, records);
   // The second run starts after the header, the map (56 bytes), the first run and the mark.
-  size_t second_run = 64 + 56 + access_run_size(100) + 48;
+  size_t second_run = 64 + 56 + access_run_size(100, kAccessRunCompactEntrySize) + 48;
   ASSERT_EQ(bytes[second_run], static_cast<char>(RecordKind::AccessRun));
-  bytes[second_run + kAccessRunHeaderSize + 50 * kAccessRunEntrySize + 7] = 0x0c;  // width 12
+  bytes[second_run + 1] = 20;  // entries of 20 bytes
   bad_.set_content(bytes);
   EXPECT_EQ(error_of(bad_.path()), bad_.path() + ": offset " + std::to_string(second_run) +
-                                       ": an entry of the access run has an impossible width");
+                                       ": the access run's entries have an unknown size");
 }
 
 TEST_F(BinaryErrors, NewerVersionIsRefusedPlainly) {
