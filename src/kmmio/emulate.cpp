@@ -80,6 +80,27 @@ class EngineMemory final : public x86::OperandMemory {
     if (!log_for_batch(kind, address, width, value)) report(kind, address, width, value, /*after=*/true);
   }
 
+  size_t direct_run(uintptr_t address, size_t width, int64_t step, size_t count,
+                    uintptr_t* direct) override {
+    const ProbeEntry* entry = batched_probe(address, width);
+    if (entry == nullptr || entry->backend == nullptr || count == 0 ||
+        (width != 1 && width != 2 && width != 4 && width != 8)) {
+      return 0;
+    }
+    *direct = entry->backend->direct_address(address - entry->range.begin);
+    if (*direct == 0) return 0;  // a model or a replay: every access goes to it
+    // The elements that lie whole in the probe.
+    const auto distance = static_cast<uint64_t>(step > 0 ? step : -step);
+    uint64_t room = step > 0 ? entry->range.end - width - address : address - entry->range.begin;
+    uint64_t fit = distance == 0 ? count : room / distance + 1;
+    return fit < count ? fit : count;
+  }
+
+  void report_direct(x86::AccessKind kind, uintptr_t address, size_t width,
+                     const uint8_t* value) override {
+    log_record(kind, address, width, value);
+  }
+
   // Reports the accesses kept for a batch: before any other report, and before the emulation
   // of the instruction is over.
   void report_logged() {
@@ -108,6 +129,12 @@ class EngineMemory final : public x86::OperandMemory {
       report_logged();
       return false;
     }
+    log_record(kind, address, width, value);
+    return true;
+  }
+
+  // Keeps a read or write of 1 to 8 bytes to a probe reported in batches.
+  void log_record(x86::AccessKind kind, uintptr_t address, size_t width, const uint8_t* value) {
     x86::DivertRecord& record = logged_[logged_count_];
     record.address = address;
     record.value = 0;
@@ -115,7 +142,6 @@ class EngineMemory final : public x86::OperandMemory {
     record.pc = pc_;
     record.info = width | (kind == x86::AccessKind::Write ? x86::kDivertWrite : 0);
     if (++logged_count_ == kLoggedCapacity) report_logged();
-    return true;
   }
 
   // The probe that holds all of [address, address + width), when it has a backend.

@@ -58,6 +58,17 @@ class OperandMemory {
   virtual void before(AccessKind kind, uintptr_t address, size_t width, const uint8_t* value) = 0;
   virtual void after(AccessKind kind, uintptr_t address, size_t width, const uint8_t* value) = 0;
 
+  // The elements of a string instruction in bulk: how many of the next `count` elements of
+  // `width` bytes, from `address` on, `step` bytes apart, lie in one traced region whose bytes
+  // may be accessed directly, each at `*direct` + (its address - `address`), and whose accesses
+  // are reported after the fact, through report_direct(), with no handler to call before them.
+  // 0 when there is none: each element then goes through read()/write() and before()/after().
+  virtual size_t direct_run(uintptr_t address, size_t width, int64_t step, size_t count,
+                            uintptr_t* direct) = 0;
+  // Reports an access made directly to such a run, once made.
+  virtual void report_direct(AccessKind kind, uintptr_t address, size_t width,
+                             const uint8_t* value) = 0;
+
  protected:
   ~OperandMemory() = default;
 };

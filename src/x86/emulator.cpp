@@ -185,6 +185,38 @@ int write_element(OperandMemory& memory, uintptr_t address, unsigned width, cons
   return result;
 }
 
+// The part of a REP STOS or REP MOVS (whose source is not traced) that lies in a region the
+// memory lets it write directly (OperandMemory::direct_run()): each element written there with
+// its own width, as the CPU would, and reported, without the look-ups of write_element(). Moves
+// the registers past the elements done, and returns how many; 0 when there are none or the first
+// one faults (the element-by-element path then raises the fault as the instruction would).
+uint64_t direct_string_run(StringOp op, unsigned width, int64_t step, unsigned long long& rsi,
+                           unsigned long long& rdi, unsigned long long& rcx,
+                           unsigned long long rax, OperandMemory& memory) {
+  uintptr_t direct = 0;
+  const uint64_t run = memory.direct_run(rdi, width, step, rcx, &direct);
+  if (run == 0) return 0;
+  if (op == StringOp::Movs) {
+    // The source's span, whole: traced bytes there need their own reports.
+    uint64_t span = (run - 1) * static_cast<uint64_t>(step > 0 ? step : -step) + width;
+    uintptr_t low = step > 0 ? rsi : rsi - span + width;
+    if (memory.traced(low, span)) return 0;
+  }
+  const uintptr_t first = rdi;
+  uint8_t value[8];
+  std::memcpy(value, &rax, sizeof(value));
+  uint64_t done = 0;
+  for (; done < run; ++done) {
+    if (op == StringOp::Movs && guarded_load(rsi, value, width) != kGuardedOk) break;
+    if (guarded_store(direct + (rdi - first), value, width) != kGuardedOk) break;
+    memory.report_direct(AccessKind::Write, rdi, width, value);
+    if (op == StringOp::Movs) rsi += static_cast<uint64_t>(step);
+    rdi += static_cast<uint64_t>(step);
+    --rcx;
+  }
+  return done;
+}
+
 // MOVS, STOS, LODS, CMPS, SCAS, element by element while they touch traced memory; the CPU
 // goes on with the rest natively.
 EmulationResult emulate_string(const CachedInstruction& entry, ucontext_t& uc,
@@ -208,6 +240,13 @@ EmulationResult emulate_string(const CachedInstruction& entry, ucontext_t& uc,
     if (plan.has_rep && rcx == 0) {
       finished = true;
       break;
+    }
+    if (plan.has_rep && (op == StringOp::Stos || op == StringOp::Movs)) {
+      uint64_t done = direct_string_run(op, width, step, rsi, rdi, rcx, rax, memory);
+      if (done > 0) {
+        done_elements += done;
+        continue;
+      }
     }
     bool source_traced = uses_source && memory.traced(rsi, width);
     bool destination_traced = uses_destination && memory.traced(rdi, width);
