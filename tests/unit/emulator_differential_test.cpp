@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "kmmio/divert.hpp"
 #include "kmmio/engine_stats.hpp"
 #include "mmiotrace/mmiotrace.hpp"
 #include "test_support.hpp"
@@ -133,7 +134,7 @@ class EmulatorDifferentialTest : public ::testing::Test {
   void run(const CorpusEntry& entry, SnippetState* state, const std::vector<uint8_t>& content,
            bool traced) {
     std::memcpy(memory_.base(), content.data(), content.size());
-    mmiotrace_probe probe = {memory_.address(kTracedOffset), kTracedSize, nullptr, nullptr,
+    mmiotrace_probe probe = {memory_.address(kTracedOffset), kTracedSize, nullptr, post_handler_,
                              nullptr, 0};
     if (traced) {
       ASSERT_EQ(mmiotrace_register_probe(&probe), 0);
@@ -145,6 +146,7 @@ class EmulatorDifferentialTest : public ::testing::Test {
   }
 
   TestMemory memory_{kPages};
+  mmiotrace_handler post_handler_ = nullptr;
 
   void check_corpus();
 };
@@ -209,6 +211,23 @@ TEST_F(EmulatorDifferentialTest, DivertedRunsAgreeByteForByteToo) {
   check_corpus();
   mmiotrace_set_divert(0);
   EXPECT_GT(kmmio::engine_stats().diverted.load(), diverted + 1000) << "snippets were diverted";
+}
+
+// The same with the probe's accesses reported in batches, as the recorder's are: the string
+// instructions then write their runs of elements straight to the alias (direct_run()).
+void batched_post_handler(mmiotrace_probe*, const mmiotrace_access*, void*) {}
+std::atomic<uint64_t> g_batched_accesses{0};
+void count_batch(mmiotrace_probe*, const x86::DivertRecord*, size_t count, uint64_t) {
+  g_batched_accesses += count;
+}
+
+TEST_F(EmulatorDifferentialTest, RunsReportedInBatchesAgreeByteForByteToo) {
+  kmmio::set_divert_batch_handler(&batched_post_handler, &count_batch);
+  post_handler_ = &batched_post_handler;
+  g_batched_accesses = 0;
+  check_corpus();
+  kmmio::set_divert_batch_handler(nullptr, nullptr);
+  EXPECT_GT(g_batched_accesses.load(), 10000u);
 }
 
 }  // namespace
