@@ -147,19 +147,20 @@ uint8_t* RingWriter::begin_record(size_t size) {
 void RingWriter::commit(size_t size) {
   uint64_t capacity = control_->ring_bytes;
   uint64_t head = ring_->head.load(std::memory_order_relaxed);
-  ring_->head.store(head + size, std::memory_order_release);
   // Past half full (as far as the producer knows): nudge the writer, once per crossing; past
-  // three quarters instead while it says records are streaming in. The fence pairs with the writer's
-  // between its clearing `writer_streaming` and its last look at the heads before it sleeps:
-  // one of them sees the other's store.
+  // three quarters instead while it says records are streaming in. At a crossing the head is
+  // stored and the writer's word read sequentially consistent, as the writer stores that word
+  // and then reads the heads before it sleeps: one of them sees the other's store.
   uint64_t used = head + size - ring_->tail_seen;
   auto crossed = [&](uint64_t mark) { return used > mark && used - size <= mark; };
   bool three_quarters = crossed(capacity / 4 * 3);
-  if (three_quarters || crossed(capacity / 2)) {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    bool streaming = control_->writer_streaming.load(std::memory_order_relaxed) != 0;
-    if (streaming == three_quarters) wake_writer(*control_);
+  if (!three_quarters && !crossed(capacity / 2)) {
+    ring_->head.store(head + size, std::memory_order_release);
+    return;
   }
+  ring_->head.store(head + size, std::memory_order_seq_cst);
+  bool streaming = control_->writer_streaming.load(std::memory_order_seq_cst) != 0;
+  if (streaming == three_quarters) wake_writer(*control_);
 }
 
 bool RingWriter::append(const uint8_t* record, size_t size) {

@@ -44,7 +44,7 @@ bool TraceDrainer::anything_published() const {
   for (uint32_t i = 0; i < control.ring_count; ++i) {
     RingControl& ring = control.rings[i];
     if (ring.state.load() == kRingOwned &&
-        ring.head.load(std::memory_order_acquire) != ring.tail.load(std::memory_order_relaxed)) {
+        ring.head.load(std::memory_order_seq_cst) != ring.tail.load(std::memory_order_relaxed)) {
       return true;
     }
   }
@@ -70,8 +70,9 @@ uint64_t TraceDrainer::wait_ns() {
     return std::clamp(wait, kShortestWait, kIdleWait);
   }
   streaming_ = false;
-  control.writer_streaming.store(0);
-  std::atomic_thread_fence(std::memory_order_seq_cst);  // see RingWriter::commit()
+  // Sequentially consistent, and so are the loads of the heads that follow: see
+  // RingWriter::commit().
+  control.writer_streaming.store(0, std::memory_order_seq_cst);
   return anything_published() ? 0 : kIdleWait;
 }
 
