@@ -158,6 +158,13 @@ uint64_t value_mask(uint64_t width) {
   return width >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * width)) - 1;
 }
 
+// By width in bytes (0 to 8): log2 of it, or kNotCompact; the mask of its value.
+constexpr uint8_t kNotCompact = 0xff;
+constexpr uint8_t kLog2Width[9] = {kNotCompact, 0, 1, kNotCompact, 2, kNotCompact,
+                                   kNotCompact, kNotCompact, 3};
+constexpr uint64_t kValueMask[9] = {0, 0xff, 0xffff, 0xffffff, 0xffffffff, 0xff'ffffffff,
+                                    0xffff'ffffffff, 0xffffff'ffffffff, ~uint64_t{0}};
+
 }  // namespace
 
 size_t encode_access_run(const SmallAccessRun& run, size_t first, size_t count, uint8_t* out) {
@@ -167,19 +174,21 @@ size_t encode_access_run(const SmallAccessRun& run, size_t first, size_t count, 
   size_t i = 0;
   for (; i < count; ++i, entry += kAccessRunCompactEntrySize) {
     const x86::DivertRecord& record = records[i];
-    uint64_t width = record.info & 0xff;
-    uint64_t offset = record.address - run.virt_base;
-    auto pc_delta = static_cast<int64_t>(record.pc - base_pc);
-    if ((width & (width - 1)) != 0 || width > 8 || width == 0 || offset >> 32 != 0 ||
-        pc_delta < -kAccessRunPcReach || pc_delta >= kAccessRunPcReach) {
+    const uint64_t width = record.info & 0xff;
+    const uint64_t log2_width = width <= 8 ? kLog2Width[width] : kNotCompact;
+    const uint64_t offset = record.address - run.virt_base;
+    // The PC's distance, biased to be in [0, 2 * reach) when it fits.
+    const uint64_t biased_pc = record.pc - base_pc + static_cast<uint64_t>(kAccessRunPcReach);
+    if (log2_width == kNotCompact || (offset >> 32) != 0 ||
+        biased_pc >= 2 * static_cast<uint64_t>(kAccessRunPcReach)) {
       break;
     }
-    uint64_t log2_width = width >= 4 ? 2 + (width >> 3) : width >> 1;
-    uint64_t write = (record.info & x86::kDivertWrite) ? kAccessRunWrite : 0;
-    store64(entry, offset | (static_cast<uint64_t>(pc_delta) << kAccessRunPcShift &
-                             ((uint64_t{1} << kAccessRunLog2WidthShift) - 1)) |
-                       log2_width << kAccessRunLog2WidthShift | write);
-    store64(entry + 8, record.value & value_mask(width));
+    const uint64_t pc_bits =
+        ((biased_pc - static_cast<uint64_t>(kAccessRunPcReach)) << kAccessRunPcShift) &
+        ((uint64_t{1} << kAccessRunLog2WidthShift) - 1);
+    const uint64_t write = (record.info & x86::kDivertWrite) ? kAccessRunWrite : 0;
+    store64(entry, offset | pc_bits | log2_width << kAccessRunLog2WidthShift | write);
+    store64(entry + 8, record.value & kValueMask[width]);
   }
   if (i == count) {
     encode_access_run_header(run, count, kAccessRunCompactEntrySize, base_pc, out);
