@@ -42,7 +42,8 @@ struct mmiotrace_access {
                               whose value the tracer understands this stays 0 and the trace
                               records it as UNKNOWN. */
   uint8_t insn_length;     /* bytes of the instruction in `insn` */
-  uint8_t insn[15];
+  uint8_t insn[15];        /* the instruction; when the tracer could read it, the code after
+                              it fills the rest */
   union {
     uint64_t u64;          /* accesses of up to 8 bytes */
     uint8_t bytes[64];     /* in memory order (little-endian) */

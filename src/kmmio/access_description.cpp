@@ -20,14 +20,20 @@ void describe_access(const ProbeTable& table, uintptr_t fault_address, const uco
   out->probe = nullptr;
 
   bool decoded = false;
+  uint8_t code[x86::kMaxInstructionLength] = {};
+  size_t code_size = 0;
   if (table.find_page(pc) == nullptr && table.find_page(pc + x86::kMaxInstructionLength - 1) ==
                                             nullptr) {
-    decoded = x86::decode_at(pc, &out->instruction) == x86::DecodeResult::Ok;
+    code_size = x86::read_code(pc, code);
+    decoded = x86::decode(code, code_size, pc, &out->instruction) == x86::DecodeResult::Ok;
   } else {
     out->instruction = x86::Instruction{};
   }
+  // The code at PC, the instruction first: the kernel's UNKNOWN line shows the first three
+  // bytes there, past the end of a shorter instruction.
   access.insn_length = out->instruction.length;
-  std::memcpy(access.insn, out->instruction.bytes, out->instruction.length);
+  static_assert(sizeof(access.insn) == sizeof(code));
+  std::memcpy(access.insn, code, code_size);
   if (!decoded) {
     const ProbeEntry* entry = table.find_probe(fault_address);
     out->probe = entry ? entry->probe : nullptr;

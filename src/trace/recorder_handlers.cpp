@@ -46,7 +46,7 @@ void record_access(mmiotrace_probe* probe, const mmiotrace_access* access, void*
   } else {
     event.kind = EventKind::Unknown;
     event.insn_length = access->insn_length;
-    std::memcpy(event.insn, access->insn, access->insn_length);
+    std::memcpy(event.insn, access->insn, sizeof(access->insn));  // and the code after it
   }
   mapping->recorder->sink().write(event);
 }
