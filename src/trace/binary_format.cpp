@@ -200,7 +200,8 @@ size_t encode_access_run(const SmallAccessRun& run, size_t first, size_t count, 
     const x86::DivertRecord& record = records[i];
     uint64_t width = record.info & 0xff;
     uint64_t write = (record.info & x86::kDivertWrite) ? kAccessRunWrite : 0;
-    store64(entry, (record.address & kAccessRunAddressMask) | width << kAccessRunWidthShift | write);
+    store64(entry,
+            (record.address & kAccessRunAddressMask) | width << kAccessRunWidthShift | write);
     store64(entry + 8, record.pc);
     store64(entry + 16, record.value & value_mask(width));
   }

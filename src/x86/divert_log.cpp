@@ -59,7 +59,8 @@ extern "C" int mmiotrace_divert_flush_vector_free_from_thunk() {
   size_t count = log.count;
   if (count > kDivertLogRecords) count = kDivertLogRecords;
   DivertFlushVectorFree flush = g_flush_vector_free.load();
-  size_t done = count > 0 && flush != nullptr ? flush(log.records, count, mmiotrace::monotonic_ns()) : 0;
+  size_t done = 0;
+  if (count > 0 && flush != nullptr) done = flush(log.records, count, mmiotrace::monotonic_ns());
   // What it left goes first in the log, for flush_divert_log().
   for (size_t i = done; i < count; ++i) log.records[i - done] = log.records[i];
   log.count = count - done;

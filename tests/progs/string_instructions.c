@@ -21,7 +21,10 @@ int main(int argc, char** argv) {
   /* Backwards: 0x204, 0x203, ... 0x200. */
   destination = regs + 0x204;
   count = 5;
-  __asm__ volatile("std\n\trep stosb\n\tcld" : "+D"(destination), "+c"(count) : "a"(0x5e) : "memory");
+  __asm__ volatile("std\n\trep stosb\n\tcld"
+                   : "+D"(destination), "+c"(count)
+                   : "a"(0x5e)
+                   : "memory");
 
   /* From the program's memory: bytes, then quadwords, then doublewords backwards. */
   uint8_t bytes[7] = {1, 2, 3, 4, 5, 6, 7};
@@ -38,7 +41,10 @@ int main(int argc, char** argv) {
   source = (const uint8_t*)&doubles[3];
   destination = regs + 0x33c;
   count = 4;
-  __asm__ volatile("std\n\trep movsl\n\tcld" : "+S"(source), "+D"(destination), "+c"(count) : : "memory");
+  __asm__ volatile("std\n\trep movsl\n\tcld"
+                   : "+S"(source), "+D"(destination), "+c"(count)
+                   :
+                   : "memory");
 
   /* Traced to traced (each element read, then written), and traced to the program's memory. */
   const volatile uint8_t* traced_source = regs + 0x301;

@@ -87,7 +87,9 @@ int main(int argc, char** argv) {
   uint64_t iterations = argc > 2 ? strtoull(argv[2], NULL, 0) : 100000;
   volatile uint8_t* regs = map_register_file(argv[1], "device.reg", 4096, 0);
   store64(regs + 8, 3);
-  for (size_t i = 0; i < sizeof(in.vectors); ++i) (&in.vectors[0][0])[i] = (uint8_t)(i * 7 + 3);
+  for (size_t i = 0; i < sizeof(in.vectors); ++i) {
+    (&in.vectors[0][0])[i] = (uint8_t)(i * 7 + 3);
+  }
   for (int i = 0; i < 8; ++i) in.masks[i] = 0x1111111111111111ull * (uint64_t)(i + 1);
   for (int i = 0; i < 8; ++i) {
     long double value = 1.25L * (i + 1) / 3; /* all 64 mantissa bits in use */
@@ -104,16 +106,31 @@ int main(int argc, char** argv) {
   int bad = 0;
   size_t vectors = zmm ? 32 : 16, bytes = zmm ? 64 : 32;
   for (size_t r = 0; r < vectors; ++r) {
-    if (memcmp(in.vectors[r], out.vectors[r], bytes) != 0) printf("vector register %zu changed\n", r), bad = 1;
+    if (memcmp(in.vectors[r], out.vectors[r], bytes) != 0) {
+      printf("vector register %zu changed\n", r);
+      bad = 1;
+    }
   }
   for (int k = 0; zmm && k < 8; ++k) {
-    if (in.masks[k] != out.masks[k]) printf("k%d changed\n", k), bad = 1;
+    if (in.masks[k] != out.masks[k]) {
+      printf("k%d changed\n", k);
+      bad = 1;
+    }
   }
   for (int i = 0; i < 8; ++i) {
-    if (memcmp(in.x87[i], out.x87[i], 10) != 0) printf("st(%d) changed\n", i), bad = 1;
+    if (memcmp(in.x87[i], out.x87[i], 10) != 0) {
+      printf("st(%d) changed\n", i);
+      bad = 1;
+    }
   }
-  if ((out.mxcsr & ~0x3fu) != in.mxcsr) printf("MXCSR changed: %#x\n", out.mxcsr), bad = 1;
-  if (out.x87_control != in.x87_control) printf("x87 control word changed: %#x\n", out.x87_control), bad = 1;
+  if ((out.mxcsr & ~0x3fu) != in.mxcsr) {
+    printf("MXCSR changed: %#x\n", out.mxcsr);
+    bad = 1;
+  }
+  if (out.x87_control != in.x87_control) {
+    printf("x87 control word changed: %#x\n", out.x87_control);
+    bad = 1;
+  }
   printf("sum %llu\n", (unsigned long long)sum);
   return bad ? 7 : 0;
 }

@@ -158,7 +158,9 @@ void expect_run_holds_the_accesses(const std::vector<x86::DivertRecord>& records
             size)
       << (why ? why : "");
   ASSERT_EQ(decoded.size(), records.size());
-  for (size_t i = 0; i < decoded.size(); ++i) expect_same_access(decoded[i], one_by_one.events[i], i);
+  for (size_t i = 0; i < decoded.size(); ++i) {
+    expect_same_access(decoded[i], one_by_one.events[i], i);
+  }
 }
 
 TEST(BinaryFormat, AnAccessRunHoldsExactlyTheEventsOfItsAccessesInSixteenBytesEach) {

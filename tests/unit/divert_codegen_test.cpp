@@ -227,7 +227,9 @@ bool g_vector_free_takes_half = false;
 }
 
 void capture_rest(const DivertRecord* records, size_t count, uint64_t) {
-  for (size_t i = 0; i < count && g_reported_count < 4096; ++i) g_reported[g_reported_count++] = records[i];
+  for (size_t i = 0; i < count && g_reported_count < 4096; ++i) {
+    g_reported[g_reported_count++] = records[i];
+  }
 }
 
 // The flush thunk keeps the vector, mask and x87 registers, MXCSR and the x87 control word,
@@ -246,7 +248,9 @@ TEST_P(VectorStateTest, FlushesKeepEveryVectorMaskAndX87Register) {
   auto* load_loop = diverted(td_load_loop, 1);
 
   VectorState in = {}, out = {};
-  for (size_t i = 0; i < sizeof(in.vectors); ++i) (&in.vectors[0][0])[i] = static_cast<uint8_t>(i * 7 + 3);
+  for (size_t i = 0; i < sizeof(in.vectors); ++i) {
+    (&in.vectors[0][0])[i] = static_cast<uint8_t>(i * 7 + 3);
+  }
   for (uint64_t i = 0; i < 8; ++i) in.masks[i] = 0x1111111111111111 * (i + 1);
   for (int i = 0; i < 8; ++i) {
     long double value = 1.25L * (i + 1) / 3;  // a value with all 64 mantissa bits in use
