@@ -237,11 +237,17 @@ bool targeted(const uint8_t* targets, const CodeMapping& mapping, uintptr_t addr
 
 // --- Writing code ----------------------------------------------------------------------------
 
-void sync_cores() {
+// Whether membarrier(SYNC_CORE) works here (registered on first use).
+bool can_sync_cores() {
   if (g_sync_core.load(std::memory_order_relaxed) < 0) {
     g_sync_core.store(sys::membarrier(kMembarrierRegisterSyncCore) == 0 ? 1 : 0);
   }
-  if (g_sync_core.load(std::memory_order_relaxed) == 1) sys::membarrier(kMembarrierSyncCore);
+  return g_sync_core.load(std::memory_order_relaxed) == 1;
+}
+
+// Makes every thread of the process execute a serializing instruction before it runs on.
+void sync_cores() {
+  if (can_sync_cores()) sys::membarrier(kMembarrierSyncCore);
 }
 
 // The pages under the jump at `site`, made writable (true) or given back their protection.
@@ -277,7 +283,8 @@ uint8_t* make_stub(uintptr_t site, uintptr_t cache_pc) {
 
 // The checks of the rules (entry_patch.hpp) that need nothing written.
 PatchOutcome check_site(uintptr_t site, const BlockTranslation& block) {
-  for (uintptr_t at = site; at < site + kEntryJumpBytes;) {
+  size_t instructions = 0;  // under the jump
+  for (uintptr_t at = site; at < site + kEntryJumpBytes; ++instructions) {
     const TranslatedInstruction* instruction = block.instruction_at(at);
     if (instruction == nullptr) return PatchOutcome::NotStraightLine;
     at += instruction->length;
@@ -292,7 +299,12 @@ PatchOutcome check_site(uintptr_t site, const BlockTranslation& block) {
   for (uintptr_t at = site + 1; at < site + kEntryJumpBytes; ++at) {
     if (targeted(targets, mapping, at)) return PatchOutcome::BranchTarget;
   }
-  if (thread_count() != 1) return PatchOutcome::OtherThreads;
+  // Another thread may be stopped between two instructions under the jump, never inside one;
+  // and it may have fetched the site's bytes already: only membarrier(SYNC_CORE) makes it fetch
+  // them again.
+  if ((instructions > 1 || !can_sync_cores()) && thread_count() != 1) {
+    return PatchOutcome::OtherThreads;
+  }
   return PatchOutcome::Patched;
 }
 
@@ -338,7 +350,8 @@ const char* patch_outcome_name(PatchOutcome outcome) {
     case PatchOutcome::NotStraightLine: return "the jump would cover untranslated bytes";
     case PatchOutcome::BranchTarget: return "a branch targets the bytes under the jump";
     case PatchOutcome::NotFileCode: return "the code is not in a read-only file mapping";
-    case PatchOutcome::OtherThreads: return "the process has other threads";
+    case PatchOutcome::OtherThreads:
+      return "the process has other threads, and the jump would cover more than the site";
     case PatchOutcome::NoMemory: return "no code-cache memory within reach";
     case PatchOutcome::ProtectFailed: return "the code cannot be made writable";
   }

@@ -9,7 +9,9 @@
 //  - no direct branch or call of the code's mapping targets the bytes after the site's first
 //    (the mapping is swept once, linearly, for its direct branch targets);
 //  - the code is in a file mapping that is not writable (not JIT code, which may change);
-//  - the process has one thread, so no other thread's RIP can be inside the patched bytes.
+//  - no other thread's RIP can be inside the patched bytes: the process has one thread, or the
+//    site's own instruction covers all five bytes (an instruction boundary is never inside an
+//    instruction, and a thread at the site itself meets the int3 or the whole jump).
 // Branches through jump tables are not visible to the sweep: a switch whose case begins right
 // after a traced access of the previous case is the one shape this can break (--no-patch).
 //
@@ -48,7 +50,7 @@ enum class PatchOutcome : uint8_t {
   NotStraightLine,   // the bytes under the jump are not all translated instructions in a row
   BranchTarget,      // a direct branch targets the bytes under the jump
   NotFileCode,       // the code is writable, anonymous, or its mapping cannot be read
-  OtherThreads,      // the process has more than one thread
+  OtherThreads,      // the process has other threads, and the jump covers more than the site
   NoMemory,          // no code-cache memory within reach of the site
   ProtectFailed,     // the code could not be made writable (a W^X policy)
 };

@@ -1,7 +1,8 @@
 // Unit tests for x86/entry_patch: a site that keeps trapping into the code cache gets a jump into
 // it, which stops the traps and changes nothing the program sees; the original bytes are what
 // translation reads and what comes back when the traced region goes; a site under a branch
-// target, a process with other threads, and patching turned off are left alone.
+// target, a jump over several instructions in a process with other threads, and patching turned
+// off are left alone; a jump over one instruction is made with other threads running it.
 #include "x86/entry_patch.hpp"
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 #include <atomic>
 #include <cstring>
 #include <thread>
+#include <vector>
 
 #include "mmiotrace/mmiotrace.hpp"
 #include "x86/block_translator.hpp"
@@ -23,6 +25,7 @@ asm(R"(
         .text
         .globl entry_patch_loop, entry_patch_site
         .globl entry_patch_targeted_loop, entry_patch_targeted_site
+        .globl entry_patch_wide_loop, entry_patch_wide_site
 entry_patch_loop:
         push %rbx
         push %r12
@@ -68,11 +71,37 @@ entry_patch_targeted_site:
         pop %r12
         pop %rbx
         ret
+
+entry_patch_wide_loop:
+        push %rbx
+        push %r12
+        push %r13
+        push %r14
+        lea -0x100(%rdi), %rbx
+        mov %rsi, %r12
+        mov %rdx, %r13
+        xor %r14d, %r14d
+entry_patch_wide_site:
+        mov 0x100(%rbx), %rcx
+        add %rcx, %r14
+        call *%r13
+        dec %r12
+        jnz entry_patch_wide_site
+        mov %r14, %rax
+        pop %r14
+        pop %r13
+        pop %r12
+        pop %rbx
+        ret
 )");
 
 extern "C" uint64_t entry_patch_loop(volatile uint64_t* word, uint64_t iterations, void (*call)());
 extern "C" uint64_t entry_patch_targeted_loop(volatile uint64_t* word, uint64_t iterations,
                                               void (*call)());
+// The same loop, its site a 7-byte load (`mov 0x100(%rbx),%rcx`): the jump covers it alone.
+extern "C" uint64_t entry_patch_wide_loop(volatile uint64_t* word, uint64_t iterations,
+                                          void (*call)());
+extern "C" char entry_patch_wide_site[];
 extern "C" char entry_patch_site[];
 extern "C" char entry_patch_targeted_site[];
 
@@ -163,7 +192,7 @@ TEST_F(EntryPatchTest, ASiteWhoseBytesABranchTargetsIsNotPatched) {
   EXPECT_EQ(std::memcmp(after, original, sizeof(after)), 0);
 }
 
-TEST_F(EntryPatchTest, NothingIsPatchedWhileAnotherThreadRuns) {
+TEST_F(EntryPatchTest, NoJumpCoversTwoInstructionsWhileAnotherThreadRuns) {
   std::atomic<bool> done{false};
   std::thread other([&done] {
     while (!done.load()) std::this_thread::yield();
@@ -179,6 +208,43 @@ TEST_F(EntryPatchTest, NothingIsPatchedWhileAnotherThreadRuns) {
   }
   done.store(true);
   other.join();
+}
+
+// A site whose own instruction lies under the whole jump is patched with other threads running
+// it meanwhile: no thread can be stopped inside an instruction, and one at the site meets the
+// int3 or the whole jump. Every thread's sums stay right, and the traps stop.
+TEST_F(EntryPatchTest, ASiteThatIsOneInstructionUnderTheJumpIsPatchedWhileOtherThreadsRunIt) {
+  uint8_t original[kEntryJumpBytes];
+  read_site(entry_patch_wide_site, original);
+  ASSERT_EQ(static_cast<uint8_t>(original[0]), 0x48);  // mov 0x100(%rbx),%rcx: 7 bytes
+  uint64_t patched_before = patched();
+  constexpr int kThreads = 4;
+  constexpr uint64_t kEach = 20000;
+  {
+    ScopedProbe probe(page_, 4096, nullptr, nullptr);
+    ASSERT_FALSE(probe.status());
+    std::atomic<int> wrong{0};
+    auto run_threads = [&] {
+      std::vector<std::thread> threads;
+      for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&] {
+          if (entry_patch_wide_loop(word_, kEach, counted_call) != kWordValue * kEach) ++wrong;
+        });
+      }
+      for (std::thread& thread : threads) thread.join();
+    };
+    run_threads();  // traps until the jump is in (the first patch of a run sweeps the mapping)
+    EXPECT_EQ(wrong.load(), 0);
+    EXPECT_EQ(patched(), patched_before + 1);
+    EXPECT_EQ(static_cast<uint8_t>(entry_patch_wide_site[0]), 0xe9);
+    uint64_t traps_before = traps();
+    run_threads();  // every entry through the jump
+    EXPECT_EQ(wrong.load(), 0);
+    EXPECT_EQ(traps(), traps_before);
+  }
+  uint8_t after[kEntryJumpBytes];
+  read_site(entry_patch_wide_site, after);
+  EXPECT_EQ(std::memcmp(after, original, sizeof(after)), 0);
 }
 
 TEST_F(EntryPatchTest, PatchingTurnedOffLeavesEverySiteAsItIs) {
