@@ -108,15 +108,6 @@ extern "C" char entry_patch_targeted_site[];
 namespace mmiotrace::x86 {
 namespace {
 
-// Under ThreadSanitizer a test that patches a site crashes once the jump is in (diversion alone
-// runs fine there; AddressSanitizer and the normal build patch without trouble). Not understood
-// yet: those tests are skipped in that build, which is for the threaded data structures.
-#if defined(__SANITIZE_THREAD__)
-#define SKIP_UNDER_THREAD_SANITIZER() GTEST_SKIP() << "patching crashes under ThreadSanitizer"
-#else
-#define SKIP_UNDER_THREAD_SANITIZER() (void)0
-#endif
-
 std::atomic<uint64_t> g_calls{0};
 void counted_call() { g_calls.fetch_add(1, std::memory_order_relaxed); }
 
@@ -149,7 +140,6 @@ class EntryPatchTest : public ::testing::Test {
 };
 
 TEST_F(EntryPatchTest, AHotSiteIsPatchedAndTrapsNoMoreWhileTheProgramSeesTheSame) {
-  SKIP_UNDER_THREAD_SANITIZER();
   uint8_t original[kEntryJumpBytes];
   read_site(entry_patch_site, original);
   uint64_t patched_before = patched();
@@ -224,7 +214,6 @@ TEST_F(EntryPatchTest, NoJumpCoversTwoInstructionsWhileAnotherThreadRuns) {
 // it meanwhile: no thread can be stopped inside an instruction, and one at the site meets the
 // int3 or the whole jump. Every thread's sums stay right, and the traps stop.
 TEST_F(EntryPatchTest, ASiteThatIsOneInstructionUnderTheJumpIsPatchedWhileOtherThreadsRunIt) {
-  SKIP_UNDER_THREAD_SANITIZER();
   uint8_t original[kEntryJumpBytes];
   read_site(entry_patch_wide_site, original);
   ASSERT_EQ(static_cast<uint8_t>(original[0]), 0x48);  // mov 0x100(%rbx),%rcx: 7 bytes
