@@ -20,21 +20,38 @@ void set_divert_flush(DivertFlush flush) { g_flush.store(flush); }
 void set_divert_flush_done(void (*done)()) { g_flush_done.store(done); }
 void set_divert_flush_vector_free(DivertFlushVectorFree flush) { g_flush_vector_free.store(flush); }
 
-void flush_divert_log() {
-  DivertLog& log = t_log;
-  if (log.flushing != 0) return;
+namespace {
+
+// Hands the log's records to `report`, which returns how many it took (all, or those before
+// some record), with `flushing` set meanwhile, and keeps the rest first in the log. False, doing
+// nothing, when a flush is under way on this thread already.
+template <typename Report>
+bool hand_over_records(DivertLog& log, Report report) {
+  if (log.flushing != 0) return false;
+  // Flushing before the count is read: a signal handler that ran in between would flush, log
+  // anew and leave a count this one does not know.
   log.flushing = 1;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   size_t count = log.count;
   if (count > kDivertLogRecords) count = kDivertLogRecords;
-  if (DivertFlush flush = g_flush.load(); flush != nullptr && count > 0) {
-    flush(log.records, count, monotonic_ns());
-  }
-  log.count = 0;
+  size_t done = count > 0 ? report(log.records, count) : 0;
+  for (size_t i = done; i < count; ++i) log.records[i - done] = log.records[i];
+  log.count = count - done;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   log.flushing = 0;
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  if (log.signals_held != 0) {
+  return true;
+}
+
+}  // namespace
+
+void flush_divert_log() {
+  DivertLog& log = t_log;
+  bool flushed = hand_over_records(log, [](const DivertRecord* records, size_t count) {
+    if (DivertFlush flush = g_flush.load()) flush(records, count, monotonic_ns());
+    return count;
+  });
+  if (flushed && log.signals_held != 0) {
     log.signals_held = 0;
     if (void (*done)() = g_flush_done.load()) done();
   }
@@ -51,22 +68,11 @@ intptr_t divert_log_tls_offset() {
 extern "C" int mmiotrace_divert_flush_vector_free_from_thunk() {
   using namespace mmiotrace::x86;
   DivertLog& log = t_log;
-  if (log.flushing != 0) return 0;  // as flush_divert_log() would: nothing
-  // Flushing before the count is read: a signal handler that ran in between would flush, log
-  // anew and leave a count this one does not know.
-  log.flushing = 1;
-  std::atomic_signal_fence(std::memory_order_seq_cst);
-  size_t count = log.count;
-  if (count > kDivertLogRecords) count = kDivertLogRecords;
-  DivertFlushVectorFree flush = g_flush_vector_free.load();
-  size_t done = 0;
-  if (count > 0 && flush != nullptr) done = flush(log.records, count, mmiotrace::monotonic_ns());
-  // What it left goes first in the log, for flush_divert_log().
-  for (size_t i = done; i < count; ++i) log.records[i - done] = log.records[i];
-  log.count = count - done;
-  std::atomic_signal_fence(std::memory_order_seq_cst);
-  log.flushing = 0;
-  std::atomic_signal_fence(std::memory_order_seq_cst);
+  bool flushed = hand_over_records(log, [](const DivertRecord* records, size_t count) {
+    DivertFlushVectorFree flush = g_flush_vector_free.load();
+    return flush != nullptr ? flush(records, count, mmiotrace::monotonic_ns()) : 0;
+  });
+  if (!flushed) return 0;  // as flush_divert_log() would: nothing
   return log.count != 0 || log.signals_held != 0;
 }
 
