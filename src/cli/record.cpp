@@ -29,6 +29,7 @@
 #include "cli/recording.hpp"
 #include "cli/subcommands.hpp"
 #include "core/monotonic_clock.hpp"
+#include "core/syscall.hpp"
 #include "preload/environment.hpp"
 #include "trace/binary_format.hpp"
 #include "trace/pci_devices.hpp"
@@ -472,8 +473,7 @@ class Recording {
     if (wait_ns == 0) return;
     std::vector<pollfd> fds = {{wakeup_fd_, POLLIN, 0}, {marker_read_, POLLIN, 0},
                                {listen_fd_, POLLIN, 0}};
-    struct timespec timeout = {static_cast<time_t>(wait_ns / 1'000'000'000),
-                               static_cast<long>(wait_ns % 1'000'000'000)};
+    struct timespec timeout = sys::timespec_of_ns(wait_ns);
     ppoll(fds.data(), fds.size(), &timeout, nullptr);
     uint64_t count;
     while (read(wakeup_fd_, &count, sizeof(count)) > 0) {

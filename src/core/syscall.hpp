@@ -44,8 +44,12 @@ inline int getpid() { return static_cast<int>(syscall6(SYS_getpid)); }
 inline int gettid() { return static_cast<int>(syscall6(SYS_gettid)); }
 inline long tgkill(int tgid, int tid, int signal) { return syscall6(SYS_tgkill, tgid, tid, signal); }
 inline long sched_yield() { return syscall6(SYS_sched_yield); }
+constexpr struct timespec timespec_of_ns(uint64_t nanoseconds) {
+  return {static_cast<time_t>(nanoseconds / 1'000'000'000),
+          static_cast<long>(nanoseconds % 1'000'000'000)};
+}
 inline long nanosleep_ns(long nanoseconds) {
-  struct timespec duration = {nanoseconds / 1000000000L, nanoseconds % 1000000000L};
+  struct timespec duration = timespec_of_ns(static_cast<uint64_t>(nanoseconds));
   return syscall6(SYS_nanosleep, as_long(&duration), 0);
 }
 // The kernel's sigset is 8 bytes; glibc's sigset_t is larger but starts with the same bits.

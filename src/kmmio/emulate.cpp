@@ -83,8 +83,7 @@ class EngineMemory final : public x86::OperandMemory {
   size_t direct_run(uintptr_t address, size_t width, int64_t step, size_t count,
                     uintptr_t* direct) override {
     const ProbeEntry* entry = batched_probe(address, width);
-    if (entry == nullptr || entry->backend == nullptr || count == 0 ||
-        (width != 1 && width != 2 && width != 4 && width != 8)) {
+    if (entry == nullptr || entry->backend == nullptr || count == 0 || !loggable_width(width)) {
       return 0;
     }
     *direct = entry->backend->direct_address(address - entry->range.begin);
@@ -121,7 +120,7 @@ class EngineMemory final : public x86::OperandMemory {
   // handler call and an event each. False when the access must be reported now.
   bool log_for_batch(x86::AccessKind kind, uintptr_t address, size_t width, const uint8_t* value) {
     if ((kind != x86::AccessKind::Read && kind != x86::AccessKind::Write) || value == nullptr ||
-        (width != 1 && width != 2 && width != 4 && width != 8)) {
+        !loggable_width(width)) {
       report_logged();
       return false;
     }
@@ -131,6 +130,11 @@ class EngineMemory final : public x86::OperandMemory {
     }
     log_record(kind, address, width, value);
     return true;
+  }
+
+  // Whether an access of `width` bytes fits a batch's record.
+  static bool loggable_width(size_t width) {
+    return width == 1 || width == 2 || width == 4 || width == 8;
   }
 
   // Keeps a read or write of 1 to 8 bytes to a probe reported in batches.
@@ -164,10 +168,9 @@ class EngineMemory final : public x86::OperandMemory {
 
   // The armed page at `page`, or null.
   const FaultPage* armed_page(uintptr_t page) {
-    if (page != last_page_address_ || !last_page_known_) {
+    if (page != last_page_address_) {
       last_page_ = table_.find_page(page);
       last_page_address_ = page;
-      last_page_known_ = true;
     }
     return last_page_;
   }
@@ -240,8 +243,7 @@ class EngineMemory final : public x86::OperandMemory {
   size_t logged_count_ = 0;
   const ProbeEntry* last_probe_ = nullptr;
   const FaultPage* last_page_ = nullptr;
-  uintptr_t last_page_address_ = 0;
-  bool last_page_known_ = false;
+  uintptr_t last_page_address_ = 1;  // the page last_page_ is for (1: none, no page is there)
 };
 
 constinit std::atomic<uintptr_t> g_last_undecodable_pc{0};

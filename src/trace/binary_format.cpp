@@ -154,10 +154,6 @@ void encode_access_run_header(const SmallAccessRun& run, size_t count, size_t en
   store64(out + 40, run.virt_base);
 }
 
-uint64_t value_mask(uint64_t width) {
-  return width >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * width)) - 1;
-}
-
 // By width in bytes (0 to 8): log2 of it, or kNotCompact; the mask of its value.
 constexpr uint8_t kNotCompact = 0xff;
 constexpr uint8_t kLog2Width[9] = {kNotCompact, 0, 1, kNotCompact, 2, kNotCompact,
@@ -203,7 +199,7 @@ size_t encode_access_run(const SmallAccessRun& run, size_t first, size_t count, 
     store64(entry,
             (record.address & kAccessRunAddressMask) | width << kAccessRunWidthShift | write);
     store64(entry + 8, record.pc);
-    store64(entry + 16, record.value & value_mask(width));
+    store64(entry + 16, record.value & kValueMask[width < 8 ? width : 8]);
   }
   encode_access_run_header(run, count, kAccessRunWideEntrySize, 0, out);
   return access_run_size(count, kAccessRunWideEntrySize);

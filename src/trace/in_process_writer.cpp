@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/syscall.hpp"
+
 namespace mmiotrace::trace {
 namespace {
 
@@ -59,8 +61,7 @@ void InProcessWriter::run() {
     while (!stop_.load()) {
       uint64_t wait_ns = drainer_->wait_ns();
       struct pollfd wakeup = {wakeup_fd_, POLLIN, 0};
-      struct timespec timeout = {static_cast<time_t>(wait_ns / 1'000'000'000),
-                                 static_cast<long>(wait_ns % 1'000'000'000)};
+      struct timespec timeout = sys::timespec_of_ns(wait_ns);
       if (wait_ns != 0 && ppoll(&wakeup, 1, &timeout, nullptr) > 0) {
         uint64_t count;
         (void)!read(wakeup_fd_, &count, sizeof(count));
