@@ -16,47 +16,52 @@
 #include "mmiotrace/mmiotrace.hpp"
 #include "x86/block_translator.hpp"
 
-// Two hot loops, in this executable's file-backed code. Each iteration loads the traced word at
-// the site (the 3-byte load, then a 3-byte add: the jump covers both), then calls the function
+// Three hot loops, in this executable's file-backed code. Each iteration loads the traced word
+// at the site (the 3-byte load, then a 3-byte add: the jump covers both), then calls the function
 // in %rdx, which ends the translated block: the next iteration comes back to the site from the
-// original code. The second loop also jumps to the add from elsewhere.
+// original code. The second loop also jumps to the add from elsewhere; the third's load is 7
+// bytes long.
 //   uint64_t entry_patch_loop(volatile uint64_t* word, uint64_t iterations, void (*call)(void))
 asm(R"(
         .text
         .globl entry_patch_loop, entry_patch_site
         .globl entry_patch_targeted_loop, entry_patch_targeted_site
         .globl entry_patch_wide_loop, entry_patch_wide_site
-entry_patch_loop:
+
+        // The iterations in %r12, the function in %r13, the sum in %r14; %rbx is the loop's.
+        .macro loop_prologue
         push %rbx
         push %r12
         push %r13
         push %r14
-        mov %rdi, %rbx
         mov %rsi, %r12
         mov %rdx, %r13
         xor %r14d, %r14d
-entry_patch_site:
-        mov (%rbx), %rcx
-        add %rcx, %r14
-        call *%r13
-        dec %r12
-        jnz entry_patch_site
+        .endm
+        // Returns the sum.
+        .macro loop_epilogue
         mov %r14, %rax
         pop %r14
         pop %r13
         pop %r12
         pop %rbx
         ret
+        .endm
+
+entry_patch_loop:
+        loop_prologue
+        mov %rdi, %rbx
+entry_patch_site:
+        mov (%rbx), %rcx
+        add %rcx, %r14
+        call *%r13
+        dec %r12
+        jnz entry_patch_site
+        loop_epilogue
 
 entry_patch_targeted_loop:
-        push %rbx
-        push %r12
-        push %r13
-        push %r14
+        loop_prologue
         mov %rdi, %rbx
-        mov %rsi, %r12
-        mov %rdx, %r13
-        xor %r14d, %r14d
         xor %ecx, %ecx
         jmp 2f
 entry_patch_targeted_site:
@@ -65,40 +70,24 @@ entry_patch_targeted_site:
         call *%r13
         dec %r12
         jnz entry_patch_targeted_site
-        mov %r14, %rax
-        pop %r14
-        pop %r13
-        pop %r12
-        pop %rbx
-        ret
+        loop_epilogue
 
 entry_patch_wide_loop:
-        push %rbx
-        push %r12
-        push %r13
-        push %r14
+        loop_prologue
         lea -0x100(%rdi), %rbx
-        mov %rsi, %r12
-        mov %rdx, %r13
-        xor %r14d, %r14d
 entry_patch_wide_site:
         mov 0x100(%rbx), %rcx
         add %rcx, %r14
         call *%r13
         dec %r12
         jnz entry_patch_wide_site
-        mov %r14, %rax
-        pop %r14
-        pop %r13
-        pop %r12
-        pop %rbx
-        ret
+        loop_epilogue
 )");
 
 extern "C" uint64_t entry_patch_loop(volatile uint64_t* word, uint64_t iterations, void (*call)());
 extern "C" uint64_t entry_patch_targeted_loop(volatile uint64_t* word, uint64_t iterations,
                                               void (*call)());
-// The same loop, its site a 7-byte load (`mov 0x100(%rbx),%rcx`): the jump covers it alone.
+// Its site is a 7-byte load (`mov 0x100(%rbx),%rcx`): the jump covers it alone.
 extern "C" uint64_t entry_patch_wide_loop(volatile uint64_t* word, uint64_t iterations,
                                           void (*call)());
 extern "C" char entry_patch_wide_site[];
