@@ -6,12 +6,16 @@
 
 #include <atomic>
 
+#include "core/process_layout.hpp"
 #include "core/syscall.hpp"
 
 namespace mmiotrace::x86 {
 namespace {
 
 constexpr size_t kChunkSize = 1 << 20;
+constexpr uintptr_t kPage = 4096;
+constexpr uintptr_t kUserTop = uintptr_t{1} << 47;
+constexpr uintptr_t kLowestMapping = 1 << 16;  // vm.mmap_min_addr's default
 
 struct Chunk {
   uint8_t* base;
@@ -94,7 +98,10 @@ uintptr_t map_near(uintptr_t near) {
       if (side == 0 && aligned > UINTPTR_MAX - delta) continue;
       if (side == 1 && aligned < delta + kNearChunkSize) continue;
       uintptr_t hint = side == 0 ? aligned + delta : aligned - delta;
-      if (hint >= (uintptr_t{1} << 47) || !within_reach(hint, kNearChunkSize, near)) continue;
+      if (hint >= kUserTop || !within_reach(hint, kNearChunkSize, near) ||
+          !clear_of_growth(hint, kNearChunkSize)) {
+        continue;
+      }
       long mapped = sys::mmap(hint, kNearChunkSize, PROT_READ | PROT_WRITE | PROT_EXEC,
                               kPlaceholderFlags, -1, 0);
       if (mapped < 0 && mapped > -4096) continue;  // taken (EEXIST), or refused there
@@ -105,6 +112,24 @@ uintptr_t map_near(uintptr_t near) {
   return 0;
 }
 constinit Arena g_data(PROT_READ | PROT_WRITE);
+
+// Pages mapped for allocate_code_in_window(), each carved upward by its one caller at a time.
+struct WindowPages {
+  uintptr_t base;
+  size_t length;
+  size_t used;
+};
+constexpr size_t kMaxWindowPages = 256;
+constexpr uint64_t kWindowPagesTried = 64;  // mappings tried per window, spread over it
+constinit WindowPages g_window_pages[kMaxWindowPages];
+constinit size_t g_window_page_count = 0;
+
+// Where in `pages` code of `size` bytes beginning in [low, high] fits, or 0.
+uintptr_t fit_in(const WindowPages& pages, uintptr_t low, uintptr_t high, size_t size) {
+  uintptr_t start = pages.base + pages.used > low ? pages.base + pages.used : low;
+  if (start > high || start + size > pages.base + pages.length) return 0;
+  return start;
+}
 
 }  // namespace
 
@@ -136,6 +161,39 @@ uint8_t* allocate_code_near(uintptr_t near, size_t size) {
     if (chunk.base.compare_exchange_strong(expected, base)) return carve(chunk, size);
   }
   sys::munmap(base, kNearChunkSize);  // every slot is taken
+  return nullptr;
+}
+
+uint8_t* allocate_code_in_window(uintptr_t low, uintptr_t high, size_t size) {
+  if (low < kLowestMapping) low = kLowestMapping;
+  if (high >= kUserTop - size) high = kUserTop - size - 1;
+  if (low > high) return nullptr;
+  for (size_t i = 0; i < g_window_page_count; ++i) {
+    WindowPages& pages = g_window_pages[i];
+    if (uintptr_t start = fit_in(pages, low, high, size)) {
+      pages.used = start + size - pages.base;
+      return reinterpret_cast<uint8_t*>(start);
+    }
+  }
+  if (g_window_page_count == kMaxWindowPages) return nullptr;
+  const uintptr_t first = low & ~(kPage - 1);
+  const uint64_t pages_in_window = ((high & ~(kPage - 1)) - first) / kPage + 1;
+  const uint64_t step = pages_in_window <= kWindowPagesTried ? 1 : pages_in_window / kWindowPagesTried;
+  for (uint64_t index = 0; index < pages_in_window; index += step) {
+    uintptr_t page = first + index * kPage;
+    uintptr_t start = page > low ? page : low;
+    size_t length = (start + size - page + kPage - 1) & ~(kPage - 1);  // one page, or two
+    if (page + length > kUserTop || !clear_of_growth(page, length)) continue;
+    long mapped = sys::mmap(page, length, PROT_READ | PROT_WRITE | PROT_EXEC,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (mapped < 0 && mapped > -4096) continue;  // taken (EEXIST), or refused there
+    if (static_cast<uintptr_t>(mapped) != page) {
+      sys::munmap(static_cast<uintptr_t>(mapped), length);  // an old kernel's hint
+      continue;
+    }
+    g_window_pages[g_window_page_count++] = {page, length, start + size - page};
+    return reinterpret_cast<uint8_t*>(start);
+  }
   return nullptr;
 }
 

@@ -1,6 +1,8 @@
 // mmiotrace: signal-safe
 // Memory for generated code and for the instruction cache, handed out by any thread, from
-// signal handlers: chunks mapped with raw mmap(), carved with atomic bumps, never freed.
+// signal handlers: chunks mapped with raw mmap(), carved with atomic bumps, never freed. Memory
+// at chosen addresses is mapped only where nothing is (MAP_FIXED_NOREPLACE) and where the heap
+// and the main stack will not need it (clear_of_growth()).
 #pragma once
 
 #include <cstddef>
@@ -23,5 +25,12 @@ uint8_t* allocate_code_near(uintptr_t near, size_t size);
 // Whether `address` lies in memory allocate_code_near() handed out chunks of (a cheap test
 // before a search of the translations).
 bool in_near_code(uintptr_t address);
+
+// `size` bytes of executable (and writable) memory that begin at an address in [low, high], for
+// code whose address other bytes decide (the target of a jump whose displacement is partly made
+// of the instructions after it); null when none can be had there. Pages are mapped where the
+// window lies, or carved from one mapped before. One caller at a time: entry patching calls it
+// holding its lock.
+uint8_t* allocate_code_in_window(uintptr_t low, uintptr_t high, size_t size);
 
 }  // namespace mmiotrace::x86

@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "core/process_layout.hpp"
 #include "core/syscall.hpp"
 #include "x86/code_arena.hpp"
 
@@ -18,6 +19,8 @@ namespace {
 constexpr uintptr_t kPage = 4096;
 constexpr uint8_t kInt3 = 0xcc;
 constexpr uint8_t kJumpRel32 = 0xe9;
+constexpr uint8_t kIgnoredPrefix = 0x26;  // ES override: no effect on a jmp rel32 in 64-bit mode
+constexpr uintptr_t kUserTop = uintptr_t{1} << 47;
 constexpr int kMembarrierSyncCore = 1 << 5;          // MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE
 constexpr int kMembarrierRegisterSyncCore = 1 << 6;  // ... its registration
 constexpr uint64_t kMaxSweptBytes = uint64_t{256} << 20;
@@ -30,9 +33,11 @@ struct PatchSlot {
   std::atomic<uintptr_t> site{0};
   std::atomic<uint32_t> traps{0};
   std::atomic<uint8_t> state{kCounting};
-  uint8_t original[kEntryJumpBytes] = {};
+  uint8_t written = 0;  // the bytes from `site` the patch replaced: the site's, or five
+  uint8_t reach = 0;    // the bytes from `site` its jump is made of (>= written)
+  uint8_t original[kEntryJumpBytes] = {};  // the first `written` are used
   uint8_t jump[kEntryJumpBytes] = {};
-  uint8_t* stub = nullptr;
+  uint8_t* stub = nullptr;  // kept when the patch is taken out, for the next one to reuse
   uintptr_t low = 0;  // the region its translation diverts for
   uintptr_t high = 0;
 };
@@ -143,26 +148,10 @@ bool mapping_of(uintptr_t address, CodeMapping* out) {
   return found;
 }
 
-// Threads in this process (field 20 of /proc/self/stat), or 0 when it cannot be read.
+// Threads in this process, or 0 when that cannot be read.
 long thread_count() {
-  long fd = sys::open_read_only("/proc/self/stat");
-  if (fd < 0) return 0;
-  char text[1024];
-  long got;
-  do {
-    got = sys::read(static_cast<int>(fd), text, sizeof(text) - 1);
-  } while (got == -4 /* EINTR */);
-  sys::close(static_cast<int>(fd));
-  if (got <= 0) return 0;
-  const char* end = text + got;
-  const char* cursor = end;
-  while (cursor > text && cursor[-1] != ')') --cursor;  // past the command name, which may hold
-  if (cursor == text) return 0;                         // spaces and parentheses
-  // Fields 3 (state) to 19 follow; the count is the 20th.
-  for (int field = 2; field < 20 && cursor < end; ++cursor) {
-    if (*cursor == ' ') ++field;
-  }
-  return static_cast<long>(parse_number(cursor, end, 10));
+  long threads = self_stat_field(20);
+  return threads < 0 ? 0 : threads;
 }
 
 // --- The direct branch targets of a code mapping --------------------------------------------
@@ -250,10 +239,10 @@ void sync_cores() {
   if (can_sync_cores()) sys::membarrier(kMembarrierSyncCore);
 }
 
-// The pages under the jump at `site`, made writable (true) or given back their protection.
-bool make_writable(uintptr_t site, bool writable) {
+// The pages of the `count` bytes at `site`, made writable (true) or given back their protection.
+bool make_writable(uintptr_t site, size_t count, bool writable) {
   uintptr_t first = site & ~(kPage - 1);
-  uintptr_t end = (site + kEntryJumpBytes + kPage - 1) & ~(kPage - 1);
+  uintptr_t end = (site + count + kPage - 1) & ~(kPage - 1);
   int protection = PROT_READ | PROT_EXEC | (writable ? PROT_WRITE : 0);
   return sys::mprotect(first, end - first, protection) == 0;
 }
@@ -264,81 +253,186 @@ void store_code_byte(uintptr_t at, uint8_t value) {
   asm volatile("movb %1, (%0)" : : "r"(at), "q"(value) : "memory");
 }
 
-// Replaces the kEntryJumpBytes at `site` with `bytes`, by the int3 protocol. The pages must be
+// Replaces the `count` bytes at `site` with `bytes`, by the int3 protocol. The pages must be
 // writable.
-void write_site(uintptr_t site, const uint8_t* bytes) {
+void write_site(uintptr_t site, const uint8_t* bytes, size_t count) {
   store_code_byte(site, kInt3);
   sync_cores();
-  for (size_t i = 1; i < kEntryJumpBytes; ++i) store_code_byte(site + i, bytes[i]);
+  for (size_t i = 1; i < count; ++i) store_code_byte(site + i, bytes[i]);
   sync_cores();
   store_code_byte(site, bytes[0]);
   sync_cores();
 }
 
-// The stub a patch jumps to: on into the translation (whose runs need nothing at entry: the
-// log is empty, every exit having flushed it, and its records take the time of their flush).
-uint8_t* make_stub(uintptr_t site, uintptr_t cache_pc) {
-  static constexpr uint8_t kJumpThroughNext[] = {0xff, 0x25, 0, 0, 0, 0};  // jmp *0(%rip)
-  uint8_t* stub = allocate_code_near(site, sizeof(kJumpThroughNext) + 8);
-  if (stub == nullptr) return nullptr;
-  std::memcpy(stub, kJumpThroughNext, sizeof(kJumpThroughNext));
-  std::memcpy(stub + sizeof(kJumpThroughNext), &cache_pc, 8);
-  return stub;
+// A patch's stub: `jmp *disp(%rip)` through an aligned 8-byte slot that holds the translation's
+// address, so that a stub reused by a later patch of its site gets its new address in one store
+// (a thread interrupted at the stub, while the patch was out, then goes on to the new one).
+constexpr uint8_t kJumpThroughSlot[] = {0xff, 0x25};
+constexpr size_t kStubBytes = 6 + 7 + 8;  // the jmp, padding to the slot, the slot
+
+void set_stub(uint8_t* stub, uintptr_t cache_pc) {
+  auto after_jump = reinterpret_cast<uintptr_t>(stub) + 6;
+  uintptr_t slot = (after_jump + 7) & ~uintptr_t{7};
+  auto displacement = static_cast<uint32_t>(slot - after_jump);
+  std::memcpy(stub, kJumpThroughSlot, sizeof(kJumpThroughSlot));
+  std::memcpy(stub + 2, &displacement, sizeof(displacement));
+  __atomic_store_n(reinterpret_cast<uint64_t*>(slot), uint64_t{cache_pc}, __ATOMIC_RELEASE);
 }
 
-// The checks of the rules (entry_patch.hpp) that need nothing written.
-PatchOutcome check_site(uintptr_t site, const BlockTranslation& block) {
-  size_t instructions = 0;  // under the jump
-  for (uintptr_t at = site; at < site + kEntryJumpBytes; ++instructions) {
+// What a patch will write.
+struct PatchPlan {
+  uint8_t written = 0;
+  uint8_t reach = 0;
+  uint8_t jump[kEntryJumpBytes] = {};
+  uint8_t* stub = nullptr;
+};
+
+// Whether a patch made or being made at another site has a jump that overlaps [site, site + reach):
+// a jump over a site alone is partly made of the bytes after it, which must then never change.
+bool overlaps_another_patch(uintptr_t site, size_t reach) {
+  for (const PatchSlot& other : g_slots) {
+    uintptr_t at = other.site.load(std::memory_order_acquire);
+    if (at == 0 || at == site) continue;
+    uint8_t state = other.state.load(std::memory_order_acquire);
+    if (state != kPatching && state != kPatched) continue;
+    if (at < site + reach && site < at + other.reach) return true;
+  }
+  return false;
+}
+
+// A five-byte jump at `site` (over a site at least that long, or over the site and the
+// instructions after it), to a stub within rel32 reach.
+PatchOutcome plan_whole_jump(const PatchSlot& slot, uintptr_t site, uintptr_t cache_pc, PatchPlan* plan) {
+  if (overlaps_another_patch(site, kEntryJumpBytes)) return PatchOutcome::Overlap;
+  const uintptr_t end = site + kEntryJumpBytes;
+  auto reaches = [end](const uint8_t* stub) {
+    int64_t displacement = reinterpret_cast<intptr_t>(stub) - static_cast<intptr_t>(end);
+    return displacement == static_cast<int32_t>(displacement);
+  };
+  uint8_t* stub = slot.stub != nullptr && reaches(slot.stub) ? slot.stub
+                                                             : allocate_code_near(site, kStubBytes);
+  if (stub == nullptr || !reaches(stub)) return PatchOutcome::NoMemory;
+  set_stub(stub, cache_pc);
+  auto rel32 = static_cast<int32_t>(reinterpret_cast<intptr_t>(stub) - static_cast<intptr_t>(end));
+  plan->written = kEntryJumpBytes;
+  plan->reach = kEntryJumpBytes;
+  plan->jump[0] = kJumpRel32;
+  std::memcpy(plan->jump + 1, &rel32, sizeof(rel32));
+  plan->stub = stub;
+  return PatchOutcome::Patched;
+}
+
+// A jump that replaces only the site's own `length` bytes (fewer than five): its displacement's
+// high bytes are the code after the site, and its stub is placed where that lets it lead. No
+// other thread can be inside the bytes it replaces, whatever it runs.
+PatchOutcome plan_jump_over_site(const PatchSlot& slot, uintptr_t site, size_t length,
+                                 const CodeMapping& mapping, uintptr_t cache_pc, PatchPlan* plan) {
+  uint8_t code[kMaxPaddedJumpBytes];
+  size_t readable = mapping.end - site < sizeof(code) ? mapping.end - site : sizeof(code);
+  long got = read_code(code, site, readable);
+  if (got < static_cast<long>(kEntryJumpBytes)) return PatchOutcome::NoWindow;
+  bool overlap = false;
+  for (size_t prefixes = 0; prefixes < length; ++prefixes) {
+    size_t reach = kEntryJumpBytes + prefixes;
+    if (reach > static_cast<size_t>(got)) break;
+    if (overlaps_another_patch(site, reach)) {
+      overlap = true;
+      break;  // (a longer jump overlaps it too)
+    }
+    JumpWindow window;
+    if (!jump_window(site, code, length, prefixes, &window)) continue;
+    auto in_window = [&window](const uint8_t* stub) {
+      auto at = reinterpret_cast<uintptr_t>(stub);
+      return at >= window.low && at <= window.high;
+    };
+    uint8_t* stub = slot.stub != nullptr && in_window(slot.stub)
+                        ? slot.stub
+                        : allocate_code_in_window(window.low, window.high, kStubBytes);
+    if (stub == nullptr || !in_window(stub)) continue;
+    set_stub(stub, cache_pc);
+    auto displacement = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(stub) - (site + reach));
+    plan->written = static_cast<uint8_t>(length);
+    plan->reach = static_cast<uint8_t>(reach);
+    std::memset(plan->jump, kIgnoredPrefix, prefixes);
+    plan->jump[prefixes] = kJumpRel32;
+    for (size_t i = prefixes + 1; i < length; ++i) {
+      plan->jump[i] = static_cast<uint8_t>(displacement >> (8 * (i - prefixes - 1)));
+    }
+    plan->stub = stub;
+    return PatchOutcome::Patched;
+  }
+  return overlap ? PatchOutcome::Overlap : PatchOutcome::NoWindow;
+}
+
+// Whether a five-byte jump over the site and the instructions after it leaves every way into
+// them through the site: Patched, NotStraightLine or BranchTarget.
+PatchOutcome check_covered(uintptr_t site, const BlockTranslation& block, const CodeMapping& mapping,
+                           const uint8_t* targets) {
+  for (uintptr_t at = site; at < site + kEntryJumpBytes;) {
     const TranslatedInstruction* instruction = block.instruction_at(at);
     if (instruction == nullptr) return PatchOutcome::NotStraightLine;
     at += instruction->length;
   }
-  CodeMapping mapping;
-  if (!mapping_of(site, &mapping) || !mapping.file || mapping.writable || !mapping.readable ||
-      !mapping.executable || site + kEntryJumpBytes > mapping.end) {
-    return PatchOutcome::NotFileCode;
-  }
-  const uint8_t* targets = branch_targets(mapping);
-  if (targets == nullptr) return PatchOutcome::NotFileCode;
+  if (site + kEntryJumpBytes > mapping.end) return PatchOutcome::NotStraightLine;
   for (uintptr_t at = site + 1; at < site + kEntryJumpBytes; ++at) {
     if (targeted(targets, mapping, at)) return PatchOutcome::BranchTarget;
-  }
-  // Another thread may be stopped between two instructions under the jump, never inside one;
-  // and it may have fetched the site's bytes already: only membarrier(SYNC_CORE) makes it fetch
-  // them again.
-  if ((instructions > 1 || !can_sync_cores()) && thread_count() != 1) {
-    return PatchOutcome::OtherThreads;
   }
   return PatchOutcome::Patched;
 }
 
-PatchOutcome patch(PatchSlot& slot, uintptr_t site, const BlockTranslation& block) {
-  PatchOutcome outcome = check_site(site, block);
+// Chooses the patch of `site` by the rules (entry_patch.hpp), and what it writes.
+PatchOutcome plan_patch(const PatchSlot& slot, uintptr_t site, const BlockTranslation& block,
+                        PatchPlan* plan) {
+  const TranslatedInstruction* first = block.instruction_at(site);
+  if (first == nullptr) return PatchOutcome::NotStraightLine;
+  const size_t length = first->length;
+  CodeMapping mapping;
+  if (!mapping_of(site, &mapping) || !mapping.file || mapping.writable || !mapping.readable ||
+      !mapping.executable || site + (length < kEntryJumpBytes ? length : kEntryJumpBytes) > mapping.end) {
+    return PatchOutcome::NotFileCode;
+  }
+  const uint8_t* targets = branch_targets(mapping);
+  if (targets == nullptr) return PatchOutcome::NotFileCode;
+  for (uintptr_t at = site + 1; at < site + length && at < site + kEntryJumpBytes; ++at) {
+    if (targeted(targets, mapping, at)) return PatchOutcome::BranchTarget;  // inside the site
+  }
+  // Another thread may have fetched the site's bytes already: only membarrier(SYNC_CORE) makes
+  // it fetch them again.
+  const bool other_threads = thread_count() != 1;
+  if (other_threads && !can_sync_cores()) return PatchOutcome::OtherThreads;
+  const uintptr_t cache_pc = block.cache_pc(site);
+  if (length >= kEntryJumpBytes) return plan_whole_jump(slot, site, cache_pc, plan);
+  PatchOutcome outcome = plan_jump_over_site(slot, site, length, mapping, cache_pc, plan);
+  if (outcome != PatchOutcome::NoWindow) return outcome;
+  // Another thread may be stopped between two instructions under a jump that covers several.
+  if (other_threads) return PatchOutcome::NoWindow;
+  outcome = check_covered(site, block, mapping, targets);
   if (outcome != PatchOutcome::Patched) return outcome;
-  uintptr_t cache_pc = block.cache_pc(site);
-  uint8_t* stub = make_stub(site, cache_pc);
-  if (stub == nullptr) return PatchOutcome::NoMemory;
-  int64_t displacement = reinterpret_cast<intptr_t>(stub) - static_cast<intptr_t>(site + kEntryJumpBytes);
-  if (displacement != static_cast<int32_t>(displacement)) return PatchOutcome::NoMemory;
-  auto rel32 = static_cast<int32_t>(displacement);
-  slot.stub = stub;
+  return plan_whole_jump(slot, site, cache_pc, plan);
+}
+
+PatchOutcome patch(PatchSlot& slot, uintptr_t site, const BlockTranslation& block) {
+  PatchPlan plan;
+  PatchOutcome outcome = plan_patch(slot, site, block, &plan);
+  if (outcome != PatchOutcome::Patched) return outcome;
+  slot.stub = plan.stub;
+  if (!make_writable(site, plan.written, true)) return PatchOutcome::ProtectFailed;
   slot.low = block.divert_target.low;
   slot.high = block.divert_target.low + block.divert_target.size;
-  std::memcpy(slot.original, reinterpret_cast<const void*>(site), kEntryJumpBytes);
-  slot.jump[0] = kJumpRel32;
-  std::memcpy(slot.jump + 1, &rel32, sizeof(rel32));
-  if (!make_writable(site, true)) return PatchOutcome::ProtectFailed;
+  slot.written = plan.written;
+  slot.reach = plan.reach;
+  std::memcpy(slot.original, reinterpret_cast<const void*>(site), plan.written);
+  std::memcpy(slot.jump, plan.jump, plan.written);
   slot.state.store(kPatching, std::memory_order_release);
-  write_site(site, slot.jump);
-  make_writable(site, false);
+  write_site(site, slot.jump, slot.written);
+  make_writable(site, slot.written, false);
   slot.state.store(kPatched, std::memory_order_release);
   g_patched.fetch_add(1);
   return PatchOutcome::Patched;
 }
 
 bool jump_in_place(const PatchSlot& slot, uintptr_t site) {
-  return std::memcmp(reinterpret_cast<const void*>(site), slot.jump, kEntryJumpBytes) == 0;
+  return std::memcmp(reinterpret_cast<const void*>(site), slot.jump, slot.written) == 0;
 }
 
 }  // namespace
@@ -356,8 +450,11 @@ const char* patch_outcome_name(PatchOutcome outcome) {
     case PatchOutcome::BranchTarget: return "a branch targets the bytes under the jump";
     case PatchOutcome::NotFileCode: return "the code is not in a read-only file mapping";
     case PatchOutcome::OtherThreads:
-      return "the process has other threads, and the jump would cover more than the site";
+      return "the process has other threads, and membarrier(SYNC_CORE) is not available";
     case PatchOutcome::NoMemory: return "no code-cache memory within reach";
+    case PatchOutcome::Overlap: return "the jump would overlap another patch's";
+    case PatchOutcome::NoWindow:
+      return "no free memory where a jump over the site alone can lead, and other threads";
     case PatchOutcome::ProtectFailed: return "the code cannot be made writable";
   }
   return "?";
@@ -421,10 +518,10 @@ size_t remove_entry_patches(uintptr_t low, uintptr_t high) {
   for (PatchSlot& slot : g_slots) {
     uintptr_t site = slot.site.load(std::memory_order_acquire);
     if (site == 0 || slot.state.load() != kPatched || slot.high <= low || high <= slot.low) continue;
-    if (jump_in_place(slot, site) && make_writable(site, true)) {
+    if (jump_in_place(slot, site) && make_writable(site, slot.written, true)) {
       slot.state.store(kRemoving, std::memory_order_release);
-      write_site(site, slot.original);
-      make_writable(site, false);
+      write_site(site, slot.original, slot.written);
+      make_writable(site, slot.written, false);
       ++removed;
     }
     // (Without its jump the site's code was unmapped or replaced: nothing to put back.)
@@ -442,14 +539,14 @@ void show_original_code(uint8_t* bytes, uintptr_t address, size_t size) {
   for (const PatchSlot& slot : g_slots) {
     uintptr_t site = slot.site.load(std::memory_order_acquire);
     if (site == 0 || slot.state.load(std::memory_order_acquire) != kPatched) continue;
-    if (site + kEntryJumpBytes <= address || site >= address + size) continue;
+    if (site + slot.written <= address || site >= address + size) continue;
     bool in_place = true;  // as far as `bytes` show the jump
-    for (size_t i = 0; i < kEntryJumpBytes; ++i) {
+    for (size_t i = 0; i < slot.written; ++i) {
       uintptr_t at = site + i;
       if (at >= address && at < address + size && bytes[at - address] != slot.jump[i]) in_place = false;
     }
     if (!in_place) continue;
-    for (size_t i = 0; i < kEntryJumpBytes; ++i) {
+    for (size_t i = 0; i < slot.written; ++i) {
       uintptr_t at = site + i;
       if (at >= address && at < address + size) bytes[at - address] = slot.original[i];
     }
@@ -457,5 +554,22 @@ void show_original_code(uint8_t* bytes, uintptr_t address, size_t size) {
 }
 
 size_t entry_patch_count() { return g_patched.load(); }
+
+bool jump_window(uintptr_t site, const uint8_t* code, size_t site_length, size_t prefixes,
+                 JumpWindow* out) {
+  if (site_length == 0 || site_length >= kEntryJumpBytes || prefixes >= site_length) return false;
+  const size_t reach = kEntryJumpBytes + prefixes;
+  const size_t chosen = site_length - 1 - prefixes;  // the displacement's low bytes, on the site
+  uint32_t fixed = 0;
+  for (size_t k = chosen; k < 4; ++k) fixed |= uint32_t{code[prefixes + 1 + k]} << (8 * k);
+  // The fixed bytes include the sign: the targets are one contiguous range.
+  const int64_t low = static_cast<int64_t>(site + reach) + static_cast<int32_t>(fixed);
+  const int64_t high = low + (int64_t{1} << (8 * chosen)) - 1;
+  if (high < 0 || low >= static_cast<int64_t>(kUserTop)) return false;
+  out->low = low < 0 ? 0 : static_cast<uintptr_t>(low);
+  out->high = static_cast<uintptr_t>(high);
+  out->reach = reach;
+  return true;
+}
 
 }  // namespace mmiotrace::x86

@@ -3,17 +3,25 @@
 // access reached again and again from untranslated code, after a call returns, say) gets a jump
 // into its translation written over it, so that later entries cost a jump instead of a fault.
 //
-// A site is patched at its kHotEntryTraps-th diverted trap, only when all of these hold:
-//  - the instructions under the 5-byte jump are all translated, one after the other, in the
-//    block the site enters (so the only way into them is through the site);
-//  - no direct branch or call of the code's mapping targets the bytes after the site's first
-//    (the mapping is swept once, linearly, for its direct branch targets);
-//  - the code is in a file mapping that is not writable (not JIT code, which may change);
-//  - no other thread's RIP can be inside the patched bytes: the process has one thread, or the
-//    site's own instruction covers all five bytes (an instruction boundary is never inside an
-//    instruction, and a thread at the site itself meets the int3 or the whole jump).
-// Branches through jump tables are not visible to the sweep: a switch whose case begins right
-// after a traced access of the previous case is the one shape this can break (--no-patch).
+// A site is patched at its kHotEntryTraps-th diverted trap, when its code is in a file mapping
+// that is not writable (not JIT code, which may change), no direct branch or call of that mapping
+// targets the inside of its instruction (the mapping is swept once, linearly, for its direct
+// branch targets), and no other patch's jump overlaps the new one. The rule that no thread's RIP
+// may be inside the bytes replaced then decides the jump:
+//  - a site of five bytes or more gets a 5-byte `jmp rel32` over its own bytes;
+//  - a shorter site gets a jump that replaces its own bytes only: up to three ignored prefixes,
+//    the opcode and the displacement's low bytes on the site, its high bytes being the code
+//    after it, unchanged; the jump's stub is placed where that displacement can lead
+//    (jump_window(); with no prefix first, the widest window). No thread can be stopped inside
+//    an instruction, so this is safe with any number of threads;
+//  - when no memory is free in any of those windows and the process has one thread, a 5-byte
+//    jump may cover the instructions after the site too, if they are all translated, one after
+//    the other, in the block the site enters, and no direct branch targets them (so the only way
+//    into them is through the site). Branches through jump tables are not visible to the sweep:
+//    a switch whose case begins right after a traced access of the previous case is the one
+//    shape this can break (--no-patch).
+// With other threads, patching needs membarrier(SYNC_CORE): a thread that fetched the old bytes
+// must fetch them again.
 //
 // The bytes are written with the cross-modifying-code protocol: int3 on the site's first byte,
 // membarrier(SYNC_CORE), the rest of the jump, membarrier, the jump's first byte, membarrier;
@@ -37,6 +45,8 @@ namespace mmiotrace::x86 {
 inline constexpr size_t kMaxEntryPatches = 1024;
 inline constexpr uint32_t kHotEntryTraps = 3;
 inline constexpr size_t kEntryJumpBytes = 5;  // jmp rel32
+// A jump over a site shorter than it, with up to three ignored prefixes before it.
+inline constexpr size_t kMaxPaddedJumpBytes = kEntryJumpBytes + 3;
 
 // Why note_diverted_entry() did not (or did) patch a site.
 enum class PatchOutcome : uint8_t {
@@ -50,8 +60,11 @@ enum class PatchOutcome : uint8_t {
   NotStraightLine,   // the bytes under the jump are not all translated instructions in a row
   BranchTarget,      // a direct branch targets the bytes under the jump
   NotFileCode,       // the code is writable, anonymous, or its mapping cannot be read
-  OtherThreads,      // the process has other threads, and the jump covers more than the site
+  OtherThreads,      // the process has other threads, and membarrier(SYNC_CORE) is not available
   NoMemory,          // no code-cache memory within reach of the site
+  Overlap,           // the jump would overlap the jump of another patch
+  NoWindow,          // a site shorter than the jump: no free memory where a jump over the
+                     // site alone can lead, and other threads forbid one over more
   ProtectFailed,     // the code could not be made writable (a W^X policy)
 };
 const char* patch_outcome_name(PatchOutcome outcome);
@@ -78,5 +91,19 @@ void show_original_code(uint8_t* bytes, uintptr_t address, size_t size);
 
 // Sites patched right now.
 size_t entry_patch_count();
+
+// Where a jump over a site shorter than it can lead when it replaces only the site's bytes:
+// `prefixes` ignored prefixes, the opcode and the low bytes of the displacement lie on the site;
+// the displacement's other bytes are the code after it, which the jump leaves as it is.
+struct JumpWindow {
+  uintptr_t low;   // the lowest target
+  uintptr_t high;  // the highest
+  size_t reach;    // the jump's length: 5 + prefixes
+};
+// The window of a jump with `prefixes` prefixes over the `site_length`-byte instruction at
+// `site`, whose code from `site` on (at least 5 + prefixes bytes) is `code`; false when it lies
+// wholly outside user space or the arguments do not make such a jump.
+bool jump_window(uintptr_t site, const uint8_t* code, size_t site_length, size_t prefixes,
+                 JumpWindow* out);
 
 }  // namespace mmiotrace::x86
