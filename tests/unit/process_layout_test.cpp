@@ -1,0 +1,54 @@
+// Unit tests for core/process_layout: /proc/self/stat fields read without libc, and the room
+// kept free for the heap's and the main stack's growth.
+#include "core/process_layout.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+
+namespace mmiotrace {
+namespace {
+
+TEST(ProcessLayout, StatFieldsAreTheKernelsNumbers) {
+  EXPECT_EQ(self_stat_field(4), getppid());  // ppid
+  long threads = self_stat_field(20);
+  ASSERT_GE(threads, 1);
+  std::atomic<bool> done{false};
+  std::thread other([&done] {
+    while (!done.load()) std::this_thread::yield();
+  });
+  EXPECT_EQ(self_stat_field(20), threads + 1);
+  done.store(true);
+  other.join();
+  // startstack lies above this frame (the test runs on the main thread's stack).
+  int local = 0;
+  EXPECT_GT(static_cast<uintptr_t>(self_stat_field(28)), reinterpret_cast<uintptr_t>(&local));
+  // Fields 1 to 3 are not numbers, and there is no field 100.
+  EXPECT_EQ(self_stat_field(2), -1);
+  EXPECT_EQ(self_stat_field(100), -1);
+}
+
+TEST(ProcessLayout, TheHeapAndTheMainStackKeepTheirRoomToGrow) {
+  auto brk = reinterpret_cast<uintptr_t>(sbrk(0));
+  EXPECT_FALSE(clear_of_growth(brk, 4096));
+  EXPECT_FALSE(clear_of_growth(brk + kGrowthRoom - 4096, 4096));
+  EXPECT_TRUE(clear_of_growth(brk + kGrowthRoom, 4096));
+  // A range that starts below the break and reaches into its room.
+  EXPECT_FALSE(clear_of_growth(brk - 8192, 16384));
+  auto stack_start = static_cast<uintptr_t>(self_stat_field(28));
+  struct rlimit limit;
+  ASSERT_EQ(getrlimit(RLIMIT_STACK, &limit), 0);
+  EXPECT_FALSE(clear_of_growth(stack_start - 4096, 4096));
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < (uint64_t{1} << 32)) {
+    uintptr_t stack_low = stack_start - limit.rlim_cur - kGrowthRoom;
+    EXPECT_FALSE(clear_of_growth(stack_low, 4096));
+    EXPECT_TRUE(clear_of_growth(stack_low - 4096, 4096));
+  }
+}
+
+}  // namespace
+}  // namespace mmiotrace
