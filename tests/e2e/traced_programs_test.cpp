@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "program_runner.hpp"
@@ -139,6 +140,62 @@ TEST(SignalsInTheCodeCache, HandlersThatLogNeverInterleaveWithALoggedAccess) {
   }
   EXPECT_EQ(loop_accesses, 2 * kIterations);
   EXPECT_EQ(handler_accesses, 1 + 2 * handler_runs + 1);  // and the final read of the count
+}
+
+// Threads polling a device at once, each through the same hot entry, which is patched while
+// the others run it: the same output as untraced, each thread's accesses in the trace in order
+// with their values, with the code cache (its entry patched, so that the traps stop) and
+// without it (threaded_polls.c).
+TEST(ThreadedPolls, AnEntryPatchedWhileOtherThreadsRunItChangesNothingTheyDoOrTheTraceHolds) {
+  const std::string program = std::string(E2E_PROGRAMS_DIR) + "/threaded_polls";
+  constexpr uint64_t kIterations = 20000;
+  constexpr int kThreads = 4;
+  for (bool divert : {true, false}) {
+    const uint64_t iterations = divert ? kIterations : kIterations / 20;  // a trap each
+    TemporaryDirectory untraced_dir;
+    ProgramResult untraced =
+        run_program({program, untraced_dir.path(), std::to_string(iterations)}, untraced_dir.path());
+    ASSERT_EQ(describe_status(untraced.status), "exited 0") << untraced.out;
+    TemporaryDirectory traced_dir;
+    const std::string trace_path = traced_dir.path() + "/trace.txt";
+    std::vector<std::string> command = {MMIOTRACE_COMMAND, "record", "-o", trace_path, "--trace",
+                                        traced_dir.path() + "/*.reg"};
+    if (!divert) command.push_back("--no-divert");
+    command.insert(command.end(), {"--", program, traced_dir.path(), std::to_string(iterations)});
+    ProgramResult traced = run_program(command, traced_dir.path(), {"MMIOTRACE_STATS=1"});
+    ASSERT_EQ(describe_status(traced.status), "exited 0") << traced.out << traced.err;
+    EXPECT_EQ(traced.out, untraced.out);
+    if (divert) {
+      // "...: T traps: ... P entries patched; ..."
+      std::smatch stats;
+      ASSERT_TRUE(std::regex_search(traced.err, stats, std::regex(R"(: (\d+) traps: .* (\d+) entries patched)")))
+          << traced.err;
+      EXPECT_GE(std::stoull(stats[2]), 1u) << traced.err;
+      EXPECT_LT(std::stoull(stats[1]), iterations) << traced.err;  // not a trap per iteration
+    }
+    // Thread t: W i, R i at offset 0x40 t, for i from 0; then main's read of the last value.
+    uint64_t accesses[kThreads] = {};
+    std::istringstream lines(read_file(trace_path));
+    for (std::string line; std::getline(lines, line);) {
+      if (line.size() < 2 || (line[0] != 'R' && line[0] != 'W') || line[1] != ' ') continue;
+      std::istringstream fields(line);
+      std::string kind, width, time, map, offset, value;
+      fields >> kind >> width >> time >> map >> offset >> value;
+      uint64_t register_offset = std::strtoull(offset.c_str(), nullptr, 16);
+      ASSERT_TRUE(register_offset % 0x40 == 0 && register_offset / 0x40 < kThreads) << line;
+      uint64_t& seen = accesses[register_offset / 0x40];
+      uint64_t number = std::strtoull(value.c_str(), nullptr, 16);
+      if (seen == 2 * iterations) {  // main's read
+        EXPECT_EQ(kind + " " + std::to_string(number), "R " + std::to_string(iterations - 1)) << line;
+      } else {
+        std::string expected_kind = seen % 2 == 0 ? "W" : "R";
+        ASSERT_EQ(kind + " " + std::to_string(number), expected_kind + " " + std::to_string(seen / 2))
+            << "access " << seen << " of register " << offset << ": " << line;
+      }
+      ++seen;
+    }
+    for (uint64_t count : accesses) EXPECT_EQ(count, 2 * iterations + 1) << (divert ? "" : "--no-divert");
+  }
 }
 
 // The registers no access touches stay as they were: every vector register, the AVX-512 masks,
