@@ -14,7 +14,6 @@ namespace {
 
 constexpr size_t kChunkSize = 1 << 20;
 constexpr uintptr_t kPage = 4096;
-constexpr uintptr_t kUserTop = uintptr_t{1} << 47;
 constexpr uintptr_t kLowestMapping = 1 << 16;  // vm.mmap_min_addr's default
 
 struct Chunk {
@@ -87,26 +86,32 @@ uint8_t* carve(NearChunk& chunk, size_t size) {
   return reinterpret_cast<uint8_t*>(chunk.base.load() + offset);
 }
 
-// Maps a fresh chunk near `near`: free address ranges are tried 1 MiB apart, alternately above
-// and below, with MAP_FIXED_NOREPLACE so that nothing of the program's is ever replaced.
+// Maps `length` bytes of code memory at `address` when all of it is free, in user space and out
+// of the heap's and the stack's `room`: `address`, or 0. MAP_FIXED_NOREPLACE, so that nothing of
+// the program's is ever replaced.
+uintptr_t map_code_at(uintptr_t address, size_t length, const GrowthRoom& room) {
+  if (address + length > kUserSpaceEnd || !room.clear(address, length)) return 0;
+  long mapped = sys::mmap(address, length, PROT_READ | PROT_WRITE | PROT_EXEC,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (mapped < 0 && mapped > -4096) return 0;  // taken (EEXIST), or refused there
+  if (static_cast<uintptr_t>(mapped) == address) return address;
+  sys::munmap(static_cast<uintptr_t>(mapped), length);  // an old kernel's hint
+  return 0;
+}
+
+// Maps a fresh chunk near `near`: free address ranges are tried 16 MiB apart, alternately above
+// and below.
 uintptr_t map_near(uintptr_t near) {
-  constexpr int kPlaceholderFlags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE;
   const uintptr_t aligned = near & ~static_cast<uintptr_t>(kNearChunkSize - 1);
+  const GrowthRoom room = GrowthRoom::now();
   for (uintptr_t step = 1; step < 1024; ++step) {
     for (int side = 0; side < 2; ++side) {
       uintptr_t delta = step * kNearChunkSize * 16;
       if (side == 0 && aligned > UINTPTR_MAX - delta) continue;
       if (side == 1 && aligned < delta + kNearChunkSize) continue;
       uintptr_t hint = side == 0 ? aligned + delta : aligned - delta;
-      if (hint >= kUserTop || !within_reach(hint, kNearChunkSize, near) ||
-          !clear_of_growth(hint, kNearChunkSize)) {
-        continue;
-      }
-      long mapped = sys::mmap(hint, kNearChunkSize, PROT_READ | PROT_WRITE | PROT_EXEC,
-                              kPlaceholderFlags, -1, 0);
-      if (mapped < 0 && mapped > -4096) continue;  // taken (EEXIST), or refused there
-      if (static_cast<uintptr_t>(mapped) == hint) return hint;
-      sys::munmap(static_cast<uintptr_t>(mapped), kNearChunkSize);  // an old kernel's hint
+      if (!within_reach(hint, kNearChunkSize, near)) continue;
+      if (map_code_at(hint, kNearChunkSize, room) != 0) return hint;
     }
   }
   return 0;
@@ -166,7 +171,7 @@ uint8_t* allocate_code_near(uintptr_t near, size_t size) {
 
 uint8_t* allocate_code_in_window(uintptr_t low, uintptr_t high, size_t size) {
   if (low < kLowestMapping) low = kLowestMapping;
-  if (high >= kUserTop - size) high = kUserTop - size - 1;
+  if (high >= kUserSpaceEnd - size) high = kUserSpaceEnd - size - 1;
   if (low > high) return nullptr;
   for (size_t i = 0; i < g_window_page_count; ++i) {
     WindowPages& pages = g_window_pages[i];
@@ -179,18 +184,12 @@ uint8_t* allocate_code_in_window(uintptr_t low, uintptr_t high, size_t size) {
   const uintptr_t first = low & ~(kPage - 1);
   const uint64_t pages_in_window = ((high & ~(kPage - 1)) - first) / kPage + 1;
   const uint64_t step = pages_in_window <= kWindowPagesTried ? 1 : pages_in_window / kWindowPagesTried;
+  const GrowthRoom room = GrowthRoom::now();
   for (uint64_t index = 0; index < pages_in_window; index += step) {
     uintptr_t page = first + index * kPage;
     uintptr_t start = page > low ? page : low;
     size_t length = (start + size - page + kPage - 1) & ~(kPage - 1);  // one page, or two
-    if (page + length > kUserTop || !clear_of_growth(page, length)) continue;
-    long mapped = sys::mmap(page, length, PROT_READ | PROT_WRITE | PROT_EXEC,
-                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-    if (mapped < 0 && mapped > -4096) continue;  // taken (EEXIST), or refused there
-    if (static_cast<uintptr_t>(mapped) != page) {
-      sys::munmap(static_cast<uintptr_t>(mapped), length);  // an old kernel's hint
-      continue;
-    }
+    if (map_code_at(page, length, room) == 0) continue;
     g_window_pages[g_window_page_count++] = {page, length, start + size - page};
     return reinterpret_cast<uint8_t*>(start);
   }

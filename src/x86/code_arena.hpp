@@ -2,7 +2,7 @@
 // Memory for generated code and for the instruction cache, handed out by any thread, from
 // signal handlers: chunks mapped with raw mmap(), carved with atomic bumps, never freed. Memory
 // at chosen addresses is mapped only where nothing is (MAP_FIXED_NOREPLACE) and where the heap
-// and the main stack will not need it (clear_of_growth()).
+// and the main stack will not need it (GrowthRoom, core/process_layout.hpp).
 #pragma once
 
 #include <cstddef>

@@ -20,7 +20,6 @@ constexpr uintptr_t kPage = 4096;
 constexpr uint8_t kInt3 = 0xcc;
 constexpr uint8_t kJumpRel32 = 0xe9;
 constexpr uint8_t kIgnoredPrefix = 0x26;  // ES override: no effect on a jmp rel32 in 64-bit mode
-constexpr uintptr_t kUserTop = uintptr_t{1} << 47;
 constexpr int kMembarrierSyncCore = 1 << 5;          // MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE
 constexpr int kMembarrierRegisterSyncCore = 1 << 6;  // ... its registration
 constexpr uint64_t kMaxSweptBytes = uint64_t{256} << 20;
@@ -68,92 +67,6 @@ PatchSlot* slot_of(uintptr_t site, bool claim) {
   return nullptr;
 }
 
-// --- What the rules need to know about the process -----------------------------------------
-
-struct CodeMapping {
-  uintptr_t start = 0;
-  uintptr_t end = 0;
-  bool readable = false;
-  bool writable = false;
-  bool executable = false;
-  bool file = false;  // backed by a file (a non-zero inode)
-};
-
-uint64_t parse_number(const char*& cursor, const char* end, unsigned base) {
-  uint64_t value = 0;
-  for (; cursor < end; ++cursor) {
-    char c = *cursor;
-    unsigned digit;
-    if (c >= '0' && c <= '9') {
-      digit = static_cast<unsigned>(c - '0');
-    } else if (base == 16 && c >= 'a' && c <= 'f') {
-      digit = static_cast<unsigned>(c - 'a' + 10);
-    } else {
-      break;
-    }
-    value = value * base + digit;
-  }
-  return value;
-}
-
-// One line of /proc/self/maps (its first 127 characters: the path is not needed).
-bool parse_maps_line(const char* line, size_t length, CodeMapping* out) {
-  const char* cursor = line;
-  const char* end = line + length;
-  out->start = parse_number(cursor, end, 16);
-  if (cursor == end || *cursor++ != '-') return false;
-  out->end = parse_number(cursor, end, 16);
-  if (end - cursor < 6 || *cursor++ != ' ') return false;
-  out->readable = cursor[0] == 'r';
-  out->writable = cursor[1] == 'w';
-  out->executable = cursor[2] == 'x';
-  cursor += 4;
-  for (int field = 0; field < 2; ++field) {  // offset, device
-    if (cursor == end || *cursor++ != ' ') return false;
-    while (cursor < end && *cursor != ' ') ++cursor;
-  }
-  if (cursor == end || *cursor++ != ' ') return false;
-  out->file = parse_number(cursor, end, 10) != 0;
-  return true;
-}
-
-// The mapping that holds `address`, read from /proc/self/maps with raw system calls.
-bool mapping_of(uintptr_t address, CodeMapping* out) {
-  long fd = sys::open_read_only("/proc/self/maps");
-  if (fd < 0) return false;
-  char chunk[1024];
-  char line[128];
-  size_t line_length = 0;
-  bool found = false;
-  for (;;) {
-    long got = sys::read(static_cast<int>(fd), chunk, sizeof(chunk));
-    if (got == -4 /* EINTR */) continue;
-    if (got <= 0) break;
-    for (long i = 0; i < got && !found; ++i) {
-      if (chunk[i] != '\n') {
-        if (line_length < sizeof(line)) line[line_length++] = chunk[i];
-        continue;
-      }
-      CodeMapping mapping;
-      if (parse_maps_line(line, line_length, &mapping) && mapping.start <= address &&
-          address < mapping.end) {
-        *out = mapping;
-        found = true;
-      }
-      line_length = 0;
-    }
-    if (found) break;
-  }
-  sys::close(static_cast<int>(fd));
-  return found;
-}
-
-// Threads in this process, or 0 when that cannot be read.
-long thread_count() {
-  long threads = self_stat_field(20);
-  return threads < 0 ? 0 : threads;
-}
-
 // --- The direct branch targets of a code mapping --------------------------------------------
 
 struct SweptMapping {
@@ -168,7 +81,7 @@ constinit size_t g_swept_count = 0;
 // The bitmap of the bytes of `mapping` that a direct jump, conditional jump or call of the
 // mapping targets, found by a linear sweep of its code (made once per mapping; null when it
 // cannot be).
-const uint8_t* branch_targets(const CodeMapping& mapping) {
+const uint8_t* branch_targets(const SelfMapping& mapping) {
   for (size_t i = 0; i < g_swept_count; ++i) {
     if (g_swept[i].start == mapping.start && g_swept[i].end == mapping.end) return g_swept[i].targets;
   }
@@ -219,7 +132,7 @@ const uint8_t* branch_targets(const CodeMapping& mapping) {
   return bits;
 }
 
-bool targeted(const uint8_t* targets, const CodeMapping& mapping, uintptr_t address) {
+bool targeted(const uint8_t* targets, const SelfMapping& mapping, uintptr_t address) {
   uint64_t offset = address - mapping.start;
   return (targets[offset / 8] >> (offset % 8)) & 1;
 }
@@ -326,7 +239,7 @@ PatchOutcome plan_whole_jump(const PatchSlot& slot, uintptr_t site, uintptr_t ca
 // high bytes are the code after the site, and its stub is placed where that lets it lead. No
 // other thread can be inside the bytes it replaces, whatever it runs.
 PatchOutcome plan_jump_over_site(const PatchSlot& slot, uintptr_t site, size_t length,
-                                 const CodeMapping& mapping, uintptr_t cache_pc, PatchPlan* plan) {
+                                 const SelfMapping& mapping, uintptr_t cache_pc, PatchPlan* plan) {
   uint8_t code[kMaxPaddedJumpBytes];
   size_t readable = mapping.end - site < sizeof(code) ? mapping.end - site : sizeof(code);
   long got = read_code(code, site, readable);
@@ -366,7 +279,7 @@ PatchOutcome plan_jump_over_site(const PatchSlot& slot, uintptr_t site, size_t l
 
 // Whether a five-byte jump over the site and the instructions after it leaves every way into
 // them through the site: Patched, NotStraightLine or BranchTarget.
-PatchOutcome check_covered(uintptr_t site, const BlockTranslation& block, const CodeMapping& mapping,
+PatchOutcome check_covered(uintptr_t site, const BlockTranslation& block, const SelfMapping& mapping,
                            const uint8_t* targets) {
   for (uintptr_t at = site; at < site + kEntryJumpBytes;) {
     const TranslatedInstruction* instruction = block.instruction_at(at);
@@ -386,8 +299,8 @@ PatchOutcome plan_patch(const PatchSlot& slot, uintptr_t site, const BlockTransl
   const TranslatedInstruction* first = block.instruction_at(site);
   if (first == nullptr) return PatchOutcome::NotStraightLine;
   const size_t length = first->length;
-  CodeMapping mapping;
-  if (!mapping_of(site, &mapping) || !mapping.file || mapping.writable || !mapping.readable ||
+  SelfMapping mapping;
+  if (!self_mapping_of(site, &mapping) || !mapping.file || mapping.writable || !mapping.readable ||
       !mapping.executable || site + (length < kEntryJumpBytes ? length : kEntryJumpBytes) > mapping.end) {
     return PatchOutcome::NotFileCode;
   }
@@ -398,7 +311,7 @@ PatchOutcome plan_patch(const PatchSlot& slot, uintptr_t site, const BlockTransl
   }
   // Another thread may have fetched the site's bytes already: only membarrier(SYNC_CORE) makes
   // it fetch them again.
-  const bool other_threads = thread_count() != 1;
+  const bool other_threads = self_stat_field(20) != 1;  // (or unknown)
   if (other_threads && !can_sync_cores()) return PatchOutcome::OtherThreads;
   const uintptr_t cache_pc = block.cache_pc(site);
   if (length >= kEntryJumpBytes) return plan_whole_jump(slot, site, cache_pc, plan);
@@ -565,7 +478,7 @@ bool jump_window(uintptr_t site, const uint8_t* code, size_t site_length, size_t
   // The fixed bytes include the sign: the targets are one contiguous range.
   const int64_t low = static_cast<int64_t>(site + reach) + static_cast<int32_t>(fixed);
   const int64_t high = low + (int64_t{1} << (8 * chosen)) - 1;
-  if (high < 0 || low >= static_cast<int64_t>(kUserTop)) return false;
+  if (high < 0 || low >= static_cast<int64_t>(kUserSpaceEnd)) return false;
   out->low = low < 0 ? 0 : static_cast<uintptr_t>(low);
   out->high = static_cast<uintptr_t>(high);
   out->reach = reach;

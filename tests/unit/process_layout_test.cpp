@@ -1,8 +1,9 @@
-// Unit tests for core/process_layout: /proc/self/stat fields read without libc, and the room
-// kept free for the heap's and the main stack's growth.
+// Unit tests for core/process_layout: /proc/self/stat fields and /proc/self/maps lines read
+// without libc, and the room kept free for the heap's and the main stack's growth.
 #include "core/process_layout.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -32,7 +33,33 @@ TEST(ProcessLayout, StatFieldsAreTheKernelsNumbers) {
   EXPECT_EQ(self_stat_field(100), -1);
 }
 
+TEST(ProcessLayout, TheMappingOfAnAddressIsTheLineOfMapsThatHoldsIt) {
+  SelfMapping code;
+  auto function = reinterpret_cast<uintptr_t>(&self_stat_field);
+  ASSERT_TRUE(self_mapping_of(function, &code));
+  EXPECT_LE(code.start, function);
+  EXPECT_GT(code.end, function);
+  EXPECT_TRUE(code.readable && code.executable && code.file);
+  EXPECT_FALSE(code.writable);
+  static int data = 0;
+  SelfMapping writable;
+  ASSERT_TRUE(self_mapping_of(reinterpret_cast<uintptr_t>(&data), &writable));
+  EXPECT_TRUE(writable.readable && writable.writable);
+  EXPECT_FALSE(writable.executable);
+  void* anonymous = mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(anonymous, MAP_FAILED);
+  SelfMapping page;
+  ASSERT_TRUE(self_mapping_of(reinterpret_cast<uintptr_t>(anonymous), &page));
+  EXPECT_LE(page.start, reinterpret_cast<uintptr_t>(anonymous));  // (maybe merged with a
+  EXPECT_GE(page.end, reinterpret_cast<uintptr_t>(anonymous) + 4096);  // neighbour)
+  EXPECT_FALSE(page.file);
+  munmap(anonymous, 4096);
+  EXPECT_FALSE(self_mapping_of(reinterpret_cast<uintptr_t>(anonymous), &page));
+}
+
 TEST(ProcessLayout, TheHeapAndTheMainStackKeepTheirRoomToGrow) {
+  const GrowthRoom room = GrowthRoom::now();
+  auto clear_of_growth = [&room](uintptr_t address, size_t size) { return room.clear(address, size); };
   auto brk = reinterpret_cast<uintptr_t>(sbrk(0));
   EXPECT_FALSE(clear_of_growth(brk, 4096));
   EXPECT_FALSE(clear_of_growth(brk + kGrowthRoom - 4096, 4096));
