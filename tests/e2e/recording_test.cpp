@@ -163,11 +163,9 @@ void RecordingTest::check_kill(int signo, const std::vector<std::string>& option
   ASSERT_EQ(describe_status(dumped.status), "exited 0") << dumped.err;
   uint64_t expected = 1;
   for (const std::string& line : lines_of(dumped.out)) {
-    if (line.rfind("W 8 ", 0) != 0) continue;
-    std::istringstream fields(line);
-    std::string kind, width, time, map, phys, value;
-    fields >> kind >> width >> time >> map >> phys >> value;
-    ASSERT_EQ(std::stoull(value, nullptr, 16), expected) << line;
+    AccessLine access;
+    if (line.rfind("W 8 ", 0) != 0 || !parse_access_line(line, &access)) continue;
+    ASSERT_EQ(access.value, expected) << line;
     ++expected;
   }
   EXPECT_GE(expected - 1, progress[0]);

@@ -195,6 +195,16 @@ NormalizedTrace normalize_trace(const std::string& trace, const ProgramImage& pr
 
 namespace mmiotrace::e2e {
 
+bool parse_access_line(const std::string& line, AccessLine* out) {
+  if (line.size() < 2 || (line[0] != 'R' && line[0] != 'W') || line[1] != ' ') return false;
+  std::vector<std::string> fields = split(line);
+  if (fields.size() < 6) return false;
+  out->kind = line[0];
+  out->phys = parse_hex(fields[4]);
+  out->value = parse_hex(fields[5]);
+  return true;
+}
+
 std::string without_diagnostics(const std::string& text) {
   std::istringstream in(text);
   std::string kept;

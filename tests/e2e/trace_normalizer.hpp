@@ -36,6 +36,15 @@ struct NormalizedTrace {
 NormalizedTrace normalize_trace(const std::string& trace, const ProgramImage& program,
                                 const std::string& directory);
 
+// A read or write line of a text trace: "R|W WIDTH TIME MAP PHYS VALUE PC PID".
+struct AccessLine {
+  char kind = 0;      // 'R' or 'W'
+  uint64_t phys = 0;  // for a mapped regular file, the offset in it
+  uint64_t value = 0;
+};
+// Whether `line` is a read or write line; fills `out` when it is.
+bool parse_access_line(const std::string& line, AccessLine* out);
+
 // Lines of `text` without mmiotrace's own diagnostics ("mmiotrace: ..."), to compare a traced
 // program's stderr with its untraced one.
 std::string without_diagnostics(const std::string& text);

@@ -36,6 +36,16 @@ size_t core_files(const std::string& directory) {
   return count;
 }
 
+// "R 5", "W 6": an access's direction and value, as the checks below compare them.
+std::string described(const AccessLine& access) {
+  return std::string(1, access.kind) + " " + std::to_string(access.value);
+}
+
+// The `n`th access of a register written then read back with 0, 1, 2...: W 0, R 0, W 1, R 1...
+std::string expected_in_turn(uint64_t n) {
+  return std::string(n % 2 == 0 ? "W" : "R") + " " + std::to_string(n / 2);
+}
+
 class TracedProgramTest : public ::testing::TestWithParam<std::string> {};
 
 // Runs the program untraced and traced (with `extra` options), compares their behaviour, and
@@ -116,22 +126,15 @@ TEST(SignalsInTheCodeCache, HandlersThatLogNeverInterleaveWithALoggedAccess) {
   uint64_t handler_accesses = 0;
   std::istringstream lines(read_file(trace_path));
   for (std::string line; std::getline(lines, line);) {
-    if (line.size() < 2 || (line[0] != 'R' && line[0] != 'W') || line[1] != ' ') continue;
-    std::istringstream fields(line);
-    std::string kind, width, time, map, offset, value;
-    fields >> kind >> width >> time >> map >> offset >> value;
-    uint64_t number = std::strtoull(value.c_str(), nullptr, 16);
-    if (offset == "0x0") {
-      std::string expected_kind = loop_accesses % 2 == 0 ? "W" : "R";
-      ASSERT_EQ(kind + " " + std::to_string(number),
-                expected_kind + " " + std::to_string(loop_accesses / 2))
+    AccessLine access;
+    if (!parse_access_line(line, &access)) continue;
+    if (access.phys == 0) {
+      ASSERT_EQ(described(access), expected_in_turn(loop_accesses))
           << "loop access " << loop_accesses << ": " << line;
       ++loop_accesses;
-    } else if (offset == "0x100") {
+    } else if (access.phys == 0x100) {
       // W 0, then R 0, W 1, R 1, W 2...
-      std::string expected_kind = handler_accesses % 2 == 0 ? "W" : "R";
-      ASSERT_EQ(kind + " " + std::to_string(number),
-                expected_kind + " " + std::to_string(handler_accesses / 2))
+      ASSERT_EQ(described(access), expected_in_turn(handler_accesses))
           << "handler access " << handler_accesses << ": " << line;
       ++handler_accesses;
     } else {
@@ -177,20 +180,15 @@ TEST(ThreadedPolls, AnEntryPatchedWhileOtherThreadsRunItChangesNothingTheyDoOrTh
     uint64_t accesses[kThreads] = {};
     std::istringstream lines(read_file(trace_path));
     for (std::string line; std::getline(lines, line);) {
-      if (line.size() < 2 || (line[0] != 'R' && line[0] != 'W') || line[1] != ' ') continue;
-      std::istringstream fields(line);
-      std::string kind, width, time, map, offset, value;
-      fields >> kind >> width >> time >> map >> offset >> value;
-      uint64_t register_offset = std::strtoull(offset.c_str(), nullptr, 16);
-      ASSERT_TRUE(register_offset % 0x40 == 0 && register_offset / 0x40 < kThreads) << line;
-      uint64_t& seen = accesses[register_offset / 0x40];
-      uint64_t number = std::strtoull(value.c_str(), nullptr, 16);
+      AccessLine access;
+      if (!parse_access_line(line, &access)) continue;
+      ASSERT_TRUE(access.phys % 0x40 == 0 && access.phys / 0x40 < kThreads) << line;
+      uint64_t& seen = accesses[access.phys / 0x40];
       if (seen == 2 * iterations) {  // main's read
-        EXPECT_EQ(kind + " " + std::to_string(number), "R " + std::to_string(iterations - 1)) << line;
+        EXPECT_EQ(described(access), "R " + std::to_string(iterations - 1)) << line;
       } else {
-        std::string expected_kind = seen % 2 == 0 ? "W" : "R";
-        ASSERT_EQ(kind + " " + std::to_string(number), expected_kind + " " + std::to_string(seen / 2))
-            << "access " << seen << " of register " << offset << ": " << line;
+        ASSERT_EQ(described(access), expected_in_turn(seen))
+            << "access " << seen << " of register " << access.phys << ": " << line;
       }
       ++seen;
     }
