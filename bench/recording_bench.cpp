@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "trace/ring_sink.hpp"
+#include "recorder/ring_sink.hpp"
 #include "trace/trace_buffer.hpp"
 #include "trace/trace_drainer.hpp"
 #include "trace/trace_writer.hpp"

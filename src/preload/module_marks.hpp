@@ -13,7 +13,7 @@
 #include <string>
 #include <utility>
 
-#include "trace/recorder.hpp"
+#include "recorder/recorder.hpp"
 
 namespace mmiotrace::preload {
 

@@ -2,7 +2,7 @@
 // configuration from the environment, and keeps the table of traced mappings that the
 // interposers (memory_interpose.cpp, fd_interpose.cpp, syscall_interpose.cpp) maintain and
 // consult. Runs in the traced program, in normal context (the probe handlers it installs are
-// in trace/recorder_handlers.cpp).
+// in recorder/recorder_handlers.cpp).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <pthread.h>
@@ -25,9 +25,9 @@
 #include "preload/physical_address.hpp"
 #include "preload/shim.hpp"
 #include "preload/trace_filter.hpp"
-#include "trace/recorder.hpp"
-#include "trace/ring_sink.hpp"
-#include "trace/session.hpp"
+#include "recorder/recorder.hpp"
+#include "recorder/ring_sink.hpp"
+#include "recorder/session.hpp"
 #include "x86/guarded_access.hpp"
 
 namespace mmiotrace::preload {

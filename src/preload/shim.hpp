@@ -16,7 +16,7 @@
 #include "preload/device_files.hpp"
 #include "preload/module_marks.hpp"
 #include "preload/trace_filter.hpp"
-#include "trace/session.hpp"
+#include "recorder/session.hpp"
 
 namespace mmiotrace::preload {
 

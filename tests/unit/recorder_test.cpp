@@ -1,5 +1,5 @@
 // Unit tests for trace/recorder: traced mappings become MAP, R/W/UNKNOWN and UNMAP events.
-#include "trace/recorder.hpp"
+#include "recorder/recorder.hpp"
 
 #include <gtest/gtest.h>
 

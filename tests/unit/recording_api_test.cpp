@@ -1,4 +1,4 @@
-// Unit tests for the recording API (trace/trace_api.cpp): a program recording itself with the
+// Unit tests for the recording API (recorder/trace_api.cpp): a program recording itself with the
 // in-process writer, in each format.
 #include <gtest/gtest.h>
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "trace/binary_format.hpp"
-#include "trace/ring_sink.hpp"
+#include "recorder/ring_sink.hpp"
 #include "trace/trace_buffer.hpp"
 #include "trace/trace_drainer.hpp"
 #include "trace/trace_writer.hpp"

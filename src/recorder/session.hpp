@@ -3,8 +3,8 @@
 // the API's tracing and marker functions use.
 #pragma once
 
-#include "trace/recorder.hpp"
-#include "trace/ring_sink.hpp"
+#include "recorder/recorder.hpp"
+#include "recorder/ring_sink.hpp"
 #include "trace/trace_buffer.hpp"
 
 namespace mmiotrace::trace {

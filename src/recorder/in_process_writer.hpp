@@ -8,7 +8,7 @@
 #include <string>
 #include <thread>
 
-#include "trace/session.hpp"
+#include "recorder/session.hpp"
 #include "trace/trace_drainer.hpp"
 #include "trace/trace_writer.hpp"
 

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "mmiotrace/mmiotrace.h"
-#include "trace/in_process_writer.hpp"
-#include "trace/session.hpp"
+#include "recorder/in_process_writer.hpp"
+#include "recorder/session.hpp"
 
 using namespace mmiotrace;
 using namespace mmiotrace::trace;

@@ -1,5 +1,5 @@
 // The in-process writer (see in_process_writer.hpp).
-#include "trace/in_process_writer.hpp"
+#include "recorder/in_process_writer.hpp"
 
 #include <fcntl.h>
 #include <poll.h>

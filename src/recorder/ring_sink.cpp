@@ -1,6 +1,6 @@
 // mmiotrace: signal-safe, vector-free
 // Writing events into per-thread rings (see ring_sink.hpp).
-#include "trace/ring_sink.hpp"
+#include "recorder/ring_sink.hpp"
 
 #include <atomic>
 #include <cstring>

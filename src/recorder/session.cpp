@@ -1,6 +1,6 @@
 // mmiotrace: signal-safe
 // The current recording session (see session.hpp).
-#include "trace/session.hpp"
+#include "recorder/session.hpp"
 
 #include <atomic>
 

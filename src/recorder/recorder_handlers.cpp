@@ -1,7 +1,7 @@
 // mmiotrace: signal-safe, vector-free
 // From a probe hit to an event (see recorder_handlers.hpp), and the parts of Recorder that any
 // context may use.
-#include "trace/recorder_handlers.hpp"
+#include "recorder/recorder_handlers.hpp"
 
 #include <atomic>
 #include <cstring>
@@ -9,8 +9,8 @@
 #include "core/access_context.hpp"
 #include "core/monotonic_clock.hpp"
 #include "core/syscall.hpp"
-#include "trace/recorder.hpp"
-#include "trace/ring_sink.hpp"
+#include "recorder/recorder.hpp"
+#include "recorder/ring_sink.hpp"
 
 namespace mmiotrace::trace {
 namespace {

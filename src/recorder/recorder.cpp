@@ -1,5 +1,5 @@
 // Starting and stopping traced mappings (see recorder.hpp). Normal context.
-#include "trace/recorder.hpp"
+#include "recorder/recorder.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -8,8 +8,8 @@
 #include "core/monotonic_clock.hpp"
 #include "core/syscall.hpp"
 #include "kmmio/divert.hpp"
-#include "trace/recorder_handlers.hpp"
-#include "trace/ring_sink.hpp"
+#include "recorder/recorder_handlers.hpp"
+#include "recorder/ring_sink.hpp"
 
 namespace mmiotrace::trace {
 
