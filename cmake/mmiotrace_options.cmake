@@ -19,7 +19,7 @@ endif()
 # tools/check-signal-safe (run by the test suite) checks their object files mechanically.
 #
 # Some of them open with "// mmiotrace: signal-safe, vector-free" instead: the code that flushes
-# the code cache's log into the trace (x86/divert_log.hpp). Translated code calls it in the
+# the code cache's log into the trace (codecache/access_log.hpp). Translated code calls it in the
 # middle of the program's work, so it must leave every register as it was; compiled to use the
 # general registers only, and no library function that may use others (memcpy and memset are
 # inlined), it lets the flush thunk save the general registers instead of the whole extended

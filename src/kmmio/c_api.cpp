@@ -1,11 +1,11 @@
 // The C API of mmiotrace.h for probes, strategy and statistics, over the engine.
 #include <cerrno>
 
-#include "kmmio/divert.hpp"
+#include "kmmio/code_cache.hpp"
 #include "kmmio/engine.hpp"
 #include "kmmio/engine_settings.hpp"
 #include "kmmio/engine_stats.hpp"
-#include "x86/entry_patch.hpp"
+#include "codecache/entry_patch.hpp"
 #include "mmiotrace/mmiotrace.h"
 
 using namespace mmiotrace;

@@ -2,7 +2,7 @@
 // The Emulate strategy (see emulate.hpp).
 #include "kmmio/emulate.hpp"
 
-#include "x86/translation_cache.hpp"
+#include "codecache/translation_cache.hpp"
 
 #include <atomic>
 #include <cstring>
@@ -10,10 +10,10 @@
 #include "core/access_context.hpp"
 #include "core/fixed_text.hpp"
 #include "core/monotonic_clock.hpp"
-#include "kmmio/divert.hpp"
+#include "kmmio/code_cache.hpp"
 #include "kmmio/engine_settings.hpp"
 #include "kmmio/engine_stats.hpp"
-#include "x86/divert_log.hpp"
+#include "codecache/access_log.hpp"
 #include "x86/guarded_access.hpp"
 #include "x86/instruction_cache.hpp"
 

@@ -9,7 +9,7 @@
 #include "core/diagnostics.hpp"
 #include "core/syscall.hpp"
 #include "kmmio/access_description.hpp"
-#include "kmmio/divert.hpp"
+#include "kmmio/code_cache.hpp"
 #include "kmmio/emulate.hpp"
 #include "kmmio/engine_settings.hpp"
 #include "kmmio/engine_stats.hpp"
@@ -18,8 +18,8 @@
 #include "kmmio/signal_deferral.hpp"
 #include "kmmio/single_step.hpp"
 #include "kmmio/thread_context.hpp"
-#include "x86/entry_patch.hpp"
-#include "x86/translation_cache.hpp"
+#include "codecache/entry_patch.hpp"
+#include "codecache/translation_cache.hpp"
 
 namespace mmiotrace::kmmio {
 namespace {

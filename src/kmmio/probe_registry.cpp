@@ -17,10 +17,10 @@
 #include "core/syscall.hpp"
 #include "kmmio/engine.hpp"
 #include "kmmio/engine_settings.hpp"
-#include "kmmio/divert.hpp"
+#include "kmmio/code_cache.hpp"
 #include "kmmio/probe_table.hpp"
 #include "kmmio/thread_context.hpp"
-#include "x86/entry_patch.hpp"
+#include "codecache/entry_patch.hpp"
 
 namespace mmiotrace::kmmio {
 namespace {

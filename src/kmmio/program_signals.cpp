@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "core/syscall.hpp"
-#include "kmmio/divert.hpp"
+#include "kmmio/code_cache.hpp"
 #include "kmmio/engine_stats.hpp"
 
 namespace mmiotrace::kmmio {

@@ -7,8 +7,8 @@
 
 #include "core/syscall.hpp"
 #include "kmmio/program_signals.hpp"
-#include "x86/divert_log.hpp"
-#include "x86/translation_cache.hpp"
+#include "codecache/access_log.hpp"
+#include "codecache/translation_cache.hpp"
 
 namespace mmiotrace::kmmio {
 namespace {

@@ -8,7 +8,7 @@
 
 #include <cerrno>
 
-#include "kmmio/divert.hpp"
+#include "kmmio/code_cache.hpp"
 #include "kmmio/engine.hpp"
 #include "kmmio/program_signals.hpp"
 #include "mmiotrace/mmiotrace.h"

@@ -15,10 +15,10 @@ inline constexpr const char* kMarkerFdVariable = "MMIOTRACE_MARKER_FD";
 inline constexpr const char* kMarkerPathVariable = "MMIOTRACE_MARKER";
 // How trapped instructions are carried out: "emulate" (the default) or "single-step".
 inline constexpr const char* kStrategyVariable = "MMIOTRACE_STRATEGY";
-// "1": accesses are diverted into the code cache (kmmio/divert.hpp).
+// "1": accesses are diverted into the code cache (kmmio/code_cache.hpp).
 inline constexpr const char* kDivertVariable = "MMIOTRACE_DIVERT";
 // "0": while diverting, no site of the program's code is patched with a jump into the code
-// cache (x86/entry_patch.hpp).
+// cache (codecache/entry_patch.hpp).
 inline constexpr const char* kPatchVariable = "MMIOTRACE_PATCH";
 // "1": each traced process says on stderr, as it exits, how its engine handled the traps.
 inline constexpr const char* kStatsVariable = "MMIOTRACE_STATS";

@@ -18,7 +18,7 @@
 #include "core/access_context.hpp"
 #include "core/diagnostics.hpp"
 #include "core/syscall.hpp"
-#include "kmmio/divert.hpp"
+#include "kmmio/code_cache.hpp"
 #include "kmmio/engine.hpp"
 #include "mmiotrace/mmiotrace.h"
 #include "preload/environment.hpp"

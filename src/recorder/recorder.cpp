@@ -7,7 +7,7 @@
 
 #include "core/monotonic_clock.hpp"
 #include "core/syscall.hpp"
-#include "kmmio/divert.hpp"
+#include "kmmio/code_cache.hpp"
 #include "recorder/recorder_handlers.hpp"
 #include "recorder/ring_sink.hpp"
 

@@ -5,7 +5,7 @@
 #include <cstddef>
 
 #include "mmiotrace/mmiotrace.h"
-#include "x86/divert_log.hpp"
+#include "codecache/access_log.hpp"
 
 namespace mmiotrace::trace {
 
@@ -13,7 +13,7 @@ namespace mmiotrace::trace {
 void record_access(mmiotrace_probe* probe, const mmiotrace_access* access, void* ucontext);
 
 // What record_access() would record for each of `count` accesses logged by translated code
-// (kmmio/divert.hpp) to `probe`'s mapping, all made at `time_ns`, written in one go.
+// (kmmio/code_cache.hpp) to `probe`'s mapping, all made at `time_ns`, written in one go.
 void record_diverted_accesses(mmiotrace_probe* probe, const x86::DivertRecord* records,
                               size_t count, uint64_t time_ns);
 

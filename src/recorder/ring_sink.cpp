@@ -6,9 +6,9 @@
 #include <cstring>
 
 #include "core/syscall.hpp"
-#include "kmmio/divert.hpp"
+#include "kmmio/code_cache.hpp"
 #include "trace/binary_format.hpp"
-#include "x86/divert_log.hpp"
+#include "codecache/access_log.hpp"
 
 namespace mmiotrace::trace {
 namespace {

@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <cstring>
 
-#include "x86/divert_log.hpp"
+#include "codecache/access_log.hpp"
 
 namespace mmiotrace::trace {
 namespace {

@@ -55,7 +55,7 @@ struct Event {
 };
 
 // Reads and writes of 1 to 8 bytes to one mapping, all made at one time, as translated code logs
-// them (x86/divert_log.hpp): each becomes a Read or Write event.
+// them (codecache/access_log.hpp): each becomes a Read or Write event.
 struct SmallAccessRun {
   int32_t map_id = kUnknownMapId;
   uint64_t virt_base = 0;  // an address in the mapping ...

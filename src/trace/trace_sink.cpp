@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "trace/event.hpp"
-#include "x86/divert_log.hpp"
+#include "codecache/access_log.hpp"
 
 namespace mmiotrace::trace {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "x86/divert_log.hpp"
+#include "codecache/access_log.hpp"
 
 namespace mmiotrace::trace {
 namespace {

@@ -3,7 +3,7 @@
 // block stay in the cache and the others leave through exit stubs; blocks end where they must;
 // RIP-relative operands still reach their data; addresses map both ways; flags are live exactly
 // where a later instruction may read them.
-#include "x86/block_translator.hpp"
+#include "codecache/block_translator.hpp"
 
 #include <Zydis/Zydis.h>
 #include <gtest/gtest.h>
@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "x86/code_arena.hpp"
-#include "x86/flag_liveness.hpp"
+#include "codecache/flag_liveness.hpp"
 
 extern "C" {
 uint64_t tc_sum_loop(const uint64_t* values, uint64_t count);

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "kmmio/divert.hpp"
+#include "kmmio/code_cache.hpp"
 #include "kmmio/engine_stats.hpp"
 #include "mmiotrace/mmiotrace.hpp"
 #include "test_support.hpp"

@@ -5,7 +5,7 @@
 // while other threads run it and enter after it; with no window free, a lone thread gets a jump
 // over the next instructions too, and a process with other threads none; patching turned off
 // leaves every site alone.
-#include "x86/entry_patch.hpp"
+#include "codecache/entry_patch.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/mman.h>
@@ -18,7 +18,7 @@
 
 #include "core/process_layout.hpp"
 #include "mmiotrace/mmiotrace.hpp"
-#include "x86/block_translator.hpp"
+#include "codecache/block_translator.hpp"
 
 // Hot loops, in this executable's file-backed code. Each iteration loads the traced word at the
 // site, then runs a `test` whose immediate chooses where a jump over the site alone can lead (its

@@ -19,7 +19,7 @@
 #include "trace/trace_buffer.hpp"
 #include "trace/trace_drainer.hpp"
 #include "trace/trace_writer.hpp"
-#include "x86/divert_log.hpp"
+#include "codecache/access_log.hpp"
 
 namespace mmiotrace::trace {
 namespace {

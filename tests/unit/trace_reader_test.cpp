@@ -11,7 +11,7 @@
 #include "trace/binary_format.hpp"
 #include "trace/trace_writer.hpp"
 #include "trace_file_support.hpp"
-#include "x86/divert_log.hpp"
+#include "codecache/access_log.hpp"
 
 namespace mmiotrace::trace {
 namespace {

@@ -141,7 +141,7 @@ tc_jump_out:
         jmp tc_double
         .size tc_jump_out, .-tc_jump_out
 
-// --- For the code cache's instrumentation (divert_codegen_test.cpp) ----------------------------
+// --- For the code cache's instrumentation (instrumentation_test.cpp) ----------------------------
 
         .text
 

@@ -1,6 +1,6 @@
 // mmiotrace: signal-safe
 // Patching hot entries of the code cache into the program's code (see entry_patch.hpp).
-#include "x86/entry_patch.hpp"
+#include "codecache/entry_patch.hpp"
 
 #include <Zydis/Zydis.h>
 #include <sys/mman.h>

@@ -4,7 +4,7 @@
 // with its address, value, width and original PC, and keep the program's registers, flags and
 // red zone; accesses outside the region run as they are; a full log is flushed through the
 // thunk without disturbing anything.
-#include "x86/divert_codegen.hpp"
+#include "codecache/instrumentation.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/mman.h>
@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "x86/block_translator.hpp"
-#include "x86/divert_log.hpp"
+#include "codecache/block_translator.hpp"
+#include "codecache/access_log.hpp"
 
 extern "C" {
 uint64_t td_load_loop(const uint64_t* values, uint64_t count);

@@ -8,8 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "x86/block_translator.hpp"
-#include "x86/divert_codegen.hpp"
+#include "codecache/block_translator.hpp"
+#include "codecache/instrumentation.hpp"
 
 namespace mmiotrace::x86 {
 

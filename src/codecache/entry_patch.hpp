@@ -38,7 +38,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "x86/block_translator.hpp"
+#include "codecache/block_translator.hpp"
 
 namespace mmiotrace::x86 {
 

@@ -1,6 +1,6 @@
 // mmiotrace: signal-safe
 // The table of translations (see translation_cache.hpp).
-#include "x86/translation_cache.hpp"
+#include "codecache/translation_cache.hpp"
 
 #include <atomic>
 

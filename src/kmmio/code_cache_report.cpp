@@ -5,9 +5,9 @@
 #include <cstring>
 
 #include "core/access_context.hpp"
-#include "kmmio/divert.hpp"
+#include "kmmio/code_cache.hpp"
 #include "kmmio/engine_stats.hpp"
-#include "x86/divert_log.hpp"
+#include "codecache/access_log.hpp"
 
 namespace mmiotrace::kmmio {
 namespace {

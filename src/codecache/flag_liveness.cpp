@@ -1,7 +1,7 @@
 // mmiotrace: signal-safe
 // Flag use of instructions and the backward liveness of status flags over a block (see
 // flag_liveness.hpp).
-#include "x86/flag_liveness.hpp"
+#include "codecache/flag_liveness.hpp"
 
 namespace mmiotrace::x86 {
 namespace {

@@ -11,14 +11,14 @@
 #include <cstdint>
 
 #include "kmmio/probe_table.hpp"
-#include "x86/divert_log.hpp"
+#include "codecache/access_log.hpp"
 
 namespace mmiotrace::kmmio {
 
 // Normal context, before or while the program runs.
 void set_divert(bool enabled);
 bool divert_enabled();
-// What set_divert() uses (kmmio/divert_report.cpp): whether diversion is on, and the two ways it
+// What set_divert() uses (kmmio/code_cache_report.cpp): whether diversion is on, and the two ways it
 // gives the log to x86::flush_divert_log(): every record, and the vector-free one (see
 // x86::DivertFlushVectorFree), which stops at the first record for a probe with a handler of
 // its own.

@@ -1,6 +1,6 @@
 // mmiotrace: signal-safe, vector-free
 // The per-thread log of translated code's accesses (see divert_log.hpp).
-#include "x86/divert_log.hpp"
+#include "codecache/access_log.hpp"
 
 #include <atomic>
 

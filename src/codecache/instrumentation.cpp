@@ -1,11 +1,11 @@
 // mmiotrace: signal-safe
 // Building the instrumented form of a memory access (see divert_codegen.hpp).
-#include "x86/divert_codegen.hpp"
+#include "codecache/instrumentation.hpp"
 
 #include <cstring>
 
 #include "x86/code_writer.hpp"
-#include "x86/divert_log.hpp"
+#include "codecache/access_log.hpp"
 
 namespace mmiotrace::x86 {
 namespace {

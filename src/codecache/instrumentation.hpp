@@ -12,7 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "x86/block_translator.hpp"  // DivertTarget
+#include "codecache/block_translator.hpp"  // DivertTarget
 
 namespace mmiotrace::x86 {
 

@@ -1,12 +1,12 @@
 // mmiotrace: signal-safe
 // Diverting faulting accesses into the code cache (see divert.hpp).
-#include "kmmio/divert.hpp"
+#include "kmmio/code_cache.hpp"
 
 #include "kmmio/engine_stats.hpp"
 #include "kmmio/signal_deferral.hpp"
-#include "x86/divert_log.hpp"
-#include "x86/entry_patch.hpp"
-#include "x86/translation_cache.hpp"
+#include "codecache/access_log.hpp"
+#include "codecache/entry_patch.hpp"
+#include "codecache/translation_cache.hpp"
 
 namespace mmiotrace::kmmio {
 

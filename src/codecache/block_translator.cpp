@@ -1,7 +1,7 @@
 // mmiotrace: signal-safe
 // Block translation into the code cache (see block_translator.hpp): decode forward, lay out,
 // then emit each instruction as it is, re-encoded at its new address, or as a rel32 branch.
-#include "x86/block_translator.hpp"
+#include "codecache/block_translator.hpp"
 
 #include <Zydis/Zydis.h>
 #include <sys/syscall.h>
@@ -11,10 +11,10 @@
 
 #include "core/syscall.hpp"
 #include "x86/code_arena.hpp"
-#include "x86/entry_patch.hpp"
-#include "x86/divert_codegen.hpp"
-#include "x86/divert_log.hpp"
-#include "x86/flag_liveness.hpp"
+#include "codecache/entry_patch.hpp"
+#include "codecache/instrumentation.hpp"
+#include "codecache/access_log.hpp"
+#include "codecache/flag_liveness.hpp"
 
 namespace mmiotrace::x86 {
 namespace {
