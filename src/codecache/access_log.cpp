@@ -1,24 +1,24 @@
 // mmiotrace: signal-safe, vector-free
-// The per-thread log of translated code's accesses (see divert_log.hpp).
+// The per-thread log of translated code's accesses (see access_log.hpp).
 #include "codecache/access_log.hpp"
 
 #include <atomic>
 
 #include "core/monotonic_clock.hpp"
 
-namespace mmiotrace::x86 {
+namespace mmiotrace::codecache {
 namespace {
 
-[[gnu::tls_model("initial-exec")]] thread_local DivertLog t_log;
-std::atomic<DivertFlush> g_flush{nullptr};
+[[gnu::tls_model("initial-exec")]] thread_local AccessLog t_log;
+std::atomic<AccessLogFlush> g_flush{nullptr};
 std::atomic<void (*)()> g_flush_done{nullptr};
-std::atomic<DivertFlushVectorFree> g_flush_vector_free{nullptr};
+std::atomic<AccessLogFlushVectorFree> g_flush_vector_free{nullptr};
 
 }  // namespace
 
-void set_divert_flush(DivertFlush flush) { g_flush.store(flush); }
-void set_divert_flush_done(void (*done)()) { g_flush_done.store(done); }
-void set_divert_flush_vector_free(DivertFlushVectorFree flush) { g_flush_vector_free.store(flush); }
+void set_access_log_flush(AccessLogFlush flush) { g_flush.store(flush); }
+void set_access_log_flush_done(void (*done)()) { g_flush_done.store(done); }
+void set_access_log_flush_vector_free(AccessLogFlushVectorFree flush) { g_flush_vector_free.store(flush); }
 
 namespace {
 
@@ -26,14 +26,14 @@ namespace {
 // some record), with `flushing` set meanwhile, and keeps the rest first in the log. False, doing
 // nothing, when a flush is under way on this thread already.
 template <typename Report>
-bool hand_over_records(DivertLog& log, Report report) {
+bool hand_over_records(AccessLog& log, Report report) {
   if (log.flushing != 0) return false;
   // Flushing before the count is read: a signal handler that ran in between would flush, log
   // anew and leave a count this one does not know.
   log.flushing = 1;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   size_t count = log.count;
-  if (count > kDivertLogRecords) count = kDivertLogRecords;
+  if (count > kAccessLogRecords) count = kAccessLogRecords;
   size_t done = count > 0 ? report(log.records, count) : 0;
   for (size_t i = done; i < count; ++i) log.records[i - done] = log.records[i];
   log.count = count - done;
@@ -45,10 +45,10 @@ bool hand_over_records(DivertLog& log, Report report) {
 
 }  // namespace
 
-void flush_divert_log() {
-  DivertLog& log = t_log;
-  bool flushed = hand_over_records(log, [](const DivertRecord* records, size_t count) {
-    if (DivertFlush flush = g_flush.load()) flush(records, count, monotonic_ns());
+void flush_access_log() {
+  AccessLog& log = t_log;
+  bool flushed = hand_over_records(log, [](const mmiotrace::AccessRecord* records, size_t count) {
+    if (AccessLogFlush flush = g_flush.load()) flush(records, count, monotonic_ns());
     return count;
   });
   if (flushed && log.signals_held != 0) {
@@ -57,23 +57,23 @@ void flush_divert_log() {
   }
 }
 
-DivertLog& this_thread_divert_log() { return t_log; }
+AccessLog& this_thread_access_log() { return t_log; }
 
-intptr_t divert_log_tls_offset() {
+intptr_t access_log_tls_offset() {
   return reinterpret_cast<intptr_t>(&t_log) - reinterpret_cast<intptr_t>(__builtin_thread_pointer());
 }
 
-}  // namespace mmiotrace::x86
+}  // namespace mmiotrace::codecache
 
-extern "C" int mmiotrace_divert_flush_vector_free_from_thunk() {
-  using namespace mmiotrace::x86;
-  DivertLog& log = t_log;
-  bool flushed = hand_over_records(log, [](const DivertRecord* records, size_t count) {
-    DivertFlushVectorFree flush = g_flush_vector_free.load();
+extern "C" int mmiotrace_access_log_flush_vector_free_from_thunk() {
+  using namespace mmiotrace::codecache;
+  AccessLog& log = t_log;
+  bool flushed = hand_over_records(log, [](const mmiotrace::AccessRecord* records, size_t count) {
+    AccessLogFlushVectorFree flush = g_flush_vector_free.load();
     return flush != nullptr ? flush(records, count, mmiotrace::monotonic_ns()) : 0;
   });
-  if (!flushed) return 0;  // as flush_divert_log() would: nothing
+  if (!flushed) return 0;  // as flush_access_log() would: nothing
   return log.count != 0 || log.signals_held != 0;
 }
 
-extern "C" void mmiotrace_divert_flush_from_thunk() { mmiotrace::x86::flush_divert_log(); }
+extern "C" void mmiotrace_access_log_flush_from_thunk() { mmiotrace::codecache::flush_access_log(); }

@@ -1,75 +1,66 @@
 // mmiotrace: signal-safe
 // The log that translated code writes its traced accesses into: one per thread, in initial-exec
 // TLS, so that the code cache reaches it through %fs with no call and no lock. When it is full,
-// the code calls mmiotrace_divert_flush_thunk, which hands the records to the flush function the
+// the code calls mmiotrace_access_log_flush_thunk, which hands the records to the flush function the
 // engine set and empties the log. Only the owning thread writes its log (its translated code,
-// then flush_divert_log() from its own normal code or signal handlers).
+// then flush_access_log() from its own normal code or signal handlers).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
-namespace mmiotrace::x86 {
+#include "core/access_record.hpp"
 
-inline constexpr size_t kDivertLogRecords = 256;
+namespace mmiotrace::codecache {
 
-// One access made by translated code, as the code cache writes it.
-struct DivertRecord {
-  uint64_t address;  // the traced (not the alias) address of the access
-  uint64_t value;    // the register or immediate: its low `width` bytes are the access's
-  uint64_t pc;       // the original instruction's address
-  uint64_t info;     // bits 0-7 the width in bytes, bit 8 set for a write
-};
-static_assert(sizeof(DivertRecord) == 32);
+inline constexpr size_t kAccessLogRecords = 256;
 
-inline constexpr uint64_t kDivertWrite = 1 << 8;
-
-struct DivertLog {
+struct AccessLog {
   uint64_t count;  // records[0, count) are complete
   uint32_t flushing;  // a flush is under way on this thread: nested ones do nothing
   // A program signal arrived during the flush and was held back (kmmio/signal_deferral.hpp):
-  // the flush calls the function set_divert_flush_done() set once it is over.
+  // the flush calls the function set_access_log_flush_done() set once it is over.
   uint32_t signals_held;
-  DivertRecord records[kDivertLogRecords];
+  AccessRecord records[kAccessLogRecords];
 };
 
 // Where a thread's full log goes: called on that thread, from the code cache (through the
-// thunk, with the program's registers saved) or from flush_divert_log(), with the time of the
+// thunk, with the program's registers saved) or from flush_access_log(), with the time of the
 // flush (CLOCK_MONOTONIC). The records carry no time of their own (reading the clock costs more
 // than a diverted access): they are given this one, which is at most one stay in the code cache
-// or kDivertLogRecords accesses after they were made, and before anything the thread does next
+// or kAccessLogRecords accesses after they were made, and before anything the thread does next
 // outside the cache (every exit from the cache flushes). Must be signal-safe.
-using DivertFlush = void (*)(const DivertRecord* records, size_t count, uint64_t time_ns);
-void set_divert_flush(DivertFlush flush);
+using AccessLogFlush = void (*)(const AccessRecord* records, size_t count, uint64_t time_ns);
+void set_access_log_flush(AccessLogFlush flush);
 // What a flush calls, on its thread, once it is over, when a signal was held back meanwhile.
-void set_divert_flush_done(void (*done)());
+void set_access_log_flush_done(void (*done)());
 
 // The flush that translated code's thunk tries first, before it saves more than the general
 // registers and the flags: it must be vector-free code (cmake/mmiotrace_options.cmake) and call
 // nothing else. It reports the longest prefix of the records it can (those whose probes need no
-// handler of their own) and returns its length; flush_divert_log() does the rest.
-using DivertFlushVectorFree = size_t (*)(const DivertRecord* records, size_t count,
+// handler of their own) and returns its length; flush_access_log() does the rest.
+using AccessLogFlushVectorFree = size_t (*)(const AccessRecord* records, size_t count,
                                          uint64_t time_ns);
-void set_divert_flush_vector_free(DivertFlushVectorFree flush);
+void set_access_log_flush_vector_free(AccessLogFlushVectorFree flush);
 
 // Hands this thread's records to the flush function and empties its log. Does nothing when
 // called from inside a flush on this thread.
-void flush_divert_log();
+void flush_access_log();
 
 // This thread's log; its offsets from the thread pointer (%fs base) are the same in every thread.
-DivertLog& this_thread_divert_log();
+AccessLog& this_thread_access_log();
 // The offset of the calling thread's log from its thread pointer (negative: static TLS lies
 // below it), which translated code adds to %fs.
-intptr_t divert_log_tls_offset();
+intptr_t access_log_tls_offset();
 
-}  // namespace mmiotrace::x86
+}  // namespace mmiotrace::codecache
 
-// Saves every register and the flags, calls flush_divert_log(), restores them. Called by
+// Saves every register and the flags, calls flush_access_log(), restores them. Called by
 // translated code only (its stack is 16-byte aligned or 8 off; the thunk aligns it).
-extern "C" void mmiotrace_divert_flush_thunk();
+extern "C" void mmiotrace_access_log_flush_thunk();
 // What the thunk calls first, with the general registers saved: flushes what the vector-free
 // flush takes. Returns 0 when that was all; otherwise the thunk saves the extended state and
-// calls mmiotrace_divert_flush_from_thunk(), flush_divert_log(), for the rest (the records left,
+// calls mmiotrace_access_log_flush_from_thunk(), flush_access_log(), for the rest (the records left,
 // the handler of a signal held meanwhile).
-extern "C" int mmiotrace_divert_flush_vector_free_from_thunk();
-extern "C" void mmiotrace_divert_flush_from_thunk();
+extern "C" int mmiotrace_access_log_flush_vector_free_from_thunk();
+extern "C" void mmiotrace_access_log_flush_from_thunk();

@@ -1,17 +1,17 @@
 // mmiotrace: signal-safe
-// mmiotrace_divert_flush_thunk: called by translated code when its thread's divert log is full,
+// mmiotrace_access_log_flush_thunk: called by translated code when its thread's access log is full,
 // and when it leaves the code cache. Saves every general-purpose register and the flags, and
 // calls the vector-free flush (cmake/mmiotrace_options.cmake), which leaves every other register
 // alone. When that could not do everything (records for probes with handlers of their own, a
 // program signal held meanwhile), or in builds without it, saves the x87/SSE/AVX/AVX-512 state
 // too (XSAVE: the translator runs only on CPUs that have it; it costs more than 100 ns) and calls
-// mmiotrace_divert_flush_from_thunk() for the rest. Restores everything.
+// mmiotrace_access_log_flush_from_thunk() for the rest. Restores everything.
 
         .text
-        .globl mmiotrace_divert_flush_thunk
-        .hidden mmiotrace_divert_flush_thunk
-        .type mmiotrace_divert_flush_thunk, @function
-mmiotrace_divert_flush_thunk:
+        .globl mmiotrace_access_log_flush_thunk
+        .hidden mmiotrace_access_log_flush_thunk
+        .type mmiotrace_access_log_flush_thunk, @function
+mmiotrace_access_log_flush_thunk:
         pushfq
         push %rax
         push %rcx
@@ -32,7 +32,7 @@ mmiotrace_divert_flush_thunk:
         cld
 #if MMIOTRACE_VECTOR_FREE_FLUSH
         and $-16, %rsp
-        call mmiotrace_divert_flush_vector_free_from_thunk
+        call mmiotrace_access_log_flush_vector_free_from_thunk
         test %eax, %eax
         jz 1f
 #endif
@@ -51,7 +51,7 @@ mmiotrace_divert_flush_thunk:
         mov $0xff, %eax           // x87, SSE, AVX, MPX, AVX-512: not AMX, whose state needs
         xor %edx, %edx            // permission and 8 KiB
         xsave64 (%rsp)
-        call mmiotrace_divert_flush_from_thunk
+        call mmiotrace_access_log_flush_from_thunk
         mov $0xff, %eax
         xor %edx, %edx
         xrstor64 (%rsp)
@@ -73,6 +73,6 @@ mmiotrace_divert_flush_thunk:
         pop %rax
         popfq
         ret
-        .size mmiotrace_divert_flush_thunk, .-mmiotrace_divert_flush_thunk
+        .size mmiotrace_access_log_flush_thunk, .-mmiotrace_access_log_flush_thunk
 
         .section .note.GNU-stack, "", @progbits

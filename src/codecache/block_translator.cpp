@@ -16,7 +16,7 @@
 #include "codecache/access_log.hpp"
 #include "codecache/flag_liveness.hpp"
 
-namespace mmiotrace::x86 {
+namespace mmiotrace::codecache {
 namespace {
 
 constexpr size_t kExitStubSize = 14;  // jmp *0(%rip); .quad target
@@ -32,7 +32,7 @@ enum class Kind : uint8_t {
   EndCopy,      // copied (or re-encoded), and the block ends after it: ret, indirect jump
   EndReencode,
   StopBefore,   // not translated: the block ends before it
-  Divert,       // instrumented (divert_codegen.hpp)
+  Divert,       // instrumented (instrumentation.hpp)
 };
 
 struct PlannedInstruction {
@@ -316,8 +316,8 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
     }
     exits[exit_count++] = target;
   };
-  const intptr_t log_offset = divert != nullptr ? divert_log_tls_offset() : 0;
-  // With a divert target, every way out of the block first flushes the divert log.
+  const intptr_t log_offset = divert != nullptr ? access_log_tls_offset() : 0;
+  // With a divert target, every way out of the block first flushes the access log.
   uint8_t exit_flush[kMaxExitFlush];
   size_t exit_flush_size = 0;
   if (divert != nullptr) {
@@ -384,7 +384,7 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
   const size_t fall_through_size = falls_off_end ? kJmpSize : 0;
   const size_t code_size = body_size + fall_through_size + exit_count * exit_stub_size;
 
-  uint8_t* code = allocate_code_near(start, code_size);
+  uint8_t* code = x86::allocate_code_near(start, code_size);
   if (code == nullptr) {
     *why = "no code-cache memory within reach of it";
     return false;
@@ -490,4 +490,4 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
   return true;
 }
 
-}  // namespace mmiotrace::x86
+}  // namespace mmiotrace::codecache

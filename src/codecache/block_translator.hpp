@@ -8,7 +8,7 @@
 // jump or ret that an earlier branch of the block jumps past (the else of an if).
 // Callable from signal handlers: it allocates nothing but code-cache memory, reads the code with
 // process_vm_readv (an unreadable page ends the block instead of faulting), takes no lock.
-// With a DivertTarget, the MOV-family accesses it can (divert_codegen.hpp) are instrumented:
+// With a DivertTarget, the MOV-family accesses it can (instrumentation.hpp) are instrumented:
 // checked against the target region, carried out on its alias and logged; every other memory
 // access is copied as it is (one that touches traced memory faults, and the engine emulates it).
 #pragma once
@@ -16,7 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace mmiotrace::x86 {
+namespace mmiotrace::codecache {
 
 // A traced region whose accesses translated code carries out inline: addresses
 // [low, low + size) are reached at the same offsets from low + alias_delta.
@@ -47,7 +47,7 @@ struct TranslatedInstruction {
   bool diverted;             // instrumented for the divert target
   uint32_t live_flags;       // status flags (flag_liveness.hpp) live before it
   // Diverted: the part of its translation (offsets from cache_offset) where it is between its
-  // access and the count of its record (divert_codegen.hpp: DivertedAccessLayout).
+  // access and the count of its record (instrumentation.hpp: DivertedAccessLayout).
   uint16_t critical_begin = 0;
   uint16_t critical_end = 0;
 };
@@ -98,4 +98,4 @@ uint64_t code_digest_of(const uint8_t* bytes, size_t size);
 bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
                      const DivertTarget* divert = nullptr);
 
-}  // namespace mmiotrace::x86
+}  // namespace mmiotrace::codecache

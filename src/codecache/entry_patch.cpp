@@ -13,7 +13,7 @@
 #include "core/syscall.hpp"
 #include "x86/code_arena.hpp"
 
-namespace mmiotrace::x86 {
+namespace mmiotrace::codecache {
 namespace {
 
 constexpr uintptr_t kPage = 4096;
@@ -223,7 +223,7 @@ PatchOutcome plan_whole_jump(const PatchSlot& slot, uintptr_t site, uintptr_t ca
     return displacement == static_cast<int32_t>(displacement);
   };
   uint8_t* stub = slot.stub != nullptr && reaches(slot.stub) ? slot.stub
-                                                             : allocate_code_near(site, kStubBytes);
+                                                             : x86::allocate_code_near(site, kStubBytes);
   if (stub == nullptr || !reaches(stub)) return PatchOutcome::NoMemory;
   set_stub(stub, cache_pc);
   auto rel32 = static_cast<int32_t>(reinterpret_cast<intptr_t>(stub) - static_cast<intptr_t>(end));
@@ -260,7 +260,7 @@ PatchOutcome plan_jump_over_site(const PatchSlot& slot, uintptr_t site, size_t l
     };
     uint8_t* stub = slot.stub != nullptr && in_window(slot.stub)
                         ? slot.stub
-                        : allocate_code_in_window(window.low, window.high, kStubBytes);
+                        : x86::allocate_code_in_window(window.low, window.high, kStubBytes);
     if (stub == nullptr || !in_window(stub)) continue;
     set_stub(stub, cache_pc);
     auto displacement = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(stub) - (site + reach));
@@ -485,4 +485,4 @@ bool jump_window(uintptr_t site, const uint8_t* code, size_t site_length, size_t
   return true;
 }
 
-}  // namespace mmiotrace::x86
+}  // namespace mmiotrace::codecache

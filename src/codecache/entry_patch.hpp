@@ -40,7 +40,7 @@
 
 #include "codecache/block_translator.hpp"
 
-namespace mmiotrace::x86 {
+namespace mmiotrace::codecache {
 
 inline constexpr size_t kMaxEntryPatches = 1024;
 inline constexpr uint32_t kHotEntryTraps = 3;
@@ -106,4 +106,4 @@ struct JumpWindow {
 bool jump_window(uintptr_t site, const uint8_t* code, size_t site_length, size_t prefixes,
                  JumpWindow* out);
 
-}  // namespace mmiotrace::x86
+}  // namespace mmiotrace::codecache

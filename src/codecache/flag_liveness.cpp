@@ -3,7 +3,7 @@
 // flag_liveness.hpp).
 #include "codecache/flag_liveness.hpp"
 
-namespace mmiotrace::x86 {
+namespace mmiotrace::codecache {
 namespace {
 
 bool is_shift_or_rotate(ZydisMnemonic mnemonic) {
@@ -73,4 +73,4 @@ void compute_live_flags(const FlagUse* uses, const FlagSuccessors* successors, s
   }
 }
 
-}  // namespace mmiotrace::x86
+}  // namespace mmiotrace::codecache

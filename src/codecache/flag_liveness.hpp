@@ -9,7 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace mmiotrace::x86 {
+namespace mmiotrace::codecache {
 
 // The arithmetic status flags as RFLAGS bits: CF 0, PF 2, AF 4, ZF 6, SF 7, OF 11.
 inline constexpr uint32_t kStatusFlags = 0x8d5;
@@ -39,4 +39,4 @@ struct FlagSuccessors {
 void compute_live_flags(const FlagUse* uses, const FlagSuccessors* successors, size_t count,
                         uint32_t* live_before);
 
-}  // namespace mmiotrace::x86
+}  // namespace mmiotrace::codecache

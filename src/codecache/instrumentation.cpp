@@ -1,5 +1,5 @@
 // mmiotrace: signal-safe
-// Building the instrumented form of a memory access (see divert_codegen.hpp).
+// Building the instrumented form of a memory access (see instrumentation.hpp).
 #include "codecache/instrumentation.hpp"
 
 #include <cstring>
@@ -7,7 +7,7 @@
 #include "x86/code_writer.hpp"
 #include "codecache/access_log.hpp"
 
-namespace mmiotrace::x86 {
+namespace mmiotrace::codecache {
 namespace {
 
 constexpr int32_t kRedZone = 128;
@@ -36,7 +36,7 @@ int memory_operand(const ZydisDecodedInstruction& instruction, const ZydisDecode
 
 // Appends a rel32 branch (`opcode` bytes, then the displacement) whose target is patched later;
 // returns where its displacement is.
-size_t branch_placeholder(CodeWriter& code, const uint8_t* opcode, size_t length) {
+size_t branch_placeholder(x86::CodeWriter& code, const uint8_t* opcode, size_t length) {
   code.raw(opcode, length);
   static constexpr uint8_t kZero[4] = {};
   code.raw(kZero, sizeof(kZero));
@@ -58,7 +58,7 @@ void set_immediate(ZydisEncoderOperand& operand, int64_t value) {
   operand.type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
   operand.imm.s = value;
 }
-// A quadword of the divert log at %fs:(log + displacement [+ index]).
+// A quadword of the access log at %fs:(log + displacement [+ index]).
 void set_log_memory(ZydisEncoderRequest& request, ZydisEncoderOperand& operand,
                     intptr_t log_offset, int32_t displacement, ZydisRegister index) {
   request.prefixes |= ZYDIS_ATTRIB_HAS_SEGMENT_FS;
@@ -70,16 +70,16 @@ void set_log_memory(ZydisEncoderRequest& request, ZydisEncoderOperand& operand,
   operand.mem.size = 8;
 }
 
-void emit_binary(CodeWriter& code, ZydisMnemonic mnemonic, ZydisRegister to, ZydisRegister from) {
-  ZydisEncoderRequest r = CodeWriter::request(mnemonic);
+void emit_binary(x86::CodeWriter& code, ZydisMnemonic mnemonic, ZydisRegister to, ZydisRegister from) {
+  ZydisEncoderRequest r = x86::CodeWriter::request(mnemonic);
   r.operand_count = 2;
   set_register(r.operands[0], to);
   set_register(r.operands[1], from);
   code.emit(r);
 }
 
-void emit_with_immediate(CodeWriter& code, ZydisMnemonic mnemonic, ZydisRegister to, int64_t value) {
-  ZydisEncoderRequest r = CodeWriter::request(mnemonic);
+void emit_with_immediate(x86::CodeWriter& code, ZydisMnemonic mnemonic, ZydisRegister to, int64_t value) {
+  ZydisEncoderRequest r = x86::CodeWriter::request(mnemonic);
   r.operand_count = 2;
   set_register(r.operands[0], to);
   set_immediate(r.operands[1], value);
@@ -87,8 +87,8 @@ void emit_with_immediate(CodeWriter& code, ZydisMnemonic mnemonic, ZydisRegister
 }
 
 // lea displacement(%rsp), %rsp: moves the stack pointer without touching the flags.
-void emit_move_stack(CodeWriter& code, int32_t displacement) {
-  ZydisEncoderRequest r = CodeWriter::request(ZYDIS_MNEMONIC_LEA);
+void emit_move_stack(x86::CodeWriter& code, int32_t displacement) {
+  ZydisEncoderRequest r = x86::CodeWriter::request(ZYDIS_MNEMONIC_LEA);
   r.operand_count = 2;
   set_register(r.operands[0], ZYDIS_REGISTER_RSP);
   r.operands[1].type = ZYDIS_OPERAND_TYPE_MEMORY;
@@ -100,10 +100,10 @@ void emit_move_stack(CodeWriter& code, int32_t displacement) {
 
 // An instruction with a log quadword as its first operand and a register or an immediate as
 // its second: mov %reg, %fs:...; mov $imm, %fs:...; cmp $imm, %fs:...; add $imm, %fs:...
-void emit_log_operation(CodeWriter& code, ZydisMnemonic mnemonic, intptr_t log_offset,
+void emit_log_operation(x86::CodeWriter& code, ZydisMnemonic mnemonic, intptr_t log_offset,
                         int32_t displacement, ZydisRegister index, ZydisRegister reg,
                         int64_t immediate) {
-  ZydisEncoderRequest r = CodeWriter::request(mnemonic);
+  ZydisEncoderRequest r = x86::CodeWriter::request(mnemonic);
   r.operand_count = 2;
   set_log_memory(r, r.operands[0], log_offset, displacement, index);
   if (reg != ZYDIS_REGISTER_NONE) {
@@ -115,8 +115,8 @@ void emit_log_operation(CodeWriter& code, ZydisMnemonic mnemonic, intptr_t log_o
 }
 
 // mov %fs:(log + displacement), %reg
-void emit_log_load(CodeWriter& code, ZydisRegister reg, intptr_t log_offset, int32_t displacement) {
-  ZydisEncoderRequest r = CodeWriter::request(ZYDIS_MNEMONIC_MOV);
+void emit_log_load(x86::CodeWriter& code, ZydisRegister reg, intptr_t log_offset, int32_t displacement) {
+  ZydisEncoderRequest r = x86::CodeWriter::request(ZYDIS_MNEMONIC_MOV);
   r.operand_count = 2;
   set_register(r.operands[0], reg);
   set_log_memory(r, r.operands[1], log_offset, displacement, ZYDIS_REGISTER_NONE);
@@ -172,7 +172,7 @@ size_t build_diverted_access(const ZydisDecodedInstruction& instruction,
   const bool write = memory == 0;
   const unsigned width = m.size / 8;
   if (target.size < width || target.size - width > 0x7fffffff) return 0;
-  if (log_offset < INT32_MIN || log_offset > INT32_MAX - static_cast<intptr_t>(sizeof(DivertLog))) {
+  if (log_offset < INT32_MIN || log_offset > INT32_MAX - static_cast<intptr_t>(sizeof(AccessLog))) {
     return 0;
   }
 
@@ -190,7 +190,7 @@ size_t build_diverted_access(const ZydisDecodedInstruction& instruction,
   const ZydisRegister address = scratch[0];  // the traced address, then the original PC
   const ZydisRegister work = scratch[1];     // the check, the alias address, the log index
 
-  CodeWriter code(out, room);
+  x86::CodeWriter code(out, room);
   emit_move_stack(code, -kRedZone);
   code.push(address);
   code.push(work);
@@ -198,7 +198,7 @@ size_t build_diverted_access(const ZydisDecodedInstruction& instruction,
 
   // address = the operand's address; work = address - low, checked against size - width.
   {
-    ZydisEncoderRequest r = CodeWriter::request(ZYDIS_MNEMONIC_LEA);
+    ZydisEncoderRequest r = x86::CodeWriter::request(ZYDIS_MNEMONIC_LEA);
     r.operand_count = 2;
     set_register(r.operands[0], address);
     r.operands[1].type = ZYDIS_OPERAND_TYPE_MEMORY;
@@ -217,14 +217,14 @@ size_t build_diverted_access(const ZydisDecodedInstruction& instruction,
 
   // A full log is emptied before the access, so that the access is made once, whatever happens.
   const size_t check_label = code.size();
-  emit_log_operation(code, ZYDIS_MNEMONIC_CMP, log_offset, offsetof(DivertLog, count),
-                     ZYDIS_REGISTER_NONE, ZYDIS_REGISTER_NONE, kDivertLogRecords);
+  emit_log_operation(code, ZYDIS_MNEMONIC_CMP, log_offset, offsetof(AccessLog, count),
+                     ZYDIS_REGISTER_NONE, ZYDIS_REGISTER_NONE, kAccessLogRecords);
   static constexpr uint8_t kJb[2] = {0x0f, 0x82};
   size_t to_room = branch_placeholder(code, kJb, sizeof(kJb));
   emit_with_immediate(code, ZYDIS_MNEMONIC_MOV, work,
-                      static_cast<int64_t>(reinterpret_cast<uintptr_t>(&mmiotrace_divert_flush_thunk)));
+                      static_cast<int64_t>(reinterpret_cast<uintptr_t>(&mmiotrace_access_log_flush_thunk)));
   {
-    ZydisEncoderRequest r = CodeWriter::request(ZYDIS_MNEMONIC_CALL);
+    ZydisEncoderRequest r = x86::CodeWriter::request(ZYDIS_MNEMONIC_CALL);
     r.operand_count = 1;
     set_register(r.operands[0], work);
     code.emit(r);
@@ -251,24 +251,24 @@ size_t build_diverted_access(const ZydisDecodedInstruction& instruction,
   }
 
   // The record: address, value, original PC, width and direction; then it is counted.
-  emit_log_load(code, work, log_offset, offsetof(DivertLog, count));
+  emit_log_load(code, work, log_offset, offsetof(AccessLog, count));
   emit_with_immediate(code, ZYDIS_MNEMONIC_SHL, work, 5);
-  const auto record = static_cast<int32_t>(offsetof(DivertLog, records));
-  emit_log_operation(code, ZYDIS_MNEMONIC_MOV, log_offset, record + offsetof(DivertRecord, address),
+  const auto record = static_cast<int32_t>(offsetof(AccessLog, records));
+  emit_log_operation(code, ZYDIS_MNEMONIC_MOV, log_offset, record + offsetof(AccessRecord, address),
                      work, address, 0);
   if (other.type == ZYDIS_OPERAND_TYPE_REGISTER) {
-    emit_log_operation(code, ZYDIS_MNEMONIC_MOV, log_offset, record + offsetof(DivertRecord, value),
+    emit_log_operation(code, ZYDIS_MNEMONIC_MOV, log_offset, record + offsetof(AccessRecord, value),
                        work, enclosing64(other.reg.value), 0);
   } else {
-    emit_log_operation(code, ZYDIS_MNEMONIC_MOV, log_offset, record + offsetof(DivertRecord, value),
+    emit_log_operation(code, ZYDIS_MNEMONIC_MOV, log_offset, record + offsetof(AccessRecord, value),
                        work, ZYDIS_REGISTER_NONE, other.imm.value.s);
   }
   emit_with_immediate(code, ZYDIS_MNEMONIC_MOV, address, static_cast<int64_t>(original_pc));
-  emit_log_operation(code, ZYDIS_MNEMONIC_MOV, log_offset, record + offsetof(DivertRecord, pc), work,
+  emit_log_operation(code, ZYDIS_MNEMONIC_MOV, log_offset, record + offsetof(AccessRecord, pc), work,
                      address, 0);
-  emit_log_operation(code, ZYDIS_MNEMONIC_MOV, log_offset, record + offsetof(DivertRecord, info),
-                     work, ZYDIS_REGISTER_NONE, width | (write ? kDivertWrite : 0));
-  emit_log_operation(code, ZYDIS_MNEMONIC_ADD, log_offset, offsetof(DivertLog, count),
+  emit_log_operation(code, ZYDIS_MNEMONIC_MOV, log_offset, record + offsetof(AccessRecord, info),
+                     work, ZYDIS_REGISTER_NONE, width | (write ? kAccessWrite : 0));
+  emit_log_operation(code, ZYDIS_MNEMONIC_ADD, log_offset, offsetof(AccessLog, count),
                      ZYDIS_REGISTER_NONE, ZYDIS_REGISTER_NONE, 1);
   const size_t counted_label = code.size();
   static constexpr uint8_t kJmp[1] = {0xe9};
@@ -295,18 +295,18 @@ size_t build_diverted_access(const ZydisDecodedInstruction& instruction,
 }
 
 size_t build_exit_flush(intptr_t log_offset, uint8_t* out, size_t room) {
-  CodeWriter code(out, room);
+  x86::CodeWriter code(out, room);
   emit_move_stack(code, -kRedZone);
   code.plain(ZYDIS_MNEMONIC_PUSHFQ);
-  emit_log_operation(code, ZYDIS_MNEMONIC_CMP, log_offset, offsetof(DivertLog, count),
+  emit_log_operation(code, ZYDIS_MNEMONIC_CMP, log_offset, offsetof(AccessLog, count),
                      ZYDIS_REGISTER_NONE, ZYDIS_REGISTER_NONE, 0);
   static constexpr uint8_t kJe[2] = {0x0f, 0x84};
   size_t to_skip = branch_placeholder(code, kJe, sizeof(kJe));
   code.push(ZYDIS_REGISTER_RAX);
   emit_with_immediate(code, ZYDIS_MNEMONIC_MOV, ZYDIS_REGISTER_RAX,
-                      static_cast<int64_t>(reinterpret_cast<uintptr_t>(&mmiotrace_divert_flush_thunk)));
+                      static_cast<int64_t>(reinterpret_cast<uintptr_t>(&mmiotrace_access_log_flush_thunk)));
   {
-    ZydisEncoderRequest r = CodeWriter::request(ZYDIS_MNEMONIC_CALL);
+    ZydisEncoderRequest r = x86::CodeWriter::request(ZYDIS_MNEMONIC_CALL);
     r.operand_count = 1;
     set_register(r.operands[0], ZYDIS_REGISTER_RAX);
     code.emit(r);
@@ -320,4 +320,4 @@ size_t build_exit_flush(intptr_t log_offset, uint8_t* out, size_t room) {
   return code.size();
 }
 
-}  // namespace mmiotrace::x86
+}  // namespace mmiotrace::codecache

@@ -6,7 +6,7 @@
 
 #include "x86/code_arena.hpp"
 
-namespace mmiotrace::x86 {
+namespace mmiotrace::codecache {
 namespace {
 
 struct Slot {
@@ -36,7 +36,7 @@ bool still_valid(const BlockTranslation& block) {
 constexpr uintptr_t kLoopHeadReach = 256;
 
 BlockTranslation* translate_from(uintptr_t start, uintptr_t pc, const DivertTarget& target) {
-  auto* block = static_cast<BlockTranslation*>(allocate_data(sizeof(BlockTranslation)));
+  auto* block = static_cast<BlockTranslation*>(x86::allocate_data(sizeof(BlockTranslation)));
   if (block == nullptr) return nullptr;
   *block = BlockTranslation();
   const char* why = "";
@@ -93,7 +93,7 @@ namespace {
 
 // The published translation whose code holds `pc` (instructions and exit stubs), or null.
 const BlockTranslation* block_holding(uintptr_t pc) {
-  if (!in_near_code(pc)) return nullptr;  // the common case: a fault in the program's own code
+  if (!x86::in_near_code(pc)) return nullptr;  // the common case: a fault in the program's own code
   size_t count = g_all_count.load();
   if (count > kMaxTranslations) count = kMaxTranslations;
   for (size_t i = 0; i < count; ++i) {
@@ -120,4 +120,4 @@ bool in_critical_part(uintptr_t pc) {
 
 bool in_code_cache(uintptr_t pc) { return block_holding(pc) != nullptr; }
 
-}  // namespace mmiotrace::x86
+}  // namespace mmiotrace::codecache

@@ -11,7 +11,7 @@
 #include "codecache/block_translator.hpp"
 #include "codecache/instrumentation.hpp"
 
-namespace mmiotrace::x86 {
+namespace mmiotrace::codecache {
 
 inline constexpr size_t kMaxTranslations = 4096;
 
@@ -31,4 +31,4 @@ bool in_critical_part(uintptr_t pc);
 // Whether `pc` lies in translated code (instructions or exit stubs).
 bool in_code_cache(uintptr_t pc);
 
-}  // namespace mmiotrace::x86
+}  // namespace mmiotrace::codecache

@@ -35,7 +35,7 @@ void mmiotrace_set_divert(int enabled) {
   if (enabled != 0) kmmio::relay_program_handlers();
 }
 
-void mmiotrace_set_patch(int enabled) { x86::set_entry_patching(enabled != 0); }
+void mmiotrace_set_patch(int enabled) { codecache::set_entry_patching(enabled != 0); }
 
 void mmiotrace_set_notice_handler(mmiotrace_notice_handler handler, void* user_data) {
   kmmio::set_notice_handler(handler, user_data);

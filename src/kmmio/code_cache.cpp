@@ -12,8 +12,8 @@ namespace mmiotrace::kmmio {
 
 void set_divert(bool enabled) {
   if (enabled) {
-    x86::set_divert_flush(report_divert_log);
-    x86::set_divert_flush_vector_free(report_divert_log_in_batches);
+    codecache::set_access_log_flush(report_access_log);
+    codecache::set_access_log_flush_vector_free(report_access_log_in_batches);
     hold_signals_during_flushes();
   }
   set_divert_reporting(enabled);
@@ -22,21 +22,21 @@ void set_divert(bool enabled) {
 bool divert_access(const ProbeTable& table, uintptr_t fault_address, ucontext_t& uc) {
   if (!divert_enabled()) return false;
   auto pc = static_cast<uintptr_t>(uc.uc_mcontext.gregs[REG_RIP]);
-  if (x86::in_code_cache(pc)) return false;  // a copied instruction: the emulator does it
+  if (codecache::in_code_cache(pc)) return false;  // a copied instruction: the emulator does it
   const ProbeEntry* entry = table.find_probe(fault_address);
   if (entry == nullptr || entry->backend == nullptr) return false;
   uintptr_t alias = entry->backend->direct_address(0);
   if (alias == 0) return false;  // a device model or a replay: every access goes to it
-  x86::DivertTarget target;
+  codecache::DivertTarget target;
   target.low = entry->range.begin;
   target.size = entry->range.end - entry->range.begin;
   target.alias_delta = static_cast<int64_t>(alias - entry->range.begin);
   if (target.size > (uint64_t{1} << 31)) return false;
-  const x86::BlockTranslation* block = x86::diverted_block_at(pc, target);
+  const codecache::BlockTranslation* block = codecache::diverted_block_at(pc, target);
   if (block == nullptr) return false;
   uc.uc_mcontext.gregs[REG_RIP] = static_cast<greg_t>(block->cache_pc(pc));
   count_diverted();
-  if (x86::note_diverted_entry(pc, *block) == x86::PatchOutcome::Patched) count_patched();
+  if (codecache::note_diverted_entry(pc, *block) == codecache::PatchOutcome::Patched) count_patched();
   return true;
 }
 

@@ -1,7 +1,7 @@
 // mmiotrace: signal-safe
 // Diversion of hot MMIO code into the code cache (the engine's side of src/x86's translator):
 // a faulting MOV-family access to a region reached through an alias continues in a translation
-// of its code, whose instrumented accesses log into the thread's divert log; the log's records
+// of its code, whose instrumented accesses log into the thread's access log; the log's records
 // reach the probes' handlers (and so the trace) with the time their run began. Off unless
 // enabled (MMIOTRACE_DIVERT=1, `mmiotrace record --divert`). Handler context unless noted.
 #pragma once
@@ -19,12 +19,12 @@ namespace mmiotrace::kmmio {
 void set_divert(bool enabled);
 bool divert_enabled();
 // What set_divert() uses (kmmio/code_cache_report.cpp): whether diversion is on, and the two ways it
-// gives the log to x86::flush_divert_log(): every record, and the vector-free one (see
-// x86::DivertFlushVectorFree), which stops at the first record for a probe with a handler of
+// gives the log to codecache::flush_access_log(): every record, and the vector-free one (see
+// codecache::AccessLogFlushVectorFree), which stops at the first record for a probe with a handler of
 // its own.
 void set_divert_reporting(bool enabled);
-void report_divert_log(const x86::DivertRecord* records, size_t count, uint64_t time_ns);
-size_t report_divert_log_in_batches(const x86::DivertRecord* records, size_t count,
+void report_access_log(const AccessRecord* records, size_t count, uint64_t time_ns);
+size_t report_access_log_in_batches(const AccessRecord* records, size_t count,
                                     uint64_t time_ns);
 
 // For a fault at `fault_address` on a page behind an alias: when the instruction at RIP is one
@@ -35,20 +35,20 @@ bool divert_access(const ProbeTable& table, uintptr_t fault_address, ucontext_t&
 
 // A faster way to report a run of logged accesses to probes whose only handler is `replaces`
 // (a post handler): `batch` takes them all at once. Normal context, before diverting.
-using DivertBatchHandler = void (*)(mmiotrace_probe* probe, const x86::DivertRecord* records,
+using AccessBatchHandler = void (*)(mmiotrace_probe* probe, const AccessRecord* records,
                                     size_t count, uint64_t time_ns);
-void set_divert_batch_handler(mmiotrace_handler replaces, DivertBatchHandler batch);
+void set_access_batch_handler(mmiotrace_handler replaces, AccessBatchHandler batch);
 
 // Reports `count` accesses, all made at `time_ns`, to the probes they touch, as the emulator would
 // have (pre handler, then post handler, each with a NULL ucontext), or through the batch handler.
 // Any context on the thread.
-void report_logged_accesses(const x86::DivertRecord* records, size_t count, uint64_t time_ns);
+void report_logged_accesses(const AccessRecord* records, size_t count, uint64_t time_ns);
 // Whether accesses to `probe` may be reported after the fact, in batches, with no difference to
 // its handlers: its only handler is the one the batch handler replaces.
 bool reported_in_batches(const mmiotrace_probe& probe);
 
 // Hands this thread's logged accesses to the probes' handlers (before any other event of the
 // thread is recorded, so that its events stay in order). Any context on the thread.
-void flush_diverted_accesses();
+void flush_logged_accesses();
 
 }  // namespace mmiotrace::kmmio

@@ -14,24 +14,24 @@ namespace {
 
 constinit std::atomic<bool> g_enabled{false};
 constinit std::atomic<mmiotrace_handler> g_batch_replaces{nullptr};
-constinit std::atomic<DivertBatchHandler> g_batch{nullptr};
+constinit std::atomic<AccessBatchHandler> g_batch{nullptr};
 
 // Reports records [0, count) in order, and returns how many it reported: all of them, or, with
 // `batches_only`, those before the first whose probe has a handler the batch handler does not
 // replace (which may be any code, so not code that runs with only the general registers saved).
-size_t report(const x86::DivertRecord* records, size_t count, uint64_t time_ns, bool batches_only) {
+size_t report(const AccessRecord* records, size_t count, uint64_t time_ns, bool batches_only) {
   EpochGate& gate = table_gate();
   EpochGate::Ticket ticket = gate.enter();
   const ProbeTable* table = published_table().load();
   AccessContext& context = this_thread_access();
   const AccessContext saved = context;
   context.time_ns = time_ns;
-  const DivertBatchHandler batch = g_batch.load(std::memory_order_relaxed);
+  const AccessBatchHandler batch = g_batch.load(std::memory_order_relaxed);
   const mmiotrace_handler batched = g_batch_replaces.load(std::memory_order_relaxed);
   const ProbeEntry* entry = nullptr;  // the last record's probe: runs of records share one
   size_t i = 0;
   for (; i < count && table != nullptr; ++i) {
-    const x86::DivertRecord& record = records[i];
+    const AccessRecord& record = records[i];
     if (entry == nullptr || !entry->range.contains(record.address)) {
       entry = table->find_probe(record.address);
     }
@@ -51,7 +51,7 @@ size_t report(const x86::DivertRecord* records, size_t count, uint64_t time_ns, 
     access.fault_address = record.address;
     access.pc = record.pc;
     access.width = static_cast<uint32_t>(record.info & 0xff);
-    bool write = (record.info & x86::kDivertWrite) != 0;
+    bool write = (record.info & kAccessWrite) != 0;
     access.kind = write ? MMIOTRACE_ACCESS_WRITE : MMIOTRACE_ACCESS_READ;
     access.decoded = 1;
     access.value_known = 1;
@@ -72,7 +72,7 @@ void set_divert_reporting(bool enabled) { g_enabled.store(enabled); }
 
 bool divert_enabled() { return g_enabled.load(std::memory_order_relaxed); }
 
-void set_divert_batch_handler(mmiotrace_handler replaces, DivertBatchHandler batch) {
+void set_access_batch_handler(mmiotrace_handler replaces, AccessBatchHandler batch) {
   g_batch_replaces.store(replaces);
   g_batch.store(batch);
 }
@@ -82,24 +82,24 @@ bool reported_in_batches(const mmiotrace_probe& probe) {
          probe.post_handler == g_batch_replaces.load(std::memory_order_relaxed);
 }
 
-void report_logged_accesses(const x86::DivertRecord* records, size_t count, uint64_t time_ns) {
+void report_logged_accesses(const AccessRecord* records, size_t count, uint64_t time_ns) {
   report(records, count, time_ns, false);
 }
 
-void report_divert_log(const x86::DivertRecord* records, size_t count, uint64_t time_ns) {
+void report_access_log(const AccessRecord* records, size_t count, uint64_t time_ns) {
   engine_stats().diverted_accesses.fetch_add(count, std::memory_order_relaxed);
   report(records, count, time_ns, false);
 }
 
-size_t report_divert_log_in_batches(const x86::DivertRecord* records, size_t count,
+size_t report_access_log_in_batches(const AccessRecord* records, size_t count,
                                     uint64_t time_ns) {
   size_t reported = report(records, count, time_ns, true);
   engine_stats().diverted_accesses.fetch_add(reported, std::memory_order_relaxed);
   return reported;
 }
 
-void flush_diverted_accesses() {
-  if (divert_enabled()) x86::flush_divert_log();
+void flush_logged_accesses() {
+  if (divert_enabled()) codecache::flush_access_log();
 }
 
 }  // namespace mmiotrace::kmmio

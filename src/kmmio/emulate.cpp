@@ -139,12 +139,12 @@ class EngineMemory final : public x86::OperandMemory {
 
   // Keeps a read or write of 1 to 8 bytes to a probe reported in batches.
   void log_record(x86::AccessKind kind, uintptr_t address, size_t width, const uint8_t* value) {
-    x86::DivertRecord& record = logged_[logged_count_];
+    AccessRecord& record = logged_[logged_count_];
     record.address = address;
     record.value = 0;
     std::memcpy(&record.value, value, width);
     record.pc = pc_;
-    record.info = width | (kind == x86::AccessKind::Write ? x86::kDivertWrite : 0);
+    record.info = width | (kind == x86::AccessKind::Write ? kAccessWrite : 0);
     if (++logged_count_ == kLoggedCapacity) report_logged();
   }
 
@@ -239,7 +239,7 @@ class EngineMemory final : public x86::OperandMemory {
   ucontext_t& uc_;
   // Accesses kept for a batch (2 KiB: this runs on signal stacks).
   static constexpr size_t kLoggedCapacity = 64;
-  x86::DivertRecord logged_[kLoggedCapacity];
+  AccessRecord logged_[kLoggedCapacity];
   size_t logged_count_ = 0;
   const ProbeEntry* last_probe_ = nullptr;
   const FaultPage* last_page_ = nullptr;
@@ -286,7 +286,7 @@ EmulationOutcome emulate_access(ThreadContext& context, const ProbeTable& table,
     return outcome;
   }
   // An instruction the code cache copied: the trace names the original.
-  const uintptr_t reported_pc = x86::original_pc_of(pc);
+  const uintptr_t reported_pc = codecache::original_pc_of(pc);
   AccessContext& access = this_thread_access();
   access.pc = reported_pc;
   // Every access of the instruction (a string instruction's thousands) is made at its time: the

@@ -126,8 +126,8 @@ void run_handler(int signo, siginfo_t* info, void* ucontext, Handle handle) {
   // What translated code logged comes before anything of this fault; but a thread stopped between
   // a diverted access and the count of its record (stepping out of it, signal_deferral.hpp) must
   // find its log as it left it.
-  if (!x86::in_critical_part(static_cast<uintptr_t>(uc.uc_mcontext.gregs[REG_RIP]))) {
-    flush_diverted_accesses();
+  if (!codecache::in_critical_part(static_cast<uintptr_t>(uc.uc_mcontext.gregs[REG_RIP]))) {
+    flush_logged_accesses();
   }
   Disposal disposal = handle(context, uc);
   frame.leave();
@@ -162,7 +162,7 @@ void on_trap_signal(int signo, siginfo_t* info, void* ucontext) {
     if (info->si_code == SI_KERNEL) {
       // An int3 that an entry patch being made or taken out has put in the program's code.
       auto rip = static_cast<uintptr_t>(uc.uc_mcontext.gregs[REG_RIP]);
-      if (uintptr_t resume = x86::entry_patch_trap(rip)) {
+      if (uintptr_t resume = codecache::entry_patch_trap(rip)) {
         uc.uc_mcontext.gregs[REG_RIP] = static_cast<greg_t>(resume);
         disposal.ours = true;
         return disposal;

@@ -239,14 +239,14 @@ int ProbeRegistry::remove(mmiotrace_probe* probe, Disarm disarm) {
   if (this_thread_context().handler_depth > 0) return -EDEADLK;
   // This thread's logged accesses still need their probe (translated code of other threads
   // that is still running on the region is the program's race: see docs/code-cache.md).
-  flush_diverted_accesses();
+  flush_logged_accesses();
   std::lock_guard lock(mutex_);
   auto position = std::find_if(probes_.begin(), probes_.end(),
                                [probe](const ProbeEntry& entry) { return entry.probe == probe; });
   if (position == probes_.end()) return -ENOENT;
   AddressRange pages = position->range.pages();
   // Jumps into translations that divert for this region go before the region does.
-  x86::remove_entry_patches(position->range.begin, position->range.end);
+  codecache::remove_entry_patches(position->range.begin, position->range.end);
   probes_.erase(position);
   for (uintptr_t address = pages.begin; address < pages.end; address += kPageSize) {
     auto found = pages_.find(address);

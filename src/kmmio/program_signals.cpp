@@ -137,7 +137,7 @@ void run_relayed_handler(int signo, siginfo_t* info, void* ucontext) {
   if (handler == reinterpret_cast<uintptr_t>(SIG_DFL)) {
     // The default action, once this handler returns, as untraced; but first, what this thread's
     // translated code has logged goes into the trace.
-    flush_diverted_accesses();
+    flush_logged_accesses();
     take_default_action(signo, info, static_cast<ucontext_t*>(ucontext), /*replays=*/false);
     return;
   }

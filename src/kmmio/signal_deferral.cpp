@@ -58,14 +58,14 @@ void send_held_again_after_flush() { send_held_again(nullptr); }
 
 void on_program_signal(int signo, siginfo_t* info, void* ucontext) {
   auto& uc = *static_cast<ucontext_t*>(ucontext);
-  x86::DivertLog& log = x86::this_thread_divert_log();
+  codecache::AccessLog& log = codecache::this_thread_access_log();
   if (log.flushing != 0) {
     if (hold(signo, *info, uc)) {
       log.signals_held = 1;
       return;
     }
   } else if (t_held.stepping ||
-             x86::in_critical_part(static_cast<uintptr_t>(uc.uc_mcontext.gregs[REG_RIP]))) {
+             codecache::in_critical_part(static_cast<uintptr_t>(uc.uc_mcontext.gregs[REG_RIP]))) {
     if (hold(signo, *info, uc)) {
       t_held.stepping = true;
       uc.uc_mcontext.gregs[REG_EFL] |= kTrapFlag;
@@ -77,7 +77,7 @@ void on_program_signal(int signo, siginfo_t* info, void* ucontext) {
 
 bool continue_held_signals(ucontext_t& uc) {
   if (!t_held.stepping) return false;
-  if (x86::in_critical_part(static_cast<uintptr_t>(uc.uc_mcontext.gregs[REG_RIP]))) {
+  if (codecache::in_critical_part(static_cast<uintptr_t>(uc.uc_mcontext.gregs[REG_RIP]))) {
     uc.uc_mcontext.gregs[REG_EFL] |= kTrapFlag;  // (a popfq of the sequence may have cleared it)
     return true;
   }
@@ -87,6 +87,6 @@ bool continue_held_signals(ucontext_t& uc) {
   return true;
 }
 
-void hold_signals_during_flushes() { x86::set_divert_flush_done(&send_held_again_after_flush); }
+void hold_signals_during_flushes() { codecache::set_access_log_flush_done(&send_held_again_after_flush); }
 
 }  // namespace mmiotrace::kmmio

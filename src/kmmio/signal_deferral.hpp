@@ -9,7 +9,7 @@
 //  - in the critical part of a diverted access (codecache/instrumentation.hpp): the signal is held, the
 //    trap flag set, and each single step checks whether the thread is past that part; once it is,
 //    the held signals are sent again and arrive there;
-//  - inside a flush of its divert log: the signal is held, and sent again when the flush is over.
+//  - inside a flush of its access log: the signal is held, and sent again when the flush is over.
 // Per thread, from the thread's own signal handlers.
 #pragma once
 

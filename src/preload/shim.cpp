@@ -95,7 +95,7 @@ trace::TraceBuffer map_trace_buffer(int fd) {
 
 // MMIOTRACE_STATS=1: how this process's engine handled its traps, one line on stderr at exit.
 void report_engine_stats() {
-  kmmio::flush_diverted_accesses();
+  kmmio::flush_logged_accesses();
   mmiotrace_stats stats;
   mmiotrace_get_stats(&stats);
   Diagnostic line;
@@ -131,7 +131,7 @@ __attribute__((constructor)) void start_shim() {
   if (const char* divert = getenv(kDivertVariable); divert != nullptr && strcmp(divert, "1") == 0) {
     kmmio::set_divert(true);
     kmmio::relay_program_handlers();
-    atexit([] { kmmio::flush_diverted_accesses(); });  // the main thread's last accesses
+    atexit([] { kmmio::flush_logged_accesses(); });  // the main thread's last accesses
   }
   if (const char* patch = getenv(kPatchVariable); patch != nullptr && strcmp(patch, "0") == 0) {
     mmiotrace_set_patch(0);
@@ -151,7 +151,7 @@ __attribute__((constructor)) void start_shim() {
   mmiotrace_set_notice_handler(&record_notice, nullptr);
   kmmio::install_fault_handlers();
   pthread_atfork([] {
-                   kmmio::flush_diverted_accesses();  // not left for the child to copy
+                   kmmio::flush_logged_accesses();  // not left for the child to copy
                    g_shim->mutex.lock();
                  },
                  [] { g_shim->mutex.unlock(); },

@@ -29,7 +29,7 @@ Event mapping_event(EventKind kind, int map_id, uintptr_t pc) {
 }  // namespace
 
 Recorder::Recorder(TraceSink& sink) : sink_(sink) {
-  kmmio::set_divert_batch_handler(&record_access, &record_diverted_accesses);
+  kmmio::set_access_batch_handler(&record_access, &record_logged_accesses);
 }
 
 TracedMapping* Recorder::attach(int map_id, const MappingSpec& spec, int* error) {

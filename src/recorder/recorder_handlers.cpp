@@ -51,7 +51,7 @@ void record_access(mmiotrace_probe* probe, const mmiotrace_access* access, void*
   mapping->recorder->sink().write(event);
 }
 
-void record_diverted_accesses(mmiotrace_probe* probe, const x86::DivertRecord* records,
+void record_logged_accesses(mmiotrace_probe* probe, const AccessRecord* records,
                               size_t count, uint64_t time_ns) {
   const auto* mapping = static_cast<const TracedMapping*>(probe->user_data);
   SmallAccessRun run;

@@ -14,7 +14,7 @@ void record_access(mmiotrace_probe* probe, const mmiotrace_access* access, void*
 
 // What record_access() would record for each of `count` accesses logged by translated code
 // (kmmio/code_cache.hpp) to `probe`'s mapping, all made at `time_ns`, written in one go.
-void record_diverted_accesses(mmiotrace_probe* probe, const x86::DivertRecord* records,
+void record_logged_accesses(mmiotrace_probe* probe, const AccessRecord* records,
                               size_t count, uint64_t time_ns);
 
 }  // namespace mmiotrace::trace

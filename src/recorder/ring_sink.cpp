@@ -86,7 +86,7 @@ void forget_thread_state_after_fork() { t_state = ThreadState{}; }
 
 void RingSink::write(const Event& event) {
   // Accesses that this thread's translated code logged were made before this event.
-  kmmio::flush_diverted_accesses();
+  kmmio::flush_logged_accesses();
   BufferControl& control = buffer_.control();
   if (t_state.writing) {
     // A signal handler interrupted this thread's own write: leave the record for it.
@@ -116,7 +116,7 @@ void RingSink::write(const Event& event) {
 }
 
 void RingSink::write_many(const Event* events, size_t count) {
-  kmmio::flush_diverted_accesses();
+  kmmio::flush_logged_accesses();
   BufferControl& control = buffer_.control();
   size_t total = 0;
   for (size_t i = 0; i < count; ++i) total += record_size(events[i]);
@@ -140,7 +140,7 @@ void RingSink::write_many(const Event* events, size_t count) {
 }
 
 void RingSink::write_small_accesses(const SmallAccessRun& run) {
-  kmmio::flush_diverted_accesses();  // a no-op when this is that flush
+  kmmio::flush_logged_accesses();  // a no-op when this is that flush
   BufferControl& control = buffer_.control();
   RingControl* ring = t_state.writing ? nullptr : thread_ring(buffer_);
   if (ring == nullptr || control.drop_when_full.load(std::memory_order_relaxed)) {

@@ -5,7 +5,6 @@
 #include <cstddef>
 #include <cstring>
 
-#include "codecache/access_log.hpp"
 
 namespace mmiotrace::trace {
 namespace {
@@ -164,12 +163,12 @@ constexpr uint64_t kValueMask[9] = {0, 0xff, 0xffff, 0xffffff, 0xffffffff, 0xff'
 }  // namespace
 
 size_t encode_access_run(const SmallAccessRun& run, size_t first, size_t count, uint8_t* out) {
-  const x86::DivertRecord* records = run.records + first;
+  const AccessRecord* records = run.records + first;
   const uint64_t base_pc = count > 0 ? records[0].pc : 0;
   uint8_t* entry = out + kAccessRunHeaderSize;
   size_t i = 0;
   for (; i < count; ++i, entry += kAccessRunCompactEntrySize) {
-    const x86::DivertRecord& record = records[i];
+    const AccessRecord& record = records[i];
     const uint64_t width = record.info & 0xff;
     const uint64_t log2_width = width <= 8 ? kLog2Width[width] : kNotCompact;
     const uint64_t offset = record.address - run.virt_base;
@@ -182,7 +181,7 @@ size_t encode_access_run(const SmallAccessRun& run, size_t first, size_t count, 
     const uint64_t pc_bits =
         ((biased_pc - static_cast<uint64_t>(kAccessRunPcReach)) << kAccessRunPcShift) &
         ((uint64_t{1} << kAccessRunLog2WidthShift) - 1);
-    const uint64_t write = (record.info & x86::kDivertWrite) ? kAccessRunWrite : 0;
+    const uint64_t write = (record.info & kAccessWrite) ? kAccessRunWrite : 0;
     store64(entry, offset | pc_bits | log2_width << kAccessRunLog2WidthShift | write);
     store64(entry + 8, record.value & kValueMask[width]);
   }
@@ -193,9 +192,9 @@ size_t encode_access_run(const SmallAccessRun& run, size_t first, size_t count, 
   // An entry the compact form cannot hold: all of them wide.
   entry = out + kAccessRunHeaderSize;
   for (i = 0; i < count; ++i, entry += kAccessRunWideEntrySize) {
-    const x86::DivertRecord& record = records[i];
+    const AccessRecord& record = records[i];
     uint64_t width = record.info & 0xff;
-    uint64_t write = (record.info & x86::kDivertWrite) ? kAccessRunWrite : 0;
+    uint64_t write = (record.info & kAccessWrite) ? kAccessRunWrite : 0;
     store64(entry,
             (record.address & kAccessRunAddressMask) | width << kAccessRunWidthShift | write);
     store64(entry + 8, record.pc);

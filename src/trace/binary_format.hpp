@@ -63,7 +63,7 @@ static_assert(sizeof(RecordHeader) == 32);
 // An access run: the header (kind AccessRun; width: the size of its entries; pc: the PC its
 // compact entries count from; the time of every entry), the physical and the virtual address of
 // one place in the mapping (where the mapping begins), then its entries. It holds what
-// translated code logs (codecache/access_log.hpp) in 16 bytes an access (24 when the compact form
+// translated code logs (core/access_record.hpp) in 16 bytes an access (24 when the compact form
 // cannot hold one of them) instead of a 56-byte record.
 inline constexpr size_t kAccessRunHeaderSize = sizeof(RecordHeader) + 16;
 inline constexpr size_t kMaxAccessRunEntries = 1024;

@@ -6,9 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace mmiotrace::x86 {
-struct DivertRecord;
-}
+#include "core/access_record.hpp"
 
 namespace mmiotrace::trace {
 
@@ -55,7 +53,7 @@ struct Event {
 };
 
 // Reads and writes of 1 to 8 bytes to one mapping, all made at one time, as translated code logs
-// them (codecache/access_log.hpp): each becomes a Read or Write event.
+// them (core/access_record.hpp): each becomes a Read or Write event.
 struct SmallAccessRun {
   int32_t map_id = kUnknownMapId;
   uint64_t virt_base = 0;  // an address in the mapping ...
@@ -63,7 +61,7 @@ struct SmallAccessRun {
   uint64_t time_ns = 0;
   int32_t pid = 0;
   int32_t tid = 0;
-  const x86::DivertRecord* records = nullptr;
+  const AccessRecord* records = nullptr;
   size_t count = 0;
 };
 

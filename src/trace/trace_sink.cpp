@@ -3,7 +3,6 @@
 #include <cstring>
 
 #include "trace/event.hpp"
-#include "codecache/access_log.hpp"
 
 namespace mmiotrace::trace {
 
@@ -14,8 +13,8 @@ void TraceSink::write_small_accesses(const SmallAccessRun& run) {
   event.pid = run.pid;
   event.tid = run.tid;
   for (size_t i = 0; i < run.count; ++i) {
-    const x86::DivertRecord& record = run.records[i];
-    event.kind = (record.info & x86::kDivertWrite) ? EventKind::Write : EventKind::Read;
+    const AccessRecord& record = run.records[i];
+    event.kind = (record.info & kAccessWrite) ? EventKind::Write : EventKind::Read;
     event.width = static_cast<uint8_t>(record.info & 0xff);
     event.pc = record.pc;
     event.virt = record.address;

@@ -70,16 +70,16 @@ class KeepingSink final : public TraceSink {
   std::vector<Event> events;
 };
 
-std::vector<x86::DivertRecord> every_kind_of_small_access() {
-  std::vector<x86::DivertRecord> records;
+std::vector<AccessRecord> every_kind_of_small_access() {
+  std::vector<AccessRecord> records;
   uint64_t n = 0;
   for (bool write : {false, true}) {
     for (uint64_t width : {1u, 2u, 4u, 8u, 3u}) {
-      x86::DivertRecord record;
+      AccessRecord record;
       record.address = 0x7f0000001000 + 8 * n + width;
       record.value = 0xdeadbeefcafef00d + n;  // bytes past `width` must not reach the record
       record.pc = 0x7f1122334455 + n;
-      record.info = width | (write ? x86::kDivertWrite : 0);
+      record.info = width | (write ? kAccessWrite : 0);
       records.push_back(record);
       ++n;
     }
@@ -88,7 +88,7 @@ std::vector<x86::DivertRecord> every_kind_of_small_access() {
   return records;
 }
 
-SmallAccessRun run_of(const std::vector<x86::DivertRecord>& records) {
+SmallAccessRun run_of(const std::vector<AccessRecord>& records) {
   SmallAccessRun run;
   run.map_id = -3;  // negative ids must keep their sign bits
   run.virt_base = 0x7f0000001000;
@@ -117,8 +117,8 @@ void expect_same_access(const Event& got, const Event& want, size_t i) {
 
 // What translated code logs: 1, 2, 4 and 8 bytes, near the mapping's start and 4 GiB above it,
 // PCs up to the compact form's reach either side of the first.
-std::vector<x86::DivertRecord> compact_accesses() {
-  std::vector<x86::DivertRecord> records;
+std::vector<AccessRecord> compact_accesses() {
+  std::vector<AccessRecord> records;
   const uint64_t base_pc = 0x401000 + (uint64_t{1} << 28);
   const uint64_t pcs[] = {base_pc, base_pc - (uint64_t{1} << 28), base_pc + (uint64_t{1} << 28) - 1,
                           base_pc + 3};
@@ -126,11 +126,11 @@ std::vector<x86::DivertRecord> compact_accesses() {
   for (bool write : {false, true}) {
     for (uint64_t width : {1u, 2u, 4u, 8u}) {
       for (uint64_t offset : {uint64_t{0}, 0xffff'fff8 - 8 * n}) {
-        x86::DivertRecord record;
+        AccessRecord record;
         record.address = 0x7f0000001000 + offset;
         record.value = 0xdeadbeefcafef00d * (n + 1);  // bytes past `width` must not reach it
         record.pc = pcs[n % 4];
-        record.info = width | (write ? x86::kDivertWrite : 0);
+        record.info = width | (write ? kAccessWrite : 0);
         records.push_back(record);
         ++n;
       }
@@ -141,7 +141,7 @@ std::vector<x86::DivertRecord> compact_accesses() {
 
 // Encodes `records` as one access run, checks its entries have `entry_size` bytes, and that its
 // events are those the event-by-event path makes of them.
-void expect_run_holds_the_accesses(const std::vector<x86::DivertRecord>& records,
+void expect_run_holds_the_accesses(const std::vector<AccessRecord>& records,
                                    size_t entry_size) {
   SmallAccessRun run = run_of(records);
   KeepingSink one_by_one;
@@ -169,24 +169,24 @@ TEST(BinaryFormat, AnAccessRunHoldsExactlyTheEventsOfItsAccessesInSixteenBytesEa
 
 TEST(BinaryFormat, AccessesTheCompactFormCannotHoldMakeTheRunWide) {
   expect_run_holds_the_accesses(every_kind_of_small_access(), kAccessRunWideEntrySize);
-  std::vector<x86::DivertRecord> records = compact_accesses();
+  std::vector<AccessRecord> records = compact_accesses();
   const uint64_t base_pc = records[0].pc;
-  const x86::DivertRecord too_far[] = {
+  const AccessRecord too_far[] = {
       {0x7f0000001000, 1, base_pc, 3},                               // 3 bytes
       {0x7f0000001000 + (uint64_t{1} << 32), 1, base_pc, 8},         // 4 GiB past the start
       {0x7f0000000ff8, 1, base_pc, 8},                               // before it
       {0x7f0000001000, 1, base_pc + (uint64_t{1} << 28), 8},         // a PC too far on
       {0x7f0000001000, 1, base_pc - (uint64_t{1} << 28) - 1, 8},     // ... and back
   };
-  for (const x86::DivertRecord& odd : too_far) {
-    std::vector<x86::DivertRecord> with_it = records;
+  for (const AccessRecord& odd : too_far) {
+    std::vector<AccessRecord> with_it = records;
     with_it.insert(with_it.begin() + 5, odd);
     expect_run_holds_the_accesses(with_it, kAccessRunWideEntrySize);
   }
 }
 
 TEST(BinaryFormat, PartOfARunIsARunOfItsOwn) {
-  std::vector<x86::DivertRecord> records = compact_accesses();
+  std::vector<AccessRecord> records = compact_accesses();
   SmallAccessRun run = run_of(records);
   KeepingSink one_by_one;
   one_by_one.TraceSink::write_small_accesses(run);
@@ -204,7 +204,7 @@ TEST(BinaryFormat, PartOfARunIsARunOfItsOwn) {
 }
 
 TEST(BinaryFormat, MalformedAccessRunsAreRefusedWithAReason) {
-  std::vector<x86::DivertRecord> records = every_kind_of_small_access();
+  std::vector<AccessRecord> records = every_kind_of_small_access();
   std::vector<uint8_t> run(kMaxRecordSize);
   size_t size = encode_access_run(run_of(records), 0, records.size(), run.data());
   ASSERT_EQ(run[1], kAccessRunWideEntrySize);

@@ -28,7 +28,7 @@ uint64_t tc_loop_instruction(uint64_t count);
 uint64_t tc_jump_out(uint64_t value);
 }
 
-namespace mmiotrace::x86 {
+namespace mmiotrace::codecache {
 namespace {
 
 template <typename Function>
@@ -106,7 +106,7 @@ TEST(BlockTranslator, RipRelativeOperandsStillReachTheirData) {
   // The cache sits within a rel32 of the code it came from.
   auto code = reinterpret_cast<uintptr_t>(block.code);
   auto original = reinterpret_cast<uintptr_t>(&tc_rip_relative);
-  EXPECT_LE(code > original ? code - original : original - code, kNearReach);
+  EXPECT_LE(code > original ? code - original : original - code, x86::kNearReach);
 }
 
 TEST(BlockTranslator, ForwardBranchesJoinInsideTheBlock) {
@@ -298,4 +298,4 @@ TEST(BlockTranslator, AnInstructionThatMustRunInPlaceCannotStartABlock) {
 }
 
 }  // namespace
-}  // namespace mmiotrace::x86
+}  // namespace mmiotrace::codecache

@@ -217,16 +217,16 @@ TEST_F(EmulatorDifferentialTest, DivertedRunsAgreeByteForByteToo) {
 // instructions then write their runs of elements straight to the alias (direct_run()).
 void batched_post_handler(mmiotrace_probe*, const mmiotrace_access*, void*) {}
 std::atomic<uint64_t> g_batched_accesses{0};
-void count_batch(mmiotrace_probe*, const x86::DivertRecord*, size_t count, uint64_t) {
+void count_batch(mmiotrace_probe*, const AccessRecord*, size_t count, uint64_t) {
   g_batched_accesses += count;
 }
 
 TEST_F(EmulatorDifferentialTest, RunsReportedInBatchesAgreeByteForByteToo) {
-  kmmio::set_divert_batch_handler(&batched_post_handler, &count_batch);
+  kmmio::set_access_batch_handler(&batched_post_handler, &count_batch);
   post_handler_ = &batched_post_handler;
   g_batched_accesses = 0;
   check_corpus();
-  kmmio::set_divert_batch_handler(nullptr, nullptr);
+  kmmio::set_access_batch_handler(nullptr, nullptr);
   EXPECT_GT(g_batched_accesses.load(), 10000u);
 }
 

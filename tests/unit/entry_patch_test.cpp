@@ -94,7 +94,7 @@ TRACED_LOOP(entry_patch_short)
 TRACED_LOOP(entry_patch_threads)
 TRACED_LOOP(entry_patch_wide)
 
-namespace mmiotrace::x86 {
+namespace mmiotrace::codecache {
 namespace {
 
 std::atomic<uint64_t> g_calls{0};
@@ -415,4 +415,4 @@ TEST(EntryPatch, EveryOutcomeHasAName) {
 }
 
 }  // namespace
-}  // namespace mmiotrace::x86
+}  // namespace mmiotrace::codecache

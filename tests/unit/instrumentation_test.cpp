@@ -32,19 +32,19 @@ uint64_t vs_call_keeping_ymm(uint64_t (*fn)(const uint64_t*, uint64_t), const ui
                              uint64_t b, const void* in, void* out);
 }
 
-namespace mmiotrace::x86 {
+namespace mmiotrace::codecache {
 namespace {
 
-std::vector<DivertRecord> g_flushed;
+std::vector<AccessRecord> g_flushed;
 int g_flushes = 0;
 
-void capture(const DivertRecord* records, size_t count, uint64_t /*time_ns*/) {
+void capture(const AccessRecord* records, size_t count, uint64_t /*time_ns*/) {
   g_flushed.insert(g_flushed.end(), records, records + count);
   ++g_flushes;
 }
 
 // Two views of one memfd: `traced` (PROT_NONE, as an armed mapping is) and its alias.
-class DivertTest : public ::testing::Test {
+class InstrumentationTest : public ::testing::Test {
  protected:
   static constexpr size_t kSize = 2 * 4096;
 
@@ -60,13 +60,13 @@ class DivertTest : public ::testing::Test {
     target_.low = reinterpret_cast<uintptr_t>(traced_);
     target_.size = kSize;
     target_.alias_delta = alias_ - traced_;
-    set_divert_flush(capture);
-    flush_divert_log();
+    set_access_log_flush(capture);
+    flush_access_log();
     g_flushed.clear();
     g_flushes = 0;
   }
   void TearDown() override {
-    set_divert_flush(nullptr);
+    set_access_log_flush(nullptr);
     munmap(traced_, kSize);
     munmap(alias_, kSize);
   }
@@ -80,8 +80,8 @@ class DivertTest : public ::testing::Test {
     return reinterpret_cast<Function*>(block.code);
   }
   // Everything logged so far, the log flushed.
-  std::vector<DivertRecord> records() {
-    flush_divert_log();
+  std::vector<AccessRecord> records() {
+    flush_access_log();
     return g_flushed;
   }
 
@@ -90,15 +90,15 @@ class DivertTest : public ::testing::Test {
   DivertTarget target_;
 };
 
-TEST_F(DivertTest, LoadsGoThroughTheAliasAndAreLoggedInOrder) {
+TEST_F(InstrumentationTest, LoadsGoThroughTheAliasAndAreLoggedInOrder) {
   auto* values = reinterpret_cast<uint64_t*>(alias_);
   for (int i = 0; i < 1000; ++i) values[i] = 3 * i + 1;
   auto* load_loop = diverted(td_load_loop, 1);
   const auto* traced = reinterpret_cast<const uint64_t*>(traced_);
   EXPECT_EQ(load_loop(traced, 1000), td_load_loop(values, 1000));
-  std::vector<DivertRecord> log = records();
+  std::vector<AccessRecord> log = records();
   ASSERT_EQ(log.size(), 1000u);
-  EXPECT_GE(g_flushes, static_cast<int>(1000 / kDivertLogRecords + 1))
+  EXPECT_GE(g_flushes, static_cast<int>(1000 / kAccessLogRecords + 1))
       << "full logs through the thunk, then the rest";
   auto pc = log[0].pc;
   EXPECT_GT(pc, reinterpret_cast<uintptr_t>(&td_load_loop));
@@ -111,18 +111,18 @@ TEST_F(DivertTest, LoadsGoThroughTheAliasAndAreLoggedInOrder) {
   }
 }
 
-TEST_F(DivertTest, StoresWithIndexedAddressesReachTheAlias) {
+TEST_F(InstrumentationTest, StoresWithIndexedAddressesReachTheAlias) {
   auto* store_loop = diverted(td_store_loop, 1);
   store_loop(reinterpret_cast<uint32_t*>(traced_), 2048);  // both pages, to the last byte
   auto* values = reinterpret_cast<uint32_t*>(alias_);
   for (uint32_t i = 0; i < 2048; ++i) ASSERT_EQ(values[i], 3 * i + 1) << i;
-  std::vector<DivertRecord> log = records();
+  std::vector<AccessRecord> log = records();
   ASSERT_EQ(log.size(), 2048u);
-  EXPECT_EQ(log[5].info, 4u | kDivertWrite);
+  EXPECT_EQ(log[5].info, 4u | kAccessWrite);
   EXPECT_EQ(log[5].value & 0xffffffff, 16u);
 }
 
-TEST_F(DivertTest, EveryWidthAndExtensionIsCarriedOutAndLogged) {
+TEST_F(InstrumentationTest, EveryWidthAndExtensionIsCarriedOutAndLogged) {
   uint8_t plain[64];
   std::memset(plain, 0, sizeof(plain));
   const uint8_t input[8] = {0xf0, 0, 0x34, 0x92, 0x78, 0x56, 0x34, 0xf2};
@@ -133,11 +133,11 @@ TEST_F(DivertTest, EveryWidthAndExtensionIsCarriedOutAndLogged) {
   g_flushed.clear();
   EXPECT_EQ(widths(traced_), expected);
   EXPECT_EQ(std::memcmp(alias_, plain, 40), 0) << "the same bytes written";
-  std::vector<DivertRecord> log = records();
+  std::vector<AccessRecord> log = records();
   ASSERT_EQ(log.size(), 12u);
-  const uint64_t infos[12] = {1, 2, 4, 1 | kDivertWrite, 2 | kDivertWrite, 4 | kDivertWrite,
-                              8 | kDivertWrite, 1 | kDivertWrite, 2 | kDivertWrite,
-                              4 | kDivertWrite, 8 | kDivertWrite, 8};
+  const uint64_t infos[12] = {1, 2, 4, 1 | kAccessWrite, 2 | kAccessWrite, 4 | kAccessWrite,
+                              8 | kAccessWrite, 1 | kAccessWrite, 2 | kAccessWrite,
+                              4 | kAccessWrite, 8 | kAccessWrite, 8};
   for (size_t i = 0; i < 12; ++i) EXPECT_EQ(log[i].info, infos[i]) << i;
   auto low_bytes = [](uint64_t value, uint64_t width) {
     return width == 8 ? value : value & ((uint64_t{1} << (8 * width)) - 1);
@@ -152,7 +152,7 @@ TEST_F(DivertTest, EveryWidthAndExtensionIsCarriedOutAndLogged) {
   EXPECT_EQ(log[4].address, reinterpret_cast<uintptr_t>(traced_) + 10);
 }
 
-TEST_F(DivertTest, LiveFlagsSurviveTheCheck) {
+TEST_F(InstrumentationTest, LiveFlagsSurviveTheCheck) {
   std::memcpy(alias_, "\x07\0\0\0\0\0\0\0", 8);
   auto* flags_live = diverted(td_flags_live, 1);
   const auto* traced = reinterpret_cast<const uint64_t*>(traced_);
@@ -163,7 +163,7 @@ TEST_F(DivertTest, LiveFlagsSurviveTheCheck) {
   EXPECT_EQ(flags_live(2, 1, &plain), 1007u);
 }
 
-TEST_F(DivertTest, RegistersAreKeptWhateverTheScratchRegistersAre) {
+TEST_F(InstrumentationTest, RegistersAreKeptWhateverTheScratchRegistersAre) {
   std::memcpy(alias_, "\x42\x42\0\0\0\0\0\0", 8);
   auto* registers = diverted(td_registers, 2);
   EXPECT_EQ(registers(reinterpret_cast<uint64_t*>(traced_)), 0u);
@@ -174,13 +174,13 @@ TEST_F(DivertTest, RegistersAreKeptWhateverTheScratchRegistersAre) {
   EXPECT_EQ(registers(plain), 0u);
 }
 
-TEST_F(DivertTest, TheRedZoneIsNeverTouched) {
+TEST_F(InstrumentationTest, TheRedZoneIsNeverTouched) {
   std::memcpy(alias_, "\x05\0\0\0\0\0\0\0", 8);
   auto* red_zone = diverted(td_red_zone, 1);
   EXPECT_EQ(red_zone(reinterpret_cast<const uint64_t*>(traced_)), 0x3338u);
 }
 
-TEST_F(DivertTest, AccessesOutsideTheRegionRunAsTheyAreAndAreNotLogged) {
+TEST_F(InstrumentationTest, AccessesOutsideTheRegionRunAsTheyAreAndAreNotLogged) {
   std::vector<uint64_t> plain(100, 2);
   auto* load_loop = diverted(td_load_loop, 1);
   EXPECT_EQ(load_loop(plain.data(), 100), 200u);
@@ -206,13 +206,13 @@ static_assert(offsetof(VectorState, masks) == 2048 && offsetof(VectorState, x87)
               offsetof(VectorState, mxcsr) == 2240 && offsetof(VectorState, x87_control) == 2244);
 
 // Every record a flush was given, in the order given: the vector-free flush's, then the rest.
-DivertRecord g_reported[4096];
+AccessRecord g_reported[4096];
 size_t g_reported_count = 0;
 size_t g_vector_free_count = 0;
 bool g_vector_free_takes_half = false;
 
 // A vector-free flush (as kmmio's is): general registers only, no library call.
-[[gnu::target("general-regs-only")]] size_t capture_vector_free(const DivertRecord* records,
+[[gnu::target("general-regs-only")]] size_t capture_vector_free(const AccessRecord* records,
                                                                  size_t count, uint64_t) {
   size_t take = g_vector_free_takes_half ? count / 2 : count;
   for (size_t i = 0; i < take && g_reported_count < 4096; ++i) {
@@ -226,7 +226,7 @@ bool g_vector_free_takes_half = false;
   return take;
 }
 
-void capture_rest(const DivertRecord* records, size_t count, uint64_t) {
+void capture_rest(const AccessRecord* records, size_t count, uint64_t) {
   for (size_t i = 0; i < count && g_reported_count < 4096; ++i) {
     g_reported[g_reported_count++] = records[i];
   }
@@ -235,14 +235,14 @@ void capture_rest(const DivertRecord* records, size_t count, uint64_t) {
 // The flush thunk keeps the vector, mask and x87 registers, MXCSR and the x87 control word,
 // whether the vector-free flush does everything (no extended state saved) or leaves some
 // records to the full flush (saved with XSAVE).
-class VectorStateTest : public DivertTest, public ::testing::WithParamInterface<bool> {};
+class VectorStateTest : public InstrumentationTest, public ::testing::WithParamInterface<bool> {};
 
 TEST_P(VectorStateTest, FlushesKeepEveryVectorMaskAndX87Register) {
   g_vector_free_takes_half = GetParam();
   g_reported_count = 0;
   g_vector_free_count = 0;
-  set_divert_flush(capture_rest);
-  set_divert_flush_vector_free(capture_vector_free);
+  set_access_log_flush(capture_rest);
+  set_access_log_flush_vector_free(capture_vector_free);
   auto* values = reinterpret_cast<uint64_t*>(alias_);
   for (uint64_t i = 0; i < 1000; ++i) values[i] = i * 0x0101010101010101;
   auto* load_loop = diverted(td_load_loop, 1);
@@ -262,7 +262,7 @@ TEST_P(VectorStateTest, FlushesKeepEveryVectorMaskAndX87Register) {
   auto call = zmm ? vs_call_keeping_zmm : vs_call_keeping_ymm;
   const auto* traced = reinterpret_cast<const uint64_t*>(traced_);
   uint64_t sum = call(load_loop, traced, 1000, &in, &out);
-  set_divert_flush_vector_free(nullptr);
+  set_access_log_flush_vector_free(nullptr);
 
   EXPECT_EQ(sum, td_load_loop(values, 1000));
   size_t vectors = zmm ? 32 : 16, bytes = zmm ? 64 : 32;
@@ -289,13 +289,13 @@ TEST_P(VectorStateTest, FlushesKeepEveryVectorMaskAndX87Register) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(DivertTest, VectorStateTest, ::testing::Values(false, true),
+INSTANTIATE_TEST_SUITE_P(InstrumentationTest, VectorStateTest, ::testing::Values(false, true),
                          [](const ::testing::TestParamInfo<bool>& param) {
                            return param.param ? std::string("PartlyByTheVectorFreeFlush")
                                              : std::string("AllByTheVectorFreeFlush");
                          });
 
-TEST(DivertCodegen, OnlyTheMovFamilyWithGeneralRegistersIsDiverted) {
+TEST(Instrumentation, OnlyTheMovFamilyWithGeneralRegistersIsDiverted) {
   ZydisDecoder decoder;
   ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
   auto divertible = [&](std::vector<uint8_t> bytes) {
@@ -320,4 +320,4 @@ TEST(DivertCodegen, OnlyTheMovFamilyWithGeneralRegistersIsDiverted) {
 }
 
 }  // namespace
-}  // namespace mmiotrace::x86
+}  // namespace mmiotrace::codecache

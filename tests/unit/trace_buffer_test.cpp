@@ -153,19 +153,19 @@ TEST_F(TraceBufferTest, FullRingMakesItsProducerWaitAndLosesNothing) {
 }
 
 // Runs of translated code's records: what write_small_accesses() puts in the ring.
-std::vector<x86::DivertRecord> logged_accesses(uint64_t first, size_t count) {
-  std::vector<x86::DivertRecord> records(count);
+std::vector<AccessRecord> logged_accesses(uint64_t first, size_t count) {
+  std::vector<AccessRecord> records(count);
   for (size_t i = 0; i < count; ++i) {
     uint64_t number = first + i;
     records[i].address = 0x7f0000000000 + (number % 512) * 8;
     records[i].value = number;
     records[i].pc = 0x401000 + (number % 7);
-    records[i].info = 8 | ((number % 3 == 0) ? x86::kDivertWrite : 0);
+    records[i].info = 8 | ((number % 3 == 0) ? kAccessWrite : 0);
   }
   return records;
 }
 
-SmallAccessRun run_of(const std::vector<x86::DivertRecord>& records, uint64_t time_ns) {
+SmallAccessRun run_of(const std::vector<AccessRecord>& records, uint64_t time_ns) {
   SmallAccessRun run;
   run.map_id = 5;
   run.virt_base = 0x7f0000000000;
@@ -205,7 +205,7 @@ TEST_F(TraceBufferTest, RunsOfLoggedAccessesComeOutWholeAndInOrderWhileTheWriter
   uint64_t next = 0;
   for (size_t round = 0; round < 400; ++round) {
     size_t count = round % 5 == 0 ? 1000 : 1 + round % 256;  // 1000: more than a run holds
-    std::vector<x86::DivertRecord> records = logged_accesses(next, count);
+    std::vector<AccessRecord> records = logged_accesses(next, count);
     sink.write_small_accesses(run_of(records, round));
     next += count;
   }
@@ -226,8 +226,8 @@ TEST_F(TraceBufferTest, RunsOfLoggedAccessesComeOutWholeAndInOrderWhileTheWriter
 TEST_F(TraceBufferTest, TextDrainingPutsAccessRunsInTimeOrderAmongOtherThreadsRecords) {
   make(4, 1 << 16);
   RingSink sink(buffer_);
-  std::vector<x86::DivertRecord> early = logged_accesses(0, 3);
-  std::vector<x86::DivertRecord> late = logged_accesses(3, 700);  // two runs, one time
+  std::vector<AccessRecord> early = logged_accesses(0, 3);
+  std::vector<AccessRecord> late = logged_accesses(3, 700);  // two runs, one time
   std::thread other([&] {
     Event event = numbered(0);
     event.time_ns = 20;
@@ -265,7 +265,7 @@ TEST_F(TraceBufferTest, LoggedAccessesInDropModeAreKeptOrCountedOneByOne) {
   make(4, 1 << 16);
   buffer_.control().drop_when_full.store(1);
   RingSink sink(buffer_);
-  std::vector<x86::DivertRecord> records = logged_accesses(0, 3000);  // far more than fit
+  std::vector<AccessRecord> records = logged_accesses(0, 3000);  // far more than fit
   sink.write_small_accesses(run_of(records, 77));
   TraceDrainer drainer(buffer_);
   CollectingWriter writer;

@@ -109,12 +109,12 @@ TEST(TraceReader, BinaryTracesRoundTripPlainAndCompressed) {
 }
 
 // A binary trace with two access runs between other records, as the recorder writes it.
-std::string trace_with_access_runs(bool compress, std::vector<x86::DivertRecord>& records) {
+std::string trace_with_access_runs(bool compress, std::vector<AccessRecord>& records) {
   records.clear();
   for (uint64_t i = 0; i < 300; ++i) {
     uint64_t width = uint64_t{1} << (i % 4);
     records.push_back({0x7f0000000000 + 16 * i, 0x1111111111111111 * (i % 15), 0x401000 + i,
-                       width | (i % 2 ? x86::kDivertWrite : 0)});
+                       width | (i % 2 ? kAccessWrite : 0)});
   }
   SmallAccessRun run;
   run.map_id = 1;
@@ -146,7 +146,7 @@ std::string trace_with_access_runs(bool compress, std::vector<x86::DivertRecord>
 
 TEST(TraceReader, AccessRunsAreReadAsTheirEventsInOrder) {
   for (bool compress : {false, true}) {
-    std::vector<x86::DivertRecord> records;
+    std::vector<AccessRecord> records;
     TemporaryFile binary;
     binary.set_content(trace_with_access_runs(compress, records));
     std::vector<Event> events = read_all(binary.path());
@@ -225,7 +225,7 @@ TEST_F(BinaryErrors, CorruptRecordNamesItsOffset) {
 }
 
 TEST_F(BinaryErrors, ABadAccessRunNamesItsOffset) {
-  std::vector<x86::DivertRecord> records;
+  std::vector<AccessRecord> records;
   std::string bytes = trace_with_access_runs(false, records);
   // The second run starts after the header, the map (56 bytes), the first run and the mark.
   size_t second_run = 64 + 56 + access_run_size(100, kAccessRunCompactEntrySize) + 48;
