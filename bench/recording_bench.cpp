@@ -22,6 +22,7 @@
 #include "trace/trace_writer.hpp"
 
 using namespace mmiotrace::trace;
+namespace recorder = mmiotrace::recorder;
 
 namespace {
 
@@ -46,8 +47,8 @@ Event access_event(uint64_t number) {
   event.kind = EventKind::Write;
   event.width = 4;
   event.map_id = 1;
-  event.pid = current_pid();
-  event.tid = current_tid();
+  event.pid = recorder::current_pid();
+  event.tid = recorder::current_tid();
   event.time_ns = number;
   event.phys = 0x1000 + (number & 0xfff);
   event.virt = 0x7f0000001000 + (number & 0xfff);
@@ -89,7 +90,7 @@ void BM_ProducerWritesOneEvent(benchmark::State& state) {
   auto writer =
       TraceWriter::create(open("/dev/null", O_WRONLY), "/dev/null", TraceFormat::Binary, false);
   TraceDrainer drainer(buffer.buffer);
-  RingSink sink(buffer.buffer);
+  recorder::RingSink sink(buffer.buffer);
   Event event = access_event(0);
   uint64_t written = 0;
   for (auto _ : state) {
@@ -115,7 +116,7 @@ void two_producers_into_file(benchmark::State& state, TraceFormat format) {
     auto start = std::chrono::steady_clock::now();
     {
       DrainThread drain(buffer.buffer, *writer);
-      RingSink sink(buffer.buffer);
+      recorder::RingSink sink(buffer.buffer);
       std::vector<std::thread> producers;
       for (int p = 0; p < 2; ++p) {
         producers.emplace_back([&sink] {

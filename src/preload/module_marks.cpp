@@ -54,7 +54,7 @@ int collect(struct dl_phdr_info* info, size_t, void* data) {
 
 }  // namespace
 
-void ModuleMarks::mark_new_modules(trace::Recorder& recorder) {
+void ModuleMarks::mark_new_modules(recorder::Recorder& recorder) {
   pid_t pid = getpid();
   if (pid != pid_) {
     pid_ = pid;

@@ -20,7 +20,7 @@ namespace mmiotrace::preload {
 class ModuleMarks {
  public:
   // Marks the modules loaded now that this process has not marked yet.
-  void mark_new_modules(trace::Recorder& recorder);
+  void mark_new_modules(recorder::Recorder& recorder);
 
  private:
   pid_t pid_ = 0;  // whose modules `marked_` are (a forked child starts over)

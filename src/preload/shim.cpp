@@ -117,7 +117,7 @@ __attribute__((constructor)) void start_shim() {
            "this program is not traced");
     return;
   }
-  trace::share_map_ids(&buffer.control().last_map_id);
+  recorder::share_map_ids(&buffer.control().last_map_id);
   if (const char* strategy = getenv(kStrategyVariable)) {
     if (strcmp(strategy, "single-step") == 0) {
       mmiotrace_set_strategy(MMIOTRACE_STRATEGY_SINGLE_STEP);
@@ -147,7 +147,7 @@ __attribute__((constructor)) void start_shim() {
   if (const char* marker = getenv(kMarkerFdVariable)) shim->own_fds[2] = atoi(marker);
   if (const char* replay = getenv(kReplayFdVariable)) shim->own_fds[3] = atoi(replay);
   g_shim = shim;
-  trace::set_current_session(&g_shim->session);
+  recorder::set_current_session(&g_shim->session);
   mmiotrace_set_notice_handler(&record_notice, nullptr);
   kmmio::install_fault_handlers();
   pthread_atfork([] {
@@ -156,7 +156,7 @@ __attribute__((constructor)) void start_shim() {
                  },
                  [] { g_shim->mutex.unlock(); },
                  [] {
-                   trace::forget_thread_state_after_fork();
+                   recorder::forget_thread_state_after_fork();
                    g_shim->devices.release_after_fork();
                    g_shim->mutex.unlock();
                  });
@@ -214,7 +214,7 @@ void trace_new_mapping(uintptr_t address, size_t length, int prot, int flags, in
   auto file = std::make_shared<TracedFile>();
   const char* why = nullptr;
   file->alias = map_alias(length, prot, flags, fd, offset, &why);
-  trace::MappingSpec spec;
+  recorder::MappingSpec spec;
   spec.range = AddressRange::from_size(address, length);
   spec.phys = physical_address(*path, static_cast<uint64_t>(offset));
   spec.protection = prot;
@@ -222,7 +222,7 @@ void trace_new_mapping(uintptr_t address, size_t length, int prot, int flags, in
   std::lock_guard lock(g_shim->mutex);
   int error = 0;
   g_shim->modules.mark_new_modules(g_shim->recorder);
-  trace::TracedMapping* traced = g_shim->recorder.start(spec, pc, &error);
+  recorder::TracedMapping* traced = g_shim->recorder.start(spec, pc, &error);
   if (traced == nullptr) {
     Diagnostic line;
     line.text("cannot trace the mapping of ").text(*path).text(" at ").hex0x(address).text(": ");
@@ -277,7 +277,7 @@ void* map_device(const DeviceFile& device, uintptr_t address, size_t length, int
   auto begin = static_cast<uintptr_t>(placeholder);
   ShimMapping mapping = {nullptr, file, g_shim->devices.make_backend(file->device, window_offset),
                          window_offset};
-  trace::MappingSpec spec;
+  recorder::MappingSpec spec;
   spec.range = AddressRange::from_size(begin, length);
   spec.phys = g_shim->devices.physical_address(file->device, window_offset);
   spec.protection = prot;
@@ -333,7 +333,7 @@ void forget_range(AddressRange range, uintptr_t pc) {
     g_shim->recorder.detach(mapping.traced, kmmio::Disarm::RestoreProtection);
     for (const AddressRange& piece : pieces) {
       if (piece.empty()) continue;
-      trace::MappingSpec spec;
+      recorder::MappingSpec spec;
       spec.range = piece;
       spec.phys = phys + (piece.begin - old.begin);
       spec.alias = alias == MMIOTRACE_NO_ALIAS ? alias : alias + (piece.begin - old.begin);
@@ -387,7 +387,7 @@ bool copy_piecewise(uintptr_t program, size_t size, uint8_t* tracer, bool to_pro
     uintptr_t piece_end = program + size;
     uintptr_t reach = at;  // where the bytes are reached
     if (mapping != nullptr) {
-      const trace::TracedMapping& traced = *mapping->traced;
+      const recorder::TracedMapping& traced = *mapping->traced;
       piece_end = std::min(piece_end, traced.range.end);
       if (mapping->backend == nullptr &&
           (traced.probe.alias == MMIOTRACE_NO_ALIAS || traced.probe.alias == 0)) {
@@ -475,7 +475,7 @@ void* remap_traced(uintptr_t old_address, size_t old_size, size_t new_size, int 
     std::lock_guard lock(g_shim->mutex);
     if (const ShimMapping* mapping = mapping_at(old_address)) {
       traced = true;
-      const trace::TracedMapping& old = *mapping->traced;
+      const recorder::TracedMapping& old = *mapping->traced;
       phys = old.phys + (old_address - old.range.begin);
       file->device = mapping->file->device;
       device_offset = mapping->device_offset + (old_address - old.range.begin);
@@ -502,7 +502,7 @@ void* remap_traced(uintptr_t old_address, size_t old_size, size_t new_size, int 
   if (traced) {
     // Traced again where it now is (or, if the call failed, where it still is).
     uintptr_t now = failed ? old_address : static_cast<uintptr_t>(result);
-    trace::MappingSpec spec;
+    recorder::MappingSpec spec;
     spec.range = AddressRange::from_size(now, failed ? old_length : new_length);
     spec.phys = phys;
     spec.alias = file->alias.empty() ? MMIOTRACE_NO_ALIAS : file->alias.begin;
@@ -516,7 +516,7 @@ void* remap_traced(uintptr_t old_address, size_t old_size, size_t new_size, int 
     std::lock_guard lock(g_shim->mutex);
     int error = 0;
     g_shim->modules.mark_new_modules(g_shim->recorder);
-    trace::TracedMapping* mapping = g_shim->recorder.start(spec, pc, &error);
+    recorder::TracedMapping* mapping = g_shim->recorder.start(spec, pc, &error);
     if (mapping != nullptr) {
       g_shim->mappings[now] = {mapping, std::move(file), std::move(device_backend), device_offset};
     } else {
@@ -538,7 +538,7 @@ int protect_traced(AddressRange pages, int protection) {
   {
     std::lock_guard lock(g_shim->mutex);
     for (auto& [begin, mapping] : g_shim->mappings) {
-      const trace::TracedMapping& traced = *mapping.traced;
+      const recorder::TracedMapping& traced = *mapping.traced;
       if (!traced.range.overlaps(pages)) continue;
       // The kernel's verdict on the new protection, asked of the alias (the same open file).
       uintptr_t alias = traced.probe.alias;

@@ -28,7 +28,7 @@ struct TracedFile {
 };
 
 struct ShimMapping {
-  trace::TracedMapping* traced = nullptr;
+  recorder::TracedMapping* traced = nullptr;
   std::shared_ptr<TracedFile> file;  // the last piece to go unmaps the alias
   // A virtual device's mapping: what answers its accesses, and the offset of traced->range.begin
   // in the device's window (DeviceFiles::make_backend).
@@ -39,8 +39,8 @@ struct ShimMapping {
 struct Shim {
   Shim(trace::TraceBuffer buffer, std::vector<std::string> globs, DeviceFiles device_files)
       : session(buffer), filter(std::move(globs)), devices(std::move(device_files)) {}
-  trace::Session session;
-  trace::Recorder& recorder = session.recorder;
+  recorder::Session session;
+  recorder::Recorder& recorder = session.recorder;
   TraceFilter filter;
   DeviceFiles devices;  // read-only once the shim is published
   // The descriptors `mmiotrace record` gave the program (trace buffer, wakeup, markers, replay

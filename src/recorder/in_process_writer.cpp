@@ -12,7 +12,7 @@
 
 #include "core/syscall.hpp"
 
-namespace mmiotrace::trace {
+namespace mmiotrace::recorder {
 namespace {
 
 constexpr uint32_t kRings = 256;
@@ -20,30 +20,30 @@ constexpr uint64_t kRingBytes = 1 << 20;
 
 [[noreturn]] void fail(const std::string& what) {
   int error = errno;
-  throw TraceWriteError(what + ": " + strerror(error), error);
+  throw trace::TraceWriteError(what + ": " + strerror(error), error);
 }
 
 }  // namespace
 
-InProcessWriter::InProcessWriter(const std::string& path, TraceFormat format, bool compress) {
+InProcessWriter::InProcessWriter(const std::string& path, trace::TraceFormat format, bool compress) {
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail("cannot write the trace to '" + path + "'");
-  writer_ = TraceWriter::create(fd, path, format, compress);
+  writer_ = trace::TraceWriter::create(fd, path, format, compress);
 
   int memfd = memfd_create("mmiotrace-buffer", MFD_CLOEXEC);
-  size_ = TraceBuffer::bytes_for(kRings, kRingBytes);
+  size_ = trace::TraceBuffer::bytes_for(kRings, kRingBytes);
   if (memfd < 0 || ftruncate(memfd, static_cast<off_t>(size_)) != 0) fail("cannot make the trace buffer");
   memory_ = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
   close(memfd);
   if (memory_ == MAP_FAILED) fail("cannot map the trace buffer");
   madvise(memory_, size_, MADV_DONTDUMP);  // not the program's memory: not in its core dumps
-  TraceBuffer buffer = TraceBuffer::format(memory_, kRings, kRingBytes);
+  trace::TraceBuffer buffer = trace::TraceBuffer::format(memory_, kRings, kRingBytes);
   wakeup_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   buffer.control().wakeup_fd.store(wakeup_fd_);
   buffer.control().writer_pid.store(getpid());
   share_map_ids(&buffer.control().last_map_id);
   session_ = std::make_unique<Session>(buffer);
-  drainer_ = std::make_unique<TraceDrainer>(buffer);
+  drainer_ = std::make_unique<trace::TraceDrainer>(buffer);
   thread_ = std::thread([this] { run(); });
 }
 
@@ -69,7 +69,7 @@ void InProcessWriter::run() {
       drainer_->drain(*writer_);
       drainer_->reclaim(*writer_);
     }
-  } catch (const TraceWriteError& error) {
+  } catch (const trace::TraceWriteError& error) {
     error_ = error.what();
     // Producers must not wait for a writer that is gone.
     session_->buffer.control().writer_pid.store(0);
@@ -79,15 +79,15 @@ void InProcessWriter::run() {
 void InProcessWriter::finish() {
   stop_.store(true);
   if (thread_.joinable()) thread_.join();
-  if (!error_.empty()) throw TraceWriteError(error_);
+  if (!error_.empty()) throw trace::TraceWriteError(error_);
   drainer_->drain(*writer_);
   drainer_->report_losses(*writer_);
   // From now on nobody drains: producers must neither wait nor wake a descriptor that is gone.
-  BufferControl& control = session_->buffer.control();
+  trace::BufferControl& control = session_->buffer.control();
   control.writer_pid.store(0);
   control.drop_when_full.store(1);
   control.wakeup_fd.store(-1);
   writer_->close();
 }
 
-}  // namespace mmiotrace::trace
+}  // namespace mmiotrace::recorder

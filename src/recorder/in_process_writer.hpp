@@ -12,18 +12,18 @@
 #include "trace/trace_drainer.hpp"
 #include "trace/trace_writer.hpp"
 
-namespace mmiotrace::trace {
+namespace mmiotrace::recorder {
 
 class InProcessWriter {
  public:
-  // Throws TraceWriteError (with the file named) when the file or buffer cannot be made.
-  InProcessWriter(const std::string& path, TraceFormat format, bool compress);
+  // Throws trace::TraceWriteError (with the file named) when the file or buffer cannot be made.
+  InProcessWriter(const std::string& path, trace::TraceFormat format, bool compress);
   ~InProcessWriter();
   InProcessWriter(const InProcessWriter&) = delete;
   InProcessWriter& operator=(const InProcessWriter&) = delete;
 
   Session& session() { return *session_; }
-  // Drains what is left and closes the file. Throws TraceWriteError.
+  // Drains what is left and closes the file. Throws trace::TraceWriteError.
   void finish();
   // Hands the session over, to outlive the writer: threads of the program may still hold rings
   // and traced mappings in it.
@@ -36,11 +36,11 @@ class InProcessWriter {
   size_t size_ = 0;
   int wakeup_fd_ = -1;
   std::unique_ptr<Session> session_;
-  std::unique_ptr<TraceWriter> writer_;
-  std::unique_ptr<TraceDrainer> drainer_;
+  std::unique_ptr<trace::TraceWriter> writer_;
+  std::unique_ptr<trace::TraceDrainer> drainer_;
   std::atomic<bool> stop_{false};
   std::string error_;  // a write error the thread met, for finish()
   std::thread thread_;
 };
 
-}  // namespace mmiotrace::trace
+}  // namespace mmiotrace::recorder

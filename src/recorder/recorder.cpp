@@ -11,12 +11,12 @@
 #include "recorder/recorder_handlers.hpp"
 #include "recorder/ring_sink.hpp"
 
-namespace mmiotrace::trace {
+namespace mmiotrace::recorder {
 
 namespace {
 
-Event mapping_event(EventKind kind, int map_id, uintptr_t pc) {
-  Event event;
+trace::Event mapping_event(trace::EventKind kind, int map_id, uintptr_t pc) {
+  trace::Event event;
   event.kind = kind;
   event.time_ns = monotonic_ns();
   event.map_id = map_id;
@@ -28,7 +28,7 @@ Event mapping_event(EventKind kind, int map_id, uintptr_t pc) {
 
 }  // namespace
 
-Recorder::Recorder(TraceSink& sink) : sink_(sink) {
+Recorder::Recorder(trace::TraceSink& sink) : sink_(sink) {
   kmmio::set_access_batch_handler(&record_access, &record_logged_accesses);
 }
 
@@ -55,30 +55,30 @@ void Recorder::detach(TracedMapping* mapping, kmmio::Disarm disarm) {
 }
 
 TracedMapping* Recorder::start(const MappingSpec& spec, uintptr_t pc, int* error) {
-  Event map = mapping_event(EventKind::Map, next_map_id(), pc);
+  trace::Event map = mapping_event(trace::EventKind::Map, next_map_id(), pc);
   map.phys = spec.phys;
   map.virt = spec.range.begin;
   map.length = spec.range.size();
   sink_.write(map);
   TracedMapping* mapping = attach(map.map_id, spec, error);
-  if (mapping == nullptr) sink_.write(mapping_event(EventKind::Unmap, map.map_id, pc));
+  if (mapping == nullptr) sink_.write(mapping_event(trace::EventKind::Unmap, map.map_id, pc));
   return mapping;
 }
 
 void Recorder::stop(TracedMapping* mapping, uintptr_t pc, kmmio::Disarm disarm) {
   int map_id = mapping->map_id;
   detach(mapping, disarm);
-  sink_.write(mapping_event(EventKind::Unmap, map_id, pc));
+  sink_.write(mapping_event(trace::EventKind::Unmap, map_id, pc));
 }
 
 void Recorder::record_block(const TracedMapping& mapping, uintptr_t address, const uint8_t* bytes,
                             size_t size, bool write, uintptr_t pc) {
-  Event event = mapping_event(write ? EventKind::Write : EventKind::Read, mapping.map_id, pc);
+  trace::Event event = mapping_event(write ? trace::EventKind::Write : trace::EventKind::Read, mapping.map_id, pc);
   for (size_t done = 0; done < size;) {
     // Naturally aligned pieces of 1 to 64 bytes, as a copy loop would make them (and as the
     // kernel's text format can state them: widths of 1, 2, 4, or multiples of 8).
     uintptr_t at = address + done;
-    size_t chunk = kMaxEventWidth;
+    size_t chunk = trace::kMaxEventWidth;
     while (chunk > 1 && (at % chunk != 0 || size - done < chunk)) chunk /= 2;
     event.width = static_cast<uint8_t>(chunk);
     event.virt = at;
@@ -89,12 +89,12 @@ void Recorder::record_block(const TracedMapping& mapping, uintptr_t address, con
   }
 }
 
-void Recorder::record_ioctl(Event event) {
-  event.kind = EventKind::Ioctl;
+void Recorder::record_ioctl(trace::Event event) {
+  event.kind = trace::EventKind::Ioctl;
   event.time_ns = monotonic_ns();
   event.pid = current_pid();
   event.tid = current_tid();
   sink_.write(event);
 }
 
-}  // namespace mmiotrace::trace
+}  // namespace mmiotrace::recorder

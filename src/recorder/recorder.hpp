@@ -1,5 +1,5 @@
 // Turns probe hits into trace events: a Recorder traces mappings, each as a kmmio probe whose
-// handlers write R, W and UNKNOWN events to a TraceSink, between a MAP and an UNMAP event.
+// handlers write R, W and UNKNOWN events to a trace::TraceSink, between a MAP and an UNMAP event.
 // Used by the preload shim, and by programs that use the library directly.
 #pragma once
 
@@ -11,7 +11,7 @@
 #include "mmiotrace/mmiotrace.h"
 #include "trace/event.hpp"
 
-namespace mmiotrace::trace {
+namespace mmiotrace::recorder {
 
 class Recorder;
 
@@ -39,7 +39,7 @@ struct MappingSpec {
 class Recorder {
  public:
   // Also has the accesses that the code cache logs reach the trace in batches (normal context).
-  explicit Recorder(TraceSink& sink);
+  explicit Recorder(trace::TraceSink& sink);
   Recorder(const Recorder&) = delete;
   Recorder& operator=(const Recorder&) = delete;
 
@@ -66,12 +66,12 @@ class Recorder {
 
   // An ioctl on a traced file (`event` has its fields; time, pid and tid are filled in).
   // Normal context.
-  void record_ioctl(Event event);
+  void record_ioctl(trace::Event event);
 
-  TraceSink& sink() { return sink_; }
+  trace::TraceSink& sink() { return sink_; }
 
  private:
-  TraceSink& sink_;
+  trace::TraceSink& sink_;
 };
 
 // Map ids: positive, increasing, never reused. Any context.
@@ -81,4 +81,4 @@ int next_map_id();
 // same trace, so that ids stay unique across fork and exec. Normal context, before tracing.
 void share_map_ids(std::atomic<int>* last_map_id);
 
-}  // namespace mmiotrace::trace
+}  // namespace mmiotrace::recorder

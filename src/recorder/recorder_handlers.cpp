@@ -12,7 +12,7 @@
 #include "recorder/recorder.hpp"
 #include "recorder/ring_sink.hpp"
 
-namespace mmiotrace::trace {
+namespace mmiotrace::recorder {
 namespace {
 
 constinit std::atomic<int> g_own_last_map_id{0};
@@ -26,7 +26,7 @@ void share_map_ids(std::atomic<int>* last_map_id) { g_last_map_id.store(last_map
 
 void record_access(mmiotrace_probe* probe, const mmiotrace_access* access, void* /*ucontext*/) {
   const auto* mapping = static_cast<const TracedMapping*>(probe->user_data);
-  Event event;
+  trace::Event event;
   uint64_t made_at = this_thread_access().time_ns;
   event.time_ns = made_at != 0 ? made_at : monotonic_ns();
   event.map_id = mapping->map_id;
@@ -39,12 +39,12 @@ void record_access(mmiotrace_probe* probe, const mmiotrace_access* access, void*
   event.virt = address;
   event.phys = mapping->phys + (address - mapping->range.begin);
   bool plain = access->kind == MMIOTRACE_ACCESS_READ || access->kind == MMIOTRACE_ACCESS_WRITE;
-  if (access->value_known && plain && access->width <= kMaxEventWidth) {
-    event.kind = access->kind == MMIOTRACE_ACCESS_READ ? EventKind::Read : EventKind::Write;
+  if (access->value_known && plain && access->width <= trace::kMaxEventWidth) {
+    event.kind = access->kind == MMIOTRACE_ACCESS_READ ? trace::EventKind::Read : trace::EventKind::Write;
     event.width = static_cast<uint8_t>(access->width);
     std::memcpy(event.value, access->value.bytes, access->width);
   } else {
-    event.kind = EventKind::Unknown;
+    event.kind = trace::EventKind::Unknown;
     event.insn_length = access->insn_length;
     std::memcpy(event.insn, access->insn, sizeof(access->insn));  // and the code after it
   }
@@ -54,7 +54,7 @@ void record_access(mmiotrace_probe* probe, const mmiotrace_access* access, void*
 void record_logged_accesses(mmiotrace_probe* probe, const AccessRecord* records,
                               size_t count, uint64_t time_ns) {
   const auto* mapping = static_cast<const TracedMapping*>(probe->user_data);
-  SmallAccessRun run;
+  trace::SmallAccessRun run;
   run.map_id = mapping->map_id;
   run.virt_base = mapping->range.begin;
   run.phys_base = mapping->phys;
@@ -67,8 +67,8 @@ void record_logged_accesses(mmiotrace_probe* probe, const AccessRecord* records,
 }
 
 void Recorder::mark(const char* text, size_t length) {
-  Event event;
-  event.kind = EventKind::Mark;
+  trace::Event event;
+  event.kind = trace::EventKind::Mark;
   event.time_ns = monotonic_ns();
   event.pid = current_pid();
   event.tid = current_tid();
@@ -77,4 +77,4 @@ void Recorder::mark(const char* text, size_t length) {
   sink_.write(event);
 }
 
-}  // namespace mmiotrace::trace
+}  // namespace mmiotrace::recorder

@@ -5,9 +5,9 @@
 #include <cstddef>
 
 #include "mmiotrace/mmiotrace.h"
-#include "codecache/access_log.hpp"
+#include "core/access_record.hpp"
 
-namespace mmiotrace::trace {
+namespace mmiotrace::recorder {
 
 // Post handler of every TracedMapping's probe (probe->user_data is the TracedMapping).
 void record_access(mmiotrace_probe* probe, const mmiotrace_access* access, void* ucontext);
@@ -17,4 +17,4 @@ void record_access(mmiotrace_probe* probe, const mmiotrace_access* access, void*
 void record_logged_accesses(mmiotrace_probe* probe, const AccessRecord* records,
                               size_t count, uint64_t time_ns);
 
-}  // namespace mmiotrace::trace
+}  // namespace mmiotrace::recorder

@@ -10,14 +10,14 @@
 #include "trace/binary_format.hpp"
 #include "codecache/access_log.hpp"
 
-namespace mmiotrace::trace {
+namespace mmiotrace::recorder {
 namespace {
 
 struct ThreadState {
   int pid = 0;
   int tid = 0;
-  RingControl* ring = nullptr;
-  const BufferControl* buffer = nullptr;  // the buffer `ring` belongs to
+  trace::RingControl* ring = nullptr;
+  const trace::BufferControl* buffer = nullptr;  // the buffer `ring` belongs to
   // A write is in progress on this thread. A signal handler that writes meanwhile (the program's
   // own handler touching traced memory) leaves its record in `deferred`, which the interrupted
   // write appends when it is done.
@@ -36,23 +36,23 @@ void know_identity() {
 }
 
 // This thread's ring, claimed on first use; null when every ring is taken.
-RingControl* thread_ring(const TraceBuffer& buffer) {
-  BufferControl& control = buffer.control();
+trace::RingControl* thread_ring(const trace::TraceBuffer& buffer) {
+  trace::BufferControl& control = buffer.control();
   // Still this thread's (a buffer made anew at the same address has fresh rings).
   if (t_state.ring != nullptr && t_state.buffer == &control &&
-      t_state.ring->state.load(std::memory_order_relaxed) == kRingOwned &&
+      t_state.ring->state.load(std::memory_order_relaxed) == trace::kRingOwned &&
       t_state.ring->owner_tid == t_state.tid) {
     return t_state.ring;
   }
   know_identity();
-  t_state.ring = const_cast<TraceBuffer&>(buffer).claim(t_state.pid, t_state.tid);
+  t_state.ring = const_cast<trace::TraceBuffer&>(buffer).claim(t_state.pid, t_state.tid);
   t_state.buffer = t_state.ring ? &control : nullptr;
   return t_state.ring;
 }
 
 // Ends this thread's write: appends the records that signal handlers deferred meanwhile (more
 // may arrive while these go), then clears `writing`.
-void finish_write(RingWriter& writer) {
+void finish_write(trace::RingWriter& writer) {
   for (;;) {
     for (size_t done = 0; done < t_state.deferred_size;) {
       uint16_t deferred_size;
@@ -84,10 +84,10 @@ int current_tid() {
 
 void forget_thread_state_after_fork() { t_state = ThreadState{}; }
 
-void RingSink::write(const Event& event) {
+void RingSink::write(const trace::Event& event) {
   // Accesses that this thread's translated code logged were made before this event.
   kmmio::flush_logged_accesses();
-  BufferControl& control = buffer_.control();
+  trace::BufferControl& control = buffer_.control();
   if (t_state.writing) {
     // A signal handler interrupted this thread's own write: leave the record for it.
     size_t size = record_size(event);
@@ -99,12 +99,12 @@ void RingSink::write(const Event& event) {
     t_state.deferred_size += size;
     return;
   }
-  RingControl* ring = thread_ring(buffer_);
+  trace::RingControl* ring = thread_ring(buffer_);
   if (ring == nullptr) {
     control.unrecorded.fetch_add(1);  // every ring is taken
     return;
   }
-  RingWriter writer(control, *ring, buffer_.ring_data(static_cast<uint32_t>(ring - control.rings)));
+  trace::RingWriter writer(control, *ring, buffer_.ring_data(static_cast<uint32_t>(ring - control.rings)));
   t_state.writing = true;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   size_t size = record_size(event);
@@ -115,18 +115,18 @@ void RingSink::write(const Event& event) {
   finish_write(writer);
 }
 
-void RingSink::write_many(const Event* events, size_t count) {
+void RingSink::write_many(const trace::Event* events, size_t count) {
   kmmio::flush_logged_accesses();
-  BufferControl& control = buffer_.control();
+  trace::BufferControl& control = buffer_.control();
   size_t total = 0;
   for (size_t i = 0; i < count; ++i) total += record_size(events[i]);
-  RingControl* ring = t_state.writing ? nullptr : thread_ring(buffer_);
+  trace::RingControl* ring = t_state.writing ? nullptr : thread_ring(buffer_);
   if (ring == nullptr || control.drop_when_full.load(std::memory_order_relaxed) ||
       total > control.ring_bytes / 4) {
-    TraceSink::write_many(events, count);
+    trace::TraceSink::write_many(events, count);
     return;
   }
-  RingWriter writer(control, *ring, buffer_.ring_data(static_cast<uint32_t>(ring - control.rings)));
+  trace::RingWriter writer(control, *ring, buffer_.ring_data(static_cast<uint32_t>(ring - control.rings)));
   t_state.writing = true;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   if (uint8_t* room = writer.begin_record(total)) {
@@ -139,24 +139,24 @@ void RingSink::write_many(const Event* events, size_t count) {
   finish_write(writer);
 }
 
-void RingSink::write_small_accesses(const SmallAccessRun& run) {
+void RingSink::write_small_accesses(const trace::SmallAccessRun& run) {
   kmmio::flush_logged_accesses();  // a no-op when this is that flush
-  BufferControl& control = buffer_.control();
-  RingControl* ring = t_state.writing ? nullptr : thread_ring(buffer_);
+  trace::BufferControl& control = buffer_.control();
+  trace::RingControl* ring = t_state.writing ? nullptr : thread_ring(buffer_);
   if (ring == nullptr || control.drop_when_full.load(std::memory_order_relaxed)) {
-    TraceSink::write_small_accesses(run);  // nested, every ring taken, or counting drops
+    trace::TraceSink::write_small_accesses(run);  // nested, every ring taken, or counting drops
     return;
   }
-  RingWriter writer(control, *ring, buffer_.ring_data(static_cast<uint32_t>(ring - control.rings)));
+  trace::RingWriter writer(control, *ring, buffer_.ring_data(static_cast<uint32_t>(ring - control.rings)));
   t_state.writing = true;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   // Access runs of a quarter of the ring at most, so that the writer always has room to drain into.
-  size_t per_run = (control.ring_bytes / 4 - kAccessRunHeaderSize) / kAccessRunWideEntrySize;
-  if (per_run > kMaxAccessRunEntries) per_run = kMaxAccessRunEntries;
+  size_t per_run = (control.ring_bytes / 4 - trace::kAccessRunHeaderSize) / trace::kAccessRunWideEntrySize;
+  if (per_run > trace::kMaxAccessRunEntries) per_run = trace::kMaxAccessRunEntries;
   if (per_run == 0) per_run = 1;
   for (size_t done = 0; done < run.count;) {
     size_t n = run.count - done < per_run ? run.count - done : per_run;
-    uint8_t* room = writer.begin_record(access_run_size(n));  // room for wide entries
+    uint8_t* room = writer.begin_record(trace::access_run_size(n));  // room for wide entries
     if (room == nullptr) {  // no writer left to drain: begin_record() counted one of them
       ring->lost.fetch_add(run.count - done - 1, std::memory_order_relaxed);
       break;
@@ -167,4 +167,4 @@ void RingSink::write_small_accesses(const SmallAccessRun& run) {
   finish_write(writer);
 }
 
-}  // namespace mmiotrace::trace
+}  // namespace mmiotrace::recorder

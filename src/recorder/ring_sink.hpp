@@ -1,5 +1,5 @@
 // mmiotrace: signal-safe
-// The TraceSink of traced processes: each thread writes its events into its own ring of the
+// The trace::TraceSink of traced processes: each thread writes its events into its own ring of the
 // shared trace buffer, claimed on its first event. Lock-free and allocation-free; waits for
 // room when the ring is full (or drops, counting, in drop mode).
 #pragma once
@@ -7,22 +7,22 @@
 #include "trace/event.hpp"
 #include "trace/trace_buffer.hpp"
 
-namespace mmiotrace::trace {
+namespace mmiotrace::recorder {
 
-class RingSink final : public TraceSink {
+class RingSink final : public trace::TraceSink {
  public:
-  explicit RingSink(TraceBuffer buffer) : buffer_(buffer) {}
+  explicit RingSink(trace::TraceBuffer buffer) : buffer_(buffer) {}
   // Any context. A signal handler that writes while its thread's normal code is in the middle
   // of a write has its record appended right after that one.
-  void write(const Event& event) override;
+  void write(const trace::Event& event) override;
   // In one reservation of ring space (one at a time when a write is already under way on this
   // thread, or when the ring drops records).
-  void write_many(const Event* events, size_t count) override;
+  void write_many(const trace::Event* events, size_t count) override;
   // Encoded straight from the records into the ring, in as few reservations as the ring allows.
-  void write_small_accesses(const SmallAccessRun& run) override;
+  void write_small_accesses(const trace::SmallAccessRun& run) override;
 
  private:
-  TraceBuffer buffer_;
+  trace::TraceBuffer buffer_;
 };
 
 // This thread's process and thread ids, cached (a system call saved per event). Any context.
@@ -32,4 +32,4 @@ int current_tid();
 // In a child after fork(): the cached ids and the ring belong to the parent's thread.
 void forget_thread_state_after_fork();
 
-}  // namespace mmiotrace::trace
+}  // namespace mmiotrace::recorder

@@ -4,7 +4,7 @@
 
 #include <atomic>
 
-namespace mmiotrace::trace {
+namespace mmiotrace::recorder {
 namespace {
 
 constinit std::atomic<Session*> g_session{nullptr};
@@ -14,4 +14,4 @@ constinit std::atomic<Session*> g_session{nullptr};
 Session* current_session() { return g_session.load(std::memory_order_acquire); }
 void set_current_session(Session* session) { g_session.store(session, std::memory_order_release); }
 
-}  // namespace mmiotrace::trace
+}  // namespace mmiotrace::recorder

@@ -7,12 +7,12 @@
 #include "recorder/ring_sink.hpp"
 #include "trace/trace_buffer.hpp"
 
-namespace mmiotrace::trace {
+namespace mmiotrace::recorder {
 
 struct Session {
-  explicit Session(TraceBuffer trace_buffer)
+  explicit Session(trace::TraceBuffer trace_buffer)
       : buffer(trace_buffer), sink(trace_buffer), recorder(sink) {}
-  TraceBuffer buffer;
+  trace::TraceBuffer buffer;
   RingSink sink;
   Recorder recorder;
 };
@@ -21,4 +21,4 @@ struct Session {
 Session* current_session();
 void set_current_session(Session* session);
 
-}  // namespace mmiotrace::trace
+}  // namespace mmiotrace::recorder

@@ -10,18 +10,18 @@
 #include "recorder/session.hpp"
 
 using namespace mmiotrace;
-using namespace mmiotrace::trace;
+using namespace mmiotrace::recorder;
 
 namespace {
 
 std::mutex g_writer_mutex;
-std::unique_ptr<InProcessWriter> g_writer;  // the recording mmiotrace_trace_start() made
+std::unique_ptr<recorder::InProcessWriter> g_writer;  // the recording mmiotrace_trace_start() made
 // Sessions of finished recordings: never freed, as the program may still hold traced mappings
 // and rings in them (kept here, not leaked).
-std::vector<std::unique_ptr<Session>> g_finished_sessions;
+std::vector<std::unique_ptr<recorder::Session>> g_finished_sessions;
 
 void mark_notice(const char* text, size_t length, void*) {
-  if (Session* session = current_session()) session->recorder.mark(text, length);
+  if (recorder::Session* session = recorder::current_session()) session->recorder.mark(text, length);
 }
 
 }  // namespace
@@ -34,15 +34,15 @@ int mmiotrace_trace_start(const char* path, enum mmiotrace_format format) {
     return -EINVAL;
   }
   std::lock_guard lock(g_writer_mutex);
-  if (current_session() != nullptr) return -EBUSY;
+  if (recorder::current_session() != nullptr) return -EBUSY;
   try {
-    g_writer = std::make_unique<InProcessWriter>(
-        path, format == MMIOTRACE_FORMAT_TEXT ? TraceFormat::Text : TraceFormat::Binary,
+    g_writer = std::make_unique<recorder::InProcessWriter>(
+        path, format == MMIOTRACE_FORMAT_TEXT ? trace::TraceFormat::Text : trace::TraceFormat::Binary,
         format == MMIOTRACE_FORMAT_BINARY_ZSTD);
-  } catch (const TraceWriteError& error) {
+  } catch (const trace::TraceWriteError& error) {
     return error.error_number() ? -error.error_number() : -EIO;
   }
-  set_current_session(&g_writer->session());
+  recorder::set_current_session(&g_writer->session());
   mmiotrace_set_notice_handler(&mark_notice, nullptr);
   return 0;
 }
@@ -53,10 +53,10 @@ int mmiotrace_trace_stop(void) {
   int result = 0;
   try {
     g_writer->finish();
-  } catch (const TraceWriteError& error) {
+  } catch (const trace::TraceWriteError& error) {
     result = error.error_number() ? -error.error_number() : -EIO;
   }
-  set_current_session(nullptr);
+  recorder::set_current_session(nullptr);
   mmiotrace_set_notice_handler(nullptr, nullptr);
   g_finished_sessions.push_back(g_writer->release_session());
   g_writer.reset();
@@ -65,16 +65,16 @@ int mmiotrace_trace_stop(void) {
 
 struct mmiotrace_mapping* mmiotrace_trace_range(const volatile void* address, size_t length,
                                                 uint64_t phys) {
-  Session* session = current_session();
+  recorder::Session* session = recorder::current_session();
   if (session == nullptr) {
     errno = ENOENT;
     return nullptr;
   }
-  MappingSpec spec;
+  recorder::MappingSpec spec;
   spec.range = AddressRange::from_size(reinterpret_cast<uintptr_t>(address), length);
   spec.phys = phys;
   int error = 0;
-  TracedMapping* mapping = session->recorder.start(
+  recorder::TracedMapping* mapping = session->recorder.start(
       spec, reinterpret_cast<uintptr_t>(__builtin_return_address(0)), &error);
   if (mapping == nullptr) errno = -error;
   return reinterpret_cast<struct mmiotrace_mapping*>(mapping);
@@ -89,7 +89,7 @@ int mmiotrace_untrace_range(struct mmiotrace_mapping* mapping) {
 }
 
 int mmiotrace_mark(const char* text) {
-  Session* session = current_session();
+  recorder::Session* session = recorder::current_session();
   if (session == nullptr) return -ENOENT;
   session->recorder.mark(text, strlen(text));
   return 0;

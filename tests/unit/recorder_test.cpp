@@ -7,24 +7,24 @@
 
 #include "test_support.hpp"
 
-namespace mmiotrace::trace {
+namespace mmiotrace::recorder {
 namespace {
 
 using mmiotrace::testing::TestMemory;
 
 // Keeps events in a fixed array: write() runs in signal handlers.
-class CapturingSink final : public TraceSink {
+class CapturingSink final : public trace::TraceSink {
  public:
-  void write(const Event& event) override {
+  void write(const trace::Event& event) override {
     size_t slot = count_.fetch_add(1);
     if (slot < 64) events_[slot] = event;
   }
   size_t size() const { return count_.load(); }
-  const Event& operator[](size_t i) const { return events_[i]; }
+  const trace::Event& operator[](size_t i) const { return events_[i]; }
 
  private:
   std::atomic<size_t> count_{0};
-  Event events_[64];
+  trace::Event events_[64];
 };
 
 MappingSpec spec_of(uintptr_t address, size_t size, uint64_t phys = 0) {
@@ -37,9 +37,9 @@ MappingSpec spec_of(uintptr_t address, size_t size, uint64_t phys = 0) {
 TEST(Recorder, MappingIsFramedByMapAndUnmapWithAccessesInBetween) {
   TestMemory memory(2);
   CapturingSink sink;
-  Recorder recorder(sink);
+  recorder::Recorder recorder(sink);
   int error = -1;
-  TracedMapping* mapping = recorder.start(
+  recorder::TracedMapping* mapping = recorder.start(
       {AddressRange::from_size(memory.address(), 8192), 0xfe000000, PROT_READ | PROT_WRITE},
       0x401000, &error);
   ASSERT_NE(mapping, nullptr);
@@ -51,7 +51,7 @@ TEST(Recorder, MappingIsFramedByMapAndUnmapWithAccessesInBetween) {
   recorder.stop(mapping, 0x402000, kmmio::Disarm::RestoreProtection);
 
   ASSERT_EQ(sink.size(), 6u);
-  EXPECT_EQ(sink[0].kind, EventKind::Map);
+  EXPECT_EQ(sink[0].kind, trace::EventKind::Map);
   EXPECT_EQ(sink[0].map_id, map_id);
   EXPECT_GT(map_id, 0);
   EXPECT_EQ(sink[0].phys, 0xfe000000u);
@@ -60,7 +60,7 @@ TEST(Recorder, MappingIsFramedByMapAndUnmapWithAccessesInBetween) {
   EXPECT_EQ(sink[0].pc, 0x401000u);
   EXPECT_EQ(sink[0].pid, getpid());
 
-  EXPECT_EQ(sink[1].kind, EventKind::Write);
+  EXPECT_EQ(sink[1].kind, trace::EventKind::Write);
   EXPECT_EQ(sink[1].width, 2);
   EXPECT_EQ(sink[1].phys, 0xfe001002u);
   EXPECT_EQ(sink[1].virt, memory.address(0x1002));
@@ -69,18 +69,18 @@ TEST(Recorder, MappingIsFramedByMapAndUnmapWithAccessesInBetween) {
   EXPECT_EQ(sink[1].tid, gettid());
   EXPECT_NE(sink[1].pc, 0u);
 
-  EXPECT_EQ(sink[2].kind, EventKind::Read);
+  EXPECT_EQ(sink[2].kind, trace::EventKind::Read);
   EXPECT_EQ(sink[2].phys, 0xfe001002u);
 
   // INC is a read-modify-write: one read, then one write.
-  EXPECT_EQ(sink[3].kind, EventKind::Read);
+  EXPECT_EQ(sink[3].kind, trace::EventKind::Read);
   EXPECT_EQ(sink[3].phys, 0xfe000010u);
   EXPECT_EQ(sink[3].value[0], 0x00);
-  EXPECT_EQ(sink[4].kind, EventKind::Write);
+  EXPECT_EQ(sink[4].kind, trace::EventKind::Write);
   EXPECT_EQ(sink[4].value[0], 0x01);
   EXPECT_EQ(sink[3].pc, sink[4].pc);
 
-  EXPECT_EQ(sink[5].kind, EventKind::Unmap);
+  EXPECT_EQ(sink[5].kind, trace::EventKind::Unmap);
   EXPECT_EQ(sink[5].map_id, map_id);
   EXPECT_EQ(sink[5].pc, 0x402000u);
   EXPECT_LE(sink[0].time_ns, sink[1].time_ns);
@@ -90,24 +90,24 @@ TEST(Recorder, MappingIsFramedByMapAndUnmapWithAccessesInBetween) {
 TEST(Recorder, SingleSteppedInstructionWithoutKnownValueIsUnknown) {
   TestMemory memory(1);
   CapturingSink sink;
-  Recorder recorder(sink);
+  recorder::Recorder recorder(sink);
   ASSERT_EQ(mmiotrace_set_strategy(MMIOTRACE_STRATEGY_SINGLE_STEP), 0);
   int error = 0;
-  TracedMapping* mapping =
+  recorder::TracedMapping* mapping =
       recorder.start(spec_of(memory.address(), 4096, 0x100), 0, &error);
   ASSERT_NE(mapping, nullptr);
   asm volatile("incl (%0)" ::"r"(memory.address(0x10)) : "memory", "cc");
   recorder.stop(mapping, 0, kmmio::Disarm::RestoreProtection);
   ASSERT_EQ(mmiotrace_set_strategy(MMIOTRACE_STRATEGY_EMULATE), 0);
   ASSERT_EQ(sink.size(), 3u);
-  EXPECT_EQ(sink[1].kind, EventKind::Unknown);
+  EXPECT_EQ(sink[1].kind, trace::EventKind::Unknown);
   EXPECT_EQ(sink[1].phys, 0x110u);
   EXPECT_EQ(sink[1].insn[0], 0xff);  // inc r/m32
 }
 
 TEST(Recorder, MapIdsIncrease) {
-  int first = next_map_id();
-  int second = next_map_id();
+  int first = recorder::next_map_id();
+  int second = recorder::next_map_id();
   EXPECT_GT(first, 0);
   EXPECT_EQ(second, first + 1);
 }
@@ -115,9 +115,9 @@ TEST(Recorder, MapIdsIncrease) {
 TEST(Recorder, AttachedPieceKeepsTheMapIdAndItsPhysicalOffset) {
   TestMemory memory(1);
   CapturingSink sink;
-  Recorder recorder(sink);
+  recorder::Recorder recorder(sink);
   int error = 0;
-  TracedMapping* piece = recorder.attach(
+  recorder::TracedMapping* piece = recorder.attach(
       7, {AddressRange::from_size(memory.address(), 4096), 0x1000, PROT_READ | PROT_WRITE},
       &error);
   ASSERT_NE(piece, nullptr);
@@ -131,30 +131,30 @@ TEST(Recorder, AttachedPieceKeepsTheMapIdAndItsPhysicalOffset) {
 TEST(Recorder, FailedRegistrationEndsTheMappingItAnnounced) {
   TestMemory memory(1);
   CapturingSink sink;
-  Recorder recorder(sink);
+  recorder::Recorder recorder(sink);
   int error = 0;
-  TracedMapping* first =
+  recorder::TracedMapping* first =
       recorder.start(spec_of(memory.address(), 4096), 0, &error);
   ASSERT_NE(first, nullptr);
-  TracedMapping* overlapping =
+  recorder::TracedMapping* overlapping =
       recorder.start(spec_of(memory.address(), 16), 0, &error);
   EXPECT_EQ(overlapping, nullptr);
   EXPECT_EQ(error, -EEXIST);
   ASSERT_EQ(sink.size(), 3u);
-  EXPECT_EQ(sink[1].kind, EventKind::Map);
-  EXPECT_EQ(sink[2].kind, EventKind::Unmap);
+  EXPECT_EQ(sink[1].kind, trace::EventKind::Map);
+  EXPECT_EQ(sink[2].kind, trace::EventKind::Unmap);
   EXPECT_EQ(sink[2].map_id, sink[1].map_id);
   recorder.stop(first, 0, kmmio::Disarm::RestoreProtection);
 }
 
 TEST(Recorder, MarkCarriesItsText) {
   CapturingSink sink;
-  Recorder recorder(sink);
+  recorder::Recorder recorder(sink);
   recorder.mark("hello", 5);
   ASSERT_EQ(sink.size(), 1u);
-  EXPECT_EQ(sink[0].kind, EventKind::Mark);
+  EXPECT_EQ(sink[0].kind, trace::EventKind::Mark);
   EXPECT_EQ(std::string(sink[0].text, sink[0].text_length), "hello");
 }
 
 }  // namespace
-}  // namespace mmiotrace::trace
+}  // namespace mmiotrace::recorder

@@ -71,8 +71,8 @@ class TraceBufferTest : public ::testing::Test {
     event.kind = EventKind::Write;
     event.width = 8;
     event.time_ns = number;
-    event.pid = current_pid();
-    event.tid = current_tid();
+    event.pid = recorder::current_pid();
+    event.tid = recorder::current_tid();
     std::memcpy(event.value, &number, 8);
     return event;
   }
@@ -97,7 +97,7 @@ TEST_F(TraceBufferTest, AttachRefusesMemoryThatIsNotABuffer) {
 
 TEST_F(TraceBufferTest, RecordsComeOutOnceInOrderAcrossManyWrapArounds) {
   make(4, 1 << 16);
-  RingSink sink(buffer_);
+  recorder::RingSink sink(buffer_);
   TraceDrainer drainer(buffer_);
   CollectingWriter writer;
   std::string long_text(3000, 'm');
@@ -140,7 +140,7 @@ TEST_F(TraceBufferTest, FullRingMakesItsProducerWaitAndLosesNothing) {
     }
     drainer.drain(writer);
   });
-  RingSink sink(buffer_);
+  recorder::RingSink sink(buffer_);
   constexpr uint64_t kEvents = 100000;
   std::thread producer([&] {
     for (uint64_t i = 0; i < kEvents; ++i) sink.write(numbered(i));
@@ -171,8 +171,8 @@ SmallAccessRun run_of(const std::vector<AccessRecord>& records, uint64_t time_ns
   run.virt_base = 0x7f0000000000;
   run.phys_base = 0xfe000000;
   run.time_ns = time_ns;
-  run.pid = current_pid();
-  run.tid = current_tid();
+  run.pid = recorder::current_pid();
+  run.tid = recorder::current_tid();
   run.records = records.data();
   run.count = records.size();
   return run;
@@ -189,7 +189,7 @@ void expect_logged_access(const Event& event, uint64_t number, uint64_t time_ns)
   ASSERT_EQ(event.pc, 0x401000 + (number % 7));
   ASSERT_EQ(event.map_id, 5);
   ASSERT_EQ(event.time_ns, time_ns);
-  ASSERT_EQ(event.tid, current_tid());
+  ASSERT_EQ(event.tid, recorder::current_tid());
 }
 
 TEST_F(TraceBufferTest, RunsOfLoggedAccessesComeOutWholeAndInOrderWhileTheWriterDrains) {
@@ -201,7 +201,7 @@ TEST_F(TraceBufferTest, RunsOfLoggedAccessesComeOutWholeAndInOrderWhileTheWriter
     while (!done.load()) drainer.drain(writer);
     drainer.drain(writer);
   });
-  RingSink sink(buffer_);
+  recorder::RingSink sink(buffer_);
   uint64_t next = 0;
   for (size_t round = 0; round < 400; ++round) {
     size_t count = round % 5 == 0 ? 1000 : 1 + round % 256;  // 1000: more than a run holds
@@ -225,7 +225,7 @@ TEST_F(TraceBufferTest, RunsOfLoggedAccessesComeOutWholeAndInOrderWhileTheWriter
 // between the records of other threads like any single record.
 TEST_F(TraceBufferTest, TextDrainingPutsAccessRunsInTimeOrderAmongOtherThreadsRecords) {
   make(4, 1 << 16);
-  RingSink sink(buffer_);
+  recorder::RingSink sink(buffer_);
   std::vector<AccessRecord> early = logged_accesses(0, 3);
   std::vector<AccessRecord> late = logged_accesses(3, 700);  // two runs, one time
   std::thread other([&] {
@@ -249,8 +249,8 @@ TEST_F(TraceBufferTest, TextDrainingPutsAccessRunsInTimeOrderAmongOtherThreadsRe
   for (uint64_t i = 0; i < 3; ++i) expect_logged_access(writer.events[i], i, 10);
   EXPECT_EQ(writer.events[3].time_ns, 20u);
   EXPECT_EQ(writer.events[4].time_ns, 30u);
-  EXPECT_EQ(writer.events[4].tid, current_tid());
-  EXPECT_NE(writer.events[3].tid, current_tid());
+  EXPECT_EQ(writer.events[4].tid, recorder::current_tid());
+  EXPECT_NE(writer.events[3].tid, recorder::current_tid());
   for (uint64_t i = 0; i < 700; ++i) {
     const Event& e = writer.events[5 + i];
     EXPECT_EQ(e.time_ns, 40u);
@@ -264,7 +264,7 @@ TEST_F(TraceBufferTest, TextDrainingPutsAccessRunsInTimeOrderAmongOtherThreadsRe
 TEST_F(TraceBufferTest, LoggedAccessesInDropModeAreKeptOrCountedOneByOne) {
   make(4, 1 << 16);
   buffer_.control().drop_when_full.store(1);
-  RingSink sink(buffer_);
+  recorder::RingSink sink(buffer_);
   std::vector<AccessRecord> records = logged_accesses(0, 3000);  // far more than fit
   sink.write_small_accesses(run_of(records, 77));
   TraceDrainer drainer(buffer_);
@@ -284,7 +284,7 @@ TEST_F(TraceBufferTest, LoggedAccessesInDropModeAreKeptOrCountedOneByOne) {
 TEST_F(TraceBufferTest, DropModeSaysWhereAndHowManyEventsWereLost) {
   make(4, 1 << 16);
   buffer_.control().drop_when_full.store(1);
-  RingSink sink(buffer_);
+  recorder::RingSink sink(buffer_);
   for (uint64_t i = 0; i < 5000; ++i) sink.write(numbered(i));  // far more than fit
   TraceDrainer drainer(buffer_);
   CollectingWriter writer;
@@ -312,7 +312,7 @@ TEST_F(TraceBufferTest, ProducersWakeAnIdleWriterAtHalfFullAndAStreamingOneAtThr
     uint64_t count = 0;
     return read(wakeups, &count, sizeof(count)) == sizeof(count) ? count : 0;
   };
-  RingSink sink(buffer_);
+  recorder::RingSink sink(buffer_);
   const size_t record = record_size(numbered(0));
   const size_t to_half = (1 << 16) / 2 / record, to_three_quarters = (1 << 16) / 4 * 3 / record;
   for (bool streaming : {false, true}) {
@@ -335,7 +335,7 @@ TEST_F(TraceBufferTest, ProducersWakeAnIdleWriterAtHalfFullAndAStreamingOneAtThr
 // tells producers to wake it, when a drain finds little; not at all when there is more.
 TEST_F(TraceBufferTest, TheWriterWaitsLittleWhileRecordsStreamInAndLongWhenTheyDoNot) {
   make(4, 1 << 16);
-  RingSink sink(buffer_);
+  recorder::RingSink sink(buffer_);
   TraceDrainer drainer(buffer_);
   CollectingWriter writer;
   for (uint64_t i = 0; i < 1000; ++i) sink.write(numbered(i));
@@ -358,7 +358,7 @@ TEST_F(TraceBufferTest, TheWriterWaitsLittleWhileRecordsStreamInAndLongWhenTheyD
 TEST_F(TraceBufferTest, ProducerStopsWaitingWhenTheWriterIsGone) {
   make(4, 1 << 16);
   buffer_.control().writer_pid.store(0);  // nobody drains
-  RingSink sink(buffer_);
+  recorder::RingSink sink(buffer_);
   for (uint64_t i = 0; i < 3000; ++i) sink.write(numbered(i));  // must not hang
   TraceDrainer drainer(buffer_);
   CollectingWriter writer;
@@ -370,7 +370,7 @@ TEST_F(TraceBufferTest, ProducerStopsWaitingWhenTheWriterIsGone) {
 
 TEST_F(TraceBufferTest, RingOfAnExitedThreadIsFreedOnceDrained) {
   make(4, 1 << 16);
-  RingSink sink(buffer_);
+  recorder::RingSink sink(buffer_);
   std::thread([&] { sink.write(numbered(1)); }).join();
   TraceDrainer drainer(buffer_);
   CollectingWriter writer;
@@ -385,7 +385,7 @@ TEST_F(TraceBufferTest, RingOfAnExitedThreadIsFreedOnceDrained) {
 
 TEST_F(TraceBufferTest, WithoutAFreeRingEventsAreCountedAsLost) {
   make(1, 1 << 16);
-  RingSink sink(buffer_);
+  recorder::RingSink sink(buffer_);
   sink.write(numbered(0));  // this thread takes the only ring
   std::thread([&] { sink.write(numbered(1)); }).join();
   TraceDrainer drainer(buffer_);
@@ -445,7 +445,7 @@ TEST_F(TraceBufferTest, EveryEventOfEightProducersArrivesOnceInProducerOrder) {
     }
     drainer.drain(writer);
   });
-  RingSink sink(buffer_);
+  recorder::RingSink sink(buffer_);
   std::vector<std::thread> producers;
   for (int p = 0; p < kProducers; ++p) {
     producers.emplace_back([&] {
