@@ -9,7 +9,6 @@
 #include <cstdint>
 
 #include "codecache/block_translator.hpp"
-#include "codecache/instrumentation.hpp"
 
 namespace mmiotrace::codecache {
 
