@@ -6,10 +6,10 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <regex>
 
 #include "core/hex_text.hpp"
-#include "devices/model_catalog.hpp"
+#include "analysis/device_registers.hpp"
+#include "trace/markers.hpp"
 
 namespace mmiotrace::analysis {
 namespace {
@@ -46,35 +46,17 @@ std::string widths_text(uint8_t widths) {
   return text;
 }
 
-// The register map of the model a mapping's device was made from, or null.
-const mmiotrace_register* registers_of(const MappingSummary& mapping) {
-  if (mapping.device.empty()) return nullptr;
-  std::string error;
-  std::optional<devices::DeviceSpec> spec = devices::parse_device_spec(mapping.device, &error);
-  if (!spec) return nullptr;
-  const mmiotrace_device_model* model = devices::find_model(spec->model, &error);
-  return model ? devices::register_map(*model, spec->arguments) : nullptr;
-}
-
-std::string register_name(const mmiotrace_register* map, uint64_t offset) {
-  if (map == nullptr) return "";
-  const mmiotrace_register* reg = devices::register_at(map, offset, 1);
-  if (reg == nullptr) return "";
-  if (reg->offset == offset) return reg->name;
-  return std::string(reg->name) + "+" + std::to_string(offset - reg->offset);
-}
-
 // The name of the register at `offset` of `mapping`: from the register maps (for the narrowest
 // access seen there), else from the device model's map `model_map`.
 std::string register_name(RegisterMapSet* register_maps, const MappingSummary& mapping,
                           const mmiotrace_register* model_map, uint64_t offset, uint8_t widths) {
+  const unsigned width = widths != 0 ? 1u << __builtin_ctz(widths) : 1u;
   if (register_maps != nullptr) {
-    unsigned width = widths != 0 ? 1u << __builtin_ctz(widths) : 1u;
     std::string name = register_maps->register_name(mapping.map_id, mapping.phys + offset,
                                                      width < 8 ? width : 8);
     if (!name.empty()) return name;
   }
-  return register_name(model_map, offset);
+  return device_register_name(model_map, offset, width);
 }
 
 }  // namespace
@@ -153,10 +135,8 @@ void ReportBuilder::add(const trace::Event& event) {
       ++r.marks;
       std::string_view text(event.text ? event.text : "", event.text_length);
       if (symbolizer_.add_marker(text)) break;
-      static const std::regex device_mark(R"(^device (\S+) is map (\d+)\n?$)");
-      std::match_results<std::string_view::const_iterator> match;
-      if (std::regex_match(text.begin(), text.end(), match, device_mark)) {
-        r.mappings[std::stoi(match[2].str())].device = match[1].str();
+      if (std::optional<trace::DeviceMarker> device = trace::parse_device_marker(text)) {
+        r.mappings[device->map_id].device = std::move(device->spec);
       }
       break;
     }
@@ -199,7 +179,7 @@ void write_report_text(const Report& report, Symbolizer& symbolizer, const std::
             mapping.unmapped ? "" : ", never unmapped");
     fprintf(out, "  %" PRIu64 " accesses to %zu registers\n", mapping.accesses,
             mapping.registers.size());
-    const mmiotrace_register* names = registers_of(mapping);
+    const mmiotrace_register* names = registers_of_device(mapping.device);
     if (register_maps != nullptr) register_maps->mapped(map_id, mapping.phys);
     for (const auto& [offset, reg] : mapping.registers) {
       std::string name = register_name(register_maps, mapping, names, offset, reg.widths);
@@ -251,7 +231,7 @@ void write_report_json(const Report& report, Symbolizer& symbolizer, const std::
                   {"pid", mapping.pid},     {"unmapped", mapping.unmapped},
                   {"accesses", mapping.accesses}};
     if (!mapping.device.empty()) entry["device"] = mapping.device;
-    const mmiotrace_register* names = registers_of(mapping);
+    const mmiotrace_register* names = registers_of_device(mapping.device);
     if (register_maps != nullptr) register_maps->mapped(map_id, mapping.phys);
     json registers = json::array();
     for (const auto& [offset, reg] : mapping.registers) {

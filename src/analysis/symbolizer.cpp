@@ -7,6 +7,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
+
+#include "trace/markers.hpp"
 
 namespace mmiotrace::analysis {
 
@@ -60,23 +63,14 @@ Symbolizer::Symbolizer() = default;
 Symbolizer::~Symbolizer() = default;
 
 bool Symbolizer::add_marker(std::string_view text) {
-  if (text.rfind("module ", 0) != 0) return false;
-  std::string line(text);
-  while (!line.empty() && line.back() == '\n') line.pop_back();
-  int pid = 0;
-  unsigned long long lowest = 0, highest = 0, base = 0;
-  int path_at = 0;
-  if (sscanf(line.c_str(), "module %d 0x%llx-0x%llx 0x%llx %n", &pid, &lowest, &highest, &base,
-             &path_at) != 4 ||
-      path_at == 0 || static_cast<size_t>(path_at) >= line.size()) {
-    return false;
-  }
+  std::optional<trace::ModuleMarker> marker = trace::parse_module_marker(text);
+  if (!marker) return false;
   auto module = std::make_shared<Module>();
-  module->lowest = lowest;
-  module->highest = highest;
-  module->base = base;
-  module->path = line.substr(static_cast<size_t>(path_at));
-  modules_[pid].push_back(std::move(module));
+  module->lowest = marker->lowest;
+  module->highest = marker->highest;
+  module->base = marker->base;
+  module->path = std::move(marker->path);
+  modules_[marker->pid].push_back(std::move(module));
   return true;
 }
 

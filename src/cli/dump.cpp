@@ -2,12 +2,10 @@
 // kernel's mmiotrace text, optionally with the register (and its fields) each access touches.
 #include <unistd.h>
 
-#include <cinttypes>
 #include <cstring>
 #include <map>
-#include <optional>
-#include <regex>
 
+#include "analysis/annotator.hpp"
 #include "analysis/progress.hpp"
 #include "analysis/register_map_set.hpp"
 #include "cli/argument_reader.hpp"
@@ -44,14 +42,6 @@ const char* const kDumpUsage =
 
 namespace {
 
-// The device model whose register map names a mapping's accesses.
-struct AnnotatedMap {
-  const mmiotrace_device_model* model = nullptr;
-  const mmiotrace_register* registers = nullptr;  // the device's map, for its arguments
-  uint64_t phys = 0;  // of the mapping's first byte: register offsets count from it
-  bool mapped = false;
-};
-
 const mmiotrace_device_model* model_named(const std::string& name) {
   std::string error;
   const mmiotrace_device_model* model = devices::find_model(name, &error);
@@ -59,103 +49,12 @@ const mmiotrace_device_model* model_named(const std::string& name) {
   return model;
 }
 
-// Turns events into annotated text lines.
-class Annotator {
- public:
-  Annotator(std::map<int, AnnotatedMap> maps, analysis::RegisterMapSet& register_maps)
-      : maps_(std::move(maps)), register_maps_(register_maps) {}
-
-  void write(const trace::Event& event, std::string& out) {
-    static const std::regex device_mark(R"(^device (\S+) is map (\d+)\n?$)");
-    if (event.kind == trace::EventKind::Map) {
-      AnnotatedMap& map = maps_[event.map_id];
-      map.phys = event.phys;
-      map.mapped = true;
-      register_maps_.mapped(event.map_id, event.phys);
-    } else if (event.kind == trace::EventKind::Mark && event.text != nullptr) {
-      std::string text(event.text, event.text_length);
-      std::smatch match;
-      std::string error;
-      std::optional<devices::DeviceSpec> spec;
-      if (text.starts_with("device ") && std::regex_match(text, match, device_mark) &&
-          (spec = devices::parse_device_spec(match[1], &error))) {
-        AnnotatedMap& map = maps_[std::stoi(match[2])];
-        if (map.model == nullptr) {
-          map.model = devices::find_model(spec->model, &error);  // an unknown plugin: no names
-          if (map.model != nullptr) map.registers = devices::register_map(*map.model, spec->arguments);
-        }
-      }
-    }
-    bool access = event.kind == trace::EventKind::Read || event.kind == trace::EventKind::Write;
-    if (!access) {
-      format(event, out);
-      return;
-    }
-    auto found = maps_.find(event.map_id);
-    AnnotatedMap* map = found != maps_.end() && found->second.mapped ? &found->second : nullptr;
-    // One line per 8 bytes at most, as the text format writes wide accesses, each named.
-    for (unsigned offset = 0; offset < event.width; offset += 8) {
-      trace::Event piece = event;
-      piece.width = static_cast<uint8_t>(event.width - offset < 8 ? event.width - offset : 8);
-      piece.phys = event.phys + offset;
-      memcpy(piece.value, event.value + offset, piece.width);
-      format(piece, out);
-      std::string name = name_of(map, event.map_id, piece);
-      if (name.empty()) continue;
-      out.resize(out.size() - 1);  // its newline
-      out += "  ; ";
-      out += name;
-      out += '\n';
-    }
-  }
-
- private:
-  static void format(const trace::Event& event, std::string& out) {
-    char buffer[trace::kMaxFormattedEvent];
-    TextSpan span(buffer, sizeof(buffer));
-    trace::format_text(event, span);
-    out.append(span.view());
-  }
-
-  // What names the access: the register maps (--regs), then the mapping's device model;
-  // empty when nothing does.
-  std::string name_of(const AnnotatedMap* map, int map_id, const trace::Event& piece) const {
-    uint64_t value = 0;
-    memcpy(&value, piece.value, piece.width);
-    auto direction = piece.kind == trace::EventKind::Read ? analysis::AccessDirection::Read
-                                                          : analysis::AccessDirection::Write;
-    std::string name = register_maps_.describe(map_id, piece.phys, piece.width, value, direction);
-    if (!name.empty()) return name;
-    if (map != nullptr && map->model != nullptr) {
-      return register_name(*map, piece.phys - map->phys, piece.width);
-    }
-    return "";
-  }
-
-  static std::string register_name(const AnnotatedMap& map, uint64_t offset, uint32_t width) {
-    const mmiotrace_register* reg = map.registers != nullptr
-                                        ? devices::register_at(map.registers, offset, width)
-                                        : devices::register_at(*map.model, offset, width);
-    char text[64];
-    if (reg == nullptr) {
-      snprintf(text, sizeof(text), "offset 0x%" PRIx64, offset);
-      return text;
-    }
-    if (reg->offset == offset) return reg->name;
-    snprintf(text, sizeof(text), "%s+%" PRIu64, reg->name, offset - reg->offset);
-    return text;
-  }
-
-  std::map<int, AnnotatedMap> maps_;
-  analysis::RegisterMapSet& register_maps_;
-};
-
 }  // namespace
 
 int run_dump(const Arguments& arguments) {
   ArgumentReader reader("dump", arguments);
   bool annotate = false;
-  std::map<int, AnnotatedMap> named;
+  std::map<int, const mmiotrace_register*> chosen;
   analysis::RegisterMapSet register_maps;
   while (reader.at_option()) {
     if (reader.take_flag("--annotate")) {
@@ -167,7 +66,7 @@ int run_dump(const Arguments& arguments) {
                                        "' is not MAPID=MODEL (a map id from the trace's MAP "
                                        "lines, and a model name or plugin path)");
       }
-      named[split->first].model = model_named(split->second);
+      chosen[split->first] = model_named(split->second)->registers;
       annotate = true;
     } else if (auto regs = reader.take_value("--regs")) {
       add_register_map("dump", *regs, register_maps);
@@ -194,7 +93,7 @@ int run_dump(const Arguments& arguments) {
       output->close();
       return 0;
     }
-    Annotator annotator(std::move(named), register_maps);
+    analysis::Annotator annotator(chosen, register_maps);
     std::string out(trace::kTextVersionLine);
     while (input->next(event)) {
       annotator.write(event, out);

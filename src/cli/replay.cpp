@@ -11,7 +11,6 @@
 #include <cstring>
 #include <map>
 #include <optional>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -22,6 +21,7 @@
 #include "cli/subcommands.hpp"
 #include "core/hex_text.hpp"
 #include "devices/model_catalog.hpp"
+#include "trace/markers.hpp"
 #include "trace/trace_reader.hpp"
 
 namespace mmiotrace::cli {
@@ -143,7 +143,6 @@ uint64_t position_number(const std::string& position) {
 
 RecordedTrace read_trace(const std::string& path) {
   RecordedTrace recorded;
-  static const std::regex device_mark(R"(^device (\S+) is map (\d+)\n?$)");
   try {
     auto reader = trace::TraceReader::open(path);
     if (reader->format() == trace::TraceFormat::Binary) {
@@ -176,12 +175,11 @@ RecordedTrace read_trace(const std::string& path) {
         }
         case trace::EventKind::Mark: {
           std::string text(event.text ? event.text : "", event.text_length);
-          std::smatch match;
+          std::optional<trace::DeviceMarker> device = trace::parse_device_marker(text);
           std::string error;
           std::optional<devices::DeviceSpec> spec;
-          if (std::regex_match(text, match, device_mark) &&
-              (spec = devices::parse_device_spec(match[1], &error))) {
-            recorded.device_paths[std::stoi(match[2])] = spec->path;
+          if (device && (spec = devices::parse_device_spec(device->spec, &error))) {
+            recorded.device_paths[device->map_id] = spec->path;
           }
           break;
         }

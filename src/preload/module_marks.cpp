@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cinttypes>
-#include <cstdio>
 #include <vector>
+
+#include "trace/markers.hpp"
 
 namespace mmiotrace::preload {
 namespace {
@@ -66,11 +66,9 @@ void ModuleMarks::mark_new_modules(recorder::Recorder& recorder) {
   for (const Module& module : modules) {
     if (module.base == own && own != 0) continue;
     if (!marked_.insert({module.base, module.path}).second) continue;
-    char line[4200];
-    int length = snprintf(line, sizeof(line), "module %d 0x%" PRIxPTR "-0x%" PRIxPTR " 0x%" PRIxPTR " %s\n",
-                          static_cast<int>(pid), module.lowest, module.highest, module.base,
-                          module.path.c_str());
-    if (length > 0) recorder.mark(line, std::min<size_t>(static_cast<size_t>(length), sizeof(line) - 1));
+    std::string line = trace::format_module_marker(
+        {static_cast<int>(pid), module.lowest, module.highest, module.base, module.path});
+    recorder.mark(line.data(), line.size());
   }
 }
 

@@ -28,6 +28,7 @@
 #include "recorder/recorder.hpp"
 #include "recorder/ring_sink.hpp"
 #include "recorder/session.hpp"
+#include "trace/markers.hpp"
 #include "x86/guarded_access.hpp"
 
 namespace mmiotrace::preload {
@@ -292,9 +293,9 @@ void* map_device(const DeviceFile& device, uintptr_t address, size_t length, int
     return MAP_FAILED;
   }
   // Which device the mapping is, for readers of the trace (`mmiotrace dump --annotate`).
-  std::string line = "device " + device.model +
-                     (device.arguments.empty() ? "" : ":" + device.arguments) + "@" +
-                     device.path + " is map " + std::to_string(mapping.traced->map_id) + "\n";
+  std::string line = trace::format_device_marker(
+      {device.model + (device.arguments.empty() ? "" : ":" + device.arguments) + "@" + device.path,
+       mapping.traced->map_id});
   g_shim->recorder.mark(line.data(), line.size());
   g_shim->mappings[begin] = std::move(mapping);
   return reinterpret_cast<void*>(begin);

@@ -141,10 +141,14 @@ TEST(Report, RegistersOfADeviceAreNamedAfterItsModel) {
   builder.add(map_event(1, 0, 0x4000));
   builder.add(mark("device nvme:delay_ms=1@/dev/fake-nvme is map 1\n"));
   builder.add(access(trace::EventKind::Read, 1, 0x1c, 1, 5, 0x1));
+  builder.add(access(trace::EventKind::Read, 1, 0x3000, 1, 6, 0x1));  // no register there
   EXPECT_EQ(builder.report().mappings.at(1).device, "nvme:delay_ms=1@/dev/fake-nvme");
   std::string text = text_of(builder);
   EXPECT_NE(text.find(" CSTS "), std::string::npos) << text;
+  // As `dump --annotate` names it (analysis/device_registers.hpp).
+  EXPECT_NE(text.find(" offset 0x3000 "), std::string::npos) << text;
   EXPECT_EQ(json_of(builder)["mappings"][0]["registers"][0]["register"], "CSTS");
+  EXPECT_EQ(json_of(builder)["mappings"][0]["registers"][1]["register"], "offset 0x3000");
 }
 
 TEST(Report, RegisterMapsNameRegistersBeforeTheDeviceModel) {

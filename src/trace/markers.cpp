@@ -1,0 +1,100 @@
+// The bookkeeping markers' writers and parsers (see markers.hpp).
+#include "trace/markers.hpp"
+
+#include <charconv>
+#include <cinttypes>
+#include <cstdio>
+
+namespace mmiotrace::trace {
+namespace {
+
+constexpr std::string_view kDevicePrefix = "device ";
+constexpr std::string_view kDeviceInfix = " is map ";
+constexpr std::string_view kModulePrefix = "module ";
+
+std::string_view without_newline(std::string_view text) {
+  if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  return text;
+}
+
+// Reads a decimal number (digits only, no sign) from the front of `text`.
+template <typename Number>
+bool take_decimal(std::string_view& text, Number* out) {
+  if (text.empty() || text[0] < '0' || text[0] > '9') return false;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), *out, 10);
+  if (error != std::errc()) return false;
+  text.remove_prefix(static_cast<size_t>(end - text.data()));
+  return true;
+}
+
+// Reads "0x" and lowercase or uppercase hexadecimal digits from the front of `text`.
+bool take_hex(std::string_view& text, uint64_t* out) {
+  if (text.size() < 3 || text[0] != '0' || text[1] != 'x') return false;
+  text.remove_prefix(2);
+  char first = text[0];
+  bool digit = (first >= '0' && first <= '9') || (first >= 'a' && first <= 'f') ||
+               (first >= 'A' && first <= 'F');
+  if (!digit) return false;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), *out, 16);
+  if (error != std::errc()) return false;
+  text.remove_prefix(static_cast<size_t>(end - text.data()));
+  return true;
+}
+
+bool take(std::string_view& text, std::string_view expected) {
+  if (!text.starts_with(expected)) return false;
+  text.remove_prefix(expected.size());
+  return true;
+}
+
+}  // namespace
+
+std::string format_device_marker(const DeviceMarker& marker) {
+  std::string text(kDevicePrefix);
+  text += marker.spec;
+  text += kDeviceInfix;
+  text += std::to_string(marker.map_id);
+  text += '\n';
+  return text;
+}
+
+std::optional<DeviceMarker> parse_device_marker(std::string_view text) {
+  text = without_newline(text);
+  if (!take(text, kDevicePrefix)) return std::nullopt;
+  size_t infix = text.rfind(kDeviceInfix);
+  if (infix == std::string_view::npos || infix == 0) return std::nullopt;
+  DeviceMarker marker;
+  marker.spec = std::string(text.substr(0, infix));
+  std::string_view number = text.substr(infix + kDeviceInfix.size());
+  if (!take_decimal(number, &marker.map_id) || !number.empty() || marker.map_id <= 0) {
+    return std::nullopt;
+  }
+  if (marker.spec.find('\n') != std::string::npos) return std::nullopt;
+  return marker;
+}
+
+std::string format_module_marker(const ModuleMarker& marker) {
+  char numbers[96];
+  snprintf(numbers, sizeof(numbers), "%d 0x%" PRIx64 "-0x%" PRIx64 " 0x%" PRIx64 " ", marker.pid,
+           marker.lowest, marker.highest, marker.base);
+  std::string text(kModulePrefix);
+  text += numbers;
+  text += marker.path;
+  text += '\n';
+  return text;
+}
+
+std::optional<ModuleMarker> parse_module_marker(std::string_view text) {
+  text = without_newline(text);
+  ModuleMarker marker;
+  if (!take(text, kModulePrefix) || !take_decimal(text, &marker.pid) || !take(text, " ") ||
+      !take_hex(text, &marker.lowest) || !take(text, "-") || !take_hex(text, &marker.highest) ||
+      !take(text, " ") || !take_hex(text, &marker.base) || !take(text, " ") || text.empty() ||
+      text.find('\n') != std::string_view::npos) {
+    return std::nullopt;
+  }
+  marker.path = std::string(text);
+  return marker;
+}
+
+}  // namespace mmiotrace::trace

@@ -1,0 +1,42 @@
+// The bookkeeping markers mmiotrace writes into a trace beside the user's own, as MARK lines
+// (docs/trace-format.md, "Markers mmiotrace writes"): one writer and one parser for each, so that
+// the shim that writes them and the tools that read them (dump, report, replay) agree on one
+// form. Normal context.
+//   device SPEC is map N              the mapping with map id N is the virtual device SPEC
+//                                     (MODEL[:ARGS]@PATH, as --device takes it)
+//   module PID 0xLOW-0xHIGH 0xBASE PATH
+//                                     process PID has the ELF file PATH loaded at BASE, its
+//                                     segments spanning [LOW, HIGH)
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mmiotrace::trace {
+
+struct DeviceMarker {
+  std::string spec;  // MODEL[:ARGS]@PATH; devices::parse_device_spec() splits it
+  int map_id = 0;    // positive
+};
+
+// The marker's text, ending in a newline.
+std::string format_device_marker(const DeviceMarker& marker);
+// nullopt when `text` (with or without its newline) is not a device marker.
+std::optional<DeviceMarker> parse_device_marker(std::string_view text);
+
+struct ModuleMarker {
+  int pid = 0;
+  uint64_t lowest = 0;   // of its loaded segments
+  uint64_t highest = 0;  // just past them
+  uint64_t base = 0;     // the load bias: an address in the file is base + its virtual address
+  std::string path;      // absolute; may hold spaces, never a newline
+};
+
+// The marker's text, ending in a newline.
+std::string format_module_marker(const ModuleMarker& marker);
+// nullopt when `text` (with or without its newline) is not a module marker.
+std::optional<ModuleMarker> parse_module_marker(std::string_view text);
+
+}  // namespace mmiotrace::trace
