@@ -1,6 +1,6 @@
-// `mmiotrace record`: runs a command with the preload shim, and writes the trace its processes
-// record into the shared trace buffer: drains their per-thread rings into the trace file, adds
-// the markers it receives, and ends as the command ended.
+// Running a command under the tracer and writing its trace (see recording.hpp): the trace
+// buffer the command's processes record into, drained into the trace file, the markers received
+// from outside, and the command's end mirrored.
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -21,13 +21,10 @@
 #include <string>
 #include <vector>
 
-#include "cli/argument_reader.hpp"
 #include "cli/cli_error.hpp"
 #include "cli/command_check.hpp"
-#include "cli/device_option.hpp"
 #include "cli/marker_socket.hpp"
 #include "cli/recording.hpp"
-#include "cli/subcommands.hpp"
 #include "core/monotonic_clock.hpp"
 #include "core/syscall.hpp"
 #include "preload/environment.hpp"
@@ -38,161 +35,10 @@
 #include "trace/trace_writer.hpp"
 
 namespace mmiotrace::cli {
-
-const char* const kRecordUsage =
-    "usage: mmiotrace record [OPTIONS] [--] COMMAND [ARGS]...\n"
-    "\n"
-    "Runs COMMAND with the mmiotrace shim and records the memory-mapped I/O of every traced\n"
-    "mapping of COMMAND and the processes it starts.\n"
-    "\n"
-    "Options:\n"
-    "  -o, --output FILE   write the trace to FILE, '-' for standard output\n"
-    "                      (default: mmiotrace.log)\n"
-    "  --format FORMAT     'text' (default): the Linux kernel's mmiotrace format;\n"
-    "                      'binary': mmiotrace's own, smaller and faster (docs/trace-format.md).\n"
-    "                      Without it, an output named *.bin is binary, *.zst compressed binary\n"
-    "  --compress          compress a binary trace with zstd\n"
-    "  -t, --trace GLOB    trace the mappings of files whose path matches GLOB; repeatable.\n"
-    "                      Default: /dev/mem /sys/bus/pci/devices/*/resource* /dev/uio*\n"
-    "                      /dev/vfio/*\n"
-    "  --strategy NAME     how trapped instructions are carried out: 'emulate' (default:\n"
-    "                      on an alias, exactly once, never opening the page) or\n"
-    "                      'single-step' (the kernel tracer's way)\n"
-    "  --no-divert         take one signal per access everywhere: by default the code around\n"
-    "                      MOV-family accesses to traced memory runs in a code cache that\n"
-    "                      makes and logs them inline (docs/code-cache.md)\n"
-    "  --no-patch          never write a jump into the program's code at a site that keeps\n"
-    "                      trapping into the code cache\n"
-    "  --drop              when a thread's ring is full, drop events (and say how many in the\n"
-    "                      trace) instead of making the thread wait: for real-time programs\n"
-    "  --buffer-size SIZE  each thread's ring, a power of two (default 4M; K and M allowed)\n"
-    "  -d, --device MODEL[:ARGS]@PATH\n"
-    "                      make PATH a virtual device whose accesses MODEL answers (built in:\n"
-    "                      regfile, nvme, uart16550; or a plugin .so); repeatable\n"
-    "                      (docs/devices.md)\n"
-    "\n"
-    "Markers: COMMAND may write lines to the path in $MMIOTRACE_MARKER (or the descriptor in\n"
-    "$MMIOTRACE_MARKER_FD), or call mmiotrace_mark(); from outside, 'mmiotrace mark TEXT'.\n"
-    "\n"
-    "Exit status: COMMAND's own (a COMMAND killed by a signal kills mmiotrace with it);\n"
-    "125 usage error, 124 trace not writable, 123 malformed glob, 126 COMMAND not\n"
-    "executable, 127 COMMAND not found, 119 COMMAND statically linked, 118 bad --device.\n";
-
 namespace {
 
+// Rings of the trace buffer: one per thread that records, at most.
 constexpr uint32_t kRings = 1024;
-
-// A glob that fnmatch() would silently treat as something else is refused.
-void check_glob(const std::string& glob) {
-  if (glob.empty()) throw CliError(kExitBadGlob, "record: empty --trace pattern");
-  for (size_t i = 0; i < glob.size(); ++i) {
-    if (glob[i] == '\\') {
-      if (++i == glob.size()) {
-        throw CliError(kExitBadGlob,
-                       "record: --trace pattern '" + glob + "' ends with a lone backslash");
-      }
-    } else if (glob[i] == '[') {
-      size_t j = i + 1;
-      if (j < glob.size() && (glob[j] == '!' || glob[j] == '^')) ++j;
-      if (j < glob.size() && glob[j] == ']') ++j;
-      while (j < glob.size() && glob[j] != ']') ++j;
-      if (j == glob.size()) {
-        throw CliError(kExitBadGlob, "record: --trace pattern '" + glob +
-                                         "' has a '[' without its ']' (write '\\[' for a "
-                                         "literal bracket)");
-      }
-      i = j;
-    }
-  }
-}
-
-std::string absolute_glob(const std::string& glob) {
-  if (glob[0] == '/') return glob;
-  char cwd[PATH_MAX];
-  if (getcwd(cwd, sizeof(cwd)) == nullptr) {
-    throw CliError(kExitBadGlob, "record: cannot resolve relative --trace pattern '" + glob +
-                                     "': " + strerror(errno));
-  }
-  return std::string(cwd) + "/" + glob;
-}
-
-uint64_t parse_size(const std::string& text) {
-  char* end = nullptr;
-  unsigned long long value = strtoull(text.c_str(), &end, 10);
-  std::string suffix = end ? end : "";
-  if (suffix == "K" || suffix == "k") value <<= 10;
-  else if (suffix == "M" || suffix == "m") value <<= 20;
-  else if (!suffix.empty()) value = 0;
-  if (text.empty() || value < (64 << 10) || value > (1ull << 30) || (value & (value - 1)) != 0) {
-    throw CliError(kExitUsage, "record: --buffer-size '" + text +
-                                   "' is not a power of two between 64K and 1024M");
-  }
-  return value;
-}
-
-RecordOptions parse(const Arguments& arguments) {
-  RecordOptions options;
-  bool format_given = false;
-  ArgumentReader reader("record", arguments);
-  while (reader.at_option()) {
-    if (auto output = reader.take_value("--output", "-o")) {
-      options.output = *output;
-    } else if (auto format = reader.take_value("--format")) {
-      format_given = true;
-      if (*format == "text") {
-        options.format = trace::TraceFormat::Text;
-      } else if (*format == "binary") {
-        options.format = trace::TraceFormat::Binary;
-      } else {
-        throw CliError(kExitUsage, "record: unknown format '" + *format + "'; use 'text' or 'binary'");
-      }
-    } else if (reader.take_flag("--compress")) {
-      options.compress = true;
-    } else if (reader.take_flag("--drop")) {
-      options.drop = true;
-    } else if (auto size = reader.take_value("--buffer-size")) {
-      options.ring_bytes = parse_size(*size);
-    } else if (reader.take_flag("--divert")) {
-      options.divert = true;  // the default (the option of the releases that had it off)
-    } else if (reader.take_flag("--no-divert")) {
-      options.divert = false;
-    } else if (reader.take_flag("--no-patch")) {
-      options.patch = false;
-    } else if (auto strategy = reader.take_value("--strategy")) {
-      if (*strategy != "emulate" && *strategy != "single-step") {
-        throw CliError(kExitUsage, "record: unknown strategy '" + *strategy +
-                                       "'; use 'emulate' or 'single-step'");
-      }
-      options.strategy = *strategy;
-    } else if (auto glob = reader.take_value("--trace", "-t")) {
-      check_glob(*glob);
-      options.globs.push_back(absolute_glob(*glob));
-    } else if (auto device = reader.take_value("--device", "-d")) {
-      options.devices.push_back(checked_device("record", *device));
-    } else {
-      reader.reject_option();
-    }
-  }
-  reader.take_separator();
-  options.command = reader.rest();
-  if (options.command.empty()) {
-    throw CliError(kExitUsage, "record: no command to run; usage: mmiotrace record [-o FILE] "
-                               "[--trace GLOB]... -- COMMAND [ARGS]");
-  }
-  // As `convert` does: the output's name says the format, unless --format does.
-  auto named = [&](std::string_view suffix) { return options.output.ends_with(suffix); };
-  if (!format_given && (named(".bin") || named(".zst"))) {
-    options.format = trace::TraceFormat::Binary;
-    options.compress = options.compress || named(".zst");
-  }
-  if (options.compress && options.format != trace::TraceFormat::Binary) {
-    throw CliError(kExitUsage, "record: --compress needs --format binary");
-  }
-  // Without --trace, the kernel tracer's targets; but a run against virtual devices traces just
-  // them, unless --trace says otherwise.
-  if (options.globs.empty() && options.devices.empty()) options.globs = preload::default_trace_globs();
-  return options;
-}
 
 std::string directory_of_executable() {
   char path[PATH_MAX];
@@ -619,18 +465,6 @@ RecordingOutcome run_recording(const RecordOptions& options) {
   check_traceable(options.command.front());
   Recording recording(options);
   return recording.run();
-}
-
-int run_record(const Arguments& arguments) {
-  RecordOptions options = parse(arguments);
-  RecordingOutcome outcome;
-  try {
-    outcome = run_recording(options);
-  } catch (const CliError& error) {
-    throw CliError(error.exit_status(), std::string("record: ") + error.what());
-  }
-  if (outcome.write_failed) return kExitCannotWriteTrace;
-  return mirror_status(outcome.wait_status);
 }
 
 }  // namespace mmiotrace::cli
