@@ -7,7 +7,7 @@
 
 #include "kmmio/probe_table.hpp"
 #include "mmiotrace/mmiotrace.h"
-#include "x86/instruction.hpp"
+#include "x86/decoder.hpp"
 
 namespace mmiotrace::kmmio {
 

@@ -1,5 +1,8 @@
 // mmiotrace: signal-safe
-// Decoding with Zydis into x86::Instruction, and reading operands from a signal context.
+// Decoding with Zydis into x86::Instruction, and reading operands from a signal context (see
+// decoder.hpp).
+#include "x86/decoder.hpp"
+
 #include <Zydis/Zydis.h>
 
 #include <cstring>
@@ -7,7 +10,7 @@
 #include "core/address_range.hpp"
 #include "core/syscall.hpp"
 #include "x86/decoder_internal.hpp"
-#include "x86/instruction.hpp"
+#include "x86/decoder.hpp"
 
 namespace mmiotrace::x86 {
 namespace {

@@ -5,7 +5,7 @@
 
 #include <Zydis/Zydis.h>
 
-#include "x86/instruction.hpp"
+#include "x86/decoder.hpp"
 
 namespace mmiotrace::x86 {
 

@@ -1,9 +1,9 @@
 // mmiotrace: signal-safe
-// Carrying out a trapped instruction without opening its page (see emulation.hpp).
+// Carrying out a trapped instruction without opening its page (see emulator.hpp).
 #include <cstring>
 
 #include "core/syscall.hpp"
-#include "x86/emulation.hpp"
+#include "x86/emulator.hpp"
 #include "x86/guarded_access.hpp"
 #include "x86/instruction_cache.hpp"
 #include "x86/stub_builder.hpp"

@@ -7,8 +7,8 @@
 #include <atomic>
 #include <cstdint>
 
-#include "x86/emulation.hpp"
-#include "x86/instruction.hpp"
+#include "x86/emulator.hpp"
+#include "x86/decoder.hpp"
 
 namespace mmiotrace::x86 {
 

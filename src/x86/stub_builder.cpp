@@ -10,7 +10,7 @@
 
 #include "x86/code_arena.hpp"
 #include "x86/code_writer.hpp"
-#include "x86/emulation.hpp"
+#include "x86/emulator.hpp"
 #include "x86/guarded_access.hpp"
 
 namespace mmiotrace::x86 {

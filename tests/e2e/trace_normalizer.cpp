@@ -9,7 +9,7 @@
 #include <regex>
 #include <sstream>
 
-#include "x86/instruction.hpp"
+#include "x86/decoder.hpp"
 
 namespace mmiotrace::e2e {
 

@@ -1,6 +1,6 @@
 // Unit tests for x86/decoder: what the tracer learns from an instruction's bytes, and the
 // addresses and values it reads from a signal context.
-#include "x86/instruction.hpp"
+#include "x86/decoder.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/mman.h>

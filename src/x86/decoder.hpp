@@ -1,6 +1,7 @@
 // mmiotrace: signal-safe
-// One decoded x86-64 instruction as the tracer sees it: its memory operands, and where the value
-// each access moves can be found. The only types the layers above use; Zydis stays inside x86/.
+// The decoder: one decoded x86-64 instruction as the tracer sees it (its memory operands, and
+// where the value each access moves can be found), and decoding it. The only types the layers
+// above use; Zydis stays inside x86/ and codecache/.
 #pragma once
 
 #include <cstddef>

@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <ucontext.h>
 
-#include "x86/instruction.hpp"
+#include "x86/decoder.hpp"
 
 namespace mmiotrace::x86 {
 
