@@ -1,7 +1,7 @@
 // mmiotrace: signal-safe
-// The SIGSEGV, SIGBUS and SIGTRAP handlers (the seed's kmmio_handler and post_kmmio_handler):
-// decide whether a signal belongs to a probe, carry the access out with the strategy, or hand
-// the signal to the program.
+// The SIGSEGV, SIGBUS and SIGTRAP handlers (see fault_handler.hpp).
+#include "kmmio/fault_handler.hpp"
+
 #include <sys/mman.h>
 
 #include <cerrno>

@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "kmmio/engine.hpp"
+#include "kmmio/fault_handler.hpp"
 #include "kmmio/program_signals.hpp"
 #include "kmmio/signal_deferral.hpp"
 

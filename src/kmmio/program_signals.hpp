@@ -52,8 +52,4 @@ void pass_to_program(int signo, siginfo_t* info, void* ucontext, bool replays);
 // the fault signals go to pass_to_program(); others are queued, to arrive as the handler returns.
 void deliver_raised(int signo, siginfo_t* info, void* ucontext);
 
-// mmiotrace's handler entry points, installed by install_fault_handlers().
-void on_fault_signal(int signo, siginfo_t* info, void* ucontext);
-void on_trap_signal(int signo, siginfo_t* info, void* ucontext);
-
 }  // namespace mmiotrace::kmmio
