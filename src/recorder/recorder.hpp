@@ -10,6 +10,7 @@
 #include "kmmio/engine.hpp"
 #include "mmiotrace/mmiotrace.h"
 #include "trace/event.hpp"
+#include "trace/trace_sink.hpp"
 
 namespace mmiotrace::recorder {
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "trace/event.hpp"
+#include "trace/trace_sink.hpp"
 #include "trace/trace_buffer.hpp"
 
 namespace mmiotrace::recorder {

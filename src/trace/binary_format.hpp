@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "trace/event.hpp"
+#include "trace/trace_sink.hpp"
 
 namespace mmiotrace::trace {
 

@@ -1,8 +1,9 @@
 // mmiotrace: signal-safe, vector-free
-// What a TraceSink does with batches it has no faster way to take: one event at a time.
-#include <cstring>
+// What a TraceSink does with batches it has no faster way to take: one event at a time (see
+// trace_sink.hpp).
+#include "trace/trace_sink.hpp"
 
-#include "trace/event.hpp"
+#include <cstring>
 
 namespace mmiotrace::trace {
 
