@@ -1,6 +1,7 @@
 // mmiotrace's own register map format, in JSON (nlohmann_json) and in YAML (yaml-cpp): both are
 // read into one document tree that keeps the line and column of every value, then checked and
-// turned into a RegisterMap by one set of rules (docs/register-maps.md).
+// turned into a RegisterMap by one set of rules (docs/register-maps.md). (Declared in register_map.hpp,
+// beside the other formats' readers: callers choose among them there.)
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 

@@ -1,6 +1,7 @@
 // CMSIS-SVD register maps (docs/register-maps.md lists the subset): expat reads the file in
 // pieces into a tree of only the elements mmiotrace uses, then derivedFrom, the inherited
-// register properties, dim arrays and clusters are resolved into flat register blocks.
+// register properties, dim arrays and clusters are resolved into flat register blocks. (Declared in
+// register_map.hpp and register_map_support.hpp, beside the other formats' readers.)
 #include <expat.h>
 
 #include <algorithm>

@@ -1,5 +1,6 @@
 // `mmiotrace convert`: converts a trace between the kernel's text format and the binary format,
 // or into a timeline that ui.perfetto.dev and chrome://tracing open (docs/timeline.md).
+// (Declared in subcommands.hpp, with the other subcommands.)
 #include <fcntl.h>
 #include <unistd.h>
 

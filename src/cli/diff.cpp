@@ -1,5 +1,6 @@
 // `mmiotrace diff`: aligns two traces of the same driver and shows where they differ, like
 // diff(1): exit status 0 when they match, 1 when they differ, 2 on trouble.
+// (Declared in subcommands.hpp, with the other subcommands.)
 #include <cinttypes>
 #include <cstdio>
 #include <string>

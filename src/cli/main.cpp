@@ -1,5 +1,5 @@
 // The mmiotrace command: dispatches to a subcommand, and turns user errors into one line on
-// stderr and an exit status.
+// stderr and an exit status. (No header: the program's entry point.)
 #include <cstdio>
 #include <cstring>
 #include <exception>

@@ -1,4 +1,5 @@
 // `mmiotrace mark`: adds a marker to a running recording, through its socket.
+// (Declared in subcommands.hpp, with the other subcommands.)
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>

@@ -1,5 +1,6 @@
 // `mmiotrace record`: the subcommand's options, checked before anything starts, and the
 // recording they describe (recording.hpp) run with them.
+// (Declared in subcommands.hpp, with the other subcommands.)
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>

@@ -3,6 +3,7 @@
 // processes share; the shim makes each mapping's path a virtual device answered from it. Reads
 // get the recorded values, in order; writes are compared; the first divergence stops the
 // program and is reported with both accesses, the PC and the position in the trace.
+// (Declared in subcommands.hpp, with the other subcommands.)
 #include <sys/mman.h>
 #include <unistd.h>
 

@@ -1,5 +1,6 @@
 // `mmiotrace report`: what a trace says, per mapping and register, for people or (--json)
 // scripts. Streams the trace: memory follows the registers it touches, not its length.
+// (Declared in subcommands.hpp, with the other subcommands.)
 #include <cstdio>
 
 #include "analysis/progress.hpp"

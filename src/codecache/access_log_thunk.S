@@ -1,11 +1,12 @@
 // mmiotrace: signal-safe
-// mmiotrace_access_log_flush_thunk: called by translated code when its thread's access log is full,
-// and when it leaves the code cache. Saves every general-purpose register and the flags, and
-// calls the vector-free flush (cmake/mmiotrace_options.cmake), which leaves every other register
-// alone. When that could not do everything (records for probes with handlers of their own, a
-// program signal held meanwhile), or in builds without it, saves the x87/SSE/AVX/AVX-512 state
-// too (XSAVE: the translator runs only on CPUs that have it; it costs more than 100 ns) and calls
-// mmiotrace_access_log_flush_from_thunk() for the rest. Restores everything.
+// mmiotrace_access_log_flush_thunk (declared in access_log.hpp): called by translated code when
+// its thread's access log is full, and when it leaves the code cache. Saves every general-purpose
+// register and the flags, and calls the vector-free flush (cmake/mmiotrace_options.cmake), which
+// leaves every other register alone. When that could not do everything (records for probes with
+// handlers of their own, a program signal held meanwhile), or in builds without it, saves the
+// x87/SSE/AVX/AVX-512 state too (XSAVE: the translator runs only on CPUs that have it; it costs
+// more than 100 ns) and calls mmiotrace_access_log_flush_from_thunk() for the rest. Restores
+// everything.
 
         .text
         .globl mmiotrace_access_log_flush_thunk

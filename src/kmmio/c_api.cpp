@@ -1,4 +1,5 @@
-// The C API of mmiotrace.h for probes, strategy and statistics, over the engine.
+// The C API of mmiotrace.h for probes, strategy and statistics, over the engine. (Declared in the
+// public include/mmiotrace/mmiotrace.h.)
 #include <cerrno>
 
 #include "kmmio/code_cache.hpp"

@@ -1,6 +1,7 @@
 // mmiotrace: signal-safe, vector-free
-// Reporting what the code cache logged to the probes' handlers (see divert.hpp). Vector-free:
-// the flush thunk of translated code runs it with only the general registers saved.
+// Reporting what the code cache logged to the probes' handlers. (Declared in code_cache.hpp; a
+// file of its own because it is vector-free: the flush thunk of translated code runs it with
+// only the general registers saved.)
 #include <atomic>
 #include <cstring>
 

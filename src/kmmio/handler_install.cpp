@@ -1,4 +1,5 @@
-// Installing the fault handlers and exchanging the program's dispositions (see engine.hpp).
+// Installing the fault handlers and exchanging the program's dispositions. (Declared in
+// engine.hpp, the engine's one interface for the layers above.)
 // Normal context: runs from the shim's constructor, register_probe() and sigaction() calls.
 #include <dlfcn.h>
 

@@ -1,7 +1,7 @@
 // The probe registry (the seed's register/unregister_kmmio_probe): validates probes, counts the
 // probes on each page, arms and disarms pages, and publishes a new ProbeTable for the handlers
 // on every change. Normal context only; writers are serialized by one mutex that handlers never
-// take.
+// take. (Declared in engine.hpp, the engine's one interface for the layers above.)
 #include <sys/mman.h>
 #include <sys/syscall.h>
 

@@ -2,7 +2,8 @@
 // signals. They keep mmiotrace's SIGSEGV, SIGBUS and SIGTRAP handlers in place, record what the
 // program asked for as its own disposition (used for faults that are not ours), and keep those
 // three signals deliverable. Linked into libmmiotrace.so (and the engine's tests) only: never
-// into the mmiotrace command itself. Normal context.
+// into the mmiotrace command itself. Normal context. (No header: these define libc's own
+// functions.)
 #include <dlfcn.h>
 #include <signal.h>
 

@@ -1,7 +1,8 @@
 // Interposers that make the virtual devices' paths exist for the traced program: open() and
 // fopen() give a descriptor of the device, stat() and access() describe a character device.
 // Every other path goes to libc untouched (one comparison per call when devices are attached,
-// none otherwise). Normal context, in the traced program.
+// none otherwise). Normal context, in the traced program. (No header: these define libc's own
+// functions.)
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>

@@ -1,7 +1,8 @@
 // Interposers that keep the descriptors `mmiotrace record` gave the traced program (trace
 // buffer, wakeup, markers) open when the program closes every descriptor it does not know,
 // as daemons and careful exec() callers do: the processes it executes must find them. The
-// program is told they were closed. Normal context, in the traced program.
+// program is told they were closed. Normal context, in the traced program. (No header: these
+// define libc's own functions.)
 #include <sys/syscall.h>
 #include <unistd.h>
 

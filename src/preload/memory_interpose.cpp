@@ -1,7 +1,7 @@
 // Interposers for the libc functions that map, unmap, remap, protect and lock memory: they keep
 // the shim's table of traced mappings in step with the program's address space (shim.hpp), and
 // make the calls behave on traced (armed) pages as they do untraced. Normal context, in the
-// traced program.
+// traced program. (No header: these define libc's own functions.)
 #include <sys/mman.h>
 
 #include <cerrno>

@@ -3,7 +3,7 @@
 // bounce buffer, copied through the aliases and recorded as block reads and writes. Also logs
 // every ioctl() on a traced file: request, argument before and after, and result. Normal
 // context, in the traced program; each interposer costs one lock-free look-up when no buffer is
-// traced.
+// traced. (No header: these define libc's own functions.)
 #include <linux/futex.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>

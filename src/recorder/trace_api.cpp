@@ -1,4 +1,5 @@
-// The C API for recording: the in-process writer, tracing ranges, markers (mmiotrace.h).
+// The C API for recording: the in-process writer, tracing ranges, markers. (Declared in the
+// public include/mmiotrace/mmiotrace.h.)
 #include <cerrno>
 #include <cstring>
 #include <memory>
