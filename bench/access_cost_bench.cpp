@@ -90,7 +90,8 @@ size_t bytes_of(const benchmark::State& state, Class kind) {
 
 void BM_Native(benchmark::State& state, Class kind) {
   volatile void* page = map_page(PROT_READ | PROT_WRITE);
-  for (auto _ : state) access(kind, page, g_buffer, bytes_of(state, kind));
+  for (auto _ : state)
+    access(kind, page, g_buffer, bytes_of(state, kind));
   munmap(const_cast<void*>(page), 8192);
 }
 
@@ -101,7 +102,8 @@ void BM_BareRoundTrip(benchmark::State& state, Class kind) {
   action.sa_sigaction = &skip_instruction;
   action.sa_flags = SA_SIGINFO;
   sigaction(SIGSEGV, &action, &previous);
-  for (auto _ : state) access(kind, page, g_buffer, bytes_of(state, kind));
+  for (auto _ : state)
+    access(kind, page, g_buffer, bytes_of(state, kind));
   sigaction(SIGSEGV, &previous, nullptr);
   munmap(const_cast<void*>(page), 8192);
 }
@@ -115,7 +117,8 @@ void BM_SeedCycle(benchmark::State& state, Class kind) {
   close_action.sa_flags = SA_SIGINFO;
   sigaction(SIGSEGV, &open_action, &previous_segv);
   sigaction(SIGTRAP, &close_action, &previous_trap);
-  for (auto _ : state) access(kind, page, g_buffer, bytes_of(state, kind));
+  for (auto _ : state)
+    access(kind, page, g_buffer, bytes_of(state, kind));
   sigaction(SIGSEGV, &previous_segv, nullptr);
   sigaction(SIGTRAP, &previous_trap, nullptr);
   munmap(const_cast<void*>(page), 8192);
@@ -127,7 +130,8 @@ void traced(benchmark::State& state, Class kind, mmiotrace::Strategy strategy) {
   {
     mmiotrace::ScopedProbe probe(page, 8192, nullptr, nullptr);
     if (probe.status()) state.SkipWithError("cannot register the probe");
-    for (auto _ : state) access(kind, page, g_buffer, bytes_of(state, kind));
+    for (auto _ : state)
+      access(kind, page, g_buffer, bytes_of(state, kind));
   }
   munmap(const_cast<void*>(page), 8192);
 }
@@ -181,7 +185,8 @@ int main(int argc, char** argv) {
       double emulated = reporter.time(name("emulate", kind, argument));
       double stepped = reporter.time(name("single_step", kind, argument));
       if (bare == 0 || seed == 0 || emulated == 0 || stepped == 0) continue;
-      std::string label = std::string(kClassNames[kind]) + (argument ? std::string(" ") + argument : "");
+      std::string label =
+          std::string(kClassNames[kind]) + (argument ? std::string(" ") + argument : "");
       double emulation_ratio = emulated / bare;
       double step_ratio = stepped / seed;
       printf("%-14s %10.1f %10.1f %10.1f %10.1f %10.1f %9.2f %9.2f\n", label.c_str(), native, bare,

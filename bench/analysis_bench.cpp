@@ -39,8 +39,8 @@ void write_trace(const std::string& path, uint64_t events, bool differ_at_end = 
     perror(path.c_str());
     exit(1);
   }
-  auto writer = mmiotrace::trace::TraceWriter::create(fd, path,
-                                                      mmiotrace::trace::TraceFormat::Binary, false);
+  auto writer =
+      mmiotrace::trace::TraceWriter::create(fd, path, mmiotrace::trace::TraceFormat::Binary, false);
   for (int map = 1; map <= 2; ++map) {
     Event event;
     event.kind = EventKind::Map;
@@ -102,7 +102,8 @@ Run run(const std::vector<std::string>& argv, int allowed_status = 0) {
     int null = open("/dev/null", O_WRONLY);
     dup2(null, 1);
     std::vector<char*> args;
-    for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+    for (const std::string& arg : argv)
+      args.push_back(const_cast<char*>(arg.c_str()));
     args.push_back(nullptr);
     execv(args[0], args.data());
     _exit(127);
@@ -171,7 +172,8 @@ int main(int argc, char** argv) {
       continue;
     }
     double rate = static_cast<double>(events) / on_long.seconds;
-    double memory_ratio = static_cast<double>(on_long.peak_kib) / static_cast<double>(on_short.peak_kib);
+    double memory_ratio =
+        static_cast<double>(on_long.peak_kib) / static_cast<double>(on_short.peak_kib);
     if (std::string(command.name) == "report") report_rate = rate;
     worst_memory_ratio = std::max(worst_memory_ratio, memory_ratio);
     printf("%-18s %12llu %14.0f %14ld %14ld %8.2f\n", command.name,

@@ -37,7 +37,8 @@ double timed_run(const std::vector<std::string>& argv, const std::string& direct
     dup2(null, 1);
     dup2(null, 2);
     std::vector<char*> args;
-    for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+    for (const std::string& arg : argv)
+      args.push_back(const_cast<char*>(arg.c_str()));
     args.push_back(nullptr);
     execvp(args[0], args.data());
     _exit(127);
@@ -68,7 +69,6 @@ struct Client {
   bool discard_trace = false;        // record into /dev/null (its accesses are not counted)
 };
 
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -85,26 +85,32 @@ int main(int argc, char** argv) {
       "SELECT count(*), sum(value) FROM t;\nPRAGMA integrity_check;\n.sha3sum\n";
   std::vector<Client> clients;
   if (!quick) {
-    clients.push_back({"memtester", {"memtester", "-p", "0", "-d", "/dev/zero", "16K", "1"},
-                       "/dev/zero", ""});
+    clients.push_back(
+        {"memtester", {"memtester", "-p", "0", "-d", "/dev/zero", "16K", "1"}, "/dev/zero", ""});
   }
   if (!quick) {
     // Issue 9's measure: memtester on 256 KiB with the code cache. Its trace (about 127 million
     // accesses, 5 GB) goes to /dev/null.
     clients.push_back({"memtester-divert",
                        {"memtester", "-p", "0", "-d", "/dev/zero", "256K", "1"},
-                       "/dev/zero", "", true, true});
+                       "/dev/zero",
+                       "",
+                       true,
+                       true});
   }
-  clients.push_back({"sqlite3", {"sqlite3", "-batch", "test.db", ".read script.sql"}, "test.db*",
+  clients.push_back({"sqlite3",
+                     {"sqlite3", "-batch", "test.db", ".read script.sql"},
+                     "test.db*",
                      "script.sql=" + script});
-  clients.push_back({"fio",
-                     {"fio", "--name=job", "--filename=data.dat", quick ? "--size=256k" : "--size=4M",
-                      "--bs=4k", "--rw=randwrite", "--ioengine=mmap", "--verify=crc32c",
-                      "--do_verify=1", "--randseed=1"},
-                     "*.dat", ""});
+  clients.push_back(
+      {"fio",
+       {"fio", "--name=job", "--filename=data.dat", quick ? "--size=256k" : "--size=4M", "--bs=4k",
+        "--rw=randwrite", "--ioengine=mmap", "--verify=crc32c", "--do_verify=1", "--randseed=1"},
+       "*.dat",
+       ""});
 
-  printf("%-16s %12s %12s %8s %12s %14s\n", "client", "untraced s", "traced s", "ratio",
-         "accesses", "accesses/s");
+  printf("%-16s %12s %12s %8s %12s %14s\n", "client", "untraced s", "traced s", "ratio", "accesses",
+         "accesses/s");
   int failures = 0;
   for (const Client& client : clients) {
     char directory_template[] = "/tmp/mmiotrace-client-bench-XXXXXX";
@@ -113,7 +119,8 @@ int main(int argc, char** argv) {
       std::system(("rm -rf '" + directory + "'/*").c_str());
       if (!client.setup.empty()) {
         size_t equals = client.setup.find('=');
-        std::ofstream(directory + "/" + client.setup.substr(0, equals)) << client.setup.substr(equals + 1);
+        std::ofstream(directory + "/" + client.setup.substr(0, equals))
+            << client.setup.substr(equals + 1);
       }
     };
     std::vector<double> untraced;

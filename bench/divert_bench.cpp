@@ -6,9 +6,9 @@
 // setup function is called: 16 loads and a ret, called in a loop, native and diverted (its entry
 // patched with a jump into the code cache after three traps, or, with patching off, one trap per
 // call), and patched while another thread of the process runs (the entry, a 3-byte load, gets a
-// jump over its own bytes alone, as a process with threads needs). Ratios within one run. Targets: a steady-state traced access at most 10 ns and at most
-// 20 x native; straight-line code with patched entries at most 20 ns per access.
-// Run: build/bin/divert_bench
+// jump over its own bytes alone, as a process with threads needs). Ratios within one run. Targets:
+// a steady-state traced access at most 10 ns and at most 20 x native; straight-line code with
+// patched entries at most 20 ns per access. Run: build/bin/divert_bench
 #include <benchmark/benchmark.h>
 #include <sys/mman.h>
 
@@ -75,12 +75,14 @@ volatile void* map_page() {
 }
 
 void run(benchmark::State& state, volatile void* page) {
-  for (auto _ : state) benchmark::DoNotOptimize(sum_page(page));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(sum_page(page));
   state.SetItemsProcessed(state.iterations() * kWords);
 }
 
 void run_straight_line(benchmark::State& state, volatile void* page) {
-  for (auto _ : state) divert_bench_straight_line(page);
+  for (auto _ : state)
+    divert_bench_straight_line(page);
   state.SetItemsProcessed(state.iterations() * kStraightLoads);
 }
 
@@ -108,11 +110,21 @@ void probed(benchmark::State& state, Loop loop, bool divert, bool patch) {
   munmap(const_cast<void*>(page), 4096);
 }
 
-void BM_Native(benchmark::State& state) { native(state, run); }
-void BM_Emulated(benchmark::State& state) { probed(state, run, false, true); }
-void BM_Diverted(benchmark::State& state) { probed(state, run, true, true); }
-void BM_StraightNative(benchmark::State& state) { native(state, run_straight_line); }
-void BM_StraightPatched(benchmark::State& state) { probed(state, run_straight_line, true, true); }
+void BM_Native(benchmark::State& state) {
+  native(state, run);
+}
+void BM_Emulated(benchmark::State& state) {
+  probed(state, run, false, true);
+}
+void BM_Diverted(benchmark::State& state) {
+  probed(state, run, true, true);
+}
+void BM_StraightNative(benchmark::State& state) {
+  native(state, run_straight_line);
+}
+void BM_StraightPatched(benchmark::State& state) {
+  probed(state, run_straight_line, true, true);
+}
 void BM_StraightUnpatched(benchmark::State& state) {
   probed(state, run_straight_line, true, false);
 }
@@ -161,13 +173,15 @@ int main(int argc, char** argv) {
   double emulated = reporter.time("emulate/iterations:200") / kWords;
   double diverted = reporter.time("divert") / kWords;
   double recorded = reporter.time("divert_recorded") / kWords;
-  printf("\nns per 8-byte load in a hot loop: native %.2f, emulated %.1f, diverted %.2f, "
-         "diverted and recorded %.2f\n",
-         native, emulated, diverted, recorded);
+  printf(
+      "\nns per 8-byte load in a hot loop: native %.2f, emulated %.1f, diverted %.2f, "
+      "diverted and recorded %.2f\n",
+      native, emulated, diverted, recorded);
   if (native > 0 && diverted > 0 && recorded > 0) {
-    printf("diverted / native %.1f x, diverted and recorded / native %.1f x, emulated / diverted "
-           "%.0f x\n",
-           diverted / native, recorded / native, emulated / diverted);
+    printf(
+        "diverted / native %.1f x, diverted and recorded / native %.1f x, emulated / diverted "
+        "%.0f x\n",
+        diverted / native, recorded / native, emulated / diverted);
     printf("a diverted access (no recording) at most 10 ns and 20 x native: %s\n",
            verdict(diverted <= 10 && diverted / native <= 20));
     printf("a diverted, recorded access at most 10 ns and 20 x native: %s\n",
@@ -177,9 +191,10 @@ int main(int argc, char** argv) {
   double straight_patched = reporter.time("straight_patched") / kStraightLoads;
   double straight_unpatched = reporter.time("straight_unpatched/iterations:2000") / kStraightLoads;
   double straight_threads = reporter.time("straight_patched_threads") / kStraightLoads;
-  printf("\nns per load of straight-line code called in a loop: native %.2f, diverted with its "
-         "entry patched %.2f (%.2f with another thread), diverted with a trap per call %.1f\n",
-         straight_native, straight_patched, straight_threads, straight_unpatched);
+  printf(
+      "\nns per load of straight-line code called in a loop: native %.2f, diverted with its "
+      "entry patched %.2f (%.2f with another thread), diverted with a trap per call %.1f\n",
+      straight_native, straight_patched, straight_threads, straight_unpatched);
   if (straight_patched > 0 && straight_unpatched > 0) {
     printf("trap per call / patched entry %.0f x\n", straight_unpatched / straight_patched);
     printf("straight-line code with patched entries at most 20 ns per access: %s\n",

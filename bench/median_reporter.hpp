@@ -20,7 +20,8 @@ class MedianReporter : public benchmark::ConsoleReporter {
       std::string name = run.run_name.str();
       if (run.run_type == Run::RT_Aggregate) name = name.substr(0, name.rfind("_median"));
       times_[name] = run.GetAdjustedRealTime();
-      for (const auto& [counter, value] : run.counters) counters_[name][counter] = value.value;
+      for (const auto& [counter, value] : run.counters)
+        counters_[name][counter] = value.value;
     }
   }
   // Nanoseconds per iteration (the benchmark's time unit must be nanoseconds), or 0.
@@ -41,6 +42,8 @@ class MedianReporter : public benchmark::ConsoleReporter {
 };
 
 // "met" or "NOT MET".
-inline const char* verdict(bool met) { return met ? "met" : "NOT MET"; }
+inline const char* verdict(bool met) {
+  return met ? "met" : "NOT MET";
+}
 
 }  // namespace mmiotrace::bench

@@ -61,11 +61,13 @@ long thread_growth(int threads, volatile uint32_t* window) {
   std::vector<pthread_t> ids(static_cast<size_t>(threads));
   ThreadRun run = {window, &accessed, &done};
   long before = resident_bytes();
-  for (pthread_t& id : ids) pthread_create(&id, nullptr, &access_and_wait, &run);
+  for (pthread_t& id : ids)
+    pthread_create(&id, nullptr, &access_and_wait, &run);
   pthread_barrier_wait(&accessed);
   long after = resident_bytes();
   pthread_barrier_wait(&done);
-  for (pthread_t id : ids) pthread_join(id, nullptr);
+  for (pthread_t id : ids)
+    pthread_join(id, nullptr);
   pthread_barrier_destroy(&accessed);
   pthread_barrier_destroy(&done);
   return after - before;
@@ -92,7 +94,8 @@ int main(int argc, char** argv) {
   // Regions: the same windows, untraced, then traced.
   long before_plain = resident_bytes();
   std::vector<volatile uint32_t*> plain;
-  for (int i = 0; i < regions; ++i) plain.push_back(map_window());
+  for (int i = 0; i < regions; ++i)
+    plain.push_back(map_window());
   long plain_growth = resident_bytes() - before_plain;
   long before_traced = resident_bytes();
   std::vector<volatile uint32_t*> traced;
@@ -113,7 +116,8 @@ int main(int argc, char** argv) {
   long plain_threads = thread_growth(threads, plain[0]);
   long traced_threads = thread_growth(threads, traced[0]);
 
-  for (mmiotrace_mapping* mapping : mappings) mmiotrace_untrace_range(mapping);
+  for (mmiotrace_mapping* mapping : mappings)
+    mmiotrace_untrace_range(mapping);
   mmiotrace_trace_stop();
   unlink(trace);
 

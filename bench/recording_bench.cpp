@@ -64,7 +64,8 @@ class DrainThread {
       : thread_([this, buffer, &writer] {
           TraceDrainer drainer(buffer);
           while (!stop_.load()) {
-            if (drainer.drain(writer) == 0) std::this_thread::sleep_for(std::chrono::microseconds(100));
+            if (drainer.drain(writer) == 0)
+              std::this_thread::sleep_for(std::chrono::microseconds(100));
           }
           drainer.drain(writer);
         }) {}
@@ -109,7 +110,8 @@ void BM_ProducerWritesOneEvent(benchmark::State& state) {
 // Two producers write `kEvents` each; the time runs until the file has them all.
 void two_producers_into_file(benchmark::State& state, TraceFormat format) {
   constexpr uint64_t kEvents = 2'000'000;
-  std::string path = std::string(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp") + "/mmiotrace-bench.trace";
+  std::string path =
+      std::string(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp") + "/mmiotrace-bench.trace";
   for (auto _ : state) {
     Buffer buffer;
     auto writer = file_writer(format, path);
@@ -120,10 +122,12 @@ void two_producers_into_file(benchmark::State& state, TraceFormat format) {
       std::vector<std::thread> producers;
       for (int p = 0; p < 2; ++p) {
         producers.emplace_back([&sink] {
-          for (uint64_t i = 0; i < kEvents; ++i) sink.write(access_event(i));
+          for (uint64_t i = 0; i < kEvents; ++i)
+            sink.write(access_event(i));
         });
       }
-      for (auto& producer : producers) producer.join();
+      for (auto& producer : producers)
+        producer.join();
     }
     writer->close();
     auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -28,7 +28,9 @@ struct alignas(64) Count {
   uint64_t accesses = 0;
 };
 thread_local Count t_count;
-void count_access(mmiotrace_probe*, const mmiotrace_access*, void*) { ++t_count.accesses; }
+void count_access(mmiotrace_probe*, const mmiotrace_access*, void*) {
+  ++t_count.accesses;
+}
 
 inline uint32_t load(const volatile uint8_t* address) {
   uint32_t value;
@@ -37,13 +39,15 @@ inline uint32_t load(const volatile uint8_t* address) {
 }
 
 void BM_SamePage(benchmark::State& state) {
-  for (auto _ : state) benchmark::DoNotOptimize(load(g_pages));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(load(g_pages));
   state.SetItemsProcessed(state.iterations());
 }
 
 void BM_PageEach(benchmark::State& state) {
   const volatile uint8_t* page = g_pages + 4096 * static_cast<size_t>(state.thread_index());
-  for (auto _ : state) benchmark::DoNotOptimize(load(page));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(load(page));
   state.SetItemsProcessed(state.iterations());
 }
 
@@ -54,8 +58,8 @@ BENCHMARK(BM_PageEach)->ThreadRange(1, kMaxThreads)->UseRealTime();
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
-  void* memory = mmap(nullptr, 4096 * kMaxThreads, PROT_READ | PROT_WRITE,
-                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  void* memory =
+      mmap(nullptr, 4096 * kMaxThreads, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   g_pages = static_cast<uint8_t*>(memory);
   mmiotrace::ScopedProbe probe(g_pages, 4096 * kMaxThreads, nullptr, &count_access);
   if (probe.status()) {

@@ -26,8 +26,8 @@ static void on_access(struct mmiotrace_probe* probe, const struct mmiotrace_acce
 }
 
 int main(void) {
-  volatile uint32_t* regs = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-                                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  volatile uint32_t* regs =
+      mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (regs == MAP_FAILED) return 1;
   struct counts counts = {0, 0, 0};
   struct mmiotrace_probe probe = {(uintptr_t)regs, 4096, NULL, on_access, &counts, 0};
@@ -36,13 +36,15 @@ int main(void) {
     fprintf(stderr, "probe_api: cannot register the probe: %s\n", strerror(-error));
     return 1;
   }
-  for (uint32_t i = 0; i < 10; ++i) regs[i] = i * 3;
+  for (uint32_t i = 0; i < 10; ++i)
+    regs[i] = i * 3;
   uint32_t sum = 0;
-  for (uint32_t i = 0; i < 10; ++i) sum += regs[i];
+  for (uint32_t i = 0; i < 10; ++i)
+    sum += regs[i];
   mmiotrace_unregister_probe(&probe);
   regs[0] = 99; /* no longer traced */
 
-  printf("sum %u; %u reads, %u writes, last value written %llu\n", sum, counts.reads,
-         counts.writes, (unsigned long long)counts.last_written);
+  printf("sum %u; %u reads, %u writes, last value written %llu\n", sum, counts.reads, counts.writes,
+         (unsigned long long)counts.last_written);
   return 0;
 }

@@ -26,8 +26,12 @@ enum {
 
 static volatile uint8_t* regs;
 
-static uint32_t read32(unsigned offset) { return *(volatile uint32_t*)(regs + offset); }
-static void write32(unsigned offset, uint32_t value) { *(volatile uint32_t*)(regs + offset) = value; }
+static uint32_t read32(unsigned offset) {
+  return *(volatile uint32_t*)(regs + offset);
+}
+static void write32(unsigned offset, uint32_t value) {
+  *(volatile uint32_t*)(regs + offset) = value;
+}
 
 int main(int argc, char** argv) {
   if (argc != 2) {
@@ -52,7 +56,8 @@ int main(int argc, char** argv) {
   *(volatile uint8_t*)(regs + REG_MODE) = 0x5a;
   *(volatile uint16_t*)(regs + REG_DIVISOR) = 0x1234;
   *(volatile uint64_t*)(regs + REG_DMA_ADDR) = 0x00000001deadb000ull;
-  for (unsigned i = 0; i < 4; ++i) write32(REG_SCRATCH + 4 * i, 0x11111111u * (i + 1));
+  for (unsigned i = 0; i < 4; ++i)
+    write32(REG_SCRATCH + 4 * i, 0x11111111u * (i + 1));
 
   uint32_t control = read32(REG_CONTROL);
   uint64_t dma = *(volatile uint64_t*)(regs + REG_DMA_ADDR);

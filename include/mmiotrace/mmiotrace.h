@@ -23,7 +23,7 @@ extern "C" {
 
 /* Direction of an access. */
 enum mmiotrace_access_kind {
-  MMIOTRACE_ACCESS_NONE = 0,       /* no data access on a traced byte (an instruction fetch) */
+  MMIOTRACE_ACCESS_NONE = 0, /* no data access on a traced byte (an instruction fetch) */
   MMIOTRACE_ACCESS_READ = 1,
   MMIOTRACE_ACCESS_WRITE = 2,
   MMIOTRACE_ACCESS_READ_WRITE = 3, /* a read-modify-write instruction */
@@ -45,8 +45,8 @@ struct mmiotrace_access {
   uint8_t insn[15];        /* the instruction; when the tracer could read it, the code after
                               it fills the rest */
   union {
-    uint64_t u64;          /* accesses of up to 8 bytes */
-    uint8_t bytes[64];     /* in memory order (little-endian) */
+    uint64_t u64;      /* accesses of up to 8 bytes */
+    uint8_t bytes[64]; /* in memory order (little-endian) */
   } value;
 };
 
@@ -114,14 +114,14 @@ MMIOTRACE_EXPORT size_t mmiotrace_probe_count(void);
 
 /* Statistics of this process's engine, counted since start. */
 struct mmiotrace_stats {
-  uint64_t faults_handled;   /* traps on armed pages that were ours */
-  uint64_t faults_passed_on; /* SIGSEGV/SIGBUS/SIGTRAP given to the program or default action */
-  uint64_t recursive_faults; /* faults inside mmiotrace's own handlers */
-  uint64_t emulated;         /* instructions emulated */
-  uint64_t single_stepped;   /* instructions single-stepped */
-  uint64_t diverted;         /* traps continued in the code cache (mmiotrace_set_divert) */
+  uint64_t faults_handled;    /* traps on armed pages that were ours */
+  uint64_t faults_passed_on;  /* SIGSEGV/SIGBUS/SIGTRAP given to the program or default action */
+  uint64_t recursive_faults;  /* faults inside mmiotrace's own handlers */
+  uint64_t emulated;          /* instructions emulated */
+  uint64_t single_stepped;    /* instructions single-stepped */
+  uint64_t diverted;          /* traps continued in the code cache (mmiotrace_set_divert) */
   uint64_t diverted_accesses; /* accesses made and logged by the code cache */
-  uint64_t entries_patched;  /* sites in the program's code given a jump into the code cache */
+  uint64_t entries_patched;   /* sites in the program's code given a jump into the code cache */
 };
 MMIOTRACE_EXPORT void mmiotrace_get_stats(struct mmiotrace_stats* stats);
 

@@ -21,7 +21,9 @@ enum class AccessKind : uint32_t {
   ReadWrite = MMIOTRACE_ACCESS_READ_WRITE,
 };
 
-inline AccessKind kind_of(const Access& access) { return static_cast<AccessKind>(access.kind); }
+inline AccessKind kind_of(const Access& access) {
+  return static_cast<AccessKind>(access.kind);
+}
 
 enum class Strategy {
   SingleStep = MMIOTRACE_STRATEGY_SINGLE_STEP,
@@ -38,8 +40,8 @@ class Probe : public mmiotrace_probe {
  public:
   Probe(const volatile void* address, size_t length, ProbeHandler pre, ProbeHandler post,
         void* user = nullptr, uintptr_t alias_address = 0)
-      : mmiotrace_probe{reinterpret_cast<uintptr_t>(address), length, pre, post, user,
-                        alias_address} {}
+      : mmiotrace_probe{
+            reinterpret_cast<uintptr_t>(address), length, pre, post, user, alias_address} {}
   Probe(const Probe&) = delete;
   Probe& operator=(const Probe&) = delete;
 
@@ -66,8 +68,12 @@ class ScopedProbe : public Probe {
 inline std::error_code set_strategy(Strategy strategy) {
   return errno_code(mmiotrace_set_strategy(static_cast<mmiotrace_strategy>(strategy)));
 }
-inline Strategy strategy() { return static_cast<Strategy>(mmiotrace_get_strategy()); }
-inline size_t probe_count() { return mmiotrace_probe_count(); }
+inline Strategy strategy() {
+  return static_cast<Strategy>(mmiotrace_get_strategy());
+}
+inline size_t probe_count() {
+  return mmiotrace_probe_count();
+}
 inline mmiotrace_stats stats() {
   mmiotrace_stats result;
   mmiotrace_get_stats(&result);

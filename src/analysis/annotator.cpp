@@ -72,8 +72,8 @@ std::string Annotator::name_of(const Mapping* mapping, int map_id,
                                const trace::Event& piece) const {
   uint64_t value = 0;
   memcpy(&value, piece.value, piece.width);
-  auto direction = piece.kind == trace::EventKind::Read ? AccessDirection::Read
-                                                        : AccessDirection::Write;
+  auto direction =
+      piece.kind == trace::EventKind::Read ? AccessDirection::Read : AccessDirection::Write;
   std::string name = register_maps_.describe(map_id, piece.phys, piece.width, value, direction);
   if (!name.empty() || mapping == nullptr) return name;
   return device_register_name(mapping->registers, piece.phys - mapping->phys, piece.width);

@@ -1,7 +1,7 @@
 // mmiotrace's own register map format, in JSON (nlohmann_json) and in YAML (yaml-cpp): both are
 // read into one document tree that keeps the line and column of every value, then checked and
-// turned into a RegisterMap by one set of rules (docs/register-maps.md). (Declared in register_map.hpp,
-// beside the other formats' readers: callers choose among them there.)
+// turned into a RegisterMap by one set of rules (docs/register-maps.md). (Declared in
+// register_map.hpp, beside the other formats' readers: callers choose among them there.)
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
@@ -116,8 +116,8 @@ class JsonTreeBuilder : public nlohmann::json_sax<nlohmann::json> {
     event_end_ = taken_;
     return true;
   }
-  bool parse_error(std::size_t byte, const std::string&, const nlohmann::detail::exception& error)
-      override {
+  bool parse_error(std::size_t byte, const std::string&,
+                   const nlohmann::detail::exception& error) override {
     // "[json.exception.parse_error.101] parse error at line 1, column 5: what": keep "what".
     std::string what = error.what();
     size_t after = what.find(": ", what.find("parse error"));
@@ -130,8 +130,8 @@ class JsonTreeBuilder : public nlohmann::json_sax<nlohmann::json> {
   // Moves `position_` to where the next value starts, and returns its offset.
   size_t value_start() {
     size_t start = event_end_;
-    while (start < text_.size() && std::string_view(" \t\r\n,:").find(text_[start]) !=
-                                       std::string_view::npos) {
+    while (start < text_.size() &&
+           std::string_view(" \t\r\n,:").find(text_[start]) != std::string_view::npos) {
       start++;
     }
     for (; scanned_ < start && scanned_ < text_.size(); scanned_++) {
@@ -229,7 +229,8 @@ class YamlTreeBuilder {
         break;
       case YAML::NodeType::Sequence:
         node.kind = DocumentNode::Kind::Array;
-        for (const YAML::Node& item : yaml) node.items.push_back(convert(item, depth + 1));
+        for (const YAML::Node& item : yaml)
+          node.items.push_back(convert(item, depth + 1));
         break;
       case YAML::NodeType::Map:
         node.kind = DocumentNode::Kind::Object;
@@ -341,8 +342,8 @@ class MapDocumentReader {
       std::string path = "blocks[" + std::to_string(i) + "]";
       read_blocks.push_back(block(blocks.items[i], path));
       if (!names.insert(read_blocks.back().name).second) {
-        fail(blocks.items[i], path, "block name " + quote_for_message(read_blocks.back().name) +
-                                        " appears twice");
+        fail(blocks.items[i], path,
+             "block name " + quote_for_message(read_blocks.back().name) + " appears twice");
       }
     }
     return RegisterMap(file_name_, device, std::move(read_blocks));
@@ -387,8 +388,10 @@ class MapDocumentReader {
       const DocumentNode::Key& key = object.keys[i];
       if (std::find(allowed.begin(), allowed.end(), key.name) == allowed.end()) {
         std::string known;
-        for (std::string_view name : allowed) known += (known.empty() ? "" : ", ") + std::string(name);
-        fail(key.line, key.column, path, "unknown key " + quote_for_message(key.name) + " (known: " + known + ")");
+        for (std::string_view name : allowed)
+          known += (known.empty() ? "" : ", ") + std::string(name);
+        fail(key.line, key.column, path,
+             "unknown key " + quote_for_message(key.name) + " (known: " + known + ")");
       }
       for (size_t j = 0; j < i; j++) {
         if (object.keys[j].name == key.name) {
@@ -437,21 +440,24 @@ class MapDocumentReader {
     std::optional<uint64_t> value = parse_number(node.text);
     if (!value) {
       fail(node, path,
-           quote_for_message(node.text) + " is not a number (decimal, 0x hexadecimal or 0b binary, 0 to "
-                               "2^64-1)");
+           quote_for_message(node.text) +
+               " is not a number (decimal, 0x hexadecimal or 0b binary, 0 to "
+               "2^64-1)");
     }
     return *value;
   }
 
-  std::optional<RegisterAccess> access_of(const DocumentNode& object, const std::string& path) const {
+  std::optional<RegisterAccess> access_of(const DocumentNode& object,
+                                          const std::string& path) const {
     const DocumentNode* node = member(object, "access");
     if (node == nullptr) return std::nullopt;
     std::string text = string_of(*node, member_path(path, "access"));
     std::optional<RegisterAccess> access = map_support::parse_access(text, true);
     if (!access) {
       fail(*node, member_path(path, "access"),
-           quote_for_message(text) + " is not an access (rw, ro, wo, w1, rw1, or SVD's read-write, "
-                          "read-only, write-only, writeOnce, read-writeOnce)");
+           quote_for_message(text) +
+               " is not an access (rw, ro, wo, w1, rw1, or SVD's read-write, "
+               "read-only, write-only, writeOnce, read-writeOnce)");
     }
     return access;
   }
@@ -477,7 +483,8 @@ class MapDocumentReader {
       Register reg = register_of(item, reg_path);
       for (const Register& earlier : block.registers) {
         if (earlier.name == reg.name) {
-          fail(item, reg_path, "register name " + quote_for_message(reg.name) + " appears twice in the block");
+          fail(item, reg_path,
+               "register name " + quote_for_message(reg.name) + " appears twice in the block");
         }
       }
       uint64_t end = reg.offset + reg.size_bytes();
@@ -485,9 +492,10 @@ class MapDocumentReader {
         fail(item, reg_path, "the register passes the top of the 64-bit address space");
       }
       if (size != nullptr && end > block.size) {
-        fail(item, reg_path, "the register (offset " + std::to_string(reg.offset) + ", " +
-                                 std::to_string(reg.size_bytes()) + " bytes) lies outside the " +
-                                 std::to_string(block.size) + "-byte block");
+        fail(item, reg_path,
+             "the register (offset " + std::to_string(reg.offset) + ", " +
+                 std::to_string(reg.size_bytes()) + " bytes) lies outside the " +
+                 std::to_string(block.size) + "-byte block");
       }
       if (++registers_ > map_support::kMaxRegisters) fail(item, reg_path, "too many registers");
       block.registers.push_back(std::move(reg));
@@ -531,13 +539,14 @@ class MapDocumentReader {
         for (const Field& earlier : reg.fields) {
           unsigned earlier_high = earlier.bit_offset + earlier.bit_width - 1;
           if (earlier.name == field.name) {
-            fail(item, field_path, "field name " + quote_for_message(field.name) + " appears twice");
+            fail(item, field_path,
+                 "field name " + quote_for_message(field.name) + " appears twice");
           }
           if (field.bit_offset <= earlier_high && earlier.bit_offset <= high) {
             fail(item, field_path,
                  "bits " + bits_text(high, field.bit_offset) + " overlap field " +
-                     quote_for_message(earlier.name) + " (bits " + bits_text(earlier_high, earlier.bit_offset) +
-                     ")");
+                     quote_for_message(earlier.name) + " (bits " +
+                     bits_text(earlier_high, earlier.bit_offset) + ")");
           }
         }
         reg.fields.push_back(std::move(field));
@@ -563,7 +572,8 @@ class MapDocumentReader {
     std::optional<uint64_t> low =
         colon == std::string::npos ? high : parse_digits(bits.text.substr(colon + 1), 10);
     if (!high || !low) {
-      fail(bits, bits_path, quote_for_message(bits.text) + " is not a bit (\"5\") or bit range (\"7:4\")");
+      fail(bits, bits_path,
+           quote_for_message(bits.text) + " is not a bit (\"5\") or bit range (\"7:4\")");
     }
     if (*high < *low) {
       fail(bits, bits_path,
@@ -609,7 +619,8 @@ class MapDocumentReader {
         std::string entry_path = path + "." + key.name;
         if (!map_support::valid_name(key.name)) {
           fail(key.line, key.column, path,
-               quote_for_message(key.name) + " is not a name (no spaces, control characters, ';' or '=')");
+               quote_for_message(key.name) +
+                   " is not a name (no spaces, control characters, ';' or '=')");
         }
         EnumeratedValue entry;
         entry.name = key.name;

@@ -439,7 +439,8 @@ void PerfettoWriter::write_access(const Event& event) {
     uint64_t value = 0;
     std::memcpy(&value, event.value, width);
     auto direction = kind == 'R' ? AccessDirection::Read : AccessDirection::Write;
-    std::string decoded = register_maps_->describe(event.map_id, event.phys, width, value, direction);
+    std::string decoded =
+        register_maps_->describe(event.map_id, event.phys, width, value, direction);
     if (!decoded.empty()) {
       args_ += ",\"register\":\"";
       append_json_text(args_, decoded);

@@ -24,7 +24,9 @@ std::string without_control_characters(const std::string& message) {
   return line;
 }
 
-uint64_t low_bits(unsigned bits) { return bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1; }
+uint64_t low_bits(unsigned bits) {
+  return bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+}
 
 std::string bit_range(unsigned high, unsigned low) {
   return "[" + std::to_string(high) + ":" + std::to_string(low) + "]";
@@ -58,7 +60,8 @@ const std::string* value_name(const Field& field, uint64_t value, AccessDirectio
 
 std::string lowercase(std::string_view text) {
   std::string lower(text);
-  for (char& c : lower) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+  for (char& c : lower)
+    c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
   return lower;
 }
 
@@ -126,9 +129,11 @@ void RegisterMap::index() {
   size_t kept = 0;
   for (size_t i = 0; i < spans_.size(); ++i) {
     size_t group = kept;
-    while (group > 0 && spans_[group - 1].first == spans_[i].first) --group;
+    while (group > 0 && spans_[group - 1].first == spans_[i].first)
+      --group;
     bool dominated = false;
-    for (size_t k = group; k < kept && !dominated; ++k) dominated = spans_[k].last >= spans_[i].last;
+    for (size_t k = group; k < kept && !dominated; ++k)
+      dominated = spans_[k].last >= spans_[i].last;
     if (!dominated) spans_[kept++] = spans_[i];
   }
   spans_.resize(kept);
@@ -165,9 +170,9 @@ const RegisterBlock& RegisterMap::block_of(const Register& reg) const {
 }
 
 const RegisterBlock* RegisterMap::find_block(uint64_t address) const {
-  auto end = std::upper_bound(
-      block_spans_.begin(), block_spans_.end(), address,
-      [](uint64_t wanted, const BlockSpan& span) { return wanted < span.first; });
+  auto end =
+      std::upper_bound(block_spans_.begin(), block_spans_.end(), address,
+                       [](uint64_t wanted, const BlockSpan& span) { return wanted < span.first; });
   const BlockSpan* best = nullptr;
   for (size_t i = static_cast<size_t>(end - block_spans_.begin()); i-- > 0;) {
     if (block_last_max_[i] < address) break;  // no block from here down reaches `address`
@@ -186,16 +191,16 @@ std::string RegisterMap::decode(const Register& reg, uint64_t value, unsigned wi
   if (address < reg_first || address - reg_first >= reg_bytes || width_bytes == 0) return text;
   auto first_byte = static_cast<unsigned>(address - reg_first);
   unsigned bytes = std::min({width_bytes, reg_bytes - first_byte, 8u});
-  unsigned low = first_byte * 8;              // the register's bits the access covers
+  unsigned low = first_byte * 8;  // the register's bits the access covers
   unsigned high = low + bytes * 8 - 1;
   value &= low_bits(bytes * 8);
   if (bytes != reg_bytes) text += bit_range(high, low);
 
   std::vector<const Field*> fields;
-  for (const Field& field : reg.fields) fields.push_back(&field);
-  std::stable_sort(fields.begin(), fields.end(), [](const Field* a, const Field* b) {
-    return a->bit_offset < b->bit_offset;
-  });
+  for (const Field& field : reg.fields)
+    fields.push_back(&field);
+  std::stable_sort(fields.begin(), fields.end(),
+                   [](const Field* a, const Field* b) { return a->bit_offset < b->bit_offset; });
   for (const Field* field : fields) {
     unsigned field_low = field->bit_offset;
     unsigned field_high = field->bit_offset + field->bit_width - 1;
@@ -223,7 +228,8 @@ std::string RegisterMap::describe(uint64_t address, unsigned width_bytes, uint64
   }
   // The access spans registers (or gaps between them): each piece by the first register that
   // holds its first byte.
-  uint64_t last = address > UINT64_MAX - (width_bytes - 1) ? UINT64_MAX : address + (width_bytes - 1);
+  uint64_t last =
+      address > UINT64_MAX - (width_bytes - 1) ? UINT64_MAX : address + (width_bytes - 1);
   std::string text;
   uint64_t at = address;
   while (true) {
@@ -252,14 +258,16 @@ std::string RegisterMap::describe(uint64_t address, unsigned width_bytes, uint64
 uint64_t RegisterMap::lowest_base() const {
   if (blocks_.empty()) return 0;
   uint64_t lowest = UINT64_MAX;
-  for (const RegisterBlock& block : blocks_) lowest = std::min(lowest, block.base);
+  for (const RegisterBlock& block : blocks_)
+    lowest = std::min(lowest, block.base);
   return lowest;
 }
 
 RegisterMap RegisterMap::moved_to(uint64_t address) const {
   uint64_t delta = address - lowest_base();  // modulo 2^64: moves down as well as up
   std::vector<RegisterBlock> moved = blocks_;
-  for (RegisterBlock& block : moved) block.base += delta;
+  for (RegisterBlock& block : moved)
+    block.base += delta;
   return RegisterMap(source_, device_, std::move(moved));
 }
 

@@ -145,8 +145,8 @@ class RegisterMap {
   std::string source_;
   std::string device_;
   std::vector<RegisterBlock> blocks_;
-  std::vector<Span> spans_;             // by first address
-  std::vector<BlockSpan> block_spans_;  // by first address
+  std::vector<Span> spans_;               // by first address
+  std::vector<BlockSpan> block_spans_;    // by first address
   std::vector<uint64_t> block_last_max_;  // the highest `last` of block_spans_[0..i]
   std::unordered_map<const Register*, const RegisterBlock*> block_of_;
 };

@@ -3,7 +3,9 @@
 
 namespace mmiotrace::analysis {
 
-void RegisterMapSet::add_physical(RegisterMap map) { physical_.push_back(std::move(map)); }
+void RegisterMapSet::add_physical(RegisterMap map) {
+  physical_.push_back(std::move(map));
+}
 
 bool RegisterMapSet::add_for_mapping(int map_id, RegisterMap map) {
   if (for_mapping_.count(map_id) != 0) return false;

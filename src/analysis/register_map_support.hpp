@@ -40,7 +40,8 @@ std::optional<uint64_t> parse_digits(std::string_view digits, unsigned base);
 
 // The largest register map the readers make: more registers than this is an error (an SVD `dim`
 // of four billion, a YAML alias bomb), not an out-of-memory.
-inline constexpr size_t kMaxRegisters = size_t{1} << 17;  // the largest real SVD files have about 20,000
+inline constexpr size_t kMaxRegisters = size_t{1}
+                                        << 17;  // the largest real SVD files have about 20,000
 
 // Reads CMSIS-SVD from `file` (already open, read to its end in pieces); `file_name` names it
 // in messages.

@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "core/hex_text.hpp"
 #include "analysis/device_registers.hpp"
+#include "core/hex_text.hpp"
 #include "trace/markers.hpp"
 
 namespace mmiotrace::analysis {
@@ -52,8 +52,8 @@ std::string register_name(RegisterMapSet* register_maps, const MappingSummary& m
                           const mmiotrace_register* model_map, uint64_t offset, uint8_t widths) {
   const unsigned width = widths != 0 ? 1u << __builtin_ctz(widths) : 1u;
   if (register_maps != nullptr) {
-    std::string name = register_maps->register_name(mapping.map_id, mapping.phys + offset,
-                                                     width < 8 ? width : 8);
+    std::string name =
+        register_maps->register_name(mapping.map_id, mapping.phys + offset, width < 8 ? width : 8);
     if (!name.empty()) return name;
   }
   return device_register_name(model_map, offset, width);
@@ -154,18 +154,23 @@ void write_report_text(const Report& report, Symbolizer& symbolizer, const std::
   if (report.first_ns <= report.last_ns) {
     fprintf(out, " over %.6f s", static_cast<double>(report.last_ns - report.first_ns) / 1e9);
   }
-  fprintf(out, "\n  %" PRIu64 " reads, %" PRIu64 " writes, %zu mappings, %zu threads, %" PRIu64
-               " markers, %" PRIu64 " ioctls\n",
-          report.reads, report.writes, report.mappings.size(), report.threads.size(),
-          report.marks, report.ioctls);
+  fprintf(out,
+          "\n  %" PRIu64 " reads, %" PRIu64 " writes, %zu mappings, %zu threads, %" PRIu64
+          " markers, %" PRIu64 " ioctls\n",
+          report.reads, report.writes, report.mappings.size(), report.threads.size(), report.marks,
+          report.ioctls);
   if (report.unknown > 0) {
-    fprintf(out, "  !!! %" PRIu64 " UNKNOWN accesses: instructions whose values the trace does "
-                 "not hold (single-stepped, outside the MOV family)\n",
+    fprintf(out,
+            "  !!! %" PRIu64
+            " UNKNOWN accesses: instructions whose values the trace does "
+            "not hold (single-stepped, outside the MOV family)\n",
             report.unknown);
   }
   if (report.lost > 0) {
-    fprintf(out, "  !!! %" PRIu64 " events LOST: rings were full (recorded with --drop); the "
-                 "counts below miss them\n",
+    fprintf(out,
+            "  !!! %" PRIu64
+            " events LOST: rings were full (recorded with --drop); the "
+            "counts below miss them\n",
             report.lost);
   }
   if (report.outside > 0) {
@@ -174,9 +179,9 @@ void write_report_text(const Report& report, Symbolizer& symbolizer, const std::
   }
   for (const auto& [map_id, mapping] : report.mappings) {
     fprintf(out, "\nmap %d: phys %s, %s bytes at %s, pid %d%s%s%s\n", map_id,
-            hex_text(mapping.phys).c_str(), hex_text(mapping.length).c_str(), hex_text(mapping.virt).c_str(),
-            mapping.pid, mapping.device.empty() ? "" : ", device ", mapping.device.c_str(),
-            mapping.unmapped ? "" : ", never unmapped");
+            hex_text(mapping.phys).c_str(), hex_text(mapping.length).c_str(),
+            hex_text(mapping.virt).c_str(), mapping.pid, mapping.device.empty() ? "" : ", device ",
+            mapping.device.c_str(), mapping.unmapped ? "" : ", never unmapped");
     fprintf(out, "  %" PRIu64 " accesses to %zu registers\n", mapping.accesses,
             mapping.registers.size());
     const mmiotrace_register* names = registers_of_device(mapping.device);
@@ -188,7 +193,8 @@ void write_report_text(const Report& report, Symbolizer& symbolizer, const std::
               widths_text(reg.widths).c_str(), seconds(reg.first_ns).c_str(),
               seconds(reg.last_ns).c_str());
       std::string values;
-      for (const std::string& value : reg.values) values += (values.empty() ? "" : " ") + value;
+      for (const std::string& value : reg.values)
+        values += (values.empty() ? "" : " ") + value;
       fprintf(out, "           values (%s%" PRIu64 "): %s%s\n", reg.more_values ? "more than " : "",
               reg.distinct_values, values.c_str(), reg.more_values ? " ..." : "");
       for (const auto& [where, count] : reg.pcs) {
@@ -226,9 +232,12 @@ void write_report_json(const Report& report, Symbolizer& symbolizer, const std::
   }
   json mappings = json::array();
   for (const auto& [map_id, mapping] : report.mappings) {
-    json entry = {{"map", map_id},          {"phys", hex_text(mapping.phys)},
-                  {"virt", hex_text(mapping.virt)}, {"length", mapping.length},
-                  {"pid", mapping.pid},     {"unmapped", mapping.unmapped},
+    json entry = {{"map", map_id},
+                  {"phys", hex_text(mapping.phys)},
+                  {"virt", hex_text(mapping.virt)},
+                  {"length", mapping.length},
+                  {"pid", mapping.pid},
+                  {"unmapped", mapping.unmapped},
                   {"accesses", mapping.accesses}};
     if (!mapping.device.empty()) entry["device"] = mapping.device;
     const mmiotrace_register* names = registers_of_device(mapping.device);
@@ -246,16 +255,11 @@ void write_report_json(const Report& report, Symbolizer& symbolizer, const std::
       for (int bit = 0; bit < 7; ++bit) {
         if (reg.widths & (1u << bit)) widths.push_back(1u << bit);
       }
-      json item = {{"offset", hex_text(offset)},
-                   {"reads", reg.reads},
-                   {"writes", reg.writes},
-                   {"widths", widths},
-                   {"values", reg.values},
-                   {"distinct_values", reg.distinct_values},
-                   {"more_values", reg.more_values},
-                   {"first_ns", reg.first_ns},
-                   {"last_ns", reg.last_ns},
-                   {"pcs", pcs},
+      json item = {{"offset", hex_text(offset)},     {"reads", reg.reads},
+                   {"writes", reg.writes},           {"widths", widths},
+                   {"values", reg.values},           {"distinct_values", reg.distinct_values},
+                   {"more_values", reg.more_values}, {"first_ns", reg.first_ns},
+                   {"last_ns", reg.last_ns},         {"pcs", pcs},
                    {"more_pcs", reg.more_pcs}};
       std::string name = register_name(register_maps, mapping, names, offset, reg.widths);
       if (!name.empty()) item["register"] = name;

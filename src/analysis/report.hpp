@@ -23,7 +23,7 @@ inline constexpr size_t kMaxPcsKept = 8;     // instructions listed per register
 struct RegisterSummary {
   uint64_t reads = 0;
   uint64_t writes = 0;
-  uint8_t widths = 0;  // bit n set: an access of 1 << n bytes
+  uint8_t widths = 0;               // bit n set: an access of 1 << n bytes
   std::vector<std::string> values;  // the first distinct ones, in hex
   uint64_t distinct_values = 0;     // counted exactly up to kMaxValuesKept, then "more"
   bool more_values = false;

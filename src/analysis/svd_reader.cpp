@@ -21,8 +21,8 @@ namespace {
 using map_support::parse_digits;
 using map_support::quote_for_message;
 
-constexpr size_t kMaxDepth = 64;      // clusters in clusters...: deeper files are refused
-constexpr uint64_t kMaxDim = 65536;   // elements of one dim array
+constexpr size_t kMaxDepth = 64;     // clusters in clusters...: deeper files are refused
+constexpr uint64_t kMaxDim = 65536;  // elements of one dim array
 // Clusters, fields and enumerated values the flattened map may hold: a dim of fields in a dim
 // of registers, or clusters derived from their own ancestors, are refused, not an out-of-memory.
 constexpr size_t kMaxClusters = size_t{1} << 17;
@@ -56,8 +56,8 @@ bool is_container(std::string_view tag) {
 // Elements a parent may have more than one of.
 bool is_repeatable(std::string_view tag) {
   static const std::set<std::string_view> repeatable = {
-      "peripheral", "addressBlock", "register", "cluster", "field", "enumeratedValues",
-      "enumeratedValue"};
+      "peripheral", "addressBlock",     "register",       "cluster",
+      "field",      "enumeratedValues", "enumeratedValue"};
   return repeatable.count(tag) != 0;
 }
 
@@ -111,10 +111,9 @@ class SvdTreeBuilder {
       bool final_piece = last && static_cast<size_t>(piece) == size;
       if (XML_Parse(parser_, data, piece, final_piece ? XML_TRUE : XML_FALSE) != XML_STATUS_OK) {
         if (error_) throw RegisterMapError(*error_);
-        map_support::fail_at(file_name_, XML_GetCurrentLineNumber(parser_),
-                             XML_GetCurrentColumnNumber(parser_) + 1,
-                             std::string("not well-formed XML: ") +
-                                 XML_ErrorString(XML_GetErrorCode(parser_)));
+        map_support::fail_at(
+            file_name_, XML_GetCurrentLineNumber(parser_), XML_GetCurrentColumnNumber(parser_) + 1,
+            std::string("not well-formed XML: ") + XML_ErrorString(XML_GetErrorCode(parser_)));
       }
       data += piece;
       size -= static_cast<size_t>(piece);
@@ -133,7 +132,8 @@ class SvdTreeBuilder {
   }
   static void XMLCALL on_text(void* user, const XML_Char* text, int length) {
     auto* self = static_cast<SvdTreeBuilder*>(user);
-    if (self->skipped_depth_ == 0 && !self->open_.empty() && !is_container(self->open_.back()->tag)) {
+    if (self->skipped_depth_ == 0 && !self->open_.empty() &&
+        !is_container(self->open_.back()->tag)) {
       self->open_.back()->text.append(text, static_cast<size_t>(length));
     }
   }
@@ -156,9 +156,9 @@ class SvdTreeBuilder {
     if (open_.empty() && seen_root_) return;  // expat allows one root
     if (!is_kept(parent, tag)) {
       if (open_.empty()) {
-        refuse(line, column,
-               "not a CMSIS-SVD file: the root element is <" + std::string(tag) +
-                   ">, not <device>");
+        refuse(
+            line, column,
+            "not a CMSIS-SVD file: the root element is <" + std::string(tag) + ">, not <device>");
         return;
       }
       skipped_depth_ = 1;
@@ -175,8 +175,7 @@ class SvdTreeBuilder {
     } else {
       SvdElement& into = *open_.back();
       if (!is_repeatable(tag) && into.child(tag) != nullptr) {
-        refuse(line, column,
-               "<" + std::string(tag) + "> appears twice in <" + into.tag + ">");
+        refuse(line, column, "<" + std::string(tag) + "> appears twice in <" + into.tag + ">");
         return;
       }
       // Only the innermost open element grows, so the pointers to its ancestors stay valid.
@@ -297,7 +296,8 @@ class SvdConverter {
     const SvdElement* element = parent.child(tag);
     if (element == nullptr) {
       std::string name;
-      if (const SvdElement* named = parent.child("name")) name = " " + quote_for_message(trimmed(named->text));
+      if (const SvdElement* named = parent.child("name"))
+        name = " " + quote_for_message(trimmed(named->text));
       fail(parent, "<" + parent.tag + ">" + name + " has no <" + std::string(tag) + ">");
     }
     return *element;
@@ -321,7 +321,8 @@ class SvdConverter {
     const SvdElement& element = required(parent, "name");
     std::string name = trimmed(element.text);
     if (!map_support::valid_name(name)) {
-      fail(element, quote_for_message(name) + " is not a name (no spaces, control characters, ';' or '=')");
+      fail(element,
+           quote_for_message(name) + " is not a name (no spaces, control characters, ';' or '=')");
     }
     return name;
   }
@@ -370,7 +371,8 @@ class SvdConverter {
   void index_value_sets(const SvdElement& element) {
     for (const SvdElement& child : element.children) {
       if (child.tag == "enumeratedValues") {
-        if (const SvdElement* name = child.child("name")) value_sets_.emplace(trimmed(name->text), &child);
+        if (const SvdElement* name = child.child("name"))
+          value_sets_.emplace(trimmed(name->text), &child);
       }
       index_value_sets(child);
     }
@@ -398,7 +400,8 @@ class SvdConverter {
       start = dot + 1;
     }
     const SvdElement* peripherals = device_.child("peripherals");
-    const SvdElement* at = peripherals ? named_child(*peripherals, parts[0], {"peripheral"}) : nullptr;
+    const SvdElement* at =
+        peripherals ? named_child(*peripherals, parts[0], {"peripheral"}) : nullptr;
     if (at == nullptr || parts.size() < 2) return {nullptr, nullptr};
     at = &resolve(*at, *peripherals, Level::Peripheral);
     const SvdElement* container = at->child("registers");
@@ -431,7 +434,8 @@ class SvdConverter {
     const SvdElement* base_container = &container;
     if (level == Level::Values) {
       size_t dot = reference.rfind('.');
-      auto found = value_sets_.find(dot == std::string::npos ? reference : reference.substr(dot + 1));
+      auto found =
+          value_sets_.find(dot == std::string::npos ? reference : reference.substr(dot + 1));
       if (found != value_sets_.end()) base = found->second;
     } else if (level == Level::Peripheral) {
       base = named_child(container, reference, {"peripheral"});
@@ -476,7 +480,8 @@ class SvdConverter {
       fail(*dim, "dim " + std::to_string(count) + " is not from 1 to " + std::to_string(kMaxDim));
     }
     required(element, "dimIncrement");
-    if (!templated) fail(*dim, quote_for_message(name) + " has a <dim> but no %s to put the index in");
+    if (!templated)
+      fail(*dim, quote_for_message(name) + " has a <dim> but no %s to put the index in");
     std::vector<std::string> indices;
     if (const SvdElement* index = element.child("dimIndex")) {
       indices = dim_indices(*index);
@@ -485,7 +490,8 @@ class SvdConverter {
                          std::to_string(count));
       }
     } else {
-      for (uint64_t i = 0; i < count; i++) indices.push_back(std::to_string(i));
+      for (uint64_t i = 0; i < count; i++)
+        indices.push_back(std::to_string(i));
     }
     std::vector<Instance> out;
     for (uint64_t i = 0; i < count; i++) {
@@ -495,7 +501,8 @@ class SvdConverter {
         instance.replace(at, 2, indices[i]);
       }
       if (!map_support::valid_name(instance)) {
-        fail(element, quote_for_message(instance) + " is not a name (no spaces, control characters, ';' or '=')");
+        fail(element, quote_for_message(instance) +
+                          " is not a name (no spaces, control characters, ';' or '=')");
       }
       out.push_back({instance, i});
     }
@@ -513,21 +520,26 @@ class SvdConverter {
       std::optional<uint64_t> low = parse_digits(first, 10);
       std::optional<uint64_t> high = parse_digits(last, 10);
       if (low && high && *low <= *high && *high - *low < kMaxDim) {
-        for (uint64_t i = *low; i <= *high; i++) out.push_back(std::to_string(i));
+        for (uint64_t i = *low; i <= *high; i++)
+          out.push_back(std::to_string(i));
         return out;
       }
       if (first.size() == 1 && last.size() == 1 && first[0] >= 'A' && first[0] <= last[0] &&
           last[0] <= 'Z') {
-        for (char c = first[0]; c <= last[0]; c++) out.emplace_back(1, c);
+        for (char c = first[0]; c <= last[0]; c++)
+          out.emplace_back(1, c);
         return out;
       }
-      fail(element, "dimIndex " + quote_for_message(text) + " is not a range (0-7, A-D) or a list (a,b,c)");
+      fail(element,
+           "dimIndex " + quote_for_message(text) + " is not a range (0-7, A-D) or a list (a,b,c)");
     }
     size_t start = 0;
     while (true) {
       size_t comma = text.find(',', start);
-      std::string item = trimmed(text.substr(start, comma == std::string::npos ? comma : comma - start));
-      if (item.empty()) fail(element, "dimIndex " + quote_for_message(text) + " has an empty element");
+      std::string item =
+          trimmed(text.substr(start, comma == std::string::npos ? comma : comma - start));
+      if (item.empty())
+        fail(element, "dimIndex " + quote_for_message(text) + " has an empty element");
       out.push_back(item);
       if (comma == std::string::npos) break;
       start = comma + 1;
@@ -553,7 +565,8 @@ class SvdConverter {
       add_members(*container, inner, "", 0, registers);
     }
     std::string description;
-    if (const SvdElement* text = peripheral.child("description")) description = one_spaced(text->text);
+    if (const SvdElement* text = peripheral.child("description"))
+      description = one_spaced(text->text);
     std::vector<Instance> all = instances(peripheral, name);
     size_t fields_and_values = 0;
     for (const Register& reg : registers) {
@@ -571,9 +584,9 @@ class SvdConverter {
       block.name = instance.name;
       block.base = base;
       if (instance.index > 0) {
-        block.base = add(peripheral, base,
-                         multiply(peripheral, instance.index,
-                                  number(required(peripheral, "dimIncrement"))));
+        block.base =
+            add(peripheral, base,
+                multiply(peripheral, instance.index, number(required(peripheral, "dimIncrement"))));
       }
       block.size = extent;
       block.description = description;
@@ -644,7 +657,8 @@ class SvdConverter {
         }
         reg.access = inner.access.value_or(RegisterAccess::Unspecified);
         reg.reset_value = inner.reset_value;
-        if (reg.reset_value && reg.size_bits < 64) *reg.reset_value &= (uint64_t{1} << reg.size_bits) - 1;
+        if (reg.reset_value && reg.size_bits < 64)
+          *reg.reset_value &= (uint64_t{1} << reg.size_bits) - 1;
         if (const SvdElement* fields = member.child("fields")) {
           if (!member_fields) {
             member_fields = fields_of(*fields, reg);
@@ -682,7 +696,8 @@ class SvdConverter {
       const SvdElement& msb = required(field, "msb");
       uint64_t low = number(*lsb);
       uint64_t high = number(msb);
-      if (high < low) fail(msb, "msb " + std::to_string(high) + " is below lsb " + std::to_string(low));
+      if (high < low)
+        fail(msb, "msb " + std::to_string(high) + " is below lsb " + std::to_string(low));
       agree(*lsb, low, high - low + 1);
     } else if (const SvdElement* msb = field.child("msb")) {
       fail(*msb, "<msb> without <lsb>");
@@ -691,7 +706,8 @@ class SvdConverter {
       std::string text = trimmed(range->text);
       size_t colon = text.find(':');
       std::optional<uint64_t> high, low;
-      if (text.size() >= 5 && text.front() == '[' && text.back() == ']' && colon != std::string::npos) {
+      if (text.size() >= 5 && text.front() == '[' && text.back() == ']' &&
+          colon != std::string::npos) {
         high = parse_digits(text.substr(1, colon - 1), 10);
         low = parse_digits(text.substr(colon + 1, text.size() - colon - 2), 10);
       }
@@ -701,8 +717,10 @@ class SvdConverter {
       agree(*range, *low, *high - *low + 1);
     }
     if (!bits) {
-      fail(field, "field " + quote_for_message(trimmed(field.child("name") ? field.child("name")->text : "")) +
-                      " has no bit position (bitOffset and bitWidth, lsb and msb, or bitRange)");
+      fail(field,
+           "field " +
+               quote_for_message(trimmed(field.child("name") ? field.child("name")->text : "")) +
+               " has no bit position (bitOffset and bitWidth, lsb and msb, or bitRange)");
     }
     if (bits->second == 0 || bits->second > 64 || bits->first > 63) {
       fail(field, "field bits " + std::to_string(bits->first) + " and width " +
@@ -778,7 +796,8 @@ class SvdConverter {
     EnumeratedValue value;
     value.name = name_of(entry);
     value.usage = usage;
-    if (const SvdElement* text = entry.child("description")) value.description = one_spaced(text->text);
+    if (const SvdElement* text = entry.child("description"))
+      value.description = one_spaced(text->text);
     if (const SvdElement* is_default = entry.child("isDefault")) {
       std::string text = trimmed(is_default->text);
       if (text == "true" || text == "1") {
@@ -804,7 +823,8 @@ class SvdConverter {
       binary = true;
     }
     if (binary) {  // may have 'x' for bits that match anything
-      if (digits.empty() || digits.size() > 64) fail(*element, quote_for_message(text) + " is not a value");
+      if (digits.empty() || digits.size() > 64)
+        fail(*element, quote_for_message(text) + " is not a value");
       for (char c : digits) {
         value.value <<= 1;
         value.dont_care <<= 1;
@@ -813,7 +833,8 @@ class SvdConverter {
         } else if (c == 'x' || c == 'X') {
           value.dont_care |= 1;
         } else if (c != '0') {
-          fail(*element, quote_for_message(text) + " is not a binary value (0, 1, or x for either)");
+          fail(*element,
+               quote_for_message(text) + " is not a binary value (0, 1, or x for either)");
         }
       }
     } else {
@@ -850,7 +871,8 @@ RegisterMap read_svd_stream(std::FILE* file, const std::string& file_name) {
   SvdTreeBuilder builder(file_name);
   char buffer[1 << 16];
   size_t got;
-  while ((got = std::fread(buffer, 1, sizeof(buffer), file)) > 0) builder.feed(buffer, got, false);
+  while ((got = std::fread(buffer, 1, sizeof(buffer), file)) > 0)
+    builder.feed(buffer, got, false);
   if (std::ferror(file)) throw RegisterMapError(file_name + ": cannot read: " + strerror(errno));
   builder.feed(buffer, 0, true);
   return SvdConverter(file_name, builder.device()).convert();

@@ -30,9 +30,8 @@ struct Symbolizer::Module {
   void open() {
     opened = true;
     static char* debuginfo_path = nullptr;
-    static const Dwfl_Callbacks callbacks = {
-        dwfl_build_id_find_elf, dwfl_standard_find_debuginfo, dwfl_offline_section_address,
-        &debuginfo_path};
+    static const Dwfl_Callbacks callbacks = {dwfl_build_id_find_elf, dwfl_standard_find_debuginfo,
+                                             dwfl_offline_section_address, &debuginfo_path};
     dwfl = dwfl_begin(&callbacks);
     if (dwfl == nullptr) return;
     dwfl_report_begin(dwfl);

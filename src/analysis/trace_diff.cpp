@@ -45,9 +45,8 @@ bool DiffItemReader::read_item(DiffItem& item) {
       }
       case trace::EventKind::Unmap: {
         auto found = maps_.find(event.map_id);
-        item.text = "UNMAP map " +
-                    (found == maps_.end() ? "?" + std::to_string(event.map_id)
-                                          : std::to_string(found->second.first));
+        item.text = "UNMAP map " + (found == maps_.end() ? "?" + std::to_string(event.map_id)
+                                                         : std::to_string(found->second.first));
         return true;
       }
       case trace::EventKind::Read:
@@ -77,8 +76,7 @@ bool DiffItemReader::read_item(DiffItem& item) {
       case trace::EventKind::Ioctl: {
         size_t logged = event.logged_size;
         item.text = "ioctl request " + hex_text(event.request) + " size " +
-                    std::to_string(event.argument_size) + " result " +
-                    std::to_string(event.result);
+                    std::to_string(event.argument_size) + " result " + std::to_string(event.result);
         if (event.before && logged) item.text += " before " + bytes_hex(event.before, logged);
         if (event.after && logged) item.text += " after " + bytes_hex(event.after, logged);
         return true;

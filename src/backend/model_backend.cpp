@@ -17,7 +17,8 @@ namespace {
 class DeviceHold {
  public:
   explicit DeviceHold(DeviceInstance& device) : device_(device) {
-    while (device_.busy.exchange(true, std::memory_order_acquire)) sys::sched_yield();
+    while (device_.busy.exchange(true, std::memory_order_acquire))
+      sys::sched_yield();
     if (device_.model->advance != nullptr) {
       struct timespec now;
       clock_gettime(CLOCK_MONOTONIC, &now);
@@ -36,7 +37,8 @@ class DeviceHold {
 // The widest naturally aligned piece of 1, 2, 4 or 8 bytes at `offset`, at most `left`.
 size_t piece_width(uint64_t offset, size_t left) {
   size_t width = 8;
-  while (width > 1 && (offset % width != 0 || left < width)) width /= 2;
+  while (width > 1 && (offset % width != 0 || left < width))
+    width /= 2;
   return width;
 }
 

@@ -17,7 +17,8 @@ namespace {
 class MapHold {
  public:
   explicit MapHold(ReplayMap& map) : map_(map) {
-    while (map_.busy.exchange(1, std::memory_order_acquire) != 0) sys::sched_yield();
+    while (map_.busy.exchange(1, std::memory_order_acquire) != 0)
+      sys::sched_yield();
   }
   ~MapHold() { map_.busy.store(0, std::memory_order_release); }
   MapHold(const MapHold&) = delete;
@@ -48,14 +49,16 @@ void ReplayBackend::diverge(DivergenceReason reason, uint64_t index, bool write,
   }
   // The program must not go on with a value the trace does not hold.
   map_.busy.store(0, std::memory_order_release);
-  for (;;) sys::syscall6(SYS_kill, sys::getpid(), SIGKILL);
+  for (;;)
+    sys::syscall6(SYS_kill, sys::getpid(), SIGKILL);
 }
 
 bool ReplayBackend::serve(bool write, uint64_t offset, size_t width, uint8_t* bytes) {
   const ReplayAccess* recorded = script_.accesses() + map_.first;
   uint64_t next = map_.next.load(std::memory_order_relaxed);
   for (size_t done = 0; done < width;) {
-    if (next >= map_.count) diverge(DivergenceReason::PastTheEnd, next, write, offset, width, bytes);
+    if (next >= map_.count)
+      diverge(DivergenceReason::PastTheEnd, next, write, offset, width, bytes);
     const ReplayAccess& expected = recorded[next];
     bool same = expected.write == (write ? 1 : 0) && expected.offset == offset + done &&
                 expected.width <= width - done &&

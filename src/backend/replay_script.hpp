@@ -35,24 +35,24 @@ struct ReplayMap {
   uint64_t length = 0;
   uint64_t first = 0;  // its accesses: ReplayHeader::accesses()[first, first + count)
   uint64_t count = 0;
-  std::atomic<uint64_t> next{0};    // accesses served so far
-  std::atomic<uint32_t> busy{0};    // held around each access, by any thread of any process
+  std::atomic<uint64_t> next{0};  // accesses served so far
+  std::atomic<uint32_t> busy{0};  // held around each access, by any thread of any process
   uint32_t reserved2 = 0;
-  char path[kMaxReplayPath] = {};   // the path the program maps it through
+  char path[kMaxReplayPath] = {};  // the path the program maps it through
 };
 
 enum class DivergenceReason : uint32_t {
   None = 0,
-  Mismatch = 1,     // the program's access differs from the recorded one
-  PastTheEnd = 2,   // the program accessed the mapping after its last recorded access
-  EndedEarly = 3,   // the program ended before making all the recorded accesses
+  Mismatch = 1,    // the program's access differs from the recorded one
+  PastTheEnd = 2,  // the program accessed the mapping after its last recorded access
+  EndedEarly = 3,  // the program ended before making all the recorded accesses
 };
 
 struct ReplayDivergence {
   int32_t map_id = 0;
   DivergenceReason reason = DivergenceReason::None;
-  uint64_t index = 0;     // of the expected access among its map's (count when past the end)
-  ReplayAccess actual;    // what the program did (`position` unused)
+  uint64_t index = 0;   // of the expected access among its map's (count when past the end)
+  ReplayAccess actual;  // what the program did (`position` unused)
   int32_t pid = 0;
   int32_t tid = 0;
 };
@@ -78,7 +78,8 @@ struct ReplayHeader {
   }
 };
 
-static_assert(std::atomic<uint64_t>::is_always_lock_free && std::atomic<uint32_t>::is_always_lock_free,
+static_assert(std::atomic<uint64_t>::is_always_lock_free &&
+                  std::atomic<uint32_t>::is_always_lock_free,
               "the script is shared between processes: its atomics must be lock-free");
 
 }  // namespace mmiotrace::backend

@@ -11,17 +11,17 @@ namespace mmiotrace::cli {
 // the traced program's own status. They sit high, as env(1)'s do, to stay clear of the statuses
 // programs commonly use.
 enum ExitStatus : int {
-  kExitUsage = 125,            // unknown option, missing argument, missing command
-  kExitCannotWriteTrace = 124, // the output file cannot be created or written
-  kExitBadGlob = 123,          // a --trace pattern is malformed
-  kExitCannotTrace = 122,      // the command cannot be traced (the shim cannot reach it)
-  kExitBadTrace = 121,         // a trace to read is missing, unreadable, truncated or corrupt
-  kExitNoRecording = 120,      // `mark`: no recording to send the marker to
-  kExitStaticProgram = 119,    // `record`: the command is statically linked
-  kExitBadDevice = 118,        // a --device is malformed, or its model refuses its arguments
-  kExitReplayDiverged = 117,   // `replay`: the program's accesses differ from the trace's
-  kExitBadRegisterMap = 116,   // `dump --regs`: the register map cannot be read or is malformed
-  kExitCannotExecute = 126,    // the command exists but cannot be run
+  kExitUsage = 125,             // unknown option, missing argument, missing command
+  kExitCannotWriteTrace = 124,  // the output file cannot be created or written
+  kExitBadGlob = 123,           // a --trace pattern is malformed
+  kExitCannotTrace = 122,       // the command cannot be traced (the shim cannot reach it)
+  kExitBadTrace = 121,          // a trace to read is missing, unreadable, truncated or corrupt
+  kExitNoRecording = 120,       // `mark`: no recording to send the marker to
+  kExitStaticProgram = 119,     // `record`: the command is statically linked
+  kExitBadDevice = 118,         // a --device is malformed, or its model refuses its arguments
+  kExitReplayDiverged = 117,    // `replay`: the program's accesses differ from the trace's
+  kExitBadRegisterMap = 116,    // `dump --regs`: the register map cannot be read or is malformed
+  kExitCannotExecute = 126,     // the command exists but cannot be run
   kExitCommandNotFound = 127,
 };
 

@@ -46,7 +46,8 @@ bool is_statically_linked(const std::string& path) {
     if (pread(fd, segments.data(), static_cast<size_t>(size), static_cast<off_t>(header.e_phoff)) ==
         size) {
       bool has_interpreter = false;
-      for (const Elf64_Phdr& segment : segments) has_interpreter |= segment.p_type == PT_INTERP;
+      for (const Elf64_Phdr& segment : segments)
+        has_interpreter |= segment.p_type == PT_INTERP;
       // Without an interpreter: a static executable, a static-pie one (ET_DYN), or a shared
       // object run directly, such as the dynamic loader itself (`ld.so PROGRAM`), which does
       // honour LD_PRELOAD; shared objects are known by their names.

@@ -32,8 +32,7 @@ const char* const kConvertUsage =
     "                      ui.perfetto.dev and chrome://tracing open, one track per thread and\n"
     "                      per mapping (docs/timeline.md). --format is the same option.\n"
     "  --compress          compress a binary trace with zstd\n"
-    "With --to perfetto, accesses can be named by register and field:\n"
-    MMIOTRACE_REGS_OPTION_HELP
+    "With --to perfetto, accesses can be named by register and field:\n" MMIOTRACE_REGS_OPTION_HELP
     "\n"
     "A progress bar is shown on stderr when it is a terminal.\n"
     "\n"
@@ -89,17 +88,20 @@ int run_convert(const Arguments& arguments) {
                                    "'; use 'text', 'binary' or 'perfetto'");
   }
   if (!register_maps.empty() && format) {
-    throw CliError(kExitUsage, "convert: --regs names registers in a perfetto timeline only; "
-                               "for text, use 'mmiotrace dump --regs'");
+    throw CliError(kExitUsage,
+                   "convert: --regs names registers in a perfetto timeline only; "
+                   "for text, use 'mmiotrace dump --regs'");
   }
   if (compress && format != trace::TraceFormat::Binary) {
     throw CliError(kExitUsage, "convert: --compress needs the binary format");
   }
   try {
     auto input = trace::TraceReader::open(in);
-    int fd = out == "-" ? dup(1) : open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd =
+        out == "-" ? dup(1) : open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-      throw CliError(kExitCannotWriteTrace, "convert: cannot write '" + out + "': " + strerror(errno));
+      throw CliError(kExitCannotWriteTrace,
+                     "convert: cannot write '" + out + "': " + strerror(errno));
     }
     const std::string out_name = out == "-" ? "standard output" : out;
     analysis::Progress progress("converting " + in, input->file_size());

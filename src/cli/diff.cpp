@@ -82,7 +82,8 @@ int diff(const std::string& a_path, const std::string& b_path, bool json, size_t
     only_a += hunk.only_in_a.size();
     only_b += hunk.only_in_b.size();
     if (json) {
-      printf("{\"difference\":%" PRIu64 ",\"a_position\":%s,\"b_position\":%s,\"only_in_a\":%s,"
+      printf("{\"difference\":%" PRIu64
+             ",\"a_position\":%s,\"b_position\":%s,\"only_in_a\":%s,"
              "\"only_in_b\":%s}\n",
              hunks, json_string(hunk.a_position).c_str(), json_string(hunk.b_position).c_str(),
              json_items(hunk.only_in_a).c_str(), json_items(hunk.only_in_b).c_str());
@@ -130,8 +131,9 @@ int run_diff(const Arguments& arguments) {
         char* end = nullptr;
         unsigned long number = strtoul(value->c_str(), &end, 10);
         if (value->empty() || *end != '\0' || number == 0 || number > 1000000) {
-          throw CliError(kTrouble, "diff: --window '" + *value + "' is not a number of events "
-                                   "from 1 to 1000000");
+          throw CliError(kTrouble, "diff: --window '" + *value +
+                                       "' is not a number of events "
+                                       "from 1 to 1000000");
         }
         window = number;
       } else {

@@ -32,8 +32,7 @@ const char* const kDumpUsage =
     "                      device model the mapping was recorded against (its 'device' marker)\n"
     "  --model MAPID=MODEL name map MAPID's registers after MODEL's register map (a built-in\n"
     "                      model or a plugin .so), e.g. for a trace of real hardware; implies\n"
-    "                      --annotate; repeatable\n"
-    MMIOTRACE_REGS_OPTION_HELP
+    "                      --annotate; repeatable\n" MMIOTRACE_REGS_OPTION_HELP
     "\n"
     "A progress bar is shown on stderr when it is a terminal.\n"
     "\n"
@@ -78,7 +77,8 @@ int run_dump(const Arguments& arguments) {
   }
   reader.take_separator();
   std::vector<std::string> files = reader.rest();
-  if (files.size() > 1) throw CliError(kExitUsage, "dump: one trace at a time; see 'mmiotrace dump --help'");
+  if (files.size() > 1)
+    throw CliError(kExitUsage, "dump: one trace at a time; see 'mmiotrace dump --help'");
   std::string path = files.empty() ? "-" : files[0];
   try {
     auto input = trace::TraceReader::open(path);
@@ -106,8 +106,8 @@ int run_dump(const Arguments& arguments) {
     }
     fwrite(out.data(), 1, out.size(), stdout);
     if (fflush(stdout) != 0 || ferror(stdout)) {
-      throw CliError(kExitCannotWriteTrace, std::string("dump: cannot write standard output: ") +
-                                                strerror(errno));
+      throw CliError(kExitCannotWriteTrace,
+                     std::string("dump: cannot write standard output: ") + strerror(errno));
     }
   } catch (const trace::TraceReadError& error) {
     throw CliError(kExitBadTrace, std::string("dump: ") + error.what());

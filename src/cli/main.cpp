@@ -21,12 +21,15 @@ struct Subcommand {
 
 const Subcommand kSubcommands[] = {
     {"record", &run_record, &kRecordUsage, "run a command and trace its memory-mapped I/O"},
-    {"report", &run_report, &kReportUsage, "summarize a trace per mapping, register, instruction and thread"},
+    {"report", &run_report, &kReportUsage,
+     "summarize a trace per mapping, register, instruction and thread"},
     {"diff", &run_diff, &kDiffUsage, "align two traces of a driver and show where they differ"},
     {"dump", &run_dump, &kDumpUsage, "print a trace (any format) as kernel mmiotrace text"},
-    {"convert", &run_convert, &kConvertUsage, "convert a trace between the text and binary formats"},
+    {"convert", &run_convert, &kConvertUsage,
+     "convert a trace between the text and binary formats"},
     {"mark", &run_mark, &kMarkUsage, "add a marker to a running recording"},
-    {"replay", &run_replay, &kReplayUsage, "serve a recorded trace back to a driver, checking its writes"},
+    {"replay", &run_replay, &kReplayUsage,
+     "serve a recorded trace back to a driver, checking its writes"},
 };
 
 void print_usage(FILE* out) {

@@ -41,21 +41,25 @@ int run_mark(const Arguments& arguments) {
   }
   reader.take_separator();
   std::vector<std::string> words = reader.rest();
-  if (words.empty()) throw CliError(kExitUsage, "mark: no text; usage: mmiotrace mark [--pid PID] TEXT...");
+  if (words.empty())
+    throw CliError(kExitUsage, "mark: no text; usage: mmiotrace mark [--pid PID] TEXT...");
   std::string text;
-  for (const std::string& word : words) text += (text.empty() ? "" : " ") + word;
+  for (const std::string& word : words)
+    text += (text.empty() ? "" : " ") + word;
   text += "\n";
 
   std::string directory = marker_socket_directory();
   if (pid == 0) {
     std::vector<int> running = listening_recordings(directory);
     if (running.empty()) {
-      throw CliError(kExitNoRecording, "mark: no recording of yours is running; start one with "
-                                       "'mmiotrace record'");
+      throw CliError(kExitNoRecording,
+                     "mark: no recording of yours is running; start one with "
+                     "'mmiotrace record'");
     }
     if (running.size() > 1) {
       std::string pids;
-      for (int running_pid : running) pids += " " + std::to_string(running_pid);
+      for (int running_pid : running)
+        pids += " " + std::to_string(running_pid);
       throw CliError(kExitNoRecording, "mark: several recordings are running (pids" + pids +
                                            "); choose one with --pid");
     }

@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 
 #include "cli/cli_error.hpp"
@@ -19,8 +19,8 @@ std::string marker_socket_directory() {
   std::string directory = runtime && *runtime ? std::string(runtime) + "/mmiotrace"
                                               : "/tmp/mmiotrace-" + std::to_string(getuid());
   if (mkdir(directory.c_str(), 0700) != 0 && errno != EEXIST) {
-    throw CliError(kExitCannotTrace,
-                   "cannot create the marker socket directory '" + directory + "': " + strerror(errno));
+    throw CliError(kExitCannotTrace, "cannot create the marker socket directory '" + directory +
+                                         "': " + strerror(errno));
   }
   struct stat status;
   if (lstat(directory.c_str(), &status) != 0 || !S_ISDIR(status.st_mode) ||

@@ -69,7 +69,8 @@ void check_glob(const std::string& glob) {
       size_t j = i + 1;
       if (j < glob.size() && (glob[j] == '!' || glob[j] == '^')) ++j;
       if (j < glob.size() && glob[j] == ']') ++j;
-      while (j < glob.size() && glob[j] != ']') ++j;
+      while (j < glob.size() && glob[j] != ']')
+        ++j;
       if (j == glob.size()) {
         throw CliError(kExitBadGlob, "record: --trace pattern '" + glob +
                                          "' has a '[' without its ']' (write '\\[' for a "
@@ -94,9 +95,12 @@ uint64_t parse_size(const std::string& text) {
   char* end = nullptr;
   unsigned long long value = strtoull(text.c_str(), &end, 10);
   std::string suffix = end ? end : "";
-  if (suffix == "K" || suffix == "k") value <<= 10;
-  else if (suffix == "M" || suffix == "m") value <<= 20;
-  else if (!suffix.empty()) value = 0;
+  if (suffix == "K" || suffix == "k")
+    value <<= 10;
+  else if (suffix == "M" || suffix == "m")
+    value <<= 20;
+  else if (!suffix.empty())
+    value = 0;
   if (text.empty() || value < (64 << 10) || value > (1ull << 30) || (value & (value - 1)) != 0) {
     throw CliError(kExitUsage, "record: --buffer-size '" + text +
                                    "' is not a power of two between 64K and 1024M");
@@ -118,7 +122,8 @@ RecordOptions parse(const Arguments& arguments) {
       } else if (*format == "binary") {
         options.format = trace::TraceFormat::Binary;
       } else {
-        throw CliError(kExitUsage, "record: unknown format '" + *format + "'; use 'text' or 'binary'");
+        throw CliError(kExitUsage,
+                       "record: unknown format '" + *format + "'; use 'text' or 'binary'");
       }
     } else if (reader.take_flag("--compress")) {
       options.compress = true;
@@ -150,8 +155,9 @@ RecordOptions parse(const Arguments& arguments) {
   reader.take_separator();
   options.command = reader.rest();
   if (options.command.empty()) {
-    throw CliError(kExitUsage, "record: no command to run; usage: mmiotrace record [-o FILE] "
-                               "[--trace GLOB]... -- COMMAND [ARGS]");
+    throw CliError(kExitUsage,
+                   "record: no command to run; usage: mmiotrace record [-o FILE] "
+                   "[--trace GLOB]... -- COMMAND [ARGS]");
   }
   // As `convert` does: the output's name says the format, unless --format does.
   auto named = [&](std::string_view suffix) { return options.output.ends_with(suffix); };
@@ -164,7 +170,8 @@ RecordOptions parse(const Arguments& arguments) {
   }
   // Without --trace, the kernel tracer's targets; but a run against virtual devices traces just
   // them, unless --trace says otherwise.
-  if (options.globs.empty() && options.devices.empty()) options.globs = preload::default_trace_globs();
+  if (options.globs.empty() && options.devices.empty())
+    options.globs = preload::default_trace_globs();
   return options;
 }
 

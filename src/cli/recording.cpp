@@ -51,12 +51,12 @@ std::string directory_of_executable() {
 std::string find_shim_library() {
   if (const char* override_path = getenv(preload::kLibraryOverrideVariable)) {
     if (access(override_path, R_OK) == 0) return override_path;
-    throw CliError(kExitCannotTrace, std::string(preload::kLibraryOverrideVariable) +
-                                         "=" + override_path + " is not a readable file");
+    throw CliError(kExitCannotTrace, std::string(preload::kLibraryOverrideVariable) + "=" +
+                                         override_path + " is not a readable file");
   }
   std::string bin = directory_of_executable();
-  for (const std::string& candidate :
-       {bin + "/../lib/" + preload::kPreloadLibraryName, bin + "/" + preload::kPreloadLibraryName}) {
+  for (const std::string& candidate : {bin + "/../lib/" + preload::kPreloadLibraryName,
+                                       bin + "/" + preload::kPreloadLibraryName}) {
     char resolved[PATH_MAX];
     if (realpath(candidate.c_str(), resolved) != nullptr && access(resolved, R_OK) == 0) {
       return resolved;
@@ -141,7 +141,8 @@ class Recording {
   }
 
   ~Recording() {
-    for (const std::string& path : socket_paths_) unlink(path.c_str());
+    for (const std::string& path : socket_paths_)
+      unlink(path.c_str());
   }
 
   RecordingOutcome run() {
@@ -151,7 +152,8 @@ class Recording {
     // requests sent to mmiotrace are passed on.
     signal(SIGINT, SIG_IGN);
     signal(SIGQUIT, SIG_IGN);
-    for (int signo : {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}) signal(signo, &forward_signal);
+    for (int signo : {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2})
+      signal(signo, &forward_signal);
     int status = 0;
     bool child_done = false;
     uint64_t last_housekeeping = 0;
@@ -185,13 +187,13 @@ class Recording {
     buffer_fd_ = memfd_create("mmiotrace-buffer", MFD_CLOEXEC);
     size_t size = trace::TraceBuffer::bytes_for(kRings, options_.ring_bytes);
     if (buffer_fd_ < 0 || ftruncate(buffer_fd_, static_cast<off_t>(size)) != 0) {
-      throw CliError(kExitCannotTrace, std::string("cannot make the trace buffer: ") +
-                                           strerror(errno));
+      throw CliError(kExitCannotTrace,
+                     std::string("cannot make the trace buffer: ") + strerror(errno));
     }
     void* memory = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, buffer_fd_, 0);
     if (memory == MAP_FAILED) {
-      throw CliError(kExitCannotTrace, std::string("cannot map the trace buffer: ") +
-                                           strerror(errno));
+      throw CliError(kExitCannotTrace,
+                     std::string("cannot map the trace buffer: ") + strerror(errno));
     }
     madvise(memory, size, MADV_DONTDUMP);
     buffer_ = trace::TraceBuffer::format(memory, kRings, options_.ring_bytes);
@@ -217,7 +219,8 @@ class Recording {
     std::string path = marker_socket_path(socket_directory_, getpid());
     snprintf(address.sun_path, sizeof(address.sun_path), "%s", path.c_str());
     unlink(path.c_str());
-    if (listen_fd_ < 0 || bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+    if (listen_fd_ < 0 ||
+        bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
         listen(listen_fd_, 8) != 0) {
       throw CliError(kExitCannotTrace,
                      "cannot listen for markers on '" + path + "': " + strerror(errno));
@@ -247,8 +250,8 @@ class Recording {
       int status;
       waitpid(child, &status, 0);
       int exit_status = exec_error == ENOENT ? kExitCommandNotFound : kExitCannotExecute;
-      throw CliError(exit_status, "cannot run '" + options_.command[0] + "': " +
-                                      strerror(exec_error));
+      throw CliError(exit_status,
+                     "cannot run '" + options_.command[0] + "': " + strerror(exec_error));
     }
     // The command's pid names the marker socket too.
     std::string link = marker_socket_path(socket_directory_, child);
@@ -278,7 +281,8 @@ class Recording {
       unsetenv(preload::kDevicesVariable);
     } else {
       std::string devices;
-      for (const std::string& device : options_.devices) devices += device + "\n";
+      for (const std::string& device : options_.devices)
+        devices += device + "\n";
       setenv(preload::kDevicesVariable, devices.c_str(), 1);
     }
     std::string preload = library_;
@@ -303,7 +307,8 @@ class Recording {
       setenv(preload::kPatchVariable, "0", 1);
     }
     std::string globs;
-    for (const std::string& glob : options_.globs) globs += glob + "\n";
+    for (const std::string& glob : options_.globs)
+      globs += glob + "\n";
     setenv(preload::kTraceGlobsVariable, globs.c_str(), 1);
     std::vector<char*> argv;
     for (const std::string& argument : options_.command) {
@@ -317,8 +322,8 @@ class Recording {
   void wait_for_work() {
     uint64_t wait_ns = drainer_->wait_ns();
     if (wait_ns == 0) return;
-    std::vector<pollfd> fds = {{wakeup_fd_, POLLIN, 0}, {marker_read_, POLLIN, 0},
-                               {listen_fd_, POLLIN, 0}};
+    std::vector<pollfd> fds = {
+        {wakeup_fd_, POLLIN, 0}, {marker_read_, POLLIN, 0}, {listen_fd_, POLLIN, 0}};
     struct timespec timeout = sys::timespec_of_ns(wait_ns);
     ppoll(fds.data(), fds.size(), &timeout, nullptr);
     uint64_t count;
@@ -449,7 +454,9 @@ class Recording {
 
 }  // namespace
 
-int mirror_status(int wait_status) { return mirror_status_of(wait_status); }
+int mirror_status(int wait_status) {
+  return mirror_status_of(wait_status);
+}
 
 void check_traceable(const std::string& command) {
   if (std::optional<std::string> program = find_command(command);

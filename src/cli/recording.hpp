@@ -13,8 +13,8 @@ namespace mmiotrace::cli {
 struct RecordOptions {
   std::string output = "mmiotrace.log";
   std::string strategy = "emulate";
-  bool divert = true;   // hot MMIO code runs in the code cache (--no-divert: off)
-  bool patch = true;    // ... entered by jumps patched into hot sites
+  bool divert = true;  // hot MMIO code runs in the code cache (--no-divert: off)
+  bool patch = true;   // ... entered by jumps patched into hot sites
   trace::TraceFormat format = trace::TraceFormat::Text;
   bool compress = false;
   bool drop = false;

@@ -77,7 +77,8 @@ ReplayOptions parse(const Arguments& arguments) {
   ReplayOptions options;
   options.record.output = "/dev/null";
   size_t i = 0;
-  auto value = [&](const std::string& argument, const std::string& name) -> std::optional<std::string> {
+  auto value = [&](const std::string& argument,
+                   const std::string& name) -> std::optional<std::string> {
     if (argument == name) {
       if (i + 1 >= arguments.size()) {
         throw CliError(kExitUsage, "replay: option '" + name + "' needs a value");
@@ -101,10 +102,12 @@ ReplayOptions parse(const Arguments& arguments) {
       } else if (*format == "binary") {
         options.record.format = trace::TraceFormat::Binary;
       } else {
-        throw CliError(kExitUsage, "replay: unknown format '" + *format + "'; use 'text' or 'binary'");
+        throw CliError(kExitUsage,
+                       "replay: unknown format '" + *format + "'; use 'text' or 'binary'");
       }
     } else if (argument.size() > 1 && argument[0] == '-') {
-      throw CliError(kExitUsage, "replay: unknown option '" + argument + "'; see 'mmiotrace replay --help'");
+      throw CliError(kExitUsage,
+                     "replay: unknown option '" + argument + "'; see 'mmiotrace replay --help'");
     } else if (options.trace.empty()) {
       options.trace = argument;
     } else {
@@ -112,14 +115,16 @@ ReplayOptions parse(const Arguments& arguments) {
     }
   }
   if (options.trace.empty()) {
-    throw CliError(kExitUsage, "replay: no trace given; usage: mmiotrace replay TRACE [--map "
-                               "MAPID@PATH]... -- COMMAND [ARGS]");
+    throw CliError(kExitUsage,
+                   "replay: no trace given; usage: mmiotrace replay TRACE [--map "
+                   "MAPID@PATH]... -- COMMAND [ARGS]");
   }
   if (i < arguments.size()) ++i;  // "--"
   options.record.command.assign(arguments.begin() + static_cast<long>(i), arguments.end());
   if (options.record.command.empty()) {
-    throw CliError(kExitUsage, "replay: no command to run; usage: mmiotrace replay TRACE "
-                               "[--map MAPID@PATH]... -- COMMAND [ARGS]");
+    throw CliError(kExitUsage,
+                   "replay: no command to run; usage: mmiotrace replay TRACE "
+                   "[--map MAPID@PATH]... -- COMMAND [ARGS]");
   }
   return options;
 }
@@ -168,7 +173,8 @@ RecordedTrace read_trace(const std::string& path) {
           access.offset = event.phys - found->second.phys;
           access.pc = event.pc;
           std::string position = reader->position();
-          if (position.rfind("record", 0) == 0) recorded.position_kind = backend::PositionKind::RecordOffset;
+          if (position.rfind("record", 0) == 0)
+            recorded.position_kind = backend::PositionKind::RecordOffset;
           access.position = position_number(position);
           memcpy(access.value, event.value, event.width);
           found->second.accesses.push_back(access);
@@ -184,7 +190,8 @@ RecordedTrace read_trace(const std::string& path) {
           }
           break;
         }
-        default: break;
+        default:
+          break;
       }
     }
   } catch (const trace::TraceReadError& error) {
@@ -197,17 +204,18 @@ RecordedTrace read_trace(const std::string& path) {
 int write_script(const RecordedTrace& recorded, const std::vector<MapChoice>& choices,
                  backend::ReplayHeader** script_out, size_t* size_out) {
   uint64_t total = 0;
-  for (const MapChoice& choice : choices) total += recorded.maps.at(choice.map_id).accesses.size();
+  for (const MapChoice& choice : choices)
+    total += recorded.maps.at(choice.map_id).accesses.size();
   size_t size = backend::ReplayHeader::bytes_for(total);
   int fd = memfd_create("mmiotrace-replay", MFD_CLOEXEC);
   if (fd < 0 || ftruncate(fd, static_cast<off_t>(size)) != 0) {
-    throw CliError(kExitCannotTrace, std::string("replay: cannot make the replay script: ") +
-                                         strerror(errno));
+    throw CliError(kExitCannotTrace,
+                   std::string("replay: cannot make the replay script: ") + strerror(errno));
   }
   void* memory = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (memory == MAP_FAILED) {
-    throw CliError(kExitCannotTrace, std::string("replay: cannot map the replay script: ") +
-                                         strerror(errno));
+    throw CliError(kExitCannotTrace,
+                   std::string("replay: cannot map the replay script: ") + strerror(errno));
   }
   auto* script = new (memory) backend::ReplayHeader();
   memcpy(script->magic, backend::kReplayMagic, sizeof(script->magic));
@@ -252,9 +260,12 @@ std::string describe(const backend::ReplayAccess& access) {
 
 std::string position_text(backend::PositionKind kind, uint64_t position) {
   switch (kind) {
-    case backend::PositionKind::Line: return "line " + std::to_string(position);
-    case backend::PositionKind::Offset: return "offset " + std::to_string(position);
-    case backend::PositionKind::RecordOffset: return "record offset " + std::to_string(position);
+    case backend::PositionKind::Line:
+      return "line " + std::to_string(position);
+    case backend::PositionKind::Offset:
+      return "offset " + std::to_string(position);
+    case backend::PositionKind::RecordOffset:
+      return "record offset " + std::to_string(position);
   }
   return "";
 }
@@ -283,7 +294,8 @@ void report_divergence(const std::string& trace_path, const backend::ReplayHeade
       head += "the program ended before " + trace_path + "'s " +
               position_text(script.position_kind, recorded->position) + ", " + where;
       break;
-    case backend::DivergenceReason::None: break;
+    case backend::DivergenceReason::None:
+      break;
   }
   fprintf(stderr, "%s\n", head.c_str());
   if (recorded != nullptr) fprintf(stderr, "  recorded: %s\n", describe(*recorded).c_str());
@@ -300,7 +312,8 @@ int run_replay(const Arguments& arguments) {
   ReplayOptions options = parse(arguments);
   RecordedTrace recorded = read_trace(options.trace);
   if (options.maps.empty()) {
-    for (const auto& [map_id, path] : recorded.device_paths) options.maps.push_back({map_id, path});
+    for (const auto& [map_id, path] : recorded.device_paths)
+      options.maps.push_back({map_id, path});
     if (options.maps.empty()) {
       throw CliError(kExitUsage, "replay: " + options.trace +
                                      " names no device paths; say which mapping the program "

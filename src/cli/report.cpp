@@ -22,8 +22,8 @@ const char* const kReportUsage =
     "traced processes had loaded; counts per thread; UNKNOWN and LOST totals, loudly.\n"
     "\n"
     "Options:\n"
-    "  --json              one JSON object instead of text (docs/analysis.md)\n"
-    MMIOTRACE_REGS_OPTION_HELP
+    "  --json              one JSON object instead of text "
+    "(docs/analysis.md)\n" MMIOTRACE_REGS_OPTION_HELP
     "\n"
     "A progress bar is shown on stderr when it is a terminal.\n"
     "\n"
@@ -62,9 +62,11 @@ int run_report(const Arguments& arguments) {
     throw CliError(kExitBadTrace, std::string("report: ") + error.what());
   }
   if (json) {
-    analysis::write_report_json(builder.report(), builder.symbolizer(), path, stdout, &register_maps);
+    analysis::write_report_json(builder.report(), builder.symbolizer(), path, stdout,
+                                &register_maps);
   } else {
-    analysis::write_report_text(builder.report(), builder.symbolizer(), path, stdout, &register_maps);
+    analysis::write_report_text(builder.report(), builder.symbolizer(), path, stdout,
+                                &register_maps);
   }
   if (fflush(stdout) != 0) {
     throw CliError(kExitCannotWriteTrace, "report: cannot write standard output");

@@ -16,9 +16,15 @@ std::atomic<AccessLogFlushVectorFree> g_flush_vector_free{nullptr};
 
 }  // namespace
 
-void set_access_log_flush(AccessLogFlush flush) { g_flush.store(flush); }
-void set_access_log_flush_done(void (*done)()) { g_flush_done.store(done); }
-void set_access_log_flush_vector_free(AccessLogFlushVectorFree flush) { g_flush_vector_free.store(flush); }
+void set_access_log_flush(AccessLogFlush flush) {
+  g_flush.store(flush);
+}
+void set_access_log_flush_done(void (*done)()) {
+  g_flush_done.store(done);
+}
+void set_access_log_flush_vector_free(AccessLogFlushVectorFree flush) {
+  g_flush_vector_free.store(flush);
+}
 
 namespace {
 
@@ -35,7 +41,8 @@ bool hand_over_records(AccessLog& log, Report report) {
   size_t count = log.count;
   if (count > kAccessLogRecords) count = kAccessLogRecords;
   size_t done = count > 0 ? report(log.records, count) : 0;
-  for (size_t i = done; i < count; ++i) log.records[i - done] = log.records[i];
+  for (size_t i = done; i < count; ++i)
+    log.records[i - done] = log.records[i];
   log.count = count - done;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   log.flushing = 0;
@@ -57,10 +64,13 @@ void flush_access_log() {
   }
 }
 
-AccessLog& this_thread_access_log() { return t_log; }
+AccessLog& this_thread_access_log() {
+  return t_log;
+}
 
 intptr_t access_log_tls_offset() {
-  return reinterpret_cast<intptr_t>(&t_log) - reinterpret_cast<intptr_t>(__builtin_thread_pointer());
+  return reinterpret_cast<intptr_t>(&t_log) -
+         reinterpret_cast<intptr_t>(__builtin_thread_pointer());
 }
 
 }  // namespace mmiotrace::codecache
@@ -76,4 +86,6 @@ extern "C" int mmiotrace_access_log_flush_vector_free_from_thunk() {
   return log.count != 0 || log.signals_held != 0;
 }
 
-extern "C" void mmiotrace_access_log_flush_from_thunk() { mmiotrace::codecache::flush_access_log(); }
+extern "C" void mmiotrace_access_log_flush_from_thunk() {
+  mmiotrace::codecache::flush_access_log();
+}

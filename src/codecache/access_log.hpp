@@ -1,8 +1,8 @@
 // mmiotrace: signal-safe
 // The log that translated code writes its traced accesses into: one per thread, in initial-exec
 // TLS, so that the code cache reaches it through %fs with no call and no lock. When it is full,
-// the code calls mmiotrace_access_log_flush_thunk, which hands the records to the flush function the
-// engine set and empties the log. Only the owning thread writes its log (its translated code,
+// the code calls mmiotrace_access_log_flush_thunk, which hands the records to the flush function
+// the engine set and empties the log. Only the owning thread writes its log (its translated code,
 // then flush_access_log() from its own normal code or signal handlers).
 #pragma once
 
@@ -16,7 +16,7 @@ namespace mmiotrace::codecache {
 inline constexpr size_t kAccessLogRecords = 256;
 
 struct AccessLog {
-  uint64_t count;  // records[0, count) are complete
+  uint64_t count;     // records[0, count) are complete
   uint32_t flushing;  // a flush is under way on this thread: nested ones do nothing
   // A program signal arrived during the flush and was held back (kmmio/signal_deferral.hpp):
   // the flush calls the function set_access_log_flush_done() set once it is over.
@@ -40,7 +40,7 @@ void set_access_log_flush_done(void (*done)());
 // nothing else. It reports the longest prefix of the records it can (those whose probes need no
 // handler of their own) and returns its length; flush_access_log() does the rest.
 using AccessLogFlushVectorFree = size_t (*)(const AccessRecord* records, size_t count,
-                                         uint64_t time_ns);
+                                            uint64_t time_ns);
 void set_access_log_flush_vector_free(AccessLogFlushVectorFree flush);
 
 // Hands this thread's records to the flush function and empties its log. Does nothing when
@@ -60,7 +60,7 @@ intptr_t access_log_tls_offset();
 extern "C" void mmiotrace_access_log_flush_thunk();
 // What the thunk calls first, with the general registers saved: flushes what the vector-free
 // flush takes. Returns 0 when that was all; otherwise the thunk saves the extended state and
-// calls mmiotrace_access_log_flush_from_thunk(), flush_access_log(), for the rest (the records left,
-// the handler of a signal held meanwhile).
+// calls mmiotrace_access_log_flush_from_thunk(), flush_access_log(), for the rest (the records
+// left, the handler of a signal held meanwhile).
 extern "C" int mmiotrace_access_log_flush_vector_free_from_thunk();
 extern "C" void mmiotrace_access_log_flush_from_thunk();

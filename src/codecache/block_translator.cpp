@@ -9,12 +9,12 @@
 
 #include <cstring>
 
+#include "codecache/access_log.hpp"
+#include "codecache/entry_patch.hpp"
+#include "codecache/flag_liveness.hpp"
+#include "codecache/instrumentation.hpp"
 #include "core/syscall.hpp"
 #include "x86/code_arena.hpp"
-#include "codecache/entry_patch.hpp"
-#include "codecache/instrumentation.hpp"
-#include "codecache/access_log.hpp"
-#include "codecache/flag_liveness.hpp"
 
 namespace mmiotrace::codecache {
 namespace {
@@ -25,14 +25,14 @@ constexpr size_t kJmpSize = 5;        // e9 rel32
 
 // What the translator does with an instruction.
 enum class Kind : uint8_t {
-  Copy,         // its bytes, as they are
-  Reencode,     // re-encoded at its new address (a RIP-relative operand)
+  Copy,      // its bytes, as they are
+  Reencode,  // re-encoded at its new address (a RIP-relative operand)
   ConditionalJump,
   Jump,
-  EndCopy,      // copied (or re-encoded), and the block ends after it: ret, indirect jump
+  EndCopy,  // copied (or re-encoded), and the block ends after it: ret, indirect jump
   EndReencode,
-  StopBefore,   // not translated: the block ends before it
-  Divert,       // instrumented (instrumentation.hpp)
+  StopBefore,  // not translated: the block ends before it
+  Divert,      // instrumented (instrumentation.hpp)
 };
 
 struct PlannedInstruction {
@@ -42,7 +42,7 @@ struct PlannedInstruction {
   uint8_t condition;  // ConditionalJump: the condition code (the low nibble of its opcode)
   uint16_t size;      // in the cache
   uint16_t cache_offset;
-  uintptr_t target;   // ConditionalJump, Jump: the original target
+  uintptr_t target;  // ConditionalJump, Jump: the original target
   FlagUse flags;
   DivertedAccessLayout layout;  // Divert
 };
@@ -52,15 +52,15 @@ struct Decoder {
   Decoder() { ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64); }
   bool decode(const uint8_t* bytes, size_t size, ZydisDecodedInstruction* instruction,
               ZydisDecodedOperand* operands) const {
-    return ZYAN_SUCCESS(
-        ZydisDecoderDecodeFull(&decoder, bytes, size, instruction, operands));
+    return ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, bytes, size, instruction, operands));
   }
 };
 
 bool has_rip_relative_operand(const ZydisDecodedInstruction& instruction,
                               const ZydisDecodedOperand* operands) {
   for (uint8_t i = 0; i < instruction.operand_count; ++i) {
-    if (operands[i].type == ZYDIS_OPERAND_TYPE_MEMORY && operands[i].mem.base == ZYDIS_REGISTER_RIP) {
+    if (operands[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
+        operands[i].mem.base == ZYDIS_REGISTER_RIP) {
       return true;
     }
   }
@@ -80,8 +80,8 @@ size_t reencode(const ZydisDecodedInstruction& instruction, const ZydisDecodedOp
     ZydisEncoderOperand& operand = request.operands[i];
     if (operand.type == ZYDIS_OPERAND_TYPE_MEMORY && operand.mem.base == ZYDIS_REGISTER_RIP) {
       // The encoder takes the absolute address and works out the displacement itself.
-      operand.mem.displacement = static_cast<int64_t>(original + instruction.length +
-                                                      static_cast<uint64_t>(operand.mem.displacement));
+      operand.mem.displacement = static_cast<int64_t>(
+          original + instruction.length + static_cast<uint64_t>(operand.mem.displacement));
     }
   }
   ZyanUSize length = room;
@@ -199,7 +199,8 @@ bool BlockTranslation::diverts(uintptr_t pc) const {
 
 uint64_t code_digest_of(const uint8_t* bytes, size_t size) {
   uint64_t digest = 0xcbf29ce484222325ull;  // FNV-1a
-  for (size_t i = 0; i < size; ++i) digest = (digest ^ bytes[i]) * 0x100000001b3ull;
+  for (size_t i = 0; i < size; ++i)
+    digest = (digest ^ bytes[i]) * 0x100000001b3ull;
   return digest;
 }
 
@@ -243,23 +244,23 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
     }
     next.flags = flag_use(instruction, operands);
     if (next.kind == Kind::StopBefore) {
-      ended_by = instruction.meta.category == ZYDIS_CATEGORY_CALL ? BlockEnd::Call
-                                                                   : BlockEnd::Unsupported;
+      ended_by =
+          instruction.meta.category == ZYDIS_CATEGORY_CALL ? BlockEnd::Call : BlockEnd::Unsupported;
       break;
     }
     ++count;
     offset += instruction.length;
     if ((next.kind == Kind::ConditionalJump || next.kind == Kind::Jump) &&
         next.target > start + offset && next.target < start + kMaxBlockBytes) {
-      furthest_forward_target = next.target > furthest_forward_target ? next.target
-                                                                      : furthest_forward_target;
+      furthest_forward_target =
+          next.target > furthest_forward_target ? next.target : furthest_forward_target;
     }
-    bool unconditional = next.kind == Kind::Jump || next.kind == Kind::EndCopy ||
-                         next.kind == Kind::EndReencode;
+    bool unconditional =
+        next.kind == Kind::Jump || next.kind == Kind::EndCopy || next.kind == Kind::EndReencode;
     // The code after an unconditional transfer belongs to the block when a branch of the block
     // goes there or beyond (the else of an if, the rest of a switch): decoding goes on.
     if (unconditional && start + offset > furthest_forward_target) {
-      ended_by = next.kind == Kind::Jump                          ? BlockEnd::Jump
+      ended_by = next.kind == Kind::Jump                           ? BlockEnd::Jump
                  : instruction.meta.category == ZYDIS_CATEGORY_RET ? BlockEnd::Return
                                                                    : BlockEnd::IndirectBranch;
       break;
@@ -343,13 +344,14 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
         // A RIP-relative displacement is always 32 bits: the length does not depend on where.
         decoder.decode(bytes + next.offset, available - next.offset, &instruction, operands);
         uintptr_t here = start + next.offset;
-        next.size = static_cast<uint16_t>(reencode(instruction, operands, here, here, scratch,
-                                                   sizeof(scratch)));
+        next.size = static_cast<uint16_t>(
+            reencode(instruction, operands, here, here, scratch, sizeof(scratch)));
         if (next.size == 0) {
           *why = "an instruction with a RIP-relative operand cannot be re-encoded";
           return false;
         }
-        if (next.kind == Kind::EndReencode) next.size = static_cast<uint16_t>(next.size + exit_flush_size);
+        if (next.kind == Kind::EndReencode)
+          next.size = static_cast<uint16_t>(next.size + exit_flush_size);
         break;
       }
       case Kind::ConditionalJump:
@@ -363,9 +365,9 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
       case Kind::Divert: {
         decoder.decode(bytes + next.offset, available - next.offset, &instruction, operands);
         uint8_t sequence[kMaxDivertedAccess];
-        next.size = static_cast<uint16_t>(build_diverted_access(
-            instruction, operands, start + next.offset, bytes + next.offset, live[i] != 0, *divert,
-            log_offset, sequence, sizeof(sequence)));
+        next.size = static_cast<uint16_t>(
+            build_diverted_access(instruction, operands, start + next.offset, bytes + next.offset,
+                                  live[i] != 0, *divert, log_offset, sequence, sizeof(sequence)));
         if (next.size == 0) {  // it cannot be instrumented: copied as it is
           next.size = next.length;
           next.kind = Kind::Copy;
@@ -379,7 +381,8 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
     body_size += next.size;
   }
   const Kind last = planned[count - 1].kind;
-  const bool falls_off_end = last != Kind::Jump && last != Kind::EndCopy && last != Kind::EndReencode;
+  const bool falls_off_end =
+      last != Kind::Jump && last != Kind::EndCopy && last != Kind::EndReencode;
   if (falls_off_end) add_exit(end);
   const size_t fall_through_size = falls_off_end ? kJmpSize : 0;
   const size_t code_size = body_size + fall_through_size + exit_count * exit_stub_size;
@@ -440,9 +443,9 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
         break;
       case Kind::Divert: {
         decoder.decode(bytes + next.offset, available - next.offset, &instruction, operands);
-        size_t length = build_diverted_access(instruction, operands, start + next.offset,
-                                              bytes + next.offset, live[i] != 0, *divert,
-                                              log_offset, at, next.size, &next.layout);
+        size_t length =
+            build_diverted_access(instruction, operands, start + next.offset, bytes + next.offset,
+                                  live[i] != 0, *divert, log_offset, at, next.size, &next.layout);
         if (length != next.size) {
           *why = "an instrumented access changed length";
           return false;
@@ -482,9 +485,12 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
   }
   out->code_digest = code_digest_of(bytes, offset);
   for (size_t i = 0; i < count; ++i) {
-    out->instructions[i] = {planned[i].offset,        planned[i].cache_offset,
-                            planned[i].length,        planned[i].kind == Kind::Divert,
-                            live[i],                  planned[i].layout.critical_begin,
+    out->instructions[i] = {planned[i].offset,
+                            planned[i].cache_offset,
+                            planned[i].length,
+                            planned[i].kind == Kind::Divert,
+                            live[i],
+                            planned[i].layout.critical_begin,
                             planned[i].layout.critical_end};
   }
   return true;

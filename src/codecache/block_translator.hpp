@@ -60,7 +60,7 @@ struct BlockTranslation {
   uint32_t code_size = 0;  // instructions and exit stubs
   BlockEnd ended_by = BlockEnd::Limit;
   uint16_t instruction_count = 0;
-  uint16_t exit_count = 0;  // exit stubs (one per distinct original address left to)
+  uint16_t exit_count = 0;      // exit stubs (one per distinct original address left to)
   uint16_t diverted_count = 0;  // instructions instrumented for the divert target
   // The original addresses the exit stubs lead to (the first kMaxRecordedExits of them).
   static constexpr size_t kMaxRecordedExits = 16;
@@ -73,7 +73,8 @@ struct BlockTranslation {
   // Where the translation of the original instruction at `pc` begins, or 0 when the block does
   // not hold an instruction that starts at `pc`.
   uintptr_t cache_pc(uintptr_t pc) const;
-  // Whether `cache_pc` is inside a diverted instruction's critical part (see TranslatedInstruction).
+  // Whether `cache_pc` is inside a diverted instruction's critical part (see
+  // TranslatedInstruction).
   bool in_critical_part(uintptr_t cache_pc) const;
   // Whether the instruction at original address `pc` is instrumented for the divert target.
   bool diverts(uintptr_t pc) const;

@@ -19,8 +19,8 @@ namespace {
 constexpr uintptr_t kPage = 4096;
 constexpr uint8_t kInt3 = 0xcc;
 constexpr uint8_t kJumpRel32 = 0xe9;
-constexpr uint8_t kIgnoredPrefix = 0x26;  // ES override: no effect on a jmp rel32 in 64-bit mode
-constexpr int kMembarrierSyncCore = 1 << 5;          // MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE
+constexpr uint8_t kIgnoredPrefix = 0x26;     // ES override: no effect on a jmp rel32 in 64-bit mode
+constexpr int kMembarrierSyncCore = 1 << 5;  // MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE
 constexpr int kMembarrierRegisterSyncCore = 1 << 6;  // ... its registration
 constexpr uint64_t kMaxSweptBytes = uint64_t{256} << 20;
 
@@ -37,7 +37,7 @@ struct PatchSlot {
   uint8_t original[kEntryJumpBytes] = {};  // the first `written` are used
   uint8_t jump[kEntryJumpBytes] = {};
   uint8_t* stub = nullptr;  // kept when the patch is taken out, for the next one to reuse
-  uintptr_t low = 0;  // the region its translation diverts for
+  uintptr_t low = 0;        // the region its translation diverts for
   uintptr_t high = 0;
 };
 
@@ -83,12 +83,14 @@ constinit size_t g_swept_count = 0;
 // cannot be).
 const uint8_t* branch_targets(const SelfMapping& mapping) {
   for (size_t i = 0; i < g_swept_count; ++i) {
-    if (g_swept[i].start == mapping.start && g_swept[i].end == mapping.end) return g_swept[i].targets;
+    if (g_swept[i].start == mapping.start && g_swept[i].end == mapping.end)
+      return g_swept[i].targets;
   }
   uint64_t size = mapping.end - mapping.start;
   if (size > kMaxSweptBytes || g_swept_count == kMaxSweptMappings) return nullptr;
   size_t bitmap_bytes = (size / 8 + kPage - 1) & ~(kPage - 1);
-  long memory = sys::mmap(0, bitmap_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  long memory =
+      sys::mmap(0, bitmap_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (memory < 0) return nullptr;
   auto* bits = reinterpret_cast<uint8_t*>(memory);
   ZydisDecoder decoder;
@@ -97,7 +99,8 @@ const uint8_t* branch_targets(const SelfMapping& mapping) {
   uint8_t window[2048];
   constexpr size_t kLongestInstruction = 15;
   for (uint64_t offset = 0; offset < size;) {
-    size_t want = size - offset < sizeof(window) ? static_cast<size_t>(size - offset) : sizeof(window);
+    size_t want =
+        size - offset < sizeof(window) ? static_cast<size_t>(size - offset) : sizeof(window);
     long got = read_code(window, mapping.start + offset, want);
     if (got <= 0) {
       offset = (offset + kPage) & ~uint64_t{kPage - 1};  // unreadable: on to the next page
@@ -106,13 +109,14 @@ const uint8_t* branch_targets(const SelfMapping& mapping) {
     auto available = static_cast<size_t>(got);
     // Decode only instructions that fit wholly in the window, unless it reaches the end.
     bool last = offset + available >= size;
-    size_t limit = last || available <= kLongestInstruction ? available : available - kLongestInstruction;
+    size_t limit =
+        last || available <= kLongestInstruction ? available : available - kLongestInstruction;
     size_t i = 0;
     while (i < limit) {
       ZydisDecoderContext context;
       ZydisDecodedInstruction instruction;
-      if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&decoder, &context, window + i,
-                                                      available - i, &instruction))) {
+      if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&decoder, &context, window + i, available - i,
+                                                      &instruction))) {
         ++i;  // not code (padding, data): resynchronise on the next byte
         continue;
       }
@@ -120,8 +124,8 @@ const uint8_t* branch_targets(const SelfMapping& mapping) {
       bool branch = category == ZYDIS_CATEGORY_COND_BR || category == ZYDIS_CATEGORY_UNCOND_BR ||
                     category == ZYDIS_CATEGORY_CALL;
       if (branch && instruction.raw.imm[0].is_relative) {
-        uint64_t target = offset + i + instruction.length +
-                          static_cast<uint64_t>(instruction.raw.imm[0].value.s);
+        uint64_t target =
+            offset + i + instruction.length + static_cast<uint64_t>(instruction.raw.imm[0].value.s);
         if (target < size) bits[target / 8] |= static_cast<uint8_t>(1u << (target % 8));
       }
       i += instruction.length;
@@ -171,7 +175,8 @@ void store_code_byte(uintptr_t at, uint8_t value) {
 void write_site(uintptr_t site, const uint8_t* bytes, size_t count) {
   store_code_byte(site, kInt3);
   sync_cores();
-  for (size_t i = 1; i < count; ++i) store_code_byte(site + i, bytes[i]);
+  for (size_t i = 1; i < count; ++i)
+    store_code_byte(site + i, bytes[i]);
   sync_cores();
   store_code_byte(site, bytes[0]);
   sync_cores();
@@ -215,15 +220,17 @@ bool overlaps_another_patch(uintptr_t site, size_t reach) {
 
 // A five-byte jump at `site` (over a site at least that long, or over the site and the
 // instructions after it), to a stub within rel32 reach.
-PatchOutcome plan_whole_jump(const PatchSlot& slot, uintptr_t site, uintptr_t cache_pc, PatchPlan* plan) {
+PatchOutcome plan_whole_jump(const PatchSlot& slot, uintptr_t site, uintptr_t cache_pc,
+                             PatchPlan* plan) {
   if (overlaps_another_patch(site, kEntryJumpBytes)) return PatchOutcome::Overlap;
   const uintptr_t end = site + kEntryJumpBytes;
   auto reaches = [end](const uint8_t* stub) {
     int64_t displacement = reinterpret_cast<intptr_t>(stub) - static_cast<intptr_t>(end);
     return displacement == static_cast<int32_t>(displacement);
   };
-  uint8_t* stub = slot.stub != nullptr && reaches(slot.stub) ? slot.stub
-                                                             : x86::allocate_code_near(site, kStubBytes);
+  uint8_t* stub = slot.stub != nullptr && reaches(slot.stub)
+                      ? slot.stub
+                      : x86::allocate_code_near(site, kStubBytes);
   if (stub == nullptr || !reaches(stub)) return PatchOutcome::NoMemory;
   set_stub(stub, cache_pc);
   auto rel32 = static_cast<int32_t>(reinterpret_cast<intptr_t>(stub) - static_cast<intptr_t>(end));
@@ -279,8 +286,8 @@ PatchOutcome plan_jump_over_site(const PatchSlot& slot, uintptr_t site, size_t l
 
 // Whether a five-byte jump over the site and the instructions after it leaves every way into
 // them through the site: Patched, NotStraightLine or BranchTarget.
-PatchOutcome check_covered(uintptr_t site, const BlockTranslation& block, const SelfMapping& mapping,
-                           const uint8_t* targets) {
+PatchOutcome check_covered(uintptr_t site, const BlockTranslation& block,
+                           const SelfMapping& mapping, const uint8_t* targets) {
   for (uintptr_t at = site; at < site + kEntryJumpBytes;) {
     const TranslatedInstruction* instruction = block.instruction_at(at);
     if (instruction == nullptr) return PatchOutcome::NotStraightLine;
@@ -301,7 +308,8 @@ PatchOutcome plan_patch(const PatchSlot& slot, uintptr_t site, const BlockTransl
   const size_t length = first->length;
   SelfMapping mapping;
   if (!self_mapping_of(site, &mapping) || !mapping.file || mapping.writable || !mapping.readable ||
-      !mapping.executable || site + (length < kEntryJumpBytes ? length : kEntryJumpBytes) > mapping.end) {
+      !mapping.executable ||
+      site + (length < kEntryJumpBytes ? length : kEntryJumpBytes) > mapping.end) {
     return PatchOutcome::NotFileCode;
   }
   const uint8_t* targets = branch_targets(mapping);
@@ -352,38 +360,58 @@ bool jump_in_place(const PatchSlot& slot, uintptr_t site) {
 
 const char* patch_outcome_name(PatchOutcome outcome) {
   switch (outcome) {
-    case PatchOutcome::Patched: return "patched";
-    case PatchOutcome::AlreadyPatched: return "already patched";
-    case PatchOutcome::Disabled: return "patching is off";
-    case PatchOutcome::NotHotYet: return "not hot yet";
-    case PatchOutcome::Busy: return "another patch is under way";
-    case PatchOutcome::Refused: return "refused before";
-    case PatchOutcome::TableFull: return "too many sites";
-    case PatchOutcome::NotStraightLine: return "the jump would cover untranslated bytes";
-    case PatchOutcome::BranchTarget: return "a branch targets the bytes under the jump";
-    case PatchOutcome::NotFileCode: return "the code is not in a read-only file mapping";
+    case PatchOutcome::Patched:
+      return "patched";
+    case PatchOutcome::AlreadyPatched:
+      return "already patched";
+    case PatchOutcome::Disabled:
+      return "patching is off";
+    case PatchOutcome::NotHotYet:
+      return "not hot yet";
+    case PatchOutcome::Busy:
+      return "another patch is under way";
+    case PatchOutcome::Refused:
+      return "refused before";
+    case PatchOutcome::TableFull:
+      return "too many sites";
+    case PatchOutcome::NotStraightLine:
+      return "the jump would cover untranslated bytes";
+    case PatchOutcome::BranchTarget:
+      return "a branch targets the bytes under the jump";
+    case PatchOutcome::NotFileCode:
+      return "the code is not in a read-only file mapping";
     case PatchOutcome::OtherThreads:
       return "the process has other threads, and membarrier(SYNC_CORE) is not available";
-    case PatchOutcome::NoMemory: return "no code-cache memory within reach";
-    case PatchOutcome::Overlap: return "the jump would overlap another patch's";
+    case PatchOutcome::NoMemory:
+      return "no code-cache memory within reach";
+    case PatchOutcome::Overlap:
+      return "the jump would overlap another patch's";
     case PatchOutcome::NoWindow:
       return "no free memory where a jump over the site alone can lead, and other threads";
-    case PatchOutcome::ProtectFailed: return "the code cannot be made writable";
+    case PatchOutcome::ProtectFailed:
+      return "the code cannot be made writable";
   }
   return "?";
 }
 
-void set_entry_patching(bool enabled) { g_enabled.store(enabled); }
-bool entry_patching_enabled() { return g_enabled.load(std::memory_order_relaxed); }
+void set_entry_patching(bool enabled) {
+  g_enabled.store(enabled);
+}
+bool entry_patching_enabled() {
+  return g_enabled.load(std::memory_order_relaxed);
+}
 
 PatchOutcome note_diverted_entry(uintptr_t site, const BlockTranslation& block) {
   if (!entry_patching_enabled()) return PatchOutcome::Disabled;
   PatchSlot* slot = slot_of(site, /*claim=*/true);
   if (slot == nullptr) return PatchOutcome::TableFull;
   switch (slot->state.load(std::memory_order_acquire)) {
-    case kCounting: break;
-    case kRefused: return PatchOutcome::Refused;
-    default: return PatchOutcome::AlreadyPatched;
+    case kCounting:
+      break;
+    case kRefused:
+      return PatchOutcome::Refused;
+    default:
+      return PatchOutcome::AlreadyPatched;
   }
   if (slot->traps.fetch_add(1) + 1 < kHotEntryTraps) return PatchOutcome::NotHotYet;
   if (g_busy.exchange(true, std::memory_order_acquire)) return PatchOutcome::Busy;
@@ -426,11 +454,13 @@ size_t remove_entry_patches(uintptr_t low, uintptr_t high) {
   }
   sigset_t saved;
   sys::rt_sigprocmask(SIG_BLOCK, &everything, &saved);
-  while (g_busy.exchange(true, std::memory_order_acquire)) sys::sched_yield();
+  while (g_busy.exchange(true, std::memory_order_acquire))
+    sys::sched_yield();
   size_t removed = 0;
   for (PatchSlot& slot : g_slots) {
     uintptr_t site = slot.site.load(std::memory_order_acquire);
-    if (site == 0 || slot.state.load() != kPatched || slot.high <= low || high <= slot.low) continue;
+    if (site == 0 || slot.state.load() != kPatched || slot.high <= low || high <= slot.low)
+      continue;
     if (jump_in_place(slot, site) && make_writable(site, slot.written, true)) {
       slot.state.store(kRemoving, std::memory_order_release);
       write_site(site, slot.original, slot.written);
@@ -456,7 +486,8 @@ void show_original_code(uint8_t* bytes, uintptr_t address, size_t size) {
     bool in_place = true;  // as far as `bytes` show the jump
     for (size_t i = 0; i < slot.written; ++i) {
       uintptr_t at = site + i;
-      if (at >= address && at < address + size && bytes[at - address] != slot.jump[i]) in_place = false;
+      if (at >= address && at < address + size && bytes[at - address] != slot.jump[i])
+        in_place = false;
     }
     if (!in_place) continue;
     for (size_t i = 0; i < slot.written; ++i) {
@@ -466,7 +497,9 @@ void show_original_code(uint8_t* bytes, uintptr_t address, size_t size) {
   }
 }
 
-size_t entry_patch_count() { return g_patched.load(); }
+size_t entry_patch_count() {
+  return g_patched.load();
+}
 
 bool jump_window(uintptr_t site, const uint8_t* code, size_t site_length, size_t prefixes,
                  JumpWindow* out) {
@@ -474,7 +507,8 @@ bool jump_window(uintptr_t site, const uint8_t* code, size_t site_length, size_t
   const size_t reach = kEntryJumpBytes + prefixes;
   const size_t chosen = site_length - 1 - prefixes;  // the displacement's low bytes, on the site
   uint32_t fixed = 0;
-  for (size_t k = chosen; k < 4; ++k) fixed |= uint32_t{code[prefixes + 1 + k]} << (8 * k);
+  for (size_t k = chosen; k < 4; ++k)
+    fixed |= uint32_t{code[prefixes + 1 + k]} << (8 * k);
   // The fixed bytes include the sign: the targets are one contiguous range.
   const int64_t low = static_cast<int64_t>(site + reach) + static_cast<int32_t>(fixed);
   const int64_t high = low + (int64_t{1} << (8 * chosen)) - 1;

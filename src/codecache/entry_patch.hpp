@@ -50,22 +50,22 @@ inline constexpr size_t kMaxPaddedJumpBytes = kEntryJumpBytes + 3;
 
 // Why note_diverted_entry() did not (or did) patch a site.
 enum class PatchOutcome : uint8_t {
-  Patched,           // patched now
-  AlreadyPatched,    // ... before (a thread that trapped while the patch was being made)
-  Disabled,          // set_entry_patching(false)
-  NotHotYet,         // fewer than kHotEntryTraps traps so far
-  Busy,              // another patch is being made or taken out: a later trap tries again
-  Refused,           // refused before, for one of the reasons below
-  TableFull,         // kMaxEntryPatches sites are counted already
-  NotStraightLine,   // the bytes under the jump are not all translated instructions in a row
-  BranchTarget,      // a direct branch targets the bytes under the jump
-  NotFileCode,       // the code is writable, anonymous, or its mapping cannot be read
-  OtherThreads,      // the process has other threads, and membarrier(SYNC_CORE) is not available
-  NoMemory,          // no code-cache memory within reach of the site
-  Overlap,           // the jump would overlap the jump of another patch
-  NoWindow,          // a site shorter than the jump: no free memory where a jump over the
-                     // site alone can lead, and other threads forbid one over more
-  ProtectFailed,     // the code could not be made writable (a W^X policy)
+  Patched,          // patched now
+  AlreadyPatched,   // ... before (a thread that trapped while the patch was being made)
+  Disabled,         // set_entry_patching(false)
+  NotHotYet,        // fewer than kHotEntryTraps traps so far
+  Busy,             // another patch is being made or taken out: a later trap tries again
+  Refused,          // refused before, for one of the reasons below
+  TableFull,        // kMaxEntryPatches sites are counted already
+  NotStraightLine,  // the bytes under the jump are not all translated instructions in a row
+  BranchTarget,     // a direct branch targets the bytes under the jump
+  NotFileCode,      // the code is writable, anonymous, or its mapping cannot be read
+  OtherThreads,     // the process has other threads, and membarrier(SYNC_CORE) is not available
+  NoMemory,         // no code-cache memory within reach of the site
+  Overlap,          // the jump would overlap the jump of another patch
+  NoWindow,         // a site shorter than the jump: no free memory where a jump over the
+                    // site alone can lead, and other threads forbid one over more
+  ProtectFailed,    // the code could not be made writable (a W^X policy)
 };
 const char* patch_outcome_name(PatchOutcome outcome);
 

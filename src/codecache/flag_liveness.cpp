@@ -41,10 +41,11 @@ FlagUse flag_use(const ZydisDecodedInstruction& instruction, const ZydisDecodedO
   if (flags == nullptr) return use;
   use.read = flags->tested & kStatusFlags;
   use.defined = (flags->modified | flags->set_0 | flags->set_1 | flags->undefined) & kStatusFlags;
-  bool repeated = (instruction.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE |
-                                             ZYDIS_ATTRIB_HAS_REPNE)) != 0;
+  bool repeated = (instruction.attributes &
+                   (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) != 0;
   if (repeated) use.defined = 0;
-  if (is_shift_or_rotate(instruction.mnemonic) && !shift_always_writes_flags(instruction, operands)) {
+  if (is_shift_or_rotate(instruction.mnemonic) &&
+      !shift_always_writes_flags(instruction, operands)) {
     use.defined = 0;  // a shift by 0 passes on the flags that came in
   }
   return use;
@@ -52,7 +53,8 @@ FlagUse flag_use(const ZydisDecodedInstruction& instruction, const ZydisDecodedO
 
 void compute_live_flags(const FlagUse* uses, const FlagSuccessors* successors, size_t count,
                         uint32_t* live_before) {
-  for (size_t i = 0; i < count; ++i) live_before[i] = 0;
+  for (size_t i = 0; i < count; ++i)
+    live_before[i] = 0;
   // Liveness only grows, one flag at a time at most per pass: the passes are bounded.
   for (bool changed = true; changed;) {
     changed = false;

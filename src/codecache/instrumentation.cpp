@@ -4,8 +4,8 @@
 
 #include <cstring>
 
-#include "x86/code_writer.hpp"
 #include "codecache/access_log.hpp"
+#include "x86/code_writer.hpp"
 
 namespace mmiotrace::codecache {
 namespace {
@@ -21,10 +21,13 @@ ZydisRegister enclosing64(ZydisRegister reg) {
   return ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, reg);
 }
 
-bool is_gpr64(ZydisRegister reg) { return reg >= ZYDIS_REGISTER_RAX && reg <= ZYDIS_REGISTER_R15; }
+bool is_gpr64(ZydisRegister reg) {
+  return reg >= ZYDIS_REGISTER_RAX && reg <= ZYDIS_REGISTER_R15;
+}
 
 // The explicit memory operand, or -1.
-int memory_operand(const ZydisDecodedInstruction& instruction, const ZydisDecodedOperand* operands) {
+int memory_operand(const ZydisDecodedInstruction& instruction,
+                   const ZydisDecodedOperand* operands) {
   int found = -1;
   for (uint8_t i = 0; i < instruction.operand_count_visible; ++i) {
     if (operands[i].type != ZYDIS_OPERAND_TYPE_MEMORY) continue;
@@ -59,8 +62,8 @@ void set_immediate(ZydisEncoderOperand& operand, int64_t value) {
   operand.imm.s = value;
 }
 // A quadword of the access log at %fs:(log + displacement [+ index]).
-void set_log_memory(ZydisEncoderRequest& request, ZydisEncoderOperand& operand,
-                    intptr_t log_offset, int32_t displacement, ZydisRegister index) {
+void set_log_memory(ZydisEncoderRequest& request, ZydisEncoderOperand& operand, intptr_t log_offset,
+                    int32_t displacement, ZydisRegister index) {
   request.prefixes |= ZYDIS_ATTRIB_HAS_SEGMENT_FS;
   operand.type = ZYDIS_OPERAND_TYPE_MEMORY;
   operand.mem.base = ZYDIS_REGISTER_NONE;
@@ -70,7 +73,8 @@ void set_log_memory(ZydisEncoderRequest& request, ZydisEncoderOperand& operand,
   operand.mem.size = 8;
 }
 
-void emit_binary(x86::CodeWriter& code, ZydisMnemonic mnemonic, ZydisRegister to, ZydisRegister from) {
+void emit_binary(x86::CodeWriter& code, ZydisMnemonic mnemonic, ZydisRegister to,
+                 ZydisRegister from) {
   ZydisEncoderRequest r = x86::CodeWriter::request(mnemonic);
   r.operand_count = 2;
   set_register(r.operands[0], to);
@@ -78,7 +82,8 @@ void emit_binary(x86::CodeWriter& code, ZydisMnemonic mnemonic, ZydisRegister to
   code.emit(r);
 }
 
-void emit_with_immediate(x86::CodeWriter& code, ZydisMnemonic mnemonic, ZydisRegister to, int64_t value) {
+void emit_with_immediate(x86::CodeWriter& code, ZydisMnemonic mnemonic, ZydisRegister to,
+                         int64_t value) {
   ZydisEncoderRequest r = x86::CodeWriter::request(mnemonic);
   r.operand_count = 2;
   set_register(r.operands[0], to);
@@ -115,7 +120,8 @@ void emit_log_operation(x86::CodeWriter& code, ZydisMnemonic mnemonic, intptr_t 
 }
 
 // mov %fs:(log + displacement), %reg
-void emit_log_load(x86::CodeWriter& code, ZydisRegister reg, intptr_t log_offset, int32_t displacement) {
+void emit_log_load(x86::CodeWriter& code, ZydisRegister reg, intptr_t log_offset,
+                   int32_t displacement) {
   ZydisEncoderRequest r = x86::CodeWriter::request(ZYDIS_MNEMONIC_MOV);
   r.operand_count = 2;
   set_register(r.operands[0], reg);
@@ -136,8 +142,8 @@ bool can_divert(const ZydisDecodedInstruction& instruction, const ZydisDecodedOp
       return false;
   }
   if (instruction.operand_count_visible != 2 || instruction.address_width != 64) return false;
-  if (instruction.attributes & (ZYDIS_ATTRIB_HAS_SEGMENT_FS | ZYDIS_ATTRIB_HAS_SEGMENT_GS |
-                                ZYDIS_ATTRIB_HAS_LOCK)) {
+  if (instruction.attributes &
+      (ZYDIS_ATTRIB_HAS_SEGMENT_FS | ZYDIS_ATTRIB_HAS_SEGMENT_GS | ZYDIS_ATTRIB_HAS_LOCK)) {
     return false;
   }
   int memory = memory_operand(instruction, operands);
@@ -145,7 +151,8 @@ bool can_divert(const ZydisDecodedInstruction& instruction, const ZydisDecodedOp
   const ZydisDecodedOperand& m = operands[memory];
   if (m.mem.type != ZYDIS_MEMOP_TYPE_MEM) return false;
   if (m.size != 8 && m.size != 16 && m.size != 32 && m.size != 64) return false;
-  if (m.mem.base != ZYDIS_REGISTER_NONE && (!is_gpr64(m.mem.base) || m.mem.base == ZYDIS_REGISTER_RSP)) {
+  if (m.mem.base != ZYDIS_REGISTER_NONE &&
+      (!is_gpr64(m.mem.base) || m.mem.base == ZYDIS_REGISTER_RSP)) {
     return false;
   }
   if (m.mem.index != ZYDIS_REGISTER_NONE && !is_gpr64(m.mem.index)) return false;
@@ -164,8 +171,9 @@ bool can_divert(const ZydisDecodedInstruction& instruction, const ZydisDecodedOp
 
 size_t build_diverted_access(const ZydisDecodedInstruction& instruction,
                              const ZydisDecodedOperand* operands, uintptr_t original_pc,
-                             const uint8_t* original_bytes, bool flags_live, const DivertTarget& target, intptr_t log_offset,
-                             uint8_t* out, size_t room, DivertedAccessLayout* layout) {
+                             const uint8_t* original_bytes, bool flags_live,
+                             const DivertTarget& target, intptr_t log_offset, uint8_t* out,
+                             size_t room, DivertedAccessLayout* layout) {
   const int memory = memory_operand(instruction, operands);
   const ZydisDecodedOperand& m = operands[memory];
   const ZydisDecodedOperand& other = operands[1 - memory];
@@ -179,7 +187,7 @@ size_t build_diverted_access(const ZydisDecodedInstruction& instruction,
   // Two scratch registers the instruction does not use.
   ZydisRegister used[3] = {m.mem.base, m.mem.index,
                            other.type == ZYDIS_OPERAND_TYPE_REGISTER ? enclosing64(other.reg.value)
-                                                                      : ZYDIS_REGISTER_NONE};
+                                                                     : ZYDIS_REGISTER_NONE};
   ZydisRegister scratch[2] = {ZYDIS_REGISTER_NONE, ZYDIS_REGISTER_NONE};
   size_t found = 0;
   for (int number = 0; number < 16 && found < 2; ++number) {
@@ -221,8 +229,9 @@ size_t build_diverted_access(const ZydisDecodedInstruction& instruction,
                      ZYDIS_REGISTER_NONE, ZYDIS_REGISTER_NONE, kAccessLogRecords);
   static constexpr uint8_t kJb[2] = {0x0f, 0x82};
   size_t to_room = branch_placeholder(code, kJb, sizeof(kJb));
-  emit_with_immediate(code, ZYDIS_MNEMONIC_MOV, work,
-                      static_cast<int64_t>(reinterpret_cast<uintptr_t>(&mmiotrace_access_log_flush_thunk)));
+  emit_with_immediate(
+      code, ZYDIS_MNEMONIC_MOV, work,
+      static_cast<int64_t>(reinterpret_cast<uintptr_t>(&mmiotrace_access_log_flush_thunk)));
   {
     ZydisEncoderRequest r = x86::CodeWriter::request(ZYDIS_MNEMONIC_CALL);
     r.operand_count = 1;
@@ -264,8 +273,8 @@ size_t build_diverted_access(const ZydisDecodedInstruction& instruction,
                        work, ZYDIS_REGISTER_NONE, other.imm.value.s);
   }
   emit_with_immediate(code, ZYDIS_MNEMONIC_MOV, address, static_cast<int64_t>(original_pc));
-  emit_log_operation(code, ZYDIS_MNEMONIC_MOV, log_offset, record + offsetof(AccessRecord, pc), work,
-                     address, 0);
+  emit_log_operation(code, ZYDIS_MNEMONIC_MOV, log_offset, record + offsetof(AccessRecord, pc),
+                     work, address, 0);
   emit_log_operation(code, ZYDIS_MNEMONIC_MOV, log_offset, record + offsetof(AccessRecord, info),
                      work, ZYDIS_REGISTER_NONE, width | (write ? kAccessWrite : 0));
   emit_log_operation(code, ZYDIS_MNEMONIC_ADD, log_offset, offsetof(AccessLog, count),
@@ -303,8 +312,9 @@ size_t build_exit_flush(intptr_t log_offset, uint8_t* out, size_t room) {
   static constexpr uint8_t kJe[2] = {0x0f, 0x84};
   size_t to_skip = branch_placeholder(code, kJe, sizeof(kJe));
   code.push(ZYDIS_REGISTER_RAX);
-  emit_with_immediate(code, ZYDIS_MNEMONIC_MOV, ZYDIS_REGISTER_RAX,
-                      static_cast<int64_t>(reinterpret_cast<uintptr_t>(&mmiotrace_access_log_flush_thunk)));
+  emit_with_immediate(
+      code, ZYDIS_MNEMONIC_MOV, ZYDIS_REGISTER_RAX,
+      static_cast<int64_t>(reinterpret_cast<uintptr_t>(&mmiotrace_access_log_flush_thunk)));
   {
     ZydisEncoderRequest r = x86::CodeWriter::request(ZYDIS_MNEMONIC_CALL);
     r.operand_count = 1;

@@ -16,7 +16,6 @@
 
 namespace mmiotrace::codecache {
 
-
 // The longest sequence build_diverted_access() makes.
 inline constexpr size_t kMaxDivertedAccess = 192;
 
@@ -28,8 +27,9 @@ bool can_divert(const ZydisDecodedInstruction& instruction, const ZydisDecodedOp
 // Where, in a sequence build_diverted_access() made, the thread must not be interrupted by
 // anything that logs to its access log: from the check for room in the log to the count of the
 // access's record (offsets from the sequence's start). The call that empties a full log lies
-// inside, but what it calls is outside the code cache, where a signal may run its handler. A program signal arriving there is held back until the
-// thread is past it (kmmio/signal_deferral.hpp).
+// inside, but what it calls is outside the code cache, where a signal may run its handler. A
+// program signal arriving there is held back until the thread is past it
+// (kmmio/signal_deferral.hpp).
 struct DivertedAccessLayout {
   uint16_t critical_begin = 0;
   uint16_t critical_end = 0;
@@ -42,8 +42,9 @@ struct DivertedAccessLayout {
 // offset from the thread pointer (access_log_tls_offset()). Returns the length, 0 on failure.
 size_t build_diverted_access(const ZydisDecodedInstruction& instruction,
                              const ZydisDecodedOperand* operands, uintptr_t original_pc,
-                             const uint8_t* original_bytes, bool flags_live, const DivertTarget& target, intptr_t log_offset,
-                             uint8_t* out, size_t room, DivertedAccessLayout* layout = nullptr);
+                             const uint8_t* original_bytes, bool flags_live,
+                             const DivertTarget& target, intptr_t log_offset, uint8_t* out,
+                             size_t room, DivertedAccessLayout* layout = nullptr);
 
 // The longest sequence build_exit_flush() makes.
 inline constexpr size_t kMaxExitFlush = 64;

@@ -18,7 +18,9 @@ constinit Slot g_slots[kMaxTranslations];
 constinit std::atomic<const BlockTranslation*> g_all[kMaxTranslations];
 constinit std::atomic<size_t> g_all_count{0};
 
-size_t slot_of(uintptr_t pc) { return static_cast<size_t>((pc * 0x9e3779b97f4a7c15ull) >> 52) % kMaxTranslations; }
+size_t slot_of(uintptr_t pc) {
+  return static_cast<size_t>((pc * 0x9e3779b97f4a7c15ull) >> 52) % kMaxTranslations;
+}
 
 bool same_target(const DivertTarget& a, const DivertTarget& b) {
   return a.low == b.low && a.size == b.size && a.alias_delta == b.alias_delta;
@@ -118,6 +120,8 @@ bool in_critical_part(uintptr_t pc) {
   return block != nullptr && block->in_critical_part(pc);
 }
 
-bool in_code_cache(uintptr_t pc) { return block_holding(pc) != nullptr; }
+bool in_code_cache(uintptr_t pc) {
+  return block_holding(pc) != nullptr;
+}
 
 }  // namespace mmiotrace::codecache

@@ -8,7 +8,9 @@ namespace mmiotrace {
 
 inline constexpr uintptr_t kPageSize = 4096;
 
-constexpr uintptr_t page_floor(uintptr_t address) { return address & ~(kPageSize - 1); }
+constexpr uintptr_t page_floor(uintptr_t address) {
+  return address & ~(kPageSize - 1);
+}
 constexpr uintptr_t page_ceil(uintptr_t address) {
   return (address + kPageSize - 1) & ~(kPageSize - 1);
 }

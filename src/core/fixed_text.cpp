@@ -5,7 +5,8 @@
 namespace mmiotrace {
 
 TextSpan& TextSpan::text(std::string_view s) {
-  for (char c : s) character(c);
+  for (char c : s)
+    character(c);
   return *this;
 }
 
@@ -18,7 +19,9 @@ TextSpan& TextSpan::character(char c) {
   return *this;
 }
 
-TextSpan& TextSpan::decimal(uint64_t value) { return decimal_padded(value, 1); }
+TextSpan& TextSpan::decimal(uint64_t value) {
+  return decimal_padded(value, 1);
+}
 
 TextSpan& TextSpan::signed_decimal(int64_t value) {
   if (value < 0) {
@@ -35,8 +38,10 @@ TextSpan& TextSpan::decimal_padded(uint64_t value, int digits) {
     reversed[count++] = static_cast<char>('0' + value % 10);
     value /= 10;
   } while (value != 0);
-  for (int pad = count; pad < digits; ++pad) character('0');
-  while (count > 0) character(reversed[--count]);
+  for (int pad = count; pad < digits; ++pad)
+    character('0');
+  while (count > 0)
+    character(reversed[--count]);
   return *this;
 }
 
@@ -48,8 +53,10 @@ TextSpan& TextSpan::hex(uint64_t value, int min_digits) {
     reversed[count++] = kDigits[value & 0xf];
     value >>= 4;
   } while (value != 0);
-  for (int pad = count; pad < min_digits; ++pad) character('0');
-  while (count > 0) character(reversed[--count]);
+  for (int pad = count; pad < min_digits; ++pad)
+    character('0');
+  while (count > 0)
+    character(reversed[--count]);
   return *this;
 }
 

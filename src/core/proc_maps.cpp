@@ -61,7 +61,8 @@ std::optional<MapsEntry> parse_line(std::string_view line) {
     size_t space = line.find(' ');
     line.remove_prefix(space == std::string_view::npos ? line.size() : space);
   }
-  while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+  while (!line.empty() && line.front() == ' ')
+    line.remove_prefix(1);
   entry.path = std::string(line);
   return entry;
 }

@@ -50,7 +50,8 @@ bool parse_maps_line(const char* line, size_t length, SelfMapping* out) {
   cursor += 4;
   for (int field = 0; field < 2; ++field) {  // offset, device
     if (cursor == end || *cursor++ != ' ') return false;
-    while (cursor < end && *cursor != ' ') ++cursor;
+    while (cursor < end && *cursor != ' ')
+      ++cursor;
   }
   if (cursor == end || *cursor++ != ' ') return false;
   out->file = parse_number(cursor, end, 10) != 0;
@@ -72,7 +73,8 @@ long self_stat_field(int field) {
   const char* end = text + got;
   const char* cursor = end;
   // Past the command name, which may hold spaces and parentheses: the fields follow its last ')'.
-  while (cursor > text && cursor[-1] != ')') --cursor;
+  while (cursor > text && cursor[-1] != ')')
+    --cursor;
   if (cursor == text) return -1;
   // " S ppid ...": the space before field 3, then field 3 (state), then field 4...
   for (int at = 2; at < field && cursor < end; ++cursor) {

@@ -3,12 +3,12 @@
 // Every function returns the kernel's result: a value >= 0, or -errno.
 #pragma once
 
-#include <csignal>
-#include <cstddef>
-#include <cstdint>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <csignal>
+#include <cstddef>
+#include <cstdint>
 
 namespace mmiotrace::sys {
 
@@ -25,7 +25,9 @@ inline long syscall6(long number, long a1 = 0, long a2 = 0, long a3 = 0, long a4
   return result;
 }
 
-inline long as_long(const void* pointer) { return reinterpret_cast<long>(pointer); }
+inline long as_long(const void* pointer) {
+  return reinterpret_cast<long>(pointer);
+}
 
 inline long write(int fd, const void* data, size_t size) {
   return syscall6(SYS_write, fd, as_long(data), static_cast<long>(size));
@@ -40,10 +42,18 @@ inline long mmap(uintptr_t address, size_t length, int prot, int flags, int fd, 
 inline long munmap(uintptr_t address, size_t length) {
   return syscall6(SYS_munmap, static_cast<long>(address), static_cast<long>(length));
 }
-inline int getpid() { return static_cast<int>(syscall6(SYS_getpid)); }
-inline int gettid() { return static_cast<int>(syscall6(SYS_gettid)); }
-inline long tgkill(int tgid, int tid, int signal) { return syscall6(SYS_tgkill, tgid, tid, signal); }
-inline long sched_yield() { return syscall6(SYS_sched_yield); }
+inline int getpid() {
+  return static_cast<int>(syscall6(SYS_getpid));
+}
+inline int gettid() {
+  return static_cast<int>(syscall6(SYS_gettid));
+}
+inline long tgkill(int tgid, int tid, int signal) {
+  return syscall6(SYS_tgkill, tgid, tid, signal);
+}
+inline long sched_yield() {
+  return syscall6(SYS_sched_yield);
+}
 constexpr struct timespec timespec_of_ns(uint64_t nanoseconds) {
   return {static_cast<time_t>(nanoseconds / 1'000'000'000),
           static_cast<long>(nanoseconds % 1'000'000'000)};
@@ -62,12 +72,15 @@ inline long process_vm_readv_self(void* destination, uintptr_t source, size_t si
   return syscall6(SYS_process_vm_readv, getpid(), as_long(&local), 1, as_long(&remote), 1, 0);
 }
 inline long open_read_only(const char* path) {
-  return syscall6(SYS_openat, -100 /* AT_FDCWD */, as_long(path), 0 /* O_RDONLY */ | 02000000 /* O_CLOEXEC */);
+  return syscall6(SYS_openat, -100 /* AT_FDCWD */, as_long(path),
+                  0 /* O_RDONLY */ | 02000000 /* O_CLOEXEC */);
 }
 inline long read(int fd, void* out, size_t size) {
   return syscall6(SYS_read, fd, as_long(out), static_cast<long>(size));
 }
-inline long close(int fd) { return syscall6(SYS_close, fd); }
+inline long close(int fd) {
+  return syscall6(SYS_close, fd);
+}
 inline long membarrier(int command, unsigned flags = 0) {
   return syscall6(SYS_membarrier, command, flags, 0);
 }

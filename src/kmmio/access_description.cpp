@@ -22,8 +22,8 @@ void describe_access(const ProbeTable& table, uintptr_t fault_address, const uco
   bool decoded = false;
   uint8_t code[x86::kMaxInstructionLength] = {};
   size_t code_size = 0;
-  if (table.find_page(pc) == nullptr && table.find_page(pc + x86::kMaxInstructionLength - 1) ==
-                                            nullptr) {
+  if (table.find_page(pc) == nullptr &&
+      table.find_page(pc + x86::kMaxInstructionLength - 1) == nullptr) {
     code_size = x86::read_code(pc, code);
     decoded = x86::decode(code, code_size, pc, &out->instruction) == x86::DecodeResult::Ok;
   } else {

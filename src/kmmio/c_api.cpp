@@ -2,11 +2,11 @@
 // public include/mmiotrace/mmiotrace.h.)
 #include <cerrno>
 
+#include "codecache/entry_patch.hpp"
 #include "kmmio/code_cache.hpp"
 #include "kmmio/engine.hpp"
 #include "kmmio/engine_settings.hpp"
 #include "kmmio/engine_stats.hpp"
-#include "codecache/entry_patch.hpp"
 #include "mmiotrace/mmiotrace.h"
 
 using namespace mmiotrace;
@@ -29,20 +29,26 @@ int mmiotrace_set_strategy(enum mmiotrace_strategy strategy) {
   return 0;
 }
 
-enum mmiotrace_strategy mmiotrace_get_strategy(void) { return kmmio::current_strategy(); }
+enum mmiotrace_strategy mmiotrace_get_strategy(void) {
+  return kmmio::current_strategy();
+}
 
 void mmiotrace_set_divert(int enabled) {
   kmmio::set_divert(enabled != 0);
   if (enabled != 0) kmmio::relay_program_handlers();
 }
 
-void mmiotrace_set_patch(int enabled) { codecache::set_entry_patching(enabled != 0); }
+void mmiotrace_set_patch(int enabled) {
+  codecache::set_entry_patching(enabled != 0);
+}
 
 void mmiotrace_set_notice_handler(mmiotrace_notice_handler handler, void* user_data) {
   kmmio::set_notice_handler(handler, user_data);
 }
 
-size_t mmiotrace_probe_count(void) { return kmmio::probe_count(); }
+size_t mmiotrace_probe_count(void) {
+  return kmmio::probe_count();
+}
 
 void mmiotrace_get_stats(struct mmiotrace_stats* stats) {
   kmmio::EngineStats& counters = kmmio::engine_stats();

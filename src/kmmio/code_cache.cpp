@@ -2,11 +2,11 @@
 // Diverting faulting accesses into the code cache (see divert.hpp).
 #include "kmmio/code_cache.hpp"
 
-#include "kmmio/engine_stats.hpp"
-#include "kmmio/signal_deferral.hpp"
 #include "codecache/access_log.hpp"
 #include "codecache/entry_patch.hpp"
 #include "codecache/translation_cache.hpp"
+#include "kmmio/engine_stats.hpp"
+#include "kmmio/signal_deferral.hpp"
 
 namespace mmiotrace::kmmio {
 
@@ -36,7 +36,8 @@ bool divert_access(const ProbeTable& table, uintptr_t fault_address, ucontext_t&
   if (block == nullptr) return false;
   uc.uc_mcontext.gregs[REG_RIP] = static_cast<greg_t>(block->cache_pc(pc));
   count_diverted();
-  if (codecache::note_diverted_entry(pc, *block) == codecache::PatchOutcome::Patched) count_patched();
+  if (codecache::note_diverted_entry(pc, *block) == codecache::PatchOutcome::Patched)
+    count_patched();
   return true;
 }
 

@@ -10,22 +10,21 @@
 
 #include <cstdint>
 
-#include "kmmio/probe_table.hpp"
 #include "codecache/access_log.hpp"
+#include "kmmio/probe_table.hpp"
 
 namespace mmiotrace::kmmio {
 
 // Normal context, before or while the program runs.
 void set_divert(bool enabled);
 bool divert_enabled();
-// What set_divert() uses (kmmio/code_cache_report.cpp): whether diversion is on, and the two ways it
-// gives the log to codecache::flush_access_log(): every record, and the vector-free one (see
-// codecache::AccessLogFlushVectorFree), which stops at the first record for a probe with a handler of
-// its own.
+// What set_divert() uses (kmmio/code_cache_report.cpp): whether diversion is on, and the two ways
+// it gives the log to codecache::flush_access_log(): every record, and the vector-free one (see
+// codecache::AccessLogFlushVectorFree), which stops at the first record for a probe with a handler
+// of its own.
 void set_divert_reporting(bool enabled);
 void report_access_log(const AccessRecord* records, size_t count, uint64_t time_ns);
-size_t report_access_log_in_batches(const AccessRecord* records, size_t count,
-                                    uint64_t time_ns);
+size_t report_access_log_in_batches(const AccessRecord* records, size_t count, uint64_t time_ns);
 
 // For a fault at `fault_address` on a page behind an alias: when the instruction at RIP is one
 // the code cache instruments and the access lies in one probe that a Passthrough backend

@@ -5,10 +5,10 @@
 #include <atomic>
 #include <cstring>
 
+#include "codecache/access_log.hpp"
 #include "core/access_context.hpp"
 #include "kmmio/code_cache.hpp"
 #include "kmmio/engine_stats.hpp"
-#include "codecache/access_log.hpp"
 
 namespace mmiotrace::kmmio {
 namespace {
@@ -41,7 +41,8 @@ size_t report(const AccessRecord* records, size_t count, uint64_t time_ns, bool 
     if (probe->pre_handler == nullptr && probe->post_handler == nullptr) continue;
     if (batch != nullptr && probe->pre_handler == nullptr && probe->post_handler == batched) {
       size_t run = 1;  // the records of this probe from here on, reported at once
-      while (i + run < count && entry->range.contains(records[i + run].address)) ++run;
+      while (i + run < count && entry->range.contains(records[i + run].address))
+        ++run;
       batch(probe, records + i, run, time_ns);
       i += run - 1;
       continue;
@@ -69,9 +70,13 @@ size_t report(const AccessRecord* records, size_t count, uint64_t time_ns, bool 
 
 }  // namespace
 
-void set_divert_reporting(bool enabled) { g_enabled.store(enabled); }
+void set_divert_reporting(bool enabled) {
+  g_enabled.store(enabled);
+}
 
-bool divert_enabled() { return g_enabled.load(std::memory_order_relaxed); }
+bool divert_enabled() {
+  return g_enabled.load(std::memory_order_relaxed);
+}
 
 void set_access_batch_handler(mmiotrace_handler replaces, AccessBatchHandler batch) {
   g_batch_replaces.store(replaces);
@@ -92,8 +97,7 @@ void report_access_log(const AccessRecord* records, size_t count, uint64_t time_
   report(records, count, time_ns, false);
 }
 
-size_t report_access_log_in_batches(const AccessRecord* records, size_t count,
-                                    uint64_t time_ns) {
+size_t report_access_log_in_batches(const AccessRecord* records, size_t count, uint64_t time_ns) {
   size_t reported = report(records, count, time_ns, true);
   engine_stats().diverted_accesses.fetch_add(reported, std::memory_order_relaxed);
   return reported;

@@ -7,13 +7,13 @@
 #include <atomic>
 #include <cstring>
 
+#include "codecache/access_log.hpp"
 #include "core/access_context.hpp"
 #include "core/fixed_text.hpp"
 #include "core/monotonic_clock.hpp"
 #include "kmmio/code_cache.hpp"
 #include "kmmio/engine_settings.hpp"
 #include "kmmio/engine_stats.hpp"
-#include "codecache/access_log.hpp"
 #include "x86/guarded_access.hpp"
 #include "x86/instruction_cache.hpp"
 
@@ -61,8 +61,7 @@ class EngineMemory final : public x86::OperandMemory {
                        const uint8_t* desired) override {
     const ProbeEntry* entry = whole_probe(address, width);
     if (entry == nullptr) return -1;
-    return entry->backend->compare_exchange(address - entry->range.begin, width, expected,
-                                            desired);
+    return entry->backend->compare_exchange(address - entry->range.begin, width, expected, desired);
   }
 
   uintptr_t direct_address(uintptr_t address, size_t width) override {
@@ -75,9 +74,9 @@ class EngineMemory final : public x86::OperandMemory {
     if (batched_probe(address, width) != nullptr) return;  // it has no pre handler
     report(kind, address, width, value, /*after=*/false);
   }
-  void after(x86::AccessKind kind, uintptr_t address, size_t width,
-             const uint8_t* value) override {
-    if (!log_for_batch(kind, address, width, value)) report(kind, address, width, value, /*after=*/true);
+  void after(x86::AccessKind kind, uintptr_t address, size_t width, const uint8_t* value) override {
+    if (!log_for_batch(kind, address, width, value))
+      report(kind, address, width, value, /*after=*/true);
   }
 
   size_t direct_run(uintptr_t address, size_t width, int64_t step, size_t count,

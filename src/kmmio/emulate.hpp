@@ -4,8 +4,8 @@
 // each access to the probes' handlers, and says when an instruction is single-stepped instead.
 #pragma once
 
-#include <csignal>
 #include <ucontext.h>
+#include <csignal>
 
 #include "kmmio/probe_table.hpp"
 #include "kmmio/thread_context.hpp"

@@ -61,8 +61,8 @@ int exchange_program_disposition(int signo, const struct sigaction* action,
 // The program's sigaction() for a signal that is not a fault signal: installed as it is, or,
 // with `relay` (the code cache is on), through the relay of signal_deferral.hpp, the program's
 // disposition kept aside; `old_action` is the program's previous one either way. Normal context.
-int install_program_handler(int signo, const struct sigaction* action,
-                            struct sigaction* old_action, bool relay);
+int install_program_handler(int signo, const struct sigaction* action, struct sigaction* old_action,
+                            bool relay);
 // Puts the relay in front of every handler the program has installed (diversion being enabled).
 void relay_program_handlers();
 

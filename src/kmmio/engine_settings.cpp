@@ -13,8 +13,12 @@ constinit std::atomic<void*> g_notice_user_data{nullptr};
 
 }  // namespace
 
-mmiotrace_strategy current_strategy() { return g_strategy.load(std::memory_order_relaxed); }
-void set_strategy(mmiotrace_strategy strategy) { g_strategy.store(strategy); }
+mmiotrace_strategy current_strategy() {
+  return g_strategy.load(std::memory_order_relaxed);
+}
+void set_strategy(mmiotrace_strategy strategy) {
+  g_strategy.store(strategy);
+}
 
 void set_notice_handler(mmiotrace_notice_handler handler, void* user_data) {
   g_notice_user_data.store(user_data, std::memory_order_relaxed);

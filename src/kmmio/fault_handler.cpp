@@ -6,6 +6,8 @@
 
 #include <cerrno>
 
+#include "codecache/entry_patch.hpp"
+#include "codecache/translation_cache.hpp"
 #include "core/diagnostics.hpp"
 #include "core/syscall.hpp"
 #include "kmmio/access_description.hpp"
@@ -18,8 +20,6 @@
 #include "kmmio/signal_deferral.hpp"
 #include "kmmio/single_step.hpp"
 #include "kmmio/thread_context.hpp"
-#include "codecache/entry_patch.hpp"
-#include "codecache/translation_cache.hpp"
 
 namespace mmiotrace::kmmio {
 namespace {
@@ -48,15 +48,16 @@ void report_recursive_fault(int signo, const siginfo_t& info, const ucontext_t& 
       .hex0x(reinterpret_cast<uintptr_t>(info.si_addr))
       .text(" (pc ")
       .hex0x(pc_of(uc))
-      .text(") inside mmiotrace's own signal handler: a probe handler touched traced memory, or "
-            "mmiotrace has a bug; passing it on");
+      .text(
+          ") inside mmiotrace's own signal handler: a probe handler touched traced memory, or "
+          "mmiotrace has a bug; passing it on");
   line.emit();
 }
 
 // What became of a signal in mmiotrace's handler.
 struct Disposal {
-  bool ours = false;    // dealt with; nothing for the program
-  int raised = 0;       // ... except this signal, which the emulated instruction raised
+  bool ours = false;  // dealt with; nothing for the program
+  int raised = 0;     // ... except this signal, which the emulated instruction raised
   siginfo_t raised_info = {};
 };
 

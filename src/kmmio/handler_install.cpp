@@ -37,7 +37,8 @@ struct sigaction engine_action(int signo) {
   // mmiotrace's handler runs; the program's handler gets the mask it asked for.
   action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART;
   sigfillset(&action.sa_mask);
-  for (int fault_signal : kFaultSignals) sigdelset(&action.sa_mask, fault_signal);
+  for (int fault_signal : kFaultSignals)
+    sigdelset(&action.sa_mask, fault_signal);
   sigdelset(&action.sa_mask, SIGILL);
   sigdelset(&action.sa_mask, SIGFPE);
   return action;
@@ -62,7 +63,9 @@ void install_fault_handlers() {
   g_installed.store(true);
 }
 
-bool fault_handlers_installed() { return g_installed.load(); }
+bool fault_handlers_installed() {
+  return g_installed.load();
+}
 
 namespace {
 
@@ -72,9 +75,22 @@ namespace {
 // translated code logged is flushed into the trace first.
 bool terminates_by_default(int signo) {
   switch (signo) {
-    case SIGHUP: case SIGINT: case SIGQUIT: case SIGABRT: case SIGUSR1: case SIGUSR2:
-    case SIGPIPE: case SIGALRM: case SIGTERM: case SIGSTKFLT: case SIGXCPU: case SIGXFSZ:
-    case SIGVTALRM: case SIGPROF: case SIGIO: case SIGPWR:
+    case SIGHUP:
+    case SIGINT:
+    case SIGQUIT:
+    case SIGABRT:
+    case SIGUSR1:
+    case SIGUSR2:
+    case SIGPIPE:
+    case SIGALRM:
+    case SIGTERM:
+    case SIGSTKFLT:
+    case SIGXCPU:
+    case SIGXFSZ:
+    case SIGVTALRM:
+    case SIGPROF:
+    case SIGIO:
+    case SIGPWR:
       return true;
     default:
       return signo >= SIGRTMIN && signo <= SIGRTMAX;
@@ -104,8 +120,8 @@ int install_relay(int signo, const struct sigaction& action) {
 
 }  // namespace
 
-int install_program_handler(int signo, const struct sigaction* action,
-                            struct sigaction* old_action, bool relay) {
+int install_program_handler(int signo, const struct sigaction* action, struct sigaction* old_action,
+                            bool relay) {
   std::lock_guard lock(g_disposition_mutex);
   struct sigaction previous = {};
   if (is_relayed(signo)) {
@@ -131,7 +147,8 @@ void relay_program_handlers() {
   std::lock_guard lock(g_disposition_mutex);
   for (int signo = 1; signo <= kMaxSignal; ++signo) {
     struct sigaction current = {};
-    if (is_relayed(signo) || is_fault_signal(signo) || real_sigaction(signo, nullptr, &current) != 0) {
+    if (is_relayed(signo) || is_fault_signal(signo) ||
+        real_sigaction(signo, nullptr, &current) != 0) {
       continue;
     }
     if (relayable(signo, current) && current.sa_sigaction != &on_program_signal) {

@@ -12,15 +12,15 @@
 #include <mutex>
 
 #include "backend/passthrough.hpp"
+#include "codecache/entry_patch.hpp"
 #include "core/diagnostics.hpp"
 #include "core/proc_maps.hpp"
 #include "core/syscall.hpp"
+#include "kmmio/code_cache.hpp"
 #include "kmmio/engine.hpp"
 #include "kmmio/engine_settings.hpp"
-#include "kmmio/code_cache.hpp"
 #include "kmmio/probe_table.hpp"
 #include "kmmio/thread_context.hpp"
-#include "codecache/entry_patch.hpp"
 
 namespace mmiotrace::kmmio {
 namespace {
@@ -110,12 +110,13 @@ class ProbeRegistry {
   void set_page_aliases(const ProbeEntry& entry, const std::vector<FaultPage*>& pages);
 
   std::mutex mutex_;
-  std::vector<ProbeEntry> probes_;               // sorted by range.begin
+  std::vector<ProbeEntry> probes_;  // sorted by range.begin
   std::map<uintptr_t, std::unique_ptr<FaultPage>> pages_;
   std::map<mmiotrace_probe*, ProbeResources> resources_;
 };
 
-void ProbeRegistry::set_page_aliases(const ProbeEntry& entry, const std::vector<FaultPage*>& pages) {
+void ProbeRegistry::set_page_aliases(const ProbeEntry& entry,
+                                     const std::vector<FaultPage*>& pages) {
   if (entry.backend == nullptr) return;
   uintptr_t alias = entry.backend->direct_address(0);
   if (alias == 0) return;  // a backend without memory of its own (a device model)
@@ -128,7 +129,8 @@ void ProbeRegistry::publish(const std::vector<FaultPage*>& retiring) {
   auto table = std::make_unique<ProbeTable>();
   table->probes = probes_;
   table->pages.reserve(pages_.size() + retiring.size());
-  for (auto& [address, page] : pages_) table->pages.push_back(page.get());
+  for (auto& [address, page] : pages_)
+    table->pages.push_back(page.get());
   table->pages.insert(table->pages.end(), retiring.begin(), retiring.end());
   std::sort(table->pages.begin(), table->pages.end(),
             [](const FaultPage* a, const FaultPage* b) { return a->page < b->page; });
@@ -143,8 +145,9 @@ int ProbeRegistry::set_protection(const std::vector<FaultPage*>& pages, bool arm
   int result = 0;
   size_t run_start = 0;
   for (size_t i = 1; i <= pages.size(); ++i) {
-    bool run_continues = i < pages.size() && pages[i]->page == pages[i - 1]->page + kPageSize &&
-                         (armed || pages[i]->protection.load() == pages[run_start]->protection.load());
+    bool run_continues =
+        i < pages.size() && pages[i]->page == pages[i - 1]->page + kPageSize &&
+        (armed || pages[i]->protection.load() == pages[run_start]->protection.load());
     if (run_continues) continue;
     uintptr_t begin = pages[run_start]->page;
     size_t length = pages[i - 1]->page + kPageSize - begin;
@@ -191,8 +194,8 @@ int ProbeRegistry::add(mmiotrace_probe* probe, std::optional<int> protection,
     if (!slot) {
       slot = std::make_unique<FaultPage>();
       slot->page = address;
-      slot->protection.store(
-          protection ? *protection : (*protections)[(address - pages.begin) / kPageSize]);
+      slot->protection.store(protection ? *protection
+                                        : (*protections)[(address - pages.begin) / kPageSize]);
       new_pages.push_back(slot.get());
     }
     ++slot->probe_count;
@@ -215,7 +218,8 @@ int ProbeRegistry::add(mmiotrace_probe* probe, std::optional<int> protection,
   ProbeEntry entry{range, probe, backend ? backend : resources.passthrough.get()};
   set_page_aliases(entry, covered);
   if (backend != nullptr) {
-    for (FaultPage* page : covered) page->modeled.store(true);
+    for (FaultPage* page : covered)
+      page->modeled.store(true);
   }
   resources_[probe] = std::move(resources);
   probes_.insert(position, entry);
@@ -228,7 +232,8 @@ int ProbeRegistry::add(mmiotrace_probe* probe, std::optional<int> protection,
   // Part of the range could not be armed (it is not mapped): undo everything.
   probes_.erase(std::find_if(probes_.begin(), probes_.end(),
                              [probe](const ProbeEntry& e) { return e.probe == probe; }));
-  for (FaultPage* page : covered) --page->probe_count;
+  for (FaultPage* page : covered)
+    --page->probe_count;
   reassign_page_aliases(pages);
   retire_unused_pages(pages, Disarm::RestoreProtection);
   release_resources(probe);
@@ -325,7 +330,8 @@ int ProbeRegistry::set_protection(AddressRange pages, int protection,
 std::vector<PageAlias> ProbeRegistry::armed_pages(AddressRange pages) {
   std::lock_guard lock(mutex_);
   std::vector<PageAlias> armed;
-  for (auto it = pages_.lower_bound(pages.begin); it != pages_.end() && it->first < pages.end; ++it) {
+  for (auto it = pages_.lower_bound(pages.begin); it != pages_.end() && it->first < pages.end;
+       ++it) {
     armed.push_back({it->first, it->second->alias.load()});
   }
   return armed;
@@ -353,13 +359,17 @@ int unregister_probe(mmiotrace_probe* probe, Disarm disarm) {
   return registry().remove(probe, disarm);
 }
 
-size_t probe_count() { return registry().count(); }
+size_t probe_count() {
+  return registry().count();
+}
 
 int set_page_protection(AddressRange pages, int protection, std::vector<AddressRange>* unarmed) {
   return registry().set_protection(pages, protection, unarmed);
 }
 
-std::vector<PageAlias> armed_pages(AddressRange pages) { return registry().armed_pages(pages); }
+std::vector<PageAlias> armed_pages(AddressRange pages) {
+  return registry().armed_pages(pages);
+}
 
 bool touches_armed_page(AddressRange range) {
   if (range.empty()) return false;
@@ -367,7 +377,8 @@ bool touches_armed_page(AddressRange range) {
   EpochGate::Ticket ticket = gate.enter();
   const ProbeTable* table = published_table().load();
   bool armed = false;
-  for (uintptr_t page = page_floor(range.begin); table && page < range.end && !armed; page += kPageSize) {
+  for (uintptr_t page = page_floor(range.begin); table && page < range.end && !armed;
+       page += kPageSize) {
     armed = table->find_page(page) != nullptr;
   }
   gate.exit(ticket);

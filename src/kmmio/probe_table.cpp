@@ -10,8 +10,12 @@ constinit std::atomic<const ProbeTable*> g_table{nullptr};
 
 }  // namespace
 
-EpochGate& table_gate() { return g_gate; }
-std::atomic<const ProbeTable*>& published_table() { return g_table; }
+EpochGate& table_gate() {
+  return g_gate;
+}
+std::atomic<const ProbeTable*>& published_table() {
+  return g_table;
+}
 
 const ProbeEntry* ProbeTable::find_probe(uintptr_t address) const {
   // The last probe that starts at or below `address`.

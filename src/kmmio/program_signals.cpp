@@ -151,7 +151,9 @@ void run_relayed_handler(int signo, siginfo_t* info, void* ucontext) {
   }
 }
 
-void queue_signal_again(int signo, siginfo_t* info) { queue_signal(signo, info); }
+void queue_signal_again(int signo, siginfo_t* info) {
+  queue_signal(signo, info);
+}
 
 void pass_to_program(int signo, siginfo_t* info, void* ucontext, bool replays) {
   auto* uc = static_cast<ucontext_t*>(ucontext);

@@ -18,7 +18,8 @@ constexpr bool is_fault_signal(int signo) {
 }
 
 inline void sigset_remove_fault_signals(sigset_t& set) {
-  for (int signo : kFaultSignals) sys::sigset_remove(set, signo);
+  for (int signo : kFaultSignals)
+    sys::sigset_remove(set, signo);
 }
 
 inline constexpr int kMaxSignal = 64;

@@ -5,10 +5,10 @@
 #include <atomic>
 #include <cstdint>
 
-#include "core/syscall.hpp"
-#include "kmmio/program_signals.hpp"
 #include "codecache/access_log.hpp"
 #include "codecache/translation_cache.hpp"
+#include "core/syscall.hpp"
+#include "kmmio/program_signals.hpp"
 
 namespace mmiotrace::kmmio {
 namespace {
@@ -52,7 +52,9 @@ void send_held_again(ucontext_t* uc) {
   if (uc == nullptr) sys::rt_sigprocmask(SIG_UNBLOCK, &held, nullptr);
 }
 
-void send_held_again_after_flush() { send_held_again(nullptr); }
+void send_held_again_after_flush() {
+  send_held_again(nullptr);
+}
 
 }  // namespace
 
@@ -87,6 +89,8 @@ bool continue_held_signals(ucontext_t& uc) {
   return true;
 }
 
-void hold_signals_during_flushes() { codecache::set_access_log_flush_done(&send_held_again_after_flush); }
+void hold_signals_during_flushes() {
+  codecache::set_access_log_flush_done(&send_held_again_after_flush);
+}
 
 }  // namespace mmiotrace::kmmio

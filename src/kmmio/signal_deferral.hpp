@@ -6,7 +6,8 @@
 // While the code cache is on, the program's handlers of every signal but the fault signals are
 // relayed: the kernel runs on_program_signal(), which runs the program's handler as the kernel
 // would have, unless the thread was interrupted
-//  - in the critical part of a diverted access (codecache/instrumentation.hpp): the signal is held, the
+//  - in the critical part of a diverted access (codecache/instrumentation.hpp): the signal is held,
+//  the
 //    trap flag set, and each single step checks whether the thread is past that part; once it is,
 //    the held signals are sent again and arrive there;
 //  - inside a flush of its access log: the signal is held, and sent again when the flush is over.

@@ -21,7 +21,9 @@ namespace {
 
 using SigmaskFunction = int (*)(int, const sigset_t*, sigset_t*);
 
-bool engine_owns(int signo) { return is_fault_signal(signo) && fault_handlers_installed(); }
+bool engine_owns(int signo) {
+  return is_fault_signal(signo) && fault_handlers_installed();
+}
 
 int install(int signo, const struct sigaction* action, struct sigaction* old_action) {
   if (engine_owns(signo)) return exchange_program_disposition(signo, action, old_action);

@@ -30,7 +30,8 @@ void close_page(FaultPage& page) {
 // program runs with the page open. Synchronous signals stay deliverable: blocking them would
 // make the kernel kill the process instead.
 void hold_asynchronous_signals(ucontext_t& uc) {
-  for (auto& word : uc.uc_sigmask.__val) word = ~0ul;
+  for (auto& word : uc.uc_sigmask.__val)
+    word = ~0ul;
   for (int signo : {SIGSEGV, SIGBUS, SIGTRAP, SIGILL, SIGFPE, SIGSYS}) {
     sys::sigset_remove(uc.uc_sigmask, signo);
   }
@@ -38,7 +39,8 @@ void hold_asynchronous_signals(ucontext_t& uc) {
 
 void end_step(ThreadContext& context, ucontext_t& uc) {
   SingleStepState& step = context.step;
-  for (int i = 0; i < step.open_page_count; ++i) close_page(*step.open_pages[i]);
+  for (int i = 0; i < step.open_page_count; ++i)
+    close_page(*step.open_pages[i]);
   if (!step.program_trap_flag) uc.uc_mcontext.gregs[REG_EFL] &= ~kTrapFlag;
   uc.uc_sigmask = step.program_mask;
   step.active = false;
@@ -107,6 +109,8 @@ void finish_single_step(ThreadContext& context, ucontext_t& uc) {
   end_step(context, uc);
 }
 
-void abort_single_step(ThreadContext& context, ucontext_t& uc) { end_step(context, uc); }
+void abort_single_step(ThreadContext& context, ucontext_t& uc) {
+  end_step(context, uc);
+}
 
 }  // namespace mmiotrace::kmmio

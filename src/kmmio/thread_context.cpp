@@ -9,6 +9,8 @@ constinit thread_local ThreadContext t_context __attribute__((tls_model("initial
 
 }  // namespace
 
-ThreadContext& this_thread_context() { return t_context; }
+ThreadContext& this_thread_context() {
+  return t_context;
+}
 
 }  // namespace mmiotrace::kmmio

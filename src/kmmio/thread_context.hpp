@@ -9,8 +9,8 @@
 
 #include "kmmio/epoch_gate.hpp"
 #include "mmiotrace/mmiotrace.h"
-#include "x86/emulator.hpp"
 #include "x86/decoder.hpp"
+#include "x86/emulator.hpp"
 
 namespace mmiotrace::kmmio {
 

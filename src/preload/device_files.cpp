@@ -7,9 +7,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
-#include <algorithm>
 #include <cstring>
 
 #include "core/diagnostics.hpp"
@@ -44,11 +44,12 @@ backend::ReplayHeader* map_replay_script() {
   if (text == nullptr) return nullptr;
   int fd = atoi(text);
   struct stat status;
-  if (fstat(fd, &status) != 0 || static_cast<size_t>(status.st_size) < sizeof(backend::ReplayHeader)) {
+  if (fstat(fd, &status) != 0 ||
+      static_cast<size_t>(status.st_size) < sizeof(backend::ReplayHeader)) {
     return nullptr;
   }
-  void* memory = mmap(nullptr, static_cast<size_t>(status.st_size), PROT_READ | PROT_WRITE,
-                      MAP_SHARED, fd, 0);
+  void* memory =
+      mmap(nullptr, static_cast<size_t>(status.st_size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (memory == MAP_FAILED) return nullptr;
   auto* script = static_cast<backend::ReplayHeader*>(memory);
   if (memcmp(script->magic, backend::kReplayMagic, sizeof(script->magic)) != 0 ||
@@ -89,7 +90,8 @@ std::string normalized_path(int directory_fd, const char* path) {
     start = end + 1;
   }
   std::string normal;
-  for (const std::string& part : parts) normal += "/" + part;
+  for (const std::string& part : parts)
+    normal += "/" + part;
   return normal.empty() ? "/" : normal;
 }
 

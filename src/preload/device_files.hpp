@@ -20,8 +20,8 @@ namespace mmiotrace::preload {
 
 struct DeviceFile {
   size_t index = 0;
-  std::string path;   // absolute, normalized
-  std::string model;  // the model's name (a plugin's path), or "replay"
+  std::string path;       // absolute, normalized
+  std::string model;      // the model's name (a plugin's path), or "replay"
   std::string arguments;  // the model's ARGS, or the replayed map id
   // A model, and its device: made when a process of the program first opens or maps the path,
   // so that processes that never use a device do not make it (DeviceFiles::ready).

@@ -25,7 +25,6 @@ using namespace mmiotrace::preload;
 
 namespace {
 
-
 // The virtual device at `path` (relative to `directory_fd`), or null.
 const DeviceFile* device_at(int directory_fd, const char* path) {
   Shim* shim = active_shim();
@@ -182,8 +181,7 @@ int __lxstat64(int version, const char* path, struct stat64* status);
 int __fxstat(int version, int fd, struct stat* status);
 int __fxstat64(int version, int fd, struct stat64* status);
 int __fxstatat(int version, int directory_fd, const char* path, struct stat* status, int flags);
-int __fxstatat64(int version, int directory_fd, const char* path, struct stat64* status,
-                 int flags);
+int __fxstatat64(int version, int directory_fd, const char* path, struct stat64* status, int flags);
 
 MMIOTRACE_EXPORT int open(const char* path, int flags, ...) {
   va_list arguments;
@@ -222,8 +220,12 @@ MMIOTRACE_EXPORT int openat64(int directory_fd, const char* path, int flags, ...
 }
 
 // The _FORTIFY_SOURCE entry points programs built with -O2 -D_FORTIFY_SOURCE call.
-MMIOTRACE_EXPORT int __open_2(const char* path, int flags) { return open(path, flags); }
-MMIOTRACE_EXPORT int __open64_2(const char* path, int flags) { return open64(path, flags); }
+MMIOTRACE_EXPORT int __open_2(const char* path, int flags) {
+  return open(path, flags);
+}
+MMIOTRACE_EXPORT int __open64_2(const char* path, int flags) {
+  return open64(path, flags);
+}
 MMIOTRACE_EXPORT int __openat_2(int directory_fd, const char* path, int flags) {
   return openat(directory_fd, path, flags);
 }
@@ -332,7 +334,7 @@ MMIOTRACE_EXPORT int __fxstatat64(int version, int directory_fd, const char* pat
 }
 
 MMIOTRACE_EXPORT int statx(int directory_fd, const char* path, int flags, unsigned int mask,
-                            struct statx* status) {
+                           struct statx* status) {
   if (const DeviceFile* device = device_at_or_of(directory_fd, path, flags)) {
     return describe_device_statx(*device, status);
   }

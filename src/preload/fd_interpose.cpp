@@ -8,8 +8,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <iterator>
 #include <cerrno>
+#include <iterator>
 
 #include "core/syscall.hpp"
 #include "mmiotrace/mmiotrace.h"
@@ -23,7 +23,6 @@ namespace {
 
 using CloseFunction = int (*)(int);
 std::atomic<CloseFunction> g_close;
-
 
 // close_range() of [first, last], around the shim's own descriptors.
 int close_range_around(unsigned first, unsigned last, unsigned flags, const Shim& shim) {

@@ -19,7 +19,9 @@ using namespace mmiotrace::preload;
 
 namespace {
 
-uintptr_t caller_pc(void* return_address) { return reinterpret_cast<uintptr_t>(return_address); }
+uintptr_t caller_pc(void* return_address) {
+  return reinterpret_cast<uintptr_t>(return_address);
+}
 
 void* mapped(long result) {
   if (result < 0 && result > -4096) {
@@ -40,8 +42,8 @@ int status(long result) {
 void* do_mmap(void* address, size_t length, int prot, int flags, int fd, off_t offset,
               uintptr_t pc) {
   auto begin = reinterpret_cast<uintptr_t>(address);
-  if (Shim* shim = active_shim(); shim != nullptr && !shim->devices.empty() && fd >= 0 &&
-                                  !(flags & MAP_ANONYMOUS)) {
+  if (Shim* shim = active_shim();
+      shim != nullptr && !shim->devices.empty() && fd >= 0 && !(flags & MAP_ANONYMOUS)) {
     if (const DeviceFile* device = shim->devices.find_descriptor(fd)) {
       return map_device(*device, begin, length, prot, flags, offset, pc);
     }
@@ -67,8 +69,9 @@ bool touches_traced(uintptr_t address, size_t length) {
 // their aliases, which hold the same memory, are locked in their place.
 int lock_pages(AddressRange pages, bool lock, int mlock2_flags) {
   auto call = [&](AddressRange range) {
-    if (!lock) return sys::syscall6(SYS_munlock, static_cast<long>(range.begin),
-                                    static_cast<long>(range.size()));
+    if (!lock)
+      return sys::syscall6(SYS_munlock, static_cast<long>(range.begin),
+                           static_cast<long>(range.size()));
     return sys::syscall6(SYS_mlock2, static_cast<long>(range.begin),
                          static_cast<long>(range.size()), mlock2_flags);
   };
@@ -125,14 +128,12 @@ MMIOTRACE_EXPORT void* mremap(void* old_address, size_t old_size, size_t new_siz
   auto old_begin = reinterpret_cast<uintptr_t>(old_address);
   uintptr_t pc = caller_pc(__builtin_return_address(0));
   bool traced_source = touches_traced(old_begin, old_size == 0 ? 1 : old_size);
-  bool traced_target =
-      (flags & MREMAP_FIXED) && touches_traced(new_address, new_size);
+  bool traced_target = (flags & MREMAP_FIXED) && touches_traced(new_address, new_size);
   if (old_begin % kPageSize == 0 && (traced_source || traced_target)) {
     return remap_traced(old_begin, old_size, new_size, flags, new_address, pc);
   }
-  return mapped(sys::syscall6(SYS_mremap, static_cast<long>(old_begin),
-                              static_cast<long>(old_size), static_cast<long>(new_size), flags,
-                              static_cast<long>(new_address)));
+  return mapped(sys::syscall6(SYS_mremap, static_cast<long>(old_begin), static_cast<long>(old_size),
+                              static_cast<long>(new_size), flags, static_cast<long>(new_address)));
 }
 
 MMIOTRACE_EXPORT int mprotect(void* address, size_t length, int prot) {

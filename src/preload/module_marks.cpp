@@ -47,7 +47,7 @@ int collect(struct dl_phdr_info* info, size_t, void* data) {
   if (lowest >= highest) return 0;
   std::string path = info->dlpi_name ? info->dlpi_name : "";
   if (path.empty() && modules.empty()) path = executable_path();  // the first is the program
-  if (path.find('/') == std::string::npos) return 0;  // no file: the vDSO, for one
+  if (path.find('/') == std::string::npos) return 0;              // no file: the vDSO, for one
   modules.push_back({path, info->dlpi_addr, lowest, highest});
   return 0;
 }

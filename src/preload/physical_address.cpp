@@ -2,9 +2,9 @@
 #include "preload/physical_address.hpp"
 
 #include <cinttypes>
-#include <optional>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -77,7 +77,8 @@ uint64_t physical_address(const std::string& path, uint64_t offset, const std::s
     uint64_t region = offset >> 40;
     uint64_t within = offset & ((uint64_t{1} << 40) - 1);
     if (region < 6) {
-      if (auto start = bar_start(sysfs + "/bus/pci/devices/" + device, static_cast<unsigned>(region))) {
+      if (auto start =
+              bar_start(sysfs + "/bus/pci/devices/" + device, static_cast<unsigned>(region))) {
         return *start + within;
       }
     }
@@ -85,8 +86,7 @@ uint64_t physical_address(const std::string& path, uint64_t offset, const std::s
   }
   if (auto device = uio_device(path)) {
     uint64_t map_index = offset / kPageSize;
-    std::string map_dir =
-        sysfs + "/class/uio/" + *device + "/maps/map" + std::to_string(map_index);
+    std::string map_dir = sysfs + "/class/uio/" + *device + "/maps/map" + std::to_string(map_index);
     if (auto address = read_hex_file(map_dir + "/addr")) {
       return *address + (offset - map_index * kPageSize);
     }

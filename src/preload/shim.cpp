@@ -4,9 +4,9 @@
 // consult. Runs in the traced program, in normal context (the probe handlers it installs are
 // in recorder/recorder_handlers.cpp).
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <pthread.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -83,14 +83,15 @@ int inherited_fd(const char* name) {
 trace::TraceBuffer map_trace_buffer(int fd) {
   struct stat status;
   if (fstat(fd, &status) != 0 || status.st_size <= 0) return {};
-  long memory = sys::mmap(0, static_cast<size_t>(status.st_size), PROT_READ | PROT_WRITE,
-                          MAP_SHARED, fd, 0);
+  long memory =
+      sys::mmap(0, static_cast<size_t>(status.st_size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (memory < 0 && memory > -4096) return {};
   // Not part of the program: keep it out of its core dumps.
   madvise(reinterpret_cast<void*>(memory), static_cast<size_t>(status.st_size), MADV_DONTDUMP);
-  trace::TraceBuffer buffer =
-      trace::TraceBuffer::attach(reinterpret_cast<void*>(memory), static_cast<size_t>(status.st_size));
-  if (!buffer.valid()) sys::munmap(static_cast<uintptr_t>(memory), static_cast<size_t>(status.st_size));
+  trace::TraceBuffer buffer = trace::TraceBuffer::attach(reinterpret_cast<void*>(memory),
+                                                         static_cast<size_t>(status.st_size));
+  if (!buffer.valid())
+    sys::munmap(static_cast<uintptr_t>(memory), static_cast<size_t>(status.st_size));
   return buffer;
 }
 
@@ -100,11 +101,22 @@ void report_engine_stats() {
   mmiotrace_stats stats;
   mmiotrace_get_stats(&stats);
   Diagnostic line;
-  line.text("pid ").decimal(static_cast<uint64_t>(getpid())).text(": ").decimal(stats.faults_handled)
-      .text(" traps: ").decimal(stats.emulated).text(" emulated, ").decimal(stats.single_stepped)
-      .text(" single-stepped, ").decimal(stats.diverted).text(" diverted into the code cache, which made ")
-      .decimal(stats.diverted_accesses).text(" accesses; ").decimal(stats.entries_patched)
-      .text(" entries patched; ").decimal(stats.faults_passed_on)
+  line.text("pid ")
+      .decimal(static_cast<uint64_t>(getpid()))
+      .text(": ")
+      .decimal(stats.faults_handled)
+      .text(" traps: ")
+      .decimal(stats.emulated)
+      .text(" emulated, ")
+      .decimal(stats.single_stepped)
+      .text(" single-stepped, ")
+      .decimal(stats.diverted)
+      .text(" diverted into the code cache, which made ")
+      .decimal(stats.diverted_accesses)
+      .text(" accesses; ")
+      .decimal(stats.entries_patched)
+      .text(" entries patched; ")
+      .decimal(stats.faults_passed_on)
       .text(" signals passed on to the program");
   line.emit();
 }
@@ -114,8 +126,9 @@ __attribute__((constructor)) void start_shim() {
   if (buffer_fd < 0) return;
   trace::TraceBuffer buffer = map_trace_buffer(buffer_fd);
   if (!buffer.valid()) {
-    report("the trace buffer of `mmiotrace record` cannot be mapped (a different version?); "
-           "this program is not traced");
+    report(
+        "the trace buffer of `mmiotrace record` cannot be mapped (a different version?); "
+        "this program is not traced");
     return;
   }
   recorder::share_map_ids(&buffer.control().last_map_id);
@@ -124,8 +137,10 @@ __attribute__((constructor)) void start_shim() {
       mmiotrace_set_strategy(MMIOTRACE_STRATEGY_SINGLE_STEP);
     } else if (strcmp(strategy, "emulate") != 0) {
       Diagnostic line;
-      line.text(kStrategyVariable).text("=").text(strategy).text(
-          " is not a strategy (emulate, single-step); emulating");
+      line.text(kStrategyVariable)
+          .text("=")
+          .text(strategy)
+          .text(" is not a strategy (emulate, single-step); emulating");
       line.emit();
     }
   }
@@ -151,16 +166,17 @@ __attribute__((constructor)) void start_shim() {
   recorder::set_current_session(&g_shim->session);
   mmiotrace_set_notice_handler(&record_notice, nullptr);
   kmmio::install_fault_handlers();
-  pthread_atfork([] {
-                   kmmio::flush_logged_accesses();  // not left for the child to copy
-                   g_shim->mutex.lock();
-                 },
-                 [] { g_shim->mutex.unlock(); },
-                 [] {
-                   recorder::forget_thread_state_after_fork();
-                   g_shim->devices.release_after_fork();
-                   g_shim->mutex.unlock();
-                 });
+  pthread_atfork(
+      [] {
+        kmmio::flush_logged_accesses();  // not left for the child to copy
+        g_shim->mutex.lock();
+      },
+      [] { g_shim->mutex.unlock(); },
+      [] {
+        recorder::forget_thread_state_after_fork();
+        g_shim->devices.release_after_fork();
+        g_shim->mutex.unlock();
+      });
 }
 
 // The tracer's own second mapping of a shared file mapping: the same descriptor and offset
@@ -175,7 +191,8 @@ AddressRange map_alias(size_t length, int prot, int flags, int fd, off_t offset,
     *why = "the file cannot be mapped a second time";
     return {};
   }
-  madvise(reinterpret_cast<void*>(alias), length, MADV_DONTDUMP);  // the tracer's, not the program's
+  madvise(reinterpret_cast<void*>(alias), length,
+          MADV_DONTDUMP);  // the tracer's, not the program's
   return AddressRange::from_size(static_cast<uintptr_t>(alias), page_ceil(length));
 }
 
@@ -183,8 +200,9 @@ AddressRange map_alias(size_t length, int prot, int flags, int fd, off_t offset,
 void report_no_alias(const std::string& path, uintptr_t address, const char* why) {
   Diagnostic line;
   line.text("cannot alias the mapping of ").text(path).text(" at ").hex0x(address).text(" (");
-  line.text(why).text("); its accesses are single-stepped, and other threads' accesses to it "
-                      "during a step are not seen");
+  line.text(why).text(
+      "); its accesses are single-stepped, and other threads' accesses to it "
+      "during a step are not seen");
   line.emit();  // leaves the line, newline included, in `line`
   g_shim->recorder.mark(line.view().data(), line.view().size());
 }
@@ -195,7 +213,9 @@ TracedFile::~TracedFile() {
   if (!alias.empty()) sys::munmap(alias.begin, alias.size());
 }
 
-Shim* active_shim() { return g_shim; }
+Shim* active_shim() {
+  return g_shim;
+}
 
 ShimScope::ShimScope() : entered_(!t_inside_shim && g_shim != nullptr) {
   if (entered_) t_inside_shim = true;
@@ -205,8 +225,8 @@ ShimScope::~ShimScope() {
   if (entered_) t_inside_shim = false;
 }
 
-void trace_new_mapping(uintptr_t address, size_t length, int prot, int flags, int fd,
-                       off_t offset, uintptr_t pc) {
+void trace_new_mapping(uintptr_t address, size_t length, int prot, int flags, int fd, off_t offset,
+                       uintptr_t pc) {
   ShimScope scope;
   if (!scope) return;
   std::optional<std::string> path = g_shim->filter.match(fd);
@@ -256,8 +276,7 @@ void* map_device(const DeviceFile& device, uintptr_t address, size_t length, int
   }
   // A model's mapping starts at its register offset; a replay's at its recorded mapping's start.
   uint64_t window_offset = file->device.replay_map ? 0 : static_cast<uint64_t>(offset);
-  uint64_t window_size =
-      file->device.replay_map ? file->device.replay_map->length : device.size;
+  uint64_t window_size = file->device.replay_map ? file->device.replay_map->length : device.size;
   if (window_offset + pages > page_ceil(window_size)) {
     errno = ENXIO;  // past the device's register space
     return MAP_FAILED;
@@ -267,10 +286,9 @@ void* map_device(const DeviceFile& device, uintptr_t address, size_t length, int
     forget_range(AddressRange::from_size(address, pages), pc);
   }
   // The placeholder: shared memory that is never read or written, only armed.
-  long placeholder = sys::mmap(address, pages, prot,
-                               (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) | MAP_SHARED |
-                                   MAP_ANONYMOUS,
-                               -1, 0);
+  long placeholder =
+      sys::mmap(address, pages, prot,
+                (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) | MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (placeholder < 0 && placeholder > -4096) {
     errno = static_cast<int>(-placeholder);
     return MAP_FAILED;
@@ -402,7 +420,8 @@ bool copy_piecewise(uintptr_t program, size_t size, uint8_t* tracer, bool to_pro
     size_t piece = piece_end - at;
     for (size_t offset = 0; offset < piece;) {
       size_t width = 8;
-      while (width > 1 && ((reach + offset) % width != 0 || piece - offset < width)) width /= 2;
+      while (width > 1 && ((reach + offset) % width != 0 || piece - offset < width))
+        width /= 2;
       int status;
       if (mapping != nullptr && mapping->backend != nullptr) {
         // A device answers, as it would in a handler: with signals blocked, since a handler
@@ -482,9 +501,9 @@ void* remap_traced(uintptr_t old_address, size_t old_size, size_t new_size, int 
       device_offset = mapping->device_offset + (old_address - old.range.begin);
       if (file->device.file == nullptr && old.probe.alias != MMIOTRACE_NO_ALIAS) {
         // A second mapping of the same pages, as long as the new one (shared mappings only).
-        long alias = sys::syscall6(SYS_mremap,
-                                   static_cast<long>(old.probe.alias + (old_address - old.range.begin)),
-                                   0, static_cast<long>(new_length), MREMAP_MAYMOVE);
+        long alias = sys::syscall6(
+            SYS_mremap, static_cast<long>(old.probe.alias + (old_address - old.range.begin)), 0,
+            static_cast<long>(new_length), MREMAP_MAYMOVE);
         if (alias >= 0 || alias <= -4096) {
           madvise(reinterpret_cast<void*>(alias), new_length, MADV_DONTDUMP);
           file->alias = AddressRange::from_size(static_cast<uintptr_t>(alias), new_length);
@@ -496,9 +515,9 @@ void* remap_traced(uintptr_t old_address, size_t old_size, size_t new_size, int 
   if ((flags & MREMAP_FIXED) && new_address != old_address) {
     forget_range(AddressRange::from_size(new_address, new_length), pc);
   }
-  long result = sys::syscall6(SYS_mremap, static_cast<long>(old_address),
-                              static_cast<long>(old_size), static_cast<long>(new_size), flags,
-                              static_cast<long>(new_address));
+  long result =
+      sys::syscall6(SYS_mremap, static_cast<long>(old_address), static_cast<long>(old_size),
+                    static_cast<long>(new_size), flags, static_cast<long>(new_address));
   bool failed = result < 0 && result > -4096;
   if (traced) {
     // Traced again where it now is (or, if the call failed, where it still is).

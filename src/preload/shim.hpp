@@ -22,7 +22,7 @@ namespace mmiotrace::preload {
 
 // A mapping the program made of a traced file; its pieces share it when it is partly unmapped.
 struct TracedFile {
-  AddressRange alias;  // the tracer's second mapping of the same file pages, or empty
+  AddressRange alias;   // the tracer's second mapping of the same file pages, or empty
   DeviceWindow device;  // a virtual device's (device.file set), whose backend answers instead
   ~TracedFile();
 };
@@ -53,9 +53,9 @@ struct Shim {
     }
     return false;
   }
-  std::mutex mutex;                            // guards `mappings`
+  std::mutex mutex;                           // guards `mappings`
   std::map<uintptr_t, ShimMapping> mappings;  // by start address
-  ModuleMarks modules;                         // guarded by `mutex` too
+  ModuleMarks modules;                        // guarded by `mutex` too
 };
 
 // The shim, once `mmiotrace record` configured it; null when the program is not traced.
@@ -76,8 +76,8 @@ class ShimScope {
 };
 
 // After mmap(): traces the new mapping if its file matches the globs.
-void trace_new_mapping(uintptr_t address, size_t length, int prot, int flags, int fd,
-                       off_t offset, uintptr_t pc);
+void trace_new_mapping(uintptr_t address, size_t length, int prot, int flags, int fd, off_t offset,
+                       uintptr_t pc);
 
 // mmap() of a virtual device's descriptor: a placeholder mapping whose accesses the device's
 // model (or replay) answers, traced. Returns the mapping, or MAP_FAILED with errno.

@@ -13,10 +13,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <optional>
-#include <string>
 #include <cerrno>
 #include <cstdarg>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "core/address_range.hpp"
@@ -32,8 +32,9 @@ using namespace mmiotrace::preload;
 
 namespace {
 
-uintptr_t caller_pc(void* return_address) { return reinterpret_cast<uintptr_t>(return_address); }
-
+uintptr_t caller_pc(void* return_address) {
+  return reinterpret_cast<uintptr_t>(return_address);
+}
 
 bool traced_buffer(const void* buffer, size_t size) {
   if (active_shim() == nullptr || size == 0) return false;
@@ -74,7 +75,8 @@ ssize_t drain_buffer(const void* buffer, size_t size, uintptr_t pc, Call call) {
 
 size_t vector_size(const struct iovec* vector, int count) {
   size_t total = 0;
-  for (int i = 0; i < count; ++i) total += vector[i].iov_len;
+  for (int i = 0; i < count; ++i)
+    total += vector[i].iov_len;
   return total;
 }
 
@@ -162,14 +164,18 @@ IoctlArgument ioctl_argument(unsigned long request) {
     case TIOCMBIC:
     case TIOCSETD:
       return {sizeof(int), true, false};
-    case TIOCGWINSZ: return {sizeof(struct winsize), false, true};
-    case TIOCSWINSZ: return {sizeof(struct winsize), true, false};
-    case TCGETS: return {kKernelTermiosSize, false, true};
+    case TIOCGWINSZ:
+      return {sizeof(struct winsize), false, true};
+    case TIOCSWINSZ:
+      return {sizeof(struct winsize), true, false};
+    case TCGETS:
+      return {kKernelTermiosSize, false, true};
     case TCSETS:
     case TCSETSW:
     case TCSETSF:
       return {kKernelTermiosSize, true, false};
-    default: return {};
+    default:
+      return {};
   }
 }
 
@@ -225,8 +231,7 @@ int traced_ioctl(int fd, unsigned long request, uintptr_t argument, uintptr_t pc
     if (kind.kernel_reads && !copy_from_program(argument, size, bounce.data(), pc)) return -1;
     result = call(fd, request, bounce.data());
     saved_errno = errno;
-    if (result >= 0 && kind.kernel_writes &&
-        !copy_to_program(argument, size, bounce.data(), pc)) {
+    if (result >= 0 && kind.kernel_writes && !copy_to_program(argument, size, bounce.data(), pc)) {
       return -1;
     }
   } else {
@@ -357,10 +362,9 @@ MMIOTRACE_EXPORT ssize_t sendto(int fd, const void* buffer, size_t size, int fla
                                 const struct sockaddr* to, socklen_t to_length) {
   SendtoFunction call = libc_function(g_sendto, "sendto");
   if (!traced_buffer(buffer, size)) return call(fd, buffer, size, flags, to, to_length);
-  return drain_buffer(buffer, size, caller_pc(__builtin_return_address(0)),
-                      [&](const void* bounce) {
-                        return call(fd, bounce, size, flags, to, to_length);
-                      });
+  return drain_buffer(
+      buffer, size, caller_pc(__builtin_return_address(0)),
+      [&](const void* bounce) { return call(fd, bounce, size, flags, to, to_length); });
 }
 
 // glibc declares the request `unsigned long`; the argument is a pointer or a number.
@@ -378,7 +382,8 @@ MMIOTRACE_EXPORT long syscall(long number, ...) {
   va_list arguments;
   va_start(arguments, number);
   long a[6];
-  for (long& argument : a) argument = va_arg(arguments, long);
+  for (long& argument : a)
+    argument = va_arg(arguments, long);
   va_end(arguments);
   SyscallFunction call = libc_function(g_syscall, "syscall");
   if (number == SYS_futex && active_shim() != nullptr) {

@@ -14,7 +14,6 @@
 
 namespace mmiotrace::preload {
 
-
 TraceFilter::TraceFilter(std::vector<std::string> globs) : globs_(std::move(globs)) {
   for (const std::string& pattern : globs_) {
     glob_t found = {};
@@ -43,7 +42,8 @@ std::vector<std::string> open_file_paths() {
   DIR* fds = opendir("/proc/self/fd");
   if (fds == nullptr) return paths;
   while (dirent* entry = readdir(fds)) {
-    if (entry->d_name[0] != '.') paths.push_back(fd_target(std::string("/proc/self/fd/") + entry->d_name));
+    if (entry->d_name[0] != '.')
+      paths.push_back(fd_target(std::string("/proc/self/fd/") + entry->d_name));
   }
   closedir(fds);
   return paths;

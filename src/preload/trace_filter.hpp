@@ -17,7 +17,6 @@ namespace mmiotrace::preload {
 std::string vfio_device_path(const std::vector<std::string>& open_paths,
                              const std::string& sysfs = "/sys");
 
-
 class TraceFilter {
  public:
   // Expands the globs once, to recognise files reached through symbolic links (sysfs PCI

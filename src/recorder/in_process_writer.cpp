@@ -25,14 +25,16 @@ constexpr uint64_t kRingBytes = 1 << 20;
 
 }  // namespace
 
-InProcessWriter::InProcessWriter(const std::string& path, trace::TraceFormat format, bool compress) {
+InProcessWriter::InProcessWriter(const std::string& path, trace::TraceFormat format,
+                                 bool compress) {
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail("cannot write the trace to '" + path + "'");
   writer_ = trace::TraceWriter::create(fd, path, format, compress);
 
   int memfd = memfd_create("mmiotrace-buffer", MFD_CLOEXEC);
   size_ = trace::TraceBuffer::bytes_for(kRings, kRingBytes);
-  if (memfd < 0 || ftruncate(memfd, static_cast<off_t>(size_)) != 0) fail("cannot make the trace buffer");
+  if (memfd < 0 || ftruncate(memfd, static_cast<off_t>(size_)) != 0)
+    fail("cannot make the trace buffer");
   memory_ = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
   close(memfd);
   if (memory_ == MAP_FAILED) fail("cannot map the trace buffer");

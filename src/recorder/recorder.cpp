@@ -73,13 +73,15 @@ void Recorder::stop(TracedMapping* mapping, uintptr_t pc, kmmio::Disarm disarm) 
 
 void Recorder::record_block(const TracedMapping& mapping, uintptr_t address, const uint8_t* bytes,
                             size_t size, bool write, uintptr_t pc) {
-  trace::Event event = mapping_event(write ? trace::EventKind::Write : trace::EventKind::Read, mapping.map_id, pc);
+  trace::Event event =
+      mapping_event(write ? trace::EventKind::Write : trace::EventKind::Read, mapping.map_id, pc);
   for (size_t done = 0; done < size;) {
     // Naturally aligned pieces of 1 to 64 bytes, as a copy loop would make them (and as the
     // kernel's text format can state them: widths of 1, 2, 4, or multiples of 8).
     uintptr_t at = address + done;
     size_t chunk = trace::kMaxEventWidth;
-    while (chunk > 1 && (at % chunk != 0 || size - done < chunk)) chunk /= 2;
+    while (chunk > 1 && (at % chunk != 0 || size - done < chunk))
+      chunk /= 2;
     event.width = static_cast<uint8_t>(chunk);
     event.virt = at;
     event.phys = mapping.phys + (at - mapping.range.begin);

@@ -29,9 +29,9 @@ struct TracedMapping {
 // What to trace: the bytes, where they are physically, and how they may be reached.
 struct MappingSpec {
   AddressRange range;
-  uint64_t phys = 0;                // physical address of range.begin
-  std::optional<int> protection;    // the pages' protection, when the caller knows it
-  uintptr_t alias = 0;              // mmiotrace_probe::alias (0: let the engine make one)
+  uint64_t phys = 0;              // physical address of range.begin
+  std::optional<int> protection;  // the pages' protection, when the caller knows it
+  uintptr_t alias = 0;            // mmiotrace_probe::alias (0: let the engine make one)
   // What answers the accesses instead of memory (a device model, a replay), or null. It must
   // outlive the mapping.
   backend::Backend* backend = nullptr;

@@ -20,9 +20,13 @@ constinit std::atomic<std::atomic<int>*> g_last_map_id{&g_own_last_map_id};
 
 }  // namespace
 
-int next_map_id() { return g_last_map_id.load()->fetch_add(1) + 1; }
+int next_map_id() {
+  return g_last_map_id.load()->fetch_add(1) + 1;
+}
 
-void share_map_ids(std::atomic<int>* last_map_id) { g_last_map_id.store(last_map_id); }
+void share_map_ids(std::atomic<int>* last_map_id) {
+  g_last_map_id.store(last_map_id);
+}
 
 void record_access(mmiotrace_probe* probe, const mmiotrace_access* access, void* /*ucontext*/) {
   const auto* mapping = static_cast<const TracedMapping*>(probe->user_data);
@@ -34,13 +38,14 @@ void record_access(mmiotrace_probe* probe, const mmiotrace_access* access, void*
   event.tid = current_tid();
   event.pc = access->pc;
   // An access that runs into the mapping from below is placed at its first traced byte.
-  uintptr_t address = mapping->range.contains(access->address) ? access->address
-                                                                : access->fault_address;
+  uintptr_t address =
+      mapping->range.contains(access->address) ? access->address : access->fault_address;
   event.virt = address;
   event.phys = mapping->phys + (address - mapping->range.begin);
   bool plain = access->kind == MMIOTRACE_ACCESS_READ || access->kind == MMIOTRACE_ACCESS_WRITE;
   if (access->value_known && plain && access->width <= trace::kMaxEventWidth) {
-    event.kind = access->kind == MMIOTRACE_ACCESS_READ ? trace::EventKind::Read : trace::EventKind::Write;
+    event.kind =
+        access->kind == MMIOTRACE_ACCESS_READ ? trace::EventKind::Read : trace::EventKind::Write;
     event.width = static_cast<uint8_t>(access->width);
     std::memcpy(event.value, access->value.bytes, access->width);
   } else {
@@ -51,8 +56,8 @@ void record_access(mmiotrace_probe* probe, const mmiotrace_access* access, void*
   mapping->recorder->sink().write(event);
 }
 
-void record_logged_accesses(mmiotrace_probe* probe, const AccessRecord* records,
-                              size_t count, uint64_t time_ns) {
+void record_logged_accesses(mmiotrace_probe* probe, const AccessRecord* records, size_t count,
+                            uint64_t time_ns) {
   const auto* mapping = static_cast<const TracedMapping*>(probe->user_data);
   trace::SmallAccessRun run;
   run.map_id = mapping->map_id;

@@ -4,8 +4,8 @@
 
 #include <cstddef>
 
-#include "mmiotrace/mmiotrace.h"
 #include "core/access_record.hpp"
+#include "mmiotrace/mmiotrace.h"
 
 namespace mmiotrace::recorder {
 
@@ -14,7 +14,7 @@ void record_access(mmiotrace_probe* probe, const mmiotrace_access* access, void*
 
 // What record_access() would record for each of `count` accesses logged by translated code
 // (kmmio/code_cache.hpp) to `probe`'s mapping, all made at `time_ns`, written in one go.
-void record_logged_accesses(mmiotrace_probe* probe, const AccessRecord* records,
-                              size_t count, uint64_t time_ns);
+void record_logged_accesses(mmiotrace_probe* probe, const AccessRecord* records, size_t count,
+                            uint64_t time_ns);
 
 }  // namespace mmiotrace::recorder

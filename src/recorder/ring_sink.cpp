@@ -5,10 +5,10 @@
 #include <atomic>
 #include <cstring>
 
+#include "codecache/access_log.hpp"
 #include "core/syscall.hpp"
 #include "kmmio/code_cache.hpp"
 #include "trace/binary_format.hpp"
-#include "codecache/access_log.hpp"
 
 namespace mmiotrace::recorder {
 namespace {
@@ -82,7 +82,9 @@ int current_tid() {
   return t_state.tid;
 }
 
-void forget_thread_state_after_fork() { t_state = ThreadState{}; }
+void forget_thread_state_after_fork() {
+  t_state = ThreadState{};
+}
 
 void RingSink::write(const trace::Event& event) {
   // Accesses that this thread's translated code logged were made before this event.
@@ -104,7 +106,8 @@ void RingSink::write(const trace::Event& event) {
     control.unrecorded.fetch_add(1);  // every ring is taken
     return;
   }
-  trace::RingWriter writer(control, *ring, buffer_.ring_data(static_cast<uint32_t>(ring - control.rings)));
+  trace::RingWriter writer(control, *ring,
+                           buffer_.ring_data(static_cast<uint32_t>(ring - control.rings)));
   t_state.writing = true;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   size_t size = record_size(event);
@@ -119,14 +122,16 @@ void RingSink::write_many(const trace::Event* events, size_t count) {
   kmmio::flush_logged_accesses();
   trace::BufferControl& control = buffer_.control();
   size_t total = 0;
-  for (size_t i = 0; i < count; ++i) total += record_size(events[i]);
+  for (size_t i = 0; i < count; ++i)
+    total += record_size(events[i]);
   trace::RingControl* ring = t_state.writing ? nullptr : thread_ring(buffer_);
   if (ring == nullptr || control.drop_when_full.load(std::memory_order_relaxed) ||
       total > control.ring_bytes / 4) {
     trace::TraceSink::write_many(events, count);
     return;
   }
-  trace::RingWriter writer(control, *ring, buffer_.ring_data(static_cast<uint32_t>(ring - control.rings)));
+  trace::RingWriter writer(control, *ring,
+                           buffer_.ring_data(static_cast<uint32_t>(ring - control.rings)));
   t_state.writing = true;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   if (uint8_t* room = writer.begin_record(total)) {
@@ -147,11 +152,13 @@ void RingSink::write_small_accesses(const trace::SmallAccessRun& run) {
     trace::TraceSink::write_small_accesses(run);  // nested, every ring taken, or counting drops
     return;
   }
-  trace::RingWriter writer(control, *ring, buffer_.ring_data(static_cast<uint32_t>(ring - control.rings)));
+  trace::RingWriter writer(control, *ring,
+                           buffer_.ring_data(static_cast<uint32_t>(ring - control.rings)));
   t_state.writing = true;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   // Access runs of a quarter of the ring at most, so that the writer always has room to drain into.
-  size_t per_run = (control.ring_bytes / 4 - trace::kAccessRunHeaderSize) / trace::kAccessRunWideEntrySize;
+  size_t per_run =
+      (control.ring_bytes / 4 - trace::kAccessRunHeaderSize) / trace::kAccessRunWideEntrySize;
   if (per_run > trace::kMaxAccessRunEntries) per_run = trace::kMaxAccessRunEntries;
   if (per_run == 0) per_run = 1;
   for (size_t done = 0; done < run.count;) {

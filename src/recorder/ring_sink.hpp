@@ -5,8 +5,8 @@
 #pragma once
 
 #include "trace/event.hpp"
-#include "trace/trace_sink.hpp"
 #include "trace/trace_buffer.hpp"
+#include "trace/trace_sink.hpp"
 
 namespace mmiotrace::recorder {
 

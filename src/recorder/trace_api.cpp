@@ -22,7 +22,8 @@ std::unique_ptr<recorder::InProcessWriter> g_writer;  // the recording mmiotrace
 std::vector<std::unique_ptr<recorder::Session>> g_finished_sessions;
 
 void mark_notice(const char* text, size_t length, void*) {
-  if (recorder::Session* session = recorder::current_session()) session->recorder.mark(text, length);
+  if (recorder::Session* session = recorder::current_session())
+    session->recorder.mark(text, length);
 }
 
 }  // namespace
@@ -38,7 +39,8 @@ int mmiotrace_trace_start(const char* path, enum mmiotrace_format format) {
   if (recorder::current_session() != nullptr) return -EBUSY;
   try {
     g_writer = std::make_unique<recorder::InProcessWriter>(
-        path, format == MMIOTRACE_FORMAT_TEXT ? trace::TraceFormat::Text : trace::TraceFormat::Binary,
+        path,
+        format == MMIOTRACE_FORMAT_TEXT ? trace::TraceFormat::Text : trace::TraceFormat::Binary,
         format == MMIOTRACE_FORMAT_BINARY_ZSTD);
   } catch (const trace::TraceWriteError& error) {
     return error.error_number() ? -error.error_number() : -EIO;

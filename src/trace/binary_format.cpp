@@ -5,21 +5,29 @@
 #include <cstddef>
 #include <cstring>
 
-
 namespace mmiotrace::trace {
 namespace {
 
 RecordKind record_kind(EventKind kind) {
   switch (kind) {
-    case EventKind::Map: return RecordKind::Map;
-    case EventKind::Unmap: return RecordKind::Unmap;
-    case EventKind::Read: return RecordKind::Read;
-    case EventKind::Write: return RecordKind::Write;
-    case EventKind::Unknown: return RecordKind::Unknown;
-    case EventKind::Mark: return RecordKind::Mark;
-    case EventKind::Lost: return RecordKind::Lost;
-    case EventKind::PciDevice: return RecordKind::PciDevice;
-    case EventKind::Ioctl: return RecordKind::Ioctl;
+    case EventKind::Map:
+      return RecordKind::Map;
+    case EventKind::Unmap:
+      return RecordKind::Unmap;
+    case EventKind::Read:
+      return RecordKind::Read;
+    case EventKind::Write:
+      return RecordKind::Write;
+    case EventKind::Unknown:
+      return RecordKind::Unknown;
+    case EventKind::Mark:
+      return RecordKind::Mark;
+    case EventKind::Lost:
+      return RecordKind::Lost;
+    case EventKind::PciDevice:
+      return RecordKind::PciDevice;
+    case EventKind::Ioctl:
+      return RecordKind::Ioctl;
   }
   return RecordKind::Padding;
 }
@@ -32,7 +40,9 @@ size_t text_length(const Event& event) {
   return event.text_length < kMaxTextLength ? event.text_length : kMaxTextLength;
 }
 
-void put64(uint8_t* at, uint64_t value) { std::memcpy(at, &value, 8); }
+void put64(uint8_t* at, uint64_t value) {
+  std::memcpy(at, &value, 8);
+}
 uint64_t get64(const uint8_t* at) {
   uint64_t value;
   std::memcpy(&value, at, 8);
@@ -45,14 +55,21 @@ size_t record_size(const Event& event) {
   constexpr size_t header = sizeof(RecordHeader);
   switch (event.kind) {
     case EventKind::Read:
-    case EventKind::Write: return header + 16 + round_up8(event.width ? event.width : 1);
-    case EventKind::Unknown: return header + 16 + 16;
-    case EventKind::Map: return header + 24;
-    case EventKind::Unmap: return header;
-    case EventKind::Lost: return header + 8;
+    case EventKind::Write:
+      return header + 16 + round_up8(event.width ? event.width : 1);
+    case EventKind::Unknown:
+      return header + 16 + 16;
+    case EventKind::Map:
+      return header + 24;
+    case EventKind::Unmap:
+      return header;
+    case EventKind::Lost:
+      return header + 8;
     case EventKind::Mark:
-    case EventKind::PciDevice: return header + 8 + round_up8(text_length(event));
-    case EventKind::Ioctl: return header + 40 + 2 * round_up8(logged_size(event));
+    case EventKind::PciDevice:
+      return header + 8 + round_up8(text_length(event));
+    case EventKind::Ioctl:
+      return header + 40 + 2 * round_up8(logged_size(event));
   }
   return header;
 }
@@ -88,12 +105,14 @@ size_t encode_record(const Event& event, uint8_t* out) {
       }
       return size;
     }
-    default: break;
+    default:
+      break;
   }
   std::memset(body, 0, size - sizeof(header));
   switch (event.kind) {
     case EventKind::Read:
-    case EventKind::Write: break;
+    case EventKind::Write:
+      break;
     case EventKind::Unknown:
       put64(body, event.phys);
       put64(body + 8, event.virt);
@@ -104,8 +123,11 @@ size_t encode_record(const Event& event, uint8_t* out) {
       put64(body + 8, event.virt);
       put64(body + 16, event.length);
       break;
-    case EventKind::Unmap: break;
-    case EventKind::Lost: put64(body, event.length); break;
+    case EventKind::Unmap:
+      break;
+    case EventKind::Lost:
+      put64(body, event.length);
+      break;
     case EventKind::Mark:
     case EventKind::PciDevice: {
       uint64_t length = text_length(event);
@@ -155,10 +177,11 @@ void encode_access_run_header(const SmallAccessRun& run, size_t count, size_t en
 
 // By width in bytes (0 to 8): log2 of it, or kNotCompact; the mask of its value.
 constexpr uint8_t kNotCompact = 0xff;
-constexpr uint8_t kLog2Width[9] = {kNotCompact, 0, 1, kNotCompact, 2, kNotCompact,
+constexpr uint8_t kLog2Width[9] = {kNotCompact, 0,           1, kNotCompact, 2, kNotCompact,
                                    kNotCompact, kNotCompact, 3};
-constexpr uint64_t kValueMask[9] = {0, 0xff, 0xffff, 0xffffff, 0xffffffff, 0xff'ffffffff,
-                                    0xffff'ffffffff, 0xffffff'ffffffff, ~uint64_t{0}};
+constexpr uint64_t kValueMask[9] = {0,           0xff,          0xffff,          0xffffff,
+                                    0xffffffff,  0xff'ffffffff, 0xffff'ffffffff, 0xffffff'ffffffff,
+                                    ~uint64_t{0}};
 
 }  // namespace
 
@@ -277,7 +300,9 @@ size_t decode_record(const uint8_t* bytes, size_t available, Event* event, const
       event->virt = get64(body + 8);
       event->length = get64(body + 16);
       break;
-    case RecordKind::Unmap: event->kind = EventKind::Unmap; break;
+    case RecordKind::Unmap:
+      event->kind = EventKind::Unmap;
+      break;
     case RecordKind::Lost:
       if (!need(8)) return 0;
       event->kind = EventKind::Lost;

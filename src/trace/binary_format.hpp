@@ -91,9 +91,13 @@ inline constexpr size_t kMaxRecordSize = access_run_size(kMaxAccessRunEntries) >
                                              ? access_run_size(kMaxAccessRunEntries)
                                              : 64 + kMaxTextLength;
 
-inline void store64(uint8_t* at, uint64_t value) { std::memcpy(at, &value, sizeof(value)); }
+inline void store64(uint8_t* at, uint64_t value) {
+  std::memcpy(at, &value, sizeof(value));
+}
 
-constexpr size_t round_up8(size_t size) { return (size + 7) & ~size_t{7}; }
+constexpr size_t round_up8(size_t size) {
+  return (size + 7) & ~size_t{7};
+}
 
 // The size of `event`'s record.
 size_t record_size(const Event& event);

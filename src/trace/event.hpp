@@ -6,15 +6,14 @@
 #include <cstddef>
 #include <cstdint>
 
-
 namespace mmiotrace::trace {
 
 enum class EventKind : uint8_t {
-  Map,      // a traced mapping appeared
-  Unmap,    // ... and went away
-  Read,     // an instruction read from a traced mapping
-  Write,    // ... wrote to it
-  Unknown,  // an instruction touched the mapping, but the tracer cannot tell its value
+  Map,        // a traced mapping appeared
+  Unmap,      // ... and went away
+  Read,       // an instruction read from a traced mapping
+  Write,      // ... wrote to it
+  Unknown,    // an instruction touched the mapping, but the tracer cannot tell its value
   Mark,       // a text marker
   Lost,       // events that could not be recorded
   PciDevice,  // a PCI device of the traced system: `text` is its PCIDEV line
@@ -45,8 +44,8 @@ struct Event {
   int32_t fd = -1;
   uint32_t argument_size = 0;  // bytes the request says its argument has
   uint64_t request = 0;
-  int64_t result = 0;            // the return value, or -errno
-  uint32_t logged_size = 0;      // bytes of the argument in `before` and `after`
+  int64_t result = 0;               // the return value, or -errno
+  uint32_t logged_size = 0;         // bytes of the argument in `before` and `after`
   const uint8_t* before = nullptr;  // the argument as the kernel got it (not owned)
   const uint8_t* after = nullptr;   // ... and as it left it
 };

@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <cinttypes>
 #include <climits>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -72,8 +72,10 @@ std::string pci_device_line(const std::string& device_dir) {
                         (slot << 3) | function, static_cast<unsigned>(vendor),
                         static_cast<unsigned>(device), static_cast<unsigned>(irq));
   std::string out(text, static_cast<size_t>(length));
-  for (uint64_t base : bases) out += " " + (std::ostringstream() << std::hex << base).str();
-  for (uint64_t size : sizes) out += " " + (std::ostringstream() << std::hex << size).str();
+  for (uint64_t base : bases)
+    out += " " + (std::ostringstream() << std::hex << base).str();
+  for (uint64_t size : sizes)
+    out += " " + (std::ostringstream() << std::hex << size).str();
   out += " " + link_name(device_dir + "/driver");
   return out;
 }

@@ -7,7 +7,8 @@ namespace {
 
 uint64_t little_endian(const uint8_t* bytes, unsigned width) {
   uint64_t value = 0;
-  for (unsigned i = 0; i < width && i < 8; ++i) value |= uint64_t{bytes[i]} << (8 * i);
+  for (unsigned i = 0; i < width && i < 8; ++i)
+    value |= uint64_t{bytes[i]} << (8 * i);
   return value;
 }
 
@@ -100,7 +101,8 @@ void format_text(const Event& event, TextSpan& out) {
           out.character('-');
           continue;
         }
-        for (uint32_t i = 0; i < event.logged_size && i < kMaxIoctlLogged; ++i) out.hex(bytes[i], 2);
+        for (uint32_t i = 0; i < event.logged_size && i < kMaxIoctlLogged; ++i)
+          out.hex(bytes[i], 2);
       }
       out.character('\n');
       break;

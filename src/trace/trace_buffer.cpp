@@ -2,7 +2,6 @@
 // The shared trace buffer and its rings (see trace_buffer.hpp).
 #include "trace/trace_buffer.hpp"
 
-
 #include <cstring>
 #include <new>
 
@@ -68,7 +67,8 @@ RingControl* TraceBuffer::claim(int pid, int tid) {
   for (uint32_t i = 0; i < control_->ring_count; ++i) {
     RingControl& ring = control_->rings[i];
     uint32_t expected = kRingFree;
-    if (ring.state.load() != kRingFree || !ring.state.compare_exchange_strong(expected, kRingClaimed)) {
+    if (ring.state.load() != kRingFree ||
+        !ring.state.compare_exchange_strong(expected, kRingClaimed)) {
       continue;
     }
     ring.owner_pid = pid;

@@ -38,16 +38,16 @@ struct BufferControl {
   uint64_t magic;
   uint32_t version;
   uint32_t ring_count;
-  uint64_t ring_bytes;           // each ring's data, a power of two
-  std::atomic<uint32_t> drop_when_full;  // set by the writer: drop (and count) instead of wait
-  std::atomic<int32_t> wakeup_fd;        // an eventfd, at this number in traced processes:
-                                         // producers write to it to wake the writer (or -1)
-  std::atomic<int32_t> writer_pid;       // the process that drains; producers stop waiting for
-                                         // space when it is gone
+  uint64_t ring_bytes;                     // each ring's data, a power of two
+  std::atomic<uint32_t> drop_when_full;    // set by the writer: drop (and count) instead of wait
+  std::atomic<int32_t> wakeup_fd;          // an eventfd, at this number in traced processes:
+                                           // producers write to it to wake the writer (or -1)
+  std::atomic<int32_t> writer_pid;         // the process that drains; producers stop waiting for
+                                           // space when it is gone
   std::atomic<uint32_t> writer_streaming;  // set by the writer while it drains again shortly
                                            // whatever happens: producers need not wake it
-  std::atomic<int32_t> last_map_id;      // map ids given out, shared by every traced process
-  std::atomic<uint64_t> unrecorded;      // events no ring could take (all rings in use)
+  std::atomic<int32_t> last_map_id;        // map ids given out, shared by every traced process
+  std::atomic<uint64_t> unrecorded;        // events no ring could take (all rings in use)
   RingControl rings[kMaxRings];
 };
 

@@ -21,7 +21,9 @@ bool thread_alive(int pid, int tid) {
   return errno == EPERM;
 }
 
-bool process_alive(int pid) { return kill(pid, 0) == 0 || errno == EPERM; }
+bool process_alive(int pid) {
+  return kill(pid, 0) == 0 || errno == EPERM;
+}
 
 }  // namespace
 
@@ -138,7 +140,8 @@ uint64_t TraceDrainer::drain(TraceWriter& writer) {
     earliest->position += size;
     ++written;
   }
-  for (Pending& p : pending) control.rings[p.ring].tail.store(p.end, std::memory_order_release);
+  for (Pending& p : pending)
+    control.rings[p.ring].tail.store(p.end, std::memory_order_release);
   return written;
 }
 

@@ -50,10 +50,10 @@ class TraceDrainer {
 
   TraceBuffer buffer_;
   uint64_t reported_unrecorded_ = 0;
-  uint64_t last_drain_bytes_ = 0;  // what the last drain() took from the rings ...
+  uint64_t last_drain_bytes_ = 0;        // what the last drain() took from the rings ...
   uint64_t last_drain_interval_ns_ = 0;  // ... published since the drain before it, this long
   uint64_t last_drain_ns_ = 0;           // before it
-  bool streaming_ = false;  // the last wait_ns() found records streaming in
+  bool streaming_ = false;               // the last wait_ns() found records streaming in
 };
 
 }  // namespace mmiotrace::trace

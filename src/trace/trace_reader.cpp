@@ -6,8 +6,8 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <sstream>
 #include <string_view>
@@ -32,7 +32,9 @@ class ByteSource {
   uint64_t offset() const { return consumed_; }
   uint64_t size() const {
     struct stat status;
-    return fstat(fd_, &status) == 0 && S_ISREG(status.st_mode) ? static_cast<uint64_t>(status.st_size) : 0;
+    return fstat(fd_, &status) == 0 && S_ISREG(status.st_mode)
+               ? static_cast<uint64_t>(status.st_size)
+               : 0;
   }
 
   // Up to `size` bytes without consuming them (fewer only at the end).
@@ -67,8 +69,8 @@ class ByteSource {
       line.append(available.substr(0, take));
       skip(newline == std::string_view::npos ? take : take + 1);
       if (line.size() > kMaxLine) {
-        throw TraceReadError(name_ + ": line " + std::to_string(line_number) +
-                             ": longer than " + std::to_string(kMaxLine) + " bytes");
+        throw TraceReadError(name_ + ": line " + std::to_string(line_number) + ": longer than " +
+                             std::to_string(kMaxLine) + " bytes");
       }
       if (newline != std::string_view::npos) return true;
     }
@@ -122,12 +124,13 @@ class TextTraceReader final : public TraceReader {
 
  private:
   [[noreturn]] void fail(const std::string& what) const {
-    throw TraceReadError(source_->name() + ": line " + std::to_string(line_number_) + ": " +
-                         what + " in \"" + line_.substr(0, 80) + "\"");
+    throw TraceReadError(source_->name() + ": line " + std::to_string(line_number_) + ": " + what +
+                         " in \"" + line_.substr(0, 80) + "\"");
   }
 
   std::string_view token(const char* what) {
-    while (position_ < line_.size() && line_[position_] == ' ') ++position_;
+    while (position_ < line_.size() && line_[position_] == ' ')
+      ++position_;
     size_t end = line_.find(' ', position_);
     if (end == std::string::npos) end = line_.size();
     if (end == position_) fail(std::string("missing ") + what);
@@ -168,7 +171,8 @@ class TextTraceReader final : public TraceReader {
            number(word.substr(dot + 1), 10, "time") * 1000ull;
   }
   void end_of_line() {
-    while (position_ < line_.size() && line_[position_] == ' ') ++position_;
+    while (position_ < line_.size() && line_[position_] == ' ')
+      ++position_;
     if (position_ != line_.size()) fail("unexpected text at the end");
   }
 
@@ -237,8 +241,8 @@ class TextTraceReader final : public TraceReader {
       if (time == 0 && text.substr(0, kLost.size()) == kLost && text.size() > kLost.size() + 8 &&
           text.substr(text.size() - 8) == " events.") {
         event.kind = EventKind::Lost;
-        event.length = number(text.substr(kLost.size(), text.size() - kLost.size() - 8), 10,
-                              "count");
+        event.length =
+            number(text.substr(kLost.size(), text.size() - kLost.size() - 8), 10, "count");
         return true;
       }
       event.time_ns = time;
@@ -261,9 +265,9 @@ class TextTraceReader final : public TraceReader {
     std::string word[8], before, after;
     long long fd = 0, result = 0;
     unsigned long long request = 0, argument = 0, size = 0;
-    if (!(in >> word[0] >> word[1] >> fd >> word[2] >> std::hex >> request >> word[3] >>
-          argument >> std::dec >> word[4] >> size >> word[5] >> result >> word[6] >> before >>
-          word[7] >> after) ||
+    if (!(in >> word[0] >> word[1] >> fd >> word[2] >> std::hex >> request >> word[3] >> argument >>
+          std::dec >> word[4] >> size >> word[5] >> result >> word[6] >> before >> word[7] >>
+          after) ||
         word[0] != "ioctl" || word[1] != "fd" || word[2] != "request" || word[3] != "arg" ||
         word[4] != "size" || word[5] != "result" || word[6] != "before" || word[7] != "after" ||
         !(in >> std::ws).eof()) {
@@ -355,7 +359,8 @@ class BinaryTraceReader final : public TraceReader {
     if (got < sizeof(RecordHeader)) fail_record(offset, "the last record is cut short");
     RecordHeader header;
     std::memcpy(&header, record_, sizeof(header));
-    if (header.size < sizeof(RecordHeader) || header.size % 8 != 0 || header.size > kMaxRecordSize) {
+    if (header.size < sizeof(RecordHeader) || header.size % 8 != 0 ||
+        header.size > kMaxRecordSize) {
       fail_record(offset, "a record has an impossible size (" + std::to_string(header.size) + ")");
     }
     size_t rest = header.size - sizeof(RecordHeader);

@@ -32,7 +32,8 @@ class TraceSink {
   virtual void write(const Event& event) = 0;
   // Several events in order, as write() would take them one by one (which sinks may do faster).
   virtual void write_many(const Event* events, size_t count) {
-    for (size_t i = 0; i < count; ++i) write(events[i]);
+    for (size_t i = 0; i < count; ++i)
+      write(events[i]);
   }
   // The run's accesses in order, as write() would take their events (which sinks may do faster).
   virtual void write_small_accesses(const SmallAccessRun& run);

@@ -118,7 +118,8 @@ class BinaryTraceWriter final : public TraceWriter {
       return;
     }
     ZSTD_inBuffer input = {records, size, 0};
-    while (input.pos < input.size) compress_step(&input, ZSTD_e_continue);
+    while (input.pos < input.size)
+      compress_step(&input, ZSTD_e_continue);
   }
   void write_event(const Event& event) override {
     uint8_t record[kMaxRecordSize];

@@ -73,7 +73,9 @@ constexpr size_t kNearChunks = 64;
 constexpr size_t kNearChunkSize = 1 << 20;
 constinit NearChunk g_near[kNearChunks];
 
-uint64_t distance(uintptr_t a, uintptr_t b) { return a > b ? a - b : b - a; }
+uint64_t distance(uintptr_t a, uintptr_t b) {
+  return a > b ? a - b : b - a;
+}
 
 // Whether all of [base, base + size) lies within kNearReach of `near`.
 bool within_reach(uintptr_t base, size_t size, uintptr_t near) {
@@ -138,8 +140,12 @@ uintptr_t fit_in(const WindowPages& pages, uintptr_t low, uintptr_t high, size_t
 
 }  // namespace
 
-uint8_t* allocate_code(size_t size) { return static_cast<uint8_t*>(g_code.allocate(size, 16)); }
-void* allocate_data(size_t size) { return g_data.allocate(size, 64); }
+uint8_t* allocate_code(size_t size) {
+  return static_cast<uint8_t*>(g_code.allocate(size, 16));
+}
+void* allocate_data(size_t size) {
+  return g_data.allocate(size, 64);
+}
 
 bool in_near_code(uintptr_t address) {
   for (const NearChunk& chunk : g_near) {
@@ -183,7 +189,8 @@ uint8_t* allocate_code_in_window(uintptr_t low, uintptr_t high, size_t size) {
   if (g_window_page_count == kMaxWindowPages) return nullptr;
   const uintptr_t first = low & ~(kPage - 1);
   const uint64_t pages_in_window = ((high & ~(kPage - 1)) - first) / kPage + 1;
-  const uint64_t step = pages_in_window <= kWindowPagesTried ? 1 : pages_in_window / kWindowPagesTried;
+  const uint64_t step =
+      pages_in_window <= kWindowPagesTried ? 1 : pages_in_window / kWindowPagesTried;
   const GrowthRoom room = GrowthRoom::now();
   for (uint64_t index = 0; index < pages_in_window; index += step) {
     uintptr_t page = first + index * kPage;

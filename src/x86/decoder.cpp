@@ -9,31 +9,48 @@
 
 #include "core/address_range.hpp"
 #include "core/syscall.hpp"
-#include "x86/decoder_internal.hpp"
 #include "x86/decoder.hpp"
+#include "x86/decoder_internal.hpp"
 
 namespace mmiotrace::x86 {
 namespace {
 
 int greg_of(ZydisRegister reg64) {
   switch (reg64) {
-    case ZYDIS_REGISTER_RAX: return REG_RAX;
-    case ZYDIS_REGISTER_RCX: return REG_RCX;
-    case ZYDIS_REGISTER_RDX: return REG_RDX;
-    case ZYDIS_REGISTER_RBX: return REG_RBX;
-    case ZYDIS_REGISTER_RSP: return REG_RSP;
-    case ZYDIS_REGISTER_RBP: return REG_RBP;
-    case ZYDIS_REGISTER_RSI: return REG_RSI;
-    case ZYDIS_REGISTER_RDI: return REG_RDI;
-    case ZYDIS_REGISTER_R8: return REG_R8;
-    case ZYDIS_REGISTER_R9: return REG_R9;
-    case ZYDIS_REGISTER_R10: return REG_R10;
-    case ZYDIS_REGISTER_R11: return REG_R11;
-    case ZYDIS_REGISTER_R12: return REG_R12;
-    case ZYDIS_REGISTER_R13: return REG_R13;
-    case ZYDIS_REGISTER_R14: return REG_R14;
-    case ZYDIS_REGISTER_R15: return REG_R15;
-    default: return -1;
+    case ZYDIS_REGISTER_RAX:
+      return REG_RAX;
+    case ZYDIS_REGISTER_RCX:
+      return REG_RCX;
+    case ZYDIS_REGISTER_RDX:
+      return REG_RDX;
+    case ZYDIS_REGISTER_RBX:
+      return REG_RBX;
+    case ZYDIS_REGISTER_RSP:
+      return REG_RSP;
+    case ZYDIS_REGISTER_RBP:
+      return REG_RBP;
+    case ZYDIS_REGISTER_RSI:
+      return REG_RSI;
+    case ZYDIS_REGISTER_RDI:
+      return REG_RDI;
+    case ZYDIS_REGISTER_R8:
+      return REG_R8;
+    case ZYDIS_REGISTER_R9:
+      return REG_R9;
+    case ZYDIS_REGISTER_R10:
+      return REG_R10;
+    case ZYDIS_REGISTER_R11:
+      return REG_R11;
+    case ZYDIS_REGISTER_R12:
+      return REG_R12;
+    case ZYDIS_REGISTER_R13:
+      return REG_R13;
+    case ZYDIS_REGISTER_R14:
+      return REG_R14;
+    case ZYDIS_REGISTER_R15:
+      return REG_R15;
+    default:
+      return -1;
   }
 }
 
@@ -44,8 +61,10 @@ bool is_gpr(ZydisRegister reg) {
     case ZYDIS_REGCLASS_GPR8:
     case ZYDIS_REGCLASS_GPR16:
     case ZYDIS_REGCLASS_GPR32:
-    case ZYDIS_REGCLASS_GPR64: return true;
-    default: return false;
+    case ZYDIS_REGCLASS_GPR64:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -121,7 +140,8 @@ void classify_value(const ZydisDecodedInstruction& insn, const ZydisDecodedOpera
     case ZYDIS_MNEMONIC_STOSQ:
       if (is_memory(first) && is_register(second)) set_value_register(out, second, false);
       break;
-    default: break;
+    default:
+      break;
   }
 }
 
@@ -160,8 +180,8 @@ DecodeResult decode_with_zydis(const uint8_t* bytes, size_t size, uintptr_t pc, 
   out->length = insn.length;
   std::memcpy(out->bytes, bytes, insn.length);
   out->mnemonic = static_cast<uint16_t>(insn.mnemonic);
-  out->repeated = (insn.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE |
-                                      ZYDIS_ATTRIB_HAS_REPNE)) != 0;
+  out->repeated = (insn.attributes &
+                   (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) != 0;
 
   for (unsigned i = 0; i < insn.operand_count && out->memory_operand_count < 2; ++i) {
     const ZydisDecodedOperand& op = ops[i];

@@ -4,9 +4,9 @@
 // above use; Zydis stays inside x86/ and codecache/.
 #pragma once
 
+#include <ucontext.h>
 #include <cstddef>
 #include <cstdint>
-#include <ucontext.h>
 
 namespace mmiotrace::x86 {
 
@@ -15,8 +15,12 @@ inline constexpr size_t kMaxAccessWidth = 64;  // bytes: a ZMM register or MOVDI
 
 enum class AccessKind : uint8_t { None = 0, Read = 1, Write = 2, ReadWrite = 3 };
 
-constexpr bool reads(AccessKind kind) { return (static_cast<int>(kind) & 1) != 0; }
-constexpr bool writes(AccessKind kind) { return (static_cast<int>(kind) & 2) != 0; }
+constexpr bool reads(AccessKind kind) {
+  return (static_cast<int>(kind) & 1) != 0;
+}
+constexpr bool writes(AccessKind kind) {
+  return (static_cast<int>(kind) & 2) != 0;
+}
 
 // A general-purpose register, or the part of one an instruction names (EAX, AX, AL, AH...).
 struct GprRef {
@@ -42,8 +46,8 @@ struct AddressExpression {
 struct MemoryOperand {
   AddressExpression address;
   AccessKind kind = AccessKind::None;
-  uint16_t width = 0;    // bytes
-  bool hidden = false;   // implicit: [RDI] of STOS, the stack slot of PUSH...
+  uint16_t width = 0;   // bytes
+  bool hidden = false;  // implicit: [RDI] of STOS, the stack slot of PUSH...
 };
 
 // Where the value of a MOV-family access is found in the register state: for a store, before the

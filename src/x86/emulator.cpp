@@ -42,7 +42,8 @@ struct Borrowed {
 // The interrupted state, as the stub is to see it.
 void load_area(EmulationArea& area, ucontext_t& uc, const EmulationPlan& plan,
                Borrowed borrowed = {}) {
-  for (int number = 0; number < 16; ++number) area.gpr[number] = greg(uc, kGregOfNumber[number]);
+  for (int number = 0; number < 16; ++number)
+    area.gpr[number] = greg(uc, kGregOfNumber[number]);
   if (borrowed.number >= 0) area.gpr[borrowed.number] = borrowed.value;
   area.rflags = greg(uc, REG_EFL) & ~kTrapFlag;
   area.xstate = plan.xstate_mask ? reinterpret_cast<uint64_t>(uc.uc_mcontext.fpregs) : 0;
@@ -156,10 +157,18 @@ EmulationResult emulate_atomic(const CachedInstruction& entry, int index, uintpt
 uint64_t compare_flags(uint64_t first, uint64_t second, unsigned width) {
   uint64_t flags;
   switch (width) {
-    case 1: asm("cmpb %b2, %b1\n\tpushfq\n\tpopq %0" : "=r"(flags) : "q"(first), "q"(second) : "cc"); break;
-    case 2: asm("cmpw %w2, %w1\n\tpushfq\n\tpopq %0" : "=r"(flags) : "r"(first), "r"(second) : "cc"); break;
-    case 4: asm("cmpl %k2, %k1\n\tpushfq\n\tpopq %0" : "=r"(flags) : "r"(first), "r"(second) : "cc"); break;
-    default: asm("cmpq %2, %1\n\tpushfq\n\tpopq %0" : "=r"(flags) : "r"(first), "r"(second) : "cc"); break;
+    case 1:
+      asm("cmpb %b2, %b1\n\tpushfq\n\tpopq %0" : "=r"(flags) : "q"(first), "q"(second) : "cc");
+      break;
+    case 2:
+      asm("cmpw %w2, %w1\n\tpushfq\n\tpopq %0" : "=r"(flags) : "r"(first), "r"(second) : "cc");
+      break;
+    case 4:
+      asm("cmpl %k2, %k1\n\tpushfq\n\tpopq %0" : "=r"(flags) : "r"(first), "r"(second) : "cc");
+      break;
+    default:
+      asm("cmpq %2, %1\n\tpushfq\n\tpopq %0" : "=r"(flags) : "r"(first), "r"(second) : "cc");
+      break;
   }
   return flags & kArithmeticFlags;
 }
@@ -191,8 +200,8 @@ int write_element(OperandMemory& memory, uintptr_t address, unsigned width, cons
 // the registers past the elements done, and returns how many; 0 when there are none or the first
 // one faults (the element-by-element path then raises the fault as the instruction would).
 uint64_t direct_string_run(StringOp op, unsigned width, int64_t step, unsigned long long& rsi,
-                           unsigned long long& rdi, unsigned long long& rcx,
-                           unsigned long long rax, OperandMemory& memory) {
+                           unsigned long long& rdi, unsigned long long& rcx, unsigned long long rax,
+                           OperandMemory& memory) {
   uintptr_t direct = 0;
   const uint64_t run = memory.direct_run(rdi, width, step, rcx, &direct);
   if (run == 0) return 0;
@@ -280,7 +289,8 @@ EmulationResult emulate_string(const CachedInstruction& entry, ucontext_t& uc,
       case StringOp::Cmps:
       case StringOp::Scas: {
         if (read_element(memory, rdi, width, destination) != kGuardedOk) return fault_from(area);
-        uint64_t first = op == StringOp::Cmps ? little_endian(source, width) : rax & accumulator_mask;
+        uint64_t first =
+            op == StringOp::Cmps ? little_endian(source, width) : rax & accumulator_mask;
         flags = (flags & ~kArithmeticFlags) |
                 compare_flags(first, little_endian(destination, width), width);
         break;
@@ -397,7 +407,8 @@ EmulationResult emulate(const CachedInstruction& entry, ucontext_t& uc, uintptr_
       EmulationArea first_run_registers = area;
       load_area(area, uc, plan, borrowed);
       std::memset(bounce, 0xff, width);
-      if (!run_stub(plan, index, area, reinterpret_cast<uintptr_t>(bounce))) return fault_from(area);
+      if (!run_stub(plan, index, area, reinterpret_cast<uintptr_t>(bounce)))
+        return fault_from(area);
       std::memcpy(area.gpr, first_run_registers.gpr, sizeof(area.gpr));
       area.rflags = first_run_registers.rflags;
       size_t run_start = width;
@@ -405,7 +416,8 @@ EmulationResult emulate(const CachedInstruction& entry, ucontext_t& uc, uintptr_
         bool written = i < width && (zeros_run[i] != 0x00 || bounce[i] != 0xff);
         if (written && run_start == width) run_start = i;
         if (!written && run_start != width) {
-          if (memory.write(address + run_start, i - run_start, zeros_run + run_start) != kGuardedOk) {
+          if (memory.write(address + run_start, i - run_start, zeros_run + run_start) !=
+              kGuardedOk) {
             return fault_from(area);
           }
           run_start = width;

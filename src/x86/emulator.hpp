@@ -7,10 +7,10 @@
 // have their own paths. Everything here runs inside the engine's SIGSEGV handler.
 #pragma once
 
+#include <ucontext.h>
 #include <csignal>
 #include <cstddef>
 #include <cstdint>
-#include <ucontext.h>
 
 #include "x86/decoder.hpp"
 
@@ -19,12 +19,12 @@ namespace mmiotrace::x86 {
 // The emulator's per-thread scratch state (kept in the engine's thread context). The generated
 // stubs address its fields by offset.
 struct alignas(64) EmulationArea {
-  uint64_t gpr[16] = {};        // guest registers in encoding order: RAX, RCX, ..., R15
+  uint64_t gpr[16] = {};  // guest registers in encoding order: RAX, RCX, ..., R15
   uint64_t rflags = 0;
-  uint64_t target = 0;          // the address the redirected operand points at
+  uint64_t target = 0;  // the address the redirected operand points at
   uint64_t host_rsp = 0;
-  uint64_t xstate = 0;          // the frame's XSAVE (or FXSAVE) area, when the stub needs it
-  uint64_t xstate_mask = 0;     // XRSTOR/XSAVE requested-feature bitmap
+  uint64_t xstate = 0;       // the frame's XSAVE (or FXSAVE) area, when the stub needs it
+  uint64_t xstate_mask = 0;  // XRSTOR/XSAVE requested-feature bitmap
   uint32_t host_mxcsr = 0;
   uint16_t host_fcw = 0;
   bool in_stub = false;         // a stub runs: a fault in generated code is the instruction's
@@ -96,7 +96,6 @@ EmulationResult emulate(const CachedInstruction& instruction, ucontext_t& uc,
 // Called by the engine's fault handler for a fault inside a stub or a guarded access on this
 // thread: records the fault in `area` and makes the stub or routine return failure. Returns
 // false when the fault happened elsewhere.
-bool recover_emulation_fault(int signo, const siginfo_t& info, ucontext_t& uc,
-                             EmulationArea& area);
+bool recover_emulation_fault(int signo, const siginfo_t& info, ucontext_t& uc, EmulationArea& area);
 
 }  // namespace mmiotrace::x86

@@ -6,10 +6,10 @@
 // then hands the fault to the program as the instruction itself would have raised it.
 #pragma once
 
+#include <ucontext.h>
 #include <csignal>
 #include <cstddef>
 #include <cstdint>
-#include <ucontext.h>
 
 extern "C" {
 int mmiotrace_guarded_load(const void* source, void* destination, size_t width, int avx512);
@@ -38,8 +38,7 @@ inline int guarded_load(uintptr_t source, void* destination, size_t width) {
                                 has_avx512());
 }
 inline int guarded_store(uintptr_t destination, const void* source, size_t width) {
-  return mmiotrace_guarded_store(reinterpret_cast<void*>(destination), source, width,
-                                 has_avx512());
+  return mmiotrace_guarded_store(reinterpret_cast<void*>(destination), source, width, has_avx512());
 }
 // A locked compare-and-exchange of 1, 2, 4, 8 or 16 bytes; kGuardedMismatch leaves the bytes
 // found in `expected`.

@@ -26,31 +26,66 @@ size_t slot_of(uintptr_t pc) {
 
 bool is_string_instruction(ZydisMnemonic mnemonic, StringOp* op) {
   switch (mnemonic) {
-    case ZYDIS_MNEMONIC_MOVSB: case ZYDIS_MNEMONIC_MOVSW: case ZYDIS_MNEMONIC_MOVSD:
-    case ZYDIS_MNEMONIC_MOVSQ: *op = StringOp::Movs; return true;
-    case ZYDIS_MNEMONIC_STOSB: case ZYDIS_MNEMONIC_STOSW: case ZYDIS_MNEMONIC_STOSD:
-    case ZYDIS_MNEMONIC_STOSQ: *op = StringOp::Stos; return true;
-    case ZYDIS_MNEMONIC_LODSB: case ZYDIS_MNEMONIC_LODSW: case ZYDIS_MNEMONIC_LODSD:
-    case ZYDIS_MNEMONIC_LODSQ: *op = StringOp::Lods; return true;
-    case ZYDIS_MNEMONIC_CMPSB: case ZYDIS_MNEMONIC_CMPSW: case ZYDIS_MNEMONIC_CMPSD:
-    case ZYDIS_MNEMONIC_CMPSQ: *op = StringOp::Cmps; return true;
-    case ZYDIS_MNEMONIC_SCASB: case ZYDIS_MNEMONIC_SCASW: case ZYDIS_MNEMONIC_SCASD:
-    case ZYDIS_MNEMONIC_SCASQ: *op = StringOp::Scas; return true;
-    default: return false;
+    case ZYDIS_MNEMONIC_MOVSB:
+    case ZYDIS_MNEMONIC_MOVSW:
+    case ZYDIS_MNEMONIC_MOVSD:
+    case ZYDIS_MNEMONIC_MOVSQ:
+      *op = StringOp::Movs;
+      return true;
+    case ZYDIS_MNEMONIC_STOSB:
+    case ZYDIS_MNEMONIC_STOSW:
+    case ZYDIS_MNEMONIC_STOSD:
+    case ZYDIS_MNEMONIC_STOSQ:
+      *op = StringOp::Stos;
+      return true;
+    case ZYDIS_MNEMONIC_LODSB:
+    case ZYDIS_MNEMONIC_LODSW:
+    case ZYDIS_MNEMONIC_LODSD:
+    case ZYDIS_MNEMONIC_LODSQ:
+      *op = StringOp::Lods;
+      return true;
+    case ZYDIS_MNEMONIC_CMPSB:
+    case ZYDIS_MNEMONIC_CMPSW:
+    case ZYDIS_MNEMONIC_CMPSD:
+    case ZYDIS_MNEMONIC_CMPSQ:
+      *op = StringOp::Cmps;
+      return true;
+    case ZYDIS_MNEMONIC_SCASB:
+    case ZYDIS_MNEMONIC_SCASW:
+    case ZYDIS_MNEMONIC_SCASD:
+    case ZYDIS_MNEMONIC_SCASQ:
+      *op = StringOp::Scas;
+      return true;
+    default:
+      return false;
   }
 }
 
 // Stores whose kind a plain store would lose: non-temporal, masked, direct.
 bool stores_in_its_own_way(ZydisMnemonic mnemonic) {
   switch (mnemonic) {
-    case ZYDIS_MNEMONIC_MOVNTI: case ZYDIS_MNEMONIC_MOVNTDQ: case ZYDIS_MNEMONIC_MOVNTPS:
-    case ZYDIS_MNEMONIC_MOVNTPD: case ZYDIS_MNEMONIC_MOVNTQ: case ZYDIS_MNEMONIC_MOVNTSD:
-    case ZYDIS_MNEMONIC_MOVNTSS: case ZYDIS_MNEMONIC_VMOVNTDQ: case ZYDIS_MNEMONIC_VMOVNTPS:
-    case ZYDIS_MNEMONIC_VMOVNTPD: case ZYDIS_MNEMONIC_MOVDIRI: case ZYDIS_MNEMONIC_MOVDIR64B:
-    case ZYDIS_MNEMONIC_MASKMOVDQU: case ZYDIS_MNEMONIC_VMASKMOVDQU: case ZYDIS_MNEMONIC_MASKMOVQ:
-    case ZYDIS_MNEMONIC_VMASKMOVPS: case ZYDIS_MNEMONIC_VMASKMOVPD:
-    case ZYDIS_MNEMONIC_VPMASKMOVD: case ZYDIS_MNEMONIC_VPMASKMOVQ: return true;
-    default: return false;
+    case ZYDIS_MNEMONIC_MOVNTI:
+    case ZYDIS_MNEMONIC_MOVNTDQ:
+    case ZYDIS_MNEMONIC_MOVNTPS:
+    case ZYDIS_MNEMONIC_MOVNTPD:
+    case ZYDIS_MNEMONIC_MOVNTQ:
+    case ZYDIS_MNEMONIC_MOVNTSD:
+    case ZYDIS_MNEMONIC_MOVNTSS:
+    case ZYDIS_MNEMONIC_VMOVNTDQ:
+    case ZYDIS_MNEMONIC_VMOVNTPS:
+    case ZYDIS_MNEMONIC_VMOVNTPD:
+    case ZYDIS_MNEMONIC_MOVDIRI:
+    case ZYDIS_MNEMONIC_MOVDIR64B:
+    case ZYDIS_MNEMONIC_MASKMOVDQU:
+    case ZYDIS_MNEMONIC_VMASKMOVDQU:
+    case ZYDIS_MNEMONIC_MASKMOVQ:
+    case ZYDIS_MNEMONIC_VMASKMOVPS:
+    case ZYDIS_MNEMONIC_VMASKMOVPD:
+    case ZYDIS_MNEMONIC_VPMASKMOVD:
+    case ZYDIS_MNEMONIC_VPMASKMOVQ:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -81,8 +116,10 @@ void make_plan(const ZydisDecodedInstruction& insn, const ZydisDecodedOperand* o
   if (changes_control_flow(insn, ops)) return unsupported("it jumps through memory");
 
   StringOp string_op;
-  if (insn.meta.category == ZYDIS_CATEGORY_STRINGOP && is_string_instruction(insn.mnemonic, &string_op)) {
-    if (insn.address_width != 64) return unsupported("it is a string instruction with 32-bit addresses");
+  if (insn.meta.category == ZYDIS_CATEGORY_STRINGOP &&
+      is_string_instruction(insn.mnemonic, &string_op)) {
+    if (insn.address_width != 64)
+      return unsupported("it is a string instruction with 32-bit addresses");
     for (unsigned i = 0; i < insn.operand_count; ++i) {
       if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY && ops[i].mem.segment != ZYDIS_REGISTER_DS &&
           ops[i].mem.segment != ZYDIS_REGISTER_ES) {
@@ -92,11 +129,11 @@ void make_plan(const ZydisDecodedInstruction& insn, const ZydisDecodedOperand* o
     plan->kind = PlanKind::String;
     plan->string_op = string_op;
     plan->element_width = static_cast<uint8_t>(insn.operand_width / 8);
-    plan->has_rep = (insn.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE |
-                                        ZYDIS_ATTRIB_HAS_REPNE)) != 0;
-    plan->repeat = !plan->has_rep                                     ? Repeat::None
+    plan->has_rep = (insn.attributes &
+                     (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) != 0;
+    plan->repeat = !plan->has_rep                                    ? Repeat::None
                    : (insn.attributes & ZYDIS_ATTRIB_HAS_REPNE) != 0 ? Repeat::WhileNotEqual
-                                                                      : Repeat::WhileEqual;
+                                                                     : Repeat::WhileEqual;
     return;
   }
 
@@ -119,21 +156,20 @@ void make_plan(const ZydisDecodedInstruction& insn, const ZydisDecodedOperand* o
     int index = memory_index++;
     bool write_only = (op.actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) &&
                       !(op.actions & ZYDIS_OPERAND_ACTION_MASK_READ);
-    if (write_only && ((op.actions & ZYDIS_OPERAND_ACTION_CONDWRITE) ||
-                       stores_in_its_own_way(insn.mnemonic))) {
+    if (write_only &&
+        ((op.actions & ZYDIS_OPERAND_ACTION_CONDWRITE) || stores_in_its_own_way(insn.mnemonic))) {
       plan->self_store = true;
     }
     if (op.visibility == ZYDIS_OPERAND_VISIBILITY_EXPLICIT) {
-      plan->stub[index] =
-          reinterpret_cast<StubFunction>(build_stub(insn, ops, static_cast<int>(i),
-                                                    plan->xstate_mask, &why));
+      plan->stub[index] = reinterpret_cast<StubFunction>(
+          build_stub(insn, ops, static_cast<int>(i), plan->xstate_mask, &why));
       continue;
     }
     // An implicit operand addressed by a register the instruction only reads (MOVDIR64B's
     // destination, MASKMOVDQU's [RDI]): point that register at the target instead.
     int base = gpr_number(op.mem.base);
-    bool base_only_read = base >= 0 && base != 4 && op.mem.index == ZYDIS_REGISTER_NONE &&
-                          op.mem.disp.value == 0;
+    bool base_only_read =
+        base >= 0 && base != 4 && op.mem.index == ZYDIS_REGISTER_NONE && op.mem.disp.value == 0;
     for (unsigned j = 0; j < insn.operand_count && base_only_read; ++j) {
       if (ops[j].type == ZYDIS_OPERAND_TYPE_REGISTER && gpr_number(ops[j].reg.value) == base &&
           (ops[j].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE)) {

@@ -7,8 +7,8 @@
 #include <atomic>
 #include <cstdint>
 
-#include "x86/emulator.hpp"
 #include "x86/decoder.hpp"
+#include "x86/emulator.hpp"
 
 namespace mmiotrace::x86 {
 

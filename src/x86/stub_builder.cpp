@@ -39,7 +39,8 @@ void emit_host_flags(CodeWriter& code) {
 }
 
 void emit_host_save(CodeWriter& code) {
-  for (ZydisRegister reg : kCalleeSaved) code.push(reg);
+  for (ZydisRegister reg : kCalleeSaved)
+    code.push(reg);
   code.store(ZYDIS_REGISTER_RDI, AREA_FIELD(host_rsp), ZYDIS_REGISTER_RSP);
   code.memory_only(ZYDIS_MNEMONIC_STMXCSR, ZYDIS_REGISTER_RDI, AREA_FIELD(host_mxcsr), 4);
   code.memory_only(ZYDIS_MNEMONIC_FNSTCW, ZYDIS_REGISTER_RDI, AREA_FIELD(host_fcw), 2);
@@ -51,7 +52,8 @@ void emit_host_restore(CodeWriter& code) {
   emit_host_flags(code);
   code.memory_only(ZYDIS_MNEMONIC_LDMXCSR, ZYDIS_REGISTER_RDI, AREA_FIELD(host_mxcsr), 4);
   code.memory_only(ZYDIS_MNEMONIC_FLDCW, ZYDIS_REGISTER_RDI, AREA_FIELD(host_fcw), 2);
-  for (int i = 5; i >= 0; --i) code.pop(kCalleeSaved[i]);
+  for (int i = 5; i >= 0; --i)
+    code.pop(kCalleeSaved[i]);
 }
 
 // XRSTOR64/XSAVE64 (or FXRSTOR64/FXSAVE64) of the frame's state, with RDI = area. Uses RAX, RDX
@@ -126,9 +128,9 @@ bool emit_redirected(CodeWriter& code, const ZydisDecodedInstruction& instructio
   memory.mem.scale = 0;
   memory.mem.displacement = 0;
   request.address_size_hint = ZYDIS_ADDRESS_SIZE_HINT_64;
-  request.prefixes &= ~(ZYDIS_ATTRIB_HAS_SEGMENT_CS | ZYDIS_ATTRIB_HAS_SEGMENT_SS |
-                        ZYDIS_ATTRIB_HAS_SEGMENT_DS | ZYDIS_ATTRIB_HAS_SEGMENT_ES |
-                        ZYDIS_ATTRIB_HAS_SEGMENT_FS | ZYDIS_ATTRIB_HAS_SEGMENT_GS);
+  request.prefixes &=
+      ~(ZYDIS_ATTRIB_HAS_SEGMENT_CS | ZYDIS_ATTRIB_HAS_SEGMENT_SS | ZYDIS_ATTRIB_HAS_SEGMENT_DS |
+        ZYDIS_ATTRIB_HAS_SEGMENT_ES | ZYDIS_ATTRIB_HAS_SEGMENT_FS | ZYDIS_ATTRIB_HAS_SEGMENT_GS);
   code.emit(request);
   return code.ok();
 }
@@ -169,7 +171,8 @@ bool build_into(CodeWriter& code, const ZydisDecodedInstruction& instruction,
   // The epilogue leaves host_rsp in RSP already; pop the callee-saved registers.
   code.memory_only(ZYDIS_MNEMONIC_LDMXCSR, rdi, AREA_FIELD(host_mxcsr), 4);
   code.memory_only(ZYDIS_MNEMONIC_FLDCW, rdi, AREA_FIELD(host_fcw), 2);
-  for (int i = 5; i >= 0; --i) code.pop(kCalleeSaved[i]);
+  for (int i = 5; i >= 0; --i)
+    code.pop(kCalleeSaved[i]);
   const uint8_t return_zero[] = {0x31, 0xc0, 0xc3};  // xor eax, eax; ret
   code.raw(return_zero, sizeof(return_zero));
   return code.ok();
@@ -218,7 +221,9 @@ const CpuState& cpu_state() {
   return g_cpu_state;
 }
 
-bool has_avx512() { return cpu_state().avx512; }
+bool has_avx512() {
+  return cpu_state().avx512;
+}
 
 uint64_t xstate_components(const ZydisDecodedInstruction& instruction,
                            const ZydisDecodedOperand* operands) {
@@ -228,11 +233,19 @@ uint64_t xstate_components(const ZydisDecodedInstruction& instruction,
     ZydisRegister reg = operands[i].reg.value;
     switch (ZydisRegisterGetClass(reg)) {
       case ZYDIS_REGCLASS_X87:
-      case ZYDIS_REGCLASS_MMX: mask |= kX87; break;
-      case ZYDIS_REGCLASS_XMM: mask |= kSse; break;
-      case ZYDIS_REGCLASS_YMM: mask |= kSse | kAvx; break;
+      case ZYDIS_REGCLASS_MMX:
+        mask |= kX87;
+        break;
+      case ZYDIS_REGCLASS_XMM:
+        mask |= kSse;
+        break;
+      case ZYDIS_REGCLASS_YMM:
+        mask |= kSse | kAvx;
+        break;
       case ZYDIS_REGCLASS_ZMM:
-      case ZYDIS_REGCLASS_MASK: mask |= kSse | kAvx | kAvx512; break;
+      case ZYDIS_REGCLASS_MASK:
+        mask |= kSse | kAvx | kAvx512;
+        break;
       default:
         if (reg == ZYDIS_REGISTER_MXCSR) mask |= kSse;
         if (reg >= ZYDIS_REGISTER_X87CONTROL && reg <= ZYDIS_REGISTER_X87TAG) mask |= kX87;
@@ -293,6 +306,8 @@ Stub build_stub(const ZydisDecodedInstruction& instruction, const ZydisDecodedOp
   return reinterpret_cast<Stub>(memory);
 }
 
-uintptr_t stub_abort_address() { return g_abort_stub.load(); }
+uintptr_t stub_abort_address() {
+  return g_abort_stub.load();
+}
 
 }  // namespace mmiotrace::x86

@@ -14,7 +14,7 @@ namespace mmiotrace::x86 {
 // The CPU's XSAVE features in use (XCR0) and whether signal frames use XSAVE at all. Computed
 // once, first at engine start. Any context.
 struct CpuState {
-  bool xsave = false;        // frames hold XSAVE state; otherwise FXSAVE only
+  bool xsave = false;  // frames hold XSAVE state; otherwise FXSAVE only
   uint64_t xcr0 = 0;
   bool avx512 = false;
 };

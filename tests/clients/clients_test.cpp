@@ -26,10 +26,11 @@ std::string find_program(const std::string& program) {
   return "";
 }
 
-#define REQUIRE_PROGRAM(variable, name)                                                      \
-  const std::string variable = find_program(name);                                         \
-  ASSERT_FALSE(variable.empty()) << name << " is not installed: run scripts/setup, which " \
-                                            "installs the programs the tests run"
+#define REQUIRE_PROGRAM(variable, name)                                            \
+  const std::string variable = find_program(name);                                 \
+  ASSERT_FALSE(variable.empty()) << name                                           \
+                                 << " is not installed: run scripts/setup, which " \
+                                    "installs the programs the tests run"
 
 // What a trace holds: its mappings, and accesses counted by kind; accesses outside every
 // mapping the trace opened are counted apart.
@@ -63,11 +64,14 @@ TraceSummary summarize(const std::string& path) {
         }
         break;
       }
-      case trace::EventKind::Unknown: ++summary.unknown; break;
+      case trace::EventKind::Unknown:
+        ++summary.unknown;
+        break;
       case trace::EventKind::Mark:
         summary.marks.emplace_back(event.text ? event.text : "", event.text_length);
         break;
-      default: break;
+      default:
+        break;
     }
   }
   return summary;
@@ -96,7 +100,8 @@ void check_memtester(const std::string& memtester, bool divert) {
   TemporaryDirectory directory;
   const std::vector<std::string> command = {memtester, "-p", "0", "-d", "/dev/zero", "16K", "1"};
   ProgramResult untraced_run = run_program(command, directory.path());
-  ASSERT_EQ(describe_status(untraced_run.status), "exited 0") << untraced_run.out << untraced_run.err;
+  ASSERT_EQ(describe_status(untraced_run.status), "exited 0")
+      << untraced_run.out << untraced_run.err;
   const std::string trace = directory.path() + "/trace.bin";
   ProgramResult traced_run =
       run_program(traced(trace, {"/dev/zero"}, command, divert), directory.path());
@@ -173,10 +178,19 @@ TEST(ClientTest, Sqlite3WithMmapAndWalWithoutTheCodeCache) {
 
 void check_fio(const std::string& fio, bool divert) {
   TemporaryDirectory directory;
-  const std::vector<std::string> command = {
-      fio, "--name=job", "--filename=" + directory.path() + "/data.dat", "--size=1M", "--bs=4k",
-      "--rw=randwrite", "--ioengine=mmap", "--verify=crc32c", "--do_verify=1",
-      "--verify_fatal=1", "--randseed=1", "--output-format=terse", "--terse-version=3"};
+  const std::vector<std::string> command = {fio,
+                                            "--name=job",
+                                            "--filename=" + directory.path() + "/data.dat",
+                                            "--size=1M",
+                                            "--bs=4k",
+                                            "--rw=randwrite",
+                                            "--ioengine=mmap",
+                                            "--verify=crc32c",
+                                            "--do_verify=1",
+                                            "--verify_fatal=1",
+                                            "--randseed=1",
+                                            "--output-format=terse",
+                                            "--terse-version=3"};
   const std::string trace = directory.path() + "/trace.bin";
   ProgramResult traced_run =
       run_program(traced(trace, {directory.path() + "/*.dat"}, command, divert), directory.path());
@@ -221,7 +235,8 @@ TEST(ClientTest, BusyboxDevmemOnABindMountedDevMem) {
   const std::string image = directory.path() + "/mem.img";
   {
     std::ofstream out(image, std::ios::binary);
-    for (int i = 0; i < 65536; ++i) out.put(static_cast<char>(i * 7 + 3));
+    for (int i = 0; i < 65536; ++i)
+      out.put(static_cast<char>(i * 7 + 3));
   }
   const std::string write_trace = directory.path() + "/write.bin";
   const std::string read_trace = directory.path() + "/read.bin";
@@ -233,10 +248,11 @@ TEST(ClientTest, BusyboxDevmemOnABindMountedDevMem) {
       "mount -t tmpfs -o mode=755 tmpfs /dev\n"
       "cp -a old-dev/null old-dev/zero old-dev/urandom /dev/\n"
       "touch /dev/mem && mount --bind mem.img /dev/mem\n"
-      "'" MMIOTRACE_COMMAND "' record --format binary -o write.bin -- " + busybox +
+      "'" MMIOTRACE_COMMAND "' record --format binary -o write.bin -- " +
+      busybox +
       " devmem 0x2010 32 0x12345678\n"
-      "'" MMIOTRACE_COMMAND "' record --format binary -o read.bin -- " + busybox +
-      " devmem 0x2010 32\n" + busybox + " devmem 0x3001 8\n";
+      "'" MMIOTRACE_COMMAND "' record --format binary -o read.bin -- " +
+      busybox + " devmem 0x2010 32\n" + busybox + " devmem 0x3001 8\n";
   ProgramResult run = run_program({unshare, "-m", "sh", "-c", script}, directory.path());
   if (run.err.find("unshare failed") != std::string::npos ||
       run.err.find("Operation not permitted") != std::string::npos) {
@@ -265,8 +281,7 @@ TEST(ClientTest, BusyboxDevmemOnABindMountedDevMem) {
       }
     }
     const std::string access = trace == write_trace ? "W" : "R";
-    EXPECT_EQ(seen, (std::vector<std::string>{"MAP 8192 4096",
-                                               access + " 4 8208 305419896"}))
+    EXPECT_EQ(seen, (std::vector<std::string>{"MAP 8192 4096", access + " 4 8208 305419896"}))
         << trace;
   }
 }

@@ -26,8 +26,13 @@ class AnalysisCommandsTest : public ::testing::Test {
     for (auto [name, extra] : {std::pair<const char*, const char*>{"normal.bin", nullptr},
                                std::pair<const char*, const char*>{"again.bin", nullptr},
                                std::pair<const char*, const char*>{"abrupt.bin", "--abrupt"}}) {
-      std::vector<std::string> command = {MMIOTRACE_COMMAND, "record", "-o", path(name),
-                                          "--device", "nvme@/dev/fake-nvme", "--",
+      std::vector<std::string> command = {MMIOTRACE_COMMAND,
+                                          "record",
+                                          "-o",
+                                          path(name),
+                                          "--device",
+                                          "nvme@/dev/fake-nvme",
+                                          "--",
                                           EXAMPLES_DIR "/nvme_init"};
       if (extra != nullptr) command.push_back(extra);
       command.push_back("/dev/fake-nvme");
@@ -106,10 +111,14 @@ TEST_F(AnalysisCommandsTest, DiffExitsLikeDiff) {
   EXPECT_EQ(describe_status(same.status), "exited 0") << same.out << same.err;
   EXPECT_NE(same.out.find("the traces match"), std::string::npos) << same.out;
 
-  ProgramResult differ = mmiotrace({"diff", "--squash-polls", path("normal.bin"), path("abrupt.bin")});
+  ProgramResult differ =
+      mmiotrace({"diff", "--squash-polls", path("normal.bin"), path("abrupt.bin")});
   EXPECT_EQ(describe_status(differ.status), "exited 1") << differ.err;
   // The shutdown notification: CC.SHN normal (01b) against abrupt (10b).
-  EXPECT_TRUE(std::regex_search(differ.out, std::regex(R"(the first difference\n-W 4 map 1 \+0x14 0x464001 .*\n\+W 4 map 1 \+0x14 0x468001 )")))
+  EXPECT_TRUE(std::regex_search(
+      differ.out,
+      std::regex(
+          R"(the first difference\n-W 4 map 1 \+0x14 0x464001 .*\n\+W 4 map 1 \+0x14 0x468001 )")))
       << differ.out;
 
   ProgramResult as_json =
@@ -143,23 +152,26 @@ TEST_F(AnalysisCommandsTest, DumpRegsNamesRegistersAndFields) {
         "          - {name: SHN, bits: \"15:14\", values: {NONE: 0, NORMAL: 1, ABRUPT: 2}}\n");
   ProgramResult result = mmiotrace({"dump", "--regs", path("nvme.yaml"), path("abrupt.bin")});
   ASSERT_EQ(describe_status(result.status), "exited 0") << result.err;
-  EXPECT_TRUE(std::regex_search(result.out,
-                                std::regex(R"(\nW 4 \S+ 1 0x14 0x460001 \S+ \d+  ; NVME\.CC EN=ENABLED SHN=NONE\n)")))
+  EXPECT_TRUE(std::regex_search(
+      result.out,
+      std::regex(R"(\nW 4 \S+ 1 0x14 0x460001 \S+ \d+  ; NVME\.CC EN=ENABLED SHN=NONE\n)")))
       << result.out;
-  EXPECT_TRUE(std::regex_search(result.out,
-                                std::regex(R"(\nW 4 \S+ 1 0x14 0x468001 \S+ \d+  ; NVME\.CC EN=ENABLED SHN=ABRUPT\n)")))
+  EXPECT_TRUE(std::regex_search(
+      result.out,
+      std::regex(R"(\nW 4 \S+ 1 0x14 0x468001 \S+ \d+  ; NVME\.CC EN=ENABLED SHN=ABRUPT\n)")))
       << result.out;
   // Placed at map 1's first byte, the same names.
-  ProgramResult placed = mmiotrace({"dump", "--regs", "1=" + path("nvme.yaml"), path("abrupt.bin")});
+  ProgramResult placed =
+      mmiotrace({"dump", "--regs", "1=" + path("nvme.yaml"), path("abrupt.bin")});
   EXPECT_EQ(placed.out, result.out);
 
   // The example maps (the README's and docs/cli.md's): three formats, one decoding.
   std::string by_format[3];
   int i = 0;
   for (const char* name : {"nvme.svd", "nvme.json", "nvme.yaml"}) {
-    ProgramResult example = mmiotrace({"dump", "--regs",
-                                       std::string(MMIOTRACE_SOURCE_DIR "/examples/register-maps/") + name,
-                                       path("normal.bin")});
+    ProgramResult example = mmiotrace(
+        {"dump", "--regs", std::string(MMIOTRACE_SOURCE_DIR "/examples/register-maps/") + name,
+         path("normal.bin")});
     ASSERT_EQ(describe_status(example.status), "exited 0") << example.err;
     by_format[i++] = example.out;
   }
@@ -167,14 +179,17 @@ TEST_F(AnalysisCommandsTest, DumpRegsNamesRegistersAndFields) {
   EXPECT_EQ(by_format[0], by_format[2]);
   EXPECT_TRUE(std::regex_search(
       by_format[0],
-      std::regex(R"(\nW 4 \S+ 1 0x14 0x460001 \S+ \d+  ; NVME\.CC EN=ENABLED CSS=NVM MPS=0x0 AMS=RR SHN=NONE IOSQES=0x6 IOCQES=0x4\n)")))
+      std::regex(
+          R"(\nW 4 \S+ 1 0x14 0x460001 \S+ \d+  ; NVME\.CC EN=ENABLED CSS=NVM MPS=0x0 AMS=RR SHN=NONE IOSQES=0x6 IOCQES=0x4\n)")))
       << by_format[0];
   EXPECT_TRUE(std::regex_search(
       by_format[0],
-      std::regex(R"(\nR 4 \S+ 1 0x1c 0x1 \S+ \d+  ; NVME\.CSTS RDY=READY CFS=0x0 SHST=NORMAL NSSRO=0x0\n)")))
+      std::regex(
+          R"(\nR 4 \S+ 1 0x1c 0x1 \S+ \d+  ; NVME\.CSTS RDY=READY CFS=0x0 SHST=NORMAL NSSRO=0x0\n)")))
       << by_format[0];
 
-  write("bad.yaml", "blocks:\n  - name: NVME\n    registers:\n      - {name: CC, offset: 0x14, size: 12}\n");
+  write("bad.yaml",
+        "blocks:\n  - name: NVME\n    registers:\n      - {name: CC, offset: 0x14, size: 12}\n");
   expect_error(mmiotrace({"dump", "--regs", path("bad.yaml"), path("normal.bin")}), 116,
                path("bad.yaml") + ":4:40: blocks[0].registers[0].size: 12 is not a register size");
   write("bad.svd", "<device><name>x</name>\n<peripherals><peripheral></device>\n");
@@ -188,10 +203,10 @@ TEST_F(AnalysisCommandsTest, ReportAndTimelineNameRegistersWithAMap) {
   const std::string map = MMIOTRACE_SOURCE_DIR "/examples/register-maps/nvme.svd";
   ProgramResult report = mmiotrace({"report", "--regs", map, path("normal.bin")});
   ASSERT_EQ(describe_status(report.status), "exited 0") << report.err;
-  EXPECT_TRUE(std::regex_search(report.out, std::regex(R"(0x1c +NVME\.CSTS +R 1\d )"))) << report.out;
-  ProgramResult converted =
-      mmiotrace({"convert", "--to", "perfetto", "--regs", "1=" + map, path("normal.bin"),
-                 path("named.json")});
+  EXPECT_TRUE(std::regex_search(report.out, std::regex(R"(0x1c +NVME\.CSTS +R 1\d )")))
+      << report.out;
+  ProgramResult converted = mmiotrace({"convert", "--to", "perfetto", "--regs", "1=" + map,
+                                       path("normal.bin"), path("named.json")});
   ASSERT_EQ(describe_status(converted.status), "exited 0") << converted.err;
   json timeline = json::parse(read_file(path("named.json")));
   int named = 0;
@@ -202,19 +217,21 @@ TEST_F(AnalysisCommandsTest, ReportAndTimelineNameRegistersWithAMap) {
     }
   }
   EXPECT_EQ(named, 2);  // enable, then shut down
-  expect_error(mmiotrace({"convert", "--to", "text", "--regs", map, path("normal.bin"), path("x.txt")}),
-               125, "perfetto timeline only");
+  expect_error(
+      mmiotrace({"convert", "--to", "text", "--regs", map, path("normal.bin"), path("x.txt")}), 125,
+      "perfetto timeline only");
 }
 
 TEST_F(AnalysisCommandsTest, ConvertToPerfettoMakesATimelineWithThreadAndMappingTracks) {
-  ProgramResult result = mmiotrace({"convert", "--to", "perfetto", path("normal.bin"),
-                                    path("timeline.json")});
+  ProgramResult result =
+      mmiotrace({"convert", "--to", "perfetto", path("normal.bin"), path("timeline.json")});
   ASSERT_EQ(describe_status(result.status), "exited 0") << result.err;
   json timeline = json::parse(read_file(path("timeline.json")));
   std::set<std::string> track_names;
   int accesses = 0, markers = 0, mapping_begins = 0;
   for (const json& event : timeline["traceEvents"]) {
-    if (event["ph"] == "M" && event["name"] == "thread_name") track_names.insert(event["args"]["name"]);
+    if (event["ph"] == "M" && event["name"] == "thread_name")
+      track_names.insert(event["args"]["name"]);
     if (event["ph"] == "X" && event["cat"] == "mmio") ++accesses;
     if (event["ph"] == "i" && event["cat"] == "marker") ++markers;
     if (event["ph"] == "B") ++mapping_begins;

@@ -48,9 +48,10 @@ TEST_F(DeviceTest, AVirtualDeviceIsACharacterDeviceWhoseModelAnswersItsMappings)
   ASSERT_EQ(describe_status(run.status), "exited 0") << run.err;
   EXPECT_EQ(run.out, kDeviceFileOutput);
   EXPECT_EQ(run.err, "");
-  NormalizedTrace trace =
-      normalize_trace(read_file(path("trace.txt")), ProgramImage(kDeviceProgram), directory_.path());
-  for (const std::string& problem : trace.problems) ADD_FAILURE() << problem;
+  NormalizedTrace trace = normalize_trace(read_file(path("trace.txt")),
+                                          ProgramImage(kDeviceProgram), directory_.path());
+  for (const std::string& problem : trace.problems)
+    ADD_FAILURE() << problem;
   std::string text = std::regex_replace(trace.text, std::regex("PCIDEV[^\n]*\n"), "");
   EXPECT_EQ(text,
             "VERSION 20070824\n"
@@ -86,14 +87,14 @@ TEST_F(DeviceTest, ReplayServesTheRecordedValuesBack) {
 }
 
 TEST_F(DeviceTest, ReplayServesABinaryTraceAtAPathOfTheUsersChoice) {
-  ASSERT_EQ(describe_status(mmiotrace({"record", "--format", "binary", "-o", path("trace.bin"),
-                                       "--device", "regfile:size=8192@" + kDevicePath, "--",
-                                       kDeviceProgram, kDevicePath})
-                                .status),
+  ASSERT_EQ(describe_status(
+                mmiotrace({"record", "--format", "binary", "-o", path("trace.bin"), "--device",
+                           "regfile:size=8192@" + kDevicePath, "--", kDeviceProgram, kDevicePath})
+                    .status),
             "exited 0");
-  ProgramResult replay = mmiotrace({"replay", path("trace.bin"), "--map", "1@/dev/elsewhere",
-                                    "--map", "2@/dev/elsewhere", "--", kDeviceProgram,
-                                    "/dev/elsewhere"});
+  ProgramResult replay =
+      mmiotrace({"replay", path("trace.bin"), "--map", "1@/dev/elsewhere", "--map",
+                 "2@/dev/elsewhere", "--", kDeviceProgram, "/dev/elsewhere"});
   EXPECT_EQ(describe_status(replay.status), "exited 0") << replay.err;
   EXPECT_EQ(replay.out, kDeviceFileOutput);
 }
@@ -115,7 +116,8 @@ TEST_F(DeviceTest, ReplayCatchesAModifiedDriverAtItsFirstDifference) {
       << replay.err;
   std::string line;
   std::ifstream trace(path("trace.txt"));
-  for (int i = 0; i < std::stoi(match[1]); ++i) std::getline(trace, line);
+  for (int i = 0; i < std::stoi(match[1]); ++i)
+    std::getline(trace, line);
   EXPECT_EQ(line.rfind("W 4 ", 0), 0u) << "line " << match[1] << " is the recorded write: " << line;
   // The program was stopped before it could use what the trace cannot vouch for.
   EXPECT_EQ(replay.out.find("read back"), std::string::npos) << replay.out;
@@ -157,23 +159,25 @@ TEST_F(DeviceTest, SeveralDevicesAtOnceInEveryProcessOfTheCommand) {
   const std::string script = "'" + kDeviceProgram + "' /dev/fake-regs > regs.out && '" +
                              EXAMPLES_DIR "/uart_hello' /dev/fake-uart && '" + EXAMPLES_DIR +
                              "/nvme_init' /dev/fake-nvme > nvme.out";
-  ProgramResult run = mmiotrace({"record", "-o", path("trace.txt"), "--device",
-                                 "regfile:size=8K@/dev/fake-regs", "--device",
-                                 "uart16550:out=" + uart_output + "@/dev/fake-uart", "--device",
-                                 "nvme:delay_ms=1@/dev/fake-nvme", "--", "sh", "-c", script});
+  ProgramResult run =
+      mmiotrace({"record", "-o", path("trace.txt"), "--device", "regfile:size=8K@/dev/fake-regs",
+                 "--device", "uart16550:out=" + uart_output + "@/dev/fake-uart", "--device",
+                 "nvme:delay_ms=1@/dev/fake-nvme", "--", "sh", "-c", script});
   ASSERT_EQ(describe_status(run.status), "exited 0") << run.err;
   EXPECT_EQ(read_file(path("regs.out")), kDeviceFileOutput);
   EXPECT_EQ(read_file(uart_output), "hello, world\n");
   EXPECT_NE(read_file(path("nvme.out")).find("shutdown complete"), std::string::npos);
   std::string trace = read_file(path("trace.txt"));
-  for (const char* device : {"regfile:size=8K@/dev/fake-regs", "uart16550:out=", "nvme:delay_ms=1@"}) {
+  for (const char* device :
+       {"regfile:size=8K@/dev/fake-regs", "uart16550:out=", "nvme:delay_ms=1@"}) {
     EXPECT_NE(trace.find(std::string(" device ") + device), std::string::npos) << device;
   }
 }
 
 TEST_F(DeviceTest, BadDevicesAreRefusedWithOneLine) {
   auto expect_refused = [&](const std::string& device, const std::string& needle) {
-    ProgramResult run = mmiotrace({"record", "-o", path("t.txt"), "--device", device, "--", "true"});
+    ProgramResult run =
+        mmiotrace({"record", "-o", path("t.txt"), "--device", device, "--", "true"});
     EXPECT_EQ(describe_status(run.status), "exited 118") << device;
     EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
     EXPECT_NE(run.err.find(needle), std::string::npos) << run.err;

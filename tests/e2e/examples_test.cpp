@@ -87,8 +87,8 @@ TEST_P(ExampleReplay, RecordedTraceReplaysAndAModifiedDriverIsCaught) {
   const ReplayedExample& example = GetParam();
   TemporaryDirectory directory;
   std::string trace = directory.path() + "/trace.txt";
-  std::vector<std::string> record = {MMIOTRACE_COMMAND, "record", "-o", trace, "--device",
-                                     example.device, "--"};
+  std::vector<std::string> record = {MMIOTRACE_COMMAND, "record",       "-o", trace,
+                                     "--device",        example.device, "--"};
   record.insert(record.end(), example.driver.begin(), example.driver.end());
   ProgramResult recorded = run_program(record, directory.path());
   ASSERT_EQ(describe_status(recorded.status), "exited 0") << recorded.err;
@@ -116,30 +116,33 @@ TEST_P(ExampleReplay, RecordedTraceReplaysAndAModifiedDriverIsCaught) {
 
 INSTANTIATE_TEST_SUITE_P(
     Examples, ExampleReplay,
-    ::testing::Values(
-        ReplayedExample{"nvme_init", "nvme@/dev/fake-nvme",
-                        {EXAMPLES_DIR "/nvme_init", "/dev/fake-nvme"},
-                        {EXAMPLES_DIR "/nvme_init", "--abrupt", "/dev/fake-nvme"},
-                        "W 4 at offset 0x14 writing 0x464001", "W 4 at offset 0x14 writing 0x468001"},
-        ReplayedExample{"uart_hello", "uart16550:shift=2,out=/dev/null@/dev/ttyFAKE",
-                        {EXAMPLES_DIR "/uart_hello", "/dev/ttyFAKE", "2"},
-                        {EXAMPLES_DIR "/uart_hello", "/dev/ttyFAKE", "2", "hello, World"},
-                        "W 4 at offset 0x0 writing 0x77", "W 4 at offset 0x0 writing 0x57"}),
+    ::testing::Values(ReplayedExample{"nvme_init",
+                                      "nvme@/dev/fake-nvme",
+                                      {EXAMPLES_DIR "/nvme_init", "/dev/fake-nvme"},
+                                      {EXAMPLES_DIR "/nvme_init", "--abrupt", "/dev/fake-nvme"},
+                                      "W 4 at offset 0x14 writing 0x464001",
+                                      "W 4 at offset 0x14 writing 0x468001"},
+                      ReplayedExample{
+                          "uart_hello",
+                          "uart16550:shift=2,out=/dev/null@/dev/ttyFAKE",
+                          {EXAMPLES_DIR "/uart_hello", "/dev/ttyFAKE", "2"},
+                          {EXAMPLES_DIR "/uart_hello", "/dev/ttyFAKE", "2", "hello, World"},
+                          "W 4 at offset 0x0 writing 0x77",
+                          "W 4 at offset 0x0 writing 0x57"}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
 
 TEST(Examples, UartHelloTransmitsThroughTheModel) {
   TemporaryDirectory directory;
   std::string output = directory.path() + "/tx.txt";
-  ProgramResult result = run_program(
-      {MMIOTRACE_COMMAND, "record", "-o", directory.path() + "/trace.txt", "--device",
-       "uart16550:out=" + output + "@/dev/ttyFAKE", "--", EXAMPLES_DIR "/uart_hello",
-       "/dev/ttyFAKE"},
-      directory.path());
+  ProgramResult result =
+      run_program({MMIOTRACE_COMMAND, "record", "-o", directory.path() + "/trace.txt", "--device",
+                   "uart16550:out=" + output + "@/dev/ttyFAKE", "--", EXAMPLES_DIR "/uart_hello",
+                   "/dev/ttyFAKE"},
+                  directory.path());
   EXPECT_EQ(describe_status(result.status), "exited 0") << result.err;
   EXPECT_EQ(read_file(output), "hello, world\n");
-  ProgramResult annotated =
-      run_program({MMIOTRACE_COMMAND, "dump", "--annotate", directory.path() + "/trace.txt"},
-                  directory.path());
+  ProgramResult annotated = run_program(
+      {MMIOTRACE_COMMAND, "dump", "--annotate", directory.path() + "/trace.txt"}, directory.path());
   EXPECT_NE(annotated.out.find("  ; LSR\n"), std::string::npos) << annotated.out;
   EXPECT_NE(annotated.out.find("  ; LCR\n"), std::string::npos) << annotated.out;
 }

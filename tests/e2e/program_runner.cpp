@@ -57,7 +57,8 @@ int start_program(const std::vector<std::string>& argv, const std::string& direc
       putenv(const_cast<char*>(assignment.c_str()));
     }
     std::vector<char*> args;
-    for (const std::string& argument : argv) args.push_back(const_cast<char*>(argument.c_str()));
+    for (const std::string& argument : argv)
+      args.push_back(const_cast<char*>(argument.c_str()));
     args.push_back(nullptr);
     execvp(args[0], args.data());
     _exit(127);

@@ -23,7 +23,8 @@ const std::string kPrograms = E2E_PROGRAMS_DIR;
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
   std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  for (std::string line; std::getline(in, line);)
+    lines.push_back(line);
   return lines;
 }
 
@@ -40,8 +41,8 @@ class RecordingTest : public ::testing::Test {
   ProgramResult record(std::vector<std::string> options, const std::string& program) {
     std::vector<std::string> argv = {MMIOTRACE_COMMAND, "record"};
     argv.insert(argv.end(), options.begin(), options.end());
-    argv.insert(argv.end(), {"--trace", directory_.path() + "/*.reg", "--", kPrograms + "/" + program,
-                             directory_.path()});
+    argv.insert(argv.end(), {"--trace", directory_.path() + "/*.reg", "--",
+                             kPrograms + "/" + program, directory_.path()});
     return run_program(argv, directory_.path());
   }
   ProgramResult mmiotrace(std::vector<std::string> arguments) {
@@ -78,8 +79,9 @@ TEST_F(RecordingTest, OutputNameChoosesTheFormatWhenNoFormatIsGiven) {
 }
 
 TEST_F(RecordingTest, BinaryTraceDumpsToTheTextTrace) {
-  for (std::vector<std::string> format : {std::vector<std::string>{"--format", "binary"},
-                                          std::vector<std::string>{"--format", "binary", "--compress"}}) {
+  for (std::vector<std::string> format :
+       {std::vector<std::string>{"--format", "binary"},
+        std::vector<std::string>{"--format", "binary", "--compress"}}) {
     std::vector<std::string> options = {"-o", path("trace.bin")};
     options.insert(options.end(), format.begin(), format.end());
     ProgramResult recorded = record(options, "widths");
@@ -88,7 +90,8 @@ TEST_F(RecordingTest, BinaryTraceDumpsToTheTextTrace) {
     ASSERT_EQ(describe_status(dumped.status), "exited 0") << dumped.err;
     NormalizedTrace trace =
         normalize_trace(dumped.out, ProgramImage(kPrograms + "/widths"), directory_.path());
-    for (const std::string& problem : trace.problems) ADD_FAILURE() << problem;
+    for (const std::string& problem : trace.problems)
+      ADD_FAILURE() << problem;
     EXPECT_EQ(trace.text, read_file(std::string(E2E_EXPECTED_DIR) + "/widths.expected"));
   }
 }
@@ -103,10 +106,10 @@ TEST_F(RecordingTest, ConvertRoundTripsTextThroughBinary) {
 }
 
 TEST_F(RecordingTest, MarkersFromTheProgramAndFromOutsideAreInTheTrace) {
-  int pid = start_program({MMIOTRACE_COMMAND, "record", "-o", path("trace.txt"), "--trace",
-                           directory_.path() + "/*.reg", "--", kPrograms + "/markers",
-                           directory_.path()},
-                          directory_.path());
+  int pid =
+      start_program({MMIOTRACE_COMMAND, "record", "-o", path("trace.txt"), "--trace",
+                     directory_.path() + "/*.reg", "--", kPrograms + "/markers", directory_.path()},
+                    directory_.path());
   ASSERT_TRUE(wait_for_file(path("ready"), 10));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   std::string program_pid = lines_of(read_file(path("ready"))).at(0);
@@ -116,10 +119,10 @@ TEST_F(RecordingTest, MarkersFromTheProgramAndFromOutsideAreInTheTrace) {
   ProgramResult recorded = finish_program(pid, directory_.path());
   ASSERT_EQ(describe_status(recorded.status), "exited 0") << recorded.err;
 
-  NormalizedTrace trace =
-      normalize_trace(read_file(path("trace.txt")), ProgramImage(kPrograms + "/markers"),
-                      directory_.path());
-  for (const std::string& problem : trace.problems) ADD_FAILURE() << problem;
+  NormalizedTrace trace = normalize_trace(read_file(path("trace.txt")),
+                                          ProgramImage(kPrograms + "/markers"), directory_.path());
+  for (const std::string& problem : trace.problems)
+    ADD_FAILURE() << problem;
   EXPECT_EQ(trace.text,
             "VERSION 20070824\n"
             "MAP T 1 0x0 VIRT 0x1000 PC PID\n"
@@ -136,8 +139,14 @@ TEST_F(RecordingTest, MarkersFromTheProgramAndFromOutsideAreInTheTrace) {
 // writes, and checks that every write it finished (and the one it may have been making) is in
 // the trace.
 void RecordingTest::check_kill(int signo, const std::vector<std::string>& options) {
-  std::vector<std::string> command = {MMIOTRACE_COMMAND, "record", "--format", "binary", "-o",
-                                      path("trace.bin"), "--trace", directory_.path() + "/*.reg"};
+  std::vector<std::string> command = {MMIOTRACE_COMMAND,
+                                      "record",
+                                      "--format",
+                                      "binary",
+                                      "-o",
+                                      path("trace.bin"),
+                                      "--trace",
+                                      directory_.path() + "/*.reg"};
   command.insert(command.end(), options.begin(), options.end());
   command.insert(command.end(), {"--", kPrograms + "/until_killed", directory_.path()});
   int pid = start_program(command, directory_.path());
@@ -184,11 +193,13 @@ TEST_F(RecordingTest, EverythingRecordedBeforeASigtermIsInTheTraceWithTheCodeCac
 }
 
 TEST_F(RecordingTest, DropModeRecordsAValidTrace) {
-  ProgramResult recorded = record({"-o", path("trace.txt"), "--drop", "--buffer-size", "64K"}, "widths");
+  ProgramResult recorded =
+      record({"-o", path("trace.txt"), "--drop", "--buffer-size", "64K"}, "widths");
   ASSERT_EQ(describe_status(recorded.status), "exited 0") << recorded.err;
-  NormalizedTrace trace =
-      normalize_trace(read_file(path("trace.txt")), ProgramImage(kPrograms + "/widths"), directory_.path());
-  for (const std::string& problem : trace.problems) ADD_FAILURE() << problem;
+  NormalizedTrace trace = normalize_trace(read_file(path("trace.txt")),
+                                          ProgramImage(kPrograms + "/widths"), directory_.path());
+  for (const std::string& problem : trace.problems)
+    ADD_FAILURE() << problem;
   EXPECT_EQ(trace.text, read_file(std::string(E2E_EXPECTED_DIR) + "/widths.expected"));
 }
 
@@ -202,7 +213,8 @@ TEST_F(RecordingTest, BadTracesAreRefusedWithTheirFileAndPosition) {
   EXPECT_EQ(describe_status(missing.status), "exited 121");
   ProgramResult unknown_format = mmiotrace({"convert", path("bad.txt"), path("out.xyz")});
   EXPECT_EQ(describe_status(unknown_format.status), "exited 125");
-  EXPECT_NE(unknown_format.err.find("say --to text, --to binary or --to perfetto"), std::string::npos)
+  EXPECT_NE(unknown_format.err.find("say --to text, --to binary or --to perfetto"),
+            std::string::npos)
       << unknown_format.err;
 }
 

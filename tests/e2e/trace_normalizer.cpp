@@ -51,7 +51,9 @@ std::vector<std::string> split(const std::string& line) {
   return {std::istream_iterator<std::string>(in), std::istream_iterator<std::string>()};
 }
 
-uint64_t parse_hex(const std::string& text) { return std::stoull(text, nullptr, 16); }
+uint64_t parse_hex(const std::string& text) {
+  return std::stoull(text, nullptr, 16);
+}
 
 class Normalizer {
  public:
@@ -116,7 +118,8 @@ class Normalizer {
   void check_time(const std::string& time) {
     size_t dot = time.find('.');
     if (dot == std::string::npos || time.size() - dot - 1 != 6) return problem("bad time");
-    uint64_t micros = std::stoull(time.substr(0, dot)) * 1000000 + std::stoull(time.substr(dot + 1));
+    uint64_t micros =
+        std::stoull(time.substr(0, dot)) * 1000000 + std::stoull(time.substr(dot + 1));
     if (micros < last_time_) problem("time goes backwards");
     last_time_ = micros;
   }
@@ -139,8 +142,8 @@ class Normalizer {
     uint64_t address = parse_hex(pc);
     std::vector<uint8_t> code = program_.code_at(address);
     x86::Instruction instruction;
-    if (code.empty() || x86::decode(code.data(), code.size(), address, &instruction) !=
-                            x86::DecodeResult::Ok) {
+    if (code.empty() ||
+        x86::decode(code.data(), code.size(), address, &instruction) != x86::DecodeResult::Ok) {
       return problem("PC is not an instruction of the program");
     }
     for (unsigned i = 0; i < instruction.memory_operand_count; ++i) {
@@ -151,13 +154,15 @@ class Normalizer {
     // The kernel's access for a system call the program made: PC is where the call returns.
     std::vector<uint8_t> call = program_.code_at(address - 5);
     if (call.size() >= 1 && call[0] == 0xe8) return;
-    problem("the instruction at PC makes no access of this width and direction, nor follows a call");
+    problem(
+        "the instruction at PC makes no access of this width and direction, nor follows a call");
   }
 
   void check_opcode_bytes(const std::string& pc, const std::string& bytes) {
     std::vector<uint8_t> code = program_.code_at(parse_hex(pc));
     char expected[16] = "";
-    if (code.size() >= 3) snprintf(expected, sizeof(expected), "%02x,%02x,%02x", code[0], code[1], code[2]);
+    if (code.size() >= 3)
+      snprintf(expected, sizeof(expected), "%02x,%02x,%02x", code[0], code[1], code[2]);
     if (bytes != expected) problem("opcode bytes are not those at PC");
   }
 

@@ -59,8 +59,9 @@ void check_program(const std::string& expectation, const std::vector<std::string
   TemporaryDirectory traced_dir;
   ProgramResult untraced = run_program({program, untraced_dir.path()}, untraced_dir.path());
   const std::string trace_path = traced_dir.path() + "/trace.txt";
-  std::vector<std::string> command = {MMIOTRACE_COMMAND, "record", "-o", trace_path, "--strategy",
-                                     strategy, "--trace", traced_dir.path() + "/*.reg"};
+  std::vector<std::string> command = {
+      MMIOTRACE_COMMAND, "record", "-o",      trace_path,
+      "--strategy",      strategy, "--trace", traced_dir.path() + "/*.reg"};
   command.insert(command.end(), extra.begin(), extra.end());
   command.insert(command.end(), {"--", program, traced_dir.path()});
   ProgramResult traced = run_program(command, traced_dir.path());
@@ -75,9 +76,9 @@ void check_program(const std::string& expectation, const std::vector<std::string
 
   NormalizedTrace trace =
       normalize_trace(read_file(trace_path), ProgramImage(program), traced_dir.path());
-  for (const std::string& problem : trace.problems) ADD_FAILURE() << problem;
-  const std::string expected_path =
-      std::string(E2E_EXPECTED_DIR) + "/" + expectation + ".expected";
+  for (const std::string& problem : trace.problems)
+    ADD_FAILURE() << problem;
+  const std::string expected_path = std::string(E2E_EXPECTED_DIR) + "/" + expectation + ".expected";
   if (const char* rebase = getenv("MMIOTRACE_REBASE");
       extra.empty() && rebase && std::string(rebase) == "1") {
     std::ofstream(expected_path) << trace.text;
@@ -110,11 +111,10 @@ TEST(SignalsInTheCodeCache, HandlersThatLogNeverInterleaveWithALoggedAccess) {
   ProgramResult untraced =
       run_program({program, untraced_dir.path(), std::to_string(kIterations)}, untraced_dir.path());
   const std::string trace_path = traced_dir.path() + "/trace.txt";
-  ProgramResult traced =
-      run_program({MMIOTRACE_COMMAND, "record", "-o", trace_path, "--trace",
-                   traced_dir.path() + "/*.reg", "--", program, traced_dir.path(),
-                   std::to_string(kIterations)},
-                  traced_dir.path());
+  ProgramResult traced = run_program(
+      {MMIOTRACE_COMMAND, "record", "-o", trace_path, "--trace", traced_dir.path() + "/*.reg", "--",
+       program, traced_dir.path(), std::to_string(kIterations)},
+      traced_dir.path());
   ASSERT_EQ(describe_status(untraced.status), "exited 0") << untraced.out;
   ASSERT_EQ(describe_status(traced.status), "exited 0") << traced.out << traced.err;
   EXPECT_EQ(traced.out, untraced.out);
@@ -156,13 +156,13 @@ TEST(ThreadedPolls, AnEntryPatchedWhileOtherThreadsRunItChangesNothingTheyDoOrTh
   for (bool divert : {true, false}) {
     const uint64_t iterations = divert ? kIterations : kIterations / 20;  // a trap each
     TemporaryDirectory untraced_dir;
-    ProgramResult untraced =
-        run_program({program, untraced_dir.path(), std::to_string(iterations)}, untraced_dir.path());
+    ProgramResult untraced = run_program({program, untraced_dir.path(), std::to_string(iterations)},
+                                         untraced_dir.path());
     ASSERT_EQ(describe_status(untraced.status), "exited 0") << untraced.out;
     TemporaryDirectory traced_dir;
     const std::string trace_path = traced_dir.path() + "/trace.txt";
-    std::vector<std::string> command = {MMIOTRACE_COMMAND, "record", "-o", trace_path, "--trace",
-                                        traced_dir.path() + "/*.reg"};
+    std::vector<std::string> command = {MMIOTRACE_COMMAND, "record",  "-o",
+                                        trace_path,        "--trace", traced_dir.path() + "/*.reg"};
     if (!divert) command.push_back("--no-divert");
     command.insert(command.end(), {"--", program, traced_dir.path(), std::to_string(iterations)});
     ProgramResult traced = run_program(command, traced_dir.path(), {"MMIOTRACE_STATS=1"});
@@ -171,7 +171,8 @@ TEST(ThreadedPolls, AnEntryPatchedWhileOtherThreadsRunItChangesNothingTheyDoOrTh
     if (divert) {
       // "...: T traps: ... P entries patched; ..."
       std::smatch stats;
-      ASSERT_TRUE(std::regex_search(traced.err, stats, std::regex(R"(: (\d+) traps: .* (\d+) entries patched)")))
+      ASSERT_TRUE(std::regex_search(traced.err, stats,
+                                    std::regex(R"(: (\d+) traps: .* (\d+) entries patched)")))
           << traced.err;
       EXPECT_GE(std::stoull(stats[2]), 1u) << traced.err;
       EXPECT_LT(std::stoull(stats[1]), iterations) << traced.err;  // not a trap per iteration
@@ -192,7 +193,8 @@ TEST(ThreadedPolls, AnEntryPatchedWhileOtherThreadsRunItChangesNothingTheyDoOrTh
       }
       ++seen;
     }
-    for (uint64_t count : accesses) EXPECT_EQ(count, 2 * iterations + 1) << (divert ? "" : "--no-divert");
+    for (uint64_t count : accesses)
+      EXPECT_EQ(count, 2 * iterations + 1) << (divert ? "" : "--no-divert");
   }
 }
 
@@ -212,8 +214,9 @@ TEST(VectorStateUnderTracing, EveryVectorMaskAndX87RegisterSurvivesTheHotLoop) {
     const uint64_t iterations = divert ? kIterations : kIterations / 100;  // a trap each
     TemporaryDirectory traced_dir;
     const std::string trace_path = traced_dir.path() + "/trace.bin";
-    std::vector<std::string> command = {MMIOTRACE_COMMAND, "record", "--format", "binary", "-o",
-                                        trace_path, "--trace", traced_dir.path() + "/*.reg"};
+    std::vector<std::string> command = {
+        MMIOTRACE_COMMAND,           "record", "--format", "binary", "-o", trace_path, "--trace",
+        traced_dir.path() + "/*.reg"};
     if (!divert) command.push_back("--no-divert");
     command.insert(command.end(), {"--", program, traced_dir.path(), std::to_string(iterations)});
     ProgramResult traced = run_program(command, traced_dir.path());
@@ -222,7 +225,8 @@ TEST(VectorStateUnderTracing, EveryVectorMaskAndX87RegisterSurvivesTheHotLoop) {
     ProgramResult dump = run_program({MMIOTRACE_COMMAND, "dump", trace_path}, traced_dir.path());
     uint64_t reads = 0;
     std::istringstream lines(dump.out);
-    for (std::string line; std::getline(lines, line);) reads += line.rfind("R 8 ", 0) == 0;
+    for (std::string line; std::getline(lines, line);)
+      reads += line.rfind("R 8 ", 0) == 0;
     EXPECT_EQ(reads, iterations) << (divert ? "" : "--no-divert");
   }
 }

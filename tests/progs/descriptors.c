@@ -11,7 +11,8 @@
 static void make_file(const char* name) {
   int fd = open(name, O_RDWR | O_CREAT | O_TRUNC, 0644);
   char page[4096];
-  for (int i = 0; i < 4096; ++i) page[i] = (char)(i * 13 + 1);
+  for (int i = 0; i < 4096; ++i)
+    page[i] = (char)(i * 13 + 1);
   if (fd < 0 || write(fd, page, sizeof(page)) != sizeof(page)) exit(90);
   close(fd);
 }
@@ -36,9 +37,10 @@ int main(int argc, char** argv) {
   }
   if (argc != 2) return 2;
   if (chdir(argv[1]) != 0) return 3;
-  const char* names[] = {"relative.reg", "target.reg", "proc.reg", "at.reg", "open64.reg",
-                         "fopen.reg", "dup.reg", "exec.reg"};
-  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); ++i) make_file(names[i]);
+  const char* names[] = {"relative.reg", "target.reg", "proc.reg", "at.reg",
+                         "open64.reg",   "fopen.reg",  "dup.reg",  "exec.reg"};
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); ++i)
+    make_file(names[i]);
   if (symlink("target.reg", "link-to-target") != 0) return 4;
 
   int fd = open("relative.reg", O_RDWR);

@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
   store32(regs, 1);
   int (*mark)(const char*) = NULL;
   void* symbol = dlsym(RTLD_DEFAULT, "mmiotrace_mark");
-  memcpy(&mark, &symbol, sizeof(mark));  /* POSIX guarantees this conversion */
+  memcpy(&mark, &symbol, sizeof(mark)); /* POSIX guarantees this conversion */
   if (mark) mark("from the API");
   pause_briefly();
   const char* path = getenv("MMIOTRACE_MARKER");

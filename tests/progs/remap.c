@@ -7,7 +7,7 @@
 int main(int argc, char** argv) {
   if (argc != 2) return 2;
   volatile uint8_t* regs = map_register_file(argv[1], "device.reg", 4 * 4096, 0);
-  munmap((void*)(regs + 0x2000), 2 * 4096);  /* two pages left, two more in the file */
+  munmap((void*)(regs + 0x2000), 2 * 4096); /* two pages left, two more in the file */
   store8(regs + 0x1000, 0xa1);
 
   /* Grown to three pages, wherever it fits. */
@@ -23,8 +23,7 @@ int main(int argc, char** argv) {
 
   /* Moved to a place of our choosing. */
   void* place = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  volatile uint8_t* moved =
-      mremap((void*)shrunk, 4096, 4096, MREMAP_MAYMOVE | MREMAP_FIXED, place);
+  volatile uint8_t* moved = mremap((void*)shrunk, 4096, 4096, MREMAP_MAYMOVE | MREMAP_FIXED, place);
   if (moved != place) return 5;
   printf("moved: %02x\n", load8(moved + 3));
 

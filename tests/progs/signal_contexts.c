@@ -67,7 +67,8 @@ int main(int argc, char** argv) {
   sigaddset(&blocked, SIGALRM);
   sigprocmask(SIG_BLOCK, &blocked, &old);
   setitimer(ITIMER_REAL, &timer, NULL);
-  while (!timer_fired) sigsuspend(&old);
+  while (!timer_fired)
+    sigsuspend(&old);
   sigprocmask(SIG_SETMASK, &old, NULL);
 
   action.sa_handler = on_segv;

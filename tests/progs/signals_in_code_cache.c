@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   action.sa_handler = on_alarm;
   action.sa_flags = SA_RESTART;
   sigaction(SIGALRM, &action, NULL);
-  struct itimerval every = {{0, 20}, {0, 20}};  /* as often as the kernel's timers allow */
+  struct itimerval every = {{0, 20}, {0, 20}}; /* as often as the kernel's timers allow */
   setitimer(ITIMER_REAL, &every, NULL);
 
   for (uint64_t i = 0; i < iterations; ++i) {

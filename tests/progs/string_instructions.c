@@ -14,7 +14,10 @@ int main(int argc, char** argv) {
   __asm__ volatile("rep stosb" : "+D"(destination), "+c"(count) : "a"(0xab) : "memory");
   destination = regs + 0x108;
   count = 2;
-  __asm__ volatile("rep stosq" : "+D"(destination), "+c"(count) : "a"(0x1122334455667788ull) : "memory");
+  __asm__ volatile("rep stosq"
+                   : "+D"(destination), "+c"(count)
+                   : "a"(0x1122334455667788ull)
+                   : "memory");
   uint64_t check = load64(regs + 0x100);
   printf("%016" PRIx64 "\n", check);
 

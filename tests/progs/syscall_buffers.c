@@ -63,7 +63,8 @@ int main(int argc, char** argv) {
 
   /* Text written to standard output straight from traced memory. */
   const char* text = "hello\n";
-  for (int i = 0; i < 6; ++i) store8(regs + 0x700 + i, (uint8_t)text[i]);
+  for (int i = 0; i < 6; ++i)
+    store8(regs + 0x700 + i, (uint8_t)text[i]);
   fflush(stdout);
   if (write(1, (void*)(regs + 0x700), 6) != 6) return 6;
   puts("EXIT-SUCCESS");

@@ -16,7 +16,9 @@ static volatile uint8_t* regs;
 static uint32_t iterations;
 static pthread_barrier_t start;
 
-static void between(void) { __asm__ volatile("" ::: "memory"); }
+static void between(void) {
+  __asm__ volatile("" ::: "memory");
+}
 static void (*volatile between_pointer)(void) = between;
 
 static void* poll_register(void* argument) {
@@ -24,12 +26,13 @@ static void* poll_register(void* argument) {
   pthread_barrier_wait(&start);
   for (uint32_t i = 0; i < iterations; ++i) {
     uint32_t back;
-    __asm__ volatile("movl %k[i], (%[reg])\n\t"
-                     "test $0x4040, %%eax\n\t"
-                     "movl (%[reg]), %k[back]"
-                     : [back] "=&r"(back)
-                     : [i] "c"(i), [reg] "b"(reg)  /* movl %ecx,(%rbx): 2 bytes */
-                     : "memory", "cc");
+    __asm__ volatile(
+        "movl %k[i], (%[reg])\n\t"
+        "test $0x4040, %%eax\n\t"
+        "movl (%[reg]), %k[back]"
+        : [back] "=&r"(back)
+        : [i] "c"(i), [reg] "b"(reg) /* movl %ecx,(%rbx): 2 bytes */
+        : "memory", "cc");
     if (back != i) {
       printf("thread %u read back %u after writing %u\n", (unsigned)(uintptr_t)argument, back, i);
       exit(5);
@@ -45,8 +48,11 @@ int main(int argc, char** argv) {
   regs = map_register_file(argv[1], "device.reg", 4096, 0);
   pthread_barrier_init(&start, NULL, THREADS);
   pthread_t threads[THREADS];
-  for (uintptr_t t = 0; t < THREADS; ++t) pthread_create(&threads[t], NULL, poll_register, (void*)t);
-  for (int t = 0; t < THREADS; ++t) pthread_join(threads[t], NULL);
-  for (int t = 0; t < THREADS; ++t) printf("register %d: %u\n", t, load32(regs + 0x40 * t));
+  for (uintptr_t t = 0; t < THREADS; ++t)
+    pthread_create(&threads[t], NULL, poll_register, (void*)t);
+  for (int t = 0; t < THREADS; ++t)
+    pthread_join(threads[t], NULL);
+  for (int t = 0; t < THREADS; ++t)
+    printf("register %d: %u\n", t, load32(regs + 0x40 * t));
   return 0;
 }

@@ -10,7 +10,8 @@ static pthread_cond_t mapped = PTHREAD_COND_INITIALIZER;
 static void* early_thread(void* argument) {
   (void)argument;
   pthread_mutex_lock(&lock);
-  while (regs == NULL) pthread_cond_wait(&mapped, &lock);
+  while (regs == NULL)
+    pthread_cond_wait(&mapped, &lock);
   pthread_mutex_unlock(&lock);
   store32(regs + 0x10, 0xe1);
   return NULL;

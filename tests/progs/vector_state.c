@@ -20,37 +20,39 @@ static struct state in, out;
 #define LOAD1(op, reg, i, base) op " " #i "*64(%" base "), %%" reg #i "\n\t"
 #define STORE1(op, reg, i, base) op " %%" reg #i ", " #i "*64(%" base ")\n\t"
 #define EACH_0_15(M, op, reg, base)                                                          \
-  M(op, reg, 0, base) M(op, reg, 1, base) M(op, reg, 2, base) M(op, reg, 3, base)           \
-  M(op, reg, 4, base) M(op, reg, 5, base) M(op, reg, 6, base) M(op, reg, 7, base)           \
-  M(op, reg, 8, base) M(op, reg, 9, base) M(op, reg, 10, base) M(op, reg, 11, base)         \
-  M(op, reg, 12, base) M(op, reg, 13, base) M(op, reg, 14, base) M(op, reg, 15, base)
-#define EACH_16_31(M, op, reg, base)                                                         \
-  M(op, reg, 16, base) M(op, reg, 17, base) M(op, reg, 18, base) M(op, reg, 19, base)       \
-  M(op, reg, 20, base) M(op, reg, 21, base) M(op, reg, 22, base) M(op, reg, 23, base)       \
-  M(op, reg, 24, base) M(op, reg, 25, base) M(op, reg, 26, base) M(op, reg, 27, base)       \
-  M(op, reg, 28, base) M(op, reg, 29, base) M(op, reg, 30, base) M(op, reg, 31, base)
+  M(op, reg, 0, base)                                                                        \
+  M(op, reg, 1, base) M(op, reg, 2, base) M(op, reg, 3, base) M(op, reg, 4, base)            \
+      M(op, reg, 5, base) M(op, reg, 6, base) M(op, reg, 7, base) M(op, reg, 8, base)        \
+          M(op, reg, 9, base) M(op, reg, 10, base) M(op, reg, 11, base) M(op, reg, 12, base) \
+              M(op, reg, 13, base) M(op, reg, 14, base) M(op, reg, 15, base)
+#define EACH_16_31(M, op, reg, base)                                                          \
+  M(op, reg, 16, base)                                                                        \
+  M(op, reg, 17, base) M(op, reg, 18, base) M(op, reg, 19, base) M(op, reg, 20, base)         \
+      M(op, reg, 21, base) M(op, reg, 22, base) M(op, reg, 23, base) M(op, reg, 24, base)     \
+          M(op, reg, 25, base) M(op, reg, 26, base) M(op, reg, 27, base) M(op, reg, 28, base) \
+              M(op, reg, 29, base) M(op, reg, 30, base) M(op, reg, 31, base)
 
 /* Loads the state, sums `count` loads of *reg, stores the state. x87 and MXCSR included. */
-#define X87_LOAD                                                                          \
-  "ldmxcsr 2240(%[in])\n\tfninit\n\tfldcw 2244(%[in])\n\t"                               \
-  "fldt 7*16+2112(%[in])\n\tfldt 6*16+2112(%[in])\n\tfldt 5*16+2112(%[in])\n\t"          \
-  "fldt 4*16+2112(%[in])\n\tfldt 3*16+2112(%[in])\n\tfldt 2*16+2112(%[in])\n\t"          \
+#define X87_LOAD                                                                \
+  "ldmxcsr 2240(%[in])\n\tfninit\n\tfldcw 2244(%[in])\n\t"                      \
+  "fldt 7*16+2112(%[in])\n\tfldt 6*16+2112(%[in])\n\tfldt 5*16+2112(%[in])\n\t" \
+  "fldt 4*16+2112(%[in])\n\tfldt 3*16+2112(%[in])\n\tfldt 2*16+2112(%[in])\n\t" \
   "fldt 1*16+2112(%[in])\n\tfldt 0*16+2112(%[in])\n\t"
-#define X87_STORE                                                                         \
-  "fstpt 0*16+2112(%[out])\n\tfstpt 1*16+2112(%[out])\n\tfstpt 2*16+2112(%[out])\n\t"    \
-  "fstpt 3*16+2112(%[out])\n\tfstpt 4*16+2112(%[out])\n\tfstpt 5*16+2112(%[out])\n\t"    \
-  "fstpt 6*16+2112(%[out])\n\tfstpt 7*16+2112(%[out])\n\t"                               \
+#define X87_STORE                                                                     \
+  "fstpt 0*16+2112(%[out])\n\tfstpt 1*16+2112(%[out])\n\tfstpt 2*16+2112(%[out])\n\t" \
+  "fstpt 3*16+2112(%[out])\n\tfstpt 4*16+2112(%[out])\n\tfstpt 5*16+2112(%[out])\n\t" \
+  "fstpt 6*16+2112(%[out])\n\tfstpt 7*16+2112(%[out])\n\t"                            \
   "stmxcsr 2240(%[out])\n\tfnstcw 2244(%[out])\n\t"
-#define LOOP                                                                              \
-  "1: mov (%[reg]), %%rdx\n\t"                                                            \
-  "add %%rdx, %[sum]\n\t"                                                                  \
-  "dec %[count]\n\t"                                                                      \
+#define LOOP                   \
+  "1: mov (%[reg]), %%rdx\n\t" \
+  "add %%rdx, %[sum]\n\t"      \
+  "dec %[count]\n\t"           \
   "jnz 1b\n\t"
 
 static uint64_t run_ymm(volatile uint8_t* reg, uint64_t count) {
   uint64_t sum = 0;
-  __asm__ volatile(X87_LOAD EACH_0_15(LOAD1, "vmovdqu", "ymm", "[in]") LOOP
-                   EACH_0_15(STORE1, "vmovdqu", "ymm", "[out]") X87_STORE "vzeroupper"
+  __asm__ volatile(X87_LOAD EACH_0_15(LOAD1, "vmovdqu", "ymm", "[in]")
+                       LOOP EACH_0_15(STORE1, "vmovdqu", "ymm", "[out]") X87_STORE "vzeroupper"
                    : [sum] "+r"(sum), [count] "+r"(count)
                    : [reg] "r"(reg), [in] "r"(&in), [out] "r"(&out)
                    : "memory", "cc", "rdx", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
@@ -90,7 +92,8 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < sizeof(in.vectors); ++i) {
     (&in.vectors[0][0])[i] = (uint8_t)(i * 7 + 3);
   }
-  for (int i = 0; i < 8; ++i) in.masks[i] = 0x1111111111111111ull * (uint64_t)(i + 1);
+  for (int i = 0; i < 8; ++i)
+    in.masks[i] = 0x1111111111111111ull * (uint64_t)(i + 1);
   for (int i = 0; i < 8; ++i) {
     long double value = 1.25L * (i + 1) / 3; /* all 64 mantissa bits in use */
     memcpy(in.x87[i], &value, 10);

@@ -51,7 +51,8 @@ TEST(ArgumentReader, UnknownOptionIsAUsageError) {
     FAIL() << "no error";
   } catch (const CliError& error) {
     EXPECT_EQ(error.exit_status(), kExitUsage);
-    EXPECT_STREQ(error.what(), "record: unknown option '--frobnicate'; see 'mmiotrace record --help'");
+    EXPECT_STREQ(error.what(),
+                 "record: unknown option '--frobnicate'; see 'mmiotrace record --help'");
   }
 }
 

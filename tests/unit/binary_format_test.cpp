@@ -41,7 +41,8 @@ TEST(BinaryFormat, AccessesOfEveryWidthKeepTheirWholeValue) {
   for (unsigned width : {1u, 2u, 4u, 8u, 16u, 32u, 64u}) {
     Event event = sample(EventKind::Write);
     event.width = static_cast<uint8_t>(width);
-    for (unsigned i = 0; i < width; ++i) event.value[i] = static_cast<uint8_t>(0xa0 + i);
+    for (unsigned i = 0; i < width; ++i)
+      event.value[i] = static_cast<uint8_t>(0xa0 + i);
     Event decoded = round_trip(event);
     EXPECT_EQ(decoded.kind, EventKind::Write);
     EXPECT_EQ(decoded.width, width);
@@ -105,7 +106,8 @@ void expect_same_access(const Event& got, const Event& want, size_t i) {
   EXPECT_EQ(got.kind, want.kind) << i;
   EXPECT_EQ(got.width, want.width) << i;
   EXPECT_EQ(std::memcmp(got.value, want.value, want.width), 0) << i;
-  for (unsigned b = want.width; b < 8; ++b) EXPECT_EQ(got.value[b], 0) << i;
+  for (unsigned b = want.width; b < 8; ++b)
+    EXPECT_EQ(got.value[b], 0) << i;
   EXPECT_EQ(got.map_id, want.map_id) << i;
   EXPECT_EQ(got.pid, want.pid) << i;
   EXPECT_EQ(got.tid, want.tid) << i;
@@ -141,8 +143,7 @@ std::vector<AccessRecord> compact_accesses() {
 
 // Encodes `records` as one access run, checks its entries have `entry_size` bytes, and that its
 // events are those the event-by-event path makes of them.
-void expect_run_holds_the_accesses(const std::vector<AccessRecord>& records,
-                                   size_t entry_size) {
+void expect_run_holds_the_accesses(const std::vector<AccessRecord>& records, size_t entry_size) {
   SmallAccessRun run = run_of(records);
   KeepingSink one_by_one;
   one_by_one.TraceSink::write_small_accesses(run);
@@ -172,11 +173,11 @@ TEST(BinaryFormat, AccessesTheCompactFormCannotHoldMakeTheRunWide) {
   std::vector<AccessRecord> records = compact_accesses();
   const uint64_t base_pc = records[0].pc;
   const AccessRecord too_far[] = {
-      {0x7f0000001000, 1, base_pc, 3},                               // 3 bytes
-      {0x7f0000001000 + (uint64_t{1} << 32), 1, base_pc, 8},         // 4 GiB past the start
-      {0x7f0000000ff8, 1, base_pc, 8},                               // before it
-      {0x7f0000001000, 1, base_pc + (uint64_t{1} << 28), 8},         // a PC too far on
-      {0x7f0000001000, 1, base_pc - (uint64_t{1} << 28) - 1, 8},     // ... and back
+      {0x7f0000001000, 1, base_pc, 3},                            // 3 bytes
+      {0x7f0000001000 + (uint64_t{1} << 32), 1, base_pc, 8},      // 4 GiB past the start
+      {0x7f0000000ff8, 1, base_pc, 8},                            // before it
+      {0x7f0000001000, 1, base_pc + (uint64_t{1} << 28), 8},      // a PC too far on
+      {0x7f0000001000, 1, base_pc - (uint64_t{1} << 28) - 1, 8},  // ... and back
   };
   for (const AccessRecord& odd : too_far) {
     std::vector<AccessRecord> with_it = records;

@@ -13,8 +13,8 @@
 #include <cstring>
 #include <vector>
 
-#include "x86/code_arena.hpp"
 #include "codecache/flag_liveness.hpp"
+#include "x86/code_arena.hpp"
 
 extern "C" {
 uint64_t tc_sum_loop(const uint64_t* values, uint64_t count);
@@ -53,13 +53,15 @@ std::vector<std::pair<uintptr_t, uintptr_t>> branches_of(const BlockTranslation&
   for (size_t offset = 0; offset < block.body_size;) {
     ZydisDecodedInstruction instruction;
     ZydisDecodedOperand operands[ZYDIS_MAX_OPERAND_COUNT];
-    if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, block.code + offset, block.body_size - offset,
-                                             &instruction, operands))) {
+    if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, block.code + offset,
+                                             block.body_size - offset, &instruction, operands))) {
       ADD_FAILURE() << "undecodable translation at +" << offset;
       break;
     }
-    if (instruction.attributes & ZYDIS_ATTRIB_IS_RELATIVE && operands[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
-      uint64_t target = base + offset + instruction.length + static_cast<uint64_t>(operands[0].imm.value.s);
+    if (instruction.attributes & ZYDIS_ATTRIB_IS_RELATIVE &&
+        operands[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+      uint64_t target =
+          base + offset + instruction.length + static_cast<uint64_t>(operands[0].imm.value.s);
       branches.emplace_back(base + offset, target);
     }
     offset += instruction.length;
@@ -87,7 +89,8 @@ TEST(BlockTranslator, LoopRunsInTheCacheAndSumsAsTheOriginal) {
     EXPECT_NE(block.original_pc(to), 0u);
   }
   std::vector<uint64_t> values(1000);
-  for (size_t i = 0; i < values.size(); ++i) values[i] = i * i + 7;
+  for (size_t i = 0; i < values.size(); ++i)
+    values[i] = i * i + 7;
   auto* sum = translated<decltype(tc_sum_loop)>(block);
   for (uint64_t count : {0ul, 1ul, 2ul, 999ul, 1000ul}) {
     EXPECT_EQ(sum(values.data(), count), tc_sum_loop(values.data(), count)) << count;
@@ -127,7 +130,8 @@ TEST(BlockTranslator, AnIndirectJumpEndsTheBlockAndLeavesTheCache) {
   EXPECT_EQ(block.ended_by, BlockEnd::IndirectBranch);
   EXPECT_EQ(block.instruction_count, 5);
   auto* function = translated<decltype(tc_jump_table)>(block);
-  for (uint64_t index = 0; index < 8; ++index) EXPECT_EQ(function(index), 10 + index % 4);
+  for (uint64_t index = 0; index < 8; ++index)
+    EXPECT_EQ(function(index), 10 + index % 4);
 }
 
 TEST(BlockTranslator, ACallEndsTheBlockAndRunsInPlace) {
@@ -136,7 +140,8 @@ TEST(BlockTranslator, ACallEndsTheBlockAndRunsInPlace) {
   EXPECT_EQ(block.instruction_count, 3);  // push, lea, mov
   EXPECT_EQ(block.exit_count, 1);
   auto* function = translated<decltype(tc_calls_out)>(block);
-  for (uint64_t value : {0ul, 1ul, 41ul}) EXPECT_EQ(function(value), tc_calls_out(value));
+  for (uint64_t value : {0ul, 1ul, 41ul})
+    EXPECT_EQ(function(value), tc_calls_out(value));
   EXPECT_EQ(tc_calls_out(41), 42u * 3);
 }
 
@@ -145,7 +150,8 @@ TEST(BlockTranslator, LoopInstructionsAreLeftToRunInPlace) {
   EXPECT_EQ(block.ended_by, BlockEnd::Unsupported);
   EXPECT_EQ(block.instruction_count, 5);  // mov, xor, test, je, add
   auto* function = translated<decltype(tc_loop_instruction)>(block);
-  for (uint64_t count : {0ul, 1ul, 10ul}) EXPECT_EQ(function(count), 3 * count);
+  for (uint64_t count : {0ul, 1ul, 10ul})
+    EXPECT_EQ(function(count), 3 * count);
 }
 
 TEST(BlockTranslator, AJumpOutOfTheBlockLeavesThroughAnExitStub) {
@@ -181,8 +187,8 @@ TEST(BlockTranslator, AddressesMapBothWays) {
     uintptr_t cache = block.cache_pc(original);
     ASSERT_NE(cache, 0u);
     EXPECT_EQ(block.original_pc(cache), original);
-    uint32_t next = i + 1 < block.instruction_count ? block.instructions[i + 1].cache_offset
-                                                    : block.body_size;
+    uint32_t next =
+        i + 1 < block.instruction_count ? block.instructions[i + 1].cache_offset : block.body_size;
     if (next > block.instructions[i].cache_offset + 1u) {
       EXPECT_EQ(block.original_pc(cache + 1), original) << "inside an instruction";
     }
@@ -195,7 +201,8 @@ TEST(BlockTranslator, AddressesMapBothWays) {
 // Status flags live before each instruction of a translated function.
 std::vector<uint32_t> live_flags(const BlockTranslation& block) {
   std::vector<uint32_t> live;
-  for (size_t i = 0; i < block.instruction_count; ++i) live.push_back(block.instructions[i].live_flags);
+  for (size_t i = 0; i < block.instruction_count; ++i)
+    live.push_back(block.instructions[i].live_flags);
   return live;
 }
 
@@ -242,8 +249,8 @@ TEST(FlagLiveness, FlagUseOfInstructions) {
   auto use_of = [&](std::vector<uint8_t> bytes) {
     ZydisDecodedInstruction instruction;
     ZydisDecodedOperand operands[ZYDIS_MAX_OPERAND_COUNT];
-    EXPECT_TRUE(ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, bytes.data(), bytes.size(),
-                                                    &instruction, operands)));
+    EXPECT_TRUE(ZYAN_SUCCESS(
+        ZydisDecoderDecodeFull(&decoder, bytes.data(), bytes.size(), &instruction, operands)));
     return flag_use(instruction, operands);
   };
   FlagUse add = use_of({0x48, 0x01, 0xd8});  // add %rbx, %rax
@@ -253,13 +260,13 @@ TEST(FlagLiveness, FlagUseOfInstructions) {
   EXPECT_EQ(adc.read, kCF);
   FlagUse mov = use_of({0x48, 0x89, 0xd8});  // mov %rbx, %rax
   EXPECT_EQ(mov.read | mov.defined, 0u);
-  EXPECT_EQ(use_of({0x48, 0xd3, 0xe0}).defined, 0u);  // shl %cl, %rax
+  EXPECT_EQ(use_of({0x48, 0xd3, 0xe0}).defined, 0u);              // shl %cl, %rax
   EXPECT_NE(use_of({0x48, 0xc1, 0xe0, 0x03}).defined & kCF, 0u);  // shl $3, %rax
-  EXPECT_EQ(use_of({0x48, 0xc1, 0xe0, 0x40}).defined, 0u);  // shl $64, %rax: masked to 0
-  EXPECT_EQ(use_of({0xf3, 0xa6}).defined, 0u);  // repe cmpsb: RCX may be 0
-  EXPECT_EQ(use_of({0xa6}).defined, kStatusFlags);  // cmpsb
-  EXPECT_EQ(use_of({0x0f, 0x94, 0xc0}).read, kZF);  // sete %al
-  EXPECT_EQ(use_of({0x9c}).read, kStatusFlags);  // pushfq
+  EXPECT_EQ(use_of({0x48, 0xc1, 0xe0, 0x40}).defined, 0u);        // shl $64, %rax: masked to 0
+  EXPECT_EQ(use_of({0xf3, 0xa6}).defined, 0u);                    // repe cmpsb: RCX may be 0
+  EXPECT_EQ(use_of({0xa6}).defined, kStatusFlags);                // cmpsb
+  EXPECT_EQ(use_of({0x0f, 0x94, 0xc0}).read, kZF);                // sete %al
+  EXPECT_EQ(use_of({0x9c}).read, kStatusFlags);                   // pushfq
 }
 
 // Code at the very end of a readable page, with nothing mapped after it.
@@ -286,8 +293,8 @@ TEST(BlockTranslator, CodeBeforeAnUnmappedPageEndsTheBlockThere) {
 
 TEST(BlockTranslator, AnInstructionThatMustRunInPlaceCannotStartABlock) {
   const uint8_t syscall_code[] = {0x0f, 0x05, 0xc3};
-  auto* memory = static_cast<uint8_t*>(mmap(nullptr, 4096, PROT_READ | PROT_WRITE,
-                                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  auto* memory = static_cast<uint8_t*>(
+      mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   ASSERT_NE(memory, MAP_FAILED);
   std::memcpy(memory, syscall_code, sizeof(syscall_code));
   BlockTranslation block;

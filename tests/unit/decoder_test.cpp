@@ -69,7 +69,8 @@ TEST(Decoder, ImmediateStoresAreSignExtendedToTheirWidth) {
   ucontext_t context = {};
   uint8_t value[8];
   ASSERT_TRUE(value_from_registers(qword, context, value));
-  for (uint8_t byte_value : value) EXPECT_EQ(byte_value, 0xff);
+  for (uint8_t byte_value : value)
+    EXPECT_EQ(byte_value, 0xff);
 }
 
 TEST(Decoder, ZeroAndSignExtendingLoads) {

@@ -81,9 +81,12 @@ bool supported(uint64_t flags) {
 // Where RDI points, relative to the traced region: aligned, unaligned, straddling its pages,
 // running out of it at the end, and running into it from below.
 std::vector<int64_t> placements(uint64_t flags) {
-  std::vector<int64_t> all = {0, 8, 64, 3, 17, 4093, 4095, 4090, 8190, 12284, 12287, 12280,
-                              -3, -1, 2000, 4064, 12256};
-  size_t alignment = (flags & kAlign64) ? 64 : (flags & kAlign32) ? 32 : (flags & kAlign16) ? 16 : 1;
+  std::vector<int64_t> all = {0,     8,     64,    3,  17, 4093, 4095, 4090, 8190,
+                              12284, 12287, 12280, -3, -1, 2000, 4064, 12256};
+  size_t alignment = (flags & kAlign64)   ? 64
+                     : (flags & kAlign32) ? 32
+                     : (flags & kAlign16) ? 16
+                                          : 1;
   std::vector<int64_t> chosen;
   for (int64_t placement : all) {
     if (placement % static_cast<int64_t>(alignment) == 0) chosen.push_back(placement);
@@ -112,30 +115,33 @@ class EmulatorDifferentialTest : public ::testing::Test {
 
   SnippetState random_state(std::mt19937_64& random, uint64_t flags, int64_t placement) {
     SnippetState state;
-    for (uint64_t& reg : state.gpr) reg = random();
+    for (uint64_t& reg : state.gpr)
+      reg = random();
     for (auto& ymm : state.ymm) {
-      for (uint8_t& byte : ymm) byte = static_cast<uint8_t>(random());
+      for (uint8_t& byte : ymm)
+        byte = static_cast<uint8_t>(random());
     }
     state.k1 = random();
     state.rflags = 0x202 | (random() & 0x8d5);
     state.gpr[7] = memory_.address(kTracedOffset) + static_cast<uint64_t>(placement);  // RDI
-    state.gpr[6] = memory_.address(kSourceOffset) + 64 * (random() % 8);             // RSI
-    state.gpr[2] = random() % 16;                                                    // RDX
-    if (flags & kCount) state.gpr[1] = random() % 40;                                // RCX
+    state.gpr[6] = memory_.address(kSourceOffset) + 64 * (random() % 8);               // RSI
+    state.gpr[2] = random() % 16;                                                      // RDX
+    if (flags & kCount) state.gpr[1] = random() % 40;                                  // RCX
     return state;
   }
 
   std::vector<uint8_t> random_memory(std::mt19937_64& random) {
     std::vector<uint8_t> content(memory_.size());
-    for (uint8_t& byte : content) byte = static_cast<uint8_t>(random());
+    for (uint8_t& byte : content)
+      byte = static_cast<uint8_t>(random());
     return content;
   }
 
   void run(const CorpusEntry& entry, SnippetState* state, const std::vector<uint8_t>& content,
            bool traced) {
     std::memcpy(memory_.base(), content.data(), content.size());
-    mmiotrace_probe probe = {memory_.address(kTracedOffset), kTracedSize, nullptr, post_handler_,
-                             nullptr, 0};
+    mmiotrace_probe probe = {
+        memory_.address(kTracedOffset), kTracedSize, nullptr, post_handler_, nullptr, 0};
     if (traced) {
       ASSERT_EQ(mmiotrace_register_probe(&probe), 0);
     }
@@ -162,7 +168,8 @@ void EmulatorDifferentialTest::check_corpus() {
     ++snippets;
     if (getenv("CORPUS_VERBOSE")) fprintf(stderr, "snippet %s\n", entry->name);
     for (int64_t placement : placements(entry->flags)) {
-      if (getenv("CORPUS_VERBOSE")) fprintf(stderr, "  placement %ld\n", static_cast<long>(placement));
+      if (getenv("CORPUS_VERBOSE"))
+        fprintf(stderr, "  placement %ld\n", static_cast<long>(placement));
       for (int round = 0; round < 3; ++round) {
         SnippetState initial = random_state(random, entry->flags, placement);
         std::vector<uint8_t> content = random_memory(random);
@@ -201,7 +208,9 @@ void EmulatorDifferentialTest::check_corpus() {
   RecordProperty("combinations", static_cast<int>(combinations));
 }
 
-TEST_F(EmulatorDifferentialTest, TracedAndUntracedRunsAgreeByteForByte) { check_corpus(); }
+TEST_F(EmulatorDifferentialTest, TracedAndUntracedRunsAgreeByteForByte) {
+  check_corpus();
+}
 
 // The same with the code cache: the MOV-family snippets run diverted (their instrumented copy,
 // the access on the alias), the others emulated from inside the cache.

@@ -27,7 +27,9 @@ bool cpu_has_movdir64b() {
 }
 
 std::string g_notice;
-void keep_notice(const char* text, size_t length, void*) { g_notice.assign(text, length); }
+void keep_notice(const char* text, size_t length, void*) {
+  g_notice.assign(text, length);
+}
 
 class EmulatorTest : public ::testing::Test {
  protected:
@@ -102,11 +104,13 @@ TEST_F(EmulatorTest, ReadModifyWriteIsOneReadThenOneWrite) {
 
 // Runs `code` (ending in ret) from an executable copy, with RAX = rax; returns RAX.
 uint64_t run_code(const std::vector<uint8_t>& code, uint64_t rax) {
-  void* memory = mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
-                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* memory =
+      mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   std::memcpy(memory, code.data(), code.size());
-  asm volatile("call *%1" : "+a"(rax) : "r"(memory) : "rcx", "rdx", "rsi", "rdi", "r8", "r9",
-               "r10", "r11", "memory", "cc");
+  asm volatile("call *%1"
+               : "+a"(rax)
+               : "r"(memory)
+               : "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory", "cc");
   munmap(memory, 4096);
   return rax;
 }
@@ -150,7 +154,8 @@ TEST_F(EmulatorTest, VectorAccessesAreOneAccessOfTheirFullWidth) {
   if (!__builtin_cpu_supports("avx2")) GTEST_SKIP() << "no AVX2";
   arm(0, 4096);
   uint8_t source[32];
-  for (int i = 0; i < 32; ++i) source[i] = static_cast<uint8_t>(i + 1);
+  for (int i = 0; i < 32; ++i)
+    source[i] = static_cast<uint8_t>(i + 1);
   asm volatile("vmovdqu (%0), %%ymm0\n\tvmovdqu %%ymm0, (%1)" ::"r"(source),
                "r"(memory_.address(0x103))
                : "xmm0", "memory");
@@ -168,7 +173,8 @@ TEST_F(EmulatorTest, Movdir64bIsOne64ByteWrite) {
   if (!cpu_has_movdir64b()) GTEST_SKIP() << "no MOVDIR64B";
   arm(0, 4096);
   alignas(64) uint8_t source[64];
-  for (int i = 0; i < 64; ++i) source[i] = static_cast<uint8_t>(0x80 + i);
+  for (int i = 0; i < 64; ++i)
+    source[i] = static_cast<uint8_t>(0x80 + i);
   asm volatile("movdir64b (%0), %1" ::"r"(source), "r"(memory_.address(0x200)) : "memory");
   EXPECT_EQ(reports(), "pre W64 post W64");
   EXPECT_EQ(std::memcmp(access_log()[1].access.value.bytes, source, 64), 0);
@@ -200,7 +206,8 @@ TEST_F(EmulatorTest, RepStosRunningIntoAndOutOfTheRegionReportsOnlyItsPart) {
   EXPECT_EQ(access_log().nth_post(0)->access.address, memory_.address(0x1000));
   EXPECT_EQ(access_log().nth_post(15)->access.address, memory_.address(0x100f));
   disarm();
-  for (size_t i = 0x1000 - 4; i < 0x1000 + 20; ++i) EXPECT_EQ(memory_.base()[i], 0xab) << i;
+  for (size_t i = 0x1000 - 4; i < 0x1000 + 20; ++i)
+    EXPECT_EQ(memory_.base()[i], 0xab) << i;
 }
 
 TEST_F(EmulatorTest, AccessCrossingIntoTheProbeReportsItsTracedPart) {
@@ -333,7 +340,9 @@ TEST_F(EmulatorTest, InstructionThatCannotBeEmulatedIsSingleSteppedAndSaid) {
 
 // Counts every post-handler report, from any thread.
 std::atomic<uint64_t> g_reports{0};
-void count_report(mmiotrace_probe*, const mmiotrace_access*, void*) { g_reports.fetch_add(1); }
+void count_report(mmiotrace_probe*, const mmiotrace_access*, void*) {
+  g_reports.fetch_add(1);
+}
 
 TEST_F(EmulatorTest, ManyThreadsOnTheSamePagesSeeExactCountsAndEveryAccess) {
   probe_ = {memory_.address(), 2 * 4096, nullptr, &count_report, nullptr, 0};
@@ -359,7 +368,8 @@ TEST_F(EmulatorTest, ManyThreadsOnTheSamePagesSeeExactCountsAndEveryAccess) {
       }
     });
   }
-  for (auto& thread : threads) thread.join();
+  for (auto& thread : threads)
+    thread.join();
   EXPECT_EQ(mismatches.load(), 0);
   EXPECT_EQ(load64(counter), static_cast<uint64_t>(kThreads) * kIterations);
   EXPECT_EQ(load32(adds), static_cast<uint32_t>(kThreads * kIterations));

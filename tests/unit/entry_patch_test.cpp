@@ -16,9 +16,9 @@
 #include <thread>
 #include <vector>
 
+#include "codecache/block_translator.hpp"
 #include "core/process_layout.hpp"
 #include "mmiotrace/mmiotrace.hpp"
-#include "codecache/block_translator.hpp"
 
 // Hot loops, in this executable's file-backed code. Each iteration loads the traced word at the
 // site, then runs a `test` whose immediate chooses where a jump over the site alone can lead (its
@@ -82,7 +82,7 @@ asm(R"(
         traced_loop entry_patch_wide, "mov 0x100(%rbx), %rcx", 0xcc, base=0x100
 )");
 
-#define TRACED_LOOP(name)                                                                     \
+#define TRACED_LOOP(name)                                                                        \
   extern "C" uint64_t name##_loop(volatile uint64_t* word, uint64_t iterations, void (*call)()); \
   extern "C" char name##_site[];
 TRACED_LOOP(entry_patch)
@@ -98,7 +98,9 @@ namespace mmiotrace::codecache {
 namespace {
 
 std::atomic<uint64_t> g_calls{0};
-void counted_call() { g_calls.fetch_add(1, std::memory_order_relaxed); }
+void counted_call() {
+  g_calls.fetch_add(1, std::memory_order_relaxed);
+}
 
 constexpr uint64_t kWordValue = 0x1234567890abcdefull;
 constexpr uint64_t kIterations = 200;
@@ -106,7 +108,9 @@ constexpr size_t kPage = 4096;
 
 using Loop = uint64_t (*)(volatile uint64_t*, uint64_t, void (*)());
 
-uintptr_t address_of(const char* site) { return reinterpret_cast<uintptr_t>(site); }
+uintptr_t address_of(const char* site) {
+  return reinterpret_cast<uintptr_t>(site);
+}
 
 // The code at `site`, as it is in memory now.
 std::vector<uint8_t> bytes_at(const char* site, size_t count = kMaxPaddedJumpBytes) {
@@ -117,7 +121,8 @@ std::vector<uint8_t> bytes_at(const char* site, size_t count = kMaxPaddedJumpByt
 uintptr_t jump_target(const char* site) {
   std::vector<uint8_t> code = bytes_at(site);
   size_t prefixes = 0;
-  while (prefixes < 3 && code[prefixes] == 0x26) ++prefixes;
+  while (prefixes < 3 && code[prefixes] == 0x26)
+    ++prefixes;
   if (code[prefixes] != 0xe9) return 0;
   int32_t displacement;
   std::memcpy(&displacement, code.data() + prefixes + 1, sizeof(displacement));
@@ -136,13 +141,16 @@ class WindowBlocker {
       for (uintptr_t page = window.low & ~(kPage - 1); page <= window.high + 32; page += kPage) {
         void* mapped = mmap(reinterpret_cast<void*>(page), kPage, PROT_NONE,
                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-        if (mapped == reinterpret_cast<void*>(page)) pages_.push_back(page);
-        else if (mapped != MAP_FAILED) munmap(mapped, kPage);  // (an old kernel's hint)
+        if (mapped == reinterpret_cast<void*>(page))
+          pages_.push_back(page);
+        else if (mapped != MAP_FAILED)
+          munmap(mapped, kPage);  // (an old kernel's hint)
       }
     }
   }
   ~WindowBlocker() {
-    for (uintptr_t page : pages_) munmap(reinterpret_cast<void*>(page), kPage);
+    for (uintptr_t page : pages_)
+      munmap(reinterpret_cast<void*>(page), kPage);
   }
 
  private:
@@ -179,7 +187,8 @@ class EntryPatchTest : public ::testing::Test {
         if (loop(word_, iterations, counted_call) != per_iteration * loads) ++wrong;
       });
     }
-    for (std::thread& thread : running) thread.join();
+    for (std::thread& thread : running)
+      thread.join();
     return wrong.load() == 0;
   }
 
@@ -264,14 +273,16 @@ TEST_F(EntryPatchTest, WithNoWindowFreeOneThreadGetsAJumpOverTheNextInstructions
   {
     ScopedProbe probe(page_, kPage, nullptr, nullptr);
     ASSERT_FALSE(probe.status());
-    EXPECT_EQ(entry_patch_covering_loop(word_, kIterations, counted_call), kWordValue * kIterations);
+    EXPECT_EQ(entry_patch_covering_loop(word_, kIterations, counted_call),
+              kWordValue * kIterations);
     EXPECT_EQ(patched(), patched_before + 1);
     std::vector<uint8_t> now = bytes_at(entry_patch_covering_site);
     EXPECT_EQ(now[0], 0xe9);
     EXPECT_NE(std::memcmp(now.data() + 3, original.data() + 3, 2), 0);  // the `test` too
     EXPECT_TRUE(std::equal(now.begin() + 5, now.end(), original.begin() + 5));
     uint64_t traps_before = traps();
-    EXPECT_EQ(entry_patch_covering_loop(word_, kIterations, counted_call), kWordValue * kIterations);
+    EXPECT_EQ(entry_patch_covering_loop(word_, kIterations, counted_call),
+              kWordValue * kIterations);
     EXPECT_EQ(traps(), traps_before);
   }
   EXPECT_EQ(bytes_at(entry_patch_covering_site), original);
@@ -283,7 +294,8 @@ TEST_F(EntryPatchTest, WithNoWindowFreeNoJumpCoversTwoInstructionsWhileAnotherTh
   WindowBlocker blocker(entry_patch_crowded_site, 3, 0, 2);
   std::atomic<bool> done{false};
   std::thread other([&done] {
-    while (!done.load()) std::this_thread::yield();
+    while (!done.load())
+      std::this_thread::yield();
   });
   uint64_t patched_before = patched();
   {
@@ -364,7 +376,8 @@ TEST_F(EntryPatchTest, ASiteThatIsOneInstructionUnderTheJumpIsPatchedWhileOtherT
     EXPECT_TRUE(run_threads(entry_patch_wide_loop, 4, 20000, kWordValue, false));
     EXPECT_EQ(patched(), patched_before + 1);
     EXPECT_EQ(static_cast<uint8_t>(entry_patch_wide_site[0]), 0xe9);
-    EXPECT_TRUE(std::equal(original.begin() + 5, original.end(), bytes_at(entry_patch_wide_site).begin() + 5));
+    EXPECT_TRUE(std::equal(original.begin() + 5, original.end(),
+                           bytes_at(entry_patch_wide_site).begin() + 5));
     uint64_t traps_before = traps();
     EXPECT_TRUE(run_threads(entry_patch_wide_loop, 4, 20000, kWordValue, false));
     EXPECT_EQ(traps(), traps_before);

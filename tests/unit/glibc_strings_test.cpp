@@ -40,10 +40,11 @@ struct Placement {
 
 std::vector<Placement> placements() {
   std::vector<Placement> all;
-  for (size_t size = 0; size <= kMaxSize; ++size) all.push_back({size, 1, 3});
-  for (size_t size : {0, 1, 2, 3, 4, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129,
-                      255, 256, 257, 511, 512, 513, 1023, 1024, 1025, 2047, 2048, 2049, 4094, 4095,
-                      4096}) {
+  for (size_t size = 0; size <= kMaxSize; ++size)
+    all.push_back({size, 1, 3});
+  for (size_t size : {0,   1,    2,    3,    4,    7,    8,    15,   16,   17,  31,  32,
+                      33,  63,   64,   65,   127,  128,  129,  255,  256,  257, 511, 512,
+                      513, 1023, 1024, 1025, 2047, 2048, 2049, 4094, 4095, 4096}) {
     for (size_t alignment = 0; alignment < 64; ++alignment) {
       all.push_back({size, alignment, (alignment * 7 + 5) % 64});
     }
@@ -94,10 +95,16 @@ class GlibcStringsTest : public ::testing::Test {
     std::memcpy(backdoor_, plain_.base(), traced_.size());
   }
   // The first buffer (destination) and the second (source) of each mapping.
-  uint8_t* traced_destination(const Placement& p) { return traced_.base() + p.destination_alignment; }
-  uint8_t* traced_source(const Placement& p) { return traced_.base() + 2 * kSpan + p.source_alignment; }
+  uint8_t* traced_destination(const Placement& p) {
+    return traced_.base() + p.destination_alignment;
+  }
+  uint8_t* traced_source(const Placement& p) {
+    return traced_.base() + 2 * kSpan + p.source_alignment;
+  }
   uint8_t* plain_destination(const Placement& p) { return plain_.base() + p.destination_alignment; }
-  uint8_t* plain_source(const Placement& p) { return plain_.base() + 2 * kSpan + p.source_alignment; }
+  uint8_t* plain_source(const Placement& p) {
+    return plain_.base() + 2 * kSpan + p.source_alignment;
+  }
 
   bool same_memory() { return std::memcmp(backdoor_, plain_.base(), traced_.size()) == 0; }
   // A byte of the traced memory, through the backdoor (untraced).
@@ -148,7 +155,9 @@ TEST_F(GlibcStringsTest, Memset) {
   }
 }
 
-int sign(int value) { return (value > 0) - (value < 0); }
+int sign(int value) {
+  return (value > 0) - (value < 0);
+}
 
 // memcmp and strlen read the traced buffer against an untraced one.
 TEST_F(GlibcStringsTest, Memcmp) {

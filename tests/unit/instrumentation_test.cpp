@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "codecache/block_translator.hpp"
 #include "codecache/access_log.hpp"
+#include "codecache/block_translator.hpp"
 
 extern "C" {
 uint64_t td_load_loop(const uint64_t* values, uint64_t count);
@@ -75,7 +75,8 @@ class InstrumentationTest : public ::testing::Test {
   Function* diverted(Function* function, uint16_t expected_diverted) {
     BlockTranslation block;
     const char* why = "";
-    EXPECT_TRUE(translate_block(reinterpret_cast<uintptr_t>(function), &block, &why, &target_)) << why;
+    EXPECT_TRUE(translate_block(reinterpret_cast<uintptr_t>(function), &block, &why, &target_))
+        << why;
     EXPECT_EQ(block.diverted_count, expected_diverted);
     return reinterpret_cast<Function*>(block.code);
   }
@@ -92,7 +93,8 @@ class InstrumentationTest : public ::testing::Test {
 
 TEST_F(InstrumentationTest, LoadsGoThroughTheAliasAndAreLoggedInOrder) {
   auto* values = reinterpret_cast<uint64_t*>(alias_);
-  for (int i = 0; i < 1000; ++i) values[i] = 3 * i + 1;
+  for (int i = 0; i < 1000; ++i)
+    values[i] = 3 * i + 1;
   auto* load_loop = diverted(td_load_loop, 1);
   const auto* traced = reinterpret_cast<const uint64_t*>(traced_);
   EXPECT_EQ(load_loop(traced, 1000), td_load_loop(values, 1000));
@@ -115,7 +117,8 @@ TEST_F(InstrumentationTest, StoresWithIndexedAddressesReachTheAlias) {
   auto* store_loop = diverted(td_store_loop, 1);
   store_loop(reinterpret_cast<uint32_t*>(traced_), 2048);  // both pages, to the last byte
   auto* values = reinterpret_cast<uint32_t*>(alias_);
-  for (uint32_t i = 0; i < 2048; ++i) ASSERT_EQ(values[i], 3 * i + 1) << i;
+  for (uint32_t i = 0; i < 2048; ++i)
+    ASSERT_EQ(values[i], 3 * i + 1) << i;
   std::vector<AccessRecord> log = records();
   ASSERT_EQ(log.size(), 2048u);
   EXPECT_EQ(log[5].info, 4u | kAccessWrite);
@@ -135,10 +138,20 @@ TEST_F(InstrumentationTest, EveryWidthAndExtensionIsCarriedOutAndLogged) {
   EXPECT_EQ(std::memcmp(alias_, plain, 40), 0) << "the same bytes written";
   std::vector<AccessRecord> log = records();
   ASSERT_EQ(log.size(), 12u);
-  const uint64_t infos[12] = {1, 2, 4, 1 | kAccessWrite, 2 | kAccessWrite, 4 | kAccessWrite,
-                              8 | kAccessWrite, 1 | kAccessWrite, 2 | kAccessWrite,
-                              4 | kAccessWrite, 8 | kAccessWrite, 8};
-  for (size_t i = 0; i < 12; ++i) EXPECT_EQ(log[i].info, infos[i]) << i;
+  const uint64_t infos[12] = {1,
+                              2,
+                              4,
+                              1 | kAccessWrite,
+                              2 | kAccessWrite,
+                              4 | kAccessWrite,
+                              8 | kAccessWrite,
+                              1 | kAccessWrite,
+                              2 | kAccessWrite,
+                              4 | kAccessWrite,
+                              8 | kAccessWrite,
+                              8};
+  for (size_t i = 0; i < 12; ++i)
+    EXPECT_EQ(log[i].info, infos[i]) << i;
   auto low_bytes = [](uint64_t value, uint64_t width) {
     return width == 8 ? value : value & ((uint64_t{1} << (8 * width)) - 1);
   };
@@ -213,7 +226,7 @@ bool g_vector_free_takes_half = false;
 
 // A vector-free flush (as kmmio's is): general registers only, no library call.
 [[gnu::target("general-regs-only")]] size_t capture_vector_free(const AccessRecord* records,
-                                                                 size_t count, uint64_t) {
+                                                                size_t count, uint64_t) {
   size_t take = g_vector_free_takes_half ? count / 2 : count;
   for (size_t i = 0; i < take && g_reported_count < 4096; ++i) {
     g_reported[g_reported_count].address = records[i].address;
@@ -244,20 +257,22 @@ TEST_P(VectorStateTest, FlushesKeepEveryVectorMaskAndX87Register) {
   set_access_log_flush(capture_rest);
   set_access_log_flush_vector_free(capture_vector_free);
   auto* values = reinterpret_cast<uint64_t*>(alias_);
-  for (uint64_t i = 0; i < 1000; ++i) values[i] = i * 0x0101010101010101;
+  for (uint64_t i = 0; i < 1000; ++i)
+    values[i] = i * 0x0101010101010101;
   auto* load_loop = diverted(td_load_loop, 1);
 
   VectorState in = {}, out = {};
   for (size_t i = 0; i < sizeof(in.vectors); ++i) {
     (&in.vectors[0][0])[i] = static_cast<uint8_t>(i * 7 + 3);
   }
-  for (uint64_t i = 0; i < 8; ++i) in.masks[i] = 0x1111111111111111 * (i + 1);
+  for (uint64_t i = 0; i < 8; ++i)
+    in.masks[i] = 0x1111111111111111 * (i + 1);
   for (int i = 0; i < 8; ++i) {
     long double value = 1.25L * (i + 1) / 3;  // a value with all 64 mantissa bits in use
     std::memcpy(in.x87[i], &value, 10);
   }
-  in.mxcsr = 0x3f80;         // round down, exceptions masked
-  in.x87_control = 0x077f;   // round down
+  in.mxcsr = 0x3f80;        // round down, exceptions masked
+  in.x87_control = 0x077f;  // round down
   bool zmm = __builtin_cpu_supports("avx512f");
   auto call = zmm ? vs_call_keeping_zmm : vs_call_keeping_ymm;
   const auto* traced = reinterpret_cast<const uint64_t*>(traced_);
@@ -270,9 +285,11 @@ TEST_P(VectorStateTest, FlushesKeepEveryVectorMaskAndX87Register) {
     EXPECT_EQ(std::memcmp(in.vectors[r], out.vectors[r], bytes), 0) << (zmm ? "zmm" : "ymm") << r;
   }
   if (zmm) {
-    for (int k = 0; k < 8; ++k) EXPECT_EQ(in.masks[k], out.masks[k]) << "k" << k;
+    for (int k = 0; k < 8; ++k)
+      EXPECT_EQ(in.masks[k], out.masks[k]) << "k" << k;
   }
-  for (int i = 0; i < 8; ++i) EXPECT_EQ(std::memcmp(in.x87[i], out.x87[i], 10), 0) << "st" << i;
+  for (int i = 0; i < 8; ++i)
+    EXPECT_EQ(std::memcmp(in.x87[i], out.x87[i], 10), 0) << "st" << i;
   EXPECT_EQ(out.mxcsr & ~0x3fu, in.mxcsr) << "MXCSR, exception flags aside";
   EXPECT_EQ(out.x87_control, in.x87_control);
 
@@ -292,7 +309,7 @@ TEST_P(VectorStateTest, FlushesKeepEveryVectorMaskAndX87Register) {
 INSTANTIATE_TEST_SUITE_P(InstrumentationTest, VectorStateTest, ::testing::Values(false, true),
                          [](const ::testing::TestParamInfo<bool>& param) {
                            return param.param ? std::string("PartlyByTheVectorFreeFlush")
-                                             : std::string("AllByTheVectorFreeFlush");
+                                              : std::string("AllByTheVectorFreeFlush");
                          });
 
 TEST(Instrumentation, OnlyTheMovFamilyWithGeneralRegistersIsDiverted) {
@@ -301,22 +318,22 @@ TEST(Instrumentation, OnlyTheMovFamilyWithGeneralRegistersIsDiverted) {
   auto divertible = [&](std::vector<uint8_t> bytes) {
     ZydisDecodedInstruction instruction;
     ZydisDecodedOperand operands[ZYDIS_MAX_OPERAND_COUNT];
-    EXPECT_TRUE(ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, bytes.data(), bytes.size(),
-                                                    &instruction, operands)));
+    EXPECT_TRUE(ZYAN_SUCCESS(
+        ZydisDecoderDecodeFull(&decoder, bytes.data(), bytes.size(), &instruction, operands)));
     return can_divert(instruction, operands);
   };
-  EXPECT_TRUE(divertible({0x48, 0x8b, 0x07}));                    // mov (%rdi),%rax
-  EXPECT_TRUE(divertible({0x89, 0x14, 0x8f}));                    // mov %edx,(%rdi,%rcx,4)
-  EXPECT_TRUE(divertible({0x0f, 0xb6, 0x07}));                    // movzbl (%rdi),%eax
-  EXPECT_TRUE(divertible({0xc6, 0x47, 0x08, 0x5a}));              // movb $0x5a,8(%rdi)
-  EXPECT_FALSE(divertible({0x48, 0x8b, 0x04, 0x24}));             // mov (%rsp),%rax
-  EXPECT_FALSE(divertible({0x48, 0x8b, 0x05, 0, 0, 0, 0}));       // mov 0(%rip),%rax
-  EXPECT_FALSE(divertible({0x64, 0x48, 0x8b, 0x07}));             // mov %fs:(%rdi),%rax
-  EXPECT_FALSE(divertible({0x8a, 0x27}));                         // mov (%rdi),%ah
-  EXPECT_FALSE(divertible({0x48, 0x03, 0x07}));                   // add (%rdi),%rax
-  EXPECT_FALSE(divertible({0xc5, 0xfe, 0x6f, 0x07}));             // vmovdqu (%rdi),%ymm0
-  EXPECT_FALSE(divertible({0x8e, 0x07}));                         // mov (%rdi),%es
-  EXPECT_FALSE(divertible({0x48, 0x89, 0xd8}));                   // mov %rbx,%rax
+  EXPECT_TRUE(divertible({0x48, 0x8b, 0x07}));               // mov (%rdi),%rax
+  EXPECT_TRUE(divertible({0x89, 0x14, 0x8f}));               // mov %edx,(%rdi,%rcx,4)
+  EXPECT_TRUE(divertible({0x0f, 0xb6, 0x07}));               // movzbl (%rdi),%eax
+  EXPECT_TRUE(divertible({0xc6, 0x47, 0x08, 0x5a}));         // movb $0x5a,8(%rdi)
+  EXPECT_FALSE(divertible({0x48, 0x8b, 0x04, 0x24}));        // mov (%rsp),%rax
+  EXPECT_FALSE(divertible({0x48, 0x8b, 0x05, 0, 0, 0, 0}));  // mov 0(%rip),%rax
+  EXPECT_FALSE(divertible({0x64, 0x48, 0x8b, 0x07}));        // mov %fs:(%rdi),%rax
+  EXPECT_FALSE(divertible({0x8a, 0x27}));                    // mov (%rdi),%ah
+  EXPECT_FALSE(divertible({0x48, 0x03, 0x07}));              // add (%rdi),%rax
+  EXPECT_FALSE(divertible({0xc5, 0xfe, 0x6f, 0x07}));        // vmovdqu (%rdi),%ymm0
+  EXPECT_FALSE(divertible({0x8e, 0x07}));                    // mov (%rdi),%es
+  EXPECT_FALSE(divertible({0x48, 0x89, 0xd8}));              // mov %rbx,%rax
 }
 
 }  // namespace

@@ -19,10 +19,10 @@ TEST(Markers, ADeviceMarkerReadsBackAsItWasWritten) {
 }
 
 TEST(Markers, WhatIsNotADeviceMarkerIsNotTakenForOne) {
-  for (const char* text : {"device  is map 1", "device x@/y is map", "device x@/y is map 0",
-                           "device x@/y is map -3", "device x@/y is map 1x", "device x@/y",
-                           "devices x@/y is map 1", "device x@/y is map 99999999999",
-                           "device x\n@/y is map 1", "hello"}) {
+  for (const char* text :
+       {"device  is map 1", "device x@/y is map", "device x@/y is map 0", "device x@/y is map -3",
+        "device x@/y is map 1x", "device x@/y", "devices x@/y is map 1",
+        "device x@/y is map 99999999999", "device x\n@/y is map 1", "hello"}) {
     EXPECT_FALSE(parse_device_marker(text)) << text;
   }
 }
@@ -31,7 +31,8 @@ TEST(Markers, AModuleMarkerReadsBackAsItWasWritten) {
   ModuleMarker module{4242, 0x55d0c0de0000, 0x55d0c0e01000, 0x55d0c0de0000,
                       "/opt/my driver/bin/drv"};
   std::string text = format_module_marker(module);
-  EXPECT_EQ(text, "module 4242 0x55d0c0de0000-0x55d0c0e01000 0x55d0c0de0000 /opt/my driver/bin/drv\n");
+  EXPECT_EQ(text,
+            "module 4242 0x55d0c0de0000-0x55d0c0e01000 0x55d0c0de0000 /opt/my driver/bin/drv\n");
   std::optional<ModuleMarker> marker = parse_module_marker(text);
   ASSERT_TRUE(marker);
   EXPECT_EQ(marker->pid, 4242);
@@ -42,10 +43,11 @@ TEST(Markers, AModuleMarkerReadsBackAsItWasWritten) {
 }
 
 TEST(Markers, WhatIsNotAModuleMarkerIsNotTakenForOne) {
-  for (const char* text : {"module 1 0x1-0x2 0x0", "module 1 0x1-0x2 0x0 ", "module x 0x1-0x2 0x0 /a",
-                           "module 1 1-0x2 0x0 /a", "module 1 0x1-0x2 0xg /a", "module -1 0x1-0x2 0x0 /a",
-                           "module 1 0x1 0x2 0x0 /a", "module 1 0x10000000000000000-0x2 0x0 /a",
-                           "modules 1 0x1-0x2 0x0 /a", "module 1 0x1-0x2 0x0 /a\n/b"}) {
+  for (const char* text :
+       {"module 1 0x1-0x2 0x0", "module 1 0x1-0x2 0x0 ", "module x 0x1-0x2 0x0 /a",
+        "module 1 1-0x2 0x0 /a", "module 1 0x1-0x2 0xg /a", "module -1 0x1-0x2 0x0 /a",
+        "module 1 0x1 0x2 0x0 /a", "module 1 0x10000000000000000-0x2 0x0 /a",
+        "modules 1 0x1-0x2 0x0 /a", "module 1 0x1-0x2 0x0 /a\n/b"}) {
     EXPECT_FALSE(parse_module_marker(text)) << text;
   }
 }

@@ -61,13 +61,28 @@ void recording_write(void* device, uint64_t offset, uint32_t width, uint64_t val
   d.calls.add('W', width, offset);
   std::memcpy(d.bytes + offset, &value, width);
 }
-uint64_t recording_size(void*) { return 64; }
-void recording_reset(void* device) { std::memset(static_cast<RecordingDevice*>(device)->bytes, 0, 64); }
-void recording_advance(void* device, uint64_t now) { static_cast<RecordingDevice*>(device)->last_time = now; }
+uint64_t recording_size(void*) {
+  return 64;
+}
+void recording_reset(void* device) {
+  std::memset(static_cast<RecordingDevice*>(device)->bytes, 0, 64);
+}
+void recording_advance(void* device, uint64_t now) {
+  static_cast<RecordingDevice*>(device)->last_time = now;
+}
 
-const mmiotrace_device_model kRecordingModel = {
-    MMIOTRACE_DEVICE_ABI_VERSION, "recording", "test", "", nullptr, nullptr, &recording_size,
-    &recording_read, &recording_write, &recording_reset, &recording_advance, nullptr};
+const mmiotrace_device_model kRecordingModel = {MMIOTRACE_DEVICE_ABI_VERSION,
+                                                "recording",
+                                                "test",
+                                                "",
+                                                nullptr,
+                                                nullptr,
+                                                &recording_size,
+                                                &recording_read,
+                                                &recording_write,
+                                                &recording_reset,
+                                                &recording_advance,
+                                                nullptr};
 
 class ModelBackendTest : public ::testing::Test {
  protected:
@@ -96,7 +111,8 @@ TEST_F(ModelBackendTest, WiderAndOddAccessesArriveAsNaturallyAlignedPieces) {
   ModelBackend backend(instance_, 0);
   uint8_t wide[32] = {};
   EXPECT_EQ(backend.read(16, 32, wide), x86::kGuardedOk);
-  EXPECT_EQ(device_.calls.strings(), (std::vector<std::string>{"R8@16", "R8@24", "R8@32", "R8@40"}));
+  EXPECT_EQ(device_.calls.strings(),
+            (std::vector<std::string>{"R8@16", "R8@24", "R8@32", "R8@40"}));
   device_.calls.clear();
   uint8_t ten[10] = {};
   EXPECT_EQ(backend.write(6, 10, ten), x86::kGuardedOk);  // an x87 tbyte

@@ -141,7 +141,10 @@ TEST(ModelCatalog, MalformedSpecsAreReportedInOneLine) {
 // Found by fuzzing: a user's argument holding a newline made a two-line message.
 TEST(ModelCatalog, MessagesStayOneLineWhateverTheArgumentsHold) {
   std::string error;
-  EXPECT_FALSE(parse_device_spec("\x94\x86\xca" "e\ntuart", &error));
+  EXPECT_FALSE(
+      parse_device_spec("\x94\x86\xca"
+                        "e\ntuart",
+                        &error));
   EXPECT_EQ(error.find('\n'), std::string::npos) << error;
   EXPECT_NE(error.find("\\x94\\x86\\xcae\\ntuart"), std::string::npos) << error;
   EXPECT_EQ(find_model("no\nsuch", &error), nullptr);

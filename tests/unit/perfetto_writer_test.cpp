@@ -42,8 +42,8 @@ Event unmap_event(int id, uint64_t time, int pid = 10) {
   return event;
 }
 
-Event access(EventKind kind, int map, uint64_t phys, uint64_t value, unsigned width,
-             uint64_t time, int tid = 10, int pid = 10) {
+Event access(EventKind kind, int map, uint64_t phys, uint64_t value, unsigned width, uint64_t time,
+             int tid = 10, int pid = 10) {
   Event event;
   event.kind = kind;
   event.map_id = map;
@@ -87,7 +87,8 @@ Timeline timeline_of(const std::vector<Event>& events, RegisterMapSet* register_
       },
       "trace.bin");
   writer.use_register_maps(register_maps);
-  for (const Event& event : events) writer.write(event);
+  for (const Event& event : events)
+    writer.write(event);
   writer.finish();
   result.document = json::parse(result.text);  // throws when it is not JSON
   return result;
@@ -176,7 +177,8 @@ TEST(PerfettoWriter, AnAccessIsASliceOnItsThreadAndAnInstantOnItsMapping) {
   EXPECT_EQ(on_mapping["s"], "t");
   EXPECT_EQ(on_mapping["args"]["value"], "0x460001");
   EXPECT_EQ(track_name(document, kMappingsPid, std::nullopt), "mappings");
-  EXPECT_EQ(track_name(document, kMappingsPid, kMappingsPid + 1), "map 1 @0xfebf0000 (0x4000 bytes)");
+  EXPECT_EQ(track_name(document, kMappingsPid, kMappingsPid + 1),
+            "map 1 @0xfebf0000 (0x4000 bytes)");
 }
 
 TEST(PerfettoWriter, OneTrackPerThreadAndPerMapping) {
@@ -191,7 +193,8 @@ TEST(PerfettoWriter, OneTrackPerThreadAndPerMapping) {
   std::set<uint64_t> thread_tracks;
   std::map<uint64_t, int> mapping_instants;
   for (const json& event : timeline.document["traceEvents"]) {
-    if (event["ph"] == "X" && event["cat"] == "mmio") thread_tracks.insert(event["tid"].get<uint64_t>());
+    if (event["ph"] == "X" && event["cat"] == "mmio")
+      thread_tracks.insert(event["tid"].get<uint64_t>());
     if (event["ph"] == "i" && event["pid"] == kMappingsPid) mapping_instants[event["tid"]]++;
   }
   EXPECT_EQ(thread_tracks, (std::set<uint64_t>{10, 11, 12}));
@@ -205,7 +208,8 @@ TEST(PerfettoWriter, OneTrackPerThreadAndPerMapping) {
 TEST(PerfettoWriter, SlicesOfAThreadNeverOverlapAndLastAtMostAMicrosecond) {
   std::vector<Event> events = {map_event(1, 0, 0x1000, 0)};
   uint64_t times[] = {1000, 1300, 1301, 5000, 5000, 9000};
-  for (uint64_t time : times) events.push_back(access(EventKind::Read, 1, 0, 0, 4, time));
+  for (uint64_t time : times)
+    events.push_back(access(EventKind::Read, 1, 0, 0, 4, time));
   Timeline timeline = timeline_of(events);
   std::vector<std::pair<double, double>> slices;
   for (const json& slice : events_where(timeline.document, "X")) {
@@ -222,8 +226,8 @@ TEST(PerfettoWriter, SlicesOfAThreadNeverOverlapAndLastAtMostAMicrosecond) {
 }
 
 TEST(PerfettoWriter, TimestampsKeepEveryNanosecond) {
-  Timeline timeline = timeline_of({map_event(1, 0, 0x1000, 0),
-                                   access(EventKind::Read, 1, 0, 0, 4, 12430164737123)});
+  Timeline timeline = timeline_of(
+      {map_event(1, 0, 0x1000, 0), access(EventKind::Read, 1, 0, 0, 4, 12430164737123)});
   EXPECT_NE(timeline.text.find("\"ts\":12430164737.123"), std::string::npos);
 }
 
@@ -239,7 +243,7 @@ TEST(PerfettoWriter, MarkersAndLostEventsAreGlobalInstants) {
   ASSERT_EQ(instants.size(), 2u);
   EXPECT_EQ(instants[0]["s"], "g");
   EXPECT_EQ(instants[0]["cat"], "marker");
-  EXPECT_EQ(instants[0]["name"], "phase \"two\" ");  // one line in the name
+  EXPECT_EQ(instants[0]["name"], "phase \"two\" ");           // one line in the name
   EXPECT_EQ(instants[0]["args"]["text"], "phase \"two\"\n");  // all of it in the args
   EXPECT_EQ(instants[1]["cat"], "lost");
   EXPECT_EQ(instants[1]["name"], "LOST 42 events");
@@ -281,7 +285,8 @@ TEST(PerfettoWriter, UnknownIdsGetTracksOfTheirOwn) {
 
 TEST(PerfettoWriter, WideValuesAndUnknownInstructionsBecomeArguments) {
   Event wide = access(EventKind::Write, 1, 0x40, 0, 16, 100);
-  for (int i = 0; i < 16; ++i) wide.value[i] = static_cast<uint8_t>(i + 1);
+  for (int i = 0; i < 16; ++i)
+    wide.value[i] = static_cast<uint8_t>(i + 1);
   Event unknown;
   unknown.kind = EventKind::Unknown;
   unknown.map_id = 1;
@@ -315,10 +320,10 @@ TEST(PerfettoWriter, RegisterMapsNameTheSlices) {
       R"({"blocks": [{"name": "DEV", "base": "0xfebf0000", "registers": [
            {"name": "CTRL", "offset": "0x14", "fields": [{"name": "EN", "bits": "0"}]}]}]})",
       "m.json"));
-  Timeline timeline = timeline_of({map_event(1, 0xfebf0000, 0x4000, 1000),
-                                   access(EventKind::Write, 1, 0xfebf0014, 1, 4, 2000),
-                                   access(EventKind::Write, 1, 0xfebf0020, 1, 4, 3000)},
-                                  &maps);
+  Timeline timeline = timeline_of(
+      {map_event(1, 0xfebf0000, 0x4000, 1000), access(EventKind::Write, 1, 0xfebf0014, 1, 4, 2000),
+       access(EventKind::Write, 1, 0xfebf0020, 1, 4, 3000)},
+      &maps);
   std::vector<std::string> names;
   for (const json& slice : events_where(timeline.document, "X")) {
     if (slice["cat"] != "mmio") continue;
@@ -332,7 +337,8 @@ TEST(PerfettoWriter, RegisterMapsNameTheSlices) {
 
 TEST(PerfettoWriter, LargeTracesStreamInPieces) {
   std::vector<Event> events = {map_event(1, 0, 0x1000, 0)};
-  for (uint64_t i = 0; i < 8000; ++i) events.push_back(access(EventKind::Read, 1, 0, i, 4, i * 10));
+  for (uint64_t i = 0; i < 8000; ++i)
+    events.push_back(access(EventKind::Read, 1, 0, i, 4, i * 10));
   Timeline timeline = timeline_of(events);
   EXPECT_GT(timeline.pieces, 2u);  // handed on about every MiB, not held to the end
   EXPECT_EQ(events_where(timeline.document, "X").size(), 8001u);

@@ -36,7 +36,8 @@ TEST_F(ProbeRegistryTest, RegisteredRangeIsArmedAndUnregisterRestoresProtection)
 }
 
 TEST_F(ProbeRegistryTest, ContentIsUntouchedByArmingAndDisarming) {
-  for (size_t i = 0; i < memory_.size(); ++i) memory_.base()[i] = static_cast<uint8_t>(i * 7);
+  for (size_t i = 0; i < memory_.size(); ++i)
+    memory_.base()[i] = static_cast<uint8_t>(i * 7);
   mmiotrace_probe probe = make_probe(0, memory_.size());
   ASSERT_EQ(mmiotrace_register_probe(&probe), 0);
   ASSERT_EQ(mmiotrace_unregister_probe(&probe), 0);
@@ -103,10 +104,10 @@ TEST_F(ProbeRegistryTest, ProbesAreMatchedOnTheFaultingAddressNotThePage) {
   // An unaligned probe: the kernel's tracer loses the first page of such a mapping.
   mmiotrace_probe probe = make_probe(0x800, 0x1000);
   ASSERT_EQ(mmiotrace_register_probe(&probe), 0);
-  store32(memory_.address(0x900), 0x1234);  // first page, inside the probe
-  store32(memory_.address(0x010), 0x5678);  // first page, before the probe
-  store32(memory_.address(0x1700), 0x9abc); // second page, inside
-  store32(memory_.address(0x1900), 0xdef0); // second page, after the probe
+  store32(memory_.address(0x900), 0x1234);   // first page, inside the probe
+  store32(memory_.address(0x010), 0x5678);   // first page, before the probe
+  store32(memory_.address(0x1700), 0x9abc);  // second page, inside
+  store32(memory_.address(0x1900), 0xdef0);  // second page, after the probe
   ASSERT_EQ(mmiotrace_unregister_probe(&probe), 0);
 
   ASSERT_EQ(access_log().post_count(), 2u);
@@ -174,8 +175,8 @@ TEST_F(ProbeRegistryTest, LookupStaysCorrectWhileOtherThreadsRegisterAndUnregist
   std::atomic<bool> stop{false};
   std::thread churn([&] {
     for (int round = 0; !stop.load(); ++round) {
-      mmiotrace_probe probe = {other.address((round % 8) * 4096 + 16 * (round % 16)), 64, nullptr,
-                               nullptr, nullptr, 0};
+      mmiotrace_probe probe = {
+          other.address((round % 8) * 4096 + 16 * (round % 16)), 64, nullptr, nullptr, nullptr, 0};
       ASSERT_EQ(mmiotrace_register_probe(&probe), 0);
       ASSERT_EQ(mmiotrace_unregister_probe(&probe), 0);
     }

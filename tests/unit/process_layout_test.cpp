@@ -20,7 +20,8 @@ TEST(ProcessLayout, StatFieldsAreTheKernelsNumbers) {
   ASSERT_GE(threads, 1);
   std::atomic<bool> done{false};
   std::thread other([&done] {
-    while (!done.load()) std::this_thread::yield();
+    while (!done.load())
+      std::this_thread::yield();
   });
   EXPECT_EQ(self_stat_field(20), threads + 1);
   done.store(true);
@@ -50,7 +51,7 @@ TEST(ProcessLayout, TheMappingOfAnAddressIsTheLineOfMapsThatHoldsIt) {
   ASSERT_NE(anonymous, MAP_FAILED);
   SelfMapping page;
   ASSERT_TRUE(self_mapping_of(reinterpret_cast<uintptr_t>(anonymous), &page));
-  EXPECT_LE(page.start, reinterpret_cast<uintptr_t>(anonymous));  // (maybe merged with a
+  EXPECT_LE(page.start, reinterpret_cast<uintptr_t>(anonymous));       // (maybe merged with a
   EXPECT_GE(page.end, reinterpret_cast<uintptr_t>(anonymous) + 4096);  // neighbour)
   EXPECT_FALSE(page.file);
   munmap(anonymous, 4096);
@@ -59,7 +60,9 @@ TEST(ProcessLayout, TheMappingOfAnAddressIsTheLineOfMapsThatHoldsIt) {
 
 TEST(ProcessLayout, TheHeapAndTheMainStackKeepTheirRoomToGrow) {
   const GrowthRoom room = GrowthRoom::now();
-  auto clear_of_growth = [&room](uintptr_t address, size_t size) { return room.clear(address, size); };
+  auto clear_of_growth = [&room](uintptr_t address, size_t size) {
+    return room.clear(address, size);
+  };
   auto brk = reinterpret_cast<uintptr_t>(sbrk(0));
   EXPECT_FALSE(clear_of_growth(brk, 4096));
   EXPECT_FALSE(clear_of_growth(brk + kGrowthRoom - 4096, 4096));

@@ -22,13 +22,17 @@ std::atomic<int> g_handler_calls{0};
 std::atomic<int> g_last_si_code{0};
 sigjmp_buf g_recovery;
 
-void exit_42(int) { _exit(42); }
+void exit_42(int) {
+  _exit(42);
+}
 void count_and_recover(int, siginfo_t* info, void*) {
   g_handler_calls.fetch_add(1);
   g_last_si_code.store(info->si_code);
   siglongjmp(g_recovery, 1);
 }
-void count_and_return(int) { g_handler_calls.fetch_add(1); }
+void count_and_return(int) {
+  g_handler_calls.fetch_add(1);
+}
 
 // Installs count_and_recover() for `signo` through the interposed sigaction().
 struct sigaction install_recovering_handler(int signo) {
@@ -43,8 +47,7 @@ struct sigaction install_recovering_handler(int signo) {
 
 // Writes to a read-only page: a fault that is the program's own.
 void foreign_write_fault() {
-  static void* read_only =
-      mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  static void* read_only = mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   store32(reinterpret_cast<uintptr_t>(read_only), 1);
 }
 
@@ -138,8 +141,8 @@ TEST_F(ProgramSignalsTest, ForeignSigbusGoesToTheDefaultAction) {
         char path[] = "/tmp/mmiotrace-sigbus-XXXXXX";
         int fd = mkstemp(path);
         unlink(path);
-        auto* beyond_end = static_cast<uint8_t*>(
-            mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+        auto* beyond_end =
+            static_cast<uint8_t*>(mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
         store8(reinterpret_cast<uintptr_t>(beyond_end), 1);  // the file is empty: SIGBUS
       },
       ::testing::KilledBySignal(SIGBUS), "");
@@ -182,9 +185,8 @@ void check_mask_in_handler(int, siginfo_t*, void*) {
   sigset_t current;
   sigprocmask(SIG_BLOCK, nullptr, &current);
   // sa_mask is blocked, as the program asked; the fault signals never are under mmiotrace.
-  g_handler_calls.store(sigismember(&current, SIGUSR1) == 1 && sigismember(&current, SIGSEGV) == 0
-                            ? 1
-                            : -1);
+  g_handler_calls.store(
+      sigismember(&current, SIGUSR1) == 1 && sigismember(&current, SIGSEGV) == 0 ? 1 : -1);
   siglongjmp(g_recovery, 1);
 }
 

@@ -118,8 +118,7 @@ TEST(Recorder, AttachedPieceKeepsTheMapIdAndItsPhysicalOffset) {
   recorder::Recorder recorder(sink);
   int error = 0;
   recorder::TracedMapping* piece = recorder.attach(
-      7, {AddressRange::from_size(memory.address(), 4096), 0x1000, PROT_READ | PROT_WRITE},
-      &error);
+      7, {AddressRange::from_size(memory.address(), 4096), 0x1000, PROT_READ | PROT_WRITE}, &error);
   ASSERT_NE(piece, nullptr);
   testing::store8(memory.address(3), 1);
   recorder.detach(piece, kmmio::Disarm::RestoreProtection);
@@ -133,11 +132,9 @@ TEST(Recorder, FailedRegistrationEndsTheMappingItAnnounced) {
   CapturingSink sink;
   recorder::Recorder recorder(sink);
   int error = 0;
-  recorder::TracedMapping* first =
-      recorder.start(spec_of(memory.address(), 4096), 0, &error);
+  recorder::TracedMapping* first = recorder.start(spec_of(memory.address(), 4096), 0, &error);
   ASSERT_NE(first, nullptr);
-  recorder::TracedMapping* overlapping =
-      recorder.start(spec_of(memory.address(), 16), 0, &error);
+  recorder::TracedMapping* overlapping = recorder.start(spec_of(memory.address(), 16), 0, &error);
   EXPECT_EQ(overlapping, nullptr);
   EXPECT_EQ(error, -EEXIST);
   ASSERT_EQ(sink.size(), 3u);

@@ -1112,7 +1112,8 @@ TEST(RegisterMapDecode, RegistersStackedOnOneAddressStayCheapAndTheFirstStillWin
     blocks[0].registers.push_back(reg);
   }
   RegisterMap map("m.json", "dev", std::move(blocks));
-  for (int repeat = 0; repeat < 100000; ++repeat) ASSERT_EQ(map.find(0, 4)->name, "R0");
+  for (int repeat = 0; repeat < 100000; ++repeat)
+    ASSERT_EQ(map.find(0, 4)->name, "R0");
   EXPECT_EQ(map.find(0, 8)->name, "R7");
   EXPECT_EQ(map.describe(4, 4, 0), "DEV.R7[63:32]");
 }

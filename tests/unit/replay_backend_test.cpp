@@ -27,7 +27,8 @@ class Script {
     map.map_id = 3;
     map.length = 4096;
     map.count = accesses.size();
-    for (size_t i = 0; i < accesses.size(); ++i) new (&header_->accesses()[i]) ReplayAccess(accesses[i]);
+    for (size_t i = 0; i < accesses.size(); ++i)
+      new (&header_->accesses()[i]) ReplayAccess(accesses[i]);
   }
   ~Script() { munmap(header_, size_); }
   ReplayHeader& header() { return *header_; }
@@ -48,7 +49,8 @@ ReplayAccess access(bool write, uint64_t offset, uint8_t width, uint64_t value) 
 }
 
 TEST(ReplayBackend, ReadsGetTheRecordedValuesAndMatchingWritesPass) {
-  Script script({access(false, 0x1c, 4, 0), access(false, 0x1c, 4, 1), access(true, 0x14, 4, 0x460001)});
+  Script script(
+      {access(false, 0x1c, 4, 0), access(false, 0x1c, 4, 1), access(true, 0x14, 4, 0x460001)});
   ReplayBackend backend(script.header(), script.map(), 0);
   uint32_t value = 99;
   EXPECT_EQ(backend.read(0x1c, 4, reinterpret_cast<uint8_t*>(&value)), x86::kGuardedOk);

@@ -78,7 +78,8 @@ TEST(Report, SummarizesEachRegisterOfEachMapping) {
   builder.add(map_event(1, 0xfe000000, 0x1000));
   builder.add(access(trace::EventKind::Write, 1, 0xfe000014, 0x460001, 1000, 0x401000));
   for (int i = 0; i < 5; ++i) {
-    builder.add(access(trace::EventKind::Read, 1, 0xfe00001c, i < 4 ? 0 : 1, 2000 + i, 0x401010, 11));
+    builder.add(
+        access(trace::EventKind::Read, 1, 0xfe00001c, i < 4 ? 0 : 1, 2000 + i, 0x401010, 11));
   }
   const Report& report = builder.report();
   EXPECT_EQ(report.reads, 5u);
@@ -159,12 +160,13 @@ TEST(Report, RegisterMapsNameRegistersBeforeTheDeviceModel) {
   trace::Event high_half = access(trace::EventKind::Write, 1, 0xfe000016, 1, 6, 0x1);
   high_half.width = 2;  // CC's upper 16 bits
   builder.add(high_half);
-  builder.add(access(trace::EventKind::Read, 1, 0xfe000008, 1, 7, 0x1));   // not in the map
+  builder.add(access(trace::EventKind::Read, 1, 0xfe000008, 1, 7, 0x1));  // not in the map
   RegisterMapSet maps;
-  maps.add_for_mapping(1, parse_yaml_register_map(
-                              "blocks:\n  - name: NVME\n    registers:\n"
-                              "      - {name: CSTS, offset: 0x1c}\n      - {name: CC, offset: 0x14}\n",
-                              "m.yaml"));
+  maps.add_for_mapping(1,
+                       parse_yaml_register_map(
+                           "blocks:\n  - name: NVME\n    registers:\n"
+                           "      - {name: CSTS, offset: 0x1c}\n      - {name: CC, offset: 0x14}\n",
+                           "m.yaml"));
   std::string text = text_of(builder, &maps);
   EXPECT_NE(text.find(" NVME.CSTS "), std::string::npos) << text;
   EXPECT_NE(text.find(" NVME.CC+2 "), std::string::npos) << text;

@@ -49,19 +49,27 @@ uint64_t pattern(unsigned width) {
 
 void store(unsigned width, uintptr_t address, uint64_t value) {
   switch (width) {
-    case 1: return store8(address, static_cast<uint8_t>(value));
-    case 2: return store16(address, static_cast<uint16_t>(value));
-    case 4: return store32(address, static_cast<uint32_t>(value));
-    default: return store64(address, value);
+    case 1:
+      return store8(address, static_cast<uint8_t>(value));
+    case 2:
+      return store16(address, static_cast<uint16_t>(value));
+    case 4:
+      return store32(address, static_cast<uint32_t>(value));
+    default:
+      return store64(address, value);
   }
 }
 
 uint64_t load(unsigned width, uintptr_t address) {
   switch (width) {
-    case 1: return load8(address);
-    case 2: return load16(address);
-    case 4: return load32(address);
-    default: return load64(address);
+    case 1:
+      return load8(address);
+    case 2:
+      return load16(address);
+    case 4:
+      return load32(address);
+    default:
+      return load64(address);
   }
 }
 
@@ -215,7 +223,8 @@ TEST_F(SingleStepTest, ThreadsAccessingTracedPagesAllGetCorrectData) {
       }
     });
   }
-  for (auto& thread : threads) thread.join();
+  for (auto& thread : threads)
+    thread.join();
   EXPECT_EQ(mismatches.load(), 0);
   // Single-stepping leaves a page open for other threads while it steps, so some accesses may
   // go unseen; never more than were made.

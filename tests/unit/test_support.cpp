@@ -9,7 +9,9 @@ namespace {
 constinit AccessLog g_access_log;
 }  // namespace
 
-AccessLog& access_log() { return g_access_log; }
+AccessLog& access_log() {
+  return g_access_log;
+}
 
 void log_pre(mmiotrace_probe* probe, const mmiotrace_access* access, void*) {
   access_log().add(0, probe, access);

@@ -36,10 +36,18 @@ class TestMemory {
 };
 
 // Stores and loads with one known instruction each, at any alignment.
-inline void store8(uintptr_t a, uint8_t v) { asm volatile("movb %b1, (%0)" ::"r"(a), "q"(v) : "memory"); }
-inline void store16(uintptr_t a, uint16_t v) { asm volatile("movw %w1, (%0)" ::"r"(a), "r"(v) : "memory"); }
-inline void store32(uintptr_t a, uint32_t v) { asm volatile("movl %k1, (%0)" ::"r"(a), "r"(v) : "memory"); }
-inline void store64(uintptr_t a, uint64_t v) { asm volatile("movq %q1, (%0)" ::"r"(a), "r"(v) : "memory"); }
+inline void store8(uintptr_t a, uint8_t v) {
+  asm volatile("movb %b1, (%0)" ::"r"(a), "q"(v) : "memory");
+}
+inline void store16(uintptr_t a, uint16_t v) {
+  asm volatile("movw %w1, (%0)" ::"r"(a), "r"(v) : "memory");
+}
+inline void store32(uintptr_t a, uint32_t v) {
+  asm volatile("movl %k1, (%0)" ::"r"(a), "r"(v) : "memory");
+}
+inline void store64(uintptr_t a, uint64_t v) {
+  asm volatile("movq %q1, (%0)" ::"r"(a), "r"(v) : "memory");
+}
 inline uint8_t load8(uintptr_t a) {
   uint32_t v;
   asm volatile("movzbl (%1), %0" : "=r"(v) : "r"(a) : "memory");
@@ -80,7 +88,8 @@ class AccessLog {
   // Only the post-handler entries.
   size_t post_count() const {
     size_t n = 0;
-    for (size_t i = 0; i < size(); ++i) n += entries_[i].phase == 1;
+    for (size_t i = 0; i < size(); ++i)
+      n += entries_[i].phase == 1;
     return n;
   }
   const SeenAccess* nth_post(size_t index) const {

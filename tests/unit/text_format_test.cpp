@@ -23,7 +23,8 @@ Event access(EventKind kind, unsigned width, uint64_t value) {
   event.phys = 0xfebf0010;
   event.pc = 0x55d0c0de1234;
   event.pid = 4242;
-  for (unsigned i = 0; i < width && i < 8; ++i) event.value[i] = static_cast<uint8_t>(value >> (8 * i));
+  for (unsigned i = 0; i < width && i < 8; ++i)
+    event.value[i] = static_cast<uint8_t>(value >> (8 * i));
   return event;
 }
 
@@ -122,7 +123,8 @@ TEST(TextFormat, NegativeMapIdForUnknownMapping) {
 
 TEST(TextFormat, WideAccessBecomesConsecutiveEightByteLines) {
   Event event = access(EventKind::Write, 16, 0);
-  for (unsigned i = 0; i < 16; ++i) event.value[i] = static_cast<uint8_t>(i + 1);
+  for (unsigned i = 0; i < 16; ++i)
+    event.value[i] = static_cast<uint8_t>(i + 1);
   EXPECT_EQ(format(event),
             "W 8 12.345679 3 0xfebf0010 0x807060504030201 0x55d0c0de1234 4242\n"
             "W 8 12.345679 3 0xfebf0018 0x100f0e0d0c0b0a09 0x55d0c0de1234 4242\n");

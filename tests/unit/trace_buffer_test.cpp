@@ -14,12 +14,12 @@
 #include <thread>
 #include <vector>
 
-#include "trace/binary_format.hpp"
+#include "codecache/access_log.hpp"
 #include "recorder/ring_sink.hpp"
+#include "trace/binary_format.hpp"
 #include "trace/trace_buffer.hpp"
 #include "trace/trace_drainer.hpp"
 #include "trace/trace_writer.hpp"
-#include "codecache/access_log.hpp"
 
 namespace mmiotrace::trace {
 namespace {
@@ -125,7 +125,8 @@ TEST_F(TraceBufferTest, RecordsComeOutOnceInOrderAcrossManyWrapArounds) {
   }
   EXPECT_EQ(next, 20000u);
   EXPECT_EQ(marks, 26u);
-  for (const std::string& text : writer.texts) EXPECT_EQ(text, long_text);
+  for (const std::string& text : writer.texts)
+    EXPECT_EQ(text, long_text);
 }
 
 TEST_F(TraceBufferTest, FullRingMakesItsProducerWaitAndLosesNothing) {
@@ -143,13 +144,15 @@ TEST_F(TraceBufferTest, FullRingMakesItsProducerWaitAndLosesNothing) {
   recorder::RingSink sink(buffer_);
   constexpr uint64_t kEvents = 100000;
   std::thread producer([&] {
-    for (uint64_t i = 0; i < kEvents; ++i) sink.write(numbered(i));
+    for (uint64_t i = 0; i < kEvents; ++i)
+      sink.write(numbered(i));
   });
   producer.join();
   done.store(true);
   drain.join();
   ASSERT_EQ(writer.events.size(), kEvents);
-  for (uint64_t i = 0; i < kEvents; ++i) ASSERT_EQ(number_of(writer.events[i]), i);
+  for (uint64_t i = 0; i < kEvents; ++i)
+    ASSERT_EQ(number_of(writer.events[i]), i);
 }
 
 // Runs of translated code's records: what write_small_accesses() puts in the ring.
@@ -198,7 +201,8 @@ TEST_F(TraceBufferTest, RunsOfLoggedAccessesComeOutWholeAndInOrderWhileTheWriter
   CollectingWriter writer;
   std::thread drain([&] {
     TraceDrainer drainer(buffer_);
-    while (!done.load()) drainer.drain(writer);
+    while (!done.load())
+      drainer.drain(writer);
     drainer.drain(writer);
   });
   recorder::RingSink sink(buffer_);
@@ -244,9 +248,11 @@ TEST_F(TraceBufferTest, TextDrainingPutsAccessRunsInTimeOrderAmongOtherThreadsRe
   drainer.drain(writer);
   ASSERT_EQ(writer.events.size(), 3u + 1 + 1 + 700);
   std::vector<uint64_t> times;
-  for (const Event& e : writer.events) times.push_back(e.time_ns);
+  for (const Event& e : writer.events)
+    times.push_back(e.time_ns);
   EXPECT_TRUE(std::is_sorted(times.begin(), times.end()));
-  for (uint64_t i = 0; i < 3; ++i) expect_logged_access(writer.events[i], i, 10);
+  for (uint64_t i = 0; i < 3; ++i)
+    expect_logged_access(writer.events[i], i, 10);
   EXPECT_EQ(writer.events[3].time_ns, 20u);
   EXPECT_EQ(writer.events[4].time_ns, 30u);
   EXPECT_EQ(writer.events[4].tid, recorder::current_tid());
@@ -273,7 +279,8 @@ TEST_F(TraceBufferTest, LoggedAccessesInDropModeAreKeptOrCountedOneByOne) {
   size_t kept = writer.events.size();
   ASSERT_GT(kept, 500u);
   ASSERT_LT(kept, 3000u);
-  for (size_t i = 0; i < kept; ++i) expect_logged_access(writer.events[i], i, 77);
+  for (size_t i = 0; i < kept; ++i)
+    expect_logged_access(writer.events[i], i, 77);
   sink.write(numbered(1));
   drainer.drain(writer);
   ASSERT_EQ(writer.events.size(), kept + 2);
@@ -285,7 +292,8 @@ TEST_F(TraceBufferTest, DropModeSaysWhereAndHowManyEventsWereLost) {
   make(4, 1 << 16);
   buffer_.control().drop_when_full.store(1);
   recorder::RingSink sink(buffer_);
-  for (uint64_t i = 0; i < 5000; ++i) sink.write(numbered(i));  // far more than fit
+  for (uint64_t i = 0; i < 5000; ++i)
+    sink.write(numbered(i));  // far more than fit
   TraceDrainer drainer(buffer_);
   CollectingWriter writer;
   drainer.drain(writer);
@@ -298,7 +306,8 @@ TEST_F(TraceBufferTest, DropModeSaysWhereAndHowManyEventsWereLost) {
   EXPECT_EQ(writer.events[kept].kind, EventKind::Lost);
   EXPECT_EQ(writer.events[kept].length, 5000u - kept);
   EXPECT_EQ(number_of(writer.events[kept + 1]), 5000u);
-  for (size_t i = 0; i < kept; ++i) EXPECT_EQ(number_of(writer.events[i]), i);
+  for (size_t i = 0; i < kept; ++i)
+    EXPECT_EQ(number_of(writer.events[i]), i);
 }
 
 // Producers wake the writer once a ring is half full, or, while the writer says records are
@@ -318,9 +327,11 @@ TEST_F(TraceBufferTest, ProducersWakeAnIdleWriterAtHalfFullAndAStreamingOneAtThr
   for (bool streaming : {false, true}) {
     buffer_.control().writer_streaming.store(streaming);
     size_t written = 0;
-    for (; written <= to_half; ++written) sink.write(numbered(written));
+    for (; written <= to_half; ++written)
+      sink.write(numbered(written));
     EXPECT_EQ(woken(), streaming ? 0u : 1u) << (streaming ? "streaming" : "idle");
-    for (; written <= to_three_quarters; ++written) sink.write(numbered(written));
+    for (; written <= to_three_quarters; ++written)
+      sink.write(numbered(written));
     EXPECT_EQ(woken(), streaming ? 1u : 0u) << (streaming ? "streaming" : "idle");
     TraceDrainer drainer(buffer_);
     CollectingWriter writer;
@@ -338,13 +349,14 @@ TEST_F(TraceBufferTest, TheWriterWaitsLittleWhileRecordsStreamInAndLongWhenTheyD
   recorder::RingSink sink(buffer_);
   TraceDrainer drainer(buffer_);
   CollectingWriter writer;
-  for (uint64_t i = 0; i < 1000; ++i) sink.write(numbered(i));
+  for (uint64_t i = 0; i < 1000; ++i)
+    sink.write(numbered(i));
   drainer.drain(writer);
   uint64_t wait = drainer.wait_ns();
   EXPECT_LE(wait, 20'000'000u);
   EXPECT_GT(wait, 0u);
   EXPECT_EQ(buffer_.control().writer_streaming.load(), 1u);
-  drainer.drain(writer);  // nothing new
+  drainer.drain(writer);       // nothing new
   sink.write(numbered(1000));  // published after the drain: no sleeping now
   EXPECT_EQ(drainer.wait_ns(), 0u);
   EXPECT_EQ(buffer_.control().writer_streaming.load(), 0u);
@@ -359,7 +371,8 @@ TEST_F(TraceBufferTest, ProducerStopsWaitingWhenTheWriterIsGone) {
   make(4, 1 << 16);
   buffer_.control().writer_pid.store(0);  // nobody drains
   recorder::RingSink sink(buffer_);
-  for (uint64_t i = 0; i < 3000; ++i) sink.write(numbered(i));  // must not hang
+  for (uint64_t i = 0; i < 3000; ++i)
+    sink.write(numbered(i));  // must not hang
   TraceDrainer drainer(buffer_);
   CollectingWriter writer;
   drainer.drain(writer);
@@ -449,16 +462,19 @@ TEST_F(TraceBufferTest, EveryEventOfEightProducersArrivesOnceInProducerOrder) {
   std::vector<std::thread> producers;
   for (int p = 0; p < kProducers; ++p) {
     producers.emplace_back([&] {
-      for (uint64_t i = 0; i < kEach; ++i) sink.write(numbered(i));
+      for (uint64_t i = 0; i < kEach; ++i)
+        sink.write(numbered(i));
     });
   }
-  for (auto& producer : producers) producer.join();
+  for (auto& producer : producers)
+    producer.join();
   done.store(true);
   drain.join();
   EXPECT_TRUE(in_order);
   EXPECT_EQ(total, kProducers * kEach);
   EXPECT_EQ(next.size(), static_cast<size_t>(kProducers));
-  for (const auto& [tid, count] : next) EXPECT_EQ(count, kEach) << "thread " << tid;
+  for (const auto& [tid, count] : next)
+    EXPECT_EQ(count, kEach) << "thread " << tid;
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // Unit tests for preload/trace_filter: which mapped files are traced.
-#include "preload/environment.hpp"
 #include "preload/trace_filter.hpp"
+#include "preload/environment.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

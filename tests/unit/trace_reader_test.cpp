@@ -8,10 +8,10 @@
 #include <cstring>
 #include <vector>
 
+#include "codecache/access_log.hpp"
 #include "trace/binary_format.hpp"
 #include "trace/trace_writer.hpp"
 #include "trace_file_support.hpp"
-#include "codecache/access_log.hpp"
 
 namespace mmiotrace::trace {
 namespace {
@@ -52,7 +52,8 @@ void copy(const std::string& from, const std::string& to, TraceFormat format, bo
   int fd = ::open(to.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
   auto writer = TraceWriter::create(fd, to, format, compress);
   Event event;
-  while (reader->next(event)) writer->write_event(event);
+  while (reader->next(event))
+    writer->write_event(event);
   writer->close();
 }
 
@@ -181,9 +182,11 @@ TEST(TraceReader, BinaryVersion1TracesAreStillRead) {
 TEST(TraceReader, BadTextLinesAreNamedByFileAndLine) {
   TemporaryFile log;
   log.set_content("VERSION 20070824\nR 4 1.000000 1 0x10 0x5 0x0 0\nBOGUS 1 2 3\n");
-  EXPECT_EQ(error_of(log.path()), log.path() + ": line 3: unknown record \"BOGUS\" in \"BOGUS 1 2 3\"");
+  EXPECT_EQ(error_of(log.path()),
+            log.path() + ": line 3: unknown record \"BOGUS\" in \"BOGUS 1 2 3\"");
   log.set_content("R 3 1.000000 1 0x10 0x5 0x0 0\n");
-  EXPECT_EQ(error_of(log.path()), log.path() + ": line 1: bad width in \"R 3 1.000000 1 0x10 0x5 0x0 0\"");
+  EXPECT_EQ(error_of(log.path()),
+            log.path() + ": line 1: bad width in \"R 3 1.000000 1 0x10 0x5 0x0 0\"");
   log.set_content("W 4 1.000000 1 0x10 5 0x0 0\n");
   EXPECT_NE(error_of(log.path()).find(": line 1: bad value"), std::string::npos);
   log.set_content("MAP 1.5 1 0x0 0x0 0x0 0x0 0\n");
@@ -241,8 +244,9 @@ TEST_F(BinaryErrors, NewerVersionIsRefusedPlainly) {
   newer[8] = 3;
   bad_.set_content(newer);
   EXPECT_EQ(error_of(bad_.path()),
-            bad_.path() + ": offset 8: written by a newer mmiotrace (binary format version 3; "
-                          "this one reads version 2)");
+            bad_.path() +
+                ": offset 8: written by a newer mmiotrace (binary format version 3; "
+                "this one reads version 2)");
 }
 
 // Found by the fuzzer: a header size past the end of the file made the reader skip past its
@@ -252,9 +256,9 @@ TEST_F(BinaryErrors, HeaderSizeBeyondTheFileOrTheLimitIsRefused) {
     std::string corrupt = bytes_;
     std::memcpy(&corrupt[16], &header_size, sizeof(header_size));
     bad_.set_content(corrupt);
-    EXPECT_EQ(error_of(bad_.path()),
-              bad_.path() + ": offset 16: the file header is corrupt (its size is " +
-                  std::to_string(header_size) + " bytes)");
+    EXPECT_EQ(error_of(bad_.path()), bad_.path() +
+                                         ": offset 16: the file header is corrupt (its size is " +
+                                         std::to_string(header_size) + " bytes)");
   }
   // A longer header that the file has: its extra bytes are skipped.
   std::string longer = bytes_.substr(0, 64) + std::string(64, '\0') + bytes_.substr(64);
