@@ -180,12 +180,13 @@ TEST_F(AnalysisCommandsTest, DumpRegsNamesRegistersAndFields) {
   EXPECT_TRUE(std::regex_search(
       by_format[0],
       std::regex(
-          R"(\nW 4 \S+ 1 0x14 0x460001 \S+ \d+  ; NVME\.CC EN=ENABLED CSS=NVM MPS=0x0 AMS=RR SHN=NONE IOSQES=0x6 IOCQES=0x4\n)")))
+          R"(\nW 4 \S+ 1 0x14 0x460001 \S+ \d+  ; NVME\.CC EN=ENABLED CSS=NVM MPS=0x0 AMS=RR )"
+          R"(SHN=NONE IOSQES=0x6 IOCQES=0x4\n)")))
       << by_format[0];
   EXPECT_TRUE(std::regex_search(
       by_format[0],
-      std::regex(
-          R"(\nR 4 \S+ 1 0x1c 0x1 \S+ \d+  ; NVME\.CSTS RDY=READY CFS=0x0 SHST=NORMAL NSSRO=0x0\n)")))
+      std::regex(R"(\nR 4 \S+ 1 0x1c 0x1 \S+ \d+  ; NVME\.CSTS RDY=READY CFS=0x0 SHST=NORMAL )"
+                 R"(NSSRO=0x0\n)")))
       << by_format[0];
 
   write("bad.yaml",

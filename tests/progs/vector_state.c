@@ -19,18 +19,19 @@ static struct state in, out;
 
 #define LOAD1(op, reg, i, base) op " " #i "*64(%" base "), %%" reg #i "\n\t"
 #define STORE1(op, reg, i, base) op " %%" reg #i ", " #i "*64(%" base ")\n\t"
+// One register a column, which clang-format does not keep steady:
+// clang-format off
 #define EACH_0_15(M, op, reg, base)                                                          \
-  M(op, reg, 0, base)                                                                        \
-  M(op, reg, 1, base) M(op, reg, 2, base) M(op, reg, 3, base) M(op, reg, 4, base)            \
-      M(op, reg, 5, base) M(op, reg, 6, base) M(op, reg, 7, base) M(op, reg, 8, base)        \
-          M(op, reg, 9, base) M(op, reg, 10, base) M(op, reg, 11, base) M(op, reg, 12, base) \
-              M(op, reg, 13, base) M(op, reg, 14, base) M(op, reg, 15, base)
-#define EACH_16_31(M, op, reg, base)                                                          \
-  M(op, reg, 16, base)                                                                        \
-  M(op, reg, 17, base) M(op, reg, 18, base) M(op, reg, 19, base) M(op, reg, 20, base)         \
-      M(op, reg, 21, base) M(op, reg, 22, base) M(op, reg, 23, base) M(op, reg, 24, base)     \
-          M(op, reg, 25, base) M(op, reg, 26, base) M(op, reg, 27, base) M(op, reg, 28, base) \
-              M(op, reg, 29, base) M(op, reg, 30, base) M(op, reg, 31, base)
+  M(op, reg, 0, base) M(op, reg, 1, base) M(op, reg, 2, base) M(op, reg, 3, base)           \
+  M(op, reg, 4, base) M(op, reg, 5, base) M(op, reg, 6, base) M(op, reg, 7, base)           \
+  M(op, reg, 8, base) M(op, reg, 9, base) M(op, reg, 10, base) M(op, reg, 11, base)         \
+  M(op, reg, 12, base) M(op, reg, 13, base) M(op, reg, 14, base) M(op, reg, 15, base)
+#define EACH_16_31(M, op, reg, base)                                                         \
+  M(op, reg, 16, base) M(op, reg, 17, base) M(op, reg, 18, base) M(op, reg, 19, base)       \
+  M(op, reg, 20, base) M(op, reg, 21, base) M(op, reg, 22, base) M(op, reg, 23, base)       \
+  M(op, reg, 24, base) M(op, reg, 25, base) M(op, reg, 26, base) M(op, reg, 27, base)       \
+  M(op, reg, 28, base) M(op, reg, 29, base) M(op, reg, 30, base) M(op, reg, 31, base)
+// clang-format on
 
 /* Loads the state, sums `count` loads of *reg, stores the state. x87 and MXCSR included. */
 #define X87_LOAD                                                                \

@@ -160,7 +160,8 @@ TEST(RegisterMapSvd, ReadsPeripheralsRegistersAndFieldsInEachBitForm) {
           <resetValue>0x00000010</resetValue>
           <resetMask>0xFFFFFFFF</resetMask>
           <fields>
-            <field><name>EN</name><description>Enable</description><bitOffset>0</bitOffset><bitWidth>1</bitWidth></field>
+            <field><name>EN</name><description>Enable</description>
+              <bitOffset>0</bitOffset><bitWidth>1</bitWidth></field>
             <field><name>MODE</name><bitRange>[7:4]</bitRange><access>read-only</access></field>
             <field><name>DIV</name><lsb>8</lsb><msb>23</msb></field>
           </fields>
@@ -250,7 +251,8 @@ TEST(RegisterMapSvd, EnumeratedValuesKeepUsageDefaultsAndDontCareBits) {
   RegisterMap map = svd(R"(<register><name>CR</name><addressOffset>0</addressOffset><fields>
 <field><name>MODE</name><bitOffset>0</bitOffset><bitWidth>3</bitWidth>
   <enumeratedValues><name>ModeRead</name><usage>read</usage>
-    <enumeratedValue><name>IDLE</name><description>Idle</description><value>0</value></enumeratedValue>
+    <enumeratedValue><name>IDLE</name><description>Idle</description>
+      <value>0</value></enumeratedValue>
     <enumeratedValue><name>SOME</name><value>#1x0</value></enumeratedValue>
     <enumeratedValue><name>OTHER</name><isDefault>true</isDefault></enumeratedValue>
   </enumeratedValues>
@@ -315,7 +317,8 @@ TEST(RegisterMapSvd, DerivedFromCopiesPeripheralsRegistersFieldsAndValues) {
 </registers></peripheral>
 <peripheral derivedFrom="T0"><name>T1</name><baseAddress>0x200</baseAddress></peripheral>
 <peripheral><name>T2</name><baseAddress>0x300</baseAddress><registers>
-  <register derivedFrom="T0.CTRL"><name>C</name><addressOffset>8</addressOffset><size>32</size></register>
+  <register derivedFrom="T0.CTRL"><name>C</name><addressOffset>8</addressOffset>
+    <size>32</size></register>
 </registers></peripheral>
 )"),
                 "m.svd");
@@ -345,11 +348,16 @@ TEST(RegisterMapSvd, DerivedFromCopiesPeripheralsRegistersFieldsAndValues) {
 
 TEST(RegisterMapSvd, DimArraysNameTheirElementsByIndex) {
   RegisterMap map = svd(R"(
-<register><name>DATA%s</name><addressOffset>0x10</addressOffset><dim>3</dim><dimIncrement>4</dimIncrement></register>
-<register><name>PIN_%s</name><addressOffset>0x20</addressOffset><size>8</size><dim>2</dim><dimIncrement>1</dimIncrement><dimIndex>A-B</dimIndex></register>
-<register><name>MODE_%s</name><addressOffset>0x30</addressOffset><size>8</size><dim>2</dim><dimIncrement>2</dimIncrement><dimIndex>rx, tx</dimIndex></register>
-<register><name>BUF[%s]</name><addressOffset>0x40</addressOffset><size>16</size><dim>2</dim><dimIncrement>2</dimIncrement><dimIndex>6-7</dimIndex>
-  <fields><field><name>B%s</name><bitOffset>0</bitOffset><bitWidth>4</bitWidth><dim>4</dim><dimIncrement>4</dimIncrement></field></fields>
+<register><name>DATA%s</name><addressOffset>0x10</addressOffset><dim>3</dim>
+  <dimIncrement>4</dimIncrement></register>
+<register><name>PIN_%s</name><addressOffset>0x20</addressOffset><size>8</size><dim>2</dim>
+  <dimIncrement>1</dimIncrement><dimIndex>A-B</dimIndex></register>
+<register><name>MODE_%s</name><addressOffset>0x30</addressOffset><size>8</size><dim>2</dim>
+  <dimIncrement>2</dimIncrement><dimIndex>rx, tx</dimIndex></register>
+<register><name>BUF[%s]</name><addressOffset>0x40</addressOffset><size>16</size><dim>2</dim>
+  <dimIncrement>2</dimIncrement><dimIndex>6-7</dimIndex>
+  <fields><field><name>B%s</name><bitOffset>0</bitOffset><bitWidth>4</bitWidth><dim>4</dim>
+    <dimIncrement>4</dimIncrement></field></fields>
 </register>
 )");
   EXPECT_EQ(dump(map),
@@ -377,7 +385,8 @@ TEST(RegisterMapSvd, DimArraysNameTheirElementsByIndex) {
 
 TEST(RegisterMapSvd, ClustersPrefixTheirRegistersAndNest) {
   RegisterMap map = svd(R"(
-<cluster><name>CH%s</name><addressOffset>0x100</addressOffset><dim>2</dim><dimIncrement>0x20</dimIncrement>
+<cluster><name>CH%s</name><addressOffset>0x100</addressOffset><dim>2</dim>
+  <dimIncrement>0x20</dimIncrement>
   <size>16</size>
   <register><name>CCR</name><addressOffset>0</addressOffset></register>
   <cluster><name>SUB</name><addressOffset>0x10</addressOffset>
@@ -685,7 +694,8 @@ constexpr const char* kJsonMap = R"({
         {"name": "RBR", "offset": 0, "size": 8, "access": "ro", "description": "Receive"},
         {"name": "LCR", "offset": "3", "size": 8, "access": "read-write", "reset": "0b11",
          "fields": [
-           {"name": "WLS", "bits": "1:0", "values": {"BITS5": 0, "BITS6": 1, "BITS7": 2, "BITS8": 3}},
+           {"name": "WLS", "bits": "1:0",
+            "values": {"BITS5": 0, "BITS6": 1, "BITS7": 2, "BITS8": 3}},
            {"name": "STB", "bits": 2, "access": "rw"},
            {"name": "PEN", "bits": "3", "description": "Parity enable",
             "values": [{"name": "OFF", "value": 0, "description": "No parity"},
