@@ -577,6 +577,8 @@ class SvdConverter {
     }
     for (const Instance& instance : all) {
       if (instance.index > 0) {
+        // Not moved yet: only the last instance takes `registers`, after this.
+        // NOLINTNEXTLINE(bugprone-use-after-move)
         count_registers(peripheral, registers.size());
         count_fields_and_values(peripheral, fields_and_values);
       }

@@ -128,7 +128,7 @@ struct WindowPages {
 };
 constexpr size_t kMaxWindowPages = 256;
 constexpr uint64_t kWindowPagesTried = 64;  // mappings tried per window, spread over it
-constinit WindowPages g_window_pages[kMaxWindowPages];
+constinit WindowPages g_window_pages[kMaxWindowPages] = {};
 constinit size_t g_window_page_count = 0;
 
 // Where in `pages` code of `size` bytes beginning in [low, high] fits, or 0.

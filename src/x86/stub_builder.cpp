@@ -17,7 +17,6 @@ namespace mmiotrace::x86 {
 namespace {
 
 constexpr int kRsp = 4;
-constexpr int kRdi = 7;
 constexpr uint64_t kX87 = 1 << 0;
 constexpr uint64_t kSse = 1 << 1;
 constexpr uint64_t kAvx = 1 << 2;
