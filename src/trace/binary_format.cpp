@@ -40,13 +40,22 @@ size_t text_length(const Event& event) {
   return event.text_length < kMaxTextLength ? event.text_length : kMaxTextLength;
 }
 
-void put64(uint8_t* at, uint64_t value) {
-  std::memcpy(at, &value, 8);
-}
 uint64_t get64(const uint8_t* at) {
   uint64_t value;
   std::memcpy(&value, at, 8);
   return value;
+}
+
+// A record's body, as its struct says, at `at` (unaligned as far as the compiler knows).
+template <typename Body>
+void put(uint8_t* at, const Body& body) {
+  std::memcpy(at, &body, sizeof(body));
+}
+template <typename Body>
+Body get(const uint8_t* at) {
+  Body body;
+  std::memcpy(&body, at, sizeof(body));
+  return body;
 }
 
 }  // namespace
@@ -56,26 +65,26 @@ size_t record_size(const Event& event) {
   switch (event.kind) {
     case EventKind::Read:
     case EventKind::Write:
-      return header + 16 + round_up8(event.width ? event.width : 1);
+      return header + sizeof(AccessBody) + round_up8(event.width ? event.width : 1);
     case EventKind::Unknown:
-      return header + 16 + 16;
+      return header + sizeof(UnknownBody);
     case EventKind::Map:
-      return header + 24;
+      return header + sizeof(MapBody);
     case EventKind::Unmap:
       return header;
     case EventKind::Lost:
-      return header + 8;
+      return header + sizeof(LostBody);
     case EventKind::Mark:
     case EventKind::PciDevice:
-      return header + 8 + round_up8(text_length(event));
+      return header + sizeof(TextBody) + round_up8(text_length(event));
     case EventKind::Ioctl:
-      return header + 40 + 2 * round_up8(logged_size(event));
+      return header + sizeof(IoctlBody) + 2 * round_up8(logged_size(event));
   }
   return header;
 }
 
 size_t encode_record(const Event& event, uint8_t* out) {
-  size_t size = record_size(event);
+  const size_t size = record_size(event);
   RecordHeader header;
   header.kind = static_cast<uint8_t>(record_kind(event.kind));
   header.width = event.kind == EventKind::Unknown ? event.insn_length : event.width;
@@ -87,66 +96,57 @@ size_t encode_record(const Event& event, uint8_t* out) {
   header.pc = event.pc;
   std::memcpy(out, &header, sizeof(header));
   uint8_t* body = out + sizeof(header);
+  const size_t body_size = size - sizeof(header);
   switch (event.kind) {
     case EventKind::Read:
     case EventKind::Write: {
-      put64(body, event.phys);
-      put64(body + 8, event.virt);
+      put(body, AccessBody{event.phys, event.virt});
       // The value and the zeros that pad it to 8 bytes.
-      size_t value_room = size - sizeof(header) - 16;
-      size_t width = event.width <= value_room ? event.width : value_room;
+      uint8_t* value = body + sizeof(AccessBody);
+      const size_t value_room = body_size - sizeof(AccessBody);
+      const size_t width = event.width <= value_room ? event.width : value_room;
       if (value_room == 8) {
-        uint64_t value = 0;
-        std::memcpy(&value, event.value, width);
-        put64(body + 16, value);
+        uint64_t word = 0;
+        std::memcpy(&word, event.value, width);
+        store64(value, word);
       } else {
-        std::memcpy(body + 16, event.value, width);
-        std::memset(body + 16 + width, 0, value_room - width);
+        std::memcpy(value, event.value, width);
+        std::memset(value + width, 0, value_room - width);
       }
-      return size;
+      break;
     }
-    default:
+    case EventKind::Unknown: {
+      UnknownBody unknown = {event.phys, event.virt, {}};
+      std::memcpy(unknown.insn, event.insn, sizeof(unknown.insn));
+      put(body, unknown);
       break;
-  }
-  std::memset(body, 0, size - sizeof(header));
-  switch (event.kind) {
-    case EventKind::Read:
-    case EventKind::Write:
-      break;
-    case EventKind::Unknown:
-      put64(body, event.phys);
-      put64(body + 8, event.virt);
-      std::memcpy(body + 16, event.insn, sizeof(event.insn));
-      break;
+    }
     case EventKind::Map:
-      put64(body, event.phys);
-      put64(body + 8, event.virt);
-      put64(body + 16, event.length);
+      put(body, MapBody{event.phys, event.virt, event.length});
       break;
     case EventKind::Unmap:
       break;
     case EventKind::Lost:
-      put64(body, event.length);
+      put(body, LostBody{event.length});
       break;
     case EventKind::Mark:
     case EventKind::PciDevice: {
-      uint64_t length = text_length(event);
-      put64(body, length);
-      if (length) std::memcpy(body + 8, event.text, length);
+      const uint64_t length = text_length(event);
+      put(body, TextBody{length});
+      uint8_t* text = body + sizeof(TextBody);
+      std::memset(text, 0, body_size - sizeof(TextBody));
+      if (length) std::memcpy(text, event.text, length);
       break;
     }
     case EventKind::Ioctl: {
-      // fd (4), argument size (4), request, result, argument, logged size, before, after
-      uint64_t logged = logged_size(event);
-      uint32_t fd = static_cast<uint32_t>(event.fd);
-      std::memcpy(body, &fd, 4);
-      std::memcpy(body + 4, &event.argument_size, 4);
-      put64(body + 8, event.request);
-      put64(body + 16, static_cast<uint64_t>(event.result));
-      put64(body + 24, event.virt);
-      put64(body + 32, logged);
-      if (logged && event.before) std::memcpy(body + 40, event.before, logged);
-      if (logged && event.after) std::memcpy(body + 40 + round_up8(logged), event.after, logged);
+      const uint64_t logged = logged_size(event);
+      put(body, IoctlBody{static_cast<uint32_t>(event.fd), event.argument_size, event.request,
+                          event.result, event.virt, logged});
+      uint8_t* before = body + sizeof(IoctlBody);
+      uint8_t* after = before + round_up8(logged);
+      std::memset(before, 0, body_size - sizeof(IoctlBody));
+      if (logged && event.before) std::memcpy(before, event.before, logged);
+      if (logged && event.after) std::memcpy(after, event.after, logged);
       break;
     }
   }
@@ -171,8 +171,9 @@ void encode_access_run_header(const SmallAccessRun& run, size_t count, size_t en
                        uint64_t{static_cast<uint32_t>(run.tid)} << 32);
   store64(out + 16, run.time_ns);
   store64(out + 24, pc);
-  store64(out + 32, run.phys_base);
-  store64(out + 40, run.virt_base);
+  uint8_t* body = out + sizeof(RecordHeader);
+  store64(body + offsetof(AccessRunBody, phys_base), run.phys_base);
+  store64(body + offsetof(AccessRunBody, virt_base), run.virt_base);
 }
 
 // By width in bytes (0 to 8): log2 of it, or kNotCompact; the mask of its value.
@@ -234,14 +235,91 @@ size_t record_event_count(const uint8_t* record) {
   return (header.size - kAccessRunHeaderSize) / header.width;
 }
 
+namespace {
+
+// The body of a record being decoded: its kind's struct, then what follows it, checked against
+// the record's size.
+class BodyReader {
+ public:
+  BodyReader(const uint8_t* body, size_t size, const char** why)
+      : body_(body), size_(size), why_(why) {}
+
+  // The body's struct, when the record is large enough for it and `extra` bytes after it.
+  template <typename Body>
+  bool read(Body* out, size_t extra = 0) {
+    if (size_ < sizeof(Body) || size_ - sizeof(Body) < extra) {
+      *why_ = "the record is too small for its kind";
+      return false;
+    }
+    *out = get<Body>(body_);
+    return true;
+  }
+  // The bytes after the struct `Body`.
+  template <typename Body>
+  const uint8_t* after() const {
+    return body_ + sizeof(Body);
+  }
+
+ private:
+  const uint8_t* body_;
+  size_t size_;
+  const char** why_;
+};
+
+// Entry `index` of the access run whose header and body are given, into `event`.
+bool decode_access_run_entry(const uint8_t* bytes, const RecordHeader& header,
+                             const AccessRunBody& run, size_t index, Event* event,
+                             const char** why) {
+  const size_t entry_size = header.width;
+  if (entry_size != kAccessRunCompactEntrySize && entry_size != kAccessRunWideEntrySize) {
+    *why = "the access run's entries have an unknown size";
+    return false;
+  }
+  if (header.size < access_run_size(1, entry_size) ||
+      (header.size - kAccessRunHeaderSize) % entry_size != 0) {
+    *why = "the access run's size is not that of a whole number of entries";
+    return false;
+  }
+  if (index >= (header.size - kAccessRunHeaderSize) / entry_size) {
+    *why = "the access run has no such entry";
+    return false;
+  }
+  const uint8_t* entry = bytes + kAccessRunHeaderSize + index * entry_size;
+  const uint64_t first = get64(entry);
+  uint64_t width;
+  if (entry_size == kAccessRunCompactEntrySize) {
+    width = uint64_t{1} << ((first >> kAccessRunLog2WidthShift) & 3);
+    event->virt = run.virt_base + (first & 0xffffffff);
+    // The PC's distance: bits 32-60, sign-extended.
+    auto delta = static_cast<int64_t>(first << (64 - kAccessRunLog2WidthShift)) >>
+                 (64 - kAccessRunLog2WidthShift + kAccessRunPcShift);
+    event->pc = header.pc + static_cast<uint64_t>(delta);
+    std::memcpy(event->value, entry + 8, width);
+  } else {
+    width = (first >> kAccessRunWidthShift) & 0x7f;
+    if (width == 0 || width > 8) {
+      *why = "an entry of the access run has an impossible width";
+      return false;
+    }
+    event->virt = first & kAccessRunAddressMask;
+    event->pc = get64(entry + 8);
+    std::memcpy(event->value, entry + 16, width);
+  }
+  event->kind = (first & kAccessRunWrite) ? EventKind::Write : EventKind::Read;
+  event->width = static_cast<uint8_t>(width);
+  event->phys = run.phys_base + (event->virt - run.virt_base);
+  return true;
+}
+
+}  // namespace
+
 size_t decode_record(const uint8_t* bytes, size_t available, Event* event, const char** why,
                      size_t index) {
   if (available < sizeof(RecordHeader)) {
     *why = "the record is cut short";
     return 0;
   }
-  RecordHeader header;
-  std::memcpy(&header, bytes, sizeof(header));
+  const RecordHeader header = get<RecordHeader>(bytes);
   if (header.size < sizeof(RecordHeader) || header.size % 8 != 0) {
     *why = "the record has an impossible size";
     return 0;
@@ -250,138 +328,105 @@ size_t decode_record(const uint8_t* bytes, size_t available, Event* event, const
     *why = "the record is cut short";
     return 0;
   }
+  const auto kind = static_cast<RecordKind>(header.kind);
+  if (index != 0 && kind != RecordKind::AccessRun) {
+    *why = "the record holds one event";
+    return 0;
+  }
   *event = Event{};
   event->map_id = header.map_id;
   event->pid = static_cast<int32_t>(header.pid);
   event->tid = static_cast<int32_t>(header.tid);
   event->time_ns = header.time_ns;
   event->pc = header.pc;
-  const uint8_t* body = bytes + sizeof(header);
-  size_t body_size = header.size - sizeof(header);
-  auto need = [&](size_t size) {
-    if (body_size >= size) return true;
-    *why = "the record is too small for its kind";
-    return false;
-  };
-  if (index != 0 && static_cast<RecordKind>(header.kind) != RecordKind::AccessRun) {
-    *why = "the record holds one event";
-    return 0;
-  }
-  switch (static_cast<RecordKind>(header.kind)) {
+  BodyReader body(bytes + sizeof(header), header.size - sizeof(header), why);
+  switch (kind) {
     case RecordKind::Read:
-    case RecordKind::Write:
+    case RecordKind::Write: {
       if (header.width == 0 || header.width > kMaxEventWidth) {
         *why = "the access has an impossible width";
         return 0;
       }
-      if (!need(16 + round_up8(header.width))) return 0;
-      event->kind = static_cast<RecordKind>(header.kind) == RecordKind::Read ? EventKind::Read
-                                                                             : EventKind::Write;
+      AccessBody access;
+      if (!body.read(&access, round_up8(header.width))) return 0;
+      event->kind = kind == RecordKind::Read ? EventKind::Read : EventKind::Write;
       event->width = header.width;
-      event->phys = get64(body);
-      event->virt = get64(body + 8);
-      std::memcpy(event->value, body + 16, header.width);
+      event->phys = access.phys;
+      event->virt = access.virt;
+      std::memcpy(event->value, body.after<AccessBody>(), header.width);
       break;
-    case RecordKind::Unknown:
-      if (!need(32) || header.width > sizeof(event->insn)) {
-        if (header.width > sizeof(event->insn)) *why = "the instruction is too long";
+    }
+    case RecordKind::Unknown: {
+      UnknownBody unknown;
+      if (!body.read(&unknown)) return 0;
+      if (header.width > sizeof(event->insn)) {
+        *why = "the instruction is too long";
         return 0;
       }
       event->kind = EventKind::Unknown;
       event->insn_length = header.width;
-      event->phys = get64(body);
-      event->virt = get64(body + 8);
-      std::memcpy(event->insn, body + 16, sizeof(event->insn));
+      event->phys = unknown.phys;
+      event->virt = unknown.virt;
+      static_assert(sizeof(event->insn) <= sizeof(unknown.insn));
+      std::memcpy(event->insn, unknown.insn, sizeof(event->insn));
       break;
-    case RecordKind::Map:
-      if (!need(24)) return 0;
+    }
+    case RecordKind::Map: {
+      MapBody map;
+      if (!body.read(&map)) return 0;
       event->kind = EventKind::Map;
-      event->phys = get64(body);
-      event->virt = get64(body + 8);
-      event->length = get64(body + 16);
+      event->phys = map.phys;
+      event->virt = map.virt;
+      event->length = map.length;
       break;
+    }
     case RecordKind::Unmap:
       event->kind = EventKind::Unmap;
       break;
-    case RecordKind::Lost:
-      if (!need(8)) return 0;
+    case RecordKind::Lost: {
+      LostBody lost;
+      if (!body.read(&lost)) return 0;
       event->kind = EventKind::Lost;
-      event->length = get64(body);
+      event->length = lost.count;
       break;
+    }
     case RecordKind::Mark:
     case RecordKind::PciDevice: {
-      if (!need(8)) return 0;
-      uint64_t length = get64(body);
-      if (length > kMaxTextLength || !need(8 + length)) {
-        if (length > kMaxTextLength) *why = "the text is longer than any writer makes";
+      TextBody text;
+      if (!body.read(&text)) return 0;
+      if (text.length > kMaxTextLength) {
+        *why = "the text is longer than any writer makes";
         return 0;
       }
-      event->kind = static_cast<RecordKind>(header.kind) == RecordKind::Mark ? EventKind::Mark
-                                                                             : EventKind::PciDevice;
-      event->text = reinterpret_cast<const char*>(body + 8);
-      event->text_length = static_cast<uint32_t>(length);
+      if (!body.read(&text, text.length)) return 0;
+      event->kind = kind == RecordKind::Mark ? EventKind::Mark : EventKind::PciDevice;
+      event->text = reinterpret_cast<const char*>(body.after<TextBody>());
+      event->text_length = static_cast<uint32_t>(text.length);
       break;
     }
     case RecordKind::Ioctl: {
-      if (!need(40)) return 0;
-      uint64_t logged = get64(body + 32);
-      if (logged > kMaxIoctlLogged || !need(40 + 2 * round_up8(logged))) {
-        if (logged > kMaxIoctlLogged) *why = "the ioctl argument is longer than any writer keeps";
+      IoctlBody ioctl;
+      if (!body.read(&ioctl)) return 0;
+      if (ioctl.logged_size > kMaxIoctlLogged) {
+        *why = "the ioctl argument is longer than any writer keeps";
         return 0;
       }
-      uint32_t fd;
-      std::memcpy(&fd, body, 4);
+      if (!body.read(&ioctl, 2 * round_up8(ioctl.logged_size))) return 0;
       event->kind = EventKind::Ioctl;
-      event->fd = static_cast<int32_t>(fd);
-      std::memcpy(&event->argument_size, body + 4, 4);
-      event->request = get64(body + 8);
-      event->result = static_cast<int64_t>(get64(body + 16));
-      event->virt = get64(body + 24);
-      event->logged_size = static_cast<uint32_t>(logged);
-      event->before = body + 40;
-      event->after = body + 40 + round_up8(logged);
+      event->fd = static_cast<int32_t>(ioctl.fd);
+      event->argument_size = ioctl.argument_size;
+      event->request = ioctl.request;
+      event->result = ioctl.result;
+      event->virt = ioctl.argument;
+      event->logged_size = static_cast<uint32_t>(ioctl.logged_size);
+      event->before = body.after<IoctlBody>();
+      event->after = body.after<IoctlBody>() + round_up8(ioctl.logged_size);
       break;
     }
     case RecordKind::AccessRun: {
-      const size_t entry_size = header.width;
-      if (entry_size != kAccessRunCompactEntrySize && entry_size != kAccessRunWideEntrySize) {
-        *why = "the access run's entries have an unknown size";
-        return 0;
-      }
-      if (header.size < access_run_size(1, entry_size) ||
-          (header.size - kAccessRunHeaderSize) % entry_size != 0) {
-        *why = "the access run's size is not that of a whole number of entries";
-        return 0;
-      }
-      if (index >= (header.size - kAccessRunHeaderSize) / entry_size) {
-        *why = "the access run has no such entry";
-        return 0;
-      }
-      const uint8_t* entry = bytes + kAccessRunHeaderSize + index * entry_size;
-      const uint64_t first = get64(entry);
-      const uint64_t run_virt = get64(body + 8);
-      uint64_t width;
-      if (entry_size == kAccessRunCompactEntrySize) {
-        width = uint64_t{1} << ((first >> kAccessRunLog2WidthShift) & 3);
-        event->virt = run_virt + (first & 0xffffffff);
-        // The PC's distance: bits 32-60, sign-extended.
-        auto delta = static_cast<int64_t>(first << (64 - kAccessRunLog2WidthShift)) >>
-                     (64 - kAccessRunLog2WidthShift + kAccessRunPcShift);
-        event->pc = header.pc + static_cast<uint64_t>(delta);
-        std::memcpy(event->value, entry + 8, width);
-      } else {
-        width = (first >> kAccessRunWidthShift) & 0x7f;
-        if (width == 0 || width > 8) {
-          *why = "an entry of the access run has an impossible width";
-          return 0;
-        }
-        event->virt = first & kAccessRunAddressMask;
-        event->pc = get64(entry + 8);
-        std::memcpy(event->value, entry + 16, width);
-      }
-      event->kind = (first & kAccessRunWrite) ? EventKind::Write : EventKind::Read;
-      event->width = static_cast<uint8_t>(width);
-      event->phys = get64(body) + (event->virt - run_virt);
+      AccessRunBody run;
+      if (!body.read(&run)) return 0;
+      if (!decode_access_run_entry(bytes, header, run, index, event, why)) return 0;
       break;
     }
     case RecordKind::Padding:

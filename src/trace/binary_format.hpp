@@ -61,12 +61,49 @@ struct RecordHeader {
 };
 static_assert(sizeof(RecordHeader) == 32);
 
+// What follows the header, per kind of record (all little-endian, 8-byte aligned):
+struct AccessBody {  // Read, Write: then the value, zero-padded to a multiple of 8 bytes
+  uint64_t phys;
+  uint64_t virt;
+};
+struct UnknownBody {  // Unknown: the instruction's bytes (header.width of them) in `insn`
+  uint64_t phys;
+  uint64_t virt;
+  uint8_t insn[16];
+};
+struct MapBody {  // Map
+  uint64_t phys;
+  uint64_t virt;
+  uint64_t length;
+};
+struct LostBody {  // Lost
+  uint64_t count;
+};
+struct TextBody {  // Mark, PciDevice: then the text, zero-padded to a multiple of 8 bytes
+  uint64_t length;
+};
+struct IoctlBody {  // Ioctl: then the argument before and after, each zero-padded to 8 bytes
+  uint32_t fd;
+  uint32_t argument_size;
+  uint64_t request;
+  int64_t result;
+  uint64_t argument;
+  uint64_t logged_size;
+};
+struct AccessRunBody {  // AccessRun: then its entries
+  uint64_t phys_base;
+  uint64_t virt_base;
+};
+static_assert(sizeof(AccessBody) == 16 && sizeof(UnknownBody) == 32 && sizeof(MapBody) == 24 &&
+              sizeof(LostBody) == 8 && sizeof(TextBody) == 8 && sizeof(IoctlBody) == 40 &&
+              sizeof(AccessRunBody) == 16);
+
 // An access run: the header (kind AccessRun; width: the size of its entries; pc: the PC its
 // compact entries count from; the time of every entry), the physical and the virtual address of
 // one place in the mapping (where the mapping begins), then its entries. It holds what
 // translated code logs (core/access_record.hpp) in 16 bytes an access (24 when the compact form
 // cannot hold one of them) instead of a 56-byte record.
-inline constexpr size_t kAccessRunHeaderSize = sizeof(RecordHeader) + 16;
+inline constexpr size_t kAccessRunHeaderSize = sizeof(RecordHeader) + sizeof(AccessRunBody);
 inline constexpr size_t kMaxAccessRunEntries = 1024;
 // A compact entry: its first word holds the offset from the run's virtual address in bits 0-31,
 // the PC's distance from the header's (signed) in bits 32-60, log2 of the width in bytes (1 to
