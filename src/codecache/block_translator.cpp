@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
+#include <atomic>
 #include <cstring>
 
 #include "codecache/access_log.hpp"
@@ -35,26 +36,100 @@ enum class Kind : uint8_t {
   Divert,      // instrumented (instrumentation.hpp)
 };
 
+// What the translator knows of one instruction of the block: its one decoding, and what each
+// phase adds to it.
 struct PlannedInstruction {
+  ZydisDecodedInstruction decoded;
+  ZydisDecodedOperand operands[ZYDIS_MAX_OPERAND_COUNT];
   uint16_t offset;  // from the block's start
   uint8_t length;
   Kind kind;
   uint8_t condition;  // ConditionalJump: the condition code (the low nibble of its opcode)
-  uint16_t size;      // in the cache
-  uint16_t cache_offset;
-  uintptr_t target;  // ConditionalJump, Jump: the original target
+  uintptr_t target;   // ConditionalJump, Jump: the original target
   FlagUse flags;
-  DivertedAccessLayout layout;  // Divert
+  uint32_t live;                // status flags live before it (liveness)
+  uint16_t size;                // in the cache (layout)
+  uint16_t cache_offset;        // (layout)
+  DivertedAccessLayout layout;  // Divert (emission)
 };
 
-struct Decoder {
-  ZydisDecoder decoder;
-  Decoder() { ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64); }
-  bool decode(const uint8_t* bytes, size_t size, ZydisDecodedInstruction* instruction,
-              ZydisDecodedOperand* operands) const {
-    return ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, bytes, size, instruction, operands));
+// One translation, phase by phase: decode_block() reads and decodes the code and sorts each
+// instruction, compute_liveness() finds the live flags, lay_out() sizes each instruction's
+// translation and the exit stubs, emit() writes them into code-cache memory, and describe()
+// fills in the BlockTranslation. Too large for a signal stack (every instruction's decoding is
+// kept, so that none is decoded twice): plans come from a small pool (acquire_plan()),
+// zero-initialized, and each phase sets what it fills in.
+struct TranslationPlan {
+  uintptr_t start;
+  const DivertTarget* divert;
+  intptr_t log_offset;  // of the access log, when diverting
+  uint8_t bytes[kMaxBlockBytes + ZYDIS_MAX_INSTRUCTION_LENGTH];
+  size_t available;  // bytes of code read
+  PlannedInstruction instructions[kMaxBlockInstructions];
+  size_t count;
+  size_t end_offset;  // just past the last instruction
+  BlockEnd ended_by;
+  uintptr_t exits[kMaxBlockInstructions + 1];  // original addresses left to, one stub each
+  size_t exit_count;
+  uint8_t exit_flush[kMaxExitFlush];  // what every way out runs first, when diverting
+  size_t exit_flush_size;
+  size_t body_size;  // the translated instructions, then a jump when the block falls off
+  bool falls_off_end;
+  size_t code_size;  // body, fall-through jump, exit stubs
+  uint8_t* code;
+  size_t diverted;
+
+  size_t exit_stub_size() const { return exit_flush_size + kExitStubSize; }
+  int index_of(uintptr_t pc) const {
+    for (size_t i = 0; i < count; ++i) {
+      if (start + instructions[i].offset == pc) return static_cast<int>(i);
+    }
+    return -1;
+  }
+  void add_exit(uintptr_t target) {
+    for (size_t i = 0; i < exit_count; ++i) {
+      if (exits[i] == target) return;
+    }
+    exits[exit_count++] = target;
+  }
+  uintptr_t exit_stub(uintptr_t target) const {
+    uintptr_t stubs =
+        reinterpret_cast<uintptr_t>(code) + body_size + (falls_off_end ? kJmpSize : 0);
+    for (size_t i = 0; i < exit_count; ++i) {
+      if (exits[i] == target) return stubs + i * exit_stub_size();
+    }
+    return 0;
+  }
+  // Where a branch to original address `target` goes in the cache.
+  uintptr_t destination(uintptr_t target) const {
+    int inside = index_of(target);
+    return inside >= 0 ? reinterpret_cast<uintptr_t>(code) + instructions[inside].cache_offset
+                       : exit_stub(target);
   }
 };
+
+// Translations made at once, by as many threads (or nested handlers) at most: a thread that
+// finds every plan taken leaves its block untranslated this time.
+constexpr size_t kPlans = 4;
+constinit TranslationPlan g_plans[kPlans] = {};
+constinit std::atomic<bool> g_plan_taken[kPlans] = {};
+
+TranslationPlan* acquire_plan() {
+  for (size_t i = 0; i < kPlans; ++i) {
+    if (!g_plan_taken[i].exchange(true, std::memory_order_acquire)) return &g_plans[i];
+  }
+  return nullptr;
+}
+
+void release_plan(TranslationPlan* plan) {
+  g_plan_taken[plan - g_plans].store(false, std::memory_order_release);
+}
+
+ZydisDecoder make_decoder() {
+  ZydisDecoder decoder;
+  ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+  return decoder;
+}
 
 bool has_rip_relative_operand(const ZydisDecodedInstruction& instruction,
                               const ZydisDecodedOperand* operands) {
@@ -209,49 +284,51 @@ uintptr_t BlockTranslation::cache_pc(uintptr_t pc) const {
   return instruction != nullptr ? reinterpret_cast<uintptr_t>(code) + instruction->cache_offset : 0;
 }
 
-bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
-                     const DivertTarget* divert) {
-  // The code, as far as it can be read (process_vm_readv stops at an unreadable page).
-  uint8_t bytes[kMaxBlockBytes + ZYDIS_MAX_INSTRUCTION_LENGTH];
-  long got = read_code(bytes, start, sizeof(bytes));
+namespace {
+
+// Phase 1: reads the code (as far as it can be read: an unreadable page ends it) and decodes
+// forward, sorting each instruction, until something ends the block.
+bool decode_block(TranslationPlan& plan, const char** why) {
+  long got = read_code(plan.bytes, plan.start, sizeof(plan.bytes));
   if (got <= 0) {
     *why = "its code cannot be read";
     return false;
   }
-  const size_t available = static_cast<size_t>(got);
-  const Decoder decoder;
-  ZydisDecodedInstruction instruction;
-  ZydisDecodedOperand operands[ZYDIS_MAX_OPERAND_COUNT];
-
-  // 1. Decode forward, sorting each instruction, until something ends the block.
-  PlannedInstruction planned[kMaxBlockInstructions];
-  size_t count = 0;
+  plan.available = static_cast<size_t>(got);
+  const ZydisDecoder decoder = make_decoder();
   size_t offset = 0;
-  BlockEnd ended_by = BlockEnd::Limit;
   uintptr_t furthest_forward_target = 0;  // of the block's branches so far
-  while (count < kMaxBlockInstructions && offset < kMaxBlockBytes) {
-    if (!decoder.decode(bytes + offset, available - offset, &instruction, operands)) {
-      ended_by = BlockEnd::Unreadable;
+  plan.count = 0;
+  plan.ended_by = BlockEnd::Limit;
+  while (plan.count < kMaxBlockInstructions && offset < kMaxBlockBytes) {
+    PlannedInstruction& next = plan.instructions[plan.count];
+    if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, plan.bytes + offset, plan.available - offset,
+                                             &next.decoded, next.operands))) {
+      plan.ended_by = BlockEnd::Unreadable;
       break;
     }
-    PlannedInstruction& next = planned[count];
-    next = PlannedInstruction();
+    const ZydisDecodedInstruction& instruction = next.decoded;
     next.offset = static_cast<uint16_t>(offset);
     next.length = instruction.length;
-    next.kind = kind_of(instruction, operands, start + offset, &next.target, &next.condition);
-    if (next.kind == Kind::Copy && divert != nullptr && can_divert(instruction, operands)) {
+    next.condition = 0;
+    next.target = 0;
+    next.kind =
+        kind_of(instruction, next.operands, plan.start + offset, &next.target, &next.condition);
+    if (next.kind == Kind::Copy && plan.divert != nullptr &&
+        can_divert(instruction, next.operands)) {
       next.kind = Kind::Divert;
     }
-    next.flags = flag_use(instruction, operands);
+    next.flags = flag_use(instruction, next.operands);
+    next.layout = DivertedAccessLayout();
     if (next.kind == Kind::StopBefore) {
-      ended_by =
+      plan.ended_by =
           instruction.meta.category == ZYDIS_CATEGORY_CALL ? BlockEnd::Call : BlockEnd::Unsupported;
       break;
     }
-    ++count;
+    ++plan.count;
     offset += instruction.length;
     if ((next.kind == Kind::ConditionalJump || next.kind == Kind::Jump) &&
-        next.target > start + offset && next.target < start + kMaxBlockBytes) {
+        next.target > plan.start + offset && next.target < plan.start + kMaxBlockBytes) {
       furthest_forward_target =
           next.target > furthest_forward_target ? next.target : furthest_forward_target;
     }
@@ -259,38 +336,35 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
         next.kind == Kind::Jump || next.kind == Kind::EndCopy || next.kind == Kind::EndReencode;
     // The code after an unconditional transfer belongs to the block when a branch of the block
     // goes there or beyond (the else of an if, the rest of a switch): decoding goes on.
-    if (unconditional && start + offset > furthest_forward_target) {
-      ended_by = next.kind == Kind::Jump                           ? BlockEnd::Jump
-                 : instruction.meta.category == ZYDIS_CATEGORY_RET ? BlockEnd::Return
-                                                                   : BlockEnd::IndirectBranch;
+    if (unconditional && plan.start + offset > furthest_forward_target) {
+      plan.ended_by = next.kind == Kind::Jump                           ? BlockEnd::Jump
+                      : instruction.meta.category == ZYDIS_CATEGORY_RET ? BlockEnd::Return
+                                                                        : BlockEnd::IndirectBranch;
       break;
     }
   }
-  if (count == 0) {
-    *why = ended_by == BlockEnd::Unreadable ? "its first instruction cannot be decoded"
-                                            : "its first instruction must run in place";
+  plan.end_offset = offset;
+  if (plan.count == 0) {
+    *why = plan.ended_by == BlockEnd::Unreadable ? "its first instruction cannot be decoded"
+                                                 : "its first instruction must run in place";
     return false;
   }
-  const uintptr_t end = start + offset;
-  auto index_of = [&](uintptr_t pc) -> int {
-    for (size_t i = 0; i < count; ++i) {
-      if (start + planned[i].offset == pc) return static_cast<int>(i);
-    }
-    return -1;
-  };
+  return true;
+}
 
-  // 2. The flags live before each instruction: the instrumentation saves them only there.
+// Phase 2: the flags live before each instruction: the instrumentation saves them only there.
+void compute_liveness(TranslationPlan& plan) {
   FlagUse uses[kMaxBlockInstructions];
   FlagSuccessors successors[kMaxBlockInstructions];
   uint32_t live[kMaxBlockInstructions];
-  for (size_t i = 0; i < count; ++i) {
-    const PlannedInstruction& next = planned[i];
+  for (size_t i = 0; i < plan.count; ++i) {
+    const PlannedInstruction& next = plan.instructions[i];
     uses[i] = next.flags;
     successors[i] = FlagSuccessors();
     switch (next.kind) {
       case Kind::ConditionalJump:
       case Kind::Jump: {
-        int inside = index_of(next.target);
+        int inside = plan.index_of(next.target);
         successors[i].branch_target = inside;
         successors[i].leaves_block = inside < 0;
         successors[i].falls_through = next.kind == Kind::ConditionalJump;
@@ -305,126 +379,112 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
         break;
     }
   }
-  compute_live_flags(uses, successors, count, live);
+  compute_live_flags(uses, successors, plan.count, live);
+  for (size_t i = 0; i < plan.count; ++i)
+    plan.instructions[i].live = live[i];
+}
 
-  // 3. Lay out: each instruction's size in the cache, then the exit stubs.
-  uint8_t scratch[ZYDIS_MAX_INSTRUCTION_LENGTH];
-  uintptr_t exits[kMaxBlockInstructions + 1];
-  size_t exit_count = 0;
-  auto add_exit = [&](uintptr_t target) {
-    for (size_t i = 0; i < exit_count; ++i) {
-      if (exits[i] == target) return;
-    }
-    exits[exit_count++] = target;
-  };
-  const intptr_t log_offset = divert != nullptr ? access_log_tls_offset() : 0;
-  // With a divert target, every way out of the block first flushes the access log.
-  uint8_t exit_flush[kMaxExitFlush];
-  size_t exit_flush_size = 0;
-  if (divert != nullptr) {
-    exit_flush_size = build_exit_flush(log_offset, exit_flush, sizeof(exit_flush));
-    if (exit_flush_size == 0) {
+// Phase 3: each instruction's size in the cache, and the exit stubs.
+bool lay_out(TranslationPlan& plan, const char** why) {
+  plan.exit_count = 0;
+  plan.exit_flush_size = 0;
+  if (plan.divert != nullptr) {
+    // With a divert target, every way out of the block first flushes the access log.
+    plan.log_offset = access_log_tls_offset();
+    plan.exit_flush_size =
+        build_exit_flush(plan.log_offset, plan.exit_flush, sizeof(plan.exit_flush));
+    if (plan.exit_flush_size == 0) {
       *why = "the flush on leaving the block cannot be encoded";
       return false;
     }
   }
-  const size_t exit_stub_size = exit_flush_size + kExitStubSize;
+  uint8_t scratch[kMaxDivertedAccess];
   size_t body_size = 0;
-  for (size_t i = 0; i < count; ++i) {
-    PlannedInstruction& next = planned[i];
+  for (size_t i = 0; i < plan.count; ++i) {
+    PlannedInstruction& next = plan.instructions[i];
+    const uintptr_t here = plan.start + next.offset;
     switch (next.kind) {
       case Kind::Copy:
         next.size = next.length;
         break;
       case Kind::EndCopy:
-        next.size = static_cast<uint16_t>(exit_flush_size + next.length);
+        next.size = static_cast<uint16_t>(plan.exit_flush_size + next.length);
         break;
       case Kind::Reencode:
       case Kind::EndReencode: {
         // A RIP-relative displacement is always 32 bits: the length does not depend on where.
-        decoder.decode(bytes + next.offset, available - next.offset, &instruction, operands);
-        uintptr_t here = start + next.offset;
         next.size = static_cast<uint16_t>(
-            reencode(instruction, operands, here, here, scratch, sizeof(scratch)));
+            reencode(next.decoded, next.operands, here, here, scratch, sizeof(scratch)));
         if (next.size == 0) {
           *why = "an instruction with a RIP-relative operand cannot be re-encoded";
           return false;
         }
-        if (next.kind == Kind::EndReencode)
-          next.size = static_cast<uint16_t>(next.size + exit_flush_size);
+        if (next.kind == Kind::EndReencode) {
+          next.size = static_cast<uint16_t>(next.size + plan.exit_flush_size);
+        }
         break;
       }
       case Kind::ConditionalJump:
         next.size = kJccSize;
-        if (index_of(next.target) < 0) add_exit(next.target);
+        if (plan.index_of(next.target) < 0) plan.add_exit(next.target);
         break;
       case Kind::Jump:
         next.size = kJmpSize;
-        if (index_of(next.target) < 0) add_exit(next.target);
+        if (plan.index_of(next.target) < 0) plan.add_exit(next.target);
         break;
-      case Kind::Divert: {
-        decoder.decode(bytes + next.offset, available - next.offset, &instruction, operands);
-        uint8_t sequence[kMaxDivertedAccess];
-        next.size = static_cast<uint16_t>(
-            build_diverted_access(instruction, operands, start + next.offset, bytes + next.offset,
-                                  live[i] != 0, *divert, log_offset, sequence, sizeof(sequence)));
+      case Kind::Divert:
+        next.size = static_cast<uint16_t>(build_diverted_access(
+            next.decoded, next.operands, here, plan.bytes + next.offset, next.live != 0,
+            *plan.divert, plan.log_offset, scratch, sizeof(scratch)));
         if (next.size == 0) {  // it cannot be instrumented: copied as it is
           next.size = next.length;
           next.kind = Kind::Copy;
         }
         break;
-      }
       case Kind::StopBefore:
         break;
     }
     next.cache_offset = static_cast<uint16_t>(body_size);
     body_size += next.size;
   }
-  const Kind last = planned[count - 1].kind;
-  const bool falls_off_end =
-      last != Kind::Jump && last != Kind::EndCopy && last != Kind::EndReencode;
-  if (falls_off_end) add_exit(end);
-  const size_t fall_through_size = falls_off_end ? kJmpSize : 0;
-  const size_t code_size = body_size + fall_through_size + exit_count * exit_stub_size;
+  const Kind last = plan.instructions[plan.count - 1].kind;
+  plan.falls_off_end = last != Kind::Jump && last != Kind::EndCopy && last != Kind::EndReencode;
+  if (plan.falls_off_end) plan.add_exit(plan.start + plan.end_offset);
+  plan.body_size = body_size;
+  plan.code_size =
+      body_size + (plan.falls_off_end ? kJmpSize : 0) + plan.exit_count * plan.exit_stub_size();
+  return true;
+}
 
-  uint8_t* code = x86::allocate_code_near(start, code_size);
-  if (code == nullptr) {
+// Phase 4: into code-cache memory near the code, each instruction as it is, re-encoded at its
+// new address, instrumented, or as a rel32 branch; then the exit stubs.
+bool emit(TranslationPlan& plan, const char** why) {
+  plan.code = x86::allocate_code_near(plan.start, plan.code_size);
+  if (plan.code == nullptr) {
     *why = "no code-cache memory within reach of it";
     return false;
   }
-  const auto cache = reinterpret_cast<uintptr_t>(code);
-  const uintptr_t stubs = cache + body_size + fall_through_size;
-  auto exit_stub = [&](uintptr_t target) -> uintptr_t {
-    for (size_t i = 0; i < exit_count; ++i) {
-      if (exits[i] == target) return stubs + i * exit_stub_size;
-    }
-    return 0;
-  };
-  auto destination = [&](uintptr_t target) -> uintptr_t {
-    int inside = index_of(target);
-    return inside >= 0 ? cache + planned[inside].cache_offset : exit_stub(target);
-  };
-
-  // 4. Emit.
-  size_t diverted = 0;
-  for (size_t i = 0; i < count; ++i) {
-    PlannedInstruction& next = planned[i];  // (its layout is filled in)
-    uint8_t* at = code + next.cache_offset;
+  const auto cache = reinterpret_cast<uintptr_t>(plan.code);
+  plan.diverted = 0;
+  for (size_t i = 0; i < plan.count; ++i) {
+    PlannedInstruction& next = plan.instructions[i];
+    uint8_t* at = plan.code + next.cache_offset;
     const uintptr_t here = cache + next.cache_offset;
+    const uintptr_t original = plan.start + next.offset;
+    const uint8_t* bytes = plan.bytes + next.offset;
     switch (next.kind) {
       case Kind::Copy:
-        std::memcpy(at, bytes + next.offset, next.length);
+        std::memcpy(at, bytes, next.length);
         break;
       case Kind::EndCopy:
-        std::memcpy(at, exit_flush, exit_flush_size);
-        std::memcpy(at + exit_flush_size, bytes + next.offset, next.length);
+        std::memcpy(at, plan.exit_flush, plan.exit_flush_size);
+        std::memcpy(at + plan.exit_flush_size, bytes, next.length);
         break;
       case Kind::Reencode:
       case Kind::EndReencode: {
-        decoder.decode(bytes + next.offset, available - next.offset, &instruction, operands);
-        size_t prefix = next.kind == Kind::EndReencode ? exit_flush_size : 0;
-        std::memcpy(at, exit_flush, prefix);
-        size_t length = prefix + reencode(instruction, operands, start + next.offset, here + prefix,
+        size_t prefix = next.kind == Kind::EndReencode ? plan.exit_flush_size : 0;
+        std::memcpy(at, plan.exit_flush, prefix);
+        size_t length = prefix + reencode(next.decoded, next.operands, original, here + prefix,
                                           at + prefix, next.size - prefix);
         if (length != next.size) {
           *why = "an instruction with a RIP-relative operand changed length when re-encoded";
@@ -435,65 +495,90 @@ bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
       case Kind::ConditionalJump:
         at[0] = 0x0f;
         at[1] = static_cast<uint8_t>(0x80 | next.condition);
-        put_rel32(at + 2, here + kJccSize, destination(next.target));
+        put_rel32(at + 2, here + kJccSize, plan.destination(next.target));
         break;
       case Kind::Jump:
         at[0] = 0xe9;
-        put_rel32(at + 1, here + kJmpSize, destination(next.target));
+        put_rel32(at + 1, here + kJmpSize, plan.destination(next.target));
         break;
       case Kind::Divert: {
-        decoder.decode(bytes + next.offset, available - next.offset, &instruction, operands);
         size_t length =
-            build_diverted_access(instruction, operands, start + next.offset, bytes + next.offset,
-                                  live[i] != 0, *divert, log_offset, at, next.size, &next.layout);
+            build_diverted_access(next.decoded, next.operands, original, bytes, next.live != 0,
+                                  *plan.divert, plan.log_offset, at, next.size, &next.layout);
         if (length != next.size) {
           *why = "an instrumented access changed length";
           return false;
         }
-        ++diverted;
+        ++plan.diverted;
         break;
       }
       case Kind::StopBefore:
         break;
     }
   }
-  if (falls_off_end) {
-    uint8_t* at = code + body_size;
+  if (plan.falls_off_end) {
+    uint8_t* at = plan.code + plan.body_size;
     at[0] = 0xe9;
-    put_rel32(at + 1, cache + body_size + kJmpSize, exit_stub(end));
+    put_rel32(at + 1, cache + plan.body_size + kJmpSize,
+              plan.exit_stub(plan.start + plan.end_offset));
   }
-  for (size_t i = 0; i < exit_count; ++i) {
-    uint8_t* at = code + (stubs - cache) + i * exit_stub_size;
-    std::memcpy(at, exit_flush, exit_flush_size);
-    at += exit_flush_size;
+  for (size_t i = 0; i < plan.exit_count; ++i) {
+    auto* at = reinterpret_cast<uint8_t*>(plan.exit_stub(plan.exits[i]));
+    std::memcpy(at, plan.exit_flush, plan.exit_flush_size);
+    at += plan.exit_flush_size;
     static constexpr uint8_t kJumpThroughNext[6] = {0xff, 0x25, 0, 0, 0, 0};
     std::memcpy(at, kJumpThroughNext, sizeof(kJumpThroughNext));
-    std::memcpy(at + sizeof(kJumpThroughNext), &exits[i], sizeof(uintptr_t));
-  }
-
-  out->start = start;
-  out->end = end;
-  out->code = code;
-  out->body_size = static_cast<uint32_t>(body_size);
-  out->code_size = static_cast<uint32_t>(code_size);
-  out->ended_by = ended_by;
-  out->instruction_count = static_cast<uint16_t>(count);
-  out->exit_count = static_cast<uint16_t>(exit_count);
-  out->diverted_count = static_cast<uint16_t>(diverted);
-  for (size_t i = 0; i < exit_count && i < BlockTranslation::kMaxRecordedExits; ++i) {
-    out->exit_targets[i] = exits[i];
-  }
-  out->code_digest = code_digest_of(bytes, offset);
-  for (size_t i = 0; i < count; ++i) {
-    out->instructions[i] = {planned[i].offset,
-                            planned[i].cache_offset,
-                            planned[i].length,
-                            planned[i].kind == Kind::Divert,
-                            live[i],
-                            planned[i].layout.critical_begin,
-                            planned[i].layout.critical_end};
+    std::memcpy(at + sizeof(kJumpThroughNext), &plan.exits[i], sizeof(uintptr_t));
   }
   return true;
+}
+
+// Phase 5: what the rest of the code cache keeps of the translation.
+void describe(const TranslationPlan& plan, BlockTranslation* out) {
+  out->start = plan.start;
+  out->end = plan.start + plan.end_offset;
+  out->code = plan.code;
+  out->body_size = static_cast<uint32_t>(plan.body_size);
+  out->code_size = static_cast<uint32_t>(plan.code_size);
+  out->ended_by = plan.ended_by;
+  out->instruction_count = static_cast<uint16_t>(plan.count);
+  out->exit_count = static_cast<uint16_t>(plan.exit_count);
+  out->diverted_count = static_cast<uint16_t>(plan.diverted);
+  for (size_t i = 0; i < plan.exit_count && i < BlockTranslation::kMaxRecordedExits; ++i) {
+    out->exit_targets[i] = plan.exits[i];
+  }
+  out->code_digest = code_digest_of(plan.bytes, plan.end_offset);
+  for (size_t i = 0; i < plan.count; ++i) {
+    const PlannedInstruction& next = plan.instructions[i];
+    out->instructions[i] = {next.offset,
+                            next.cache_offset,
+                            next.length,
+                            next.kind == Kind::Divert,
+                            next.live,
+                            next.layout.critical_begin,
+                            next.layout.critical_end};
+  }
+}
+
+}  // namespace
+
+bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
+                     const DivertTarget* divert) {
+  TranslationPlan* plan = acquire_plan();
+  if (plan == nullptr) {
+    *why = "other translations are under way";
+    return false;
+  }
+  plan->start = start;
+  plan->divert = divert;
+  plan->log_offset = 0;
+  plan->code = nullptr;
+  bool made = decode_block(*plan, why);
+  if (made) compute_liveness(*plan);
+  made = made && lay_out(*plan, why) && emit(*plan, why);
+  if (made) describe(*plan, out);
+  release_plan(plan);
+  return made;
 }
 
 }  // namespace mmiotrace::codecache
