@@ -130,12 +130,11 @@ GrowthRoom GrowthRoom::now() {
   }
   struct rlimit limit = {};
   if (sys::syscall6(SYS_prlimit64, 0, RLIMIT_STACK, 0, sys::as_long(&limit)) != 0) return room;
-  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= stack_start / 2) {
-    room.stack_low_ = kUserSpaceEnd / 2;
-  } else {
-    uint64_t below = limit.rlim_cur + kGrowthRoom;
-    room.stack_low_ = stack_start > below ? stack_start - below : 0;
-  }
+  const uint64_t stack_room = limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur > kMaxStackRoom
+                                  ? kMaxStackRoom
+                                  : limit.rlim_cur;
+  const uint64_t below = stack_room + kGrowthRoom;
+  room.stack_low_ = stack_start > below ? stack_start - below : 0;
   return room;
 }
 

@@ -32,10 +32,15 @@ bool self_mapping_of(uintptr_t address, SelfMapping* out);
 
 // Room kept free above the program break, and below the main stack on top of its limit.
 inline constexpr uint64_t kGrowthRoom = uint64_t{256} << 20;
+// The most room kept for the main stack: what an unlimited (or larger) RLIMIT_STACK stands for.
+// No stack grows that far in practice (it is more than such machines' memory); and with an
+// unlimited stack the kernel lays the program and its libraries out far below it (the legacy
+// layout), so code placed near them is never in the stack's way.
+inline constexpr uint64_t kMaxStackRoom = uint64_t{1} << 40;
 
 // The room the heap and the main stack keep to grow, as the process stands when now() reads it:
 // kGrowthRoom above the current program break, and below the main stack's start its
-// RLIMIT_STACK plus kGrowthRoom (with an unlimited stack: the upper half of the address space).
+// RLIMIT_STACK (at most kMaxStackRoom) plus kGrowthRoom.
 // Memory mmiotrace maps at chosen addresses must stay out of it, so that the traced program's
 // brk() and stack growth fail nowhere they would not untraced. Any context.
 class GrowthRoom {

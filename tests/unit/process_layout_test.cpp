@@ -80,5 +80,29 @@ TEST(ProcessLayout, TheHeapAndTheMainStackKeepTheirRoomToGrow) {
   }
 }
 
+// With `ulimit -s unlimited` the kernel places the program and its libraries far below the
+// stack (the legacy layout); the stack keeps kMaxStackRoom, and code can still go near the
+// program (it could not when an unlimited stack counted as the upper half of the address space).
+// Run in a child, which sets the limit: 0 when it holds (or the limit cannot be raised), 1 not.
+void check_room_with_an_unlimited_stack() {
+  struct rlimit limit;
+  getrlimit(RLIMIT_STACK, &limit);
+  if (limit.rlim_max != RLIM_INFINITY) _exit(0);
+  limit.rlim_cur = RLIM_INFINITY;
+  if (setrlimit(RLIMIT_STACK, &limit) != 0) _exit(0);
+  const GrowthRoom room = GrowthRoom::now();
+  auto stack_start = static_cast<uintptr_t>(self_stat_field(28));
+  static const int here = 0;
+  const uintptr_t near_program = reinterpret_cast<uintptr_t>(&here) - (uintptr_t{64} << 20);
+  const bool program = room.clear(near_program, 4096);
+  const bool stack = !room.clear(stack_start - kMaxStackRoom, 4096) &&
+                     room.clear(stack_start - kMaxStackRoom - kGrowthRoom - 4096, 4096);
+  _exit(program && stack ? 0 : 1);
+}
+
+TEST(ProcessLayout, AnUnlimitedStackKeepsABoundedRoomAndLeavesTheProgramsNeighbourhood) {
+  EXPECT_EXIT(check_room_with_an_unlimited_stack(), ::testing::ExitedWithCode(0), "");
+}
+
 }  // namespace
 }  // namespace mmiotrace
