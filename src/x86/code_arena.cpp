@@ -63,15 +63,54 @@ class Arena {
 
 constinit Arena g_code(PROT_READ | PROT_WRITE | PROT_EXEC);
 
-// Code chunks placed near given addresses: a fixed table of slots, each claimed once (by CAS)
-// and then carved with atomic bumps like the arenas'.
+// Code chunks placed near given addresses (kNearChunkSize, aligned to it): a fixed table of
+// slots, each claimed once (by CAS) and then carved with atomic bumps from kNearChunkStart on.
+// A chunk begins with its owner map: for each kNearGranule of it, 1 + the offset in the chunk of
+// the owner set_near_owner() recorded there (0: none), so that near_owner() needs no search.
 struct NearChunk {
   std::atomic<uintptr_t> base{0};  // 0: the slot is free
   std::atomic<size_t> used{0};
 };
-constexpr size_t kNearChunks = 64;
-constexpr size_t kNearChunkSize = 1 << 20;
-constinit NearChunk g_near[kNearChunks];
+constexpr size_t kGranules = kNearChunkSize / kNearGranule;
+constexpr size_t kNearChunkStart = kGranules * sizeof(uint32_t);  // after the owner map
+constinit NearChunk g_near[kMaxNearChunks];
+constinit std::atomic<size_t> g_near_count{0};
+// Near areas found full: no chunk could be mapped within reach of them, so that a later request
+// near the same place (another site of the same library) makes no system call. By the 256 MiB
+// area `near` lies in; once all the slots are claimed, nothing is mapped any more.
+constexpr size_t kFullAreas = 16;
+constinit std::atomic<uintptr_t> g_full_areas[kFullAreas] = {};
+constinit std::atomic<size_t> g_full_area_next{0};
+constexpr unsigned kAreaShift = 28;
+
+// Chunks by base, for in_near_code() and near_owner(): open addressing on base >> 20.
+constexpr size_t kChunkIndexSlots = 4 * kMaxNearChunks;
+constinit std::atomic<uintptr_t> g_chunk_index[kChunkIndexSlots] = {};
+
+size_t chunk_index_slot(uintptr_t base) {
+  return static_cast<size_t>(((base / kNearChunkSize) * 0x9e3779b97f4a7c15ull) >> 56) %
+         kChunkIndexSlots;
+}
+
+void index_chunk(uintptr_t base) {
+  for (size_t probe = 0, slot = chunk_index_slot(base); probe < kChunkIndexSlots;
+       ++probe, slot = (slot + 1) % kChunkIndexSlots) {
+    uintptr_t expected = 0;
+    if (g_chunk_index[slot].compare_exchange_strong(expected, base)) return;
+  }
+}
+
+// The base of the near chunk that holds `address`, or 0.
+uintptr_t chunk_holding(uintptr_t address) {
+  const uintptr_t base = address & ~static_cast<uintptr_t>(kNearChunkSize - 1);
+  for (size_t probe = 0, slot = chunk_index_slot(base); probe < kChunkIndexSlots;
+       ++probe, slot = (slot + 1) % kChunkIndexSlots) {
+    uintptr_t found = g_chunk_index[slot].load(std::memory_order_acquire);
+    if (found == base) return base;
+    if (found == 0) return 0;
+  }
+  return 0;
+}
 
 uint64_t distance(uintptr_t a, uintptr_t b) {
   return a > b ? a - b : b - a;
@@ -84,8 +123,21 @@ bool within_reach(uintptr_t base, size_t size, uintptr_t near) {
 
 uint8_t* carve(NearChunk& chunk, size_t size) {
   size_t offset = chunk.used.fetch_add(size);
-  if (offset + size > kNearChunkSize) return nullptr;
-  return reinterpret_cast<uint8_t*>(chunk.base.load() + offset);
+  if (offset + size > kNearChunkSize - kNearChunkStart) return nullptr;
+  return reinterpret_cast<uint8_t*>(chunk.base.load() + kNearChunkStart + offset);
+}
+
+bool area_full(uintptr_t near) {
+  const uintptr_t area = (near >> kAreaShift) + 1;  // (+1: 0 is a free slot)
+  for (const auto& full : g_full_areas) {
+    if (full.load(std::memory_order_relaxed) == area) return true;
+  }
+  return false;
+}
+
+void mark_area_full(uintptr_t near) {
+  const uintptr_t area = (near >> kAreaShift) + 1;
+  g_full_areas[g_full_area_next.fetch_add(1) % kFullAreas].store(area, std::memory_order_relaxed);
 }
 
 // Maps `length` bytes of code memory at `address` when all of it is free, in user space and out
@@ -148,31 +200,59 @@ void* allocate_data(size_t size) {
 }
 
 bool in_near_code(uintptr_t address) {
-  for (const NearChunk& chunk : g_near) {
-    uintptr_t base = chunk.base.load();
-    if (base == 0) break;  // slots are claimed in order
-    if (address >= base && address - base < kNearChunkSize) return true;
-  }
-  return false;
+  return chunk_holding(address) != 0;
 }
 
 uint8_t* allocate_code_near(uintptr_t near, size_t size) {
-  size = (size + 15) & ~size_t{15};
-  if (size > kNearChunkSize / 2) return nullptr;
-  for (NearChunk& chunk : g_near) {
-    uintptr_t base = chunk.base.load();
+  size = (size + kNearGranule - 1) & ~(kNearGranule - 1);
+  if (size > (kNearChunkSize - kNearChunkStart) / 2) return nullptr;
+  const size_t claimed = g_near_count.load(std::memory_order_acquire);
+  for (size_t i = 0; i < claimed && i < kMaxNearChunks; ++i) {
+    NearChunk& chunk = g_near[i];
+    uintptr_t base = chunk.base.load(std::memory_order_acquire);
     if (base == 0 || !within_reach(base, kNearChunkSize, near)) continue;
     if (uint8_t* code = carve(chunk, size)) return code;
   }
+  if (claimed >= kMaxNearChunks || area_full(near)) return nullptr;  // no system call
   uintptr_t base = map_near(near);
-  if (base == 0) return nullptr;
-  for (NearChunk& chunk : g_near) {
-    // A slot is claimed once, and nothing carves it before: its `used` is still 0.
-    uintptr_t expected = 0;
-    if (chunk.base.compare_exchange_strong(expected, base)) return carve(chunk, size);
+  if (base == 0) {
+    mark_area_full(near);
+    return nullptr;
   }
-  sys::munmap(base, kNearChunkSize);  // every slot is taken
-  return nullptr;
+  const size_t slot = g_near_count.fetch_add(1);
+  if (slot >= kMaxNearChunks) {
+    sys::munmap(base, kNearChunkSize);  // every slot is taken
+    return nullptr;
+  }
+  // Nothing carves a slot before its base is published: its `used` is still 0.
+  g_near[slot].base.store(base, std::memory_order_release);
+  index_chunk(base);
+  return carve(g_near[slot], size);
+}
+
+void set_near_owner(const uint8_t* code, size_t size, const void* owner) {
+  const auto address = reinterpret_cast<uintptr_t>(code);
+  const uintptr_t base = chunk_holding(address);
+  const auto owner_address = reinterpret_cast<uintptr_t>(owner);
+  if (base == 0 || owner_address < base || owner_address - base >= kNearChunkSize) return;
+  auto* map = reinterpret_cast<std::atomic<uint32_t>*>(base);
+  const auto value = static_cast<uint32_t>(owner_address - base + 1);
+  for (uintptr_t at = address; at < address + size; at += kNearGranule) {
+    map[(at - base) / kNearGranule].store(value, std::memory_order_release);
+  }
+}
+
+const void* near_owner(uintptr_t address) {
+  const uintptr_t base = chunk_holding(address);
+  if (base == 0) return nullptr;
+  const auto* map = reinterpret_cast<const std::atomic<uint32_t>*>(base);
+  uint32_t value = map[(address - base) / kNearGranule].load(std::memory_order_acquire);
+  return value == 0 ? nullptr : reinterpret_cast<const void*>(base + value - 1);
+}
+
+size_t near_code_bytes() {
+  size_t claimed = g_near_count.load(std::memory_order_relaxed);
+  return (claimed < kMaxNearChunks ? claimed : kMaxNearChunks) * kNearChunkSize;
 }
 
 uint8_t* allocate_code_in_window(uintptr_t low, uintptr_t high, size_t size) {
