@@ -9,11 +9,14 @@
 
 #include <atomic>
 #include <cstring>
+#include <new>
 
 #include "codecache/access_log.hpp"
 #include "codecache/entry_patch.hpp"
 #include "codecache/flag_liveness.hpp"
 #include "codecache/instrumentation.hpp"
+#include "codecache/region_cache.hpp"
+#include "core/process_layout.hpp"
 #include "core/syscall.hpp"
 #include "x86/code_arena.hpp"
 
@@ -61,8 +64,8 @@ struct PlannedInstruction {
 // zero-initialized, and each phase sets what it fills in.
 struct TranslationPlan {
   uintptr_t start;
-  const DivertTarget* divert;
-  intptr_t log_offset;  // of the access log, when diverting
+  bool instrument;             // accesses are instrumented
+  ThreadStateOffsets offsets;  // where translated code finds its thread's state
   uint8_t bytes[kMaxBlockBytes + ZYDIS_MAX_INSTRUCTION_LENGTH];
   size_t available;  // bytes of code read
   PlannedInstruction instructions[kMaxBlockInstructions];
@@ -75,7 +78,8 @@ struct TranslationPlan {
   size_t exit_flush_size;
   size_t body_size;  // the translated instructions, then a jump when the block falls off
   bool falls_off_end;
-  size_t code_size;  // body, fall-through jump, exit stubs
+  size_t code_size;      // body, fall-through jump, exit stubs
+  uint8_t* description;  // where emit() put the BlockTranslation, before the code
   uint8_t* code;
   size_t diverted;
 
@@ -272,13 +276,6 @@ bool BlockTranslation::diverts(uintptr_t pc) const {
   return instruction != nullptr && instruction->diverted;
 }
 
-uint64_t code_digest_of(const uint8_t* bytes, size_t size) {
-  uint64_t digest = 0xcbf29ce484222325ull;  // FNV-1a
-  for (size_t i = 0; i < size; ++i)
-    digest = (digest ^ bytes[i]) * 0x100000001b3ull;
-  return digest;
-}
-
 uintptr_t BlockTranslation::cache_pc(uintptr_t pc) const {
   const TranslatedInstruction* instruction = instruction_at(pc);
   return instruction != nullptr ? reinterpret_cast<uintptr_t>(code) + instruction->cache_offset : 0;
@@ -314,8 +311,7 @@ bool decode_block(TranslationPlan& plan, const char** why) {
     next.target = 0;
     next.kind =
         kind_of(instruction, next.operands, plan.start + offset, &next.target, &next.condition);
-    if (next.kind == Kind::Copy && plan.divert != nullptr &&
-        can_divert(instruction, next.operands)) {
+    if (next.kind == Kind::Copy && plan.instrument && can_divert(instruction, next.operands)) {
       next.kind = Kind::Divert;
     }
     next.flags = flag_use(instruction, next.operands);
@@ -388,11 +384,11 @@ void compute_liveness(TranslationPlan& plan) {
 bool lay_out(TranslationPlan& plan, const char** why) {
   plan.exit_count = 0;
   plan.exit_flush_size = 0;
-  if (plan.divert != nullptr) {
-    // With a divert target, every way out of the block first flushes the access log.
-    plan.log_offset = access_log_tls_offset();
+  if (plan.instrument) {
+    // With instrumentation, every way out of the block first flushes the access log.
+    plan.offsets = {access_log_tls_offset(), region_cache_tls_offset()};
     plan.exit_flush_size =
-        build_exit_flush(plan.log_offset, plan.exit_flush, sizeof(plan.exit_flush));
+        build_exit_flush(plan.offsets.log, plan.exit_flush, sizeof(plan.exit_flush));
     if (plan.exit_flush_size == 0) {
       *why = "the flush on leaving the block cannot be encoded";
       return false;
@@ -433,9 +429,9 @@ bool lay_out(TranslationPlan& plan, const char** why) {
         if (plan.index_of(next.target) < 0) plan.add_exit(next.target);
         break;
       case Kind::Divert:
-        next.size = static_cast<uint16_t>(build_diverted_access(
-            next.decoded, next.operands, here, plan.bytes + next.offset, next.live != 0,
-            *plan.divert, plan.log_offset, scratch, sizeof(scratch)));
+        next.size = static_cast<uint16_t>(
+            build_diverted_access(next.decoded, next.operands, here, plan.bytes + next.offset,
+                                  next.live != 0, plan.offsets, scratch, sizeof(scratch)));
         if (next.size == 0) {  // it cannot be instrumented: copied as it is
           next.size = next.length;
           next.kind = Kind::Copy;
@@ -459,11 +455,15 @@ bool lay_out(TranslationPlan& plan, const char** why) {
 // Phase 4: into code-cache memory near the code, each instruction as it is, re-encoded at its
 // new address, instrumented, or as a rel32 branch; then the exit stubs.
 bool emit(TranslationPlan& plan, const char** why) {
-  plan.code = x86::allocate_code_near(plan.start, plan.code_size);
-  if (plan.code == nullptr) {
+  constexpr size_t kDescription =
+      (sizeof(BlockTranslation) + x86::kNearGranule - 1) & ~(x86::kNearGranule - 1);
+  uint8_t* memory = x86::allocate_code_near(plan.start, kDescription + plan.code_size);
+  if (memory == nullptr) {
     *why = "no code-cache memory within reach of it";
     return false;
   }
+  plan.description = memory;
+  plan.code = memory + kDescription;
   const auto cache = reinterpret_cast<uintptr_t>(plan.code);
   plan.diverted = 0;
   for (size_t i = 0; i < plan.count; ++i) {
@@ -504,7 +504,7 @@ bool emit(TranslationPlan& plan, const char** why) {
       case Kind::Divert: {
         size_t length =
             build_diverted_access(next.decoded, next.operands, original, bytes, next.live != 0,
-                                  *plan.divert, plan.log_offset, at, next.size, &next.layout);
+                                  plan.offsets, at, next.size, &next.layout);
         if (length != next.size) {
           *why = "an instrumented access changed length";
           return false;
@@ -547,7 +547,7 @@ void describe(const TranslationPlan& plan, BlockTranslation* out) {
   for (size_t i = 0; i < plan.exit_count && i < BlockTranslation::kMaxRecordedExits; ++i) {
     out->exit_targets[i] = plan.exits[i];
   }
-  out->code_digest = code_digest_of(plan.bytes, plan.end_offset);
+  std::memcpy(out->original, plan.bytes, plan.end_offset);
   for (size_t i = 0; i < plan.count; ++i) {
     const PlannedInstruction& next = plan.instructions[i];
     out->instructions[i] = {next.offset,
@@ -560,25 +560,107 @@ void describe(const TranslationPlan& plan, BlockTranslation* out) {
   }
 }
 
+// A translation whose phases have run: its description is made in the memory emit() took,
+// before the code, and published as the owner of the code's granules (x86/code_arena.hpp).
+const BlockTranslation* publish(const TranslationPlan& plan) {
+  auto* block = new (plan.description) BlockTranslation();
+  describe(plan, block);
+  x86::set_near_owner(plan.code, plan.code_size, block);
+  return block;
+}
+
+// The phases before emission, for a plan whose start and instrumentation are set.
+bool plan_block(TranslationPlan& plan, const char** why) {
+  if (!decode_block(plan, why)) return false;
+  compute_liveness(plan);
+  return lay_out(plan, why);
+}
+
+bool diverts(const TranslationPlan& plan, uintptr_t pc) {
+  int index = plan.index_of(pc);
+  return index >= 0 && plan.instructions[index].kind == Kind::Divert;
+}
+
+// How far before a faulting access the head of its loop is looked for.
+constexpr uintptr_t kLoopHeadReach = 256;
+
+// A plan from the head of the loop `site` is in, when the plan from `site` branches back a
+// little before it and the loop's block instruments `site` too; in `loop`. False otherwise.
+bool plan_loop_head(const TranslationPlan& from_site, uintptr_t site, TranslationPlan& loop) {
+  for (size_t i = 0; i < from_site.exit_count; ++i) {
+    uintptr_t head = from_site.exits[i];
+    if (head >= site || site - head > kLoopHeadReach) continue;
+    loop.start = head;
+    loop.instrument = true;
+    const char* why = "";
+    if (plan_block(loop, &why) && diverts(loop, site)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
-bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
-                     const DivertTarget* divert) {
+bool BlockTranslation::still_holds(uintptr_t pc) const {
+  const TranslatedInstruction* instruction = instruction_at(pc);
+  if (instruction == nullptr) return false;
+  if (std::memcmp(reinterpret_cast<const void*>(pc), original + instruction->original_offset,
+                  instruction->length) == 0) {
+    return true;
+  }
+  // Not the bytes in place: perhaps a patch of ours there (read_code() shows what it replaced).
+  uint8_t seen[15];
+  long got = read_code(seen, pc, instruction->length);
+  return got == instruction->length &&
+         std::memcmp(seen, original + instruction->original_offset, instruction->length) == 0;
+}
+
+const BlockTranslation* translate_block(uintptr_t start, const char** why, bool instrument) {
   TranslationPlan* plan = acquire_plan();
   if (plan == nullptr) {
     *why = "other translations are under way";
-    return false;
+    return nullptr;
   }
   plan->start = start;
-  plan->divert = divert;
-  plan->log_offset = 0;
-  plan->code = nullptr;
-  bool made = decode_block(*plan, why);
-  if (made) compute_liveness(*plan);
-  made = made && lay_out(*plan, why) && emit(*plan, why);
-  if (made) describe(*plan, out);
+  plan->instrument = instrument;
+  const BlockTranslation* block = nullptr;
+  if (plan_block(*plan, why) && emit(*plan, why)) block = publish(*plan);
   release_plan(plan);
-  return made;
+  return block;
+}
+
+const BlockTranslation* translate_site(uintptr_t site, const char** why, bool* lasting) {
+  *lasting = true;
+  SelfMapping mapping;
+  if (!self_mapping_of(site, &mapping) || !mapping.file || mapping.writable ||
+      !mapping.executable) {
+    *why = "its code is not in a read-only file mapping";
+    return nullptr;
+  }
+  TranslationPlan* plan = acquire_plan();
+  if (plan == nullptr) {
+    *why = "other translations are under way";
+    *lasting = false;
+    return nullptr;
+  }
+  plan->start = site;
+  plan->instrument = true;
+  const BlockTranslation* block = nullptr;
+  if (!plan_block(*plan, why)) {
+    release_plan(plan);
+    return nullptr;
+  }
+  if (!diverts(*plan, site)) {
+    *why = "its access is not one translated code makes";
+    release_plan(plan);
+    return nullptr;
+  }
+  TranslationPlan* chosen = plan;
+  TranslationPlan* loop = acquire_plan();  // (none free: the block from the site will do)
+  if (loop != nullptr && plan_loop_head(*plan, site, *loop)) chosen = loop;
+  if (emit(*chosen, why)) block = publish(*chosen);
+  if (loop != nullptr) release_plan(loop);
+  release_plan(plan);
+  return block;
 }
 
 }  // namespace mmiotrace::codecache

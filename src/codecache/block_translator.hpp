@@ -8,23 +8,17 @@
 // jump or ret that an earlier branch of the block jumps past (the else of an if).
 // Callable from signal handlers: it allocates nothing but code-cache memory, reads the code with
 // process_vm_readv (an unreadable page ends the block instead of faulting), takes no lock.
-// With a DivertTarget, the MOV-family accesses it can (instrumentation.hpp) are instrumented:
-// checked against the target region, carried out on its alias and logged; every other memory
-// access is copied as it is (one that touches traced memory faults, and the engine emulates it).
+// With instrumentation, the accesses it can (instrumentation.hpp) are checked against the
+// regions wherever they are (region_cache.hpp): one translation serves every region. Every other
+// memory access is copied as it is (one that touches traced memory faults, and the engine
+// emulates it). A translation and its description live in code-cache memory near the code
+// (x86/code_arena.hpp) for as long as the process.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
 namespace mmiotrace::codecache {
-
-// A traced region whose accesses translated code carries out inline: addresses
-// [low, low + size) are reached at the same offsets from low + alias_delta.
-struct DivertTarget {
-  uintptr_t low = 0;
-  uint64_t size = 0;  // at most 2 GiB
-  int64_t alias_delta = 0;
-};
 
 inline constexpr size_t kMaxBlockInstructions = 64;
 inline constexpr size_t kMaxBlockBytes = 512;  // of original code
@@ -61,7 +55,7 @@ struct BlockTranslation {
   BlockEnd ended_by = BlockEnd::Limit;
   uint16_t instruction_count = 0;
   uint16_t exit_count = 0;      // exit stubs (one per distinct original address left to)
-  uint16_t diverted_count = 0;  // instructions instrumented for the divert target
+  uint16_t diverted_count = 0;  // instructions instrumented
   // The original addresses the exit stubs lead to (the first kMaxRecordedExits of them).
   static constexpr size_t kMaxRecordedExits = 16;
   uintptr_t exit_targets[kMaxRecordedExits] = {};
@@ -76,27 +70,35 @@ struct BlockTranslation {
   // Whether `cache_pc` is inside a diverted instruction's critical part (see
   // TranslatedInstruction).
   bool in_critical_part(uintptr_t cache_pc) const;
-  // Whether the instruction at original address `pc` is instrumented for the divert target.
+  // Whether the instruction at original address `pc` is instrumented.
   bool diverts(uintptr_t pc) const;
   // The translated instruction that starts at original address `pc`, or null.
   const TranslatedInstruction* instruction_at(uintptr_t pc) const;
-  // A digest of the original code the block was made from, to tell when it has changed.
-  uint64_t code_digest = 0;
-  // The region its instrumentation checks against (set by the translation cache).
-  DivertTarget divert_target;
+  // Whether the program's code still holds, at `pc` (an instruction of the block), the
+  // instruction the block was translated from. Reads the code in place: the caller knows it is
+  // mapped (an access just faulted there).
+  bool still_holds(uintptr_t pc) const;
+  // The original code the block was made from (end - start bytes).
+  uint8_t original[kMaxBlockBytes + 15] = {};
 };
 
 // Reads up to `size` bytes of code at `address`, stopping at the first page that cannot be
 // read: the number of bytes read, or a negative errno. Entry patches (entry_patch.hpp) read as
 // the original bytes they replaced.
 long read_code(uint8_t* out, uintptr_t address, size_t size);
-// The digest BlockTranslation::code_digest holds, of `size` bytes of code.
-uint64_t code_digest_of(const uint8_t* bytes, size_t size);
 
-// Translates the block at `start`, instrumenting the accesses it can for `divert` (null: none).
-// False (with `why`) when not even its first instruction can be translated, or when no
-// code-cache memory can be had within reach of it.
-bool translate_block(uintptr_t start, BlockTranslation* out, const char** why,
-                     const DivertTarget* divert = nullptr);
+// Translates the block at `start` into code-cache memory near it, instrumenting the accesses it
+// can when `instrument`. The translation and its description live there as long as the process.
+// Null (with `why`) when not even its first instruction can be translated, or when no code-cache
+// memory can be had within reach of it.
+const BlockTranslation* translate_block(uintptr_t start, const char** why, bool instrument = false);
+
+// The translation for a fault at `site`: the block from the head of the loop `site` is in, when
+// the block from `site` branches back a little before it (then the whole loop runs in the
+// cache, instead of leaving it at every iteration to come back through a fault), or from `site`;
+// the instruction at `site` instrumented either way. Code that is not in a read-only file
+// mapping (JIT code, which may change under it) is not translated. Null (with `why`) when it
+// cannot be; `lasting`: the reason will hold for this site (trying again will not help).
+const BlockTranslation* translate_site(uintptr_t site, const char** why, bool* lasting);
 
 }  // namespace mmiotrace::codecache

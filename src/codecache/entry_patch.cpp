@@ -37,8 +37,6 @@ struct PatchSlot {
   uint8_t original[kEntryJumpBytes] = {};  // the first `written` are used
   uint8_t jump[kEntryJumpBytes] = {};
   uint8_t* stub = nullptr;  // kept when the patch is taken out, for the next one to reuse
-  uintptr_t low = 0;        // the region its translation diverts for
-  uintptr_t high = 0;
 };
 
 constinit PatchSlot g_slots[kMaxEntryPatches];
@@ -338,8 +336,6 @@ PatchOutcome patch(PatchSlot& slot, uintptr_t site, const BlockTranslation& bloc
   if (outcome != PatchOutcome::Patched) return outcome;
   slot.stub = plan.stub;
   if (!make_writable(site, plan.written, true)) return PatchOutcome::ProtectFailed;
-  slot.low = block.divert_target.low;
-  slot.high = block.divert_target.low + block.divert_target.size;
   slot.written = plan.written;
   slot.reach = plan.reach;
   std::memcpy(slot.original, reinterpret_cast<const void*>(site), plan.written);
@@ -442,7 +438,7 @@ uintptr_t entry_patch_trap(uintptr_t rip) {
   return int3_there ? 0 : site;         // taken out meanwhile: the original instruction is back
 }
 
-size_t remove_entry_patches(uintptr_t low, uintptr_t high) {
+size_t remove_entry_patches() {
   if (g_patched.load() == 0) return 0;
   // No handler of this thread may run meanwhile: one that ran a site being taken out would meet
   // its int3 and be sent back to it until the removal, which it interrupts, is over. (Other
@@ -459,8 +455,7 @@ size_t remove_entry_patches(uintptr_t low, uintptr_t high) {
   size_t removed = 0;
   for (PatchSlot& slot : g_slots) {
     uintptr_t site = slot.site.load(std::memory_order_acquire);
-    if (site == 0 || slot.state.load() != kPatched || slot.high <= low || high <= slot.low)
-      continue;
+    if (site == 0 || slot.state.load() != kPatched) continue;
     if (jump_in_place(slot, site) && make_writable(site, slot.written, true)) {
       slot.state.store(kRemoving, std::memory_order_release);
       write_site(site, slot.original, slot.written);

@@ -81,9 +81,9 @@ PatchOutcome note_diverted_entry(uintptr_t site, const BlockTranslation& block);
 // patch being made or taken out has put there, where the thread must continue; otherwise 0.
 uintptr_t entry_patch_trap(uintptr_t rip);
 
-// Takes out every patch whose translation diverts for a region overlapping [low, high).
-// Returns how many were taken out.
-size_t remove_entry_patches(uintptr_t low, uintptr_t high);
+// Takes out every patch (the engine does when no region is traced any more). Returns how many
+// were taken out.
+size_t remove_entry_patches();
 
 // In `bytes`, code read from [address, address + size), puts back the original bytes of the
 // patches that lie there (where the patch's jump is still in place).

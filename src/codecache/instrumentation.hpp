@@ -1,10 +1,11 @@
 // mmiotrace: signal-safe
 // The instrumented form of a memory access in translated code: the address is computed and
-// checked against a traced region (width-aware); a hit is carried out once on the region's
-// alias and logged into the thread's access log (access_log.hpp); a miss runs the instruction
-// as it is, on the program's memory. The red zone is stepped over, the scratch registers are
-// saved and restored, and the flags are saved around the check when they are live. Internal
-// to src/x86 (it sees Zydis).
+// checked against this thread's region cache (region_cache.hpp), asking the engine when the
+// cache cannot tell; an access to traced memory is carried out once on the region's alias and
+// logged into the thread's access log (access_log.hpp); any other runs the instruction as it is,
+// on the program's memory (where, if it is traced after all, it faults and the engine emulates
+// it). The red zone is stepped over, the scratch registers are saved and restored, and the flags
+// are saved around the check when they are live. Internal to src/codecache (it sees Zydis).
 #pragma once
 
 #include <Zydis/Zydis.h>
@@ -12,12 +13,10 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "codecache/block_translator.hpp"  // DivertTarget
-
 namespace mmiotrace::codecache {
 
 // The longest sequence build_diverted_access() makes.
-inline constexpr size_t kMaxDivertedAccess = 192;
+inline constexpr size_t kMaxDivertedAccess = 512;
 
 // Whether the instruction is one the code cache instruments inline: MOV, MOVZX, MOVSX or MOVSXD
 // between a general-purpose register (not AH to DH) or an immediate and memory addressed by
@@ -25,26 +24,31 @@ inline constexpr size_t kMaxDivertedAccess = 192;
 bool can_divert(const ZydisDecodedInstruction& instruction, const ZydisDecodedOperand* operands);
 
 // Where, in a sequence build_diverted_access() made, the thread must not be interrupted by
-// anything that logs to its access log: from the check for room in the log to the count of the
-// access's record (offsets from the sequence's start). The call that empties a full log lies
-// inside, but what it calls is outside the code cache, where a signal may run its handler. A
-// program signal arriving there is held back until the thread is past it
+// anything that logs to its access log or looks regions up: from the check of its region cache
+// to the count of the access's record (offsets from the sequence's start). The calls that empty
+// a full log or look a region up lie outside it, and the sequence checks again after them. A
+// program signal arriving inside is held back until the thread is past it
 // (kmmio/signal_deferral.hpp).
 struct DivertedAccessLayout {
   uint16_t critical_begin = 0;
   uint16_t critical_end = 0;
 };
 
+// Where translated code finds its thread's state: offsets from the thread pointer (%fs base).
+struct ThreadStateOffsets {
+  intptr_t log;           // access_log_tls_offset()
+  intptr_t region_cache;  // region_cache_tls_offset()
+};
+
 // Builds the instrumented form of `instruction` (found at `original_pc`, whose bytes are
 // `original_bytes`; can_divert() holds) into `out`: position-independent code of at most
-// kMaxDivertedAccess bytes. `flags_live`: some
-// status flag is live across it, so the check must save them. `log_offset`: the access log's
-// offset from the thread pointer (access_log_tls_offset()). Returns the length, 0 on failure.
+// kMaxDivertedAccess bytes. `flags_live`: some status flag is live across it, so the check must
+// save them. Returns the length, 0 on failure.
 size_t build_diverted_access(const ZydisDecodedInstruction& instruction,
                              const ZydisDecodedOperand* operands, uintptr_t original_pc,
                              const uint8_t* original_bytes, bool flags_live,
-                             const DivertTarget& target, intptr_t log_offset, uint8_t* out,
-                             size_t room, DivertedAccessLayout* layout = nullptr);
+                             const ThreadStateOffsets& offsets, uint8_t* out, size_t room,
+                             DivertedAccessLayout* layout = nullptr);
 
 // The longest sequence build_exit_flush() makes.
 inline constexpr size_t kMaxExitFlush = 64;

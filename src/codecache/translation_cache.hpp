@@ -1,8 +1,10 @@
 // mmiotrace: signal-safe
-// The code cache's table of translations: by the original address of their first instruction,
-// filled from signal handlers by any thread (lock-free: a slot is claimed by CAS, a translation
-// is published whole and never freed), looked up by the fault handler to divert a faulting
-// access, and searched by cache address to name the original instruction of a cache PC.
+// The code cache's sites: each place of the program's code where an access to traced memory
+// faulted, and what became of it. A site is translated (block_translator.hpp) once it has
+// trapped kTranslateAfterTraps times, which a site run once never does; a site that cannot be
+// translated is remembered, with why, and not tried again. Filled from signal handlers by any
+// thread (lock-free: a site is claimed by CAS, a translation published whole); translations are
+// found from a cache PC without a search (their owner, x86/code_arena.hpp).
 #pragma once
 
 #include <cstddef>
@@ -12,13 +14,13 @@
 
 namespace mmiotrace::codecache {
 
-inline constexpr size_t kMaxTranslations = 4096;
+inline constexpr size_t kMaxSites = 8192;
+inline constexpr uint32_t kTranslateAfterTraps = 2;
 
-// The translation that starts at `pc` and diverts its first instruction for `target`: found, or
-// made and published now. Null when `pc` cannot be diverted (not a MOV-family access the code
-// cache instruments, or no memory, or the table is full). A translation whose original code
-// has changed since (the digest differs) is made again.
-const BlockTranslation* diverted_block_at(uintptr_t pc, const DivertTarget& target);
+// The translation to continue a faulting access at `pc` in, or null: the access is then
+// emulated (a site not hot yet, one that cannot be translated, or one another thread is
+// translating right now). Makes no system call unless it translates the site now.
+const BlockTranslation* block_for_fault(uintptr_t pc);
 
 // The original instruction whose translation holds `pc`, or `pc` itself when it is not in the
 // code cache's translated instructions.
@@ -29,5 +31,12 @@ bool in_critical_part(uintptr_t pc);
 
 // Whether `pc` lies in translated code (instructions or exit stubs).
 bool in_code_cache(uintptr_t pc);
+
+// How many sites have been translated, and how many were refused, so far.
+struct SiteCounts {
+  size_t translated;
+  size_t refused;
+};
+SiteCounts site_counts();
 
 }  // namespace mmiotrace::codecache

@@ -14,6 +14,7 @@ void set_divert(bool enabled) {
   if (enabled) {
     codecache::set_access_log_flush(report_access_log);
     codecache::set_access_log_flush_vector_free(report_access_log_in_batches);
+    codecache::set_region_lookup(lookup_region);
     hold_signals_during_flushes();
   }
   set_divert_reporting(enabled);
@@ -23,21 +24,19 @@ bool divert_access(const ProbeTable& table, uintptr_t fault_address, ucontext_t&
   if (!divert_enabled()) return false;
   auto pc = static_cast<uintptr_t>(uc.uc_mcontext.gregs[REG_RIP]);
   if (codecache::in_code_cache(pc)) return false;  // a copied instruction: the emulator does it
+  // Only accesses translated code can make inline are worth a translation: not those of a
+  // device model or a replay, whose every access goes to the backend.
   const ProbeEntry* entry = table.find_probe(fault_address);
-  if (entry == nullptr || entry->backend == nullptr) return false;
-  uintptr_t alias = entry->backend->direct_address(0);
-  if (alias == 0) return false;  // a device model or a replay: every access goes to it
-  codecache::DivertTarget target;
-  target.low = entry->range.begin;
-  target.size = entry->range.end - entry->range.begin;
-  target.alias_delta = static_cast<int64_t>(alias - entry->range.begin);
-  if (target.size > (uint64_t{1} << 31)) return false;
-  const codecache::BlockTranslation* block = codecache::diverted_block_at(pc, target);
+  if (entry == nullptr || entry->backend == nullptr || entry->backend->direct_address(0) == 0) {
+    return false;
+  }
+  const codecache::BlockTranslation* block = codecache::block_for_fault(pc);
   if (block == nullptr) return false;
   uc.uc_mcontext.gregs[REG_RIP] = static_cast<greg_t>(block->cache_pc(pc));
   count_diverted();
-  if (codecache::note_diverted_entry(pc, *block) == codecache::PatchOutcome::Patched)
+  if (codecache::note_diverted_entry(pc, *block) == codecache::PatchOutcome::Patched) {
     count_patched();
+  }
   return true;
 }
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "codecache/access_log.hpp"
+#include "codecache/region_cache.hpp"
 #include "kmmio/probe_table.hpp"
 
 namespace mmiotrace::kmmio {
@@ -45,6 +46,11 @@ void report_logged_accesses(const AccessRecord* records, size_t count, uint64_t 
 // Whether accesses to `probe` may be reported after the fact, in batches, with no difference to
 // its handlers: its only handler is the one the batch handler replaces.
 bool reported_in_batches(const mmiotrace_probe& probe);
+
+// The code cache's question, for translated code (codecache/region_cache.hpp): whether an access
+// of `width` bytes at `address` lies whole in a probe whose accesses translated code may make on
+// its alias, or the untraced stretch around it. Vector-free; any context on the thread.
+void lookup_region(uintptr_t address, size_t width, codecache::RegionAnswer* out);
 
 // Hands this thread's logged accesses to the probes' handlers (before any other event of the
 // thread is recorded, so that its events stay in order). Any context on the thread.

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "codecache/access_log.hpp"
+#include "codecache/region_cache.hpp"
 #include "core/access_context.hpp"
 #include "kmmio/code_cache.hpp"
 #include "kmmio/engine_stats.hpp"
@@ -101,6 +102,40 @@ size_t report_access_log_in_batches(const AccessRecord* records, size_t count, u
   size_t reported = report(records, count, time_ns, true);
   engine_stats().diverted_accesses.fetch_add(reported, std::memory_order_relaxed);
   return reported;
+}
+
+void lookup_region(uintptr_t address, size_t width, codecache::RegionAnswer* out) {
+  *out = codecache::RegionAnswer{};
+  out->gap_high = ~uint64_t{0};
+  EpochGate& gate = table_gate();
+  EpochGate::Ticket ticket = gate.enter();
+  if (const ProbeTable* table = published_table().load()) {
+    const ProbeTable::Neighbourhood around = table->neighbourhood(address);
+    if (around.probe != nullptr) {
+      const ProbeEntry& entry = *around.probe;
+      const uintptr_t alias =
+          entry.backend != nullptr ? entry.backend->direct_address(0) : uintptr_t{0};
+      if (alias != 0 && width <= entry.range.end - address) {
+        out->traced = true;
+        out->low = entry.range.begin;
+        out->size = entry.range.end - entry.range.begin;
+        out->delta = static_cast<int64_t>(alias - entry.range.begin);
+      } else if (alias == 0) {
+        // A device model's or a replay's region: every access goes to its backend, through the
+        // emulator; none is made inline there.
+        out->gap_low = entry.range.begin;
+        out->gap_high = entry.range.end;
+      } else {
+        // An access that runs out of the region: emulated; the rest of the region is not a gap.
+        out->gap_low = address;
+        out->gap_high = address;
+      }
+    } else {
+      out->gap_low = around.gap_low;
+      out->gap_high = around.gap_high;
+    }
+  }
+  gate.exit(ticket);
 }
 
 void flush_logged_accesses() {

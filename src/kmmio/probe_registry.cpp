@@ -135,6 +135,17 @@ void ProbeRegistry::publish(const std::vector<FaultPage*>& retiring) {
   std::sort(table->pages.begin(), table->pages.end(),
             [](const FaultPage* a, const FaultPage* b) { return a->page < b->page; });
   const ProbeTable* old = published_table().exchange(table.release());
+  // Translated code checks the regions' generation: what it cached of the old table is stale
+  // from now on (codecache/region_cache.hpp).
+  uintptr_t filter_low = ~uintptr_t{0};
+  uintptr_t filter_high = 0;
+  for (const ProbeEntry& entry : probes_) {
+    if (entry.backend == nullptr || entry.backend->direct_address(0) == 0) continue;
+    filter_low = std::min(filter_low, entry.range.begin);
+    filter_high = std::max(filter_high, entry.range.end);
+  }
+  if (filter_high == 0) filter_low = 0;
+  codecache::publish_regions(filter_low, filter_high);
   table_gate().synchronize();
   delete old;
 }
@@ -250,8 +261,6 @@ int ProbeRegistry::remove(mmiotrace_probe* probe, Disarm disarm) {
                                [probe](const ProbeEntry& entry) { return entry.probe == probe; });
   if (position == probes_.end()) return -ENOENT;
   AddressRange pages = position->range.pages();
-  // Jumps into translations that divert for this region go before the region does.
-  codecache::remove_entry_patches(position->range.begin, position->range.end);
   probes_.erase(position);
   for (uintptr_t address = pages.begin; address < pages.end; address += kPageSize) {
     auto found = pages_.find(address);
@@ -260,6 +269,13 @@ int ProbeRegistry::remove(mmiotrace_probe* probe, Disarm disarm) {
   reassign_page_aliases(pages);
   retire_unused_pages(pages, disarm);
   release_resources(probe);
+  // Translations serve every region: jumps into them stay while any region is traced, and go
+  // with the last one, so that a program that stops tracing runs its own code again.
+  bool any_inline = false;
+  for (const ProbeEntry& entry : probes_) {
+    any_inline = any_inline || (entry.backend != nullptr && entry.backend->direct_address(0) != 0);
+  }
+  if (!any_inline) codecache::remove_entry_patches();
   return 0;
 }
 

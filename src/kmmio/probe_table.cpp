@@ -17,6 +17,31 @@ std::atomic<const ProbeTable*>& published_table() {
   return g_table;
 }
 
+ProbeTable::Neighbourhood ProbeTable::neighbourhood(uintptr_t address) const {
+  // The first probe that starts above `address`; the one before it may hold it.
+  size_t low = 0;
+  size_t high = probes.size();
+  while (low < high) {
+    size_t middle = low + (high - low) / 2;
+    if (probes[middle].range.begin <= address) {
+      low = middle + 1;
+    } else {
+      high = middle;
+    }
+  }
+  Neighbourhood found = {nullptr, 0, ~uintptr_t{0}};
+  if (low > 0) {
+    const ProbeEntry& before = probes[low - 1];
+    if (before.range.contains(address)) {
+      found.probe = &before;
+      return found;
+    }
+    found.gap_low = before.range.end;
+  }
+  if (low < probes.size()) found.gap_high = probes[low].range.begin;
+  return found;
+}
+
 const ProbeEntry* ProbeTable::find_probe(uintptr_t address) const {
   // The last probe that starts at or below `address`.
   size_t low = 0;

@@ -47,6 +47,14 @@ struct ProbeTable {
   std::vector<FaultPage*> pages;   // sorted by page
 
   const ProbeEntry* find_probe(uintptr_t address) const;
+  // The probe that holds `address`, or (probe null) the stretch [gap_low, gap_high) around it
+  // that no probe touches.
+  struct Neighbourhood {
+    const ProbeEntry* probe;
+    uintptr_t gap_low;
+    uintptr_t gap_high;
+  };
+  Neighbourhood neighbourhood(uintptr_t address) const;
   // The lowest probe that shares a byte with `range`.
   const ProbeEntry* find_overlapping(AddressRange range) const;
   FaultPage* find_page(uintptr_t address) const;

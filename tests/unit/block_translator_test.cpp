@@ -33,10 +33,10 @@ namespace {
 
 template <typename Function>
 BlockTranslation translate(Function* function) {
-  BlockTranslation block;
   const char* why = "";
-  EXPECT_TRUE(translate_block(reinterpret_cast<uintptr_t>(function), &block, &why)) << why;
-  return block;
+  const BlockTranslation* block = translate_block(reinterpret_cast<uintptr_t>(function), &why);
+  EXPECT_NE(block, nullptr) << why;
+  return block != nullptr ? *block : BlockTranslation();
 }
 
 template <typename Function>
@@ -279,14 +279,14 @@ TEST(BlockTranslator, CodeBeforeAnUnmappedPageEndsTheBlockThere) {
   const uint8_t code[] = {0x48, 0x31, 0xc0, 0x48, 0xff, 0xc0};  // xor %rax,%rax; inc %rax
   uint8_t* start = memory + page - sizeof(code);
   std::memcpy(start, code, sizeof(code));
-  BlockTranslation block;
   const char* why = "";
-  ASSERT_TRUE(translate_block(reinterpret_cast<uintptr_t>(start), &block, &why)) << why;
-  EXPECT_EQ(block.ended_by, BlockEnd::Unreadable);
-  EXPECT_EQ(block.instruction_count, 2);
-  EXPECT_EQ(block.end, reinterpret_cast<uintptr_t>(memory + page));
+  const BlockTranslation* block = translate_block(reinterpret_cast<uintptr_t>(start), &why);
+  ASSERT_NE(block, nullptr) << why;
+  EXPECT_EQ(block->ended_by, BlockEnd::Unreadable);
+  EXPECT_EQ(block->instruction_count, 2);
+  EXPECT_EQ(block->end, reinterpret_cast<uintptr_t>(memory + page));
   ASSERT_EQ(mprotect(memory, page, PROT_NONE), 0);
-  EXPECT_FALSE(translate_block(reinterpret_cast<uintptr_t>(start), &block, &why));
+  EXPECT_EQ(translate_block(reinterpret_cast<uintptr_t>(start), &why), nullptr);
   EXPECT_STREQ(why, "its code cannot be read");
   munmap(memory, page);
 }
@@ -297,9 +297,8 @@ TEST(BlockTranslator, AnInstructionThatMustRunInPlaceCannotStartABlock) {
       mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   ASSERT_NE(memory, MAP_FAILED);
   std::memcpy(memory, syscall_code, sizeof(syscall_code));
-  BlockTranslation block;
   const char* why = "";
-  EXPECT_FALSE(translate_block(reinterpret_cast<uintptr_t>(memory), &block, &why));
+  EXPECT_EQ(translate_block(reinterpret_cast<uintptr_t>(memory), &why), nullptr);
   EXPECT_STREQ(why, "its first instruction must run in place");
   munmap(memory, 4096);
 }

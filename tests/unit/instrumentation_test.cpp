@@ -17,6 +17,7 @@
 
 #include "codecache/access_log.hpp"
 #include "codecache/block_translator.hpp"
+#include "codecache/region_cache.hpp"
 
 extern "C" {
 uint64_t td_load_loop(const uint64_t* values, uint64_t count);
@@ -38,6 +39,38 @@ namespace {
 std::vector<AccessRecord> g_flushed;
 int g_flushes = 0;
 
+// The one region of these tests, as the engine would describe it to translated code.
+struct TestRegion {
+  uintptr_t low = 0;
+  uint64_t size = 0;
+  int64_t delta = 0;
+};
+TestRegion g_region;
+int g_lookups = 0;
+
+// Translated code calls it with only the general registers saved, as it calls the engine's:
+// it must leave the others alone (region_cache.hpp).
+#if MMIOTRACE_VECTOR_FREE_FLUSH
+__attribute__((target("general-regs-only")))
+#endif
+void lookup_test_region(uintptr_t address, size_t width, RegionAnswer* out) {
+  ++g_lookups;
+  *out = RegionAnswer{};
+  if (address >= g_region.low && address - g_region.low < g_region.size &&
+      width <= g_region.low + g_region.size - address) {
+    out->traced = true;
+    out->low = g_region.low;
+    out->size = g_region.size;
+    out->delta = g_region.delta;
+  } else if (address < g_region.low) {
+    out->gap_low = 0;
+    out->gap_high = g_region.low;
+  } else if (address >= g_region.low + g_region.size) {
+    out->gap_low = g_region.low + g_region.size;
+    out->gap_high = ~uint64_t{0};
+  }
+}
+
 void capture(const AccessRecord* records, size_t count, uint64_t /*time_ns*/) {
   g_flushed.insert(g_flushed.end(), records, records + count);
   ++g_flushes;
@@ -57,9 +90,10 @@ class InstrumentationTest : public ::testing::Test {
     close(fd);
     ASSERT_NE(traced_, MAP_FAILED);
     ASSERT_NE(alias_, MAP_FAILED);
-    target_.low = reinterpret_cast<uintptr_t>(traced_);
-    target_.size = kSize;
-    target_.alias_delta = alias_ - traced_;
+    g_region = {reinterpret_cast<uintptr_t>(traced_), kSize, alias_ - traced_};
+    set_region_lookup(lookup_test_region);
+    publish_regions(g_region.low, g_region.low + g_region.size);
+    g_lookups = 0;
     set_access_log_flush(capture);
     flush_access_log();
     g_flushed.clear();
@@ -67,18 +101,21 @@ class InstrumentationTest : public ::testing::Test {
   }
   void TearDown() override {
     set_access_log_flush(nullptr);
+    set_region_lookup(nullptr);
+    publish_regions(0, 0);
     munmap(traced_, kSize);
     munmap(alias_, kSize);
   }
 
   template <typename Function>
   Function* diverted(Function* function, uint16_t expected_diverted) {
-    BlockTranslation block;
     const char* why = "";
-    EXPECT_TRUE(translate_block(reinterpret_cast<uintptr_t>(function), &block, &why, &target_))
-        << why;
-    EXPECT_EQ(block.diverted_count, expected_diverted);
-    return reinterpret_cast<Function*>(block.code);
+    const BlockTranslation* block =
+        translate_block(reinterpret_cast<uintptr_t>(function), &why, /*instrument=*/true);
+    EXPECT_NE(block, nullptr) << why;
+    if (block == nullptr) return function;
+    EXPECT_EQ(block->diverted_count, expected_diverted);
+    return reinterpret_cast<Function*>(block->code);
   }
   // Everything logged so far, the log flushed.
   std::vector<AccessRecord> records() {
@@ -88,7 +125,6 @@ class InstrumentationTest : public ::testing::Test {
 
   uint8_t* traced_ = nullptr;
   uint8_t* alias_ = nullptr;
-  DivertTarget target_;
 };
 
 TEST_F(InstrumentationTest, LoadsGoThroughTheAliasAndAreLoggedInOrder) {

@@ -14,6 +14,8 @@ tc_sum_loop:
         xor %eax, %eax
         test %rsi, %rsi
         je 2f
+        .globl tc_sum_loop_access
+tc_sum_loop_access:
 1:      add (%rdi), %rax
         add $8, %rdi
         dec %rsi
@@ -152,6 +154,8 @@ td_load_loop:
         xor %eax, %eax
         test %rsi, %rsi
         je 2f
+        .globl td_load_loop_access
+td_load_loop_access:
 1:      mov (%rdi), %rdx
         add %rdx, %rax
         add $8, %rdi
