@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 
+#include "codecache/translation_cache.hpp"
 #include "core/access_context.hpp"
 #include "core/diagnostics.hpp"
 #include "core/syscall.hpp"
@@ -29,6 +30,7 @@
 #include "recorder/ring_sink.hpp"
 #include "recorder/session.hpp"
 #include "trace/markers.hpp"
+#include "x86/code_arena.hpp"
 #include "x86/guarded_access.hpp"
 
 namespace mmiotrace::preload {
@@ -100,6 +102,7 @@ void report_engine_stats() {
   kmmio::flush_logged_accesses();
   mmiotrace_stats stats;
   mmiotrace_get_stats(&stats);
+  const codecache::SiteCounts sites = codecache::site_counts();
   Diagnostic line;
   line.text("pid ")
       .decimal(static_cast<uint64_t>(getpid()))
@@ -116,6 +119,12 @@ void report_engine_stats() {
       .text(" accesses; ")
       .decimal(stats.entries_patched)
       .text(" entries patched; ")
+      .decimal(sites.translated)
+      .text(" sites translated, ")
+      .decimal(sites.refused)
+      .text(" refused, in ")
+      .decimal(x86::near_code_bytes() >> 20)
+      .text(" MiB of code cache; ")
       .decimal(stats.faults_passed_on)
       .text(" signals passed on to the program");
   line.emit();

@@ -10,6 +10,7 @@
 
 #include <fstream>
 #include <map>
+#include <regex>
 
 #include "program_runner.hpp"
 #include "trace/trace_reader.hpp"
@@ -126,6 +127,32 @@ TEST(ClientTest, MemtesterOnDevZero) {
 TEST(ClientTest, MemtesterOnDevZeroWithoutTheCodeCache) {
   REQUIRE_PROGRAM(memtester, "memtester");
   check_memtester(memtester, false);
+}
+
+// With `ulimit -s unlimited` (as stress-ng sets for itself) the kernel lays the program out far
+// from its stack; the code cache must still find room near the program's code and run the
+// accesses there, not trap on every one.
+TEST(ClientTest, MemtesterWithAnUnlimitedStackRunsInTheCodeCache) {
+  REQUIRE_PROGRAM(memtester, "memtester");
+  TemporaryDirectory directory;
+  const std::string trace = directory.path() + "/trace.bin";
+  std::vector<std::string> argv = {"/bin/sh", "-c", "ulimit -s unlimited && exec \"$0\" \"$@\""};
+  for (const std::string& arg :
+       traced(trace, {"/dev/zero"}, {memtester, "-p", "0", "-d", "/dev/zero", "16K", "1"})) {
+    argv.push_back(arg);
+  }
+  ProgramResult run = run_program(argv, directory.path(), {"MMIOTRACE_STATS=1"});
+  ASSERT_EQ(describe_status(run.status), "exited 0") << run.out << run.err;
+  EXPECT_EQ(run.out.find("FAILURE"), std::string::npos) << run.out;
+  std::smatch stats;
+  ASSERT_TRUE(std::regex_search(
+      run.err, stats, std::regex(R"((\d+) diverted into the code cache, which made (\d+))")))
+      << run.err;
+  EXPECT_GT(std::stoull(stats[1]), 0u) << run.err;
+  EXPECT_GT(std::stoull(stats[2]), 100u * 16384 / 8) << "most accesses made by the code cache";
+  TraceSummary summary = summarize(trace);
+  EXPECT_GT(summary.writes, 100u * 16384 / 8);
+  EXPECT_EQ(summary.outside, 0u);
 }
 
 void check_sqlite3(const std::string& sqlite3, bool divert) {
