@@ -1,8 +1,8 @@
 // The cost of one traced access, by instruction class and by strategy, against a native access,
-// the bare SIGSEGV round trip (a handler that only skips the instruction), and the seed's
+// the bare SIGSEGV round trip (a handler that only skips the instruction), and the kernel's
 // single-step cycle (kmmio's: open the page, set TF, catch SIGTRAP, close the page), all
 // measured in one run on one machine. Targets: emulation at most 1.2 times the bare round trip;
-// single-step no more than the seed's cycle. Run: build/bin/access_cost_bench
+// single-step no more than kmmio's cycle. Run: build/bin/access_cost_bench
 #include <benchmark/benchmark.h>
 #include <sys/mman.h>
 #include <ucontext.h>
@@ -69,7 +69,7 @@ void skip_instruction(int, siginfo_t*, void* context) {
   uc->uc_mcontext.gregs[REG_RIP] += kInstructionLength[g_class];
 }
 
-// The seed's cycle, as kmmio does it: the fault opens the faulting page (kmmio arms pages one
+// kmmio's cycle, as the kernel does it: the fault opens the faulting page (kmmio arms pages one
 // by one) and sets the trap flag; the trap after the instruction closes the page again.
 void* g_seed_open_page;
 void seed_open(int, siginfo_t* info, void* context) {
@@ -199,7 +199,7 @@ int main(int argc, char** argv) {
   }
   printf("\nemulation, one access: at most 1.2 x the bare SIGSEGV round trip: %s\n",
          verdict(emulation_met));
-  printf("single-step: no more than the seed's cycle: %s\n", verdict(step_met));
+  printf("single-step: no more than kmmio's cycle: %s\n", verdict(step_met));
   benchmark::Shutdown();
   return 0;
 }

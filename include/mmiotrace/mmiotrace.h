@@ -88,7 +88,7 @@ MMIOTRACE_EXPORT int mmiotrace_unregister_probe(struct mmiotrace_probe* probe);
 
 /* How a trapped instruction is carried out. */
 enum mmiotrace_strategy {
-  /* The seed's way: open the page, single-step the instruction with the trap flag, re-arm.
+  /* As the Linux kernel's mmiotrace does it: open the page, single-step the instruction, re-arm.
    * While the page is open, other threads' accesses to it are not seen. */
   MMIOTRACE_STRATEGY_SINGLE_STEP = 1,
   /* The default: the instruction is emulated; its memory accesses are made once each, with the

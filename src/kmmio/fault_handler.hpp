@@ -1,5 +1,5 @@
 // mmiotrace: signal-safe
-// mmiotrace's handlers of SIGSEGV, SIGBUS and SIGTRAP (the seed's kmmio_handler and
+// mmiotrace's handlers of SIGSEGV, SIGBUS and SIGTRAP (the kernel's kmmio_handler and
 // post_kmmio_handler), installed by install_fault_handlers() (handler_install.cpp): each decides
 // whether its signal belongs to a probe, carries the access out with the strategy, or hands the
 // signal to the program (program_signals.hpp). Signal context only, on the thread that took it.

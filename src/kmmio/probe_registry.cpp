@@ -1,4 +1,4 @@
-// The probe registry (the seed's register/unregister_kmmio_probe): validates probes, counts the
+// The probe registry (the kernel's register/unregister_kmmio_probe): validates probes, counts the
 // probes on each page, arms and disarms pages, and publishes a new ProbeTable for the handlers
 // on every change. Normal context only; writers are serialized by one mutex that handlers never
 // take. (Declared in engine.hpp, the engine's one interface for the layers above.)

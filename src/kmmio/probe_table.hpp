@@ -14,7 +14,7 @@
 
 namespace mmiotrace::kmmio {
 
-// One armed page (the seed's kmmio_fault_page).
+// One armed page (the kernel's kmmio_fault_page).
 struct FaultPage {
   uintptr_t page = 0;
   // The page's own protection: what the program asked for, given back on disarm and checked

@@ -1,5 +1,5 @@
 // mmiotrace: signal-safe
-// The seed's SingleStep strategy: open the faulting page, run the one instruction with the trap
+// SingleStep, the kernel's strategy: open the faulting page, run the one instruction with the trap
 // flag set, catch the SIGTRAP, re-arm. While the page is open other threads' accesses to it go
 // unseen; the thread's own asynchronous signals are held back until the step ends.
 #pragma once

@@ -1,5 +1,5 @@
 // mmiotrace: signal-safe
-// Per-thread state of the engine (the seed's kmmio_ctx[NR_CPUS], one per thread here). Lives in
+// Per-thread state of the engine (the kernel's kmmio_ctx[NR_CPUS], one per thread here). Lives in
 // initial-exec TLS so that signal handlers reach it without locks or allocation. Only the owning
 // thread touches it, from its normal code and its own signal handlers.
 #pragma once

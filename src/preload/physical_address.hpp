@@ -1,5 +1,5 @@
 // Physical addresses of mapped files, as the kernel's format reports them
-// (../shared/reference/mmiotrace-format.md, "Physical addresses of user-space mappings").
+// (docs/trace-format.md, "Physical addresses").
 #pragma once
 
 #include <cstdint>

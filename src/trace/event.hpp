@@ -1,5 +1,5 @@
 // mmiotrace: signal-safe
-// The event model of a trace (DESIGN.md section 4): one fixed-layout record per thing that
+// The event model of a trace (docs/design.md §4): one fixed-layout record per thing that
 // happened, filled in by the tracer's handlers and written by a TraceSink (trace_sink.hpp).
 #pragma once
 

@@ -1,6 +1,6 @@
 // mmiotrace: signal-safe
 // The kernel's mmiotrace text format (version 20070824), byte for byte; see
-// ../shared/reference/mmiotrace-format.md and docs/trace-format.md.
+// docs/trace-format.md.
 #pragma once
 
 #include <string_view>
