@@ -1,7 +1,7 @@
 // mmiotrace: signal-safe
 // Which status flags (CF PF AF ZF SF OF) an instruction reads and which it always defines, and
 // which of them are live before each instruction of a block: the translator may clobber a flag
-// only where it is dead. Internal to src/x86 (it sees Zydis).
+// only where it is dead. Internal to src/codecache (it sees Zydis).
 #pragma once
 
 #include <Zydis/Zydis.h>

@@ -1,5 +1,5 @@
 // mmiotrace: signal-safe
-// Diverting faulting accesses into the code cache (see divert.hpp).
+// Diverting faulting accesses into the code cache (see code_cache.hpp).
 #include "kmmio/code_cache.hpp"
 
 #include "codecache/access_log.hpp"

@@ -1,9 +1,10 @@
 // mmiotrace: signal-safe
-// Diversion of hot MMIO code into the code cache (the engine's side of src/x86's translator):
+// Diversion of hot MMIO code into the code cache (the engine's side of src/codecache):
 // a faulting MOV-family access to a region reached through an alias continues in a translation
 // of its code, whose instrumented accesses log into the thread's access log; the log's records
-// reach the probes' handlers (and so the trace) with the time their run began. Off unless
-// enabled (MMIOTRACE_DIVERT=1, `mmiotrace record --divert`). Handler context unless noted.
+// reach the probes' handlers (and so the trace) with the time of their flush. Off unless
+// enabled (MMIOTRACE_DIVERT=1; `mmiotrace record` sets it unless --no-divert). Handler context
+// unless noted.
 #pragma once
 
 #include <signal.h>

@@ -1,6 +1,6 @@
 // mmiotrace: signal-safe
 // Writing x86-64 code with the Zydis encoder into a fixed buffer: the small vocabulary the
-// emulation stubs and the code cache's instrumentation are made of. Internal to src/x86.
+// emulation stubs and the code cache's instrumentation are made of (src/x86, src/codecache).
 #pragma once
 
 #include <Zydis/Zydis.h>

@@ -1,4 +1,4 @@
-// Unit tests for x86/entry_patch: a site that keeps trapping into the code cache gets a jump into
+// Unit tests for codecache/entry_patch: a site that keeps trapping into the cache gets a jump into
 // it, which stops the traps and changes nothing the program sees; the original bytes are what
 // translation reads and what comes back when the traced region goes. A site shorter than the
 // jump gets one over its own bytes alone (with a prefix when the first window is taken), also

@@ -1,4 +1,4 @@
-// Unit tests for trace/recorder: traced mappings become MAP, R/W/UNKNOWN and UNMAP events.
+// Unit tests for recorder/recorder: traced mappings become MAP, R/W/UNKNOWN and UNMAP events.
 #include "recorder/recorder.hpp"
 
 #include <gtest/gtest.h>
