@@ -18,4 +18,8 @@ void set_current_session(Session* session) {
   g_session.store(session, std::memory_order_release);
 }
 
+void mark_notice(const char* text, size_t length, void*) {
+  if (Session* session = current_session()) session->recorder.mark(text, length);
+}
+
 }  // namespace mmiotrace::recorder

@@ -3,6 +3,8 @@
 // the API's tracing and marker functions use.
 #pragma once
 
+#include <cstddef>
+
 #include "recorder/recorder.hpp"
 #include "recorder/ring_sink.hpp"
 #include "trace/trace_buffer.hpp"
@@ -20,5 +22,10 @@ struct Session {
 // Any context (read); set from normal context, never freed while set.
 Session* current_session();
 void set_current_session(Session* session);
+
+// The engine's notice handler (mmiotrace_set_notice_handler) while a session records: each
+// notice becomes a MARK event of the current session, if there is one. Any context, signal
+// handlers included.
+void mark_notice(const char* text, size_t length, void* user_data);
 
 }  // namespace mmiotrace::recorder

@@ -21,11 +21,6 @@ std::unique_ptr<recorder::InProcessWriter> g_writer;  // the recording mmiotrace
 // and rings in them (kept here, not leaked).
 std::vector<std::unique_ptr<recorder::Session>> g_finished_sessions;
 
-void mark_notice(const char* text, size_t length, void*) {
-  if (recorder::Session* session = recorder::current_session())
-    session->recorder.mark(text, length);
-}
-
 }  // namespace
 
 extern "C" {
@@ -46,7 +41,7 @@ int mmiotrace_trace_start(const char* path, enum mmiotrace_format format) {
     return error.error_number() ? -error.error_number() : -EIO;
   }
   recorder::set_current_session(&g_writer->session());
-  mmiotrace_set_notice_handler(&mark_notice, nullptr);
+  mmiotrace_set_notice_handler(&recorder::mark_notice, nullptr);
   return 0;
 }
 

@@ -60,6 +60,42 @@ INSTANTIATE_TEST_SUITE_P(Formats, RecordingApiTest,
                          ::testing::Values(MMIOTRACE_FORMAT_TEXT, MMIOTRACE_FORMAT_BINARY,
                                            MMIOTRACE_FORMAT_BINARY_ZSTD));
 
+// The engine's notices reach the recording as markers, from its SIGSEGV handler: here, that an
+// instruction it cannot emulate (a jump through traced memory) is single-stepped.
+TEST(RecordingApi, EngineNoticesBecomeMarkers) {
+  TemporaryFile file;
+  TestMemory device(1);
+  ASSERT_EQ(mmiotrace_trace_start(file.path().c_str(), MMIOTRACE_FORMAT_BINARY), 0);
+  mmiotrace_mapping* mapping = mmiotrace_trace_range(device.base(), 4096, 0xfe000000);
+  ASSERT_NE(mapping, nullptr);
+  uint64_t landed = 0;
+  asm volatile(
+      "leaq 1f(%%rip), %%rax\n\t"
+      "movq %%rax, (%1)\n\t"
+      "jmp *(%1)\n\t"
+      "ud2\n"
+      "1:\n\t"
+      "movq $1, %0"
+      : "=r"(landed)
+      : "r"(device.address(0x60))
+      : "rax", "memory");
+  EXPECT_EQ(mmiotrace_untrace_range(mapping), 0);
+  ASSERT_EQ(mmiotrace_trace_stop(), 0);
+  EXPECT_EQ(landed, 1u);
+
+  std::vector<std::string> texts;
+  std::vector<trace::Event> events = read_events(file.path(), &texts);
+  size_t notices = 0;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (events[i].kind != trace::EventKind::Mark) continue;
+    ++notices;
+    EXPECT_NE(texts[i].find("mmiotrace: single-stepping the instruction at "), std::string::npos)
+        << texts[i];
+    EXPECT_NE(texts[i].find("because it jumps through memory"), std::string::npos) << texts[i];
+  }
+  EXPECT_EQ(notices, 1u);
+}
+
 TEST(RecordingApi, WithoutARecordingNothingIsTraced) {
   TestMemory device(1);
   errno = 0;
