@@ -57,11 +57,6 @@ std::vector<std::string> split_lines(const char* text) {
   return lines;
 }
 
-// Notices of the engine go into the trace as markers.
-void record_notice(const char* text, size_t length, void*) {
-  if (g_shim != nullptr) g_shim->recorder.mark(text, length);
-}
-
 // The descriptor named by environment variable `name`, or -1 (with a diagnostic when the
 // variable is set but names no open descriptor).
 int inherited_fd(const char* name) {
@@ -173,7 +168,9 @@ __attribute__((constructor)) void start_shim() {
   if (const char* replay = getenv(kReplayFdVariable)) shim->own_fds[3] = atoi(replay);
   g_shim = shim;
   recorder::set_current_session(&g_shim->session);
-  mmiotrace_set_notice_handler(&record_notice, nullptr);
+  // The engine's notices go into the trace as markers, through the session made current above,
+  // which stays so (mmiotrace_trace_start() refuses to replace it).
+  mmiotrace_set_notice_handler(&recorder::mark_notice, nullptr);
   kmmio::install_fault_handlers();
   pthread_atfork(
       [] {
