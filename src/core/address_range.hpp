@@ -1,3 +1,4 @@
+// mmiotrace: signal-safe
 // Addresses in the traced program: half-open byte ranges and page arithmetic.
 #pragma once
 

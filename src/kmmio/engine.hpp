@@ -1,5 +1,7 @@
+// mmiotrace: signal-safe
 // The engine's interface for the layers above (trace, preload) and for the C API: probes,
-// strategy, and the installation of the fault handlers. Normal context only.
+// strategy, and the installation of the fault handlers. Normal context only: it is marked
+// signal-safe because marked files include it for its types (it holds no code).
 #pragma once
 
 #include <optional>

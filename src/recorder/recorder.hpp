@@ -1,3 +1,4 @@
+// mmiotrace: signal-safe
 // Turns probe hits into trace events: a Recorder traces mappings, each as a kmmio probe whose
 // handlers write R, W and UNKNOWN events to a trace::TraceSink, between a MAP and an UNMAP event.
 // Used by the preload shim, and by programs that use the library directly.

@@ -1,3 +1,4 @@
+// mmiotrace: signal-safe
 // The recording this process takes part in: the shim's, under `mmiotrace record`, or the
 // in-process writer's, when a program uses the library directly. Holds the sink and recorder
 // the API's tracing and marker functions use.
