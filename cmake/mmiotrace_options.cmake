@@ -16,7 +16,8 @@ if(MMIOTRACE_SANITIZE)
 endif()
 
 # Code reachable from a signal handler lives in files that open with "// mmiotrace: signal-safe".
-# tools/check-signal-safe (run by the test suite) checks their object files mechanically.
+# tools/check-signal-safe (run by the test suite) checks their object files mechanically, and
+# that the functions where signal context starts (tools/signal-context-roots) are in them.
 #
 # Some of them open with "// mmiotrace: signal-safe, vector-free" instead: the code that flushes
 # the code cache's log into the trace (codecache/access_log.hpp). Translated code calls it in the
