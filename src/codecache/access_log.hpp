@@ -15,7 +15,12 @@ namespace mmiotrace::codecache {
 
 inline constexpr size_t kAccessLogRecords = 256;
 
-struct AccessLog {
+struct alignas(64) AccessLog {
+  // Scratch for translated code, inside the critical part of an access only
+  // (instrumentation.hpp): the operand of an instruction run on a copy, and a vector register
+  // set aside meanwhile.
+  uint8_t bounce[64];
+  uint8_t spill[64];
   uint64_t count;     // records[0, count) are complete
   uint32_t flushing;  // a flush is under way on this thread: nested ones do nothing
   // A program signal arrived during the flush and was held back (kmmio/signal_deferral.hpp):

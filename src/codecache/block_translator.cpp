@@ -51,6 +51,7 @@ struct PlannedInstruction {
   uintptr_t target;   // ConditionalJump, Jump: the original target
   FlagUse flags;
   uint32_t live;                // status flags live before it (liveness)
+  uint32_t live_after;          // ... and after it
   uint16_t size;                // in the cache (layout)
   uint16_t cache_offset;        // (layout)
   DivertedAccessLayout layout;  // Divert (emission)
@@ -376,8 +377,15 @@ void compute_liveness(TranslationPlan& plan) {
     }
   }
   compute_live_flags(uses, successors, plan.count, live);
-  for (size_t i = 0; i < plan.count; ++i)
+  for (size_t i = 0; i < plan.count; ++i) {
+    const FlagSuccessors& next = successors[i];
+    uint32_t after = 0;
+    if (next.falls_through) after |= i + 1 < plan.count ? live[i + 1] : kStatusFlags;
+    if (next.branch_target >= 0) after |= live[next.branch_target];
+    if (next.leaves_block) after |= kStatusFlags;
     plan.instructions[i].live = live[i];
+    plan.instructions[i].live_after = after;
+  }
 }
 
 // Phase 3: each instruction's size in the cache, and the exit stubs.
@@ -429,9 +437,9 @@ bool lay_out(TranslationPlan& plan, const char** why) {
         if (plan.index_of(next.target) < 0) plan.add_exit(next.target);
         break;
       case Kind::Divert:
-        next.size = static_cast<uint16_t>(
-            build_diverted_access(next.decoded, next.operands, here, plan.bytes + next.offset,
-                                  next.live != 0, plan.offsets, scratch, sizeof(scratch)));
+        next.size = static_cast<uint16_t>(build_diverted_access(
+            next.decoded, next.operands, here, plan.bytes + next.offset,
+            {next.live != 0, next.live_after != 0}, plan.offsets, scratch, sizeof(scratch)));
         if (next.size == 0) {  // it cannot be instrumented: copied as it is
           next.size = next.length;
           next.kind = Kind::Copy;
@@ -502,9 +510,9 @@ bool emit(TranslationPlan& plan, const char** why) {
         put_rel32(at + 1, here + kJmpSize, plan.destination(next.target));
         break;
       case Kind::Divert: {
-        size_t length =
-            build_diverted_access(next.decoded, next.operands, original, bytes, next.live != 0,
-                                  plan.offsets, at, next.size, &next.layout);
+        size_t length = build_diverted_access(next.decoded, next.operands, original, bytes,
+                                              {next.live != 0, next.live_after != 0}, plan.offsets,
+                                              at, next.size, &next.layout);
         if (length != next.size) {
           *why = "an instrumented access changed length";
           return false;

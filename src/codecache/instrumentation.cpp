@@ -7,36 +7,268 @@
 #include "codecache/access_log.hpp"
 #include "codecache/region_cache.hpp"
 #include "x86/code_writer.hpp"
+#include "x86/guarded_access.hpp"
 
 namespace mmiotrace::codecache {
 namespace {
 
 constexpr int32_t kRedZone = 128;
+constexpr int kGprs = 16;
 
-bool is_high_byte(ZydisRegister reg) {
-  return reg == ZYDIS_REGISTER_AH || reg == ZYDIS_REGISTER_BH || reg == ZYDIS_REGISTER_CH ||
-         reg == ZYDIS_REGISTER_DH;
+// --- What an instruction is to the instrumentation -------------------------------------------
+
+bool is_gpr64(ZydisRegister reg) {
+  return reg >= ZYDIS_REGISTER_RAX && reg <= ZYDIS_REGISTER_R15;
 }
 
 ZydisRegister enclosing64(ZydisRegister reg) {
   return ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, reg);
 }
 
-bool is_gpr64(ZydisRegister reg) {
-  return reg >= ZYDIS_REGISTER_RAX && reg <= ZYDIS_REGISTER_R15;
+// The number (RAX 0 ... R15 15) of the 64-bit register enclosing `reg`, or -1 when `reg` is not
+// a general-purpose register.
+int gpr_number(ZydisRegister reg) {
+  ZydisRegister wide = enclosing64(reg);
+  return is_gpr64(wide) ? wide - ZYDIS_REGISTER_RAX : -1;
 }
 
-// The explicit memory operand, or -1.
-int memory_operand(const ZydisDecodedInstruction& instruction,
-                   const ZydisDecodedOperand* operands) {
-  int found = -1;
-  for (uint8_t i = 0; i < instruction.operand_count_visible; ++i) {
-    if (operands[i].type != ZYDIS_OPERAND_TYPE_MEMORY) continue;
-    if (found >= 0) return -1;
-    found = i;
-  }
-  return found;
+// The number (0 to 31) of the vector register `reg` is part of, or -1.
+int vector_number(ZydisRegister reg) {
+  if (reg >= ZYDIS_REGISTER_XMM0 && reg <= ZYDIS_REGISTER_XMM31) return reg - ZYDIS_REGISTER_XMM0;
+  if (reg >= ZYDIS_REGISTER_YMM0 && reg <= ZYDIS_REGISTER_YMM31) return reg - ZYDIS_REGISTER_YMM0;
+  if (reg >= ZYDIS_REGISTER_ZMM0 && reg <= ZYDIS_REGISTER_ZMM31) return reg - ZYDIS_REGISTER_ZMM0;
+  return -1;
 }
+
+bool is_high_byte(ZydisRegister reg) {
+  return reg == ZYDIS_REGISTER_AH || reg == ZYDIS_REGISTER_BH || reg == ZYDIS_REGISTER_CH ||
+         reg == ZYDIS_REGISTER_DH;
+}
+
+// How an instruction's access is made in translated code.
+enum class Form : uint8_t {
+  None,    // not instrumented: copied as it is (it faults on traced memory and is emulated)
+  Direct,  // MOV family: the instruction itself on the alias, its value in a register
+  Bounce,  // the operand read once from the alias into a bounce buffer, the instruction run on
+           // the buffer, and what it wrote stored back once
+};
+
+struct Analysis {
+  Form form = Form::None;
+  int memory = -1;               // the memory operand
+  unsigned width = 0;            // its bytes: 1, 2, 4, 8, 16, 32 or 64
+  bool reads = false;            // the instruction reads it
+  bool writes = false;           // ... and writes it
+  bool aligned = false;          // the instruction needs it aligned to its width
+  bool undefined_flags = false;  // it leaves some flags undefined (which may mean unchanged)
+  uint32_t gprs = 0;             // the general-purpose registers it uses, by number
+  uint32_t vectors = 0;          // the vector registers it uses, by number
+};
+
+// The mnemonics the emulator makes a second store for (non-temporal, masked, direct stores: the
+// kind of store matters to a device) and those whose access is not one plain read or write of
+// the operand: they are left to the emulator.
+bool left_to_the_emulator(ZydisMnemonic mnemonic) {
+  switch (mnemonic) {
+    case ZYDIS_MNEMONIC_MOVNTI:
+    case ZYDIS_MNEMONIC_MOVNTDQ:
+    case ZYDIS_MNEMONIC_MOVNTDQA:
+    case ZYDIS_MNEMONIC_MOVNTPD:
+    case ZYDIS_MNEMONIC_MOVNTPS:
+    case ZYDIS_MNEMONIC_MOVNTQ:
+    case ZYDIS_MNEMONIC_MOVNTSD:
+    case ZYDIS_MNEMONIC_MOVNTSS:
+    case ZYDIS_MNEMONIC_VMOVNTDQ:
+    case ZYDIS_MNEMONIC_VMOVNTDQA:
+    case ZYDIS_MNEMONIC_VMOVNTPD:
+    case ZYDIS_MNEMONIC_VMOVNTPS:
+    case ZYDIS_MNEMONIC_MASKMOVDQU:
+    case ZYDIS_MNEMONIC_MASKMOVQ:
+    case ZYDIS_MNEMONIC_VMASKMOVDQU:
+    case ZYDIS_MNEMONIC_VMASKMOVPD:
+    case ZYDIS_MNEMONIC_VMASKMOVPS:
+    case ZYDIS_MNEMONIC_VPMASKMOVD:
+    case ZYDIS_MNEMONIC_VPMASKMOVQ:
+    case ZYDIS_MNEMONIC_MOVDIRI:
+    case ZYDIS_MNEMONIC_MOVDIR64B:
+    case ZYDIS_MNEMONIC_XCHG:  // locked whether or not it says so
+    case ZYDIS_MNEMONIC_CMPXCHG:
+    case ZYDIS_MNEMONIC_CMPXCHG8B:
+    case ZYDIS_MNEMONIC_CMPXCHG16B:
+    case ZYDIS_MNEMONIC_XADD:
+    case ZYDIS_MNEMONIC_DIV:  // divide errors are raised at the instruction
+    case ZYDIS_MNEMONIC_IDIV:
+    case ZYDIS_MNEMONIC_BT:  // a register bit offset reaches beyond the operand
+    case ZYDIS_MNEMONIC_BTC:
+    case ZYDIS_MNEMONIC_BTR:
+    case ZYDIS_MNEMONIC_BTS:
+    case ZYDIS_MNEMONIC_CLFLUSH:
+    case ZYDIS_MNEMONIC_CLFLUSHOPT:
+    case ZYDIS_MNEMONIC_CLWB:
+    case ZYDIS_MNEMONIC_LEA:
+    case ZYDIS_MNEMONIC_NOP:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Legacy SSE instructions with a 16-byte memory operand fault unless it is aligned, but these;
+// VEX and EVEX ones only when they say so.
+bool needs_alignment(const ZydisDecodedInstruction& instruction, unsigned width) {
+  switch (instruction.mnemonic) {
+    case ZYDIS_MNEMONIC_MOVAPS:
+    case ZYDIS_MNEMONIC_MOVAPD:
+    case ZYDIS_MNEMONIC_MOVDQA:
+    case ZYDIS_MNEMONIC_VMOVAPS:
+    case ZYDIS_MNEMONIC_VMOVAPD:
+    case ZYDIS_MNEMONIC_VMOVDQA:
+    case ZYDIS_MNEMONIC_VMOVDQA32:
+    case ZYDIS_MNEMONIC_VMOVDQA64:
+      return true;
+    case ZYDIS_MNEMONIC_MOVUPS:
+    case ZYDIS_MNEMONIC_MOVUPD:
+    case ZYDIS_MNEMONIC_MOVDQU:
+    case ZYDIS_MNEMONIC_LDDQU:
+      return false;
+    default:
+      break;
+  }
+  const bool legacy_sse = instruction.encoding == ZYDIS_INSTRUCTION_ENCODING_LEGACY &&
+                          (instruction.meta.isa_set == ZYDIS_ISA_SET_SSE ||
+                           instruction.meta.isa_set == ZYDIS_ISA_SET_SSE2 ||
+                           instruction.meta.isa_set == ZYDIS_ISA_SET_SSE3 ||
+                           instruction.meta.isa_set == ZYDIS_ISA_SET_SSSE3 ||
+                           instruction.meta.isa_set == ZYDIS_ISA_SET_SSE4 ||
+                           instruction.meta.isa_set == ZYDIS_ISA_SET_SSE42 ||
+                           instruction.meta.isa_set == ZYDIS_ISA_SET_AES ||
+                           instruction.meta.isa_set == ZYDIS_ISA_SET_PCLMULQDQ);
+  return legacy_sse && width == 16;
+}
+
+bool is_mov_family(const ZydisDecodedInstruction& instruction) {
+  switch (instruction.mnemonic) {
+    case ZYDIS_MNEMONIC_MOV:
+    case ZYDIS_MNEMONIC_MOVZX:
+    case ZYDIS_MNEMONIC_MOVSX:
+    case ZYDIS_MNEMONIC_MOVSXD:
+      return true;
+    default:
+      return false;
+  }
+}
+
+Analysis analyze(const ZydisDecodedInstruction& instruction, const ZydisDecodedOperand* operands) {
+  Analysis none;
+  Analysis a;
+  if (instruction.address_width != 64 || instruction.machine_mode != ZYDIS_MACHINE_MODE_LONG_64) {
+    return none;
+  }
+  if (instruction.attributes &
+      (ZYDIS_ATTRIB_HAS_SEGMENT_FS | ZYDIS_ATTRIB_HAS_SEGMENT_GS | ZYDIS_ATTRIB_HAS_LOCK |
+       ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) {
+    return none;
+  }
+  switch (instruction.meta.category) {
+    case ZYDIS_CATEGORY_CALL:
+    case ZYDIS_CATEGORY_RET:
+    case ZYDIS_CATEGORY_COND_BR:
+    case ZYDIS_CATEGORY_UNCOND_BR:
+    case ZYDIS_CATEGORY_PUSH:
+    case ZYDIS_CATEGORY_POP:
+    case ZYDIS_CATEGORY_STRINGOP:
+    case ZYDIS_CATEGORY_SYSTEM:
+    case ZYDIS_CATEGORY_SYSCALL:
+    case ZYDIS_CATEGORY_INTERRUPT:
+    case ZYDIS_CATEGORY_SEMAPHORE:
+    case ZYDIS_CATEGORY_PREFETCH:
+    case ZYDIS_CATEGORY_X87_ALU:
+    case ZYDIS_CATEGORY_SGX:
+    case ZYDIS_CATEGORY_VTX:
+    case ZYDIS_CATEGORY_IOSTRINGOP:
+    case ZYDIS_CATEGORY_AVX2GATHER:
+    case ZYDIS_CATEGORY_PREFETCHWT1:
+    case ZYDIS_CATEGORY_XSAVE:
+    case ZYDIS_CATEGORY_XSAVEOPT:
+    case ZYDIS_CATEGORY_GATHER:
+    case ZYDIS_CATEGORY_SCATTER:
+    case ZYDIS_CATEGORY_AMX_TILE:
+      return none;
+    default:
+      break;
+  }
+  if (left_to_the_emulator(instruction.mnemonic)) return none;
+  // One memory operand, explicit, addressed by 64-bit registers other than RSP and RIP.
+  for (uint8_t i = 0; i < instruction.operand_count; ++i) {
+    const ZydisDecodedOperand& operand = operands[i];
+    if (operand.type == ZYDIS_OPERAND_TYPE_MEMORY) {
+      if (a.memory >= 0 || operand.visibility != ZYDIS_OPERAND_VISIBILITY_EXPLICIT) return none;
+      a.memory = i;
+    }
+  }
+  if (a.memory < 0) return none;
+  const ZydisDecodedOperand& m = operands[a.memory];
+  if (m.mem.type != ZYDIS_MEMOP_TYPE_MEM) return none;
+  if (m.mem.base == ZYDIS_REGISTER_NONE && m.mem.index == ZYDIS_REGISTER_NONE) return none;
+  if (m.mem.base != ZYDIS_REGISTER_NONE &&
+      (!is_gpr64(m.mem.base) || m.mem.base == ZYDIS_REGISTER_RSP)) {
+    return none;
+  }
+  if (m.mem.index != ZYDIS_REGISTER_NONE && !is_gpr64(m.mem.index)) return none;
+  if (m.actions & (ZYDIS_OPERAND_ACTION_CONDREAD | ZYDIS_OPERAND_ACTION_CONDWRITE)) return none;
+  a.width = m.size / 8;
+  if (a.width == 0 || (a.width & (a.width - 1)) != 0 || a.width > kMaxAccessWidth ||
+      m.size % 8 != 0) {
+    return none;
+  }
+  if (a.width == 64 && !x86::has_avx512()) return none;
+  a.reads = (m.actions & ZYDIS_OPERAND_ACTION_READ) != 0;
+  a.writes = (m.actions & ZYDIS_OPERAND_ACTION_WRITE) != 0;
+  if (!a.reads && !a.writes) return none;
+  // The registers it uses; RSP and RIP not at all (the sequence moves RSP; RIP moves with it),
+  // the high byte registers not as operands (they have no 64-bit form to save).
+  for (uint8_t i = 0; i < instruction.operand_count; ++i) {
+    const ZydisDecodedOperand& operand = operands[i];
+    ZydisRegister regs[3] = {ZYDIS_REGISTER_NONE, ZYDIS_REGISTER_NONE, ZYDIS_REGISTER_NONE};
+    if (operand.type == ZYDIS_OPERAND_TYPE_REGISTER) {
+      regs[0] = operand.reg.value;
+      if (is_high_byte(operand.reg.value)) return none;
+    } else if (operand.type == ZYDIS_OPERAND_TYPE_MEMORY) {
+      regs[0] = operand.mem.base;
+      regs[1] = operand.mem.index;
+    }
+    for (ZydisRegister reg : regs) {
+      if (reg == ZYDIS_REGISTER_NONE || reg == ZYDIS_REGISTER_RFLAGS ||
+          reg == ZYDIS_REGISTER_EFLAGS || reg == ZYDIS_REGISTER_FLAGS ||
+          reg == ZYDIS_REGISTER_MXCSR) {
+        continue;
+      }
+      if (enclosing64(reg) == ZYDIS_REGISTER_RSP || enclosing64(reg) == ZYDIS_REGISTER_RIP) {
+        return none;
+      }
+      if (int number = gpr_number(reg); number >= 0) {
+        a.gprs |= 1u << number;
+      } else if (int vector = vector_number(reg); vector >= 0) {
+        a.vectors |= 1u << vector;
+      } else if (ZydisRegisterGetClass(reg) == ZYDIS_REGCLASS_SEGMENT) {
+        return none;
+      }
+    }
+  }
+  a.aligned = needs_alignment(instruction, a.width);
+  a.undefined_flags = instruction.cpu_flags != nullptr && instruction.cpu_flags->undefined != 0;
+  // The MOV family between a general-purpose register or an immediate and memory is made in
+  // place; everything else through the bounce buffer.
+  const ZydisDecodedOperand& other = operands[a.memory == 0 ? 1 : 0];
+  const bool direct =
+      is_mov_family(instruction) && instruction.operand_count_visible == 2 && a.width <= 8 &&
+      ((other.type == ZYDIS_OPERAND_TYPE_REGISTER && gpr_number(other.reg.value) >= 0) ||
+       (other.type == ZYDIS_OPERAND_TYPE_IMMEDIATE && a.memory == 0));
+  a.form = direct ? Form::Direct : Form::Bounce;
+  return a;
+}
+
+// --- Encoding helpers ------------------------------------------------------------------------
 
 // Appends a rel32 branch (`opcode` bytes, then the displacement) whose target is patched later;
 // returns where its displacement is.
@@ -53,7 +285,13 @@ void patch_branch(uint8_t* out, size_t displacement_at, size_t target) {
   std::memcpy(out + displacement_at, &rel, sizeof(rel));
 }
 
-// Operand helpers for requests.
+constexpr uint8_t kJa[2] = {0x0f, 0x87};
+constexpr uint8_t kJae[2] = {0x0f, 0x83};
+constexpr uint8_t kJb[2] = {0x0f, 0x82};
+constexpr uint8_t kJe[2] = {0x0f, 0x84};
+constexpr uint8_t kJne[2] = {0x0f, 0x85};
+constexpr uint8_t kJmp[1] = {0xe9};
+
 void set_register(ZydisEncoderOperand& operand, ZydisRegister reg) {
   operand.type = ZYDIS_OPERAND_TYPE_REGISTER;
   operand.reg.value = reg;
@@ -62,16 +300,76 @@ void set_immediate(ZydisEncoderOperand& operand, int64_t value) {
   operand.type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
   operand.imm.s = value;
 }
-// A quadword of the access log at %fs:(log + displacement [+ index]).
-void set_log_memory(ZydisEncoderRequest& request, ZydisEncoderOperand& operand, intptr_t log_offset,
-                    int32_t displacement, ZydisRegister index) {
+
+// Thread state at %fs:(offset + displacement [+ index]), `size` bytes.
+void set_thread_memory(ZydisEncoderRequest& request, ZydisEncoderOperand& operand, intptr_t offset,
+                       int32_t displacement, ZydisRegister index, uint16_t size = 8) {
   request.prefixes |= ZYDIS_ATTRIB_HAS_SEGMENT_FS;
   operand.type = ZYDIS_OPERAND_TYPE_MEMORY;
   operand.mem.base = ZYDIS_REGISTER_NONE;
   operand.mem.index = index;
   operand.mem.scale = index == ZYDIS_REGISTER_NONE ? 0 : 1;
-  operand.mem.displacement = log_offset + displacement;
-  operand.mem.size = 8;
+  operand.mem.displacement = offset + displacement;
+  operand.mem.size = size;
+}
+
+// [base + displacement], `size` bytes.
+void set_register_memory(ZydisEncoderOperand& operand, ZydisRegister base, int32_t displacement,
+                         uint16_t size = 8) {
+  operand.type = ZYDIS_OPERAND_TYPE_MEMORY;
+  operand.mem.base = base;
+  operand.mem.index = ZYDIS_REGISTER_NONE;
+  operand.mem.scale = 0;
+  operand.mem.displacement = displacement;
+  operand.mem.size = size;
+}
+
+// A place in memory for the emitters below: thread state (%fs-relative, maybe indexed by a
+// register) or [base].
+struct Place {
+  bool thread = false;
+  intptr_t offset = 0;  // thread: the TLS offset of the structure
+  int32_t displacement = 0;
+  ZydisRegister reg = ZYDIS_REGISTER_NONE;  // thread: the index; otherwise the base
+};
+Place in_thread(intptr_t offset, size_t displacement, ZydisRegister index = ZYDIS_REGISTER_NONE) {
+  return {true, offset, static_cast<int32_t>(displacement), index};
+}
+Place at_register(ZydisRegister base) {
+  return {false, 0, 0, base};
+}
+
+void set_place(ZydisEncoderRequest& request, ZydisEncoderOperand& operand, const Place& place,
+               uint16_t size) {
+  if (place.thread) {
+    set_thread_memory(request, operand, place.offset, place.displacement, place.reg, size);
+  } else {
+    set_register_memory(operand, place.reg, place.displacement, size);
+  }
+}
+
+// `mnemonic reg, [place]`
+void emit_from(x86::CodeWriter& code, ZydisMnemonic mnemonic, ZydisRegister reg, const Place& place,
+               uint16_t size = 8) {
+  ZydisEncoderRequest r = x86::CodeWriter::request(mnemonic);
+  r.operand_count = 2;
+  set_register(r.operands[0], reg);
+  set_place(r, r.operands[1], place, size);
+  code.emit(r);
+}
+
+// `mnemonic [place], reg` (reg NONE: `mnemonic [place], $immediate`)
+void emit_to(x86::CodeWriter& code, ZydisMnemonic mnemonic, const Place& place, ZydisRegister reg,
+             int64_t immediate = 0, uint16_t size = 8) {
+  ZydisEncoderRequest r = x86::CodeWriter::request(mnemonic);
+  r.operand_count = 2;
+  set_place(r, r.operands[0], place, size);
+  if (reg != ZYDIS_REGISTER_NONE) {
+    set_register(r.operands[1], reg);
+  } else {
+    set_immediate(r.operands[1], immediate);
+  }
+  code.emit(r);
 }
 
 void emit_with_immediate(x86::CodeWriter& code, ZydisMnemonic mnemonic, ZydisRegister to,
@@ -88,114 +386,7 @@ void emit_move_stack(x86::CodeWriter& code, int32_t displacement) {
   ZydisEncoderRequest r = x86::CodeWriter::request(ZYDIS_MNEMONIC_LEA);
   r.operand_count = 2;
   set_register(r.operands[0], ZYDIS_REGISTER_RSP);
-  r.operands[1].type = ZYDIS_OPERAND_TYPE_MEMORY;
-  r.operands[1].mem.base = ZYDIS_REGISTER_RSP;
-  r.operands[1].mem.displacement = displacement;
-  r.operands[1].mem.size = 8;
-  code.emit(r);
-}
-
-// An instruction with a log quadword as its first operand and a register or an immediate as
-// its second: mov %reg, %fs:...; mov $imm, %fs:...; cmp $imm, %fs:...; add $imm, %fs:...
-void emit_log_operation(x86::CodeWriter& code, ZydisMnemonic mnemonic, intptr_t log_offset,
-                        int32_t displacement, ZydisRegister index, ZydisRegister reg,
-                        int64_t immediate) {
-  ZydisEncoderRequest r = x86::CodeWriter::request(mnemonic);
-  r.operand_count = 2;
-  set_log_memory(r, r.operands[0], log_offset, displacement, index);
-  if (reg != ZYDIS_REGISTER_NONE) {
-    set_register(r.operands[1], reg);
-  } else {
-    set_immediate(r.operands[1], immediate);
-  }
-  code.emit(r);
-}
-
-// mov %fs:(log + displacement), %reg
-void emit_log_load(x86::CodeWriter& code, ZydisRegister reg, intptr_t log_offset,
-                   int32_t displacement) {
-  ZydisEncoderRequest r = x86::CodeWriter::request(ZYDIS_MNEMONIC_MOV);
-  r.operand_count = 2;
-  set_register(r.operands[0], reg);
-  set_log_memory(r, r.operands[1], log_offset, displacement, ZYDIS_REGISTER_NONE);
-  code.emit(r);
-}
-
-}  // namespace
-
-bool can_divert(const ZydisDecodedInstruction& instruction, const ZydisDecodedOperand* operands) {
-  switch (instruction.mnemonic) {
-    case ZYDIS_MNEMONIC_MOV:
-    case ZYDIS_MNEMONIC_MOVZX:
-    case ZYDIS_MNEMONIC_MOVSX:
-    case ZYDIS_MNEMONIC_MOVSXD:
-      break;
-    default:
-      return false;
-  }
-  if (instruction.operand_count_visible != 2 || instruction.address_width != 64) return false;
-  if (instruction.attributes &
-      (ZYDIS_ATTRIB_HAS_SEGMENT_FS | ZYDIS_ATTRIB_HAS_SEGMENT_GS | ZYDIS_ATTRIB_HAS_LOCK)) {
-    return false;
-  }
-  int memory = memory_operand(instruction, operands);
-  if (memory < 0) return false;
-  const ZydisDecodedOperand& m = operands[memory];
-  if (m.mem.type != ZYDIS_MEMOP_TYPE_MEM) return false;
-  if (m.size != 8 && m.size != 16 && m.size != 32 && m.size != 64) return false;
-  if (m.mem.base != ZYDIS_REGISTER_NONE &&
-      (!is_gpr64(m.mem.base) || m.mem.base == ZYDIS_REGISTER_RSP)) {
-    return false;
-  }
-  if (m.mem.index != ZYDIS_REGISTER_NONE && !is_gpr64(m.mem.index)) return false;
-  if (m.mem.base == ZYDIS_REGISTER_NONE && m.mem.index == ZYDIS_REGISTER_NONE) return false;
-  const ZydisDecodedOperand& other = operands[1 - memory];
-  if (other.type == ZYDIS_OPERAND_TYPE_REGISTER) {
-    ZydisRegisterClass kind = ZydisRegisterGetClass(other.reg.value);
-    if (kind != ZYDIS_REGCLASS_GPR8 && kind != ZYDIS_REGCLASS_GPR16 &&
-        kind != ZYDIS_REGCLASS_GPR32 && kind != ZYDIS_REGCLASS_GPR64) {
-      return false;  // a segment register
-    }
-    return !is_high_byte(other.reg.value);
-  }
-  return other.type == ZYDIS_OPERAND_TYPE_IMMEDIATE && memory == 0;  // a store of an immediate
-}
-
-namespace {
-
-// A quadword of thread state at %fs:(offset + displacement [+ index]).
-void set_thread_memory(ZydisEncoderRequest& request, ZydisEncoderOperand& operand, intptr_t offset,
-                       int32_t displacement, ZydisRegister index) {
-  set_log_memory(request, operand, offset, displacement, index);
-}
-
-// op [reg + displacement], or op reg, [...]: a memory operand addressed by a register.
-void set_register_memory(ZydisEncoderOperand& operand, ZydisRegister base, int32_t displacement) {
-  operand.type = ZYDIS_OPERAND_TYPE_MEMORY;
-  operand.mem.base = base;
-  operand.mem.index = ZYDIS_REGISTER_NONE;
-  operand.mem.scale = 0;
-  operand.mem.displacement = displacement;
-  operand.mem.size = 8;
-}
-
-// `mnemonic reg, %fs:(offset + displacement)`: sub, cmp, add, mov with a thread-state operand.
-void emit_from_thread(x86::CodeWriter& code, ZydisMnemonic mnemonic, ZydisRegister reg,
-                      intptr_t offset, int32_t displacement) {
-  ZydisEncoderRequest r = x86::CodeWriter::request(mnemonic);
-  r.operand_count = 2;
-  set_register(r.operands[0], reg);
-  set_thread_memory(r, r.operands[1], offset, displacement, ZYDIS_REGISTER_NONE);
-  code.emit(r);
-}
-
-// `mnemonic reg, [base + displacement]`
-void emit_from_memory(x86::CodeWriter& code, ZydisMnemonic mnemonic, ZydisRegister reg,
-                      ZydisRegister base, int32_t displacement) {
-  ZydisEncoderRequest r = x86::CodeWriter::request(mnemonic);
-  r.operand_count = 2;
-  set_register(r.operands[0], reg);
-  set_register_memory(r.operands[1], base, displacement);
+  set_register_memory(r.operands[1], ZYDIS_REGISTER_RSP, displacement);
   code.emit(r);
 }
 
@@ -209,238 +400,442 @@ void emit_call(x86::CodeWriter& code, ZydisRegister reg, const void* function) {
   code.emit(r);
 }
 
-constexpr int32_t cache_field(size_t offset) {
-  return static_cast<int32_t>(offset);
+// The register of `width` bytes (1 to 8) of general-purpose register `reg64`.
+ZydisRegister sized(ZydisRegister reg64, unsigned width) {
+  const int number = reg64 - ZYDIS_REGISTER_RAX;
+  switch (width) {
+    case 1:
+      return number < 4 ? static_cast<ZydisRegister>(ZYDIS_REGISTER_AL + number)
+                        : static_cast<ZydisRegister>(ZYDIS_REGISTER_SPL + number - 4);
+    case 2:
+      return static_cast<ZydisRegister>(ZYDIS_REGISTER_AX + number);
+    case 4:
+      return static_cast<ZydisRegister>(ZYDIS_REGISTER_EAX + number);
+    default:
+      return reg64;
+  }
 }
 
-}  // namespace
+// Loads `width` bytes (1 to 8) at `place` into `reg64`, zero-extended: one access.
+void emit_load_zero_extended(x86::CodeWriter& code, ZydisRegister reg64, const Place& place,
+                             unsigned width) {
+  if (width <= 2) {
+    emit_from(code, ZYDIS_MNEMONIC_MOVZX, sized(reg64, 4), place, static_cast<uint16_t>(width));
+  } else {
+    emit_from(code, ZYDIS_MNEMONIC_MOV, sized(reg64, width), place, static_cast<uint16_t>(width));
+  }
+}
 
-size_t build_diverted_access(const ZydisDecodedInstruction& instruction,
-                             const ZydisDecodedOperand* operands, uintptr_t original_pc,
-                             const uint8_t* original_bytes, bool flags_live,
-                             const ThreadStateOffsets& offsets, uint8_t* out, size_t room,
-                             DivertedAccessLayout* layout) {
-  const int memory = memory_operand(instruction, operands);
-  const ZydisDecodedOperand& m = operands[memory];
-  const ZydisDecodedOperand& other = operands[1 - memory];
-  const bool write = memory == 0;
-  const unsigned width = m.size / 8;
-  const unsigned log2_width = static_cast<unsigned>(__builtin_ctz(width));
-  if ((width & (width - 1)) != 0 || width > kMaxAccessWidth) return 0;
-  const intptr_t log = offsets.log;
-  const intptr_t cache = offsets.region_cache;
-  for (intptr_t offset : {log, cache}) {
+// Stores the low `width` bytes (1 to 8) of `reg64` at `place`: one access.
+void emit_store_sized(x86::CodeWriter& code, const Place& place, ZydisRegister reg64,
+                      unsigned width) {
+  emit_to(code, ZYDIS_MNEMONIC_MOV, place, sized(reg64, width), 0, static_cast<uint16_t>(width));
+}
+
+// A vector move of `width` bytes (16, 32 or 64) between vector register `number` and memory.
+// 16 bytes with legacy SSE (which leaves the upper bits of the register alone); 32 with VEX; 64
+// with EVEX.
+void emit_vector_move(x86::CodeWriter& code, int number, unsigned width, const Place& place,
+                      bool to_memory) {
+  ZydisMnemonic mnemonic = width == 16   ? ZYDIS_MNEMONIC_MOVDQU
+                           : width == 32 ? ZYDIS_MNEMONIC_VMOVDQU
+                                         : ZYDIS_MNEMONIC_VMOVDQU64;
+  ZydisRegister reg = static_cast<ZydisRegister>((width == 16   ? ZYDIS_REGISTER_XMM0
+                                                  : width == 32 ? ZYDIS_REGISTER_YMM0
+                                                                : ZYDIS_REGISTER_ZMM0) +
+                                                 number);
+  ZydisEncoderRequest r = x86::CodeWriter::request(mnemonic);
+  // EVEX forms take their mask register as an operand: k0, none.
+  const bool evex = width == 64;
+  r.operand_count = evex ? 3 : 2;
+  ZydisEncoderOperand& memory = r.operands[to_memory ? 0 : r.operand_count - 1];
+  ZydisEncoderOperand& vector = r.operands[to_memory ? r.operand_count - 1 : 0];
+  set_place(r, memory, place, static_cast<uint16_t>(width));
+  set_register(vector, reg);
+  if (evex) set_register(r.operands[1], ZYDIS_REGISTER_K0);
+  code.emit(r);
+}
+
+// --- The sequence ----------------------------------------------------------------------------
+
+// Builds one instrumented access: the prologue, the checks and the slow paths every form shares,
+// around the form's own body.
+class AccessBuilder {
+ public:
+  AccessBuilder(const ZydisDecodedInstruction& instruction, const ZydisDecodedOperand* operands,
+                const Analysis& analysis, uintptr_t original_pc, const uint8_t* original_bytes,
+                const FlagLiveness& flags, const ThreadStateOffsets& offsets, uint8_t* out,
+                size_t room)
+      : instruction_(instruction),
+        operands_(operands),
+        a_(analysis),
+        pc_(original_pc),
+        bytes_(original_bytes),
+        flags_(flags),
+        offsets_(offsets),
+        out_(out),
+        code_(out, room) {
+    // Flags an instruction leaves undefined may keep the values they had (some CPUs do): the
+    // instruction then runs with the program's, as it would in place.
+    if (a_.form == Form::Bounce && a_.undefined_flags) flags_.before = true;
+  }
+
+  size_t build(DivertedAccessLayout* layout);
+
+ private:
+  // Records this access takes in the log: a read's, a write's, each with its continuations.
+  size_t span() const {
+    return (a_.reads ? access_record_span(a_.width) : 0) +
+           (a_.writes && a_.form == Form::Bounce ? access_record_span(a_.width) : 0) +
+           (a_.form == Form::Direct ? 1 : 0);
+  }
+  int32_t record(size_t index, size_t field) const {
+    return static_cast<int32_t>(offsetof(AccessLog, records) + index * sizeof(AccessRecord) +
+                                field);
+  }
+  Place log(size_t displacement, ZydisRegister index = ZYDIS_REGISTER_NONE) const {
+    return in_thread(offsets_.log, displacement, index);
+  }
+  Place cache(size_t displacement) const { return in_thread(offsets_.region_cache, displacement); }
+  bool choose_scratch();
+  void emit_prologue();
+  void emit_epilogue();
+  void emit_checks();
+  void emit_slow_paths();
+  void emit_direct_body();
+  void emit_bounce_body();
+  // The record at `index` (of the access's span) of an access whose value is in `value`: its
+  // address (the traced one, in the record before when `address` is NONE), PC and info.
+  void emit_record_fields(size_t index, uint64_t info);
+  // Copies the operand between the alias (at `address`) and the bounce buffer, with one access,
+  // and its value into the record at `index` and its continuations.
+  void emit_copy(bool from_alias, size_t index);
+  // The original instruction with its memory operand replaced (its base `base`, or the bounce
+  // buffer when `base` is NONE).
+  bool emit_redirected(ZydisRegister base);
+
+  const ZydisDecodedInstruction& instruction_;
+  const ZydisDecodedOperand* operands_;
+  const Analysis& a_;
+  uintptr_t pc_;
+  const uint8_t* bytes_;
+  FlagLiveness flags_;
+  ThreadStateOffsets offsets_;
+  uint8_t* out_;
+  x86::CodeWriter code_;
+  ZydisRegister address_ = ZYDIS_REGISTER_NONE;  // the traced address, then the alias's
+  ZydisRegister work_ = ZYDIS_REGISTER_NONE;     // the checks, then the record's offset
+  ZydisRegister value_ = ZYDIS_REGISTER_NONE;    // the value, the PC (bounce form only)
+  int vector_ = -1;                              // a vector register set aside (wide bounce)
+  size_t check_label_ = 0;
+  size_t counted_label_ = 0;
+  size_t to_slow_ = 0, to_stale_ = 0, to_full_ = 0, to_done_ = 0, to_misaligned_ = 0;
+};
+
+bool AccessBuilder::choose_scratch() {
+  ZydisRegister* wanted[3] = {&address_, &work_, &value_};
+  const size_t count = a_.form == Form::Bounce ? 3 : 2;
+  size_t found = 0;
+  for (int number = 0; number < kGprs && found < count; ++number) {
+    if (number == ZYDIS_REGISTER_RSP - ZYDIS_REGISTER_RAX || (a_.gprs & (1u << number))) continue;
+    *wanted[found++] = static_cast<ZydisRegister>(ZYDIS_REGISTER_RAX + number);
+  }
+  if (found < count) return false;
+  if (a_.form == Form::Bounce && a_.width > 8) {
+    for (int number = 15; number >= 0; --number) {
+      if (!(a_.vectors & (1u << number))) {
+        vector_ = number;
+        break;
+      }
+    }
+    if (vector_ < 0) return false;
+  }
+  return true;
+}
+
+void AccessBuilder::emit_prologue() {
+  emit_move_stack(code_, -kRedZone);
+  code_.push(address_);
+  code_.push(work_);
+  if (value_ != ZYDIS_REGISTER_NONE) code_.push(value_);
+  if (flags_.before) code_.plain(ZYDIS_MNEMONIC_PUSHFQ);
+  const ZydisDecodedOperand& m = operands_[a_.memory];
+  ZydisEncoderRequest r = x86::CodeWriter::request(ZYDIS_MNEMONIC_LEA);
+  r.operand_count = 2;
+  set_register(r.operands[0], address_);
+  r.operands[1].type = ZYDIS_OPERAND_TYPE_MEMORY;
+  r.operands[1].mem.base = m.mem.base;
+  r.operands[1].mem.index = m.mem.index;
+  r.operands[1].mem.scale = m.mem.index == ZYDIS_REGISTER_NONE ? 0 : m.mem.scale;
+  r.operands[1].mem.displacement = m.mem.disp.value;
+  r.operands[1].mem.size = 8;
+  code_.emit(r);
+  if (a_.aligned) {
+    // A misaligned operand faults in place, as it does untraced.
+    emit_with_immediate(code_, ZYDIS_MNEMONIC_TEST, address_, a_.width - 1);
+    to_misaligned_ = branch_placeholder(code_, kJne, sizeof(kJne));
+  }
+}
+
+void AccessBuilder::emit_epilogue() {
+  if (value_ != ZYDIS_REGISTER_NONE) code_.pop(value_);
+  code_.pop(work_);
+  code_.pop(address_);
+  emit_move_stack(code_, kRedZone);
+}
+
+// The region this thread reached last, if the regions have not changed since (work = the
+// access's offset in it, against its limit for this width); then room for the records, a full
+// log being emptied before the access so that the access is made once whatever happens.
+void AccessBuilder::emit_checks() {
+  const unsigned log2_width = static_cast<unsigned>(__builtin_ctz(a_.width));
+  const RegionView& view = region_view();
+  check_label_ = code_.size();
+  code_.move(work_, address_);
+  emit_from(code_, ZYDIS_MNEMONIC_SUB, work_, cache(offsetof(RegionCache, low)));
+  emit_from(code_, ZYDIS_MNEMONIC_CMP, work_,
+            cache(offsetof(RegionCache, limit) + log2_width * sizeof(uint64_t)));
+  to_slow_ = branch_placeholder(code_, kJa, sizeof(kJa));
+  emit_with_immediate(code_, ZYDIS_MNEMONIC_MOV, work_,
+                      static_cast<int64_t>(reinterpret_cast<uintptr_t>(&view.generation)));
+  emit_from(code_, ZYDIS_MNEMONIC_MOV, work_, at_register(work_));
+  emit_from(code_, ZYDIS_MNEMONIC_CMP, work_, cache(offsetof(RegionCache, generation)));
+  to_stale_ = branch_placeholder(code_, kJne, sizeof(kJne));
+  emit_from(code_, ZYDIS_MNEMONIC_MOV, work_, log(offsetof(AccessLog, count)));
+  emit_with_immediate(code_, ZYDIS_MNEMONIC_CMP, work_,
+                      static_cast<int64_t>(kAccessLogRecords - span()));
+  to_full_ = branch_placeholder(code_, kJa, sizeof(kJa));
+  emit_with_immediate(code_, ZYDIS_MNEMONIC_SHL, work_, 5);
+  static_assert(sizeof(AccessRecord) == 32);
+}
+
+void AccessBuilder::emit_record_fields(size_t index, uint64_t info) {
+  emit_to(code_, ZYDIS_MNEMONIC_MOV, log(record(index, offsetof(AccessRecord, info)), work_),
+          ZYDIS_REGISTER_NONE, static_cast<int64_t>(info));
+}
+
+// The MOV family: the instruction itself on the alias; the record's value is the register it
+// stores (or the immediate), or the register it loaded.
+void AccessBuilder::emit_direct_body() {
+  const bool write = a_.memory == 0;
+  const ZydisDecodedOperand& other = operands_[write ? 1 : 0];
+  emit_to(code_, ZYDIS_MNEMONIC_MOV, log(record(0, offsetof(AccessRecord, address)), work_),
+          address_);
+  emit_from(code_, ZYDIS_MNEMONIC_ADD, address_, cache(offsetof(RegionCache, delta)));
+  emit_redirected(address_);
+  if (other.type == ZYDIS_OPERAND_TYPE_REGISTER) {
+    emit_to(code_, ZYDIS_MNEMONIC_MOV, log(record(0, offsetof(AccessRecord, value)), work_),
+            enclosing64(other.reg.value));
+  } else {
+    emit_to(code_, ZYDIS_MNEMONIC_MOV, log(record(0, offsetof(AccessRecord, value)), work_),
+            ZYDIS_REGISTER_NONE, other.imm.value.s);
+  }
+  emit_with_immediate(code_, ZYDIS_MNEMONIC_MOV, address_, static_cast<int64_t>(pc_));
+  emit_to(code_, ZYDIS_MNEMONIC_MOV, log(record(0, offsetof(AccessRecord, pc)), work_), address_);
+  emit_record_fields(0, a_.width | (write ? kAccessWrite : 0));
+  emit_to(code_, ZYDIS_MNEMONIC_ADD, log(offsetof(AccessLog, count)), ZYDIS_REGISTER_NONE, 1);
+}
+
+void AccessBuilder::emit_copy(bool from_alias, size_t index) {
+  const Place alias = at_register(address_);
+  const Place bounce = log(offsetof(AccessLog, bounce));
+  const Place value = log(record(index, offsetof(AccessRecord, value)), work_);
+  if (a_.width <= 8) {
+    emit_load_zero_extended(code_, value_, from_alias ? alias : bounce, a_.width);
+    emit_store_sized(code_, from_alias ? bounce : alias, value_, a_.width);
+    emit_to(code_, ZYDIS_MNEMONIC_MOV, value, value_);
+    return;
+  }
+  // A wide operand, through a vector register set aside in the log's spill (64 bytes where
+  // AVX-512 is, so that the bits above the width are kept too).
+  const unsigned spill = x86::has_avx512() ? 64 : a_.width;
+  const Place spilled = log(offsetof(AccessLog, spill));
+  emit_vector_move(code_, vector_, spill == 64 ? 64 : a_.width, spilled, /*to_memory=*/true);
+  emit_vector_move(code_, vector_, a_.width, from_alias ? alias : bounce, false);
+  emit_vector_move(code_, vector_, a_.width, from_alias ? bounce : alias, true);
+  // The whole value in the continuations, and its first 8 bytes in the record itself.
+  emit_vector_move(code_, vector_, a_.width, log(record(index + 1, 0), work_), true);
+  emit_vector_move(code_, vector_, spill == 64 ? 64 : a_.width, spilled, false);
+  emit_from(code_, ZYDIS_MNEMONIC_MOV, value_, bounce);
+  emit_to(code_, ZYDIS_MNEMONIC_MOV, value, value_);
+}
+
+// Any other instruction: the operand read once from the alias into the bounce buffer (and
+// logged), the instruction run on the buffer, and what it wrote stored back once (and logged).
+void AccessBuilder::emit_bounce_body() {
+  const size_t read_span = a_.reads ? access_record_span(a_.width) : 0;
+  const size_t write_index = read_span;
+  // The traced address into each record, then the alias.
+  if (a_.reads) {
+    emit_to(code_, ZYDIS_MNEMONIC_MOV, log(record(0, offsetof(AccessRecord, address)), work_),
+            address_);
+  }
+  if (a_.writes) {
+    emit_to(code_, ZYDIS_MNEMONIC_MOV,
+            log(record(write_index, offsetof(AccessRecord, address)), work_), address_);
+  }
+  emit_from(code_, ZYDIS_MNEMONIC_ADD, address_, cache(offsetof(RegionCache, delta)));
+  if (a_.reads) emit_copy(/*from_alias=*/true, 0);
+  emit_with_immediate(code_, ZYDIS_MNEMONIC_MOV, value_, static_cast<int64_t>(pc_));
+  if (a_.reads) {
+    emit_to(code_, ZYDIS_MNEMONIC_MOV, log(record(0, offsetof(AccessRecord, pc)), work_), value_);
+    emit_record_fields(0, a_.width);
+  }
+  if (a_.writes) {
+    emit_to(code_, ZYDIS_MNEMONIC_MOV, log(record(write_index, offsetof(AccessRecord, pc)), work_),
+            value_);
+    emit_record_fields(write_index, a_.width | kAccessWrite);
+  }
+  // The instruction on the buffer, with the program's flags; what it makes of them kept.
+  if (flags_.before) code_.plain(ZYDIS_MNEMONIC_POPFQ);
+  emit_redirected(ZYDIS_REGISTER_NONE);
+  if (flags_.after) code_.plain(ZYDIS_MNEMONIC_PUSHFQ);
+  if (a_.writes) emit_copy(/*from_alias=*/false, write_index);
+  emit_to(code_, ZYDIS_MNEMONIC_ADD, log(offsetof(AccessLog, count)), ZYDIS_REGISTER_NONE,
+          static_cast<int64_t>(span()));
+}
+
+bool AccessBuilder::emit_redirected(ZydisRegister base) {
+  ZydisEncoderRequest r;
+  if (!ZYAN_SUCCESS(ZydisEncoderDecodedInstructionToEncoderRequest(
+          &instruction_, operands_, instruction_.operand_count_visible, &r))) {
+    return false;
+  }
+  ZydisEncoderOperand& redirected = r.operands[a_.memory];
+  r.prefixes &= ~(ZYDIS_ATTRIB_HAS_SEGMENT_CS | ZYDIS_ATTRIB_HAS_SEGMENT_SS |
+                  ZYDIS_ATTRIB_HAS_SEGMENT_DS | ZYDIS_ATTRIB_HAS_SEGMENT_ES);
+  if (base != ZYDIS_REGISTER_NONE) {
+    redirected.mem.base = base;
+    redirected.mem.index = ZYDIS_REGISTER_NONE;
+    redirected.mem.scale = 0;
+    redirected.mem.displacement = 0;
+  } else {
+    r.prefixes |= ZYDIS_ATTRIB_HAS_SEGMENT_FS;
+    redirected.mem.base = ZYDIS_REGISTER_NONE;
+    redirected.mem.index = ZYDIS_REGISTER_NONE;
+    redirected.mem.scale = 0;
+    redirected.mem.displacement = offsets_.log + static_cast<int64_t>(offsetof(AccessLog, bounce));
+  }
+  code_.emit(r);
+  return true;
+}
+
+size_t AccessBuilder::build(DivertedAccessLayout* layout) {
+  for (intptr_t offset : {offsets_.log, offsets_.region_cache}) {
     if (offset < INT32_MIN || offset > INT32_MAX - static_cast<intptr_t>(sizeof(AccessLog))) {
       return 0;
     }
   }
-
-  // Two scratch registers the instruction does not use.
-  ZydisRegister used[3] = {m.mem.base, m.mem.index,
-                           other.type == ZYDIS_OPERAND_TYPE_REGISTER ? enclosing64(other.reg.value)
-                                                                     : ZYDIS_REGISTER_NONE};
-  ZydisRegister scratch[2] = {ZYDIS_REGISTER_NONE, ZYDIS_REGISTER_NONE};
-  size_t found = 0;
-  for (int number = 0; number < 16 && found < 2; ++number) {
-    auto reg = static_cast<ZydisRegister>(ZYDIS_REGISTER_RAX + number);
-    if (reg == ZYDIS_REGISTER_RSP || reg == used[0] || reg == used[1] || reg == used[2]) continue;
-    scratch[found++] = reg;
-  }
-  const ZydisRegister address = scratch[0];  // the traced address, then the alias's, then the PC
-  const ZydisRegister work = scratch[1];     // the checks, then the record's offset in the log
-  const RegionView& view = region_view();
-
-  x86::CodeWriter code(out, room);
-  emit_move_stack(code, -kRedZone);
-  code.push(address);
-  code.push(work);
-  if (flags_live) code.plain(ZYDIS_MNEMONIC_PUSHFQ);
-  {
-    ZydisEncoderRequest r = x86::CodeWriter::request(ZYDIS_MNEMONIC_LEA);
-    r.operand_count = 2;
-    set_register(r.operands[0], address);
-    r.operands[1].type = ZYDIS_OPERAND_TYPE_MEMORY;
-    r.operands[1].mem.base = m.mem.base;
-    r.operands[1].mem.index = m.mem.index;
-    r.operands[1].mem.scale = m.mem.index == ZYDIS_REGISTER_NONE ? 0 : m.mem.scale;
-    r.operands[1].mem.displacement = m.mem.disp.value;
-    r.operands[1].mem.size = 8;
-    code.emit(r);
-  }
-
-  // The region this thread reached last, if the regions have not changed since: work = the
-  // access's offset in it, checked against its limit for accesses of this width.
-  const size_t check_label = code.size();
-  code.move(work, address);
-  emit_from_thread(code, ZYDIS_MNEMONIC_SUB, work, cache, cache_field(offsetof(RegionCache, low)));
-  emit_from_thread(code, ZYDIS_MNEMONIC_CMP, work, cache,
-                   cache_field(offsetof(RegionCache, limit) + log2_width * sizeof(uint64_t)));
-  static constexpr uint8_t kJa[2] = {0x0f, 0x87};
-  const size_t to_slow = branch_placeholder(code, kJa, sizeof(kJa));
-  emit_with_immediate(code, ZYDIS_MNEMONIC_MOV, work,
-                      static_cast<int64_t>(reinterpret_cast<uintptr_t>(&view.generation)));
-  emit_from_memory(code, ZYDIS_MNEMONIC_MOV, work, work, 0);
-  emit_from_thread(code, ZYDIS_MNEMONIC_CMP, work, cache,
-                   cache_field(offsetof(RegionCache, generation)));
-  static constexpr uint8_t kJne[2] = {0x0f, 0x85};
-  const size_t to_stale = branch_placeholder(code, kJne, sizeof(kJne));
-
-  // Room for its record: a full log is emptied before the access, so that the access is made
-  // once, whatever happens.
-  emit_log_load(code, work, log, offsetof(AccessLog, count));
-  emit_with_immediate(code, ZYDIS_MNEMONIC_CMP, work, kAccessLogRecords);
-  static constexpr uint8_t kJae[2] = {0x0f, 0x83};
-  const size_t to_full = branch_placeholder(code, kJae, sizeof(kJae));
-
-  // The record's address, then the access on the alias.
-  emit_with_immediate(code, ZYDIS_MNEMONIC_SHL, work, 5);
-  const auto record = static_cast<int32_t>(offsetof(AccessLog, records));
-  emit_log_operation(code, ZYDIS_MNEMONIC_MOV, log, record + offsetof(AccessRecord, address), work,
-                     address, 0);
-  emit_from_thread(code, ZYDIS_MNEMONIC_ADD, address, cache,
-                   cache_field(offsetof(RegionCache, delta)));
-  {
-    ZydisEncoderRequest r;
-    if (!ZYAN_SUCCESS(ZydisEncoderDecodedInstructionToEncoderRequest(
-            &instruction, operands, instruction.operand_count_visible, &r))) {
-      return 0;
-    }
-    ZydisEncoderOperand& redirected = r.operands[memory];
-    redirected.mem.base = address;
-    redirected.mem.index = ZYDIS_REGISTER_NONE;
-    redirected.mem.scale = 0;
-    redirected.mem.displacement = 0;
-    r.prefixes &= ~(ZYDIS_ATTRIB_HAS_SEGMENT_CS | ZYDIS_ATTRIB_HAS_SEGMENT_SS |
-                    ZYDIS_ATTRIB_HAS_SEGMENT_DS | ZYDIS_ATTRIB_HAS_SEGMENT_ES);
-    code.emit(r);
-  }
-
-  // The rest of the record: value, original PC, width and direction; then it is counted.
-  if (other.type == ZYDIS_OPERAND_TYPE_REGISTER) {
-    emit_log_operation(code, ZYDIS_MNEMONIC_MOV, log, record + offsetof(AccessRecord, value), work,
-                       enclosing64(other.reg.value), 0);
+  if (!choose_scratch()) return 0;
+  emit_prologue();
+  emit_checks();
+  bool redirected = true;
+  if (a_.form == Form::Direct) {
+    emit_direct_body();
   } else {
-    emit_log_operation(code, ZYDIS_MNEMONIC_MOV, log, record + offsetof(AccessRecord, value), work,
-                       ZYDIS_REGISTER_NONE, other.imm.value.s);
+    emit_bounce_body();
   }
-  emit_with_immediate(code, ZYDIS_MNEMONIC_MOV, address, static_cast<int64_t>(original_pc));
-  emit_log_operation(code, ZYDIS_MNEMONIC_MOV, log, record + offsetof(AccessRecord, pc), work,
-                     address, 0);
-  emit_log_operation(code, ZYDIS_MNEMONIC_MOV, log, record + offsetof(AccessRecord, info), work,
-                     ZYDIS_REGISTER_NONE, width | (write ? kAccessWrite : 0));
-  emit_log_operation(code, ZYDIS_MNEMONIC_ADD, log, offsetof(AccessLog, count), ZYDIS_REGISTER_NONE,
-                     ZYDIS_REGISTER_NONE, 1);
-  const size_t counted_label = code.size();
-  if (flags_live) code.plain(ZYDIS_MNEMONIC_POPFQ);
-  code.pop(work);
-  code.pop(address);
-  emit_move_stack(code, kRedZone);
-  static constexpr uint8_t kJmp[1] = {0xe9};
-  const size_t to_done = branch_placeholder(code, kJmp, sizeof(kJmp));
-
-  // A full log: emptied, then everything is checked again (a signal handler may have run).
-  const size_t full_label = code.size();
-  emit_call(code, work, reinterpret_cast<const void*>(&mmiotrace_access_log_flush_thunk));
-  const size_t to_check_after_flush = branch_placeholder(code, kJmp, sizeof(kJmp));
-
-  // The cache cannot tell: outside every region (the filter), or in the untraced stretch found
-  // last, is a miss; otherwise the engine is asked, and a hit is checked again.
-  const size_t slow_label = code.size();
-  emit_with_immediate(code, ZYDIS_MNEMONIC_MOV, work,
-                      static_cast<int64_t>(reinterpret_cast<uintptr_t>(&view.filter_low)));
-  emit_from_memory(code, ZYDIS_MNEMONIC_CMP, address, work, 0);
-  static constexpr uint8_t kJb[2] = {0x0f, 0x82};
-  const size_t to_miss_below = branch_placeholder(code, kJb, sizeof(kJb));
-  emit_from_memory(
-      code, ZYDIS_MNEMONIC_CMP, address, work,
-      static_cast<int32_t>(offsetof(RegionView, filter_high) - offsetof(RegionView, filter_low)));
-  const size_t to_miss_above = branch_placeholder(code, kJae, sizeof(kJae));
-  emit_from_thread(code, ZYDIS_MNEMONIC_CMP, address, cache,
-                   cache_field(offsetof(RegionCache, gap_low)));
-  const size_t to_ask_below = branch_placeholder(code, kJb, sizeof(kJb));
-  emit_from_thread(code, ZYDIS_MNEMONIC_CMP, address, cache,
-                   cache_field(offsetof(RegionCache, gap_high)));
-  const size_t to_ask_above = branch_placeholder(code, kJae, sizeof(kJae));
-  emit_from_memory(
-      code, ZYDIS_MNEMONIC_MOV, work, work,
-      static_cast<int32_t>(offsetof(RegionView, generation) - offsetof(RegionView, filter_low)));
-  emit_from_thread(code, ZYDIS_MNEMONIC_CMP, work, cache,
-                   cache_field(offsetof(RegionCache, gap_generation)));
-  static constexpr uint8_t kJe[2] = {0x0f, 0x84};
-  const size_t to_miss_in_gap = branch_placeholder(code, kJe, sizeof(kJe));
-  const size_t ask_label = code.size();
-  {
-    ZydisEncoderRequest r = x86::CodeWriter::request(ZYDIS_MNEMONIC_MOV);
-    r.operand_count = 2;
-    set_thread_memory(r, r.operands[0], cache, cache_field(offsetof(RegionCache, query_address)),
-                      ZYDIS_REGISTER_NONE);
-    set_register(r.operands[1], address);
-    code.emit(r);
-  }
-  {
-    ZydisEncoderRequest r = x86::CodeWriter::request(ZYDIS_MNEMONIC_MOV);
-    r.operand_count = 2;
-    set_thread_memory(r, r.operands[0], cache, cache_field(offsetof(RegionCache, query_width)),
-                      ZYDIS_REGISTER_NONE);
-    set_immediate(r.operands[1], width);
-    code.emit(r);
-  }
-  emit_call(code, work, reinterpret_cast<const void*>(&mmiotrace_region_lookup_thunk));
-  {
-    ZydisEncoderRequest r = x86::CodeWriter::request(ZYDIS_MNEMONIC_CMP);
-    r.operand_count = 2;
-    set_thread_memory(r, r.operands[0], cache, cache_field(offsetof(RegionCache, query_hit)),
-                      ZYDIS_REGISTER_NONE);
-    set_immediate(r.operands[1], 0);
-    code.emit(r);
-  }
-  const size_t to_check_after_lookup = branch_placeholder(code, kJne, sizeof(kJne));
-
-  // A miss: the instruction as it is (it has no RIP-relative operand: it moves unchanged).
-  const size_t miss_label = code.size();
-  if (flags_live) code.plain(ZYDIS_MNEMONIC_POPFQ);
-  code.pop(work);
-  code.pop(address);
-  emit_move_stack(code, kRedZone);
-  code.raw(original_bytes, instruction.length);
-  const size_t done_label = code.size();
-  if (!code.ok()) return 0;
-  patch_branch(out, to_slow, slow_label);
-  patch_branch(out, to_stale, slow_label);
-  patch_branch(out, to_full, full_label);
-  patch_branch(out, to_done, done_label);
-  patch_branch(out, to_check_after_flush, check_label);
-  patch_branch(out, to_miss_below, miss_label);
-  patch_branch(out, to_miss_above, miss_label);
-  patch_branch(out, to_ask_below, ask_label);
-  patch_branch(out, to_ask_above, ask_label);
-  patch_branch(out, to_miss_in_gap, miss_label);
-  patch_branch(out, to_check_after_lookup, check_label);
+  counted_label_ = code_.size();
+  if (a_.form == Form::Bounce ? flags_.after : flags_.before) code_.plain(ZYDIS_MNEMONIC_POPFQ);
+  emit_epilogue();
+  to_done_ = branch_placeholder(code_, kJmp, sizeof(kJmp));
+  emit_slow_paths();
+  if (!redirected || !code_.ok()) return 0;
   if (layout != nullptr) {
-    layout->critical_begin = static_cast<uint16_t>(check_label);
-    layout->critical_end = static_cast<uint16_t>(counted_label);
+    layout->critical_begin = static_cast<uint16_t>(check_label_);
+    layout->critical_end = static_cast<uint16_t>(counted_label_);
   }
-  return code.size();
+  return code_.size();
+}
+
+// Out of the hot path: a full log (emptied, then everything checked again: a signal handler may
+// have run); a region cache that cannot tell (outside every region, per the filter, or in the
+// untraced stretch found last, is a miss; otherwise the engine is asked, and a hit checked
+// again); a miss (the instruction as it is, on the program's memory: it has no RIP-relative
+// operand, so it moves unchanged).
+void AccessBuilder::emit_slow_paths() {
+  const RegionView& view = region_view();
+  const size_t full_label = code_.size();
+  emit_call(code_, work_, reinterpret_cast<const void*>(&mmiotrace_access_log_flush_thunk));
+  const size_t to_check_after_flush = branch_placeholder(code_, kJmp, sizeof(kJmp));
+
+  const size_t slow_label = code_.size();
+  emit_with_immediate(code_, ZYDIS_MNEMONIC_MOV, work_,
+                      static_cast<int64_t>(reinterpret_cast<uintptr_t>(&view.filter_low)));
+  emit_from(code_, ZYDIS_MNEMONIC_CMP, address_, at_register(work_));
+  const size_t to_miss_below = branch_placeholder(code_, kJb, sizeof(kJb));
+  Place filter_high = at_register(work_);
+  filter_high.displacement =
+      static_cast<int32_t>(offsetof(RegionView, filter_high) - offsetof(RegionView, filter_low));
+  emit_from(code_, ZYDIS_MNEMONIC_CMP, address_, filter_high);
+  const size_t to_miss_above = branch_placeholder(code_, kJae, sizeof(kJae));
+  emit_from(code_, ZYDIS_MNEMONIC_CMP, address_, cache(offsetof(RegionCache, gap_low)));
+  const size_t to_ask_below = branch_placeholder(code_, kJb, sizeof(kJb));
+  emit_from(code_, ZYDIS_MNEMONIC_CMP, address_, cache(offsetof(RegionCache, gap_high)));
+  const size_t to_ask_above = branch_placeholder(code_, kJae, sizeof(kJae));
+  Place generation = at_register(work_);
+  generation.displacement =
+      static_cast<int32_t>(offsetof(RegionView, generation) - offsetof(RegionView, filter_low));
+  emit_from(code_, ZYDIS_MNEMONIC_MOV, work_, generation);
+  emit_from(code_, ZYDIS_MNEMONIC_CMP, work_, cache(offsetof(RegionCache, gap_generation)));
+  const size_t to_miss_in_gap = branch_placeholder(code_, kJe, sizeof(kJe));
+  const size_t ask_label = code_.size();
+  emit_to(code_, ZYDIS_MNEMONIC_MOV, cache(offsetof(RegionCache, query_address)), address_);
+  emit_to(code_, ZYDIS_MNEMONIC_MOV, cache(offsetof(RegionCache, query_width)), ZYDIS_REGISTER_NONE,
+          a_.width);
+  emit_call(code_, work_, reinterpret_cast<const void*>(&mmiotrace_region_lookup_thunk));
+  emit_to(code_, ZYDIS_MNEMONIC_CMP, cache(offsetof(RegionCache, query_hit)), ZYDIS_REGISTER_NONE,
+          0);
+  const size_t to_check_after_lookup = branch_placeholder(code_, kJne, sizeof(kJne));
+
+  const size_t miss_label = code_.size();
+  if (flags_.before) code_.plain(ZYDIS_MNEMONIC_POPFQ);
+  emit_epilogue();
+  code_.raw(bytes_, instruction_.length);
+  const size_t done_label = code_.size();
+  if (!code_.ok()) return;
+  patch_branch(out_, to_slow_, slow_label);
+  patch_branch(out_, to_stale_, slow_label);
+  patch_branch(out_, to_full_, full_label);
+  patch_branch(out_, to_done_, done_label);
+  if (a_.aligned) patch_branch(out_, to_misaligned_, miss_label);
+  patch_branch(out_, to_check_after_flush, check_label_);
+  patch_branch(out_, to_miss_below, miss_label);
+  patch_branch(out_, to_miss_above, miss_label);
+  patch_branch(out_, to_ask_below, ask_label);
+  patch_branch(out_, to_ask_above, ask_label);
+  patch_branch(out_, to_miss_in_gap, miss_label);
+  patch_branch(out_, to_check_after_lookup, check_label_);
+}
+
+}  // namespace
+
+bool can_divert(const ZydisDecodedInstruction& instruction, const ZydisDecodedOperand* operands) {
+  return analyze(instruction, operands).form != Form::None;
+}
+
+size_t build_diverted_access(const ZydisDecodedInstruction& instruction,
+                             const ZydisDecodedOperand* operands, uintptr_t original_pc,
+                             const uint8_t* original_bytes, const FlagLiveness& flags,
+                             const ThreadStateOffsets& offsets, uint8_t* out, size_t room,
+                             DivertedAccessLayout* layout) {
+  const Analysis analysis = analyze(instruction, operands);
+  if (analysis.form == Form::None) return 0;
+  AccessBuilder builder(instruction, operands, analysis, original_pc, original_bytes, flags,
+                        offsets, out, room);
+  return builder.build(layout);
 }
 
 size_t build_exit_flush(intptr_t log_offset, uint8_t* out, size_t room) {
   x86::CodeWriter code(out, room);
   emit_move_stack(code, -kRedZone);
   code.plain(ZYDIS_MNEMONIC_PUSHFQ);
-  emit_log_operation(code, ZYDIS_MNEMONIC_CMP, log_offset, offsetof(AccessLog, count),
-                     ZYDIS_REGISTER_NONE, ZYDIS_REGISTER_NONE, 0);
-  static constexpr uint8_t kJe[2] = {0x0f, 0x84};
+  emit_to(code, ZYDIS_MNEMONIC_CMP, in_thread(log_offset, offsetof(AccessLog, count)),
+          ZYDIS_REGISTER_NONE, 0);
   size_t to_skip = branch_placeholder(code, kJe, sizeof(kJe));
   code.push(ZYDIS_REGISTER_RAX);
-  emit_with_immediate(
-      code, ZYDIS_MNEMONIC_MOV, ZYDIS_REGISTER_RAX,
-      static_cast<int64_t>(reinterpret_cast<uintptr_t>(&mmiotrace_access_log_flush_thunk)));
-  {
-    ZydisEncoderRequest r = x86::CodeWriter::request(ZYDIS_MNEMONIC_CALL);
-    r.operand_count = 1;
-    set_register(r.operands[0], ZYDIS_REGISTER_RAX);
-    code.emit(r);
-  }
+  emit_call(code, ZYDIS_REGISTER_RAX,
+            reinterpret_cast<const void*>(&mmiotrace_access_log_flush_thunk));
   code.pop(ZYDIS_REGISTER_RAX);
   const size_t skip_label = code.size();
   code.plain(ZYDIS_MNEMONIC_POPFQ);

@@ -16,11 +16,17 @@
 namespace mmiotrace::codecache {
 
 // The longest sequence build_diverted_access() makes.
-inline constexpr size_t kMaxDivertedAccess = 512;
+inline constexpr size_t kMaxDivertedAccess = 768;
 
-// Whether the instruction is one the code cache instruments inline: MOV, MOVZX, MOVSX or MOVSXD
-// between a general-purpose register (not AH to DH) or an immediate and memory addressed by
-// 64-bit general-purpose registers other than RSP, with no segment override.
+// Whether the code cache instruments the instruction inline: one explicit memory operand of 1,
+// 2, 4, 8, 16, 32 or 64 bytes (64 where AVX-512 is), addressed by 64-bit general-purpose
+// registers other than RSP, with no segment override and no LOCK or REP; not a branch, a stack
+// or string instruction, an atomic, a division, a bit test of a register offset, a
+// non-temporal, masked or direct store, a gather or scatter, or one that uses RSP. The MOV
+// family between a general-purpose register or an immediate and memory is made in place on the
+// alias; any other is run on a bounce buffer the operand is read into (and stored back from)
+// once, with its own width. Each access is logged as the emulator records it: a read, a write,
+// or a read then a write, 16-, 32- and 64-byte ones with their whole value.
 bool can_divert(const ZydisDecodedInstruction& instruction, const ZydisDecodedOperand* operands);
 
 // Where, in a sequence build_diverted_access() made, the thread must not be interrupted by
@@ -40,13 +46,19 @@ struct ThreadStateOffsets {
   intptr_t region_cache;  // region_cache_tls_offset()
 };
 
+// Whether some status flag is live before the instruction (the program's flags must survive
+// the checks), and after it (the flags it makes must survive what follows it).
+struct FlagLiveness {
+  bool before = true;
+  bool after = true;
+};
+
 // Builds the instrumented form of `instruction` (found at `original_pc`, whose bytes are
 // `original_bytes`; can_divert() holds) into `out`: position-independent code of at most
-// kMaxDivertedAccess bytes. `flags_live`: some status flag is live across it, so the check must
-// save them. Returns the length, 0 on failure.
+// kMaxDivertedAccess bytes. Returns the length, 0 on failure.
 size_t build_diverted_access(const ZydisDecodedInstruction& instruction,
                              const ZydisDecodedOperand* operands, uintptr_t original_pc,
-                             const uint8_t* original_bytes, bool flags_live,
+                             const uint8_t* original_bytes, const FlagLiveness& flags,
                              const ThreadStateOffsets& offsets, uint8_t* out, size_t room,
                              DivertedAccessLayout* layout = nullptr);
 

@@ -29,39 +29,59 @@ size_t report(const AccessRecord* records, size_t count, uint64_t time_ns, bool 
   const AccessContext saved = context;
   context.time_ns = time_ns;
   const AccessBatchHandler batch = g_batch.load(std::memory_order_relaxed);
-  const mmiotrace_handler batched = g_batch_replaces.load(std::memory_order_relaxed);
+  const mmiotrace_handler batched_handler = g_batch_replaces.load(std::memory_order_relaxed);
   const ProbeEntry* entry = nullptr;  // the last record's probe: runs of records share one
   size_t i = 0;
-  for (; i < count && table != nullptr; ++i) {
+  while (i < count && table != nullptr) {
     const AccessRecord& record = records[i];
+    const uint64_t width = record.info & kAccessWidthMask;
+    const size_t span = access_record_span(width);
+    if (span > count - i) {  // (never: translated code counts an access whole)
+      i = count;
+      break;
+    }
     if (entry == nullptr || !entry->range.contains(record.address)) {
       entry = table->find_probe(record.address);
     }
-    if (entry == nullptr) continue;  // unmapped since: the unmapping thread flushed its own first
-    mmiotrace_probe* probe = entry->probe;
-    if (probe->pre_handler == nullptr && probe->post_handler == nullptr) continue;
-    if (batch != nullptr && probe->pre_handler == nullptr && probe->post_handler == batched) {
-      size_t run = 1;  // the records of this probe from here on, reported at once
-      while (i + run < count && entry->range.contains(records[i + run].address))
-        ++run;
-      batch(probe, records + i, run, time_ns);
-      i += run - 1;
+    mmiotrace_probe* probe = entry != nullptr ? entry->probe : nullptr;
+    if (probe == nullptr || (probe->pre_handler == nullptr && probe->post_handler == nullptr)) {
+      i += span;  // unmapped since (the unmapping thread flushed its own first), or nobody to tell
       continue;
     }
-    if (batches_only) break;
+    const bool batched =
+        batch != nullptr && probe->pre_handler == nullptr && probe->post_handler == batched_handler;
+    if (batched && width <= 8) {
+      size_t run = 1;  // the plain records of this probe from here on, reported at once
+      while (i + run < count && (records[i + run].info & kAccessWidthMask) <= 8 &&
+             entry->range.contains(records[i + run].address)) {
+        ++run;
+      }
+      batch(probe, records + i, run, time_ns);
+      i += run;
+      continue;
+    }
+    // A wide access of a batched probe goes to the handler the batch replaces (vector-free, as
+    // the batch handler is); any access of a probe with handlers of its own, which may run any
+    // code, only on the general flush.
+    if (!batched && batches_only) break;
     mmiotrace_access access = {};
     access.address = record.address;
     access.fault_address = record.address;
     access.pc = record.pc;
-    access.width = static_cast<uint32_t>(record.info & 0xff);
+    access.width = static_cast<uint32_t>(width);
     bool write = (record.info & kAccessWrite) != 0;
     access.kind = write ? MMIOTRACE_ACCESS_WRITE : MMIOTRACE_ACCESS_READ;
     access.decoded = 1;
     access.value_known = 1;
-    std::memcpy(access.value.bytes, &record.value, sizeof(record.value));
+    if (width <= 8) {
+      std::memcpy(access.value.bytes, &record.value, sizeof(record.value));
+    } else {
+      std::memcpy(access.value.bytes, &records[i + 1], width);  // the continuations
+    }
     context.pc = record.pc;
     if (probe->pre_handler != nullptr) probe->pre_handler(probe, &access, nullptr);
     if (probe->post_handler != nullptr) probe->post_handler(probe, &access, nullptr);
+    i += span;
   }
   if (table == nullptr) i = count;  // nothing is traced any more: nobody to tell
   context = saved;

@@ -223,6 +223,82 @@ TEST_F(EmulatorDifferentialTest, DivertedRunsAgreeByteForByteToo) {
   EXPECT_GT(kmmio::engine_stats().diverted.load(), diverted + 900) << "snippets were diverted";
 }
 
+// What the code cache logs is what the emulator reports: for every snippet the cache
+// instruments (the MOV family in place, everything else through its bounce buffer), the same
+// accesses, in the same order, with the same kinds, addresses, widths and values.
+struct Told {
+  uint32_t kind;
+  uintptr_t address;
+  uint32_t width;
+  uint8_t value[64];
+  bool operator==(const Told& other) const {
+    return kind == other.kind && address == other.address && width == other.width &&
+           std::memcmp(value, other.value, width) == 0;
+  }
+};
+std::vector<Told> g_told;
+void tell(mmiotrace_probe*, const mmiotrace_access* access, void*) {
+  Told told = {access->kind, access->address, access->width, {}};
+  if (access->value_known) std::memcpy(told.value, access->value.bytes, access->width);
+  g_told.push_back(told);
+}
+
+std::string describe(const std::vector<Told>& accesses) {
+  std::string text;
+  for (const Told& told : accesses) {
+    char line[96];
+    snprintf(line, sizeof(line),
+             "\n  %s %u at +0x%lx:", told.kind == MMIOTRACE_ACCESS_READ ? "R" : "W", told.width,
+             static_cast<unsigned long>(told.address & 0xfff));
+    text += line;
+    for (unsigned i = 0; i < told.width && i < 16; ++i) {
+      snprintf(line, sizeof(line), " %02x", told.value[i]);
+      text += line;
+    }
+  }
+  return text;
+}
+
+TEST_F(EmulatorDifferentialTest, TheCodeCacheLogsWhatTheEmulatorReports) {
+  post_handler_ = &tell;
+  std::mt19937_64 random(20261207);
+  const uint64_t diverted_before = kmmio::engine_stats().diverted.load();
+  size_t compared = 0;
+  for (const CorpusEntry* entry = instruction_corpus; entry->name != nullptr; ++entry) {
+    if (!supported(entry->flags)) continue;
+    if (const char* only = getenv("CORPUS_ONLY"); only && !strstr(entry->name, only)) continue;
+    for (int64_t placement : placements(entry->flags)) {
+      SnippetState initial = random_state(random, entry->flags, placement);
+      std::vector<uint8_t> content = random_memory(random);
+      SnippetState state = initial;
+      g_told.clear();
+      run(*entry, &state, content, /*traced=*/true);
+      std::vector<Told> emulated = g_told;
+      // The third run of the site: translated at its second trap at the latest.
+      mmiotrace_set_divert(1);
+      for (int run_number = 0; run_number < 3; ++run_number) {
+        state = initial;
+        g_told.clear();
+        run(*entry, &state, content, /*traced=*/true);
+      }
+      mmiotrace_set_divert(0);
+      std::string where = std::string(entry->name) + " at traced+" + std::to_string(placement);
+      ASSERT_EQ(g_told.size(), emulated.size())
+          << where << "\nemulated:" << describe(emulated) << "\ncode cache:" << describe(g_told);
+      for (size_t i = 0; i < emulated.size(); ++i) {
+        ASSERT_TRUE(g_told[i] == emulated[i])
+            << where << ": access " << i << "\nemulated:" << describe(emulated)
+            << "\ncode cache:" << describe(g_told);
+      }
+      ++compared;
+    }
+  }
+  post_handler_ = nullptr;
+  EXPECT_GT(compared, 300u);
+  EXPECT_GT(kmmio::engine_stats().diverted.load(), diverted_before + 300)
+      << "snippets ran in the code cache";
+}
+
 // The same with the probe's accesses reported in batches, as the recorder's are: the string
 // instructions then write their runs of elements straight to the alias (direct_run()).
 void batched_post_handler(mmiotrace_probe*, const mmiotrace_access*, void*) {}

@@ -348,7 +348,7 @@ INSTANTIATE_TEST_SUITE_P(InstrumentationTest, VectorStateTest, ::testing::Values
                                               : std::string("AllByTheVectorFreeFlush");
                          });
 
-TEST(Instrumentation, OnlyTheMovFamilyWithGeneralRegistersIsDiverted) {
+TEST(Instrumentation, EveryPlainAccessIsInstrumentedAndTheRestLeftToTheEmulator) {
   ZydisDecoder decoder;
   ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
   auto divertible = [&](std::vector<uint8_t> bytes) {
@@ -358,18 +358,40 @@ TEST(Instrumentation, OnlyTheMovFamilyWithGeneralRegistersIsDiverted) {
         ZydisDecoderDecodeFull(&decoder, bytes.data(), bytes.size(), &instruction, operands)));
     return can_divert(instruction, operands);
   };
-  EXPECT_TRUE(divertible({0x48, 0x8b, 0x07}));               // mov (%rdi),%rax
-  EXPECT_TRUE(divertible({0x89, 0x14, 0x8f}));               // mov %edx,(%rdi,%rcx,4)
-  EXPECT_TRUE(divertible({0x0f, 0xb6, 0x07}));               // movzbl (%rdi),%eax
-  EXPECT_TRUE(divertible({0xc6, 0x47, 0x08, 0x5a}));         // movb $0x5a,8(%rdi)
+  // In place on the alias: the MOV family.
+  EXPECT_TRUE(divertible({0x48, 0x8b, 0x07}));        // mov (%rdi),%rax
+  EXPECT_TRUE(divertible({0x89, 0x14, 0x8f}));        // mov %edx,(%rdi,%rcx,4)
+  EXPECT_TRUE(divertible({0x0f, 0xb6, 0x07}));        // movzbl (%rdi),%eax
+  EXPECT_TRUE(divertible({0xc6, 0x47, 0x08, 0x5a}));  // movb $0x5a,8(%rdi)
+  // Through the bounce buffer: ALU, compares, byte swaps, SSE and AVX.
+  EXPECT_TRUE(divertible({0x48, 0x03, 0x07}));        // add (%rdi),%rax
+  EXPECT_TRUE(divertible({0x80, 0x7e, 0x01, 0x09}));  // cmpb $0x9,0x1(%rsi)
+  EXPECT_TRUE(divertible({0x48, 0xff, 0x07}));        // incq (%rdi)
+  EXPECT_TRUE(divertible({0x0f, 0x38, 0xf0, 0x07}));  // movbe (%rdi),%eax
+  EXPECT_TRUE(divertible({0xf3, 0x0f, 0x6f, 0x07}));  // movdqu (%rdi),%xmm0
+  EXPECT_TRUE(divertible({0xc5, 0xfe, 0x6f, 0x07}));  // vmovdqu (%rdi),%ymm0
+  EXPECT_TRUE(divertible({0xc5, 0xed, 0x74, 0x17}));  // vpcmpeqb (%rdi),%ymm2,%ymm2
+  EXPECT_TRUE(divertible({0x0f, 0x95, 0x07}));        // setne (%rdi)
+  EXPECT_TRUE(divertible({0x48, 0x0f, 0x44, 0x07}));  // cmove (%rdi),%rax
+  // Left to the emulator.
   EXPECT_FALSE(divertible({0x48, 0x8b, 0x04, 0x24}));        // mov (%rsp),%rax
+  EXPECT_FALSE(divertible({0x48, 0x89, 0x27}));              // mov %rsp,(%rdi)
   EXPECT_FALSE(divertible({0x48, 0x8b, 0x05, 0, 0, 0, 0}));  // mov 0(%rip),%rax
   EXPECT_FALSE(divertible({0x64, 0x48, 0x8b, 0x07}));        // mov %fs:(%rdi),%rax
   EXPECT_FALSE(divertible({0x8a, 0x27}));                    // mov (%rdi),%ah
-  EXPECT_FALSE(divertible({0x48, 0x03, 0x07}));              // add (%rdi),%rax
-  EXPECT_FALSE(divertible({0xc5, 0xfe, 0x6f, 0x07}));        // vmovdqu (%rdi),%ymm0
+  EXPECT_FALSE(divertible({0xf0, 0x48, 0x01, 0x07}));        // lock add %rax,(%rdi)
+  EXPECT_FALSE(divertible({0x48, 0x87, 0x07}));              // xchg %rax,(%rdi)
+  EXPECT_FALSE(divertible({0x48, 0x0f, 0xc1, 0x07}));        // xadd %rax,(%rdi)
+  EXPECT_FALSE(divertible({0xf3, 0xa4}));                    // rep movsb
+  EXPECT_FALSE(divertible({0xff, 0x37}));                    // push (%rdi)
+  EXPECT_FALSE(divertible({0xff, 0x17}));                    // call *(%rdi)
+  EXPECT_FALSE(divertible({0x48, 0xf7, 0x37}));              // divq (%rdi)
+  EXPECT_FALSE(divertible({0x48, 0x0f, 0xa3, 0x07}));        // bt %rax,(%rdi)
+  EXPECT_FALSE(divertible({0x66, 0x0f, 0xe7, 0x07}));        // movntdq %xmm0,(%rdi)
+  EXPECT_FALSE(divertible({0x0f, 0x18, 0x0f}));              // prefetcht0 (%rdi)
   EXPECT_FALSE(divertible({0x8e, 0x07}));                    // mov (%rdi),%es
   EXPECT_FALSE(divertible({0x48, 0x89, 0xd8}));              // mov %rbx,%rax
+  EXPECT_FALSE(divertible({0x48, 0x8d, 0x07}));              // lea (%rdi),%rax
 }
 
 }  // namespace

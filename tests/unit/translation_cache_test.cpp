@@ -13,9 +13,9 @@
 #include "x86/code_arena.hpp"
 
 extern "C" {
-// tests/unit/translation_corpus.S: a MOV-family load in a loop, and an ADD from memory.
+// tests/unit/translation_corpus.S: a MOV-family load in a loop, and a locked ADD.
 extern const char td_load_loop_access[];
-extern const char tc_sum_loop_access[];
+extern const char tc_locked_add_access[];
 }
 
 namespace mmiotrace::codecache {
@@ -42,7 +42,7 @@ TEST(TranslationCache, ASiteIsTranslatedAtItsSecondTrapAndServedFromThen) {
 }
 
 TEST(TranslationCache, ASiteThatCannotBeTranslatedIsRefusedOnceAndNeverTriedAgain) {
-  const uintptr_t site = address_of(tc_sum_loop_access);  // add (%rdi),%rax: not instrumented
+  const uintptr_t site = address_of(tc_locked_add_access);  // lock add: left to the emulator
   const SiteCounts before = site_counts();
   for (int trap = 0; trap < 10; ++trap)
     EXPECT_EQ(block_for_fault(site), nullptr);

@@ -320,4 +320,16 @@ tc_cases:
 tc_variable:
         .quad 0
 
+// void tc_locked_add(uint64_t* word, uint64_t value): a locked read-modify-write, which the
+// code cache leaves to the emulator.
+        .text
+        .globl tc_locked_add
+        .type tc_locked_add, @function
+tc_locked_add:
+        .globl tc_locked_add_access
+tc_locked_add_access:
+        lock addq %rsi, (%rdi)
+        ret
+        .size tc_locked_add, .-tc_locked_add
+
         .section .note.GNU-stack, "", @progbits
