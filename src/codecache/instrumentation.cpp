@@ -3,6 +3,7 @@
 #include "codecache/instrumentation.hpp"
 
 #include <cstring>
+#include <utility>
 
 #include "codecache/access_log.hpp"
 #include "codecache/region_cache.hpp"
@@ -51,10 +52,12 @@ enum class Form : uint8_t {
   Direct,  // MOV family: the instruction itself on the alias, its value in a register
   Bounce,  // the operand read once from the alias into a bounce buffer, the instruction run on
            // the buffer, and what it wrote stored back once
+  String,  // REP STOS and REP MOVS, element by element while they touch traced memory
 };
 
 struct Analysis {
   Form form = Form::None;
+  bool moves = false;            // String: REP MOVS (else REP STOS)
   int memory = -1;               // the memory operand
   unsigned width = 0;            // its bytes: 1, 2, 4, 8, 16, 32 or 64
   bool reads = false;            // the instruction reads it
@@ -158,9 +161,53 @@ bool is_mov_family(const ZydisDecodedInstruction& instruction) {
   }
 }
 
+// REP STOS and REP MOVS of 1, 2, 4 or 8-byte elements, with 64-bit addresses and no segment
+// override: element by element in translated code.
+Analysis analyze_string(const ZydisDecodedInstruction& instruction,
+                        const ZydisDecodedOperand* operands) {
+  Analysis a;
+  switch (instruction.mnemonic) {
+    case ZYDIS_MNEMONIC_MOVSB:
+    case ZYDIS_MNEMONIC_MOVSW:
+    case ZYDIS_MNEMONIC_MOVSD:
+    case ZYDIS_MNEMONIC_MOVSQ:
+      a.moves = true;
+      break;
+    case ZYDIS_MNEMONIC_STOSB:
+    case ZYDIS_MNEMONIC_STOSW:
+    case ZYDIS_MNEMONIC_STOSD:
+    case ZYDIS_MNEMONIC_STOSQ:
+      break;
+    default:
+      return a;
+  }
+  if (instruction.meta.category != ZYDIS_CATEGORY_STRINGOP ||
+      !(instruction.attributes & ZYDIS_ATTRIB_HAS_REP) || instruction.address_width != 64 ||
+      (instruction.attributes &
+       (ZYDIS_ATTRIB_HAS_SEGMENT_FS | ZYDIS_ATTRIB_HAS_SEGMENT_GS | ZYDIS_ATTRIB_HAS_LOCK)) ||
+      operands[0].type != ZYDIS_OPERAND_TYPE_MEMORY) {
+    return a;
+  }
+  a.width = operands[0].size / 8;
+  if (a.width != 1 && a.width != 2 && a.width != 4 && a.width != 8) return a;
+  a.memory = 0;
+  a.writes = true;
+  a.reads = a.moves;
+  // RSI, RDI, RCX and RAX are its own.
+  for (ZydisRegister reg :
+       {ZYDIS_REGISTER_RSI, ZYDIS_REGISTER_RDI, ZYDIS_REGISTER_RCX, ZYDIS_REGISTER_RAX}) {
+    a.gprs |= 1u << (reg - ZYDIS_REGISTER_RAX);
+  }
+  a.form = Form::String;
+  return a;
+}
+
 Analysis analyze(const ZydisDecodedInstruction& instruction, const ZydisDecodedOperand* operands) {
   Analysis none;
   Analysis a;
+  if (instruction.meta.category == ZYDIS_CATEGORY_STRINGOP) {
+    return analyze_string(instruction, operands);
+  }
   if (instruction.address_width != 64 || instruction.machine_mode != ZYDIS_MACHINE_MODE_LONG_64) {
     return none;
   }
@@ -291,6 +338,22 @@ constexpr uint8_t kJb[2] = {0x0f, 0x82};
 constexpr uint8_t kJe[2] = {0x0f, 0x84};
 constexpr uint8_t kJne[2] = {0x0f, 0x85};
 constexpr uint8_t kJmp[1] = {0xe9};
+
+// Branches waiting for their target (no allocation: this runs in signal handlers).
+struct Branches {
+  size_t at[8] = {};
+  size_t count = 0;
+  bool overflowed = false;
+  void push_back(size_t displacement_at) {
+    if (count == sizeof(at) / sizeof(at[0])) {
+      overflowed = true;  // (never: a sequence has at most three of a kind)
+      return;
+    }
+    at[count++] = displacement_at;
+  }
+  const size_t* begin() const { return at; }
+  const size_t* end() const { return at + count; }
+};
 
 void set_register(ZydisEncoderOperand& operand, ZydisRegister reg) {
   operand.type = ZYDIS_OPERAND_TYPE_REGISTER;
@@ -481,6 +544,7 @@ class AccessBuilder {
   }
 
   size_t build(DivertedAccessLayout* layout);
+  size_t build_string(DivertedAccessLayout* layout);
 
  private:
   // Records this access takes in the log: a read's, a write's, each with its continuations.
@@ -534,7 +598,7 @@ class AccessBuilder {
 
 bool AccessBuilder::choose_scratch() {
   ZydisRegister* wanted[3] = {&address_, &work_, &value_};
-  const size_t count = a_.form == Form::Bounce ? 3 : 2;
+  const size_t count = a_.form == Form::Direct ? 2 : 3;
   size_t found = 0;
   for (int number = 0; number < kGprs && found < count; ++number) {
     if (number == ZYDIS_REGISTER_RSP - ZYDIS_REGISTER_RAX || (a_.gprs & (1u << number))) continue;
@@ -727,6 +791,7 @@ size_t AccessBuilder::build(DivertedAccessLayout* layout) {
     }
   }
   if (!choose_scratch()) return 0;
+  if (a_.form == Form::String) return build_string(layout);
   emit_prologue();
   emit_checks();
   bool redirected = true;
@@ -741,6 +806,243 @@ size_t AccessBuilder::build(DivertedAccessLayout* layout) {
   to_done_ = branch_placeholder(code_, kJmp, sizeof(kJmp));
   emit_slow_paths();
   if (!redirected || !code_.ok()) return 0;
+  if (layout != nullptr) {
+    layout->critical_begin = static_cast<uint16_t>(check_label_);
+    layout->critical_end = static_cast<uint16_t>(counted_label_);
+  }
+  return code_.size();
+}
+
+// REP STOS and REP MOVS, forward (a set direction flag leaves the instruction to run in place),
+// one element a turn, while they touch traced memory: an element whose traced side (STOS's
+// destination; MOVS's destination or source, the other being untraced) is in the region cache
+// is made on the alias with the element's width and logged, RDI (and RSI) advanced and RCX
+// counted down as the instruction would; when neither side is traced any more, or both are, the
+// instruction runs in place for the elements left (and is emulated there if it faults).
+size_t AccessBuilder::build_string(DivertedAccessLayout* layout) {
+  const unsigned w = a_.width;
+  const unsigned log2_width = static_cast<unsigned>(__builtin_ctz(w));
+  const RegionView& view = region_view();
+  const Place limit = cache(offsetof(RegionCache, limit) + log2_width * sizeof(uint64_t));
+  const ZydisRegister rdi = ZYDIS_REGISTER_RDI;
+  const ZydisRegister rsi = ZYDIS_REGISTER_RSI;
+  const ZydisRegister rcx = ZYDIS_REGISTER_RCX;
+  emit_move_stack(code_, -kRedZone);
+  code_.push(address_);
+  code_.push(work_);
+  code_.push(value_);
+  code_.plain(ZYDIS_MNEMONIC_PUSHFQ);
+  // A set direction flag: in place.
+  emit_to(code_, ZYDIS_MNEMONIC_TEST, at_register(ZYDIS_REGISTER_RSP), ZYDIS_REGISTER_NONE, 0x400,
+          4);
+  const size_t to_in_place_backwards = branch_placeholder(code_, kJne, sizeof(kJne));
+
+  const size_t element_label = code_.size();
+  {
+    ZydisEncoderRequest r = x86::CodeWriter::request(ZYDIS_MNEMONIC_TEST);
+    r.operand_count = 2;
+    set_register(r.operands[0], rcx);
+    set_register(r.operands[1], rcx);
+    code_.emit(r);
+  }
+  const size_t to_finished = branch_placeholder(code_, kJe, sizeof(kJe));
+
+  // Whether `reg`'s element lies in the cached region (work = its offset), as a branch to a hit.
+  auto fast_check = [&](ZydisRegister reg) {
+    code_.move(address_, reg);
+    code_.move(work_, address_);
+    emit_from(code_, ZYDIS_MNEMONIC_SUB, work_, cache(offsetof(RegionCache, low)));
+    emit_from(code_, ZYDIS_MNEMONIC_CMP, work_, limit);
+    const size_t to_outside = branch_placeholder(code_, kJa, sizeof(kJa));
+    emit_with_immediate(code_, ZYDIS_MNEMONIC_MOV, work_,
+                        static_cast<int64_t>(reinterpret_cast<uintptr_t>(&view.generation)));
+    emit_from(code_, ZYDIS_MNEMONIC_MOV, work_, at_register(work_));
+    emit_from(code_, ZYDIS_MNEMONIC_CMP, work_, cache(offsetof(RegionCache, generation)));
+    const size_t to_stale = branch_placeholder(code_, kJne, sizeof(kJne));
+    return std::pair{to_outside, to_stale};
+  };
+  // Jumps to `known` when `reg` lies outside every region (the filter) or in the untraced
+  // stretch found last; falls through when the cache cannot tell. Uses work.
+  auto known_untraced = [&](ZydisRegister reg, Branches& to_known) {
+    emit_with_immediate(code_, ZYDIS_MNEMONIC_MOV, work_,
+                        static_cast<int64_t>(reinterpret_cast<uintptr_t>(&view.filter_low)));
+    emit_from(code_, ZYDIS_MNEMONIC_CMP, reg, at_register(work_));
+    to_known.push_back(branch_placeholder(code_, kJb, sizeof(kJb)));
+    Place high = at_register(work_);
+    high.displacement =
+        static_cast<int32_t>(offsetof(RegionView, filter_high) - offsetof(RegionView, filter_low));
+    emit_from(code_, ZYDIS_MNEMONIC_CMP, reg, high);
+    to_known.push_back(branch_placeholder(code_, kJae, sizeof(kJae)));
+    emit_from(code_, ZYDIS_MNEMONIC_CMP, reg, cache(offsetof(RegionCache, gap_low)));
+    const size_t to_unknown_below = branch_placeholder(code_, kJb, sizeof(kJb));
+    emit_from(code_, ZYDIS_MNEMONIC_CMP, reg, cache(offsetof(RegionCache, gap_high)));
+    const size_t to_unknown_above = branch_placeholder(code_, kJae, sizeof(kJae));
+    Place generation = at_register(work_);
+    generation.displacement =
+        static_cast<int32_t>(offsetof(RegionView, generation) - offsetof(RegionView, filter_low));
+    emit_from(code_, ZYDIS_MNEMONIC_MOV, work_, generation);
+    emit_from(code_, ZYDIS_MNEMONIC_CMP, work_, cache(offsetof(RegionCache, gap_generation)));
+    to_known.push_back(branch_placeholder(code_, kJe, sizeof(kJe)));
+    patch_branch(out_, to_unknown_below, code_.size());
+    patch_branch(out_, to_unknown_above, code_.size());
+  };
+  // Room for one record (work = its offset in the log), or a branch to the full log.
+  auto room = [&]() {
+    emit_from(code_, ZYDIS_MNEMONIC_MOV, work_, log(offsetof(AccessLog, count)));
+    emit_with_immediate(code_, ZYDIS_MNEMONIC_CMP, work_,
+                        static_cast<int64_t>(kAccessLogRecords - 1));
+    const size_t to_full = branch_placeholder(code_, kJa, sizeof(kJa));
+    emit_with_immediate(code_, ZYDIS_MNEMONIC_SHL, work_, 5);
+    return to_full;
+  };
+  // The record's PC, info and count (value and address written before).
+  auto finish_record = [&](bool write) {
+    emit_with_immediate(code_, ZYDIS_MNEMONIC_MOV, address_, static_cast<int64_t>(pc_));
+    emit_to(code_, ZYDIS_MNEMONIC_MOV, log(record(0, offsetof(AccessRecord, pc)), work_), address_);
+    emit_record_fields(0, w | (write ? kAccessWrite : 0));
+    emit_to(code_, ZYDIS_MNEMONIC_ADD, log(offsetof(AccessLog, count)), ZYDIS_REGISTER_NONE, 1);
+  };
+
+  Branches to_check, to_full, to_in_place, to_counted, to_ask_destination, to_ask_source,
+      to_source_check;
+  // The critical part: every read of the region cache, up to the count of the record.
+  check_label_ = code_.size();
+  auto [destination_outside, destination_stale] = fast_check(rdi);
+  const size_t to_destination_traced = branch_placeholder(code_, kJmp, sizeof(kJmp));
+  patch_branch(out_, destination_outside, code_.size());
+  patch_branch(out_, destination_stale, code_.size());
+  to_ask_destination.push_back(branch_placeholder(code_, kJmp, sizeof(kJmp)));
+
+  size_t source_check_label = 0;
+  if (a_.moves) {
+    // The destination is untraced: the source's turn.
+    source_check_label = code_.size();
+    auto [source_outside, source_stale] = fast_check(rsi);
+    const size_t to_source_traced = branch_placeholder(code_, kJmp, sizeof(kJmp));
+    patch_branch(out_, source_outside, code_.size());
+    patch_branch(out_, source_stale, code_.size());
+    to_ask_source.push_back(branch_placeholder(code_, kJmp, sizeof(kJmp)));
+
+    // The source is traced (address = RSI), the destination not: read on the alias, store in
+    // place.
+    patch_branch(out_, to_source_traced, code_.size());
+    to_full.push_back(room());
+    emit_to(code_, ZYDIS_MNEMONIC_MOV, log(record(0, offsetof(AccessRecord, address)), work_),
+            address_);
+    emit_from(code_, ZYDIS_MNEMONIC_ADD, address_, cache(offsetof(RegionCache, delta)));
+    emit_load_zero_extended(code_, value_, at_register(address_), w);
+    emit_store_sized(code_, at_register(rdi), value_, w);
+    emit_to(code_, ZYDIS_MNEMONIC_MOV, log(record(0, offsetof(AccessRecord, value)), work_),
+            value_);
+    finish_record(/*write=*/false);
+    to_counted.push_back(branch_placeholder(code_, kJmp, sizeof(kJmp)));
+  }
+
+  // The destination is traced (address = RDI): MOVS's source must be untraced, as far as the
+  // cache can tell (both traced, or not known: in place).
+  patch_branch(out_, to_destination_traced, code_.size());
+  if (a_.moves) {
+    Branches to_source_untraced;
+    known_untraced(rsi, to_source_untraced);
+    to_in_place.push_back(branch_placeholder(code_, kJmp, sizeof(kJmp)));
+    for (size_t at : to_source_untraced)
+      patch_branch(out_, at, code_.size());
+  }
+  to_full.push_back(room());
+  emit_to(code_, ZYDIS_MNEMONIC_MOV, log(record(0, offsetof(AccessRecord, address)), work_),
+          address_);
+  emit_from(code_, ZYDIS_MNEMONIC_ADD, address_, cache(offsetof(RegionCache, delta)));
+  if (a_.moves) {
+    emit_load_zero_extended(code_, value_, at_register(rsi), w);
+  } else {
+    code_.move(value_, ZYDIS_REGISTER_RAX);
+  }
+  emit_store_sized(code_, at_register(address_), value_, w);
+  emit_to(code_, ZYDIS_MNEMONIC_MOV, log(record(0, offsetof(AccessRecord, value)), work_), value_);
+  finish_record(/*write=*/true);
+
+  counted_label_ = code_.size();
+  for (size_t at : to_counted)
+    patch_branch(out_, at, counted_label_);
+  // The next element.
+  emit_with_immediate(code_, ZYDIS_MNEMONIC_ADD, rdi, w);
+  if (a_.moves) emit_with_immediate(code_, ZYDIS_MNEMONIC_ADD, rsi, w);
+  emit_with_immediate(code_, ZYDIS_MNEMONIC_SUB, rcx, 1);
+  const size_t to_element = branch_placeholder(code_, kJmp, sizeof(kJmp));
+  patch_branch(out_, to_element, element_label);
+
+  // Out of the critical part: what the cache could not tell, a full log, the end. A lookup
+  // that finds the element traced checks again; one that does not leaves the rest in place
+  // (the CPU faults on what is traced, and the engine emulates it), unless it found the
+  // destination untraced, when MOVS looks at its source.
+  auto ask = [&](ZydisRegister reg) {
+    emit_to(code_, ZYDIS_MNEMONIC_MOV, cache(offsetof(RegionCache, query_address)), reg);
+    emit_to(code_, ZYDIS_MNEMONIC_MOV, cache(offsetof(RegionCache, query_width)),
+            ZYDIS_REGISTER_NONE, w);
+    emit_call(code_, work_, reinterpret_cast<const void*>(&mmiotrace_region_lookup_thunk));
+    emit_to(code_, ZYDIS_MNEMONIC_CMP, cache(offsetof(RegionCache, query_hit)), ZYDIS_REGISTER_NONE,
+            0);
+    to_check.push_back(branch_placeholder(code_, kJne, sizeof(kJne)));
+  };
+  const size_t ask_destination_label = code_.size();
+  for (size_t at : to_ask_destination)
+    patch_branch(out_, at, ask_destination_label);
+  {
+    Branches to_destination_untraced;
+    known_untraced(rdi, to_destination_untraced);
+    ask(rdi);
+    known_untraced(rdi, to_destination_untraced);  // the stretch the lookup found
+    to_in_place.push_back(branch_placeholder(code_, kJmp, sizeof(kJmp)));
+    const size_t untraced_label = code_.size();
+    for (size_t at : to_destination_untraced)
+      patch_branch(out_, at, untraced_label);
+    if (a_.moves) {
+      to_source_check.push_back(branch_placeholder(code_, kJmp, sizeof(kJmp)));
+    } else {
+      to_in_place.push_back(branch_placeholder(code_, kJmp, sizeof(kJmp)));
+    }
+    if (to_destination_untraced.overflowed) return 0;
+  }
+  if (a_.moves) {
+    const size_t ask_source_label = code_.size();
+    for (size_t at : to_ask_source)
+      patch_branch(out_, at, ask_source_label);
+    Branches to_source_untraced;
+    known_untraced(rsi, to_source_untraced);
+    ask(rsi);
+    for (size_t at : to_source_untraced)
+      patch_branch(out_, at, code_.size());
+    to_in_place.push_back(branch_placeholder(code_, kJmp, sizeof(kJmp)));
+    for (size_t at : to_source_check)
+      patch_branch(out_, at, source_check_label);
+  }
+  const size_t full_label = code_.size();
+  for (size_t at : to_full)
+    patch_branch(out_, at, full_label);
+  emit_call(code_, work_, reinterpret_cast<const void*>(&mmiotrace_access_log_flush_thunk));
+  to_check.push_back(branch_placeholder(code_, kJmp, sizeof(kJmp)));
+  for (size_t at : to_check)
+    patch_branch(out_, at, check_label_);
+
+  // Every element done: the instruction is over.
+  patch_branch(out_, to_finished, code_.size());
+  code_.plain(ZYDIS_MNEMONIC_POPFQ);
+  emit_epilogue();
+  const size_t to_done = branch_placeholder(code_, kJmp, sizeof(kJmp));
+  // The rest in place (the CPU takes the elements from where RDI, RSI and RCX are now).
+  const size_t in_place_label = code_.size();
+  for (size_t at : to_in_place)
+    patch_branch(out_, at, in_place_label);
+  patch_branch(out_, to_in_place_backwards, in_place_label);
+  code_.plain(ZYDIS_MNEMONIC_POPFQ);
+  emit_epilogue();
+  code_.raw(bytes_, instruction_.length);
+  patch_branch(out_, to_done, code_.size());
+  for (const Branches* branches : {&to_check, &to_full, &to_in_place, &to_counted,
+                                   &to_ask_destination, &to_ask_source, &to_source_check}) {
+    if (branches->overflowed) return 0;
+  }
+  if (!code_.ok()) return 0;
   if (layout != nullptr) {
     layout->critical_begin = static_cast<uint16_t>(check_label_);
     layout->critical_end = static_cast<uint16_t>(counted_label_);

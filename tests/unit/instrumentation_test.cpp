@@ -373,6 +373,9 @@ TEST(Instrumentation, EveryPlainAccessIsInstrumentedAndTheRestLeftToTheEmulator)
   EXPECT_TRUE(divertible({0xc5, 0xed, 0x74, 0x17}));  // vpcmpeqb (%rdi),%ymm2,%ymm2
   EXPECT_TRUE(divertible({0x0f, 0x95, 0x07}));        // setne (%rdi)
   EXPECT_TRUE(divertible({0x48, 0x0f, 0x44, 0x07}));  // cmove (%rdi),%rax
+  // Element by element: REP STOS and REP MOVS.
+  EXPECT_TRUE(divertible({0xf3, 0xa4}));        // rep movsb
+  EXPECT_TRUE(divertible({0xf3, 0x48, 0xab}));  // rep stosq
   // Left to the emulator.
   EXPECT_FALSE(divertible({0x48, 0x8b, 0x04, 0x24}));        // mov (%rsp),%rax
   EXPECT_FALSE(divertible({0x48, 0x89, 0x27}));              // mov %rsp,(%rdi)
@@ -382,7 +385,9 @@ TEST(Instrumentation, EveryPlainAccessIsInstrumentedAndTheRestLeftToTheEmulator)
   EXPECT_FALSE(divertible({0xf0, 0x48, 0x01, 0x07}));        // lock add %rax,(%rdi)
   EXPECT_FALSE(divertible({0x48, 0x87, 0x07}));              // xchg %rax,(%rdi)
   EXPECT_FALSE(divertible({0x48, 0x0f, 0xc1, 0x07}));        // xadd %rax,(%rdi)
-  EXPECT_FALSE(divertible({0xf3, 0xa4}));                    // rep movsb
+  EXPECT_FALSE(divertible({0xf3, 0xac}));                    // rep lodsb
+  EXPECT_FALSE(divertible({0xa4}));                          // movsb, once
+  EXPECT_FALSE(divertible({0xf3, 0x64, 0xa4}));              // rep movsb %fs:(%rsi)
   EXPECT_FALSE(divertible({0xff, 0x37}));                    // push (%rdi)
   EXPECT_FALSE(divertible({0xff, 0x17}));                    // call *(%rdi)
   EXPECT_FALSE(divertible({0x48, 0xf7, 0x37}));              // divq (%rdi)
