@@ -19,26 +19,6 @@
 
 namespace mmiotrace::cli {
 
-const char* const kConvertUsage =
-    "usage: mmiotrace convert [--to text|binary|perfetto] [--compress] [--regs [MAPID=]MAP]... IN\n"
-    "       OUT\n"
-    "\n"
-    "Reads the trace IN (any format, or a kernel log; '-' for standard input) and writes it to\n"
-    "OUT ('-' for standard output) in the format asked for, or else the one OUT's name says:\n"
-    ".txt or .log for text, .bin for binary, .zst for compressed binary, .json for perfetto.\n"
-    "\n"
-    "  --to FORMAT         'text': the Linux kernel's mmiotrace format; 'binary': mmiotrace's\n"
-    "                      own; 'perfetto': a timeline (Chrome's JSON trace format) that\n"
-    "                      ui.perfetto.dev and chrome://tracing open, one track per thread and\n"
-    "                      per mapping (docs/timeline.md). --format is the same option.\n"
-    "  --compress          compress a binary trace with zstd\n"
-    "With --to perfetto, accesses can be named by register and field:\n" MMIOTRACE_REGS_OPTION_HELP
-    "\n"
-    "A progress bar is shown on stderr when it is a terminal.\n"
-    "\n"
-    "Exit status: 0; 121 when IN cannot be read; 124 when OUT cannot be written; 116 when a\n"
-    "register map cannot be read; 125 usage error.\n";
-
 int run_convert(const Arguments& arguments) {
   ArgumentReader reader("convert", arguments);
   std::string format_name;

@@ -14,25 +14,6 @@
 
 namespace mmiotrace::cli {
 
-const char* const kDiffUsage =
-    "usage: mmiotrace diff [--json] [--squash-polls] [--window N] A B\n"
-    "\n"
-    "Aligns traces A and B (any formats) of the same driver and prints where they differ: the\n"
-    "first differing access first, then every other difference. Times, PCs, process ids and\n"
-    "virtual addresses are left out; mappings are numbered in order of appearance and accesses\n"
-    "placed by their offset in their mapping, so two runs compare. Markers are left out.\n"
-    "\n"
-    "Options:\n"
-    "  --json      one JSON object per line: each difference, then a summary (docs/analysis.md)\n"
-    "  --squash-polls\n"
-    "              count a read identical to the one before it (a polling loop, whose length\n"
-    "              varies from run to run) as one\n"
-    "  --window N  how many events ahead to look for where the traces meet again after a\n"
-    "              difference (default 2000)\n"
-    "\n"
-    "Exit status: 0 the traces match; 1 they differ; 2 trouble (an unreadable trace, a usage\n"
-    "error).\n";
-
 namespace {
 
 constexpr int kDiffer = 1;

@@ -20,26 +20,6 @@
 
 namespace mmiotrace::cli {
 
-const char* const kDumpUsage =
-    "usage: mmiotrace dump [--annotate] [--model MAPID=MODEL]... [--regs [MAPID=]MAP]... [FILE]\n"
-    "\n"
-    "Prints the trace in FILE (standard input when FILE is '-' or missing) in the Linux\n"
-    "kernel's mmiotrace text format, whatever its format: text, binary, compressed binary,\n"
-    "or a log written by the kernel's own tracer.\n"
-    "\n"
-    "Options:\n"
-    "  --annotate          end each R and W line with '; REGISTER', the register of the\n"
-    "                      device model the mapping was recorded against (its 'device' marker)\n"
-    "  --model MAPID=MODEL name map MAPID's registers after MODEL's register map (a built-in\n"
-    "                      model or a plugin .so), e.g. for a trace of real hardware; implies\n"
-    "                      --annotate; repeatable\n" MMIOTRACE_REGS_OPTION_HELP
-    "\n"
-    "A progress bar is shown on stderr when it is a terminal.\n"
-    "\n"
-    "Exit status: 0; 121 when the trace cannot be read (the message names the file and the\n"
-    "line or byte offset); 116 when a register map cannot be read (the message names the file,\n"
-    "line and column); 118 unknown model; 125 usage error.\n";
-
 namespace {
 
 const mmiotrace_device_model* model_named(const std::string& name) {

@@ -16,36 +16,14 @@ struct Subcommand {
   const char* name;
   int (*run)(const Arguments&);
   const char* const* usage;
-  const char* summary;
 };
 
 const Subcommand kSubcommands[] = {
-    {"record", &run_record, &kRecordUsage, "run a command and trace its memory-mapped I/O"},
-    {"report", &run_report, &kReportUsage,
-     "summarize a trace per mapping, register, instruction and thread"},
-    {"diff", &run_diff, &kDiffUsage, "align two traces of a driver and show where they differ"},
-    {"dump", &run_dump, &kDumpUsage, "print a trace (any format) as kernel mmiotrace text"},
-    {"convert", &run_convert, &kConvertUsage,
-     "convert a trace between the text and binary formats"},
-    {"mark", &run_mark, &kMarkUsage, "add a marker to a running recording"},
-    {"replay", &run_replay, &kReplayUsage,
-     "serve a recorded trace back to a driver, checking its writes"},
+    {"record", &run_record, &kRecordUsage},    {"report", &run_report, &kReportUsage},
+    {"diff", &run_diff, &kDiffUsage},          {"dump", &run_dump, &kDumpUsage},
+    {"convert", &run_convert, &kConvertUsage}, {"mark", &run_mark, &kMarkUsage},
+    {"replay", &run_replay, &kReplayUsage},
 };
-
-void print_usage(FILE* out) {
-  fprintf(out,
-          "usage: mmiotrace SUBCOMMAND [OPTIONS] [ARGS]\n"
-          "\n"
-          "Traces the memory-mapped I/O of user-space programs.\n"
-          "\n"
-          "Subcommands:\n");
-  for (const Subcommand& subcommand : kSubcommands) {
-    fprintf(out, "  %-10s %s\n", subcommand.name, subcommand.summary);
-  }
-  fprintf(out,
-          "\n"
-          "Run 'mmiotrace SUBCOMMAND --help' for a subcommand's options.\n");
-}
 
 int run(int argc, char** argv) {
   if (argc < 2) {
@@ -53,7 +31,7 @@ int run(int argc, char** argv) {
   }
   std::string name = argv[1];
   if (name == "--help" || name == "-h" || name == "help") {
-    print_usage(stdout);
+    fputs(kMainUsage, stdout);
     return 0;
   }
   if (name == "--version") {

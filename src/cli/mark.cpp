@@ -14,16 +14,6 @@
 
 namespace mmiotrace::cli {
 
-const char* const kMarkUsage =
-    "usage: mmiotrace mark [--pid PID] TEXT...\n"
-    "\n"
-    "Adds a MARK line with TEXT to the trace being recorded by 'mmiotrace record'. PID is the\n"
-    "pid of the recording or of the command it runs; without --pid, the one recording of yours\n"
-    "running now.\n"
-    "\n"
-    "Exit status: 0 once the recording has the marker; 120 when there is no such recording;\n"
-    "125 usage error.\n";
-
 int run_mark(const Arguments& arguments) {
   ArgumentReader reader("mark", arguments);
   int pid = 0;

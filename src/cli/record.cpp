@@ -15,45 +15,6 @@
 
 namespace mmiotrace::cli {
 
-const char* const kRecordUsage =
-    "usage: mmiotrace record [OPTIONS] [--] COMMAND [ARGS]...\n"
-    "\n"
-    "Runs COMMAND with the mmiotrace shim and records the memory-mapped I/O of every traced\n"
-    "mapping of COMMAND and the processes it starts.\n"
-    "\n"
-    "Options:\n"
-    "  -o, --output FILE   write the trace to FILE, '-' for standard output\n"
-    "                      (default: mmiotrace.log)\n"
-    "  --format FORMAT     'text' (default): the Linux kernel's mmiotrace format;\n"
-    "                      'binary': mmiotrace's own, smaller and faster (docs/trace-format.md).\n"
-    "                      Without it, an output named *.bin is binary, *.zst compressed binary\n"
-    "  --compress          compress a binary trace with zstd\n"
-    "  -t, --trace GLOB    trace the mappings of files whose path matches GLOB; repeatable.\n"
-    "                      Default: /dev/mem /sys/bus/pci/devices/*/resource* /dev/uio*\n"
-    "                      /dev/vfio/*\n"
-    "  --strategy NAME     how trapped instructions are carried out: 'emulate' (default:\n"
-    "                      on an alias, exactly once, never opening the page) or\n"
-    "                      'single-step' (the kernel tracer's way)\n"
-    "  --no-divert         take one signal per access everywhere: by default the code around\n"
-    "                      MOV-family accesses to traced memory runs in a code cache that\n"
-    "                      makes and logs them inline (docs/code-cache.md)\n"
-    "  --no-patch          never write a jump into the program's code at a site that keeps\n"
-    "                      trapping into the code cache\n"
-    "  --drop              when a thread's ring is full, drop events (and say how many in the\n"
-    "                      trace) instead of making the thread wait: for real-time programs\n"
-    "  --buffer-size SIZE  each thread's ring, a power of two (default 4M; K and M allowed)\n"
-    "  -d, --device MODEL[:ARGS]@PATH\n"
-    "                      make PATH a virtual device whose accesses MODEL answers (built in:\n"
-    "                      regfile, nvme, uart16550; or a plugin .so); repeatable\n"
-    "                      (docs/devices.md)\n"
-    "\n"
-    "Markers: COMMAND may write lines to the path in $MMIOTRACE_MARKER (or the descriptor in\n"
-    "$MMIOTRACE_MARKER_FD), or call mmiotrace_mark(); from outside, 'mmiotrace mark TEXT'.\n"
-    "\n"
-    "Exit status: COMMAND's own (a COMMAND killed by a signal kills mmiotrace with it);\n"
-    "125 usage error, 124 trace not writable, 123 malformed glob, 126 COMMAND not\n"
-    "executable, 127 COMMAND not found, 119 COMMAND statically linked, 118 bad --device.\n";
-
 namespace {
 
 // A glob that fnmatch() would silently treat as something else is refused.

@@ -19,15 +19,4 @@ std::optional<std::pair<int, std::string>> split_map_id(const std::string& text)
 void add_register_map(const std::string& command, const std::string& value,
                       analysis::RegisterMapSet& maps);
 
-// The help text of the option, spliced into the commands' usage texts (a macro, so that it
-// joins their string literals).
-#define MMIOTRACE_REGS_OPTION_HELP                                                                \
-  "  --regs MAP          name registers and fields with the register map MAP (CMSIS-SVD\n"        \
-  "                      .svd/.xml, or mmiotrace's .json/.yaml format, docs/register-maps.md),\n" \
-  "                      whose addresses are physical addresses; repeatable (the first map\n"     \
-  "                      that covers an access names it)\n"                                       \
-  "  --regs MAPID=MAP    the same for map MAPID only, with MAP's lowest base address placed at\n" \
-  "                      the mapping's first byte (for a device whose address changes, such as\n" \
-  "                      a PCI BAR)\n"
-
 }  // namespace mmiotrace::cli

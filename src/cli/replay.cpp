@@ -27,25 +27,6 @@
 
 namespace mmiotrace::cli {
 
-const char* const kReplayUsage =
-    "usage: mmiotrace replay TRACE [--map MAPID@PATH]... [-o FILE] [--] COMMAND [ARGS]...\n"
-    "\n"
-    "Runs COMMAND with the mappings of TRACE served back to it: the mapping with map id MAPID\n"
-    "(the MAP line's number) becomes the device at PATH. Reads return the recorded values, in\n"
-    "order; writes are compared with the recorded ones. The first difference stops COMMAND\n"
-    "and is reported with both accesses, the PC and its position in TRACE.\n"
-    "\n"
-    "Without --map, the devices the trace was recorded against ('mmiotrace record --device')\n"
-    "are served at their paths.\n"
-    "\n"
-    "Options:\n"
-    "  --map MAPID@PATH    serve map MAPID at PATH; repeatable\n"
-    "  -o, --output FILE   also record the replayed run's trace to FILE (default: none)\n"
-    "  --format FORMAT     'text' (default) or 'binary', for -o\n"
-    "\n"
-    "Exit status: COMMAND's own when it made exactly the recorded accesses; 117 when it\n"
-    "diverged; 121 unreadable TRACE; 125 usage error; 126/127 COMMAND not runnable/found.\n";
-
 namespace {
 
 struct MapChoice {

@@ -13,23 +13,6 @@
 
 namespace mmiotrace::cli {
 
-const char* const kReportUsage =
-    "usage: mmiotrace report [--json] [--regs [MAPID=]MAP]... [TRACE]\n"
-    "\n"
-    "Summarizes TRACE (any format; standard input when TRACE is '-' or missing): for each\n"
-    "mapping and register offset, the reads, writes, distinct values, first and last time, and\n"
-    "the instructions that made them, named library+offset (function) from the modules the\n"
-    "traced processes had loaded; counts per thread; UNKNOWN and LOST totals, loudly.\n"
-    "\n"
-    "Options:\n"
-    "  --json              one JSON object instead of text "
-    "(docs/analysis.md)\n" MMIOTRACE_REGS_OPTION_HELP
-    "\n"
-    "A progress bar is shown on stderr when it is a terminal.\n"
-    "\n"
-    "Exit status: 0; 121 when the trace cannot be read; 116 when a register map cannot be read;\n"
-    "125 usage error.\n";
-
 int run_report(const Arguments& arguments) {
   ArgumentReader reader("report", arguments);
   bool json = false;

@@ -1,5 +1,6 @@
 // The mmiotrace command's subcommands, one file each. Each takes its arguments after the
-// subcommand name and returns the exit status, or throws CliError for a user's mistake.
+// subcommand name and returns the exit status, or throws CliError for a user's mistake. Their
+// help texts (kNameUsage) are made from docs/cli.md by tools/cli-docs when the command is built.
 #pragma once
 
 #include <string>
@@ -8,6 +9,9 @@
 namespace mmiotrace::cli {
 
 using Arguments = std::vector<std::string>;
+
+// What `mmiotrace --help` prints: the usage and the subcommands, each with its summary.
+extern const char* const kMainUsage;
 
 int run_record(const Arguments& arguments);
 extern const char* const kRecordUsage;
