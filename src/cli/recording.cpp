@@ -25,6 +25,7 @@
 #include "cli/command_check.hpp"
 #include "cli/marker_socket.hpp"
 #include "cli/recording.hpp"
+#include "cli/shim_library.hpp"
 #include "core/monotonic_clock.hpp"
 #include "core/syscall.hpp"
 #include "preload/environment.hpp"
@@ -39,33 +40,6 @@ namespace {
 
 // Rings of the trace buffer: one per thread that records, at most.
 constexpr uint32_t kRings = 1024;
-
-std::string directory_of_executable() {
-  char path[PATH_MAX];
-  ssize_t length = readlink("/proc/self/exe", path, sizeof(path) - 1);
-  if (length <= 0) return ".";
-  std::string executable(path, static_cast<size_t>(length));
-  return executable.substr(0, executable.rfind('/'));
-}
-
-std::string find_shim_library() {
-  if (const char* override_path = getenv(preload::kLibraryOverrideVariable)) {
-    if (access(override_path, R_OK) == 0) return override_path;
-    throw CliError(kExitCannotTrace, std::string(preload::kLibraryOverrideVariable) + "=" +
-                                         override_path + " is not a readable file");
-  }
-  std::string bin = directory_of_executable();
-  for (const std::string& candidate : {bin + "/../lib/" + preload::kPreloadLibraryName,
-                                       bin + "/" + preload::kPreloadLibraryName}) {
-    char resolved[PATH_MAX];
-    if (realpath(candidate.c_str(), resolved) != nullptr && access(resolved, R_OK) == 0) {
-      return resolved;
-    }
-  }
-  throw CliError(kExitCannotTrace, std::string("cannot find the shim ") +
-                                       preload::kPreloadLibraryName + " in " + bin +
-                                       "/../lib; set " + preload::kLibraryOverrideVariable);
-}
 
 std::unique_ptr<trace::TraceWriter> open_output(const RecordOptions& options) {
   int fd = options.output == "-"

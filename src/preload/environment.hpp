@@ -36,9 +36,8 @@ inline std::vector<std::string> default_trace_globs() {
   return {"/dev/mem", "/sys/bus/pci/devices/*/resource*", "/dev/uio*", "/dev/vfio/*"};
 }
 
-// The shim library (libmmiotrace.so); `mmiotrace record` puts it into LD_PRELOAD.
-inline constexpr const char* kPreloadLibraryName = "libmmiotrace.so";
-// Overrides where `mmiotrace record` looks for the shim library.
+// Overrides where `mmiotrace record` looks for the shim library it puts into LD_PRELOAD
+// (cli/shim_library.hpp).
 inline constexpr const char* kLibraryOverrideVariable = "MMIOTRACE_LIBRARY";
 
 }  // namespace mmiotrace::preload

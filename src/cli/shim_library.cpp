@@ -1,0 +1,134 @@
+// The shim library `mmiotrace record` preloads: where it is, and whether it is of this command's
+// version (see shim_library.hpp).
+#include "cli/shim_library.hpp"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+#include "cli/cli_error.hpp"
+#include "cli/installation.hpp"
+#include "preload/environment.hpp"
+
+namespace mmiotrace::cli {
+namespace {
+
+// The note version_note.S writes: its name (with the NUL the note's size counts) and type.
+constexpr char kNoteOwner[] = "mmiotrace";
+constexpr uint32_t kVersionNoteType = 1;
+// Notes are small; a larger segment is not read.
+constexpr uint64_t kMaxNotesBytes = 64 << 10;
+
+std::string directory_of_command() {
+  char path[PATH_MAX];
+  ssize_t length = readlink("/proc/self/exe", path, sizeof(path) - 1);
+  if (length <= 0) return ".";
+  std::string command(path, static_cast<size_t>(length));
+  return command.substr(0, command.rfind('/'));
+}
+
+std::string canonical_or_same(const std::string& path) {
+  char resolved[PATH_MAX];
+  return realpath(path.c_str(), resolved) != nullptr ? std::string(resolved) : path;
+}
+
+// The version note among the notes of one PT_NOTE segment.
+std::optional<std::string> version_in_notes(const std::vector<char>& notes) {
+  auto aligned = [](uint64_t size) { return (size + 3) & ~uint64_t{3}; };
+  uint64_t at = 0;
+  while (at + sizeof(Elf64_Nhdr) <= notes.size()) {
+    Elf64_Nhdr header;
+    memcpy(&header, notes.data() + at, sizeof(header));
+    uint64_t name_at = at + sizeof(header);
+    uint64_t description_at = name_at + aligned(header.n_namesz);
+    uint64_t end = description_at + aligned(header.n_descsz);
+    if (end > notes.size()) break;
+    if (header.n_type == kVersionNoteType && header.n_namesz == sizeof(kNoteOwner) &&
+        memcmp(notes.data() + name_at, kNoteOwner, sizeof(kNoteOwner)) == 0) {
+      const char* version = notes.data() + description_at;
+      return std::string(version, strnlen(version, header.n_descsz));
+    }
+    at = end;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> version_in_file(int fd) {
+  Elf64_Ehdr header;
+  if (pread(fd, &header, sizeof(header), 0) != static_cast<ssize_t>(sizeof(header)) ||
+      memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 || header.e_ident[EI_CLASS] != ELFCLASS64 ||
+      header.e_machine != EM_X86_64 || header.e_type != ET_DYN ||
+      header.e_phentsize != sizeof(Elf64_Phdr) || header.e_phnum == 0 || header.e_phnum >= 4096) {
+    return std::nullopt;
+  }
+  std::vector<Elf64_Phdr> segments(header.e_phnum);
+  auto size = static_cast<ssize_t>(segments.size() * sizeof(Elf64_Phdr));
+  if (pread(fd, segments.data(), static_cast<size_t>(size), static_cast<off_t>(header.e_phoff)) !=
+      size) {
+    return std::nullopt;
+  }
+  for (const Elf64_Phdr& segment : segments) {
+    if (segment.p_type != PT_NOTE || segment.p_filesz > kMaxNotesBytes) continue;
+    std::vector<char> notes(segment.p_filesz);
+    if (pread(fd, notes.data(), notes.size(), static_cast<off_t>(segment.p_offset)) !=
+        static_cast<ssize_t>(notes.size())) {
+      continue;
+    }
+    if (std::optional<std::string> version = version_in_notes(notes)) return version;
+  }
+  return std::nullopt;
+}
+
+// `path` when it is a library of this command's version; else a CliError that says what is
+// wrong with it and, `overridden` by MMIOTRACE_LIBRARY or not, what to do.
+std::string checked(const std::string& path, bool overridden) {
+  std::string library = "the shim library " + path;
+  if (overridden) library += std::string(" that ") + preload::kLibraryOverrideVariable + " names";
+  std::string wanted = std::string("; this mmiotrace ") + kVersion + " needs " + kShimLibraryName +
+                       " of the same version: ";
+  wanted += overridden
+                ? std::string("point ") + preload::kLibraryOverrideVariable + " at it, or unset it"
+                : std::string("reinstall mmiotrace, or set ") + preload::kLibraryOverrideVariable +
+                      " to its path";
+  if (access(path.c_str(), R_OK) != 0) {
+    throw CliError(kExitCannotTrace, "cannot read " + library + ": " + strerror(errno) + wanted);
+  }
+  std::optional<std::string> version = shim_library_version(path);
+  if (!version) throw CliError(kExitCannotTrace, library + " states no mmiotrace version" + wanted);
+  if (*version != kVersion) {
+    throw CliError(kExitCannotTrace, library + " is of mmiotrace " + *version + wanted);
+  }
+  return canonical_or_same(path);
+}
+
+}  // namespace
+
+std::optional<std::string> shim_library_version(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::optional<std::string> version = version_in_file(fd);
+  close(fd);
+  return version;
+}
+
+std::string find_shim_library() {
+  if (const char* override_path = getenv(preload::kLibraryOverrideVariable)) {
+    return checked(override_path, true);
+  }
+  std::string directory = directory_of_command();
+  if (directory == canonical_or_same(kBuildCommandDirectory)) {
+    return checked(std::string(kBuildLibraryDirectory) + "/" + kShimLibraryName, false);
+  }
+  std::filesystem::path installed =
+      std::filesystem::path(directory) / kLibraryDirectoryFromCommand / kShimLibraryName;
+  return checked(installed.lexically_normal().string(), false);
+}
+
+}  // namespace mmiotrace::cli
