@@ -81,4 +81,8 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/examples/register-maps
 file(GLOB mmiotrace_docs CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/*.md)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/CHANGELOG.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# The license: as LICENSE, and under the name Debian's policy gives it in a package.
+install(FILES ${PROJECT_SOURCE_DIR}/LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR}
+        RENAME copyright)
 install(FILES ${mmiotrace_docs} DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)

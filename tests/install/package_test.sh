@@ -51,6 +51,7 @@ for file in /usr/bin/mmiotrace "/usr/lib/$multiarch/libmmiotrace.so.0" \
             /usr/share/man/man3/mmiotrace-device.3.gz /usr/share/man/man5/mmiotrace-trace.5.gz \
             /usr/share/bash-completion/completions/mmiotrace \
             /usr/share/zsh/vendor-completions/_mmiotrace /usr/share/doc/mmiotrace/README.md \
+            /usr/share/doc/mmiotrace/copyright \
             /usr/share/mmiotrace/examples/nvme_init.c \
             /usr/share/mmiotrace/register-maps/nvme.svd; do
   dpkg -S "$file" >/dev/null 2>&1 || fail "the package does not hold $file"
