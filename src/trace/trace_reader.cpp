@@ -17,6 +17,32 @@
 #include "trace/text_format.hpp"
 
 namespace mmiotrace::trace {
+
+std::string escape_bytes(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size());
+  for (char c : bytes) {
+    auto byte = static_cast<unsigned char>(c);
+    if (byte == '\\') {
+      out += "\\\\";
+    } else if (byte >= 0x20 && byte < 0x7f) {
+      out += c;
+    } else if (byte == '\n') {
+      out += "\\n";
+    } else if (byte == '\t') {
+      out += "\\t";
+    } else if (byte == '\r') {
+      out += "\\r";
+    } else {
+      out += "\\x";
+      out += kDigits[byte >> 4];
+      out += kDigits[byte & 0xf];
+    }
+  }
+  return out;
+}
+
 namespace {
 
 constexpr size_t kMaxLine = 65536;
@@ -58,12 +84,14 @@ class ByteSource {
     consumed_ += size;
     return size;
   }
-  // The next line without its newline; false at the end. Throws for an overlong line.
-  bool read_line(std::string& line, uint64_t line_number) {
+  enum class Line { End, Whole, Unended };
+  // The next line without its newline: Whole, or Unended when the bytes end without one (End:
+  // nothing left). Throws for an overlong line.
+  Line read_line(std::string& line, uint64_t line_number) {
     line.clear();
     for (;;) {
       std::string_view available = peek(4096);
-      if (available.empty()) return !line.empty();
+      if (available.empty()) return line.empty() ? Line::End : Line::Unended;
       size_t newline = available.find('\n');
       size_t take = newline == std::string_view::npos ? available.size() : newline;
       line.append(available.substr(0, take));
@@ -72,7 +100,7 @@ class ByteSource {
         throw TraceReadError(name_ + ": line " + std::to_string(line_number) + ": longer than " +
                              std::to_string(kMaxLine) + " bytes");
       }
-      if (newline != std::string_view::npos) return true;
+      if (newline != std::string_view::npos) return Line::Whole;
     }
   }
 
@@ -110,22 +138,31 @@ class TextTraceReader final : public TraceReader {
   TraceFormat format() const override { return TraceFormat::Text; }
 
   bool next(Event& event) override {
-    while (source_->read_line(line_, ++line_number_)) {
+    for (;;) {
+      ByteSource::Line got = source_->read_line(line_, ++line_number_);
+      if (got == ByteSource::Line::End) return false;
+      if (got == ByteSource::Line::Unended) {
+        // A line the file ends in the middle of, whose last field may be cut: not read.
+        fail_plainly("the trace ends in the middle of this line (it has no newline): \"" +
+                     escape_bytes(line_.substr(0, 80)) + "\"");
+      }
       if (!line_.empty() && line_.back() == '\r') line_.pop_back();
       if (line_.empty()) continue;
       position_ = 0;
       if (parse(event)) return true;
     }
-    return false;
   }
   std::string position() const override { return "line " + std::to_string(line_number_); }
   uint64_t bytes_read() const override { return source_->offset(); }
   uint64_t file_size() const override { return source_->size(); }
 
  private:
+  [[noreturn]] void fail_plainly(const std::string& what) const {
+    throw TraceReadError(source_->name() + ": line " + std::to_string(line_number_) + ": " + what);
+  }
+  // A malformed line: what is wrong with it, and its start (escaped: it may hold any bytes).
   [[noreturn]] void fail(const std::string& what) const {
-    throw TraceReadError(source_->name() + ": line " + std::to_string(line_number_) + ": " + what +
-                         " in \"" + line_.substr(0, 80) + "\"");
+    fail_plainly(what + " in \"" + escape_bytes(line_.substr(0, 80)) + "\"");
   }
 
   std::string_view token(const char* what) {
@@ -182,7 +219,7 @@ class TextTraceReader final : public TraceReader {
     if (kind == "VERSION") {
       std::string_view version = token("version");
       if (version != "20070824") {
-        fail("a text trace of version " + std::string(version) +
+        fail("a text trace of version " + escape_bytes(version) +
              ", but this reader knows version 20070824");
       }
       return false;
@@ -252,7 +289,7 @@ class TextTraceReader final : public TraceReader {
       event.text_length = static_cast<uint32_t>(text.size());
       return true;
     } else {
-      fail("unknown record \"" + std::string(kind) + "\"");
+      fail("unknown record \"" + escape_bytes(kind) + "\"");
     }
     end_of_line();
     return true;

@@ -1,13 +1,14 @@
 // Reading traces: the kernel's text format (also logs written by the kernel's own tracer) and
 // mmiotrace's binary format, compressed or not. Streams: memory stays constant whatever the
 // size of the trace. Normal context. Malformed input throws TraceReadError naming the file and
-// the line or byte offset.
+// the line or byte offset; its message never holds raw bytes of the file.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "trace/event.hpp"
 #include "trace/trace_writer.hpp"
@@ -18,6 +19,10 @@ class TraceReadError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// `bytes` as they may be shown on a terminal: printable ASCII as it is, a backslash doubled,
+// \n \t \r, and any other byte (control characters, escape sequences, non-ASCII) as \xHH.
+std::string escape_bytes(std::string_view bytes);
 
 class TraceReader {
  public:

@@ -1,6 +1,6 @@
 // Unit tests for trace/trace_reader and trace_writer: kernel text traces read and written back
 // byte for byte, binary traces (plain and zstd) round-tripped, and every kind of bad input
-// refused with the file and the line or offset named.
+// refused with the file and the line or offset named, its bytes escaped.
 #include "trace/trace_reader.hpp"
 
 #include <gtest/gtest.h>
@@ -276,6 +276,57 @@ TEST_F(BinaryErrors, TruncatedCompressedTraceIsRefused) {
   bad_.set_content(bytes.substr(0, bytes.size() - 10));
   std::string error = error_of(bad_.path());
   EXPECT_NE(error.find(bad_.path() + ": offset"), std::string::npos) << error;
+}
+
+TEST(TraceReader, UnendedLastLineIsRefusedAfterTheLinesBeforeIt) {
+  TemporaryFile log;
+  log.set_content(
+      "VERSION 20070824\nR 4 1.000000 1 0x10 0x5 0x0 12\nR 4 1.000001 1 0x10 0x5 0x0 1");
+  auto reader = TraceReader::open(log.path());
+  Event event;
+  ASSERT_TRUE(reader->next(event));
+  EXPECT_EQ(event.pid, 12);
+  EXPECT_THROW(
+      {
+        try {
+          reader->next(event);
+        } catch (const TraceReadError& error) {
+          EXPECT_EQ(std::string(error.what()),
+                    log.path() +
+                        ": line 3: the trace ends in the middle of this line (it has no "
+                        "newline): \"R 4 1.000001 1 0x10 0x5 0x0 1\"");
+          throw;
+        }
+      },
+      TraceReadError);
+}
+
+TEST(TraceReader, EscapeBytesShowsEveryByteItCannotPrintAsAnEscape) {
+  EXPECT_EQ(escape_bytes("plain text, 0x1f!"), "plain text, 0x1f!");
+  EXPECT_EQ(escape_bytes(std::string("a\\b\n\t\r\x1b[2J\x07\x7f\x80\xff\0z", 16)),
+            "a\\\\b\\n\\t\\r\\x1b[2J\\x07\\x7f\\x80\\xff\\x00z");
+}
+
+TEST(TraceReader, ErrorMessagesNeverHoldRawBytesOfTheFile) {
+  TemporaryFile log;
+  log.set_content("VERSION 20070824\n\x1b]0;owned\x07\x1b[2J\x9b\xff 1 2\n");
+  std::string error = error_of(log.path());
+  EXPECT_EQ(error, log.path() +
+                       ": line 2: unknown record \"\\x1b]0;owned\\x07\\x1b[2J\\x9b\\xff\" in "
+                       "\"\\x1b]0;owned\\x07\\x1b[2J\\x9b\\xff 1 2\"");
+  log.set_content("VERSION 2007\x1b[31m\n");
+  error = error_of(log.path());
+  EXPECT_NE(error.find("version 2007\\x1b[31m,"), std::string::npos) << error;
+  // Binary garbage read as text: its bytes escaped too.
+  std::string garbage;
+  for (int i = 0; i < 256; ++i)
+    garbage += static_cast<char>(255 - i);
+  log.set_content(garbage);
+  error = error_of(log.path());
+  for (char c : error) {
+    auto byte = static_cast<unsigned char>(c);
+    EXPECT_TRUE(byte >= 0x20 && byte < 0x7f) << static_cast<int>(byte) << " in " << error;
+  }
 }
 
 TEST(TraceReader, MissingFileIsNamed) {
