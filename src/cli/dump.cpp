@@ -1,4 +1,4 @@
-// `mmiotrace dump`: prints any trace (text, binary, compressed, or a kernel log) as the
+// `mmiotrace dump`: prints any trace (text, binary, compressed or not, or a kernel log) as the
 // kernel's mmiotrace text, optionally with the register (and its fields) each access touches.
 // (Declared in subcommands.hpp, with the other subcommands.)
 #include <unistd.h>

@@ -2,8 +2,10 @@
 #include "trace/trace_reader.hpp"
 
 #include <fcntl.h>
+#include <lzma.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 #include <zstd.h>
 
 #include <algorithm>
@@ -47,21 +49,31 @@ namespace {
 
 constexpr size_t kMaxLine = 65536;
 
-// Buffered bytes from a descriptor, with a look at what comes next.
+// Where a ByteSource's bytes come from: the file, or a decompressor reading another ByteSource.
+// A problem (a read error, corrupt or cut compressed data) throws TraceReadError with a message
+// that names neither the file nor the position: the reader adds them.
+class Input {
+ public:
+  virtual ~Input() = default;
+  // Up to `size` bytes into `out`: at least one, or 0 at the end.
+  virtual size_t read_some(uint8_t* out, size_t size) = 0;
+  // Bytes taken from the file so far, and its size (0 when unknown: a pipe).
+  virtual uint64_t file_offset() const = 0;
+  virtual uint64_t file_size() const = 0;
+};
+
+// Buffered bytes from an Input, with a look at what comes next. A problem of the input ends the
+// bytes where it happened; problem() says what it was, once they are consumed.
 class ByteSource {
  public:
-  ByteSource(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
-  ~ByteSource() {
-    if (fd_ > 2) ::close(fd_);
-  }
+  ByteSource(std::unique_ptr<Input> input, std::string name)
+      : input_(std::move(input)), name_(std::move(name)) {}
   const std::string& name() const { return name_; }
   uint64_t offset() const { return consumed_; }
-  uint64_t size() const {
-    struct stat status;
-    return fstat(fd_, &status) == 0 && S_ISREG(status.st_mode)
-               ? static_cast<uint64_t>(status.st_size)
-               : 0;
-  }
+  uint64_t file_offset() const { return input_->file_offset(); }
+  uint64_t file_size() const { return input_->file_size(); }
+  // What ended the bytes early, or empty: valid once peek() gave fewer bytes than asked for.
+  const std::string& problem() const { return problem_; }
 
   // Up to `size` bytes without consuming them (fewer only at the end).
   std::string_view peek(size_t size) {
@@ -84,6 +96,7 @@ class ByteSource {
     consumed_ += size;
     return size;
   }
+
   enum class Line { End, Whole, Unended };
   // The next line without its newline: Whole, or Unended when the bytes end without one (End:
   // nothing left). Throws for an overlong line.
@@ -112,22 +125,194 @@ class ByteSource {
     while (buffer_.size() < size && !eof_) {
       size_t old_size = buffer_.size();
       buffer_.resize(old_size + std::max<size_t>(size - old_size, 1 << 16));
-      ssize_t got = ::read(fd_, buffer_.data() + old_size, buffer_.size() - old_size);
-      if (got < 0 && errno == EINTR) got = 0;
-      if (got < 0) {
-        throw TraceReadError(name_ + ": cannot read: " + strerror(errno));
+      size_t got = 0;
+      try {
+        got = input_->read_some(buffer_.data() + old_size, buffer_.size() - old_size);
+      } catch (const TraceReadError& error) {
+        problem_ = error.what();
       }
-      buffer_.resize(old_size + static_cast<size_t>(got));
+      buffer_.resize(old_size + got);
       if (got == 0) eof_ = true;
     }
   }
 
-  int fd_;
+  std::unique_ptr<Input> input_;
   std::string name_;
   std::vector<uint8_t> buffer_;
   size_t start_ = 0;
   uint64_t consumed_ = 0;
   bool eof_ = false;
+  std::string problem_;
+};
+
+// The file itself.
+class FileInput final : public Input {
+ public:
+  explicit FileInput(int fd) : fd_(fd) {}
+  ~FileInput() override {
+    if (fd_ > 2) ::close(fd_);
+  }
+  size_t read_some(uint8_t* out, size_t size) override {
+    for (;;) {
+      ssize_t got = ::read(fd_, out, size);
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) throw TraceReadError(std::string("cannot read: ") + strerror(errno));
+      offset_ += static_cast<uint64_t>(got);
+      return static_cast<size_t>(got);
+    }
+  }
+  uint64_t file_offset() const override { return offset_; }
+  uint64_t file_size() const override {
+    struct stat status;
+    return fstat(fd_, &status) == 0 && S_ISREG(status.st_mode)
+               ? static_cast<uint64_t>(status.st_size)
+               : 0;
+  }
+
+ private:
+  int fd_;
+  uint64_t offset_ = 0;
+};
+
+// What a decompressor shares: the compressed bytes, and its messages.
+class DecompressingInput : public Input {
+ public:
+  DecompressingInput(std::unique_ptr<ByteSource> compressed, const char* method)
+      : compressed_(std::move(compressed)), method_(method) {}
+  uint64_t file_offset() const override { return compressed_->file_offset(); }
+  uint64_t file_size() const override { return compressed_->file_size(); }
+
+ protected:
+  // The compressed bytes to give the decompressor next; empty at their end, which throws when
+  // reading them failed.
+  std::string_view compressed_bytes() {
+    std::string_view bytes = compressed_->peek(1 << 16);
+    if (bytes.empty() && !compressed_->problem().empty()) {
+      throw TraceReadError(compressed_->problem());
+    }
+    return bytes;
+  }
+  [[noreturn]] void corrupt(const std::string& detail) const {
+    throw TraceReadError("the " + std::string(method_) + " data is corrupt at byte " +
+                         std::to_string(compressed_->offset()) + " of the file (" + detail + ")");
+  }
+  [[noreturn]] void cut_short() const {
+    throw TraceReadError("the " + std::string(method_) +
+                         " data is cut short: the file ends at byte " +
+                         std::to_string(compressed_->offset()) + ", inside a compressed stream");
+  }
+
+  std::unique_ptr<ByteSource> compressed_;
+  const char* method_;
+};
+
+class ZstdInput final : public DecompressingInput {
+ public:
+  explicit ZstdInput(std::unique_ptr<ByteSource> compressed)
+      : DecompressingInput(std::move(compressed), "zstd"), stream_(ZSTD_createDStream()) {
+    if (stream_ == nullptr) throw TraceReadError("zstd: cannot make a decompression context");
+    ZSTD_initDStream(stream_);
+  }
+  ~ZstdInput() override { ZSTD_freeDStream(stream_); }
+  size_t read_some(uint8_t* out, size_t size) override {
+    for (;;) {
+      std::string_view input = compressed_bytes();
+      if (input.empty()) {
+        if (!frame_complete_) cut_short();
+        return 0;
+      }
+      ZSTD_inBuffer in = {input.data(), input.size(), 0};
+      ZSTD_outBuffer o = {out, size, 0};
+      size_t status = ZSTD_decompressStream(stream_, &o, &in);
+      if (ZSTD_isError(status)) corrupt(ZSTD_getErrorName(status));
+      compressed_->skip(in.pos);
+      frame_complete_ = status == 0;
+      if (o.pos > 0) return o.pos;
+    }
+  }
+
+ private:
+  ZSTD_DStream* stream_;
+  bool frame_complete_ = true;
+};
+
+class GzipInput final : public DecompressingInput {
+ public:
+  explicit GzipInput(std::unique_ptr<ByteSource> compressed)
+      : DecompressingInput(std::move(compressed), "gzip") {
+    if (inflateInit2(&stream_, 15 + 16) != Z_OK) {  // 15 + 16: a gzip wrapper
+      throw TraceReadError("zlib: cannot make a decompression stream");
+    }
+  }
+  ~GzipInput() override { inflateEnd(&stream_); }
+  size_t read_some(uint8_t* out, size_t size) override {
+    size = std::min<size_t>(size, 1u << 30);  // zlib's sizes are 32 bits
+    for (;;) {
+      std::string_view input = compressed_bytes();
+      if (input.empty()) {
+        if (in_member_) cut_short();
+        return 0;
+      }
+      in_member_ = true;  // concatenated members are read one after the other, as gzip -d does
+      stream_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input.data()));
+      stream_.avail_in = static_cast<uInt>(input.size());
+      stream_.next_out = out;
+      stream_.avail_out = static_cast<uInt>(size);
+      int status = inflate(&stream_, Z_NO_FLUSH);
+      compressed_->skip(input.size() - stream_.avail_in);
+      if (status == Z_STREAM_END) {
+        in_member_ = false;
+        inflateReset(&stream_);
+      } else if (status != Z_OK && status != Z_BUF_ERROR) {
+        corrupt(stream_.msg ? stream_.msg : "inflate failed");
+      }
+      size_t produced = size - stream_.avail_out;
+      if (produced > 0) return produced;
+    }
+  }
+
+ private:
+  z_stream stream_ = {};
+  bool in_member_ = false;
+};
+
+class XzInput final : public DecompressingInput {
+ public:
+  explicit XzInput(std::unique_ptr<ByteSource> compressed)
+      : DecompressingInput(std::move(compressed), "xz") {
+    if (lzma_stream_decoder(&stream_, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK) {
+      throw TraceReadError("liblzma: cannot make a decompression stream");
+    }
+  }
+  ~XzInput() override { lzma_end(&stream_); }
+  size_t read_some(uint8_t* out, size_t size) override {
+    while (!ended_) {
+      std::string_view input = compressed_bytes();
+      stream_.next_in = reinterpret_cast<const uint8_t*>(input.data());
+      stream_.avail_in = input.size();
+      stream_.next_out = out;
+      stream_.avail_out = size;
+      lzma_ret status = lzma_code(&stream_, input.empty() ? LZMA_FINISH : LZMA_RUN);
+      compressed_->skip(input.size() - stream_.avail_in);
+      size_t produced = size - stream_.avail_out;
+      if (status == LZMA_STREAM_END) {
+        ended_ = true;
+      } else if (status == LZMA_BUF_ERROR && input.empty()) {
+        cut_short();
+      } else if (status != LZMA_OK) {
+        corrupt(status == LZMA_FORMAT_ERROR    ? "not in the xz format"
+                : status == LZMA_OPTIONS_ERROR ? "unsupported options"
+                : status == LZMA_MEM_ERROR     ? "out of memory"
+                                               : "corrupt data");
+      }
+      if (produced > 0) return produced;
+    }
+    return 0;
+  }
+
+ private:
+  lzma_stream stream_ = LZMA_STREAM_INIT;
+  bool ended_ = false;
 };
 
 // --- The kernel's text format -------------------------------------------------------------
@@ -140,11 +325,16 @@ class TextTraceReader final : public TraceReader {
   bool next(Event& event) override {
     for (;;) {
       ByteSource::Line got = source_->read_line(line_, ++line_number_);
-      if (got == ByteSource::Line::End) return false;
+      if (got == ByteSource::Line::End) {
+        if (!source_->problem().empty()) fail_plainly(source_->problem());
+        return false;
+      }
       if (got == ByteSource::Line::Unended) {
         // A line the file ends in the middle of, whose last field may be cut: not read.
-        fail_plainly("the trace ends in the middle of this line (it has no newline): \"" +
-                     escape_bytes(line_.substr(0, 80)) + "\"");
+        fail_plainly(source_->problem().empty()
+                         ? "the trace ends in the middle of this line (it has no newline): \"" +
+                               escape_bytes(line_.substr(0, 80)) + "\""
+                         : source_->problem());
       }
       if (!line_.empty() && line_.back() == '\r') line_.pop_back();
       if (line_.empty()) continue;
@@ -153,8 +343,8 @@ class TextTraceReader final : public TraceReader {
     }
   }
   std::string position() const override { return "line " + std::to_string(line_number_); }
-  uint64_t bytes_read() const override { return source_->offset(); }
-  uint64_t file_size() const override { return source_->size(); }
+  uint64_t bytes_read() const override { return source_->file_offset(); }
+  uint64_t file_size() const override { return source_->file_size(); }
 
  private:
   [[noreturn]] void fail_plainly(const std::string& what) const {
@@ -352,10 +542,12 @@ class TextTraceReader final : public TraceReader {
 
 class BinaryTraceReader final : public TraceReader {
  public:
-  explicit BinaryTraceReader(std::unique_ptr<ByteSource> source) : source_(std::move(source)) {
+  // `compressed`: `source` is what decompresses from the file.
+  BinaryTraceReader(std::unique_ptr<ByteSource> source, bool compressed)
+      : source_(std::move(source)), file_compressed_(compressed) {
     BinaryFileHeader header;
     if (source_->read(&header, sizeof(header)) != sizeof(header)) {
-      fail_at(0, "the file header is cut short");
+      fail_at(0, source_->problem().empty() ? "the file header is cut short" : source_->problem());
     }
     if (header.version > kBinaryVersion) {
       fail_at(8, "written by a newer mmiotrace (binary format version " +
@@ -372,13 +564,12 @@ class BinaryTraceReader final : public TraceReader {
       fail_at(16, "the file header is corrupt (its size is " + std::to_string(header.header_size) +
                       " bytes)");
     }
-    if (header.flags & kBinaryFlagZstd) {
-      decompressor_ = ZSTD_createDStream();
-      ZSTD_initDStream(decompressor_);
+    if (header.flags & kBinaryFlagZstd) {  // the records after the header are a zstd stream
+      std::string name = source_->name();
+      source_ = std::make_unique<ByteSource>(std::make_unique<ZstdInput>(std::move(source_)),
+                                             std::move(name));
+      records_compressed_ = true;
     }
-  }
-  ~BinaryTraceReader() override {
-    if (decompressor_) ZSTD_freeDStream(decompressor_);
   }
   TraceFormat format() const override { return TraceFormat::Binary; }
 
@@ -392,8 +583,11 @@ class BinaryTraceReader final : public TraceReader {
     }
     uint64_t offset = records_offset_;
     size_t got = read_records(record_, sizeof(RecordHeader));
-    if (got == 0) return false;
-    if (got < sizeof(RecordHeader)) fail_record(offset, "the last record is cut short");
+    if (got == 0) {
+      if (!source_->problem().empty()) fail_record(offset, source_->problem());
+      return false;
+    }
+    if (got < sizeof(RecordHeader)) cut_short(offset);
     RecordHeader header;
     std::memcpy(&header, record_, sizeof(header));
     if (header.size < sizeof(RecordHeader) || header.size % 8 != 0 ||
@@ -401,9 +595,7 @@ class BinaryTraceReader final : public TraceReader {
       fail_record(offset, "a record has an impossible size (" + std::to_string(header.size) + ")");
     }
     size_t rest = header.size - sizeof(RecordHeader);
-    if (read_records(record_ + sizeof(RecordHeader), rest) != rest) {
-      fail_record(offset, "the last record is cut short");
-    }
+    if (read_records(record_ + sizeof(RecordHeader), rest) != rest) cut_short(offset);
     if (decode_record(record_, header.size, &event, &why) == 0) fail_record(offset, why);
     last_record_offset_ = offset;
     run_size_ = header.size;
@@ -411,90 +603,82 @@ class BinaryTraceReader final : public TraceReader {
     run_next_ = 1;
     return true;
   }
-  uint64_t bytes_read() const override { return source_->offset(); }
-  uint64_t file_size() const override { return source_->size(); }
+  uint64_t bytes_read() const override { return source_->file_offset(); }
+  uint64_t file_size() const override { return source_->file_size(); }
   std::string position() const override {
-    if (decompressor_ != nullptr) return "record offset " + std::to_string(last_record_offset_);
+    if (compressed()) return "record offset " + std::to_string(last_record_offset_);
     return "offset " + std::to_string(sizeof(BinaryFileHeader) + last_record_offset_);
   }
 
  private:
+  bool compressed() const { return file_compressed_ || records_compressed_; }
+
+  // `offset` in the file, or in what decompresses from it.
+  [[noreturn]] void fail_at(uint64_t offset, const std::string& what) const {
+    throw TraceReadError(source_->name() + ": offset " + std::to_string(offset) +
+                         (file_compressed_ ? " of the decompressed file: " : ": ") + what);
+  }
+  // `records_offset` from the start of the records.
+  [[noreturn]] void fail_record(uint64_t records_offset, const std::string& what) const {
+    if (!records_compressed_) fail_at(sizeof(BinaryFileHeader) + records_offset, what);
+    throw TraceReadError(source_->name() + ": offset " + std::to_string(records_offset) +
+                         " of the decompressed records: " + what);
+  }
+  [[noreturn]] void cut_short(uint64_t records_offset) const {
+    fail_record(records_offset,
+                source_->problem().empty() ? "the last record is cut short" : source_->problem());
+  }
+
+  // The next `size` bytes of records; fewer only at the end.
+  size_t read_records(uint8_t* out, size_t size) {
+    size_t got = source_->read(out, size);
+    records_offset_ += got;
+    return got;
+  }
+
+  std::unique_ptr<ByteSource> source_;
+  bool file_compressed_;             // the whole file is compressed (zstd, gzip or xz)
+  bool records_compressed_ = false;  // the records after the header are (kBinaryFlagZstd)
+  uint64_t records_offset_ = 0;
   uint64_t last_record_offset_ = 0;  // of the record next() returned last
   // The record in record_ (run_size_ bytes) holds run_events_ events; next() returns the one at
   // run_next_ before it reads another record.
   size_t run_size_ = 0;
   size_t run_events_ = 0;
   size_t run_next_ = 0;
-
-  [[noreturn]] void fail_at(uint64_t offset, const std::string& what) const {
-    throw TraceReadError(source_->name() + ": offset " + std::to_string(offset) + ": " + what);
-  }
-  [[noreturn]] void fail_record(uint64_t records_offset, const std::string& what) const {
-    if (decompressor_ == nullptr) fail_at(sizeof(BinaryFileHeader) + records_offset, what);
-    throw TraceReadError(source_->name() + ": offset " + std::to_string(records_offset) +
-                         " of the decompressed records: " + what);
-  }
-
-  // The next `size` bytes of records (decompressed); fewer only at the end.
-  size_t read_records(uint8_t* out, size_t size) {
-    size_t got = 0;
-    if (decompressor_ == nullptr) {
-      got = source_->read(out, size);
-    } else {
-      while (got < size) {
-        if (output_position_ < output_.size()) {
-          size_t take = std::min(size - got, output_.size() - output_position_);
-          std::memcpy(out + got, output_.data() + output_position_, take);
-          output_position_ += take;
-          got += take;
-          continue;
-        }
-        std::string_view input = source_->peek(ZSTD_DStreamInSize());
-        if (input.empty()) {
-          if (!frame_complete_) fail_at(source_->offset(), "the compressed data is cut short");
-          break;
-        }
-        output_.resize(ZSTD_DStreamOutSize());
-        ZSTD_inBuffer in = {input.data(), input.size(), 0};
-        ZSTD_outBuffer o = {output_.data(), output_.size(), 0};
-        size_t status = ZSTD_decompressStream(decompressor_, &o, &in);
-        if (ZSTD_isError(status)) {
-          fail_at(source_->offset(), std::string("the compressed data is corrupt (") +
-                                         ZSTD_getErrorName(status) + ")");
-        }
-        frame_complete_ = status == 0;
-        source_->skip(in.pos);
-        output_.resize(o.pos);
-        output_position_ = 0;
-      }
-    }
-    records_offset_ += got;
-    return got;
-  }
-
-  std::unique_ptr<ByteSource> source_;
-  ZSTD_DStream* decompressor_ = nullptr;
-  std::vector<uint8_t> output_;
-  size_t output_position_ = 0;
-  bool frame_complete_ = true;
-  uint64_t records_offset_ = 0;
   alignas(8) uint8_t record_[kMaxRecordSize];
 };
+
+// The bytes of the trace in `file`: when it is compressed (told by its first bytes, whatever its
+// name), those that decompress from it.
+std::unique_ptr<ByteSource> trace_bytes(std::unique_ptr<ByteSource> file, bool* compressed) {
+  std::string_view start = file->peek(6);
+  std::string name = file->name();
+  *compressed = true;
+  if (start.starts_with(std::string_view("\x28\xb5\x2f\xfd", 4))) {
+    return std::make_unique<ByteSource>(std::make_unique<ZstdInput>(std::move(file)), name);
+  }
+  if (start.starts_with("\x1f\x8b")) {
+    return std::make_unique<ByteSource>(std::make_unique<GzipInput>(std::move(file)), name);
+  }
+  if (start == std::string_view("\xfd\x37zXZ\0", 6)) {  // xz: fd "7zXZ" 00
+    return std::make_unique<ByteSource>(std::make_unique<XzInput>(std::move(file)), name);
+  }
+  *compressed = false;
+  return file;
+}
 
 }  // namespace
 
 std::unique_ptr<TraceReader> TraceReader::open(const std::string& path) {
   int fd = path == "-" ? 0 : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw TraceReadError(path + ": cannot open: " + strerror(errno));
-  auto source = std::make_unique<ByteSource>(fd, path == "-" ? "standard input" : path);
-  std::string_view start = source->peek(sizeof(kBinaryMagic));
-  if (start == std::string_view(kBinaryMagic, sizeof(kBinaryMagic))) {
-    return std::make_unique<BinaryTraceReader>(std::move(source));
-  }
-  if (start.substr(0, 4) == std::string_view("\x28\xb5\x2f\xfd", 4)) {
-    throw TraceReadError(source->name() +
-                         ": offset 0: a zstd file; decompress it first (zstd -d), or compress "
-                         "with 'mmiotrace convert --compress'");
+  std::string name = path == "-" ? "standard input" : path;
+  bool compressed = false;
+  std::unique_ptr<ByteSource> source =
+      trace_bytes(std::make_unique<ByteSource>(std::make_unique<FileInput>(fd), name), &compressed);
+  if (source->peek(sizeof(kBinaryMagic)) == std::string_view(kBinaryMagic, sizeof(kBinaryMagic))) {
+    return std::make_unique<BinaryTraceReader>(std::move(source), compressed);
   }
   return std::make_unique<TextTraceReader>(std::move(source));
 }

@@ -1,7 +1,8 @@
 // Reading traces: the kernel's text format (also logs written by the kernel's own tracer) and
-// mmiotrace's binary format, compressed or not. Streams: memory stays constant whatever the
-// size of the trace. Normal context. Malformed input throws TraceReadError naming the file and
-// the line or byte offset; its message never holds raw bytes of the file.
+// mmiotrace's binary format, either compressed with zstd, gzip or xz or not (told by the file's
+// first bytes, whatever its name). Streams: memory stays constant whatever the size of the
+// trace. Normal context. Malformed input throws TraceReadError naming the file and the line or
+// byte offset, after every event before it; its message never holds raw bytes of the file.
 #pragma once
 
 #include <cstdint>
@@ -28,16 +29,18 @@ class TraceReader {
  public:
   virtual ~TraceReader() = default;
 
-  // Opens `path` ("-" for standard input) and tells its format by its first bytes.
+  // Opens `path` ("-" for standard input) and tells its format, and compression, by its first
+  // bytes.
   static std::unique_ptr<TraceReader> open(const std::string& path);
 
   virtual TraceFormat format() const = 0;
   // The next event, false at the end. Text in `event` is valid until the next call.
   virtual bool next(Event& event) = 0;
   // Where the last event returned by next() is in the file: "line N", or "offset N" (in the
-  // decompressed records for a compressed file: "record offset N").
+  // decompressed records for a compressed binary file: "record offset N").
   virtual std::string position() const = 0;
-  // Bytes of the file read so far, and its size (0 when unknown: a pipe), for progress bars.
+  // Bytes of the file read so far (compressed bytes, when it is compressed), and its size (0 when
+  // unknown: a pipe), for progress bars.
   virtual uint64_t bytes_read() const = 0;
   virtual uint64_t file_size() const = 0;
 };

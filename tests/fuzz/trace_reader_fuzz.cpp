@@ -1,6 +1,8 @@
-// libFuzzer target for the trace readers: any bytes, read as a trace (text, binary or zstd
-// binary, chosen by the first byte), must give events or a TraceReadError, never a crash, a
-// hang or a sanitizer report. Built with -DMMIOTRACE_FUZZ=ON (clang); see scripts/fuzz.
+// libFuzzer target for the trace readers: any bytes, read as a trace (chosen by the first byte:
+// the bytes as they are, which the reader tells text, binary, or zstd, gzip or xz compressed
+// apart by; binary records; zstd binary records), must give events or a TraceReadError, never a
+// crash, a hang or a sanitizer report. Built with -DMMIOTRACE_FUZZ=ON (clang); see scripts/fuzz.
+// The corpus has a seed of each (tests/fuzz/corpus: *.zst, *.gz, *.xz are compressed whole).
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -30,7 +32,7 @@ std::string as_file(const std::vector<uint8_t>& bytes) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   std::vector<uint8_t> bytes;
-  uint8_t mode = data[0] % 3;  // 0: as it is (text), 1: binary records, 2: zstd binary records
+  uint8_t mode = data[0] % 3;  // 0: as it is (any file), 1: binary records, 2: zstd binary records
   if (mode == 0) {
     bytes.assign(data + 1, data + size);
   } else {
