@@ -15,13 +15,27 @@ uint64_t little_endian(const uint8_t* bytes, unsigned width) {
 // "R %d %u.%06lu %d 0x%llx 0x%lx 0x%lx %d\n"
 void format_access_line(char letter, unsigned width, uint64_t time_ns, int map_id, uint64_t phys,
                         uint64_t value, uint64_t pc, int pid, TextSpan& out) {
-  out.character(letter).character(' ').decimal(width).character(' ');
-  format_timestamp(time_ns, out);
-  out.character(' ').signed_decimal(map_id).character(' ').hex0x(phys).character(' ');
-  out.hex0x(value).character(' ').hex0x(pc).character(' ').signed_decimal(pid).character('\n');
+  AccessLineShared shared(time_ns, map_id, pid);
+  char line[kMaxAccessLine];
+  char* end = put_access_line(line, letter, width, shared, phys, value, pc);
+  out.text(std::string_view(line, static_cast<size_t>(end - line)));
 }
 
 }  // namespace
+
+AccessLineShared::AccessLineShared(uint64_t time_ns, int32_t map_id, int32_t pid)
+    : middle{}, end{} {
+  FixedText<sizeof(middle)> text;
+  text.character(' ');
+  format_timestamp(time_ns, text);
+  text.character(' ').signed_decimal(map_id).text(" 0x");
+  std::memcpy(middle, text.view().data(), text.size());
+  middle_size = static_cast<uint8_t>(text.size());
+  text.clear();
+  text.character(' ').signed_decimal(pid).character('\n');
+  std::memcpy(end, text.view().data(), text.size());
+  end_size = static_cast<uint8_t>(text.size());
+}
 
 void format_timestamp(uint64_t time_ns, TextSpan& out) {
   uint64_t microseconds = (time_ns + 500) / 1000;

@@ -117,28 +117,47 @@ uint64_t TraceDrainer::drain(TraceWriter& writer) {
     }
     return written;
   }
-  // Text: merge the rings by time, one record at a time.
+  // Text: the rings merged by time. From the ring whose next record is the earliest, every
+  // record up to the next one of any other ring goes to the writer at once (with one ring, all
+  // of it up to the wrap).
+  const uint64_t capacity = control.ring_bytes;
+  auto time_of = [](const uint8_t* record) {
+    uint64_t time;
+    std::memcpy(&time, record + offsetof(RecordHeader, time_ns), sizeof(time));
+    return time;
+  };
   for (;;) {
     Pending* earliest = nullptr;
-    const uint8_t* earliest_record = nullptr;
     uint64_t earliest_time = 0;
+    uint64_t others_time = UINT64_MAX;  // the earliest next record of the other rings
     for (Pending& p : pending) {
       const uint8_t* record = next_record(p);
       if (record == nullptr) continue;
-      uint64_t time;
-      std::memcpy(&time, record + offsetof(RecordHeader, time_ns), sizeof(time));
+      uint64_t time = time_of(record);
       if (earliest == nullptr || time < earliest_time) {
+        if (earliest != nullptr) others_time = earliest_time;
         earliest = &p;
-        earliest_record = record;
         earliest_time = time;
+      } else if (time < others_time) {
+        others_time = time;
       }
     }
     if (earliest == nullptr) break;
-    uint16_t size;
-    std::memcpy(&size, earliest_record + 2, sizeof(size));
-    writer.write_records(earliest_record, size);
-    earliest->position += size;
-    ++written;
+    const uint8_t* data = buffer_.ring_data(earliest->ring);
+    uint64_t start = earliest->position;
+    uint64_t end = start;
+    uint64_t wrap = start - (start & (capacity - 1)) + capacity;
+    while (end < earliest->end && end < wrap) {
+      const uint8_t* record = data + (end & (capacity - 1));
+      if (record[0] == static_cast<uint8_t>(RecordKind::Padding)) break;
+      if (end != start && time_of(record) > others_time) break;
+      uint16_t size;
+      std::memcpy(&size, record + 2, sizeof(size));
+      end += size;
+      ++written;
+    }
+    writer.write_records(data + (start & (capacity - 1)), end - start);
+    earliest->position = end;
   }
   for (Pending& p : pending)
     control.rings[p.ring].tail.store(p.end, std::memory_order_release);

@@ -16,7 +16,8 @@ class TraceDrainer {
   explicit TraceDrainer(TraceBuffer buffer) : buffer_(buffer) {}
 
   // Writes everything published so far to `writer`: binary traces ring by ring, text traces
-  // merged across rings in time order. Returns the number of records written.
+  // merged across rings in time order (in spans of one ring's records, as long as no other
+  // ring's next record comes before). Returns the number of records written.
   uint64_t drain(TraceWriter& writer);
 
   // How long the writer may wait (for a wake-up from a producer, a marker...) before it drains

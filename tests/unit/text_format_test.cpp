@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <random>
 #include <string>
 
 namespace mmiotrace::trace {
@@ -128,6 +130,46 @@ TEST(TextFormat, WideAccessBecomesConsecutiveEightByteLines) {
   EXPECT_EQ(format(event),
             "W 8 12.345679 3 0xfebf0010 0x807060504030201 0x55d0c0de1234 4242\n"
             "W 8 12.345679 3 0xfebf0018 0x100f0e0d0c0b0a09 0x55d0c0de1234 4242\n");
+}
+
+TEST(TextFormat, PutHexAndPutDecimalMatchPrintf) {
+  std::mt19937_64 random(3);
+  for (int i = 0; i < 200000; ++i) {
+    uint64_t value = random() >> (random() % 64);
+    if (i < 64) value = i < 32 ? uint64_t{1} << i : ~uint64_t{0} >> (i - 32);
+    char expected[32];
+    snprintf(expected, sizeof(expected), "%lx", static_cast<unsigned long>(value));
+    char out[48];
+    char* end = put_hex(out, value);
+    ASSERT_EQ(std::string(out, end), expected) << i;
+    snprintf(expected, sizeof(expected), "%lu", static_cast<unsigned long>(value));
+    end = put_decimal(out, value);
+    ASSERT_EQ(std::string(out, end), expected) << i;
+  }
+}
+
+TEST(TextFormat, AccessLinesMatchKernelPrintfAtEveryFieldLength) {
+  std::mt19937_64 random(4);
+  for (int i = 0; i < 20000; ++i) {
+    uint64_t time_ns = random() >> (random() % 64);
+    auto map_id = static_cast<int32_t>(random());
+    auto pid = static_cast<int32_t>(random() >> 33);
+    uint64_t phys = random() >> (random() % 64);
+    uint64_t value = random() >> (random() % 64);
+    uint64_t pc = random() >> (random() % 64);
+    unsigned width = 1u << (i % 4);
+    uint64_t microseconds = (time_ns + 500) / 1000;
+    char expected[160];
+    snprintf(expected, sizeof(expected), "%c %u %lu.%06lu %d 0x%lx 0x%lx 0x%lx %d\n",
+             i % 2 ? 'W' : 'R', width, static_cast<unsigned long>(microseconds / 1000000),
+             static_cast<unsigned long>(microseconds % 1000000), map_id,
+             static_cast<unsigned long>(phys), static_cast<unsigned long>(value),
+             static_cast<unsigned long>(pc), pid);
+    AccessLineShared shared(time_ns, map_id, pid);
+    char line[kMaxAccessLine];
+    char* end = put_access_line(line, i % 2 ? 'W' : 'R', width, shared, phys, value, pc);
+    ASSERT_EQ(std::string(line, end), expected) << i;
+  }
 }
 
 }  // namespace

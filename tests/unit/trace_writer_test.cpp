@@ -1,0 +1,143 @@
+// Unit tests for trace/trace_writer: the text writer's lines, from records as the drainer gives
+// them, are those format_text() makes of their events. (Reading back: trace_reader_test.cpp.)
+#include "trace/trace_writer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/access_record.hpp"
+#include "trace/binary_format.hpp"
+#include "trace/text_format.hpp"
+#include "trace_file_support.hpp"
+
+namespace mmiotrace::trace {
+namespace {
+
+using mmiotrace::testing::TemporaryFile;
+
+Event sample(EventKind kind, uint64_t n) {
+  Event event;
+  event.kind = kind;
+  event.map_id = static_cast<int32_t>(n % 5) - 1;
+  event.pid = static_cast<int32_t>(1000 + n);
+  event.tid = event.pid;
+  event.time_ns = 1'000'000'000ull * n + 499 + n;
+  event.phys = 0xfe000000 + 8 * n;
+  event.virt = 0x7f0000000000 + 8 * n;
+  event.length = 0x1000;
+  event.pc = 0x401000 + n;
+  event.width = 4;
+  std::memcpy(event.value, &n, sizeof(n));
+  return event;
+}
+
+// Records of every kind, access runs of both entry forms among them, as a ring holds them; with
+// `wide`, a 32-byte write too (which text writes as four lines).
+std::vector<uint8_t> records_of_every_kind(std::vector<AccessRecord>& accesses, bool wide = true) {
+  std::mt19937_64 random(17);
+  accesses.clear();
+  for (uint64_t i = 0; i < 600; ++i) {
+    uint64_t width = uint64_t{1} << (i % 4);
+    uint64_t value = i % 7 == 0 ? 0 : i % 7 == 1 ? ~uint64_t{0} : random();
+    // The PCs of the second half lie too far apart for compact entries: wide ones.
+    uint64_t pc = i < 300 ? 0x55d0c0de1000 + (random() & 0xfff) : (random() & 0xffffffffffff);
+    accesses.push_back(
+        {0x7f0000001000 + 8 * (i % 512), value, pc, width | (i % 3 == 0 ? kAccessWrite : 0)});
+  }
+  SmallAccessRun run;
+  run.map_id = 3;
+  run.virt_base = 0x7f0000001000;
+  run.phys_base = 0xfebf0000;
+  run.time_ns = 12'345'678'901;
+  run.pid = 4242;
+  run.tid = 4243;
+  run.records = accesses.data();
+  std::vector<uint8_t> records;
+  auto add_record = [&](const uint8_t* record, size_t size) {
+    records.insert(records.end(), record, record + size);
+  };
+  std::vector<uint8_t> record(kMaxRecordSize);
+  for (EventKind kind : {EventKind::Map, EventKind::Read, EventKind::Write, EventKind::Unknown}) {
+    Event event = sample(kind, records.size());
+    add_record(record.data(), encode_record(event, record.data()));
+  }
+  add_record(record.data(), encode_access_run(run, 0, 300, record.data()));
+  if (wide) {
+    Event write = sample(EventKind::Write, 9);
+    write.width = 32;
+    for (unsigned i = 0; i < 32; ++i)
+      write.value[i] = static_cast<uint8_t>(0x11 * i);
+    add_record(record.data(), encode_record(write, record.data()));
+  }
+  add_record(record.data(), encode_access_run(run, 300, 300, record.data()));
+  Event mark = sample(EventKind::Mark, 3);
+  mark.text = "between runs";
+  mark.text_length = 12;
+  add_record(record.data(), encode_record(mark, record.data()));
+  Event lost = sample(EventKind::Lost, 4);
+  lost.length = 77;
+  add_record(record.data(), encode_record(lost, record.data()));
+  add_record(record.data(), encode_record(sample(EventKind::Unmap, 5), record.data()));
+  return records;
+}
+
+// The text of `records` made event by event, as format_text() writes each.
+std::string text_of(const std::vector<uint8_t>& records) {
+  std::string text(kTextVersionLine);
+  for (size_t offset = 0; offset < records.size();) {
+    const char* why = "";
+    size_t size = decode_events(records.data() + offset, records.size() - offset, &why,
+                                [&](const Event& event) {
+                                  FixedText<kMaxFormattedEvent> line;
+                                  format_text(event, line);
+                                  text += line.view();
+                                });
+    EXPECT_NE(size, 0u) << why;
+    if (size == 0) break;
+    offset += size;
+  }
+  return text;
+}
+
+std::string write_text(const std::vector<uint8_t>& records) {
+  TemporaryFile file;
+  auto writer = TraceWriter::create(file.open_for_writing(), file.path(), TraceFormat::Text, false);
+  writer->write_records(records.data(), records.size());
+  writer->close();
+  return file.content();
+}
+
+TEST(TraceWriter, TextFromRecordsIsWhatFormatTextMakesOfTheirEvents) {
+  std::vector<AccessRecord> accesses;
+  std::vector<uint8_t> records = records_of_every_kind(accesses);
+  std::string expected = text_of(records);
+  ASSERT_GT(expected.size(), 600 * 50u);
+  EXPECT_EQ(write_text(records), expected);
+  // Record by record, as a drain of several rings may give them.
+  TemporaryFile file;
+  auto writer = TraceWriter::create(file.open_for_writing(), file.path(), TraceFormat::Text, false);
+  for (size_t offset = 0; offset < records.size();) {
+    RecordHeader header;
+    std::memcpy(&header, records.data() + offset, sizeof(header));
+    writer->write_records(records.data() + offset, header.size);
+    offset += header.size;
+  }
+  writer->close();
+  EXPECT_EQ(file.content(), expected);
+}
+
+TEST(TraceWriter, TextOfManyChunksIsWrittenWhole) {
+  std::vector<AccessRecord> accesses;
+  std::vector<uint8_t> records = records_of_every_kind(accesses);
+  std::vector<uint8_t> many;
+  for (int i = 0; i < 60; ++i)  // about 2.5 MB of text: three chunks
+    many.insert(many.end(), records.begin(), records.end());
+  EXPECT_EQ(write_text(many), text_of(many));
+}
+
+}  // namespace
+}  // namespace mmiotrace::trace
