@@ -44,13 +44,17 @@ int run_convert(const Arguments& arguments) {
   }
   const std::string& in = files[0];
   const std::string& out = files[1];
+  if (trace::names_unwritable_compression(out)) {
+    throw CliError(kExitUsage, "convert: cannot write '" + out +
+                                   "': mmiotrace reads xz but writes zstd (.zst) or gzip (.gz)");
+  }
+  // OUT's name says the format and the compression, unless --to and --compress do.
+  std::optional<trace::TraceOutputKind> named = trace::output_kind_of_name(out);
   if (format_name.empty()) {
-    if (out.ends_with(".txt") || out.ends_with(".log")) format_name = "text";
-    if (out.ends_with(".bin")) format_name = "binary";
-    if (out.ends_with(".json")) format_name = "perfetto";
-    if (out.ends_with(".zst")) {
-      format_name = "binary";
-      compress = true;
+    if (out.ends_with(".json")) {
+      format_name = "perfetto";
+    } else if (named) {
+      format_name = named->format == trace::TraceFormat::Text ? "text" : "binary";
     }
   }
   std::optional<trace::TraceFormat> format;  // none: the perfetto timeline
@@ -72,8 +76,14 @@ int run_convert(const Arguments& arguments) {
                    "convert: --regs names registers in a perfetto timeline only; "
                    "for text, use 'mmiotrace dump --regs'");
   }
-  if (compress && format != trace::TraceFormat::Binary) {
-    throw CliError(kExitUsage, "convert: --compress needs the binary format");
+  trace::TraceCompression compression = named ? named->compression : trace::TraceCompression::None;
+  if (compress && !format) {
+    throw CliError(kExitUsage,
+                   "convert: --compress compresses text or binary traces, not a "
+                   "perfetto timeline");
+  }
+  if (compress && compression == trace::TraceCompression::None) {
+    compression = trace::TraceCompression::Zstd;
   }
   try {
     auto input = trace::TraceReader::open(in);
@@ -96,7 +106,7 @@ int run_convert(const Arguments& arguments) {
       timeline.finish();
       return 0;
     }
-    auto output = trace::TraceWriter::create(fd, out_name, *format, compress);
+    auto output = trace::TraceWriter::create(fd, out_name, *format, compression);
     while (input->next(event)) {
       output->write_event(event);
       progress.update(input->bytes_read());

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "cli/argument_reader.hpp"
@@ -71,23 +72,23 @@ uint64_t parse_size(const std::string& text) {
 
 RecordOptions parse(const Arguments& arguments) {
   RecordOptions options;
-  bool format_given = false;
+  std::optional<trace::TraceFormat> format_given;
+  bool compress = false;
   ArgumentReader reader("record", arguments);
   while (reader.at_option()) {
     if (auto output = reader.take_value("--output", "-o")) {
       options.output = *output;
     } else if (auto format = reader.take_value("--format")) {
-      format_given = true;
       if (*format == "text") {
-        options.format = trace::TraceFormat::Text;
+        format_given = trace::TraceFormat::Text;
       } else if (*format == "binary") {
-        options.format = trace::TraceFormat::Binary;
+        format_given = trace::TraceFormat::Binary;
       } else {
         throw CliError(kExitUsage,
                        "record: unknown format '" + *format + "'; use 'text' or 'binary'");
       }
     } else if (reader.take_flag("--compress")) {
-      options.compress = true;
+      compress = true;
     } else if (reader.take_flag("--drop")) {
       options.drop = true;
     } else if (auto size = reader.take_value("--buffer-size")) {
@@ -120,15 +121,9 @@ RecordOptions parse(const Arguments& arguments) {
                    "record: no command to run; usage: mmiotrace record [-o FILE] "
                    "[--trace GLOB]... -- COMMAND [ARGS]");
   }
-  // As `convert` does: the output's name says the format, unless --format does.
-  auto named = [&](std::string_view suffix) { return options.output.ends_with(suffix); };
-  if (!format_given && (named(".bin") || named(".zst"))) {
-    options.format = trace::TraceFormat::Binary;
-    options.compress = options.compress || named(".zst");
-  }
-  if (options.compress && options.format != trace::TraceFormat::Binary) {
-    throw CliError(kExitUsage, "record: --compress needs --format binary");
-  }
+  // As `convert` does: the output's name says the format and the compression, unless --format
+  // and --compress do.
+  choose_output_format(options, format_given, compress, "record");
   // Without --trace, the kernel tracer's targets; but a run against virtual devices traces just
   // them, unless --trace says otherwise.
   if (options.globs.empty() && options.devices.empty())

@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,7 +52,7 @@ std::unique_ptr<trace::TraceWriter> open_output(const RecordOptions& options) {
                    "cannot write the trace to '" + options.output + "': " + strerror(errno));
   }
   try {
-    return trace::TraceWriter::create(fd, options.output, options.format, options.compress);
+    return trace::TraceWriter::create(fd, options.output, options.format, options.compression);
   } catch (const trace::TraceWriteError& error) {
     throw CliError(kExitCannotWriteTrace, error.what());
   }
@@ -450,6 +451,22 @@ class Recording {
 
 int mirror_status(int wait_status) {
   return mirror_status_of(wait_status);
+}
+
+void choose_output_format(RecordOptions& options, std::optional<trace::TraceFormat> format,
+                          bool compress, const std::string& subcommand) {
+  if (trace::names_unwritable_compression(options.output)) {
+    throw CliError(kExitUsage, subcommand + ": cannot write '" + options.output +
+                                   "': mmiotrace reads xz but writes zstd (.zst) or gzip (.gz)");
+  }
+  trace::TraceOutputKind kind =
+      trace::output_kind_of_name(options.output).value_or(trace::TraceOutputKind{});
+  if (format) kind.format = *format;
+  if (compress && kind.compression == trace::TraceCompression::None) {
+    kind.compression = trace::TraceCompression::Zstd;
+  }
+  options.format = kind.format;
+  options.compression = kind.compression;
 }
 
 void check_traceable(const std::string& command) {

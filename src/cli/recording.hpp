@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,7 @@ struct RecordOptions {
   bool divert = true;  // hot MMIO code runs in the code cache (--no-divert: off)
   bool patch = true;   // ... entered by jumps patched into hot sites
   trace::TraceFormat format = trace::TraceFormat::Text;
-  bool compress = false;
+  trace::TraceCompression compression = trace::TraceCompression::None;
   bool drop = false;
   uint64_t ring_bytes = 4 << 20;
   std::vector<std::string> globs;  // what to trace (record's parse() puts in the defaults)
@@ -30,6 +31,13 @@ struct RecordingOutcome {
   int wait_status = 0;        // the command's, as from waitpid()
   bool write_failed = false;  // the trace could not be written in full
 };
+
+// Sets the output's format and compression: those its name says (docs/cli.md; text when it
+// says none), the format `format` (--format) says instead, zstd when `compress` (--compress)
+// asks for compression the name does not name. Throws CliError (usage) for a name that asks for
+// a compression mmiotrace cannot write.
+void choose_output_format(RecordOptions& options, std::optional<trace::TraceFormat> format,
+                          bool compress, const std::string& subcommand);
 
 // Runs the command and writes its trace. Throws CliError when it cannot start.
 RecordingOutcome run_recording(const RecordOptions& options);

@@ -57,6 +57,7 @@ MapChoice parse_map(const std::string& text) {
 ReplayOptions parse(const Arguments& arguments) {
   ReplayOptions options;
   options.record.output = "/dev/null";
+  std::optional<trace::TraceFormat> format_given;
   size_t i = 0;
   auto value = [&](const std::string& argument,
                    const std::string& name) -> std::optional<std::string> {
@@ -79,9 +80,9 @@ ReplayOptions parse(const Arguments& arguments) {
       options.record.output = *short_output;
     } else if (auto format = value(argument, "--format")) {
       if (*format == "text") {
-        options.record.format = trace::TraceFormat::Text;
+        format_given = trace::TraceFormat::Text;
       } else if (*format == "binary") {
-        options.record.format = trace::TraceFormat::Binary;
+        format_given = trace::TraceFormat::Binary;
       } else {
         throw CliError(kExitUsage,
                        "replay: unknown format '" + *format + "'; use 'text' or 'binary'");
@@ -100,6 +101,7 @@ ReplayOptions parse(const Arguments& arguments) {
                    "replay: no trace given; usage: mmiotrace replay TRACE [--map "
                    "MAPID@PATH]... -- COMMAND [ARGS]");
   }
+  choose_output_format(options.record, format_given, false, "replay");
   if (i < arguments.size()) ++i;  // "--"
   options.record.command.assign(arguments.begin() + static_cast<long>(i), arguments.end());
   if (options.record.command.empty()) {

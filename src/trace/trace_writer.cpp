@@ -2,10 +2,12 @@
 #include "trace/trace_writer.hpp"
 
 #include <unistd.h>
+#include <zlib.h>
 #include <zstd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,13 +76,146 @@ uint64_t get64(const uint8_t* at) {
   throw TraceWriteError(std::string("internal error: bad record: ") + why);
 }
 
-// The kernel's text, formatted straight into a chunk that is written out whole.
+// A compressed stream into the file.
+class Compressor {
+ public:
+  explicit Compressor(FileOutput& file) : file_(file), out_(kFlushAt) {}
+  virtual ~Compressor() = default;
+  virtual void compress(const void* data, size_t size) = 0;
+  // Everything given so far is in the file, and decompresses from it.
+  virtual void flush() = 0;
+  // Ends the stream, and flushes.
+  virtual void finish() = 0;
+
+ protected:
+  // out_[0, used) holds compressed bytes not written yet.
+  void write_out(size_t used) {
+    if (used > 0) file_.append(out_.data(), used);
+  }
+  FileOutput& file_;
+  std::vector<uint8_t> out_;
+};
+
+class ZstdCompressor final : public Compressor {
+ public:
+  explicit ZstdCompressor(FileOutput& file) : Compressor(file), context_(ZSTD_createCCtx()) {
+    if (context_ == nullptr) throw TraceWriteError("zstd: cannot make a compression context");
+    ZSTD_CCtx_setParameter(context_, ZSTD_c_compressionLevel, 1);
+  }
+  ~ZstdCompressor() override { ZSTD_freeCCtx(context_); }
+  void compress(const void* data, size_t size) override {
+    ZSTD_inBuffer input = {data, size, 0};
+    while (input.pos < input.size)
+      step(&input, ZSTD_e_continue);
+  }
+  void flush() override { end(ZSTD_e_flush); }
+  void finish() override { end(ZSTD_e_end); }
+
+ private:
+  void end(ZSTD_EndDirective mode) {
+    ZSTD_inBuffer input = {nullptr, 0, 0};
+    while (step(&input, mode) != 0) {
+    }
+    write_out(used_);
+    used_ = 0;
+  }
+  size_t step(ZSTD_inBuffer* input, ZSTD_EndDirective mode) {
+    ZSTD_outBuffer output = {out_.data(), out_.size(), used_};
+    size_t remaining = ZSTD_compressStream2(context_, &output, input, mode);
+    if (ZSTD_isError(remaining)) {
+      throw TraceWriteError(std::string("zstd: ") + ZSTD_getErrorName(remaining));
+    }
+    used_ = output.pos;
+    if (used_ == out_.size()) {
+      write_out(used_);
+      used_ = 0;
+    }
+    return remaining;
+  }
+
+  ZSTD_CCtx* context_;
+  size_t used_ = 0;
+};
+
+class GzipCompressor final : public Compressor {
+ public:
+  explicit GzipCompressor(FileOutput& file) : Compressor(file) {
+    // Level 1: traces are large and repetitive; windowBits 15 + 16 asks for a gzip wrapper.
+    if (deflateInit2(&stream_, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+      throw TraceWriteError("zlib: cannot make a compression stream");
+    }
+  }
+  ~GzipCompressor() override { deflateEnd(&stream_); }
+  void compress(const void* data, size_t size) override {
+    // zlib's sizes are 32 bits: large spans go in pieces.
+    const auto* bytes = static_cast<const uint8_t*>(data);
+    while (size > 0) {
+      size_t piece = size < (1u << 30) ? size : (1u << 30);
+      stream_.next_in = const_cast<Bytef*>(bytes);
+      stream_.avail_in = static_cast<uInt>(piece);
+      while (stream_.avail_in > 0)
+        step(Z_NO_FLUSH);
+      bytes += piece;
+      size -= piece;
+    }
+  }
+  void flush() override { end(Z_SYNC_FLUSH); }
+  void finish() override { end(Z_FINISH); }
+
+ private:
+  void end(int mode) {
+    stream_.next_in = nullptr;
+    stream_.avail_in = 0;
+    // Done when deflate no longer fills the output (Z_SYNC_FLUSH) or has ended the stream.
+    for (;;) {
+      bool filled = false;
+      int status = step(mode, &filled);
+      if (mode == Z_FINISH ? status == Z_STREAM_END : !filled) break;
+    }
+    write_out(used_);
+    used_ = 0;
+  }
+  int step(int mode, bool* filled = nullptr) {
+    stream_.next_out = out_.data() + used_;
+    stream_.avail_out = static_cast<uInt>(out_.size() - used_);
+    int status = deflate(&stream_, mode);
+    if (status != Z_OK && status != Z_STREAM_END && status != Z_BUF_ERROR) {
+      throw TraceWriteError(std::string("zlib: ") + (stream_.msg ? stream_.msg : "deflate failed"));
+    }
+    used_ = out_.size() - stream_.avail_out;
+    if (used_ == out_.size()) {
+      if (filled) *filled = true;
+      write_out(used_);
+      used_ = 0;
+    }
+    return status;
+  }
+
+  z_stream stream_ = {};
+  size_t used_ = 0;
+};
+
+std::unique_ptr<Compressor> make_compressor(TraceCompression compression, FileOutput& file) {
+  switch (compression) {
+    case TraceCompression::Zstd:
+      return std::make_unique<ZstdCompressor>(file);
+    case TraceCompression::Gzip:
+      return std::make_unique<GzipCompressor>(file);
+    case TraceCompression::None:
+      break;
+  }
+  return nullptr;
+}
+
+// The kernel's text, formatted straight into a chunk that is written out (or compressed) whole.
 // (A thread of its own writing out one chunk while the next fills was tried: on two shared cores
 // it was slower, the chunk no longer hot in the cache of the core that copies it to the file.)
 class TextTraceWriter final : public TraceWriter {
  public:
-  TextTraceWriter(int fd, std::string name)
-      : output_(fd, std::move(name)), chunk_(new char[kCapacity]) {
+  TextTraceWriter(int fd, std::string name, TraceCompression compression)
+      : output_(fd, std::move(name)),
+        compressor_(make_compressor(compression, output_)),
+        chunk_(new char[kCapacity]) {
     std::memcpy(chunk_.get(), kTextVersionLine.data(), kTextVersionLine.size());
     used_ = kTextVersionLine.size();
   }
@@ -135,10 +270,12 @@ class TextTraceWriter final : public TraceWriter {
   }
   void flush() override {
     write_chunk();
+    if (compressor_) compressor_->flush();
     output_.flush();
   }
   void close() override {
     write_chunk();
+    if (compressor_) compressor_->finish();
     output_.close();
   }
 
@@ -199,90 +336,88 @@ class TextTraceWriter final : public TraceWriter {
     return out;
   }
 
-  // The chunk out to the file, in one write.
+  // The chunk out to the file, in one write, or into the compressor.
   void write_chunk() {
-    output_.append(chunk_.get(), used_);
+    if (compressor_) {
+      compressor_->compress(chunk_.get(), used_);
+    } else {
+      output_.append(chunk_.get(), used_);
+    }
     used_ = 0;
   }
 
   FileOutput output_;
+  std::unique_ptr<Compressor> compressor_;
   std::unique_ptr<char[]> chunk_;
   size_t used_ = 0;
 };
 
+// Binary records copied as they are (the buffered output sends large spans straight out).
 class BinaryTraceWriter final : public TraceWriter {
  public:
-  BinaryTraceWriter(int fd, std::string name, bool compress)
-      : output_(fd, std::move(name)), compress_(compress) {
+  BinaryTraceWriter(int fd, std::string name, TraceCompression compression)
+      : output_(fd, std::move(name)) {
     BinaryFileHeader header = {};
     std::memcpy(header.magic, kBinaryMagic, sizeof(header.magic));
     header.version = kBinaryVersion;
-    header.flags = compress ? kBinaryFlagZstd : 0;
+    header.flags = compression == TraceCompression::Zstd ? kBinaryFlagZstd : 0;
     header.header_size = sizeof(header);
-    output_.append(&header, sizeof(header));
-    if (compress_) {
-      context_ = ZSTD_createCCtx();
-      ZSTD_CCtx_setParameter(context_, ZSTD_c_compressionLevel, 1);
-      compressed_.resize(ZSTD_CStreamOutSize());
-    }
-  }
-  ~BinaryTraceWriter() override {
-    if (context_) ZSTD_freeCCtx(context_);
+    // zstd compresses the records after the header; gzip, the whole file.
+    if (compression != TraceCompression::Gzip) output_.append(&header, sizeof(header));
+    compressor_ = make_compressor(compression, output_);
+    if (compression == TraceCompression::Gzip) compressor_->compress(&header, sizeof(header));
   }
   TraceFormat format() const override { return TraceFormat::Binary; }
   void write_records(const uint8_t* records, size_t size) override {
-    if (!compress_) {
+    if (compressor_) {
+      compressor_->compress(records, size);
+    } else {
       output_.append(records, size);
-      return;
     }
-    ZSTD_inBuffer input = {records, size, 0};
-    while (input.pos < input.size)
-      compress_step(&input, ZSTD_e_continue);
   }
   void write_event(const Event& event) override {
     uint8_t record[kMaxRecordSize];
     write_records(record, encode_record(event, record));
   }
   void flush() override {
-    if (compress_) {
-      ZSTD_inBuffer input = {nullptr, 0, 0};
-      while (compress_step(&input, ZSTD_e_flush) != 0) {
-      }
-    }
+    if (compressor_) compressor_->flush();
     output_.flush();
   }
   void close() override {
-    if (compress_) {
-      ZSTD_inBuffer input = {nullptr, 0, 0};
-      while (compress_step(&input, ZSTD_e_end) != 0) {
-      }
-    }
+    if (compressor_) compressor_->finish();
     output_.close();
   }
 
  private:
-  size_t compress_step(ZSTD_inBuffer* input, ZSTD_EndDirective mode) {
-    ZSTD_outBuffer out = {compressed_.data(), compressed_.size(), 0};
-    size_t remaining = ZSTD_compressStream2(context_, &out, input, mode);
-    if (ZSTD_isError(remaining)) {
-      throw TraceWriteError(std::string("zstd: ") + ZSTD_getErrorName(remaining));
-    }
-    output_.append(compressed_.data(), out.pos);
-    return remaining;
-  }
-
   FileOutput output_;
-  bool compress_;
-  ZSTD_CCtx* context_ = nullptr;
-  std::vector<uint8_t> compressed_;
+  std::unique_ptr<Compressor> compressor_;
 };
 
 }  // namespace
 
+std::optional<TraceOutputKind> output_kind_of_name(std::string_view name) {
+  auto named = [&](std::string_view suffix) { return name.ends_with(suffix); };
+  if (named(".bin")) return TraceOutputKind{TraceFormat::Binary, TraceCompression::None};
+  if (named(".bin.zst")) return TraceOutputKind{TraceFormat::Binary, TraceCompression::Zstd};
+  if (named(".bin.gz")) return TraceOutputKind{TraceFormat::Binary, TraceCompression::Gzip};
+  if (named(".zst")) return TraceOutputKind{TraceFormat::Text, TraceCompression::Zstd};
+  if (named(".gz")) return TraceOutputKind{TraceFormat::Text, TraceCompression::Gzip};
+  if (named(".txt") || named(".log")) {
+    return TraceOutputKind{TraceFormat::Text, TraceCompression::None};
+  }
+  return std::nullopt;
+}
+
+bool names_unwritable_compression(std::string_view name) {
+  return name.ends_with(".xz");
+}
+
 std::unique_ptr<TraceWriter> TraceWriter::create(int fd, std::string name, TraceFormat format,
-                                                 bool compress) {
-  if (format == TraceFormat::Text) return std::make_unique<TextTraceWriter>(fd, std::move(name));
-  return std::make_unique<BinaryTraceWriter>(fd, std::move(name), compress);
+                                                 TraceCompression compression) {
+  if (format == TraceFormat::Text) {
+    return std::make_unique<TextTraceWriter>(fd, std::move(name), compression);
+  }
+  return std::make_unique<BinaryTraceWriter>(fd, std::move(name), compression);
 }
 
 }  // namespace mmiotrace::trace

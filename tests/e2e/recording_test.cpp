@@ -1,6 +1,6 @@
-// End-to-end tests of recording: binary traces read back as the text ones; markers from the
-// program and from outside; nothing recorded is lost when the program is killed; the tools that
-// read traces refuse bad ones plainly.
+// End-to-end tests of recording: binary and compressed traces read back as the text ones;
+// markers from the program and from outside; nothing recorded is lost when the program is killed;
+// the tools that read traces refuse bad ones plainly.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -62,7 +62,10 @@ TEST_F(RecordingTest, OutputNameChoosesTheFormatWhenNoFormatIsGiven) {
     int compressed;     // the header's flags bit 0 (binary traces), or -1
   };
   for (const Case& expected : {Case{"trace.bin", std::string("MMIOTRC\0", 8), 0},
-                               Case{"trace.zst", std::string("MMIOTRC\0", 8), 1},
+                               Case{"trace.bin.zst", std::string("MMIOTRC\0", 8), 1},
+                               Case{"trace.zst", std::string("\x28\xb5\x2f\xfd"), -1},
+                               Case{"trace.gz", std::string("\x1f\x8b"), -1},
+                               Case{"trace.bin.gz", std::string("\x1f\x8b"), -1},
                                Case{"trace.txt", std::string("VERSION "), -1},
                                Case{"trace.bin.log", std::string("VERSION "), -1}}) {
     ProgramResult recorded = record({"-o", path(expected.name)}, "widths");
@@ -96,13 +99,50 @@ TEST_F(RecordingTest, BinaryTraceDumpsToTheTextTrace) {
   }
 }
 
-TEST_F(RecordingTest, ConvertRoundTripsTextThroughBinary) {
+TEST_F(RecordingTest, ConvertRoundTripsTextThroughBinaryAndCompression) {
   ASSERT_EQ(describe_status(record({"-o", path("trace.txt")}, "widths").status), "exited 0");
-  ASSERT_EQ(describe_status(mmiotrace({"convert", path("trace.txt"), path("trace.zst")}).status),
-            "exited 0");
-  ASSERT_EQ(describe_status(mmiotrace({"convert", path("trace.zst"), path("back.txt")}).status),
-            "exited 0");
-  EXPECT_EQ(read_file(path("back.txt")), read_file(path("trace.txt")));
+  for (const char* name : {"trace.bin", "trace.bin.zst", "trace.zst", "trace.gz"}) {
+    ProgramResult there = mmiotrace({"convert", path("trace.txt"), path(name)});
+    ASSERT_EQ(describe_status(there.status), "exited 0") << name << ": " << there.err;
+    ProgramResult back = mmiotrace({"convert", path(name), path("back.txt")});
+    ASSERT_EQ(describe_status(back.status), "exited 0") << name << ": " << back.err;
+    EXPECT_EQ(read_file(path("back.txt")), read_file(path("trace.txt"))) << name;
+  }
+  ProgramResult xz = mmiotrace({"convert", path("trace.txt"), path("trace.xz")});
+  EXPECT_EQ(describe_status(xz.status), "exited 125");
+  EXPECT_EQ(xz.err, "mmiotrace: convert: cannot write '" + path("trace.xz") +
+                        "': mmiotrace reads xz but writes zstd (.zst) or gzip (.gz)\n");
+}
+
+// -o FILE.zst and FILE.gz: the kernel's text, which zstdcat and zcat give back, and which every
+// reader reads as it is.
+TEST_F(RecordingTest, CompressedTextRecordingsDecompressToTheTextTrace) {
+  const std::string expected = read_file(std::string(E2E_EXPECTED_DIR) + "/widths.expected");
+  for (const char* name : {"trace.txt", "trace.zst", "trace.gz"}) {
+    ProgramResult recorded = record({"-o", path(name)}, "widths");
+    ASSERT_EQ(describe_status(recorded.status), "exited 0") << recorded.err;
+  }
+  struct Reading {
+    std::string how;
+    std::vector<std::string> argv;
+  };
+  for (const Reading& reading :
+       {Reading{"zstdcat", {"zstdcat", path("trace.zst")}},
+        Reading{"zcat", {"zcat", path("trace.gz")}},
+        Reading{"dump of .zst", {MMIOTRACE_COMMAND, "dump", path("trace.zst")}},
+        Reading{"dump of .gz", {MMIOTRACE_COMMAND, "dump", path("trace.gz")}}}) {
+    ProgramResult read = run_program(reading.argv, directory_.path());
+    ASSERT_EQ(describe_status(read.status), "exited 0") << reading.how << ": " << read.err;
+    NormalizedTrace trace =
+        normalize_trace(read.out, ProgramImage(kPrograms + "/widths"), directory_.path());
+    for (const std::string& problem : trace.problems)
+      ADD_FAILURE() << reading.how << ": " << problem;
+    EXPECT_EQ(trace.text, expected) << reading.how;
+  }
+  // The uncompressed recording, for comparison: the same normalized text.
+  NormalizedTrace plain = normalize_trace(read_file(path("trace.txt")),
+                                          ProgramImage(kPrograms + "/widths"), directory_.path());
+  EXPECT_EQ(plain.text, expected);
 }
 
 TEST_F(RecordingTest, MarkersFromTheProgramAndFromOutsideAreInTheTrace) {

@@ -1,8 +1,11 @@
 // Unit tests for trace/trace_writer: the text writer's lines, from records as the drainer gives
-// them, are those format_text() makes of their events. (Reading back: trace_reader_test.cpp.)
+// them, are those format_text() makes of their events; zstd and gzip text decompresses to the
+// same text; output names say format and compression. (Reading back: trace_reader_test.cpp.)
 #include "trace/trace_writer.hpp"
 
 #include <gtest/gtest.h>
+#include <zlib.h>
+#include <zstd.h>
 
 #include <cstring>
 #include <random>
@@ -103,12 +106,47 @@ std::string text_of(const std::vector<uint8_t>& records) {
   return text;
 }
 
-std::string write_text(const std::vector<uint8_t>& records) {
+std::string write_text(const std::vector<uint8_t>& records, TraceCompression compression) {
   TemporaryFile file;
-  auto writer = TraceWriter::create(file.open_for_writing(), file.path(), TraceFormat::Text, false);
+  auto writer =
+      TraceWriter::create(file.open_for_writing(), file.path(), TraceFormat::Text, compression);
   writer->write_records(records.data(), records.size());
   writer->close();
   return file.content();
+}
+
+std::string zstd_decompressed(const std::string& compressed) {
+  std::string out;
+  ZSTD_DStream* stream = ZSTD_createDStream();
+  ZSTD_inBuffer in = {compressed.data(), compressed.size(), 0};
+  std::vector<char> chunk(1 << 16);
+  while (in.pos < in.size) {
+    ZSTD_outBuffer o = {chunk.data(), chunk.size(), 0};
+    size_t status = ZSTD_decompressStream(stream, &o, &in);
+    if (ZSTD_isError(status)) break;
+    out.append(chunk.data(), o.pos);
+    if (o.pos == 0 && status != 0) break;
+  }
+  ZSTD_freeDStream(stream);
+  return out;
+}
+
+std::string gzip_decompressed(const std::string& compressed) {
+  std::string out;
+  z_stream stream = {};
+  inflateInit2(&stream, 15 + 16);
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
+  stream.avail_in = static_cast<uInt>(compressed.size());
+  std::vector<char> chunk(1 << 16);
+  for (;;) {
+    stream.next_out = reinterpret_cast<Bytef*>(chunk.data());
+    stream.avail_out = static_cast<uInt>(chunk.size());
+    int status = inflate(&stream, Z_NO_FLUSH);
+    out.append(chunk.data(), chunk.size() - stream.avail_out);
+    if (status != Z_OK) break;
+  }
+  inflateEnd(&stream);
+  return out;
 }
 
 TEST(TraceWriter, TextFromRecordsIsWhatFormatTextMakesOfTheirEvents) {
@@ -116,10 +154,11 @@ TEST(TraceWriter, TextFromRecordsIsWhatFormatTextMakesOfTheirEvents) {
   std::vector<uint8_t> records = records_of_every_kind(accesses);
   std::string expected = text_of(records);
   ASSERT_GT(expected.size(), 600 * 50u);
-  EXPECT_EQ(write_text(records), expected);
+  EXPECT_EQ(write_text(records, TraceCompression::None), expected);
   // Record by record, as a drain of several rings may give them.
   TemporaryFile file;
-  auto writer = TraceWriter::create(file.open_for_writing(), file.path(), TraceFormat::Text, false);
+  auto writer = TraceWriter::create(file.open_for_writing(), file.path(), TraceFormat::Text,
+                                    TraceCompression::None);
   for (size_t offset = 0; offset < records.size();) {
     RecordHeader header;
     std::memcpy(&header, records.data() + offset, sizeof(header));
@@ -136,7 +175,65 @@ TEST(TraceWriter, TextOfManyChunksIsWrittenWhole) {
   std::vector<uint8_t> many;
   for (int i = 0; i < 60; ++i)  // about 2.5 MB of text: three chunks
     many.insert(many.end(), records.begin(), records.end());
-  EXPECT_EQ(write_text(many), text_of(many));
+  EXPECT_EQ(write_text(many, TraceCompression::None), text_of(many));
+}
+
+TEST(TraceWriter, CompressedTextDecompressesToTheSameText) {
+  std::vector<AccessRecord> accesses;
+  std::vector<uint8_t> records = records_of_every_kind(accesses);
+  std::string expected = text_of(records);
+  std::string zstd = write_text(records, TraceCompression::Zstd);
+  ASSERT_EQ(zstd.substr(0, 4), "\x28\xb5\x2f\xfd");
+  EXPECT_EQ(zstd_decompressed(zstd), expected);
+  std::string gzip = write_text(records, TraceCompression::Gzip);
+  ASSERT_EQ(gzip.substr(0, 2), "\x1f\x8b");
+  EXPECT_EQ(gzip_decompressed(gzip), expected);
+  EXPECT_LT(zstd.size(), expected.size() / 2);
+  EXPECT_LT(gzip.size(), expected.size() / 2);
+}
+
+TEST(TraceWriter, FlushedCompressedTextDecompressesUpToTheFlush) {
+  for (TraceCompression compression : {TraceCompression::Zstd, TraceCompression::Gzip}) {
+    TemporaryFile file;
+    auto writer =
+        TraceWriter::create(file.open_for_writing(), file.path(), TraceFormat::Text, compression);
+    Event event = sample(EventKind::Read, 1);
+    writer->write_event(event);
+    writer->flush();
+    FixedText<kMaxFormattedEvent> line;
+    format_text(event, line);
+    std::string expected = std::string(kTextVersionLine) + std::string(line.view());
+    std::string content = file.content();
+    EXPECT_EQ(compression == TraceCompression::Zstd ? zstd_decompressed(content)
+                                                    : gzip_decompressed(content),
+              expected);
+    writer->close();
+  }
+}
+
+TEST(TraceWriter, OutputNamesSayFormatAndCompression) {
+  struct Case {
+    const char* name;
+    TraceFormat format;
+    TraceCompression compression;
+  };
+  for (const Case& c : {Case{"a.txt", TraceFormat::Text, TraceCompression::None},
+                        Case{"a.log", TraceFormat::Text, TraceCompression::None},
+                        Case{"a.bin", TraceFormat::Binary, TraceCompression::None},
+                        Case{"a.zst", TraceFormat::Text, TraceCompression::Zstd},
+                        Case{"a.txt.zst", TraceFormat::Text, TraceCompression::Zstd},
+                        Case{"a.gz", TraceFormat::Text, TraceCompression::Gzip},
+                        Case{"a.bin.zst", TraceFormat::Binary, TraceCompression::Zstd},
+                        Case{"a.bin.gz", TraceFormat::Binary, TraceCompression::Gzip}}) {
+    std::optional<TraceOutputKind> kind = output_kind_of_name(c.name);
+    ASSERT_TRUE(kind.has_value()) << c.name;
+    EXPECT_EQ(kind->format, c.format) << c.name;
+    EXPECT_EQ(kind->compression, c.compression) << c.name;
+  }
+  EXPECT_FALSE(output_kind_of_name("trace").has_value());
+  EXPECT_FALSE(output_kind_of_name("trace.xz").has_value());
+  EXPECT_TRUE(names_unwritable_compression("trace.txt.xz"));
+  EXPECT_FALSE(names_unwritable_compression("trace.zst"));
 }
 
 }  // namespace
