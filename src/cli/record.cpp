@@ -2,6 +2,7 @@
 // recording they describe (recording.hpp) run with them.
 // (Declared in subcommands.hpp, with the other subcommands.)
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -141,7 +142,11 @@ int run_record(const Arguments& arguments) {
   } catch (const CliError& error) {
     throw CliError(error.exit_status(), std::string("record: ") + error.what());
   }
-  if (outcome.write_failed) return kExitCannotWriteTrace;
+  if (outcome.write_failed) {
+    fprintf(stderr, "mmiotrace: record: %s\n",
+            incomplete_trace_message(options.command.front(), outcome).c_str());
+    return kExitCannotWriteTrace;
+  }
   return mirror_status(outcome.wait_status);
 }
 

@@ -52,7 +52,9 @@ std::unique_ptr<trace::TraceWriter> open_output(const RecordOptions& options) {
                    "cannot write the trace to '" + options.output + "': " + strerror(errno));
   }
   try {
-    return trace::TraceWriter::create(fd, options.output, options.format, options.compression);
+    return trace::TraceWriter::create(fd,
+                                      options.output == "-" ? "standard output" : options.output,
+                                      options.format, options.compression);
   } catch (const trace::TraceWriteError& error) {
     throw CliError(kExitCannotWriteTrace, error.what());
   }
@@ -138,9 +140,12 @@ class Recording {
     g_child = child;
     child_exit_fd_ = open_pidfd(child);
     // Like system(): a terminal's ^C and ^\ reach the program, which decides; termination
-    // requests sent to mmiotrace are passed on.
+    // requests sent to mmiotrace are passed on. A reader of the trace that goes away (a pipe)
+    // makes writes fail (EPIPE), which the recording survives: no SIGPIPE for mmiotrace (the
+    // command, started before, keeps its own disposition).
     signal(SIGINT, SIG_IGN);
     signal(SIGQUIT, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
     for (int signo : {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2})
       signal(signo, &forward_signal);
     int status = 0;
@@ -166,7 +171,15 @@ class Recording {
       }
     }
     finish();
-    return {status, write_failed_};
+    RecordingOutcome outcome;
+    outcome.wait_status = status;
+    if (failed_writer_ != nullptr) {
+      outcome.write_failed = true;
+      outcome.write_error = write_error_;
+      outcome.events_lost = failed_writer_->events_lost() + writer_->events_lost();
+      failed_writer_->end_after_failure(outcome.events_lost);
+    }
+    return outcome;
   }
 
  private:
@@ -347,30 +360,36 @@ class Recording {
     }
   }
 
+  // The last records, markers and losses, and the end of the file. When writing fails here, what
+  // is left is still drained, to be counted.
   void finish() {
-    try {
-      drainer_->drain(*writer_);
-      read_marker_pipe();
-      drainer_->report_losses(*writer_);
-      writer_->close();
-    } catch (const trace::TraceWriteError& error) {
-      give_up_writing(error);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      try {
+        drainer_->drain(*writer_);
+        read_marker_pipe();
+        drainer_->report_losses(*writer_);
+        writer_->close();
+        break;
+      } catch (const trace::TraceWriteError& error) {
+        give_up_writing(error);
+      }
     }
-    if (isatty(2) && options_.output != "-" && !write_failed_) {
+    if (isatty(2) && options_.output != "-" && failed_writer_ == nullptr) {
       fprintf(stderr, "mmiotrace: trace written to %s; read it with: mmiotrace dump %s\n",
               options_.output.c_str(), options_.output.c_str());
     }
   }
 
-  // The file cannot be written: say so once, and let the program run on without waiting for a
-  // writer that is gone (what it records from now on goes to /dev/null).
+  // The file cannot be written: the program runs on without waiting for a writer that is gone.
+  // What the rings hold from now on is drained as before (no ring fills because of the failure)
+  // and counted, not written; run() says how many events the trace misses.
   void give_up_writing(const trace::TraceWriteError& error) {
-    if (!write_failed_) fprintf(stderr, "mmiotrace: record: %s\n", error.what());
-    write_failed_ = true;
+    if (failed_writer_ != nullptr) return;
+    write_error_ = error.what();
+    failed_writer_ = std::move(writer_);
+    writer_ = trace::TraceWriter::discarding();
     buffer_.control().drop_when_full.store(1);
     buffer_.control().writer_pid.store(0);
-    writer_ = trace::TraceWriter::create(open("/dev/null", O_WRONLY | O_CLOEXEC), "/dev/null",
-                                         trace::TraceFormat::Binary, false);
   }
 
   void add_marker(std::string text) {
@@ -443,8 +462,10 @@ class Recording {
   std::string socket_directory_;
   std::vector<std::string> socket_paths_;
   std::string pending_marker_;
-  bool write_failed_ = false;
   int child_exit_fd_ = -1;  // readable once the command has exited; -1 once it is reaped
+  // Once writing failed: the writer that failed (kept to end its file), and why.
+  std::unique_ptr<trace::TraceWriter> failed_writer_;
+  std::string write_error_;
 };
 
 }  // namespace
@@ -467,6 +488,20 @@ void choose_output_format(RecordOptions& options, std::optional<trace::TraceForm
   }
   options.format = kind.format;
   options.compression = kind.compression;
+}
+
+std::string incomplete_trace_message(const std::string& command, const RecordingOutcome& outcome) {
+  int status = outcome.wait_status;
+  std::string ended = "ended";
+  if (WIFEXITED(status)) {
+    ended = "exited " + std::to_string(WEXITSTATUS(status));
+  } else if (WIFSIGNALED(status)) {
+    const char* name = sigabbrev_np(WTERMSIG(status));
+    ended = "was killed by " +
+            (name ? std::string("SIG") + name : "signal " + std::to_string(WTERMSIG(status)));
+  }
+  return outcome.write_error + ": the trace is incomplete, " + std::to_string(outcome.events_lost) +
+         " events lost ('" + command + "' " + ended + ")";
 }
 
 void check_traceable(const std::string& command) {

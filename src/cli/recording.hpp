@@ -29,8 +29,13 @@ struct RecordOptions {
 
 struct RecordingOutcome {
   int wait_status = 0;        // the command's, as from waitpid()
-  bool write_failed = false;  // the trace could not be written in full
+  bool write_failed = false;  // the trace could not be written in full:
+  std::string write_error;    // ... why (the first error, naming the file)
+  uint64_t events_lost = 0;   // ... and how many events it misses
 };
+
+// The line that says a recording's trace could not be written in full (without "mmiotrace: ").
+std::string incomplete_trace_message(const std::string& command, const RecordingOutcome& outcome);
 
 // Sets the output's format and compression: those its name says (docs/cli.md; text when it
 // says none), the format `format` (--format) says instead, zstd when `compress` (--compress)

@@ -344,7 +344,11 @@ int run_replay(const Arguments& arguments) {
       return kExitReplayDiverged;
     }
   }
-  if (outcome.write_failed) return kExitCannotWriteTrace;
+  if (outcome.write_failed) {
+    fprintf(stderr, "mmiotrace: replay: %s\n",
+            incomplete_trace_message(options.record.command.front(), outcome).c_str());
+    return kExitCannotWriteTrace;
+  }
   for (uint32_t i = 0; i < script->map_count; ++i) {
     fprintf(stderr, "mmiotrace: replay: map %d (%s): all %" PRIu64 " recorded accesses matched\n",
             script->maps[i].map_id, script->maps[i].path, script->maps[i].count);

@@ -93,6 +93,18 @@ uint64_t TraceDrainer::drain(TraceWriter& writer) {
     if (head != tail) pending.push_back({i, tail, head});
     last_drain_bytes_ += head - tail;
   }
+  try {
+    return write_pending(pending, writer);
+  } catch (const TraceWriteError&) {
+    // What the writer was handed is its own to count, written or lost: it is not drained again.
+    for (Pending& p : pending)
+      control.rings[p.ring].tail.store(p.position, std::memory_order_release);
+    throw;
+  }
+}
+
+uint64_t TraceDrainer::write_pending(std::vector<Pending>& pending, TraceWriter& writer) {
+  BufferControl& control = buffer_.control();
   uint64_t written = 0;
   if (writer.format() == TraceFormat::Binary) {
     // Ring by ring, whole runs of records at once: each thread's records stay in order.
@@ -110,8 +122,8 @@ uint64_t TraceDrainer::drain(TraceWriter& writer) {
           run_end += size;
           ++written;
         }
-        writer.write_records(first, run_end - run_start);
         p.position = run_end;
+        writer.write_records(first, run_end - run_start);
       }
       control.rings[p.ring].tail.store(p.end, std::memory_order_release);
     }
@@ -156,8 +168,8 @@ uint64_t TraceDrainer::drain(TraceWriter& writer) {
       end += size;
       ++written;
     }
-    writer.write_records(data + (start & (capacity - 1)), end - start);
     earliest->position = end;
+    writer.write_records(data + (start & (capacity - 1)), end - start);
   }
   for (Pending& p : pending)
     control.rings[p.ring].tail.store(p.end, std::memory_order_release);

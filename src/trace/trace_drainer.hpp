@@ -16,8 +16,7 @@ class TraceDrainer {
   explicit TraceDrainer(TraceBuffer buffer) : buffer_(buffer) {}
 
   // Writes everything published so far to `writer`: binary traces ring by ring, text traces
-  // merged across rings in time order (in spans of one ring's records, as long as no other
-  // ring's next record comes before). Returns the number of records written.
+  // merged across rings in time order. Returns the number of records written.
   uint64_t drain(TraceWriter& writer);
 
   // How long the writer may wait (for a wake-up from a producer, a marker...) before it drains
@@ -43,6 +42,8 @@ class TraceDrainer {
   };
   // The next real record of `pending` (skipping padding), or null when it is exhausted.
   const uint8_t* next_record(Pending& pending) const;
+  // drain()'s writing, which advances each Pending's position past what it hands the writer.
+  uint64_t write_pending(std::vector<Pending>& pending, TraceWriter& writer);
 
   void report_ring_loss(RingControl& ring, TraceWriter& writer);
 

@@ -1,6 +1,7 @@
 // Writing trace files (see trace_writer.hpp).
 #include "trace/trace_writer.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -12,59 +13,14 @@
 #include <vector>
 
 #include "core/fixed_text.hpp"
-#include "core/syscall.hpp"
 #include "trace/binary_format.hpp"
 #include "trace/text_format.hpp"
 
 namespace mmiotrace::trace {
 namespace {
 
-constexpr size_t kFlushAt = 1 << 20;
-constexpr size_t kWriteDirectlyFrom = 64 << 10;  // spans this large skip the buffer
-
-// Buffered output to a descriptor.
-class FileOutput {
- public:
-  FileOutput(int fd, std::string name) : fd_(fd), name_(std::move(name)) {
-    buffer_.reserve(2 * kFlushAt);
-  }
-  ~FileOutput() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  void append(const void* data, size_t size) {
-    if (size >= kWriteDirectlyFrom) {
-      flush();
-      write_out(data, size);  // large spans go straight out, without a copy
-      return;
-    }
-    const auto* bytes = static_cast<const uint8_t*>(data);
-    buffer_.insert(buffer_.end(), bytes, bytes + size);
-    if (buffer_.size() >= kFlushAt) flush();
-  }
-  void flush() {
-    if (!buffer_.empty()) write_out(buffer_.data(), buffer_.size());
-    buffer_.clear();
-  }
-  void close() {
-    flush();
-    if (fd_ >= 0 && ::close(fd_) != 0) fail(errno);
-    fd_ = -1;
-  }
-
- private:
-  void write_out(const void* data, size_t size) {
-    if (fd_ < 0) throw TraceWriteError("cannot write to '" + name_ + "': it is closed");
-    long status = sys::write_all(fd_, data, size);
-    if (status != 0) fail(static_cast<int>(-status));
-  }
-  [[noreturn]] void fail(int error) {
-    throw TraceWriteError("cannot write to '" + name_ + "': " + strerror(error), error);
-  }
-
-  int fd_;
-  std::string name_;
-  std::vector<uint8_t> buffer_;
-};
+constexpr size_t kChunk = 1 << 20;               // output collected before it is written out
+constexpr size_t kWriteDirectlyFrom = 64 << 10;  // binary spans this large skip the chunk
 
 uint64_t get64(const uint8_t* at) {
   uint64_t value;
@@ -76,10 +32,108 @@ uint64_t get64(const uint8_t* at) {
   throw TraceWriteError(std::string("internal error: bad record: ") + why);
 }
 
+// The header of the record at `record` (`available` bytes there), checked to fit.
+RecordHeader record_header(const uint8_t* record, size_t available) {
+  RecordHeader header;
+  if (available < sizeof(header)) bad_record("the record is cut short");
+  std::memcpy(&header, record, sizeof(header));
+  if (header.size < sizeof(header) || header.size % 8 != 0) {
+    bad_record("the record has an impossible size");
+  }
+  if (header.size > available) bad_record("the record is cut short");
+  return header;
+}
+
+// The events a record stands for, as events_lost() counts them: those of an access run, the
+// count of a LOST record, one for any other.
+uint64_t events_of_record(const uint8_t* record, const RecordHeader& header) {
+  switch (static_cast<RecordKind>(header.kind)) {
+    case RecordKind::AccessRun:
+      if ((header.width != kAccessRunCompactEntrySize && header.width != kAccessRunWideEntrySize) ||
+          header.size < access_run_size(1, header.width)) {
+        bad_record("the access run is malformed");
+      }
+      return (header.size - kAccessRunHeaderSize) / header.width;
+    case RecordKind::Lost:
+      return header.size >= sizeof(header) + 8 ? get64(record + sizeof(header)) : 0;
+    default:
+      return 1;
+  }
+}
+
+uint64_t events_of(const Event& event) {
+  return event.kind == EventKind::Lost ? event.length : 1;
+}
+
+// The file a writer writes, through write(2), with what reached it counted so that a failed
+// write can be cut back to its last whole event.
+class OutputFile {
+ public:
+  OutputFile(int fd, std::string name) : fd_(fd), name_(std::move(name)) {
+    struct stat status;
+    if (fd_ >= 0 && fstat(fd_, &status) == 0 && S_ISREG(status.st_mode)) {
+      off_t at = lseek(fd_, 0, SEEK_CUR);
+      regular_ = at >= 0;
+      start_ = at >= 0 ? static_cast<uint64_t>(at) : 0;
+    }
+  }
+  ~OutputFile() { close_quietly(); }
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+
+  // Bytes this writer wrote, all of which reached the file.
+  uint64_t written() const { return written_; }
+
+  // Writes all of it, or throws TraceWriteError (written() then says how much went out).
+  void write(const void* data, size_t size) {
+    if (fd_ < 0) throw TraceWriteError("cannot write to '" + name_ + "': it is closed");
+    const auto* cursor = static_cast<const uint8_t*>(data);
+    while (size > 0) {
+      ssize_t done = ::write(fd_, cursor, size);
+      if (done < 0 && errno == EINTR) continue;
+      if (done <= 0) fail(done < 0 ? errno : EIO);
+      cursor += done;
+      size -= static_cast<size_t>(done);
+      written_ += static_cast<uint64_t>(done);
+    }
+  }
+
+  // Drops what this writer wrote after its first `size` bytes, when the file is a regular file.
+  // Returns whether the file now ends there.
+  bool cut_to(uint64_t size) {
+    if (!regular_ || fd_ < 0) return false;
+    auto end = static_cast<off_t>(start_ + size);
+    if (ftruncate(fd_, end) != 0 || lseek(fd_, end, SEEK_SET) != end) return false;
+    written_ = size;
+    return true;
+  }
+
+  void close() {
+    int fd = fd_;
+    fd_ = -1;
+    if (fd >= 0 && ::close(fd) != 0) fail(errno);
+  }
+  void close_quietly() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+  [[noreturn]] void fail(int error) const {
+    throw TraceWriteError("cannot write to '" + name_ + "': " + strerror(error), error);
+  }
+
+ private:
+  int fd_;
+  std::string name_;
+  bool regular_ = false;
+  uint64_t start_ = 0;  // the file's offset when the writer got it
+  uint64_t written_ = 0;
+};
+
 // A compressed stream into the file.
 class Compressor {
  public:
-  explicit Compressor(FileOutput& file) : file_(file), out_(kFlushAt) {}
+  explicit Compressor(OutputFile& file) : file_(file), out_(kChunk) {}
   virtual ~Compressor() = default;
   virtual void compress(const void* data, size_t size) = 0;
   // Everything given so far is in the file, and decompresses from it.
@@ -90,15 +144,15 @@ class Compressor {
  protected:
   // out_[0, used) holds compressed bytes not written yet.
   void write_out(size_t used) {
-    if (used > 0) file_.append(out_.data(), used);
+    if (used > 0) file_.write(out_.data(), used);
   }
-  FileOutput& file_;
+  OutputFile& file_;
   std::vector<uint8_t> out_;
 };
 
 class ZstdCompressor final : public Compressor {
  public:
-  explicit ZstdCompressor(FileOutput& file) : Compressor(file), context_(ZSTD_createCCtx()) {
+  explicit ZstdCompressor(OutputFile& file) : Compressor(file), context_(ZSTD_createCCtx()) {
     if (context_ == nullptr) throw TraceWriteError("zstd: cannot make a compression context");
     ZSTD_CCtx_setParameter(context_, ZSTD_c_compressionLevel, 1);
   }
@@ -139,7 +193,7 @@ class ZstdCompressor final : public Compressor {
 
 class GzipCompressor final : public Compressor {
  public:
-  explicit GzipCompressor(FileOutput& file) : Compressor(file) {
+  explicit GzipCompressor(OutputFile& file) : Compressor(file) {
     // Level 1: traces are large and repetitive; windowBits 15 + 16 asks for a gzip wrapper.
     if (deflateInit2(&stream_, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
       throw TraceWriteError("zlib: cannot make a compression stream");
@@ -195,7 +249,7 @@ class GzipCompressor final : public Compressor {
   size_t used_ = 0;
 };
 
-std::unique_ptr<Compressor> make_compressor(TraceCompression compression, FileOutput& file) {
+std::unique_ptr<Compressor> make_compressor(TraceCompression compression, OutputFile& file) {
   switch (compression) {
     case TraceCompression::Zstd:
       return std::make_unique<ZstdCompressor>(file);
@@ -207,84 +261,163 @@ std::unique_ptr<Compressor> make_compressor(TraceCompression compression, FileOu
   return nullptr;
 }
 
+// What the two writers share: the file, the compressor, the events counted in and out, and the
+// failure that ends them.
+class FileTraceWriter : public TraceWriter {
+ public:
+  FileTraceWriter(int fd, std::string name) : file_(fd, std::move(name)) {}
+
+  uint64_t events_lost() const final { return failure_ ? given_ - in_file_ : 0; }
+  void end_after_failure(uint64_t lost) override = 0;
+
+ protected:
+  // Runs `action`; once one has thrown TraceWriteError, every later one throws it again.
+  template <typename Action>
+  void guarded(Action&& action) {
+    if (failure_) throw *failure_;
+    try {
+      action();
+    } catch (const TraceWriteError& error) {
+      failure_ = error;
+      throw;
+    }
+  }
+
+  // The file is written up to here: everything given is in it (and, compressed, decompresses).
+  void all_in_file() {
+    in_file_ = given_;
+    cut_point_ = file_.written();
+  }
+
+  void end_file_after_failure(const void* lost_record, size_t size) {
+    bool cut = file_.cut_to(cut_point_);
+    if (cut && compressor_ == nullptr && lost_record != nullptr) {
+      try {
+        file_.write(lost_record, size);
+      } catch (const TraceWriteError&) {
+        file_.cut_to(cut_point_);
+      }
+    }
+    file_.close_quietly();
+  }
+
+  OutputFile file_;
+  std::unique_ptr<Compressor> compressor_;
+  uint64_t given_ = 0;      // events given to the writer
+  uint64_t in_file_ = 0;    // ... of which the file has whole, up to cut_point_
+  uint64_t cut_point_ = 0;  // bytes of the file that end at an event (and, compressed, a flush)
+  std::optional<TraceWriteError> failure_;
+};
+
 // The kernel's text, formatted straight into a chunk that is written out (or compressed) whole.
 // (A thread of its own writing out one chunk while the next fills was tried: on two shared cores
 // it was slower, the chunk no longer hot in the cache of the core that copies it to the file.)
-class TextTraceWriter final : public TraceWriter {
+class TextTraceWriter final : public FileTraceWriter {
  public:
   TextTraceWriter(int fd, std::string name, TraceCompression compression)
-      : output_(fd, std::move(name)),
-        compressor_(make_compressor(compression, output_)),
-        chunk_(new char[kCapacity]) {
+      : FileTraceWriter(fd, std::move(name)), chunk_(new char[kCapacity]) {
+    compressor_ = make_compressor(compression, file_);
+    boundaries_.reserve(kChunk / 64);
     std::memcpy(chunk_.get(), kTextVersionLine.data(), kTextVersionLine.size());
     used_ = kTextVersionLine.size();
+    record_boundary(0);
   }
   TraceFormat format() const override { return TraceFormat::Text; }
 
   void write_records(const uint8_t* records, size_t size) override {
-    for (size_t offset = 0; offset < size;) {
-      const uint8_t* record = records + offset;
-      RecordHeader header;
-      if (size - offset < sizeof(header)) bad_record("the record is cut short");
-      std::memcpy(&header, record, sizeof(header));
-      if (header.size < sizeof(header) || header.size % 8 != 0) {
-        bad_record("the record has an impossible size");
+    guarded([&] {
+      // All of them are given, even when writing fails partway: they count as lost then.
+      uint64_t given = given_;
+      for (size_t offset = 0; offset < size;) {
+        RecordHeader header = record_header(records + offset, size - offset);
+        given_ += events_of_record(records + offset, header);
+        offset += header.size;
       }
-      if (header.size > size - offset) bad_record("the record is cut short");
-      char* out = chunk_.get() + used_;
-      switch (static_cast<RecordKind>(header.kind)) {
-        case RecordKind::AccessRun:
-          out = format_access_run(record, header, out);
-          break;
-        case RecordKind::Read:
-        case RecordKind::Write:
-          if (header.width <= 8 && header.size >= sizeof(RecordHeader) + 24) {
-            // One line, as format_text() writes it, without making an Event first.
-            AccessLineShared shared(header.time_ns, header.map_id,
-                                    static_cast<int32_t>(header.pid));
-            uint64_t value = get64(record + sizeof(RecordHeader) + 16);
-            const bool read = static_cast<RecordKind>(header.kind) == RecordKind::Read;
-            out = put_access_line(out, read ? 'R' : 'W', header.width, shared,
-                                  get64(record + sizeof(RecordHeader)),
-                                  value & value_mask(header.width), header.pc);
+      for (size_t offset = 0; offset < size;) {
+        const uint8_t* record = records + offset;
+        RecordHeader header = record_header(record, size - offset);
+        char* out = chunk_.get() + used_;
+        switch (static_cast<RecordKind>(header.kind)) {
+          case RecordKind::AccessRun:
+            out = format_access_run(record, header, out);
+            break;
+          case RecordKind::Read:
+          case RecordKind::Write:
+            if (header.width <= 8 && header.size >= sizeof(RecordHeader) + 24) {
+              // One line, as format_text() writes it, without making an Event first.
+              AccessLineShared shared(header.time_ns, header.map_id,
+                                      static_cast<int32_t>(header.pid));
+              uint64_t value = get64(record + sizeof(RecordHeader) + 16);
+              const bool read = static_cast<RecordKind>(header.kind) == RecordKind::Read;
+              out = put_access_line(out, read ? 'R' : 'W', header.width, shared,
+                                    get64(record + sizeof(RecordHeader)),
+                                    value & value_mask(header.width), header.pc);
+              break;
+            }
+            [[fallthrough]];
+          default: {
+            Event event;
+            const char* why = "";
+            if (decode_record(record, header.size, &event, &why) == 0) bad_record(why);
+            out = format_event(event, out);
             break;
           }
-          [[fallthrough]];
-        default: {
-          Event event;
-          const char* why = "";
-          if (decode_record(record, header.size, &event, &why) == 0) bad_record(why);
-          out = format_event(event, out);
-          break;
         }
+        used_ = static_cast<size_t>(out - chunk_.get());
+        given += events_of_record(record, header);
+        record_boundary(given);
+        offset += header.size;
       }
-      used_ = static_cast<size_t>(out - chunk_.get());
-      if (used_ >= kChunk) write_chunk();
-      offset += header.size;
-    }
+    });
   }
 
   void write_event(const Event& event) override {
-    used_ = static_cast<size_t>(format_event(event, chunk_.get() + used_) - chunk_.get());
-    if (used_ >= kChunk) write_chunk();
+    guarded([&] {
+      given_ += events_of(event);
+      used_ = static_cast<size_t>(format_event(event, chunk_.get() + used_) - chunk_.get());
+      record_boundary(given_);
+    });
   }
+
   void flush() override {
-    write_chunk();
-    if (compressor_) compressor_->flush();
-    output_.flush();
+    guarded([&] {
+      write_chunk();
+      if (compressor_) {
+        compressor_->flush();
+        all_in_file();
+      }
+    });
   }
+
   void close() override {
-    write_chunk();
-    if (compressor_) compressor_->finish();
-    output_.close();
+    guarded([&] {
+      write_chunk();
+      if (compressor_) {
+        compressor_->finish();
+        all_in_file();
+      }
+      file_.close();
+    });
+  }
+
+  void end_after_failure(uint64_t lost) override {
+    FixedText<64> line;
+    line.text("MARK 0.000000 Lost ").decimal(lost).text(" events.\n");
+    end_file_after_failure(lost > 0 ? line.view().data() : nullptr, line.size());
   }
 
  private:
-  static constexpr size_t kChunk = 1 << 20;  // text collected before it is written out
   // Room for the chunk and what one record may add past it: an access run of the most entries,
   // or any other event with the longest text.
   static constexpr size_t kCapacity =
       kChunk + kMaxAccessRunEntries * kMaxAccessLine + kMaxFormattedEvent + kMaxTextLength;
+
+  // Where each record's lines end in the chunk, and how many events had been given by then: a
+  // write that fails partway is cut back to the last of them that reached the file.
+  struct Boundary {
+    size_t end;
+    uint64_t given;
+  };
 
   static uint64_t value_mask(unsigned width) {
     return width >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * width)) - 1;
@@ -336,61 +469,165 @@ class TextTraceWriter final : public TraceWriter {
     return out;
   }
 
-  // The chunk out to the file, in one write, or into the compressor.
+  // The chunk holds whole events up to here, `given` of them given so far.
+  void record_boundary(uint64_t given) {
+    boundaries_.push_back({used_, given});
+    if (used_ >= kChunk) write_chunk();
+  }
+
+  // The chunk out to the file, or into the compressor.
   void write_chunk() {
+    if (used_ == 0) return;
     if (compressor_) {
       compressor_->compress(chunk_.get(), used_);
     } else {
-      output_.append(chunk_.get(), used_);
+      uint64_t before = file_.written();
+      try {
+        file_.write(chunk_.get(), used_);
+      } catch (const TraceWriteError&) {
+        // The file has the lines of the records that ended within what was written.
+        uint64_t reached = file_.written() - before;
+        for (auto it = boundaries_.rbegin(); it != boundaries_.rend(); ++it) {
+          if (it->end <= reached) {
+            in_file_ = it->given;
+            cut_point_ = before + it->end;
+            break;
+          }
+        }
+        throw;
+      }
+      if (!boundaries_.empty()) in_file_ = boundaries_.back().given;
+      cut_point_ = file_.written();
     }
     used_ = 0;
+    boundaries_.clear();
   }
 
-  FileOutput output_;
-  std::unique_ptr<Compressor> compressor_;
   std::unique_ptr<char[]> chunk_;
   size_t used_ = 0;
+  std::vector<Boundary> boundaries_;
 };
 
-// Binary records copied as they are (the buffered output sends large spans straight out).
-class BinaryTraceWriter final : public TraceWriter {
+// Binary records copied as they are, into a chunk or, in large spans, straight to the file.
+class BinaryTraceWriter final : public FileTraceWriter {
  public:
   BinaryTraceWriter(int fd, std::string name, TraceCompression compression)
-      : output_(fd, std::move(name)) {
+      : FileTraceWriter(fd, std::move(name)) {
+    chunk_.reserve(kChunk + kWriteDirectlyFrom);
     BinaryFileHeader header = {};
     std::memcpy(header.magic, kBinaryMagic, sizeof(header.magic));
     header.version = kBinaryVersion;
     header.flags = compression == TraceCompression::Zstd ? kBinaryFlagZstd : 0;
     header.header_size = sizeof(header);
     // zstd compresses the records after the header; gzip, the whole file.
-    if (compression != TraceCompression::Gzip) output_.append(&header, sizeof(header));
-    compressor_ = make_compressor(compression, output_);
+    if (compression != TraceCompression::Gzip) file_.write(&header, sizeof(header));
+    compressor_ = make_compressor(compression, file_);
     if (compression == TraceCompression::Gzip) compressor_->compress(&header, sizeof(header));
+    all_in_file();
   }
   TraceFormat format() const override { return TraceFormat::Binary; }
+
   void write_records(const uint8_t* records, size_t size) override {
-    if (compressor_) {
-      compressor_->compress(records, size);
-    } else {
-      output_.append(records, size);
-    }
+    guarded([&] {
+      for (size_t offset = 0; offset < size;) {
+        RecordHeader header = record_header(records + offset, size - offset);
+        given_ += events_of_record(records + offset, header);
+        offset += header.size;
+      }
+      if (compressor_) {
+        compressor_->compress(records, size);
+      } else if (size >= kWriteDirectlyFrom) {
+        write_chunk();
+        write_whole_records(records, size);  // large spans go straight out, without a copy
+      } else {
+        chunk_.insert(chunk_.end(), records, records + size);
+        if (chunk_.size() >= kChunk) write_chunk();
+      }
+    });
   }
   void write_event(const Event& event) override {
     uint8_t record[kMaxRecordSize];
     write_records(record, encode_record(event, record));
   }
   void flush() override {
-    if (compressor_) compressor_->flush();
-    output_.flush();
+    guarded([&] {
+      write_chunk();
+      if (compressor_) {
+        compressor_->flush();
+        all_in_file();
+      }
+    });
   }
   void close() override {
-    if (compressor_) compressor_->finish();
-    output_.close();
+    guarded([&] {
+      write_chunk();
+      if (compressor_) {
+        compressor_->finish();
+        all_in_file();
+      }
+      file_.close();
+    });
+  }
+  void end_after_failure(uint64_t lost) override {
+    Event event;
+    event.kind = EventKind::Lost;
+    event.length = lost;
+    uint8_t record[kMaxRecordSize];
+    size_t size = encode_record(event, record);
+    end_file_after_failure(lost > 0 ? record : nullptr, size);
   }
 
  private:
-  FileOutput output_;
-  std::unique_ptr<Compressor> compressor_;
+  void write_chunk() {
+    if (chunk_.empty()) return;
+    write_whole_records(chunk_.data(), chunk_.size());
+    chunk_.clear();
+  }
+
+  // Records that hold the events given since the file last had all of them, and only those.
+  void write_whole_records(const uint8_t* records, size_t size) {
+    uint64_t before = file_.written();
+    try {
+      file_.write(records, size);
+    } catch (const TraceWriteError&) {
+      // The file has the records that ended within what was written.
+      uint64_t reached = file_.written() - before;
+      size_t end = 0;
+      while (end + sizeof(RecordHeader) <= reached) {
+        RecordHeader header;
+        std::memcpy(&header, records + end, sizeof(header));
+        if (end + header.size > reached) break;
+        in_file_ += events_of_record(records + end, header);
+        end += header.size;
+      }
+      cut_point_ = before + end;
+      throw;
+    }
+    all_in_file();
+  }
+
+  std::vector<uint8_t> chunk_;
+};
+
+// Counts what it is given; writes nothing.
+class DiscardingWriter final : public TraceWriter {
+ public:
+  TraceFormat format() const override { return TraceFormat::Binary; }
+  void write_records(const uint8_t* records, size_t size) override {
+    for (size_t offset = 0; offset < size;) {
+      RecordHeader header = record_header(records + offset, size - offset);
+      given_ += events_of_record(records + offset, header);
+      offset += header.size;
+    }
+  }
+  void write_event(const Event& event) override { given_ += events_of(event); }
+  void flush() override {}
+  void close() override {}
+  uint64_t events_lost() const override { return given_; }
+  void end_after_failure(uint64_t) override {}
+
+ private:
+  uint64_t given_ = 0;
 };
 
 }  // namespace
@@ -418,6 +655,10 @@ std::unique_ptr<TraceWriter> TraceWriter::create(int fd, std::string name, Trace
     return std::make_unique<TextTraceWriter>(fd, std::move(name), compression);
   }
   return std::make_unique<BinaryTraceWriter>(fd, std::move(name), compression);
+}
+
+std::unique_ptr<TraceWriter> TraceWriter::discarding() {
+  return std::make_unique<DiscardingWriter>();
 }
 
 }  // namespace mmiotrace::trace

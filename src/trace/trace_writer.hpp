@@ -1,6 +1,7 @@
 // Writing trace files: the kernel's text format or the binary format, either compressed with zstd
 // or gzip or not, from binary records (as the rings hold them) or from events. Normal context.
-// Errors throw TraceWriteError naming the file.
+// Errors throw TraceWriteError naming the file; a writer that failed can tell how many of the
+// events it was given are not in the file.
 #pragma once
 
 #include <cstdint>
@@ -55,6 +56,10 @@ class TraceWriter {
     return create(fd, std::move(name), format,
                   compress ? TraceCompression::Zstd : TraceCompression::None);
   }
+  // A writer that writes nothing and counts the events it is given (events_lost() says how
+  // many, a LOST record counting the events it stands for): where a recording whose file failed
+  // sends what it still drains.
+  static std::unique_ptr<TraceWriter> discarding();
 
   virtual TraceFormat format() const = 0;
   // Whole binary records (see binary_format.hpp), `size` bytes of them, in the order they go to
@@ -65,6 +70,16 @@ class TraceWriter {
   virtual void flush() = 0;
   // Flushes and closes; further writes are errors.
   virtual void close() = 0;
+
+  // Once a write of the file writers has thrown TraceWriteError, every later call but the two
+  // below throws it again.
+  // How many of the events this writer was given are not in the file whole (a LOST record counts
+  // the events it stands for). Before any failure: 0.
+  virtual uint64_t events_lost() const { return 0; }
+  // After a failure, best effort: cuts a regular file back to its last whole event (or, when
+  // compressed, to the last flush that reached it), adds a record saying `lost` events are
+  // missing when it can (uncompressed files only), and closes it.
+  virtual void end_after_failure(uint64_t lost) { (void)lost; }
 };
 
 }  // namespace mmiotrace::trace

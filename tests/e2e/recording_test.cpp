@@ -1,6 +1,7 @@
 // End-to-end tests of recording: binary and compressed traces read back as the text ones;
 // markers from the program and from outside; nothing recorded is lost when the program is killed;
-// the tools that read traces refuse bad ones plainly.
+// a trace that cannot be written in full (a full disk, a reader gone) costs the program nothing
+// and says what it lost; the tools that read traces refuse bad ones plainly.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -143,6 +144,116 @@ TEST_F(RecordingTest, CompressedTextRecordingsDecompressToTheTextTrace) {
   NormalizedTrace plain = normalize_trace(read_file(path("trace.txt")),
                                           ProgramImage(kPrograms + "/widths"), directory_.path());
   EXPECT_EQ(plain.text, expected);
+}
+
+// The events of a dumped trace (its lines but VERSION; a LOST marker counts the events it
+// stands for), the last one apart when it is a LOST marker: `lost_at_end` has its count.
+struct TraceCount {
+  uint64_t events = 0;
+  uint64_t lost_at_end = 0;
+};
+TraceCount count_events(const std::string& dumped) {
+  TraceCount count;
+  uint64_t pending_lost = 0;  // a LOST marker's count, until another event follows it
+  for (const std::string& line : lines_of(dumped)) {
+    if (line.rfind("VERSION ", 0) == 0) continue;
+    count.events += pending_lost;
+    pending_lost = 0;
+    const std::string lost = "MARK 0.000000 Lost ";
+    if (line.rfind(lost, 0) == 0) {
+      pending_lost = std::stoull(line.substr(lost.size()));
+    } else {
+      ++count.events;
+    }
+  }
+  count.lost_at_end = pending_lost;
+  return count;
+}
+
+// "... N events lost ('COMMAND' ENDED)": N, or -1 when the line does not say it that way.
+long long events_lost_in(const std::string& message) {
+  size_t end = message.find(" events lost ('");
+  size_t start = message.rfind("incomplete, ", end);
+  if (end == std::string::npos || start == std::string::npos) return -1;
+  return std::stoll(message.substr(start + 12, end - start - 12));
+}
+
+// A trace on a full disk (a 1 MiB tmpfs): the program runs to its end, with its own output and
+// exit status; mmiotrace says in one line how many events it lost, exits 124, and the trace
+// holds whole events up to there, then (when the room the cut freed allows) a LOST record.
+TEST_F(RecordingTest, AFullDiskLosesTheRestOfTheTraceButNothingOfTheProgram) {
+  const std::string program = kPrograms + "/access_loop";
+  const std::string glob = directory_.path() + "/*.reg";
+  const std::string script =
+      "set -e\n"
+      "mount --make-rprivate /\n"
+      "mkdir full && mount -t tmpfs -o size=1m tmpfs full\n"
+      "set +e\n"
+      "'" MMIOTRACE_COMMAND "' record -o full/trace.txt --trace '" +
+      glob + "' -- " + program +
+      " . 200000 3 >program.out 2>record.err\n"
+      "echo $? >record.status\n"
+      "cp full/trace.txt trace.txt\n";
+  ProgramResult run = run_program({"unshare", "-m", "sh", "-c", script}, directory_.path());
+  if (access(path("record.status").c_str(), F_OK) != 0) {
+    GTEST_SKIP() << "no private mount namespace with a tmpfs here (needs root): " << run.err;
+  }
+  ASSERT_EQ(describe_status(run.status), "exited 0") << run.err;
+  EXPECT_EQ(read_file(path("record.status")), "124\n");
+  EXPECT_EQ(read_file(path("program.out")), "checked 200000\n");
+  std::string message = read_file(path("record.err"));
+  EXPECT_EQ(lines_of(message).size(), 1u) << message;
+  EXPECT_EQ(message.rfind("mmiotrace: record: cannot write to 'full/trace.txt': No space left on "
+                          "device: the trace is incomplete, ",
+                          0),
+            0u)
+      << message;
+  EXPECT_NE(message.find(" events lost ('" + program + "' exited 3)\n"), std::string::npos)
+      << message;
+  long long lost = events_lost_in(message);
+  ASSERT_GT(lost, 0) << message;
+
+  // What is there reads, whole.
+  ProgramResult dumped = mmiotrace({"dump", path("trace.txt")});
+  ASSERT_EQ(describe_status(dumped.status), "exited 0") << dumped.err;
+  TraceCount full = count_events(dumped.out);
+  if (full.lost_at_end != 0) {
+    EXPECT_EQ(full.lost_at_end, static_cast<uint64_t>(lost));
+  }
+  // The same run with room: as many events as the full one has and lost.
+  ProgramResult again = run_program({MMIOTRACE_COMMAND, "record", "-o", path("reference.txt"),
+                                     "--trace", glob, "--", program, ".", "200000", "3"},
+                                    directory_.path());
+  ASSERT_EQ(describe_status(again.status), "exited 3") << again.err;
+  TraceCount all = count_events(read_file(path("reference.txt")));
+  EXPECT_EQ(all.lost_at_end, 0u);
+  EXPECT_EQ(full.events + static_cast<uint64_t>(lost), all.events);
+}
+
+// A trace into a pipe whose reader goes away: the same.
+TEST_F(RecordingTest, AReaderThatGoesAwayLosesTheRestOfTheTraceButNothingOfTheProgram) {
+  const std::string program = kPrograms + "/access_loop";
+  const std::string script = "{ '" MMIOTRACE_COMMAND "' record -o /dev/fd/3 --trace '" +
+                             directory_.path() + "/*.reg' -- " + program +
+                             " . 200000 4 3>&1 >program.out 2>record.err; "
+                             "echo $? >record.status; } | head -c 1000 >head.out\n";
+  ProgramResult run = run_program({"sh", "-c", script}, directory_.path());
+  ASSERT_EQ(describe_status(run.status), "exited 0") << run.err;
+  EXPECT_EQ(read_file(path("record.status")), "124\n");
+  EXPECT_EQ(read_file(path("program.out")), "checked 200000\n");
+  std::string head = read_file(path("head.out"));
+  EXPECT_EQ(head.size(), 1000u);
+  EXPECT_EQ(head.rfind("VERSION 20070824\n", 0), 0u);
+  std::string message = read_file(path("record.err"));
+  EXPECT_EQ(lines_of(message).size(), 1u) << message;
+  EXPECT_EQ(message.rfind("mmiotrace: record: cannot write to '/dev/fd/3': Broken pipe: the trace "
+                          "is incomplete, ",
+                          0),
+            0u)
+      << message;
+  EXPECT_NE(message.find(" events lost ('" + program + "' exited 4)\n"), std::string::npos)
+      << message;
+  EXPECT_GT(events_lost_in(message), 0) << message;
 }
 
 TEST_F(RecordingTest, MarkersFromTheProgramAndFromOutsideAreInTheTrace) {

@@ -1,9 +1,12 @@
 // Unit tests for trace/trace_writer: the text writer's lines, from records as the drainer gives
 // them, are those format_text() makes of their events; zstd and gzip text decompresses to the
-// same text; output names say format and compression. (Reading back: trace_reader_test.cpp.)
+// same text; a write that fails partway leaves the file at its last whole event and counts what
+// the file lacks; the discarding writer counts. (Reading back: trace_reader_test.cpp.)
 #include "trace/trace_writer.hpp"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -15,6 +18,7 @@
 #include "core/access_record.hpp"
 #include "trace/binary_format.hpp"
 #include "trace/text_format.hpp"
+#include "trace/trace_reader.hpp"
 #include "trace_file_support.hpp"
 
 namespace mmiotrace::trace {
@@ -234,6 +238,148 @@ TEST(TraceWriter, OutputNamesSayFormatAndCompression) {
   EXPECT_FALSE(output_kind_of_name("trace.xz").has_value());
   EXPECT_TRUE(names_unwritable_compression("trace.txt.xz"));
   EXPECT_FALSE(names_unwritable_compression("trace.zst"));
+}
+
+// Files may grow to `bytes` only, for the scope: a write past that fails (EFBIG) after writing
+// what fits, as on a full disk.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    getrlimit(RLIMIT_FSIZE, &old_);
+    old_handler_ = signal(SIGXFSZ, SIG_IGN);
+    set(bytes);
+  }
+  ~FileSizeLimit() {
+    setrlimit(RLIMIT_FSIZE, &old_);
+    signal(SIGXFSZ, old_handler_);
+  }
+  void set(rlim_t bytes) {
+    struct rlimit limit = {bytes, old_.rlim_max};
+    setrlimit(RLIMIT_FSIZE, &limit);
+  }
+  void lift() { setrlimit(RLIMIT_FSIZE, &old_); }
+
+ private:
+  struct rlimit old_ = {};
+  sighandler_t old_handler_ = SIG_DFL;
+};
+
+// What reading the trace file gives: its events (a LOST record counting the events it stands
+// for), the last one apart; and the error that ended the reading, if any.
+struct Readback {
+  uint64_t events = 0;  // before the last
+  Event last;
+  bool any = false;
+  std::string error;
+};
+Readback read_back(const std::string& path) {
+  Readback result;
+  try {
+    auto reader = TraceReader::open(path);
+    Event event;
+    while (reader->next(event)) {
+      if (result.any) result.events += result.last.kind == EventKind::Lost ? result.last.length : 1;
+      result.last = event;
+      result.any = true;
+    }
+  } catch (const TraceReadError& error) {
+    result.error = error.what();
+  }
+  return result;
+}
+
+TEST(TraceWriter, AFailedWriteLeavesWholeEventsAndCountsTheRest) {
+  std::vector<AccessRecord> accesses;
+  std::vector<uint8_t> records = records_of_every_kind(accesses, false);
+  for (TraceFormat format : {TraceFormat::Text, TraceFormat::Binary}) {
+    SCOPED_TRACE(format == TraceFormat::Text ? "text" : "binary");
+    TemporaryFile file;
+    FileSizeLimit limit(100'000);
+    auto writer =
+        TraceWriter::create(file.open_for_writing(), file.path(), format, TraceCompression::None);
+    uint64_t given = 0;
+    bool failed = false;
+    for (int i = 0; i < 200 && !failed; ++i) {
+      try {
+        // A record at a time, counting what was given (LOST counts the events it stands for).
+        for (size_t offset = 0; offset < records.size();) {
+          RecordHeader header;
+          std::memcpy(&header, records.data() + offset, sizeof(header));
+          given += header.kind == static_cast<uint8_t>(RecordKind::AccessRun)
+                       ? (header.size - kAccessRunHeaderSize) / header.width
+                   : header.kind == static_cast<uint8_t>(RecordKind::Lost) ? 77
+                                                                           : 1;
+          writer->write_records(records.data() + offset, header.size);
+          offset += header.size;
+        }
+        writer->flush();
+      } catch (const TraceWriteError& error) {
+        failed = true;
+        EXPECT_NE(std::string(error.what()).find(file.path()), std::string::npos);
+        EXPECT_EQ(error.error_number(), EFBIG);
+      }
+    }
+    ASSERT_TRUE(failed);
+    EXPECT_THROW(writer->write_event(sample(EventKind::Read, 1)), TraceWriteError);
+    uint64_t lost = writer->events_lost();
+    EXPECT_GT(lost, 0u);
+    EXPECT_LT(lost, given);
+    limit.lift();  // room again, as when the cut frees some: the LOST record fits
+    writer->end_after_failure(lost);
+    // Every event the writer was given is in the file or counted lost, in a LOST record at its
+    // end; none is both.
+    Readback back = read_back(file.path());
+    EXPECT_EQ(back.error, "");
+    EXPECT_EQ(back.last.kind, EventKind::Lost);
+    EXPECT_EQ(back.last.length, lost);
+    EXPECT_EQ(back.events + lost, given);
+  }
+}
+
+TEST(TraceWriter, AFailedCompressedWriteKeepsWhatWasFlushed) {
+  for (TraceCompression compression : {TraceCompression::Zstd, TraceCompression::Gzip}) {
+    TemporaryFile file;
+    FileSizeLimit limit(64 << 10);
+    auto writer =
+        TraceWriter::create(file.open_for_writing(), file.path(), TraceFormat::Text, compression);
+    writer->write_event(sample(EventKind::Map, 1));
+    writer->flush();
+    uint64_t after_flush = 0;
+    std::mt19937_64 random(5);
+    try {
+      for (;;) {  // incompressible values: the file soon reaches the limit
+        Event event = sample(EventKind::Write, random());
+        event.width = 8;
+        writer->write_event(event);
+        ++after_flush;
+      }
+    } catch (const TraceWriteError& error) {
+      EXPECT_EQ(error.error_number(), EFBIG);
+    }
+    EXPECT_EQ(writer->events_lost(), after_flush + 1);  // the one whose write failed too
+    limit.lift();
+    writer->end_after_failure(writer->events_lost());
+    // The file ends where the flush left it: the MAP, then a stream the reader says is cut.
+    Readback back = read_back(file.path());
+    EXPECT_TRUE(back.any);
+    EXPECT_EQ(back.events, 0u);
+    EXPECT_EQ(back.last.kind, EventKind::Map);
+    EXPECT_NE(back.error.find("data is cut short"), std::string::npos) << back.error;
+  }
+}
+
+TEST(TraceWriter, DiscardingWriterCountsEventsAndTheLostOnesTheyStandFor) {
+  std::vector<AccessRecord> accesses;
+  std::vector<uint8_t> records = records_of_every_kind(accesses);
+  auto writer = TraceWriter::discarding();
+  writer->write_records(records.data(), records.size());
+  Event lost = sample(EventKind::Lost, 1);
+  lost.length = 5;
+  writer->write_event(lost);
+  writer->write_event(sample(EventKind::Mark, 2));
+  // 4 single records, 600 run entries, the wide write, the mark, the LOST (77), the unmap; then
+  // a LOST of 5 and a mark.
+  EXPECT_EQ(writer->events_lost(), 4 + 600 + 1 + 1 + 77 + 1 + 5 + 1u);
 }
 
 }  // namespace
