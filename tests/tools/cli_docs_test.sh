@@ -63,8 +63,8 @@ make_fixture clean
 expect clean pass
 
 make_fixture help_option_undescribed
-edit docs/cli.md 's = s.replace("  --compress          compress a binary trace with zstd\n",
-  "  --compress          compress a binary trace with zstd\n  --frob              frob it\n", 1)'
+edit docs/cli.md 's = s.replace("  --drop              when a thread",
+  "  --frob              frob it\n  --drop              when a thread", 1)'
 expect help_option_undescribed fail \
   "mmiotrace record: its help lists --frob, which its section does not describe"
 
