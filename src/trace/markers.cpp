@@ -11,6 +11,8 @@ namespace {
 constexpr std::string_view kDevicePrefix = "device ";
 constexpr std::string_view kDeviceInfix = " is map ";
 constexpr std::string_view kModulePrefix = "module ";
+constexpr std::string_view kPciPrefix = "pci ";
+constexpr std::string_view kPciConfigInfix = " config ";
 
 std::string_view without_newline(std::string_view text) {
   if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
@@ -94,6 +96,54 @@ std::optional<ModuleMarker> parse_module_marker(std::string_view text) {
     return std::nullopt;
   }
   marker.path = std::string(text);
+  return marker;
+}
+
+std::string format_pci_config_marker(const PciConfigMarker& marker) {
+  static const char kDigits[] = "0123456789abcdef";
+  char offset[24];
+  snprintf(offset, sizeof(offset), " 0x%" PRIx32 " ", marker.offset);
+  std::string text(kPciPrefix);
+  text += marker.function;
+  text += kPciConfigInfix;
+  text += marker.kind;
+  text += offset;
+  for (char c : marker.bytes) {
+    auto byte = static_cast<unsigned char>(c);
+    text += kDigits[byte >> 4];
+    text += kDigits[byte & 15];
+  }
+  text += '\n';
+  return text;
+}
+
+std::optional<PciConfigMarker> parse_pci_config_marker(std::string_view text) {
+  text = without_newline(text);
+  PciConfigMarker marker;
+  if (!take(text, kPciPrefix)) return std::nullopt;
+  size_t infix = text.find(kPciConfigInfix);
+  if (infix == std::string_view::npos || infix == 0) return std::nullopt;
+  marker.function = std::string(text.substr(0, infix));
+  text.remove_prefix(infix + kPciConfigInfix.size());
+  size_t space = text.find(' ');
+  if (space == std::string_view::npos) return std::nullopt;
+  marker.kind = std::string(text.substr(0, space));
+  text.remove_prefix(space + 1);
+  uint64_t offset = 0;
+  if (!take_hex(text, &offset) || !take(text, " ") || offset > UINT32_MAX) return std::nullopt;
+  marker.offset = static_cast<uint32_t>(offset);
+  if (text.size() % 2 != 0 || text.size() / 2 > kMaxPciConfigMarkerBytes) return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < text.size(); i += 2) {
+    int high = nibble(text[i]);
+    int low = nibble(text[i + 1]);
+    if (high < 0 || low < 0) return std::nullopt;
+    marker.bytes += static_cast<char>(high << 4 | low);
+  }
   return marker;
 }
 

@@ -4,6 +4,9 @@
 // form. Normal context.
 //   device SPEC is map N              the mapping with map id N is the virtual device SPEC
 //                                     (MODEL[:ARGS]@PATH, as --device takes it)
+//   pci BDF config KIND 0xOFFSET HEX  bytes of virtual PCI function BDF's configuration space:
+//                                     KIND "contents" (its power-on state, written when the
+//                                     trace starts), "read" or "write" (a program's access)
 //   module PID 0xLOW-0xHIGH 0xBASE PATH
 //                                     process PID has the ELF file PATH loaded at BASE, its
 //                                     segments spanning [LOW, HIGH)
@@ -38,5 +41,18 @@ struct ModuleMarker {
 std::string format_module_marker(const ModuleMarker& marker);
 // nullopt when `text` (with or without its newline) is not a module marker.
 std::optional<ModuleMarker> parse_module_marker(std::string_view text);
+
+struct PciConfigMarker {
+  std::string function;  // "DDDD:BB:DD.F"
+  std::string kind;      // "contents", "read" or "write"
+  uint32_t offset = 0;
+  std::string bytes;  // raw bytes, at most kMaxPciConfigMarkerBytes
+};
+inline constexpr size_t kMaxPciConfigMarkerBytes = 1024;
+
+// The marker's text, ending in a newline.
+std::string format_pci_config_marker(const PciConfigMarker& marker);
+// nullopt when `text` (with or without its newline) is not a PCI configuration marker.
+std::optional<PciConfigMarker> parse_pci_config_marker(std::string_view text);
 
 }  // namespace mmiotrace::trace

@@ -52,5 +52,22 @@ TEST(Markers, WhatIsNotAModuleMarkerIsNotTakenForOne) {
   }
 }
 
+TEST(Markers, APciConfigMarkerReadsBackAsItWasWritten) {
+  PciConfigMarker written{"0000:00:10.0", "write", 0x18, std::string("\xff\xff\x00\xe0", 4)};
+  std::string text = format_pci_config_marker(written);
+  EXPECT_EQ(text, "pci 0000:00:10.0 config write 0x18 ffff00e0\n");
+  std::optional<PciConfigMarker> marker = parse_pci_config_marker(text);
+  ASSERT_TRUE(marker);
+  EXPECT_EQ(marker->function, "0000:00:10.0");
+  EXPECT_EQ(marker->kind, "write");
+  EXPECT_EQ(marker->offset, 0x18u);
+  EXPECT_EQ(marker->bytes, written.bytes);
+  for (const char* bad : {"pci 0000:00:10.0 config read 0x0 abc", "pci  config read 0x0 00",
+                          "pci 0000:00:10.0 config read 18 00", "pci 0000:00:10.0 read 0x0 00",
+                          "pci 0000:00:10.0 config read 0x0 zz"}) {
+    EXPECT_FALSE(parse_pci_config_marker(bad)) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace mmiotrace::trace
