@@ -174,7 +174,10 @@ const DeviceFile* DeviceFiles::find_path(int directory_fd, const char* path) con
   if (files_.empty() || path == nullptr || *path == '\0') return nullptr;
   std::string normal = normalized_path(directory_fd, path);
   for (const auto& file : files_) {
-    if (file->path == normal) return file.get();
+    if ((file->path == normal && !file->pci_bar) ||
+        (!file->uio_path.empty() && file->uio_path == normal)) {
+      return file.get();
+    }
   }
   return nullptr;
 }
@@ -188,8 +191,51 @@ const DeviceFile* DeviceFiles::find_descriptor(int fd) const {
   return index < files_.size() ? files_[index].get() : nullptr;
 }
 
+bool DeviceFiles::add_pci_bar(const std::string& resource_path, const std::string& model,
+                              const std::string& arguments, uint64_t phys_base, uint64_t bar_size,
+                              const std::string& uio_path) {
+  auto file = std::make_unique<DeviceFile>();
+  file->index = files_.size();
+  file->path = resource_path;
+  file->model = model;
+  file->arguments = arguments;
+  file->pci_bar = true;
+  file->phys_base = phys_base;
+  file->bar_size = bar_size;
+  file->uio_path = uio_path;
+  std::string error;
+  file->model_table = devices::find_model(model, &error);
+  if (file->model_table == nullptr) {
+    report_device(model + "@" + resource_path, error);
+    return false;
+  }
+  files_.push_back(std::move(file));
+  replay_windows_opened_.assign(files_.size(), 0);
+  return true;
+}
+
+void DeviceFiles::add_physical_memory(const std::string& path) {
+  auto file = std::make_unique<DeviceFile>();
+  file->index = files_.size();
+  file->path = path;
+  file->model = "physical-memory";
+  file->physical_memory = true;
+  files_.push_back(std::move(file));
+  replay_windows_opened_.assign(files_.size(), 0);
+}
+
+const DeviceFile* DeviceFiles::pci_bar_at(uint64_t address, uint64_t length) const {
+  for (const auto& file : files_) {
+    if (file->pci_bar && address >= file->phys_base && length <= file->bar_size &&
+        address - file->phys_base <= file->bar_size - length) {
+      return file.get();
+    }
+  }
+  return nullptr;
+}
+
 bool DeviceFiles::ready(const DeviceFile& file) const {
-  if (file.script != nullptr) return true;
+  if (file.script != nullptr || file.physical_memory) return true;
   std::call_once(file.made, [&file] {
     char why[256] = "";
     void* device = file.model_table->create(file.arguments.c_str(), why, sizeof(why));
@@ -201,7 +247,7 @@ bool DeviceFiles::ready(const DeviceFile& file) const {
     instance->model = file.model_table;
     instance->device = device;
     instance->size = file.model_table->size(device);
-    file.size = instance->size;
+    file.size = file.pci_bar ? file.bar_size : instance->size;
     file.instance = std::move(instance);
   });
   return file.instance != nullptr;
@@ -258,7 +304,8 @@ std::shared_ptr<backend::Backend> DeviceFiles::make_backend(const DeviceWindow& 
 }
 
 uint64_t DeviceFiles::physical_address(const DeviceWindow& window, uint64_t offset) const {
-  return window.replay_map != nullptr ? window.replay_map->phys + offset : offset;
+  if (window.replay_map != nullptr) return window.replay_map->phys + offset;
+  return window.file->phys_base + offset;
 }
 
 void DeviceFiles::release_after_fork() {

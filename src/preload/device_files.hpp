@@ -33,6 +33,15 @@ struct DeviceFile {
   backend::ReplayHeader* script = nullptr;
   std::vector<backend::ReplayMap*> replay_maps;
   mutable uint64_t size = 0;  // a model's register space, which a mapping may not pass (once made)
+  // A virtual PCI function's BAR (`mmiotrace record --pci`): `path` is its resourceN file, which
+  // the mount namespace provides, so open() leaves it alone; its mappings (through resourceN,
+  // /dev/mem, /dev/uioN or VFIO) reach the BAR's `bar_size` bytes at physical `phys_base`.
+  bool pci_bar = false;
+  uint64_t phys_base = 0;
+  uint64_t bar_size = 0;
+  std::string uio_path;  // "/dev/uioN" when bound to uio_pci_generic: opened like a device
+  // /dev/mem where the host has none: mappings at a BAR's physical address reach that BAR.
+  bool physical_memory = false;
 };
 
 // Which device a mapping reaches, and where in it: a model's register offset, or a recorded
@@ -71,6 +80,16 @@ class DeviceFiles {
   std::shared_ptr<backend::Backend> make_backend(const DeviceWindow& window, uint64_t offset) const;
   // The physical address the trace gives `offset` in `window`.
   uint64_t physical_address(const DeviceWindow& window, uint64_t offset) const;
+
+  // A virtual PCI function's BAR, answered by `model` with `arguments` (see DeviceFile). False,
+  // with the reason on stderr, when the model is unknown.
+  bool add_pci_bar(const std::string& resource_path, const std::string& model,
+                   const std::string& arguments, uint64_t phys_base, uint64_t bar_size,
+                   const std::string& uio_path);
+  // Makes `path` a /dev/mem whose mappings reach the PCI BARs (DeviceFile::physical_memory).
+  void add_physical_memory(const std::string& path);
+  // The BAR holding the physical range [address, address + length), or null.
+  const DeviceFile* pci_bar_at(uint64_t address, uint64_t length) const;
 
   // In a forked child: no other thread holds a device any more.
   void release_after_fork();

@@ -44,6 +44,17 @@ const DeviceFile* device_at_or_of(int directory_fd, const char* path, int flags)
   return device_at(directory_fd, path);
 }
 
+// After libc opened `fd`: a virtual PCI function's config or resourceN file is noted.
+int noted(int fd) {
+  if (fd < 0) return fd;
+  Shim* shim = active_shim();
+  if (shim == nullptr || shim->pci->empty()) return fd;
+  int saved = errno;
+  shim->pci->note_open(fd);
+  errno = saved;
+  return fd;
+}
+
 int open_device(const DeviceFile& device, int flags) {
   return active_shim()->devices.open(device, flags);
 }
@@ -189,7 +200,7 @@ MMIOTRACE_EXPORT int open(const char* path, int flags, ...) {
   mode_t mode = mode_argument(flags, arguments);
   va_end(arguments);
   if (const DeviceFile* device = device_at(AT_FDCWD, path)) return open_device(*device, flags);
-  return libc_function(g_open, "open")(path, flags, mode);
+  return noted(libc_function(g_open, "open")(path, flags, mode));
 }
 
 MMIOTRACE_EXPORT int open64(const char* path, int flags, ...) {
@@ -198,7 +209,7 @@ MMIOTRACE_EXPORT int open64(const char* path, int flags, ...) {
   mode_t mode = mode_argument(flags, arguments);
   va_end(arguments);
   if (const DeviceFile* device = device_at(AT_FDCWD, path)) return open_device(*device, flags);
-  return libc_function(g_open64, "open64")(path, flags, mode);
+  return noted(libc_function(g_open64, "open64")(path, flags, mode));
 }
 
 MMIOTRACE_EXPORT int openat(int directory_fd, const char* path, int flags, ...) {
@@ -207,7 +218,7 @@ MMIOTRACE_EXPORT int openat(int directory_fd, const char* path, int flags, ...) 
   mode_t mode = mode_argument(flags, arguments);
   va_end(arguments);
   if (const DeviceFile* device = device_at(directory_fd, path)) return open_device(*device, flags);
-  return libc_function(g_openat, "openat")(directory_fd, path, flags, mode);
+  return noted(libc_function(g_openat, "openat")(directory_fd, path, flags, mode));
 }
 
 MMIOTRACE_EXPORT int openat64(int directory_fd, const char* path, int flags, ...) {
@@ -216,7 +227,7 @@ MMIOTRACE_EXPORT int openat64(int directory_fd, const char* path, int flags, ...
   mode_t mode = mode_argument(flags, arguments);
   va_end(arguments);
   if (const DeviceFile* device = device_at(directory_fd, path)) return open_device(*device, flags);
-  return libc_function(g_openat64, "openat64")(directory_fd, path, flags, mode);
+  return noted(libc_function(g_openat64, "openat64")(directory_fd, path, flags, mode));
 }
 
 // The _FORTIFY_SOURCE entry points programs built with -O2 -D_FORTIFY_SOURCE call.

@@ -27,6 +27,9 @@ inline constexpr const char* kTraceGlobsVariable = "MMIOTRACE_TRACE_GLOBS";
 // Virtual devices the shim makes exist, one per line: MODEL[:ARGS]@PATH, or replay:MAPID@PATH
 // for a mapping of a replayed trace.
 inline constexpr const char* kDevicesVariable = "MMIOTRACE_DEVICES";
+// Virtual PCI functions (`mmiotrace record --pci`), one per line, as
+// devices::format_pci_attachment() writes them.
+inline constexpr const char* kPciDevicesVariable = "MMIOTRACE_PCI_DEVICES";
 // File descriptor of the replay script (backend/replay_script.hpp) of `mmiotrace replay`.
 inline constexpr const char* kReplayFdVariable = "MMIOTRACE_REPLAY_FD";
 

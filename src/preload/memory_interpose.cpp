@@ -44,7 +44,34 @@ void* do_mmap(void* address, size_t length, int prot, int flags, int fd, off_t o
   auto begin = reinterpret_cast<uintptr_t>(address);
   if (Shim* shim = active_shim();
       shim != nullptr && !shim->devices.empty() && fd >= 0 && !(flags & MAP_ANONYMOUS)) {
+    if (!shim->pci->empty()) {
+      // A virtual PCI BAR, through its resourceN file or the host's /dev/mem.
+      if (const DeviceFile* bar = shim->pci->resource_of(fd)) {
+        return map_device(*bar, begin, length, prot, flags, offset, pc);
+      }
+      if (shim->pci->is_host_physical_memory(fd)) {
+        const DeviceFile* bar = shim->devices.pci_bar_at(static_cast<uint64_t>(offset), length);
+        if (bar != nullptr) {
+          return map_device(*bar, begin, length, prot, flags,
+                            static_cast<off_t>(static_cast<uint64_t>(offset) - bar->phys_base), pc);
+        }
+      }
+    }
     if (const DeviceFile* device = shim->devices.find_descriptor(fd)) {
+      if (device->physical_memory) {
+        // /dev/mem where the host has none: only the virtual BARs are there.
+        const DeviceFile* bar = shim->devices.pci_bar_at(static_cast<uint64_t>(offset), length);
+        if (bar == nullptr || offset < 0) {
+          errno = ENXIO;
+          return MAP_FAILED;
+        }
+        return map_device(*bar, begin, length, prot, flags,
+                          static_cast<off_t>(static_cast<uint64_t>(offset) - bar->phys_base), pc);
+      }
+      if (device->pci_bar && offset != 0) {
+        errno = EINVAL;  // /dev/uioN: map 0 (offset 0) is the function's one map
+        return MAP_FAILED;
+      }
       return map_device(*device, begin, length, prot, flags, offset, pc);
     }
   }

@@ -160,8 +160,12 @@ __attribute__((constructor)) void start_shim() {
     atexit(report_engine_stats);
   }
   const char* globs = getenv(kTraceGlobsVariable);
-  auto* shim = new Shim(buffer, globs ? split_lines(globs) : default_trace_globs(),
-                        DeviceFiles::from_environment());
+  DeviceFiles devices = DeviceFiles::from_environment();
+  auto pci = std::make_unique<PciFiles>();
+  pci->attach_from_environment(devices);
+  auto* shim =
+      new Shim(buffer, globs ? split_lines(globs) : default_trace_globs(), std::move(devices));
+  shim->pci = std::move(pci);
   shim->own_fds[0] = buffer_fd;
   shim->own_fds[1] = buffer.control().wakeup_fd.load();
   if (const char* marker = getenv(kMarkerFdVariable)) shim->own_fds[2] = atoi(marker);

@@ -15,6 +15,7 @@
 #include "core/address_range.hpp"
 #include "preload/device_files.hpp"
 #include "preload/module_marks.hpp"
+#include "preload/pci_files.hpp"
 #include "preload/trace_filter.hpp"
 #include "recorder/session.hpp"
 
@@ -43,6 +44,8 @@ struct Shim {
   recorder::Recorder& recorder = session.recorder;
   TraceFilter filter;
   DeviceFiles devices;  // read-only once the shim is published
+  // Virtual PCI functions (--pci); their BARs are in `devices`. Never null.
+  std::unique_ptr<PciFiles> pci = std::make_unique<PciFiles>();
   // The descriptors `mmiotrace record` gave the program (trace buffer, wakeup, markers, replay
   // script), kept
   // open for the processes it executes; -1 where absent. Set before the shim is published.

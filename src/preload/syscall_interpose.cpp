@@ -259,12 +259,35 @@ int traced_ioctl(int fd, unsigned long request, uintptr_t argument, uintptr_t pc
   return result;
 }
 
+// The virtual PCI function whose config file `fd` is, or null.
+PciFunctionFiles* pci_config(int fd) {
+  Shim* shim = active_shim();
+  if (shim == nullptr || shim->pci->empty()) return nullptr;
+  return shim->pci->config_of(fd);
+}
+
+// read() or write() of a config file, at and then past the descriptor's offset.
+template <typename Access>
+ssize_t at_file_offset(int fd, Access access) {
+  off_t offset = lseek(fd, 0, SEEK_CUR);
+  if (offset < 0) return -1;
+  ssize_t done = access(offset);
+  if (done > 0) lseek(fd, offset + done, SEEK_SET);
+  return done;
+}
+
 }  // namespace
 
 extern "C" {
 
 MMIOTRACE_EXPORT ssize_t read(int fd, void* buffer, size_t size) {
   ReadFunction call = libc_function(g_read, "read");
+  if (PciFunctionFiles* function = pci_config(fd)) {
+    return at_file_offset(fd, [&](off_t offset) {
+      return active_shim()->pci->read_config(*function, fd, buffer, size, offset,
+                                             active_shim()->recorder);
+    });
+  }
   if (!traced_buffer(buffer, size)) return call(fd, buffer, size);
   return fill_buffer(buffer, size, caller_pc(__builtin_return_address(0)),
                      [&](void* bounce) { return call(fd, bounce, size); });
@@ -272,6 +295,12 @@ MMIOTRACE_EXPORT ssize_t read(int fd, void* buffer, size_t size) {
 
 MMIOTRACE_EXPORT ssize_t write(int fd, const void* buffer, size_t size) {
   WriteFunction call = libc_function(g_write, "write");
+  if (PciFunctionFiles* function = pci_config(fd)) {
+    return at_file_offset(fd, [&](off_t offset) {
+      return active_shim()->pci->write_config(*function, fd, buffer, size, offset,
+                                              active_shim()->recorder);
+    });
+  }
   if (!traced_buffer(buffer, size)) return call(fd, buffer, size);
   return drain_buffer(buffer, size, caller_pc(__builtin_return_address(0)),
                       [&](const void* bounce) { return call(fd, bounce, size); });
@@ -279,6 +308,10 @@ MMIOTRACE_EXPORT ssize_t write(int fd, const void* buffer, size_t size) {
 
 MMIOTRACE_EXPORT ssize_t pread(int fd, void* buffer, size_t size, off_t offset) {
   PreadFunction call = libc_function(g_pread, "pread");
+  if (PciFunctionFiles* function = pci_config(fd)) {
+    return active_shim()->pci->read_config(*function, fd, buffer, size, offset,
+                                           active_shim()->recorder);
+  }
   if (!traced_buffer(buffer, size)) return call(fd, buffer, size, offset);
   return fill_buffer(buffer, size, caller_pc(__builtin_return_address(0)),
                      [&](void* bounce) { return call(fd, bounce, size, offset); });
@@ -290,6 +323,10 @@ MMIOTRACE_EXPORT ssize_t pread64(int fd, void* buffer, size_t size, off_t offset
 
 MMIOTRACE_EXPORT ssize_t pwrite(int fd, const void* buffer, size_t size, off_t offset) {
   PwriteFunction call = libc_function(g_pwrite, "pwrite");
+  if (PciFunctionFiles* function = pci_config(fd)) {
+    return active_shim()->pci->write_config(*function, fd, buffer, size, offset,
+                                            active_shim()->recorder);
+  }
   if (!traced_buffer(buffer, size)) return call(fd, buffer, size, offset);
   return drain_buffer(buffer, size, caller_pc(__builtin_return_address(0)),
                       [&](const void* bounce) { return call(fd, bounce, size, offset); });
