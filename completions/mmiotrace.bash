@@ -6,7 +6,7 @@
 _mmiotrace_options() {
   case $1 in
     record) echo "-o --output --format --compress -t --trace --strategy --no-divert --no-patch
-                  --drop --buffer-size -d --device --help" ;;
+                  --drop --buffer-size -d --device --pci --pci-only --help" ;;
     replay) echo "--map -o --output --format --help" ;;
     dump) echo "--annotate --model --regs --help" ;;
     convert) echo "--to --format --compress --regs --help" ;;
@@ -21,6 +21,7 @@ _mmiotrace_takes_value() {
   case "$1 $2" in
     "record -o" | "record --output" | "record --format" | "record -t" | "record --trace" | \
       "record --strategy" | "record --buffer-size" | "record -d" | "record --device" | \
+      "record --pci" | \
       "replay --map" | "replay -o" | "replay --output" | "replay --format" | \
       "dump --model" | "dump --regs" | "convert --to" | "convert --format" | \
       "convert --regs" | "report --regs" | "diff --window" | "mark --pid")
@@ -87,7 +88,7 @@ _mmiotrace_bash() {
       mapfile -t COMPREPLY < <(compgen -W "text binary perfetto" -- "$cur"); return ;;
     "record --strategy")
       mapfile -t COMPREPLY < <(compgen -W "emulate single-step" -- "$cur"); return ;;
-    "record -d" | "record --device")
+    "record -d" | "record --device" | "record --pci")
       # A built-in model or a plugin's path, then [:ARGS]@PATH.
       _mmiotrace_files "$cur"
       mapfile -t -O "${#COMPREPLY[@]}" COMPREPLY < <(compgen -W "$_mmiotrace_models" -- "$cur")

@@ -21,6 +21,8 @@ enum ExitStatus : int {
   kExitBadDevice = 118,         // a --device is malformed, or its model refuses its arguments
   kExitReplayDiverged = 117,    // `replay`: the program's accesses differ from the trace's
   kExitBadRegisterMap = 116,    // `dump --regs`: the register map cannot be read or is malformed
+  kExitBadPci = 115,            // a --pci is malformed, clashes, or its model or dump is refused
+  kExitNoPciBus = 114,          // --pci: no private mount namespace can be made here
   kExitCannotExecute = 126,     // the command exists but cannot be run
   kExitCommandNotFound = 127,
 };

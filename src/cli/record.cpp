@@ -11,6 +11,7 @@
 #include "cli/argument_reader.hpp"
 #include "cli/cli_error.hpp"
 #include "cli/device_option.hpp"
+#include "cli/pci_option.hpp"
 #include "cli/recording.hpp"
 #include "cli/subcommands.hpp"
 #include "preload/environment.hpp"
@@ -71,10 +72,18 @@ uint64_t parse_size(const std::string& text) {
   return value;
 }
 
+// Where sysfs is read for the host's devices (tests point MMIOTRACE_SYSFS at a stand-in).
+std::string sysfs_root() {
+  const char* root = getenv("MMIOTRACE_SYSFS");
+  return root && *root ? root : "/sys";
+}
+
 RecordOptions parse(const Arguments& arguments) {
   RecordOptions options;
   std::optional<trace::TraceFormat> format_given;
   bool compress = false;
+  std::vector<PciOption> pci;
+  bool pci_only = false;
   ArgumentReader reader("record", arguments);
   while (reader.at_option()) {
     if (auto output = reader.take_value("--output", "-o")) {
@@ -111,6 +120,10 @@ RecordOptions parse(const Arguments& arguments) {
       options.globs.push_back(absolute_glob(*glob));
     } else if (auto device = reader.take_value("--device", "-d")) {
       options.devices.push_back(checked_device("record", *device));
+    } else if (auto function = reader.take_value("--pci")) {
+      pci.push_back(checked_pci("record", *function));
+    } else if (reader.take_flag("--pci-only")) {
+      pci_only = true;
     } else {
       reader.reject_option();
     }
@@ -125,6 +138,12 @@ RecordOptions parse(const Arguments& arguments) {
   // As `convert` does: the output's name says the format and the compression, unless --format
   // and --compress do.
   choose_output_format(options, format_given, compress, "record");
+  if (pci_only && pci.empty()) {
+    throw CliError(kExitUsage,
+                   "record: --pci-only without --pci: it hides the host's devices "
+                   "behind virtual ones; add --pci MODEL[:ARGS]@BDF");
+  }
+  if (!pci.empty()) options.pci = plan_pci_bus("record", pci, pci_only, sysfs_root());
   // Without --trace, the kernel tracer's targets; but a run against virtual devices traces just
   // them, unless --trace says otherwise.
   if (options.globs.empty() && options.devices.empty())

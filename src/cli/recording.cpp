@@ -119,13 +119,15 @@ class Recording {
   explicit Recording(const RecordOptions& options) : options_(options) {
     library_ = find_shim_library();
     writer_ = open_output(options_);
-    for (const std::string& line : trace::pci_device_lines(options_.globs, sysfs_root())) {
+    for (const std::string& line : pci_device_lines(options_.pci, options_.globs, sysfs_root())) {
       trace::Event device;
       device.kind = trace::EventKind::PciDevice;
       device.text = line.c_str();
       device.text_length = static_cast<uint32_t>(line.size());
       writer_->write_event(device);
     }
+    for (const std::string& text : pci_config_markers(options_.pci))
+      add_marker(text);
     make_buffer();
     make_marker_endpoints();
   }
@@ -272,6 +274,7 @@ class Recording {
   }
 
   [[noreturn]] void exec_command(int error_pipe) {
+    enter_pci_bus(options_.pci);
     ChildDescriptors fds = child_descriptors();
     if (dup2(buffer_fd_, fds.buffer) < 0 || dup2(wakeup_fd_, fds.wakeup) < 0 ||
         dup2(marker_write_, fds.marker) < 0 ||

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/pci_bus.hpp"
 #include "trace/trace_writer.hpp"
 
 namespace mmiotrace::cli {
@@ -23,6 +24,7 @@ struct RecordOptions {
   std::vector<std::string> globs;  // what to trace (record's parse() puts in the defaults)
   // Virtual devices the shim makes exist (MODEL[:ARGS]@PATH, or replay:MAPID@PATH).
   std::vector<std::string> devices;
+  VirtualPciBus pci;   // virtual PCI functions (--pci), shown in the command's mount namespace
   int replay_fd = -1;  // the replay script, passed to the command; -1 when not replaying
   std::vector<std::string> command;
 };
