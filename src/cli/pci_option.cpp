@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <set>
@@ -293,6 +294,77 @@ VirtualPciBus plan_pci_bus(const std::string& subcommand, const std::vector<PciO
     if (option.driver == "uio_pci_generic") {
       attachment.uio = free_number(&uio_numbers, {sysfs + "/class/uio/uio", "/dev/uio"});
     } else if (option.driver == "vfio-pci") {
+      attachment.group = free_number(&groups, {sysfs + "/kernel/iommu_groups/", "/dev/vfio/"});
+    }
+    bus.functions.push_back(*function);
+    bus.attachments.push_back(attachment);
+  }
+  return bus;
+}
+
+VirtualPciBus plan_replayed_pci_bus(const std::vector<ReplayedPciFunction>& functions,
+                                    const std::string& sysfs) {
+  VirtualPciBus bus;
+  std::set<std::string> host_names;
+  std::vector<Range> host_bars;
+  read_host(sysfs, &host_names, &host_bars);
+  std::set<int> uio_numbers;
+  std::set<int> groups;
+  for (const ReplayedPciFunction& replayed : functions) {
+    std::istringstream in(replayed.pci_line);
+    std::vector<std::string> fields;
+    for (std::string field; in >> field;)
+      fields.push_back(field);
+    std::string name = replayed.address.text();
+    if (fields.size() < 18) {
+      throw CliError(kExitBadTrace, "replay: the PCIDEV line of " + name + " is malformed");
+    }
+    if (host_names.count(name)) {
+      throw CliError(kExitBadPci, "replay: the host has a device at " + name +
+                                      ", where the trace's function is to go back");
+    }
+    uint64_t ids = std::stoull(fields[2], nullptr, 16);
+    devices::PciConfigDump dump;
+    const devices::PciConfigDump* dump_used = nullptr;
+    if (replayed.config.size() >= 64) {
+      dump.size = std::min(replayed.config.size(), devices::kPciConfigSize);
+      memcpy(dump.bytes.data(), replayed.config.data(), dump.size);
+      dump_used = &dump;
+    }
+    devices::PciIdentity identity = devices::default_pci_identity("");
+    identity.vendor = static_cast<uint16_t>(ids >> 16);
+    identity.device = static_cast<uint16_t>(ids);
+    if (dump_used) {
+      const auto& b = dump.bytes;
+      identity.revision = b[8];
+      identity.class_code = static_cast<uint32_t>(b[9] | b[10] << 8 | b[11] << 16);
+      identity.subsystem_vendor = static_cast<uint16_t>(b[0x2c] | b[0x2d] << 8);
+      identity.subsystem_device = static_cast<uint16_t>(b[0x2e] | b[0x2f] << 8);
+    }
+    uint64_t base = std::stoull(fields[4 + replayed.bar], nullptr, 16);
+    devices::PciBar bar;
+    bar.address = base & ~uint64_t{0xf};
+    bar.size = std::stoull(fields[11 + replayed.bar], nullptr, 16);
+    bar.is64 = (base & 6) == 4;
+    bar.prefetchable = (base & 8) != 0;
+    std::array<devices::PciBar, devices::kPciBars> bars = {};
+    bars[replayed.bar] = bar;
+    std::string error;
+    std::optional<devices::PciFunction> function =
+        devices::make_pci_function(replayed.address, identity, bars, dump_used, &error);
+    if (!function) throw CliError(kExitBadTrace, "replay: " + name + ": " + error);
+    function->irq = static_cast<uint8_t>(std::stoul(fields[3], nullptr, 16));
+    devices::PciAttachment attachment;
+    attachment.address = replayed.address;
+    attachment.bar = replayed.bar;
+    attachment.layout = bar;
+    attachment.model = "replay";
+    std::string driver = fields.size() > 18 ? fields[18] : "";
+    if (driver == "uio_pci_generic") {
+      attachment.driver = driver;
+      attachment.uio = free_number(&uio_numbers, {sysfs + "/class/uio/uio", "/dev/uio"});
+    } else if (driver == "vfio-pci") {
+      attachment.driver = driver;
       attachment.group = free_number(&groups, {sysfs + "/kernel/iommu_groups/", "/dev/vfio/"});
     }
     bus.functions.push_back(*function);

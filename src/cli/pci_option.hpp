@@ -38,4 +38,18 @@ PciOption checked_pci(const std::string& subcommand, const std::string& text);
 VirtualPciBus plan_pci_bus(const std::string& subcommand, const std::vector<PciOption>& options,
                            bool only, const std::string& sysfs);
 
+// A function a trace describes (its PCIDEV line, and the configuration space its markers give,
+// if any), whose BAR `bar` a replay serves.
+struct ReplayedPciFunction {
+  std::string pci_line;  // "PCIDEV BBDF VVVVDDDD IRQ BASES... SIZES... [DRIVER]"
+  std::string config;    // its configuration space, or empty
+  devices::PciAddress address;
+  unsigned bar = 0;
+};
+
+// The bus that puts the functions back as the trace describes them, at their addresses, with
+// their identity and BAR addresses, each BAR answered by the replay. Throws CliError.
+VirtualPciBus plan_replayed_pci_bus(const std::vector<ReplayedPciFunction>& functions,
+                                    const std::string& sysfs);
+
 }  // namespace mmiotrace::cli

@@ -18,6 +18,7 @@
 #include "backend/replay_script.hpp"
 #include "cli/argument_reader.hpp"
 #include "cli/cli_error.hpp"
+#include "cli/pci_option.hpp"
 #include "cli/recording.hpp"
 #include "cli/subcommands.hpp"
 #include "core/hex_text.hpp"
@@ -123,6 +124,8 @@ struct RecordedMap {
 struct RecordedTrace {
   std::map<int, RecordedMap> maps;
   std::map<int, std::string> device_paths;
+  std::vector<std::string> pci_lines;              // PCIDEV
+  std::map<std::string, std::string> pci_configs;  // function: its configuration space
   backend::PositionKind position_kind = backend::PositionKind::Line;
 };
 
@@ -163,8 +166,19 @@ RecordedTrace read_trace(const std::string& path) {
           found->second.accesses.push_back(access);
           break;
         }
+        case trace::EventKind::PciDevice:
+          recorded.pci_lines.emplace_back(event.text ? event.text : "", event.text_length);
+          break;
         case trace::EventKind::Mark: {
           std::string text(event.text ? event.text : "", event.text_length);
+          if (auto config = trace::parse_pci_config_marker(text);
+              config && config->kind == "contents") {
+            std::string& space = recorded.pci_configs[config->function];
+            if (space.size() < config->offset + config->bytes.size()) {
+              space.resize(config->offset + config->bytes.size());
+            }
+            space.replace(config->offset, config->bytes.size(), config->bytes);
+          }
           std::optional<trace::DeviceMarker> device = trace::parse_device_marker(text);
           std::string error;
           std::optional<devices::DeviceSpec> spec;
@@ -289,6 +303,40 @@ void report_divergence(const std::string& trace_path, const backend::ReplayHeade
   }
 }
 
+// The PCI functions whose BARs the chosen maps are (their paths are /sys/devices/.../resourceN
+// of a function the trace's PCIDEV lines describe): put back on the bus for the command.
+VirtualPciBus replayed_pci_bus(const RecordedTrace& recorded, const std::vector<MapChoice>& maps) {
+  std::vector<ReplayedPciFunction> functions;
+  for (const MapChoice& choice : maps) {
+    if (choice.path.rfind("/sys/devices/pci", 0) != 0) continue;
+    size_t slash = choice.path.rfind('/');
+    std::string file = choice.path.substr(slash + 1);
+    std::string folder = choice.path.substr(0, slash);
+    std::string name = folder.substr(folder.rfind('/') + 1);
+    std::optional<devices::PciAddress> address = devices::parse_pci_address(name, nullptr);
+    if (!address || file.size() != 9 || file.rfind("resource", 0) != 0 || file[8] < '0' ||
+        file[8] > '5') {
+      continue;
+    }
+    char slot[8];
+    snprintf(slot, sizeof(slot), "%02x%02x", address->bus, address->slot << 3 | address->function);
+    for (const std::string& line : recorded.pci_lines) {
+      if (line.size() > 11 && line.compare(7, 4, slot) == 0) {
+        ReplayedPciFunction function;
+        function.pci_line = line;
+        function.address = *address;
+        function.bar = static_cast<unsigned>(file[8] - '0');
+        auto config = recorded.pci_configs.find(name);
+        if (config != recorded.pci_configs.end()) function.config = config->second;
+        functions.push_back(function);
+        break;
+      }
+    }
+  }
+  const char* sysfs = getenv("MMIOTRACE_SYSFS");
+  return plan_replayed_pci_bus(functions, sysfs && *sysfs ? sysfs : "/sys");
+}
+
 }  // namespace
 
 int run_replay(const Arguments& arguments) {
@@ -317,6 +365,7 @@ int run_replay(const Arguments& arguments) {
     }
     options.record.devices.push_back("replay:" + std::to_string(choice.map_id) + "@" + choice.path);
   }
+  options.record.pci = replayed_pci_bus(recorded, options.maps);
   backend::ReplayHeader* script = nullptr;
   size_t script_size = 0;
   options.record.replay_fd = write_script(recorded, options.maps, &script, &script_size);

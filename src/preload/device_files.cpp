@@ -214,6 +214,19 @@ bool DeviceFiles::add_pci_bar(const std::string& resource_path, const std::strin
   return true;
 }
 
+bool DeviceFiles::adopt_pci_bar(const std::string& resource_path, uint64_t phys_base,
+                                uint64_t bar_size, const std::string& uio_path) {
+  for (auto& file : files_) {
+    if (file->script == nullptr || file->path != resource_path) continue;
+    file->pci_bar = true;
+    file->phys_base = phys_base;
+    file->bar_size = bar_size;
+    file->uio_path = uio_path;
+    return true;
+  }
+  return false;
+}
+
 void DeviceFiles::add_physical_memory(const std::string& path) {
   auto file = std::make_unique<DeviceFile>();
   file->index = files_.size();

@@ -86,6 +86,10 @@ class DeviceFiles {
   bool add_pci_bar(const std::string& resource_path, const std::string& model,
                    const std::string& arguments, uint64_t phys_base, uint64_t bar_size,
                    const std::string& uio_path);
+  // The replayed device at `resource_path` serves a virtual PCI function's BAR (see DeviceFile);
+  // false when there is none.
+  bool adopt_pci_bar(const std::string& resource_path, uint64_t phys_base, uint64_t bar_size,
+                     const std::string& uio_path);
   // Makes `path` a /dev/mem whose mappings reach the PCI BARs (DeviceFile::physical_memory).
   void add_physical_memory(const std::string& path);
   // The BAR holding the physical range [address, address + length), or null.

@@ -77,10 +77,14 @@ void PciFiles::attach_from_environment(DeviceFiles& devices) {
     function->config_inode = status.st_ino;
     if (stat(resource.c_str(), &status) == 0) function->resource_inode = status.st_ino;
     std::string uio = attachment->uio >= 0 ? "/dev/uio" + std::to_string(attachment->uio) : "";
-    if (!devices.add_pci_bar(resource, attachment->model, attachment->arguments,
-                             attachment->layout.address, attachment->layout.size, uio)) {
-      continue;
-    }
+    // A replayed function's BAR is the replay's device at its resourceN path.
+    bool attached =
+        attachment->model == "replay"
+            ? devices.adopt_pci_bar(resource, attachment->layout.address, attachment->layout.size,
+                                    uio)
+            : devices.add_pci_bar(resource, attachment->model, attachment->arguments,
+                                  attachment->layout.address, attachment->layout.size, uio);
+    if (!attached) continue;
     functions_.push_back(std::move(function));
   }
   if (functions_.empty()) return;
