@@ -4,15 +4,46 @@
 
 #include <atomic>
 
+#include "codecache/region_cache.hpp"
 #include "core/monotonic_clock.hpp"
 
 namespace mmiotrace::codecache {
 namespace {
 
-[[gnu::tls_model("initial-exec")]] thread_local AccessLog t_log;
+// Unplaced: full, so that translated code's first access flushes (and places it).
+[[gnu::tls_model("initial-exec")]] constinit thread_local AccessLog t_log = {
+    .bounce = {},
+    .spill = {},
+    .count = kAccessLogRecords,
+    .records = nullptr,
+    .staged = nullptr,
+    .handed = 0,
+    .flushing = 0,
+    .signals_held = 0};
+// The records of a log that has no StagedAccessLog.
+[[gnu::tls_model(
+    "initial-exec")]] constinit thread_local AccessRecord t_own_records[kAccessLogRecords] = {};
 std::atomic<AccessLogFlush> g_flush{nullptr};
 std::atomic<void (*)()> g_flush_done{nullptr};
 std::atomic<AccessLogFlushVectorFree> g_flush_vector_free{nullptr};
+std::atomic<AccessLogPlacement> g_place{nullptr};
+std::atomic<AccessLogRingHead> g_ring_head{nullptr};
+
+// Gives the log its records: in the thread's StagedAccessLog when the recorder has one, or in
+// TLS. The thread's region cache is emptied: every region its code reaches from now on is found
+// anew, and so named in the StagedAccessLog before the first record in it.
+void place(AccessLog& log) {
+  AccessLogPlacement placement = g_place.load();
+  StagedAccessLog* staged = placement != nullptr ? placement() : nullptr;
+  log.staged = staged;
+  log.records = staged != nullptr ? staged->records : t_own_records;
+  log.handed = 0;
+  RegionCache& cache = this_thread_region_cache();
+  cache.generation = 0;
+  cache.gap_generation = 0;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  log.count = 0;
+}
 
 }  // namespace
 
@@ -25,12 +56,18 @@ void set_access_log_flush_done(void (*done)()) {
 void set_access_log_flush_vector_free(AccessLogFlushVectorFree flush) {
   g_flush_vector_free.store(flush);
 }
+void set_access_log_placement(AccessLogPlacement place, AccessLogRingHead ring_head) {
+  g_ring_head.store(ring_head);
+  g_place.store(place);
+}
 
 namespace {
 
-// Hands the log's records to `report`, which returns how many it took (all, or those before
-// some record), with `flushing` set meanwhile, and keeps the rest first in the log. False, doing
-// nothing, when a flush is under way on this thread already.
+// Hands the log's records not handed yet to `report`, which returns how many it took (all, or
+// those before some record), with `flushing` set meanwhile. Once all are handed over, the log is
+// empty again: their `info` cleared first, so that a StagedAccessLog never shows a record twice
+// (one that a dead thread left half handed over: see StagedAccessLog::handing_since). False,
+// doing nothing, when a flush is under way on this thread already.
 template <typename Report>
 bool hand_over_records(AccessLog& log, Report report) {
   if (log.flushing != 0) return false;
@@ -38,12 +75,32 @@ bool hand_over_records(AccessLog& log, Report report) {
   // anew and leave a count this one does not know.
   log.flushing = 1;
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  size_t count = log.count;
-  if (count > kAccessLogRecords) count = kAccessLogRecords;
-  size_t done = count > 0 ? report(log.records, count) : 0;
-  for (size_t i = done; i < count; ++i)
-    log.records[i - done] = log.records[i];
-  log.count = count - done;
+  if (log.records == nullptr) {
+    place(log);
+  } else if (log.count != 0) {
+    size_t count = log.count;
+    if (count > kAccessLogRecords) count = kAccessLogRecords;
+    size_t handed = log.handed < count ? log.handed : count;
+    StagedAccessLog* staged = log.staged;
+    if (staged != nullptr && handed == 0 && count > 0) {
+      AccessLogRingHead ring_head = g_ring_head.load(std::memory_order_relaxed);
+      staged->handing_since.store((ring_head != nullptr ? ring_head() : 0) + 1,
+                                  std::memory_order_relaxed);
+    }
+    if (count > handed) handed += report(log.records + handed, count - handed);
+    if (handed < count) {
+      log.handed = handed;
+    } else {
+      for (size_t i = 0; i < count; ++i) {
+        const uint64_t width = log.records[i].info & kAccessWidthMask;
+        log.records[i].info = 0;
+        i += access_record_span(width) - 1;  // continuations hold values, not infos
+      }
+      if (staged != nullptr) staged->handing_since.store(0, std::memory_order_release);
+      log.handed = 0;
+      log.count = 0;
+    }
+  }
   std::atomic_signal_fence(std::memory_order_seq_cst);
   log.flushing = 0;
   std::atomic_signal_fence(std::memory_order_seq_cst);
@@ -62,6 +119,14 @@ void flush_access_log() {
     log.signals_held = 0;
     if (void (*done)() = g_flush_done.load()) done();
   }
+}
+
+void unplace_access_log() {
+  AccessLog& log = t_log;
+  log.records = nullptr;
+  log.staged = nullptr;
+  log.handed = 0;
+  log.count = kAccessLogRecords;
 }
 
 AccessLog& this_thread_access_log() {

@@ -1,19 +1,20 @@
 // mmiotrace: signal-safe
 // The log that translated code writes its traced accesses into: one per thread, in initial-exec
-// TLS, so that the code cache reaches it through %fs with no call and no lock. When it is full,
-// the code calls mmiotrace_access_log_flush_thunk, which hands the records to the flush function
-// the engine set and empties the log. Only the owning thread writes its log (its translated code,
-// then flush_access_log() from its own normal code or signal handlers).
+// TLS, so that the code cache reaches it through %fs with no call and no lock. Its records lie
+// where the recorder placed them (the thread's StagedAccessLog in the trace buffer, which
+// outlives the thread), or in TLS. When it is full, the code calls
+// mmiotrace_access_log_flush_thunk, which hands the records to the flush function the engine set
+// and empties the log. Only the owning thread writes its log (its translated code, then
+// flush_access_log() from its own normal code or signal handlers).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
 #include "core/access_record.hpp"
+#include "core/staged_access_log.hpp"
 
 namespace mmiotrace::codecache {
-
-inline constexpr size_t kAccessLogRecords = 256;
 
 struct alignas(64) AccessLog {
   // Scratch for translated code, inside the critical part of an access only
@@ -21,12 +22,16 @@ struct alignas(64) AccessLog {
   // set aside meanwhile.
   uint8_t bounce[64];
   uint8_t spill[64];
-  uint64_t count;     // records[0, count) are complete
-  uint32_t flushing;  // a flush is under way on this thread: nested ones do nothing
+  // records[0, count) are complete. Until the log is placed, `records` is null and `count` says
+  // the log is full, so that the first access flushes, which places it.
+  uint64_t count;
+  AccessRecord* records;    // kAccessLogRecords of them
+  StagedAccessLog* staged;  // where `records` lie, when in a StagedAccessLog
+  uint64_t handed;          // records[0, handed) are handed over already (a partial flush)
+  uint32_t flushing;        // a flush is under way on this thread: nested ones do nothing
   // A program signal arrived during the flush and was held back (kmmio/signal_deferral.hpp):
   // the flush calls the function set_access_log_flush_done() set once it is over.
   uint32_t signals_held;
-  AccessRecord records[kAccessLogRecords];
 };
 
 // Where a thread's full log goes: called on that thread, from the code cache (through the
@@ -48,9 +53,21 @@ using AccessLogFlushVectorFree = size_t (*)(const AccessRecord* records, size_t 
                                             uint64_t time_ns);
 void set_access_log_flush_vector_free(AccessLogFlushVectorFree flush);
 
+// Where a thread's log goes when it is placed (on its first flush): its StagedAccessLog, or null
+// to keep its records in TLS. Called on the thread, in the flush's context (vector-free code).
+// Returns the ring's head too, as `ring_head()` does afterwards: see StagedAccessLog.
+using AccessLogPlacement = StagedAccessLog* (*)();
+// The head of the ring that the thread's StagedAccessLog belongs to. Vector-free.
+using AccessLogRingHead = uint64_t (*)();
+void set_access_log_placement(AccessLogPlacement place, AccessLogRingHead ring_head);
+
 // Hands this thread's records to the flush function and empties its log. Does nothing when
 // called from inside a flush on this thread.
 void flush_access_log();
+
+// Makes this thread's log unplaced again, its records forgotten: in a child after fork(), whose
+// log must not share the parent thread's StagedAccessLog (which the parent flushed first).
+void unplace_access_log();
 
 // This thread's log; its offsets from the thread pointer (%fs base) are the same in every thread.
 AccessLog& this_thread_access_log();

@@ -553,9 +553,12 @@ class AccessBuilder {
            (a_.writes && a_.form == Form::Bounce ? access_record_span(a_.width) : 0) +
            (a_.form == Form::Direct ? 1 : 0);
   }
-  int32_t record(size_t index, size_t field) const {
-    return static_cast<int32_t>(offsetof(AccessLog, records) + index * sizeof(AccessRecord) +
-                                field);
+  // A field of the record at `index` of the access's span, once `work` holds the address of its
+  // first record.
+  Place slot(size_t index, size_t field) const {
+    Place place = at_register(work_);
+    place.displacement = static_cast<int32_t>(index * sizeof(AccessRecord) + field);
+    return place;
   }
   Place log(size_t displacement, ZydisRegister index = ZYDIS_REGISTER_NONE) const {
     return in_thread(offsets_.log, displacement, index);
@@ -568,8 +571,8 @@ class AccessBuilder {
   void emit_slow_paths();
   void emit_direct_body();
   void emit_bounce_body();
-  // The record at `index` (of the access's span) of an access whose value is in `value`: its
-  // address (the traced one, in the record before when `address` is NONE), PC and info.
+  // Completes the record at `index` of the access's span with its info, written after every
+  // other field: a record with an info is whole (core/staged_access_log.hpp).
   void emit_record_fields(size_t index, uint64_t info);
   // Copies the operand between the alias (at `address`) and the bounce buffer, with one access,
   // and its value into the record at `index` and its continuations.
@@ -671,11 +674,12 @@ void AccessBuilder::emit_checks() {
   to_full_ = branch_placeholder(code_, kJa, sizeof(kJa));
   emit_with_immediate(code_, ZYDIS_MNEMONIC_SHL, work_, 5);
   static_assert(sizeof(AccessRecord) == 32);
+  emit_from(code_, ZYDIS_MNEMONIC_ADD, work_, log(offsetof(AccessLog, records)));
 }
 
 void AccessBuilder::emit_record_fields(size_t index, uint64_t info) {
-  emit_to(code_, ZYDIS_MNEMONIC_MOV, log(record(index, offsetof(AccessRecord, info)), work_),
-          ZYDIS_REGISTER_NONE, static_cast<int64_t>(info));
+  emit_to(code_, ZYDIS_MNEMONIC_MOV, slot(index, offsetof(AccessRecord, info)), ZYDIS_REGISTER_NONE,
+          static_cast<int64_t>(info));
 }
 
 // The MOV family: the instruction itself on the alias; the record's value is the register it
@@ -683,19 +687,18 @@ void AccessBuilder::emit_record_fields(size_t index, uint64_t info) {
 void AccessBuilder::emit_direct_body() {
   const bool write = a_.memory == 0;
   const ZydisDecodedOperand& other = operands_[write ? 1 : 0];
-  emit_to(code_, ZYDIS_MNEMONIC_MOV, log(record(0, offsetof(AccessRecord, address)), work_),
-          address_);
+  emit_to(code_, ZYDIS_MNEMONIC_MOV, slot(0, offsetof(AccessRecord, address)), address_);
   emit_from(code_, ZYDIS_MNEMONIC_ADD, address_, cache(offsetof(RegionCache, delta)));
   emit_redirected(address_);
   if (other.type == ZYDIS_OPERAND_TYPE_REGISTER) {
-    emit_to(code_, ZYDIS_MNEMONIC_MOV, log(record(0, offsetof(AccessRecord, value)), work_),
+    emit_to(code_, ZYDIS_MNEMONIC_MOV, slot(0, offsetof(AccessRecord, value)),
             enclosing64(other.reg.value));
   } else {
-    emit_to(code_, ZYDIS_MNEMONIC_MOV, log(record(0, offsetof(AccessRecord, value)), work_),
-            ZYDIS_REGISTER_NONE, other.imm.value.s);
+    emit_to(code_, ZYDIS_MNEMONIC_MOV, slot(0, offsetof(AccessRecord, value)), ZYDIS_REGISTER_NONE,
+            other.imm.value.s);
   }
   emit_with_immediate(code_, ZYDIS_MNEMONIC_MOV, address_, static_cast<int64_t>(pc_));
-  emit_to(code_, ZYDIS_MNEMONIC_MOV, log(record(0, offsetof(AccessRecord, pc)), work_), address_);
+  emit_to(code_, ZYDIS_MNEMONIC_MOV, slot(0, offsetof(AccessRecord, pc)), address_);
   emit_record_fields(0, a_.width | (write ? kAccessWrite : 0));
   emit_to(code_, ZYDIS_MNEMONIC_ADD, log(offsetof(AccessLog, count)), ZYDIS_REGISTER_NONE, 1);
 }
@@ -703,7 +706,7 @@ void AccessBuilder::emit_direct_body() {
 void AccessBuilder::emit_copy(bool from_alias, size_t index) {
   const Place alias = at_register(address_);
   const Place bounce = log(offsetof(AccessLog, bounce));
-  const Place value = log(record(index, offsetof(AccessRecord, value)), work_);
+  const Place value = slot(index, offsetof(AccessRecord, value));
   if (a_.width <= 8) {
     emit_load_zero_extended(code_, value_, from_alias ? alias : bounce, a_.width);
     emit_store_sized(code_, from_alias ? bounce : alias, value_, a_.width);
@@ -718,7 +721,7 @@ void AccessBuilder::emit_copy(bool from_alias, size_t index) {
   emit_vector_move(code_, vector_, a_.width, from_alias ? alias : bounce, false);
   emit_vector_move(code_, vector_, a_.width, from_alias ? bounce : alias, true);
   // The whole value in the continuations, and its first 8 bytes in the record itself.
-  emit_vector_move(code_, vector_, a_.width, log(record(index + 1, 0), work_), true);
+  emit_vector_move(code_, vector_, a_.width, slot(index + 1, 0), true);
   emit_vector_move(code_, vector_, spill == 64 ? 64 : a_.width, spilled, false);
   emit_from(code_, ZYDIS_MNEMONIC_MOV, value_, bounce);
   emit_to(code_, ZYDIS_MNEMONIC_MOV, value, value_);
@@ -731,30 +734,31 @@ void AccessBuilder::emit_bounce_body() {
   const size_t write_index = read_span;
   // The traced address into each record, then the alias.
   if (a_.reads) {
-    emit_to(code_, ZYDIS_MNEMONIC_MOV, log(record(0, offsetof(AccessRecord, address)), work_),
+    emit_to(code_, ZYDIS_MNEMONIC_MOV, slot(0, offsetof(AccessRecord, address)), address_);
+  }
+  if (a_.writes) {
+    emit_to(code_, ZYDIS_MNEMONIC_MOV, slot(write_index, offsetof(AccessRecord, address)),
             address_);
   }
-  if (a_.writes) {
-    emit_to(code_, ZYDIS_MNEMONIC_MOV,
-            log(record(write_index, offsetof(AccessRecord, address)), work_), address_);
-  }
   emit_from(code_, ZYDIS_MNEMONIC_ADD, address_, cache(offsetof(RegionCache, delta)));
-  if (a_.reads) emit_copy(/*from_alias=*/true, 0);
-  emit_with_immediate(code_, ZYDIS_MNEMONIC_MOV, value_, static_cast<int64_t>(pc_));
   if (a_.reads) {
-    emit_to(code_, ZYDIS_MNEMONIC_MOV, log(record(0, offsetof(AccessRecord, pc)), work_), value_);
+    emit_copy(/*from_alias=*/true, 0);
+    emit_with_immediate(code_, ZYDIS_MNEMONIC_MOV, value_, static_cast<int64_t>(pc_));
+    emit_to(code_, ZYDIS_MNEMONIC_MOV, slot(0, offsetof(AccessRecord, pc)), value_);
     emit_record_fields(0, a_.width);
-  }
-  if (a_.writes) {
-    emit_to(code_, ZYDIS_MNEMONIC_MOV, log(record(write_index, offsetof(AccessRecord, pc)), work_),
-            value_);
-    emit_record_fields(write_index, a_.width | kAccessWrite);
   }
   // The instruction on the buffer, with the program's flags; what it makes of them kept.
   if (flags_.before) code_.plain(ZYDIS_MNEMONIC_POPFQ);
   emit_redirected(ZYDIS_REGISTER_NONE);
   if (flags_.after) code_.plain(ZYDIS_MNEMONIC_PUSHFQ);
-  if (a_.writes) emit_copy(/*from_alias=*/false, write_index);
+  if (a_.writes) {
+    // The write's info last, once it is made: a record with an info is one that happened
+    // (core/staged_access_log.hpp).
+    emit_copy(/*from_alias=*/false, write_index);
+    emit_with_immediate(code_, ZYDIS_MNEMONIC_MOV, value_, static_cast<int64_t>(pc_));
+    emit_to(code_, ZYDIS_MNEMONIC_MOV, slot(write_index, offsetof(AccessRecord, pc)), value_);
+    emit_record_fields(write_index, a_.width | kAccessWrite);
+  }
   emit_to(code_, ZYDIS_MNEMONIC_ADD, log(offsetof(AccessLog, count)), ZYDIS_REGISTER_NONE,
           static_cast<int64_t>(span()));
 }
@@ -886,19 +890,20 @@ size_t AccessBuilder::build_string(DivertedAccessLayout* layout) {
     patch_branch(out_, to_unknown_below, code_.size());
     patch_branch(out_, to_unknown_above, code_.size());
   };
-  // Room for one record (work = its offset in the log), or a branch to the full log.
+  // Room for one record (work = its address), or a branch to the full log.
   auto room = [&]() {
     emit_from(code_, ZYDIS_MNEMONIC_MOV, work_, log(offsetof(AccessLog, count)));
     emit_with_immediate(code_, ZYDIS_MNEMONIC_CMP, work_,
                         static_cast<int64_t>(kAccessLogRecords - 1));
     const size_t to_full = branch_placeholder(code_, kJa, sizeof(kJa));
     emit_with_immediate(code_, ZYDIS_MNEMONIC_SHL, work_, 5);
+    emit_from(code_, ZYDIS_MNEMONIC_ADD, work_, log(offsetof(AccessLog, records)));
     return to_full;
   };
   // The record's PC, info and count (value and address written before).
   auto finish_record = [&](bool write) {
     emit_with_immediate(code_, ZYDIS_MNEMONIC_MOV, address_, static_cast<int64_t>(pc_));
-    emit_to(code_, ZYDIS_MNEMONIC_MOV, log(record(0, offsetof(AccessRecord, pc)), work_), address_);
+    emit_to(code_, ZYDIS_MNEMONIC_MOV, slot(0, offsetof(AccessRecord, pc)), address_);
     emit_record_fields(0, w | (write ? kAccessWrite : 0));
     emit_to(code_, ZYDIS_MNEMONIC_ADD, log(offsetof(AccessLog, count)), ZYDIS_REGISTER_NONE, 1);
   };
@@ -927,13 +932,11 @@ size_t AccessBuilder::build_string(DivertedAccessLayout* layout) {
     // place.
     patch_branch(out_, to_source_traced, code_.size());
     to_full.push_back(room());
-    emit_to(code_, ZYDIS_MNEMONIC_MOV, log(record(0, offsetof(AccessRecord, address)), work_),
-            address_);
+    emit_to(code_, ZYDIS_MNEMONIC_MOV, slot(0, offsetof(AccessRecord, address)), address_);
     emit_from(code_, ZYDIS_MNEMONIC_ADD, address_, cache(offsetof(RegionCache, delta)));
     emit_load_zero_extended(code_, value_, at_register(address_), w);
     emit_store_sized(code_, at_register(rdi), value_, w);
-    emit_to(code_, ZYDIS_MNEMONIC_MOV, log(record(0, offsetof(AccessRecord, value)), work_),
-            value_);
+    emit_to(code_, ZYDIS_MNEMONIC_MOV, slot(0, offsetof(AccessRecord, value)), value_);
     finish_record(/*write=*/false);
     to_counted.push_back(branch_placeholder(code_, kJmp, sizeof(kJmp)));
   }
@@ -949,8 +952,7 @@ size_t AccessBuilder::build_string(DivertedAccessLayout* layout) {
       patch_branch(out_, at, code_.size());
   }
   to_full.push_back(room());
-  emit_to(code_, ZYDIS_MNEMONIC_MOV, log(record(0, offsetof(AccessRecord, address)), work_),
-          address_);
+  emit_to(code_, ZYDIS_MNEMONIC_MOV, slot(0, offsetof(AccessRecord, address)), address_);
   emit_from(code_, ZYDIS_MNEMONIC_ADD, address_, cache(offsetof(RegionCache, delta)));
   if (a_.moves) {
     emit_load_zero_extended(code_, value_, at_register(rsi), w);
@@ -958,7 +960,7 @@ size_t AccessBuilder::build_string(DivertedAccessLayout* layout) {
     code_.move(value_, ZYDIS_REGISTER_RAX);
   }
   emit_store_sized(code_, at_register(address_), value_, w);
-  emit_to(code_, ZYDIS_MNEMONIC_MOV, log(record(0, offsetof(AccessRecord, value)), work_), value_);
+  emit_to(code_, ZYDIS_MNEMONIC_MOV, slot(0, offsetof(AccessRecord, value)), value_);
   finish_record(/*write=*/true);
 
   counted_label_ = code_.size();

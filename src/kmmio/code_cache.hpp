@@ -39,6 +39,12 @@ bool divert_access(const ProbeTable& table, uintptr_t fault_address, ucontext_t&
 using AccessBatchHandler = void (*)(mmiotrace_probe* probe, const AccessRecord* records,
                                     size_t count, uint64_t time_ns);
 void set_access_batch_handler(mmiotrace_handler replaces, AccessBatchHandler batch);
+// Told, on the thread, of each region lookup_region() hands its translated code ([low, low +
+// size) of `probe`), before the code logs any access there: the recorder names the region in the
+// thread's StagedAccessLog. Vector-free code (it runs where lookup_region() does). Normal
+// context, before diverting.
+using RegionReached = void (*)(const mmiotrace_probe* probe, uint64_t low, uint64_t size);
+void set_region_reached(RegionReached reached);
 
 // Reports `count` accesses, all made at `time_ns`, to the probes they touch, as the emulator would
 // have (pre handler, then post handler, each with a NULL ucontext), or through the batch handler.

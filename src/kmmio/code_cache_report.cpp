@@ -17,6 +17,7 @@ namespace {
 constinit std::atomic<bool> g_enabled{false};
 constinit std::atomic<mmiotrace_handler> g_batch_replaces{nullptr};
 constinit std::atomic<AccessBatchHandler> g_batch{nullptr};
+constinit std::atomic<RegionReached> g_region_reached{nullptr};
 
 // Reports records [0, count) in order, and returns how many it reported: all of them, or, with
 // `batches_only`, those before the first whose probe has a handler the batch handler does not
@@ -104,6 +105,10 @@ void set_access_batch_handler(mmiotrace_handler replaces, AccessBatchHandler bat
   g_batch.store(batch);
 }
 
+void set_region_reached(RegionReached reached) {
+  g_region_reached.store(reached);
+}
+
 bool reported_in_batches(const mmiotrace_probe& probe) {
   return probe.pre_handler == nullptr && g_batch.load(std::memory_order_relaxed) != nullptr &&
          probe.post_handler == g_batch_replaces.load(std::memory_order_relaxed);
@@ -140,6 +145,9 @@ void lookup_region(uintptr_t address, size_t width, codecache::RegionAnswer* out
         out->low = entry.range.begin;
         out->size = entry.range.end - entry.range.begin;
         out->delta = static_cast<int64_t>(alias - entry.range.begin);
+        if (RegionReached reached = g_region_reached.load(std::memory_order_relaxed)) {
+          reached(entry.probe, out->low, out->size);
+        }
       } else if (alias == 0) {
         // A device model's or a replay's region: every access goes to its backend, through the
         // emulator; none is made inline there.

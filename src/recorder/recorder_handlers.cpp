@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "codecache/access_log.hpp"
 #include "core/access_context.hpp"
 #include "core/monotonic_clock.hpp"
 #include "core/syscall.hpp"
@@ -69,6 +70,21 @@ void record_logged_accesses(mmiotrace_probe* probe, const AccessRecord* records,
   run.records = records;
   run.count = count;
   mapping->recorder->sink().write_small_accesses(run);
+}
+
+void name_staged_region(const mmiotrace_probe* probe, uint64_t low, uint64_t size) {
+  StagedAccessLog* staged = codecache::this_thread_access_log().staged;
+  if (staged == nullptr || probe->post_handler != &record_access) return;
+  const auto* mapping = static_cast<const TracedMapping*>(probe->user_data);
+  const StagedRegion named = {low, size, mapping->phys + (low - mapping->range.begin),
+                              mapping->map_id, 0};
+  const uint64_t count = staged->regions_named.load(std::memory_order_relaxed);
+  if (count > 0) {
+    const StagedRegion& last = staged->regions[(count - 1) % kStagedRegions];
+    if (last.low == low && last.size == size && last.map_id == named.map_id) return;
+  }
+  staged->regions[count % kStagedRegions] = named;
+  staged->regions_named.store(count + 1, std::memory_order_release);
 }
 
 void Recorder::mark(const char* text, size_t length) {

@@ -17,4 +17,9 @@ void record_access(mmiotrace_probe* probe, const mmiotrace_access* access, void*
 void record_logged_accesses(mmiotrace_probe* probe, const AccessRecord* records, size_t count,
                             uint64_t time_ns);
 
+// Names [low, low + size) of a TracedMapping's probe, which translated code has just reached,
+// in the calling thread's StagedAccessLog (kmmio::set_region_reached()): the map and physical
+// address its records will have, should the thread die before it hands them over. Vector-free.
+void name_staged_region(const mmiotrace_probe* probe, uint64_t low, uint64_t size);
+
 }  // namespace mmiotrace::recorder

@@ -8,6 +8,7 @@
 #include "codecache/access_log.hpp"
 #include "core/syscall.hpp"
 #include "kmmio/code_cache.hpp"
+#include "recorder/session.hpp"
 #include "trace/binary_format.hpp"
 
 namespace mmiotrace::recorder {
@@ -84,6 +85,19 @@ int current_tid() {
 
 void forget_thread_state_after_fork() {
   t_state = ThreadState{};
+  codecache::unplace_access_log();
+}
+
+StagedAccessLog* place_access_log() {
+  Session* session = current_session();
+  if (session == nullptr || t_state.writing) return nullptr;
+  trace::RingControl* ring = thread_ring(session->buffer);
+  if (ring == nullptr) return nullptr;
+  return &session->buffer.staged_log(static_cast<uint32_t>(ring - session->buffer.control().rings));
+}
+
+uint64_t staged_ring_head() {
+  return t_state.ring != nullptr ? t_state.ring->head.load(std::memory_order_relaxed) : 0;
 }
 
 void RingSink::write(const trace::Event& event) {

@@ -30,7 +30,16 @@ class RingSink final : public trace::TraceSink {
 int current_pid();
 int current_tid();
 
-// In a child after fork(): the cached ids and the ring belong to the parent's thread.
+// In a child after fork(): the cached ids, the ring and the code cache's log belong to the
+// parent's thread.
 void forget_thread_state_after_fork();
+
+// Where the code cache keeps the calling thread's log (codecache::set_access_log_placement(),
+// which set_current_session() sets): the StagedAccessLog of the thread's ring in the current
+// session's buffer (claimed now if need be), which outlives the thread; null when there is no
+// session or no ring free. On the thread, in the code cache's flush (vector-free).
+StagedAccessLog* place_access_log();
+// The head of the calling thread's ring (0 before it has one). Vector-free.
+uint64_t staged_ring_head();
 
 }  // namespace mmiotrace::recorder

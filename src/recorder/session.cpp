@@ -1,8 +1,12 @@
-// mmiotrace: signal-safe
+// mmiotrace: signal-safe, vector-free
 // The current recording session (see session.hpp).
 #include "recorder/session.hpp"
 
 #include <atomic>
+
+#include "codecache/access_log.hpp"
+#include "kmmio/code_cache.hpp"
+#include "recorder/recorder_handlers.hpp"
 
 namespace mmiotrace::recorder {
 namespace {
@@ -16,6 +20,11 @@ Session* current_session() {
 }
 void set_current_session(Session* session) {
   g_session.store(session, std::memory_order_release);
+  // The code cache's logs then live in the session's buffer, each thread's with its ring, and
+  // name the regions their records fall in: what a thread logged reaches the trace even when
+  // the thread dies before it hands its log over.
+  codecache::set_access_log_placement(&place_access_log, &staged_ring_head);
+  kmmio::set_region_reached(&name_staged_region);
 }
 
 void mark_notice(const char* text, size_t length, void*) {

@@ -32,7 +32,7 @@ bool writer_alive(BufferControl& control) {
 }  // namespace
 
 size_t TraceBuffer::bytes_for(uint32_t ring_count, uint64_t ring_bytes) {
-  return kControlBytes + static_cast<size_t>(ring_count) * ring_bytes;
+  return kControlBytes + static_cast<size_t>(ring_count) * (ring_bytes + sizeof(StagedAccessLog));
 }
 
 TraceBuffer TraceBuffer::format(void* memory, uint32_t ring_count, uint64_t ring_bytes) {
@@ -61,6 +61,12 @@ TraceBuffer TraceBuffer::attach(void* memory, size_t size) {
 
 uint8_t* TraceBuffer::ring_data(uint32_t index) const {
   return data_ + static_cast<size_t>(index) * control_->ring_bytes;
+}
+
+StagedAccessLog& TraceBuffer::staged_log(uint32_t index) const {
+  auto* logs = reinterpret_cast<StagedAccessLog*>(
+      data_ + static_cast<size_t>(control_->ring_count) * control_->ring_bytes);
+  return logs[index];
 }
 
 RingControl* TraceBuffer::claim(int pid, int tid) {

@@ -1,9 +1,10 @@
 // mmiotrace: signal-safe
 // The shared memory through which traced processes hand their events to the writer: a control
-// block, then one single-producer ring per thread. `mmiotrace record` (or the in-process writer)
-// creates it as a memfd; every traced process maps it, each of its threads claims a ring on its
-// first event, and the writer drains the rings into the trace file. Whatever a process wrote
-// before it died, even by SIGKILL, stays in the rings for the writer to collect.
+// block, then one single-producer ring per thread, then one StagedAccessLog per ring (the code
+// cache's log of the ring's thread, core/staged_access_log.hpp). `mmiotrace record` (or the
+// in-process writer) creates it as a memfd; every traced process maps it, each of its threads
+// claims a ring on its first event, and the writer drains the rings into the trace file.
+// Whatever a process wrote before it died, even by SIGKILL, stays for the writer to collect.
 //
 // Contract: a ring has one producer (its owner thread, from normal code or its signal
 // handlers, which then run with asynchronous signals blocked) and one consumer (the writer).
@@ -13,10 +14,12 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/staged_access_log.hpp"
+
 namespace mmiotrace::trace {
 
 inline constexpr uint64_t kBufferMagic = 0x4d4d494f52494e47ull;  // "MMIORING"
-inline constexpr uint32_t kBufferVersion = 2;
+inline constexpr uint32_t kBufferVersion = 3;
 inline constexpr uint32_t kMaxRings = 1024;
 
 enum RingState : uint32_t { kRingFree = 0, kRingClaimed = 1, kRingOwned = 2 };
@@ -65,6 +68,8 @@ class TraceBuffer {
   bool valid() const { return control_ != nullptr; }
   BufferControl& control() const { return *control_; }
   uint8_t* ring_data(uint32_t index) const;
+  // The code-cache log of ring `index`'s thread.
+  StagedAccessLog& staged_log(uint32_t index) const;
 
   // Claims a free ring for the calling thread; null when none is free. Signal-safe.
   RingControl* claim(int pid, int tid);

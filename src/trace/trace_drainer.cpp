@@ -187,6 +187,121 @@ void TraceDrainer::report_ring_loss(RingControl& ring, TraceWriter& writer) {
   writer.write_event(event);
 }
 
+size_t TraceDrainer::accesses_since(uint32_t index, uint64_t from) const {
+  const RingControl& ring = buffer_.control().rings[index];
+  const uint64_t head = ring.head.load(std::memory_order_acquire);
+  if (from > head || head - from > buffer_.control().ring_bytes) return 0;  // (never)
+  Pending pending = {index, from, head};
+  size_t accesses = 0;
+  while (const uint8_t* record = next_record(pending)) {
+    RecordHeader header;
+    std::memcpy(&header, record, sizeof(header));
+    if (header.size == 0) break;
+    const auto kind = static_cast<RecordKind>(header.kind);
+    if (kind == RecordKind::Read || kind == RecordKind::Write) {
+      ++accesses;
+    } else if (kind == RecordKind::AccessRun && header.width != 0 &&
+               header.size >= kAccessRunHeaderSize) {
+      accesses += record_event_count(record);
+    }
+    pending.position += header.size;
+  }
+  return accesses;
+}
+
+void TraceDrainer::recover_staged_accesses(uint32_t index, TraceWriter& writer) {
+  const RingControl& ring = buffer_.control().rings[index];
+  StagedAccessLog& staged = buffer_.staged_log(index);
+  const AccessRecord* records = staged.records;
+  auto span_at = [&](size_t i) { return access_record_span(records[i].info & kAccessWidthMask); };
+  // The whole records the thread logged: each has an info, and is followed by its continuations.
+  size_t count = 0;
+  while (count < kAccessLogRecords && (records[count].info & kAccessWidthMask) != 0 &&
+         span_at(count) <= kAccessLogRecords - count) {
+    count += span_at(count);
+  }
+  // Those it was handing over when it died, and that its ring holds already.
+  size_t first = 0;
+  if (const uint64_t since = staged.handing_since.load(std::memory_order_acquire); since != 0) {
+    for (size_t handed = accesses_since(index, since - 1); handed > 0 && first < count; --handed)
+      first += span_at(first);
+  }
+  // The regions its records fall in: the last ones it named (but the oldest slot, which it may
+  // have been overwriting).
+  const uint64_t named = staged.regions_named.load(std::memory_order_acquire);
+  auto region_of = [&](const AccessRecord& record) -> const StagedRegion* {
+    const uint64_t width = record.info & kAccessWidthMask;
+    const uint64_t oldest = named >= kStagedRegions ? named - (kStagedRegions - 1) : 0;
+    for (uint64_t n = named; n > oldest; --n) {
+      const StagedRegion& region = staged.regions[(n - 1) % kStagedRegions];
+      if (record.address >= region.low && record.address - region.low < region.size &&
+          width <= region.size - (record.address - region.low)) {
+        return &region;
+      }
+    }
+    return nullptr;
+  };
+  // Their time is unknown: between the thread's last hand-over and now, when it is found gone.
+  const uint64_t now = monotonic_ns();
+  uint64_t lost = 0;
+  std::vector<uint8_t> encoded(access_run_size(kAccessLogRecords));
+  for (size_t i = first; i < count;) {
+    const StagedRegion* region = region_of(records[i]);
+    const uint64_t width = records[i].info & kAccessWidthMask;
+    if (region == nullptr) {
+      ++lost;
+      i += span_at(i);
+      continue;
+    }
+    if (width > 8) {  // a vector's access: one event, its value in the continuations
+      Event event;
+      event.kind = (records[i].info & kAccessWrite) != 0 ? EventKind::Write : EventKind::Read;
+      event.width = static_cast<uint8_t>(width);
+      event.map_id = region->map_id;
+      event.pid = ring.owner_pid;
+      event.tid = ring.owner_tid;
+      event.time_ns = now;
+      event.virt = records[i].address;
+      event.phys = region->phys + (records[i].address - region->low);
+      event.pc = records[i].pc;
+      std::memcpy(event.value, &records[i + 1], std::min<size_t>(width, sizeof(event.value)));
+      writer.write_event(event);
+      i += span_at(i);
+      continue;
+    }
+    size_t end = i + 1;
+    while (end < count && (records[end].info & kAccessWidthMask) <= 8 &&
+           region_of(records[end]) == region) {
+      ++end;
+    }
+    SmallAccessRun run;
+    run.map_id = region->map_id;
+    run.virt_base = region->low;
+    run.phys_base = region->phys;
+    run.time_ns = now;
+    run.pid = ring.owner_pid;
+    run.tid = ring.owner_tid;
+    run.records = records;
+    run.count = count;
+    writer.write_records(encoded.data(), encode_access_run(run, i, end - i, encoded.data()));
+    i = end;
+  }
+  if (lost != 0) {
+    Event event;
+    event.kind = EventKind::Lost;
+    event.length = lost;
+    event.pid = ring.owner_pid;
+    event.tid = ring.owner_tid;
+    event.time_ns = now;
+    writer.write_event(event);
+  }
+  // Taken: the ring's next thread starts with an empty log.
+  staged.handing_since.store(0);
+  staged.regions_named.store(0);
+  std::memset(static_cast<void*>(staged.regions), 0, sizeof(staged.regions));
+  std::memset(static_cast<void*>(staged.records), 0, sizeof(staged.records));
+}
+
 size_t TraceDrainer::reclaim(TraceWriter& writer) {
   BufferControl& control = buffer_.control();
   size_t live = 0;
@@ -199,6 +314,7 @@ size_t TraceDrainer::reclaim(TraceWriter& writer) {
     if (ring.head.load(std::memory_order_acquire) != ring.tail.load(std::memory_order_relaxed)) {
       continue;
     }
+    recover_staged_accesses(i, writer);
     report_ring_loss(ring, writer);
     ring.head.store(0);
     ring.tail.store(0);
@@ -211,7 +327,10 @@ size_t TraceDrainer::reclaim(TraceWriter& writer) {
 void TraceDrainer::report_losses(TraceWriter& writer) {
   BufferControl& control = buffer_.control();
   for (uint32_t i = 0; i < control.ring_count; ++i) {
-    if (control.rings[i].state.load() == kRingOwned) report_ring_loss(control.rings[i], writer);
+    RingControl& ring = control.rings[i];
+    if (ring.state.load() != kRingOwned) continue;
+    if (!thread_alive(ring.owner_pid, ring.owner_tid)) recover_staged_accesses(i, writer);
+    report_ring_loss(ring, writer);
   }
   uint64_t unrecorded = control.unrecorded.load();
   if (unrecorded > reported_unrecorded_) {

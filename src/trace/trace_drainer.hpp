@@ -26,12 +26,14 @@ class TraceDrainer {
   // little: long, and producers wake it once a ring is half full. 0: there is more to drain now.
   uint64_t wait_ns();
 
-  // Frees the rings of threads that have exited, once drained, writing the losses they could
-  // not report themselves; returns how many rings belong to live processes. After drain().
+  // Frees the rings of threads that have exited, once drained, writing what their code cache's
+  // logs held (even after a SIGKILL) and the losses they could not report themselves; returns
+  // how many rings belong to live processes. After drain().
   size_t reclaim(TraceWriter& writer);
 
-  // Writes the losses still unreported in the rings (and of events no ring could take): at the
-  // end of a recording, after the last drain().
+  // Writes what the code cache's logs of threads gone still hold, and the losses still
+  // unreported in the rings (and of events no ring could take): at the end of a recording, after
+  // the last drain().
   void report_losses(TraceWriter& writer);
 
  private:
@@ -46,6 +48,12 @@ class TraceDrainer {
   uint64_t write_pending(std::vector<Pending>& pending, TraceWriter& writer);
 
   void report_ring_loss(RingControl& ring, TraceWriter& writer);
+
+  // Writes what the dead thread of ring `index` left in its code cache's log (StagedAccessLog)
+  // and never handed over, then empties that log. Once the ring is drained.
+  void recover_staged_accesses(uint32_t index, TraceWriter& writer);
+  // The reads and writes that ring `index` holds from byte `from` to its head.
+  size_t accesses_since(uint32_t index, uint64_t from) const;
 
   // Whether a ring holds records not drained yet.
   bool anything_published() const;

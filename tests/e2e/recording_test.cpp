@@ -337,6 +337,12 @@ TEST_F(RecordingTest, EverythingRecordedBeforeASigkillIsInTheTrace) {
   check_kill(SIGKILL, {"--no-divert"});
 }
 
+// The code cache's access logs are shared memory too: the drainer recovers what a thread killed
+// by SIGKILL had logged but not yet handed over.
+TEST_F(RecordingTest, EverythingRecordedBeforeASigkillIsInTheTraceWithTheCodeCache) {
+  check_kill(SIGKILL, {});
+}
+
 // With the code cache, a thread killed by a signal whose default action ends the process has
 // its logged accesses flushed first (SIGKILL cannot be caught: docs/code-cache.md).
 TEST_F(RecordingTest, EverythingRecordedBeforeASigtermIsInTheTraceWithTheCodeCache) {

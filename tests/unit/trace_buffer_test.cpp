@@ -1,7 +1,7 @@
 // Unit tests for trace/trace_buffer, ring_sink and trace_drainer: what producers write comes
 // out once, in each thread's order, wrapping around the rings; a full ring makes its producer
 // wait (or, in drop mode, says where and how many events were lost); rings of exited threads
-// are freed.
+// are freed, and what a dead thread staged in its code-cache log is recovered with its ring.
 #include <gtest/gtest.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -394,6 +394,52 @@ TEST_F(TraceBufferTest, RingOfAnExitedThreadIsFreedOnceDrained) {
   drainer.reclaim(writer);
   EXPECT_EQ(buffer_.control().rings[0].state.load(), kRingFree);
   EXPECT_EQ(writer.events.size(), 1u);
+}
+
+// What a thread staged in its code-cache log and did not hand over before it died (SIGKILL)
+// is recovered with its ring: each record once (not those already handed over when it died),
+// in the region it named, and what falls in no named region is counted as lost.
+TEST_F(TraceBufferTest, StagedAccessesOfADeadThreadAreRecoveredOnceWithItsRing) {
+  make(4, 1 << 16);
+  recorder::RingSink sink(buffer_);
+  std::vector<AccessRecord> records = logged_accesses(0, 6);
+  records[5].address = 0x10000;  // outside every named region
+  std::thread([&] {
+    sink.write(numbered(100));  // claims ring 0
+    StagedAccessLog& staged = buffer_.staged_log(0);
+    staged.regions[0] = {0x7f0000000000, 0x1000, 0xfe000000, 5, 0};
+    staged.regions[1] = {0x7f0000001000, 0x1000, 0xfd000000, 6, 0};
+    staged.regions_named.store(2);
+    std::copy(records.begin(), records.end(), staged.records);
+    // It was handing the records over and had written the first two to its ring.
+    staged.handing_since.store(buffer_.control().rings[0].head.load() + 1);
+    std::vector<AccessRecord> handed(records.begin(), records.begin() + 2);
+    sink.write_small_accesses(run_of(handed, 7));
+  }).join();
+  TraceDrainer drainer(buffer_);
+  CollectingWriter writer;
+  drainer.drain(writer);
+  drainer.reclaim(writer);
+  EXPECT_EQ(buffer_.control().rings[0].state.load(), kRingFree);
+  ASSERT_EQ(writer.events.size(), 1u + 2u + 3u + 1u);
+  EXPECT_EQ(number_of(writer.events[0]), 100u);
+  for (uint64_t number = 0; number < 5; ++number) {
+    const Event& event = writer.events[1 + number];
+    EXPECT_EQ(event.kind, number % 3 == 0 ? EventKind::Write : EventKind::Read) << number;
+    EXPECT_EQ(event.virt, records[number].address);
+    EXPECT_EQ(event.phys, 0xfe000000 + number * 8);
+    EXPECT_EQ(event.map_id, 5);
+    EXPECT_EQ(event.pc, records[number].pc);
+    EXPECT_EQ(number_of(event), number);
+    EXPECT_EQ(event.tid, writer.events[0].tid);
+  }
+  EXPECT_EQ(writer.events[6].kind, EventKind::Lost);
+  EXPECT_EQ(writer.events[6].length, 1u);
+  // Taken: the ring's next thread starts with an empty log, and nothing comes out twice.
+  EXPECT_EQ(buffer_.staged_log(0).records[0].info, 0u);
+  EXPECT_EQ(buffer_.staged_log(0).regions_named.load(), 0u);
+  drainer.report_losses(writer);
+  EXPECT_EQ(writer.events.size(), 7u);
 }
 
 TEST_F(TraceBufferTest, WithoutAFreeRingEventsAreCountedAsLost) {
