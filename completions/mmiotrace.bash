@@ -7,7 +7,7 @@ _mmiotrace_options() {
   case $1 in
     record) echo "-o --output --format --compress -t --trace --strategy --no-divert --no-patch
                   --drop --buffer-size -d --device --pci --pci-only --help" ;;
-    replay) echo "--map -o --output --format --help" ;;
+    replay) echo "--map --pci-config -o --output --format --help" ;;
     dump) echo "--annotate --model --regs --help" ;;
     convert) echo "--to --format --compress --regs --help" ;;
     report) echo "--json --regs --help" ;;
@@ -22,7 +22,7 @@ _mmiotrace_takes_value() {
     "record -o" | "record --output" | "record --format" | "record -t" | "record --trace" | \
       "record --strategy" | "record --buffer-size" | "record -d" | "record --device" | \
       "record --pci" | \
-      "replay --map" | "replay -o" | "replay --output" | "replay --format" | \
+      "replay --map" | "replay --pci-config" | "replay -o" | "replay --output" | "replay --format" | \
       "dump --model" | "dump --regs" | "convert --to" | "convert --format" | \
       "convert --regs" | "report --regs" | "diff --window" | "mark --pid")
       return 0 ;;

@@ -302,6 +302,27 @@ VirtualPciBus plan_pci_bus(const std::string& subcommand, const std::vector<PciO
   return bus;
 }
 
+PciConfigChoice parse_pci_config_choice(const std::string& text) {
+  auto refuse_choice = [&](const std::string& why) {
+    throw CliError(kExitBadPci, "replay: --pci-config '" + devices::printable(text) + "': " + why);
+  };
+  size_t at = text.rfind('@');
+  if (at == std::string::npos || at == 0) {
+    refuse_choice("expected FILE@BDF (a dump that 'lspci -xxx -s BDF' printed, and the function)");
+  }
+  std::string error;
+  std::optional<devices::PciAddress> address =
+      devices::parse_pci_address(text.substr(at + 1), &error);
+  if (!address) refuse_choice(error);
+  const std::string path = text.substr(0, at);
+  std::string content = read_file(path, &error);
+  if (!error.empty()) refuse_choice("cannot read " + path);
+  std::optional<devices::PciConfigDump> dump =
+      devices::parse_pci_config_dump(path, content, &error);
+  if (!dump) refuse_choice(error);
+  return {*address, std::string(reinterpret_cast<const char*>(dump->bytes.data()), dump->size)};
+}
+
 VirtualPciBus plan_replayed_pci_bus(const std::vector<ReplayedPciFunction>& functions,
                                     const std::string& sysfs) {
   VirtualPciBus bus;

@@ -47,6 +47,15 @@ struct ReplayedPciFunction {
   unsigned bar = 0;
 };
 
+// `replay --pci-config FILE@BDF`: the configuration space the function at BDF is to have, from a
+// dump in `lspci -xxx` format, for a trace that holds none (one made on hardware).
+struct PciConfigChoice {
+  devices::PciAddress address;
+  std::string config;  // 64, 256 or 4096 bytes
+};
+// Throws CliError(kExitBadPci), naming the file, line and column of a dump that does not parse.
+PciConfigChoice parse_pci_config_choice(const std::string& text);
+
 // The bus that puts the functions back as the trace describes them, at their addresses, with
 // their identity and BAR addresses, each BAR answered by the replay. Throws CliError.
 VirtualPciBus plan_replayed_pci_bus(const std::vector<ReplayedPciFunction>& functions,

@@ -7,12 +7,15 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstring>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backend/replay_script.hpp"
@@ -38,6 +41,7 @@ struct MapChoice {
 struct ReplayOptions {
   std::string trace;
   std::vector<MapChoice> maps;
+  std::vector<PciConfigChoice> pci_configs;  // --pci-config
   RecordOptions record;
 };
 
@@ -75,6 +79,8 @@ ReplayOptions parse(const Arguments& arguments) {
     const std::string& argument = arguments[i];
     if (auto map = value(argument, "--map")) {
       options.maps.push_back(parse_map(*map));
+    } else if (auto config = value(argument, "--pci-config")) {
+      options.pci_configs.push_back(parse_pci_config_choice(*config));
     } else if (auto output = value(argument, "--output")) {
       options.record.output = *output;
     } else if (auto short_output = value(argument, "-o")) {
@@ -337,6 +343,81 @@ VirtualPciBus replayed_pci_bus(const RecordedTrace& recorded, const std::vector<
   return plan_replayed_pci_bus(functions, sysfs && *sysfs ? sysfs : "/sys");
 }
 
+// A PCIDEV line's function and BARs ("PCIDEV BBDF VVVVDDDD IRQ" then seven bases, with the
+// resource flags in their low bits, then seven sizes), or nullopt when it is not one.
+struct PciDeviceBars {
+  devices::PciAddress address;
+  uint64_t base[7] = {};
+  uint64_t size[7] = {};
+};
+
+std::optional<PciDeviceBars> parse_pci_device_bars(const std::string& line) {
+  std::istringstream in(line);
+  std::vector<std::string> fields;
+  for (std::string field; in >> field && fields.size() < 18;)
+    fields.push_back(field);
+  auto hex = [](const std::string& text, uint64_t* value) {
+    char* end = nullptr;
+    errno = 0;
+    *value = std::strtoull(text.c_str(), &end, 16);
+    return !text.empty() && text[0] != '-' && *end == '\0' && errno == 0;
+  };
+  uint64_t slot = 0;
+  if (fields.size() < 18 || fields[0] != "PCIDEV" || fields[1].size() != 4 ||
+      !hex(fields[1], &slot)) {
+    return std::nullopt;
+  }
+  PciDeviceBars bars;
+  bars.address.bus = static_cast<uint32_t>(slot >> 8);
+  bars.address.slot = static_cast<uint32_t>(slot >> 3 & 0x1f);
+  bars.address.function = static_cast<uint32_t>(slot & 7);
+  for (int i = 0; i < 7; ++i) {
+    if (!hex(fields[4 + i], &bars.base[i]) || !hex(fields[11 + i], &bars.size[i])) {
+      return std::nullopt;
+    }
+  }
+  return bars;
+}
+
+// A trace made on hardware (the kernel's, or one of a device mmiotrace did not model) names no
+// device files, but its PCIDEV lines say which memory BAR each mapping lies in: the program is
+// to reach that BAR through its function's resourceN. The mapping is rebased to the BAR's
+// start, where a program that maps the whole BAR begins.
+std::vector<MapChoice> maps_in_pci_bars(RecordedTrace& recorded) {
+  std::vector<PciDeviceBars> functions;
+  for (const std::string& line : recorded.pci_lines) {
+    if (std::optional<PciDeviceBars> bars = parse_pci_device_bars(line)) functions.push_back(*bars);
+  }
+  // The function and BAR `map` lies in, if any.
+  auto bar_of = [&](const RecordedMap& map) -> std::optional<std::pair<const PciDeviceBars*, int>> {
+    for (const PciDeviceBars& function : functions) {
+      for (int bar = 0; bar < 6; ++bar) {
+        const uint64_t base = function.base[bar] & ~uint64_t{0xf};
+        const uint64_t size = function.size[bar];
+        if ((function.base[bar] & 1) == 0 && size != 0 && map.phys >= base &&
+            map.phys - base < size && map.length <= size - (map.phys - base)) {
+          return std::make_pair(&function, bar);
+        }
+      }
+    }
+    return std::nullopt;
+  };
+  std::vector<MapChoice> choices;
+  for (auto& [map_id, map] : recorded.maps) {
+    auto found = bar_of(map);
+    if (!found) continue;
+    const auto [function, bar] = *found;
+    const uint64_t from_base = map.phys - (function->base[bar] & ~uint64_t{0xf});
+    for (backend::ReplayAccess& access : map.accesses)
+      access.offset += from_base;
+    map.phys -= from_base;
+    map.length += from_base;
+    choices.push_back({map_id, "/sys/devices/" + function->address.root_text() + "/" +
+                                   function->address.text() + "/resource" + std::to_string(bar)});
+  }
+  return choices;
+}
+
 }  // namespace
 
 int run_replay(const Arguments& arguments) {
@@ -345,9 +426,11 @@ int run_replay(const Arguments& arguments) {
   if (options.maps.empty()) {
     for (const auto& [map_id, path] : recorded.device_paths)
       options.maps.push_back({map_id, path});
+    if (options.maps.empty()) options.maps = maps_in_pci_bars(recorded);
     if (options.maps.empty()) {
       throw CliError(kExitUsage, "replay: " + options.trace +
-                                     " names no device paths; say which mapping the program "
+                                     " names no device paths, and none of its mappings lies in "
+                                     "a BAR of its PCIDEV lines; say which mapping the program "
                                      "reaches where with --map MAPID@PATH");
     }
   }
@@ -365,7 +448,19 @@ int run_replay(const Arguments& arguments) {
     }
     options.record.devices.push_back("replay:" + std::to_string(choice.map_id) + "@" + choice.path);
   }
+  for (const PciConfigChoice& choice : options.pci_configs)
+    recorded.pci_configs[choice.address.text()] = choice.config;
   options.record.pci = replayed_pci_bus(recorded, options.maps);
+  for (const PciConfigChoice& choice : options.pci_configs) {
+    if (std::none_of(options.record.pci.functions.begin(), options.record.pci.functions.end(),
+                     [&](const devices::PciFunction& function) {
+                       return function.address == choice.address;
+                     })) {
+      throw CliError(kExitUsage, "replay: --pci-config names " + choice.address.text() +
+                                     ", which " + options.trace +
+                                     " does not put back (no mapping served lies in its BARs)");
+    }
+  }
   backend::ReplayHeader* script = nullptr;
   size_t script_size = 0;
   options.record.replay_fd = write_script(recorded, options.maps, &script, &script_size);

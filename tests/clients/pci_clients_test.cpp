@@ -251,6 +251,52 @@ TEST(PciClientTest, ReplayPutsTheRecordedCardBackForRadeontool) {
       << replayed.err;
 }
 
+// A trace made on hardware names no device files and holds no configuration space: replay finds
+// the card from the BAR its mapping lies in (PCIDEV line), at resourceN, and takes the rest of
+// its identity from a dump `lspci -xxx` printed (--pci-config).
+TEST(PciClientTest, ReplayOfATraceMadeOnHardwareFindsTheCardFromItsPcidevLine) {
+  REQUIRE_PROGRAM(radeontool, "radeontool");
+  REQUIRE_PROGRAM(lspci, "lspci");
+  TemporaryDirectory directory;
+  const std::string image = directory.path() + "/radeon.bin";
+  write_image(image, 65536, {{0x58, 0x12345678}, {0x280, 0xcafe0001}});
+  const std::string recorded_trace = directory.path() + "/recorded.txt";
+  const std::string dump = directory.path() + "/radeon.lspci";
+  ProgramResult recorded = run_program(
+      {MMIOTRACE_COMMAND, "record", "-o", recorded_trace, "--pci",
+       "regfile:image=" + image + ",bar=2,vendor=0x1002,device=0x5159,class=0x030000@3b:01.0", "--",
+       "sh", "-c", lspci + " -xxx -s 3b:01.0 > " + dump + " && " + radeontool + " regs"},
+      directory.path());
+  ASSERT_EQ(describe_status(recorded.status), "exited 0") << recorded.out << recorded.err;
+  // As the kernel's mmiotrace would have it: PCIDEV, MAP and the accesses, no markers.
+  const std::string hardware_trace = directory.path() + "/hardware.txt";
+  {
+    std::ifstream in(recorded_trace);
+    std::ofstream out(hardware_trace);
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("MARK ", 0) != 0) out << line << "\n";
+    }
+  }
+  ProgramResult replayed = run_program({MMIOTRACE_COMMAND, "replay", hardware_trace, "--pci-config",
+                                        dump + "@3b:01.0", "--", radeontool, "regs"},
+                                       directory.path());
+  ASSERT_EQ(describe_status(replayed.status), "exited 0") << replayed.out << replayed.err;
+  EXPECT_EQ(replayed.out, recorded.out);
+  EXPECT_TRUE(std::regex_search(
+      replayed.err,
+      std::regex(R"(map 1 \(/sys/devices/pci0000:3b/0000:3b:01.0/resource2\): all \d+ recorded)")))
+      << replayed.err;
+  // Without the dump, the card is back with the PCIDEV line's identity alone: no VGA class, so
+  // radeontool does not take it for a Radeon and makes none of the recorded accesses.
+  ProgramResult identity_only =
+      run_program({MMIOTRACE_COMMAND, "replay", hardware_trace, "--", "sh", "-c",
+                   lspci + " -n -s 3b:01.0; " + radeontool + " regs"},
+                  directory.path());
+  EXPECT_EQ(describe_status(identity_only.status), "exited 117") << identity_only.err;
+  EXPECT_NE(identity_only.out.find("3b:01.0"), std::string::npos) << identity_only.out;
+  EXPECT_NE(identity_only.out.find("1002:5159"), std::string::npos) << identity_only.out;
+}
+
 // intel_reg (intel-gpu-tools) finds an Intel GPU, maps BAR0 (2 MiB on Haswell) and reads the
 // registers asked for.
 TEST(PciClientTest, IntelRegReadsTheRegistersOfAnIntelGpu) {
