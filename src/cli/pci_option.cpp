@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -344,7 +345,19 @@ VirtualPciBus plan_replayed_pci_bus(const std::vector<ReplayedPciFunction>& func
       throw CliError(kExitBadPci, "replay: the host has a device at " + name +
                                       ", where the trace's function is to go back");
     }
-    uint64_t ids = std::stoull(fields[2], nullptr, 16);
+    // Its fields, hexadecimal: a trace that holds something else is refused, naming the line.
+    auto hex = [&](size_t index) {
+      const std::string& text = fields[index];
+      char* end = nullptr;
+      errno = 0;
+      uint64_t value = std::strtoull(text.c_str(), &end, 16);
+      if (text.empty() || text[0] == '-' || *end != '\0' || errno != 0) {
+        throw CliError(kExitBadTrace, "replay: the PCIDEV line of " + name + " has '" +
+                                          devices::printable(text) + "' where a hex number goes");
+      }
+      return value;
+    };
+    uint64_t ids = hex(2);
     devices::PciConfigDump dump;
     const devices::PciConfigDump* dump_used = nullptr;
     if (replayed.config.size() >= 64) {
@@ -362,10 +375,10 @@ VirtualPciBus plan_replayed_pci_bus(const std::vector<ReplayedPciFunction>& func
       identity.subsystem_vendor = static_cast<uint16_t>(b[0x2c] | b[0x2d] << 8);
       identity.subsystem_device = static_cast<uint16_t>(b[0x2e] | b[0x2f] << 8);
     }
-    uint64_t base = std::stoull(fields[4 + replayed.bar], nullptr, 16);
+    uint64_t base = hex(4 + replayed.bar);
     devices::PciBar bar;
     bar.address = base & ~uint64_t{0xf};
-    bar.size = std::stoull(fields[11 + replayed.bar], nullptr, 16);
+    bar.size = hex(11 + replayed.bar);
     bar.is64 = (base & 6) == 4;
     bar.prefetchable = (base & 8) != 0;
     std::array<devices::PciBar, devices::kPciBars> bars = {};
@@ -374,7 +387,7 @@ VirtualPciBus plan_replayed_pci_bus(const std::vector<ReplayedPciFunction>& func
     std::optional<devices::PciFunction> function =
         devices::make_pci_function(replayed.address, identity, bars, dump_used, &error);
     if (!function) throw CliError(kExitBadTrace, "replay: " + name + ": " + error);
-    function->irq = static_cast<uint8_t>(std::stoul(fields[3], nullptr, 16));
+    function->irq = static_cast<uint8_t>(hex(3));
     devices::PciAttachment attachment;
     attachment.address = replayed.address;
     attachment.bar = replayed.bar;

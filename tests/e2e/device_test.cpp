@@ -206,5 +206,20 @@ TEST_F(DeviceTest, ReplayNeedsToKnowWhereEachMappingGoes) {
   EXPECT_NE(run.err.find("has no map 7"), std::string::npos) << run.err;
 }
 
+// A hardware trace's PCIDEV line chooses where its mapping goes: one that does not parse is
+// refused with the trace's exit status and the function named, before anything runs.
+TEST_F(DeviceTest, ReplayRefusesAPcidevLineThatDoesNotParse) {
+  {
+    std::ofstream(path("kernel.txt"))
+        << "VERSION 20070824\n"
+           "PCIDEV 3b08 10025159 zz 0 0 fe000000 0 0 0 0 0 0 1000 0 0 0 0\n"
+           "MAP 1.000000 1 0xfe000000 0x7f0000000000 0x1000 0x0 0\n"
+           "R 4 1.000001 1 0xfe000000 0x1 0x0 0\n";
+  }
+  ProgramResult run = mmiotrace({"replay", path("kernel.txt"), "--", "true"});
+  EXPECT_EQ(describe_status(run.status), "exited 121");
+  EXPECT_NE(run.err.find("PCIDEV line of 0000:3b:01.0 has 'zz'"), std::string::npos) << run.err;
+}
+
 }  // namespace
 }  // namespace mmiotrace::e2e
