@@ -91,11 +91,10 @@ bool hand_over_records(AccessLog& log, Report report) {
     if (handed < count) {
       log.handed = handed;
     } else {
-      for (size_t i = 0; i < count; ++i) {
-        const uint64_t width = log.records[i].info & kAccessWidthMask;
+      // Continuations too: the value bytes in their `info` must not pass for a record's once
+      // later records stop short of them.
+      for (size_t i = 0; i < count; ++i)
         log.records[i].info = 0;
-        i += access_record_span(width) - 1;  // continuations hold values, not infos
-      }
       if (staged != nullptr) staged->handing_since.store(0, std::memory_order_release);
       log.handed = 0;
       log.count = 0;
