@@ -13,6 +13,7 @@ constexpr std::string_view kDeviceInfix = " is map ";
 constexpr std::string_view kModulePrefix = "module ";
 constexpr std::string_view kPciPrefix = "pci ";
 constexpr std::string_view kPciConfigInfix = " config ";
+constexpr std::string_view kVfioPrefix = "vfio ";
 
 std::string_view without_newline(std::string_view text) {
   if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
@@ -143,6 +144,40 @@ std::optional<PciConfigMarker> parse_pci_config_marker(std::string_view text) {
     int low = nibble(text[i + 1]);
     if (high < 0 || low < 0) return std::nullopt;
     marker.bytes += static_cast<char>(high << 4 | low);
+  }
+  return marker;
+}
+
+std::string format_vfio_marker(const VfioMarker& marker) {
+  std::string text(kVfioPrefix);
+  text += marker.subject;
+  text += ' ';
+  text += marker.action;
+  for (uint64_t value : marker.values) {
+    char number[24];
+    snprintf(number, sizeof(number), " 0x%" PRIx64, value);
+    text += number;
+  }
+  text += '\n';
+  return text;
+}
+
+std::optional<VfioMarker> parse_vfio_marker(std::string_view text) {
+  text = without_newline(text);
+  if (!take(text, kVfioPrefix)) return std::nullopt;
+  VfioMarker marker;
+  size_t space = text.find(' ');
+  if (space == 0 || space == std::string_view::npos) return std::nullopt;
+  marker.subject = std::string(text.substr(0, space));
+  text.remove_prefix(space + 1);
+  space = text.find(' ');
+  marker.action = std::string(text.substr(0, space));
+  if (marker.action.empty()) return std::nullopt;
+  text.remove_prefix(space == std::string_view::npos ? text.size() : space);
+  while (!text.empty()) {
+    uint64_t value = 0;
+    if (!take(text, " ") || !take_hex(text, &value)) return std::nullopt;
+    marker.values.push_back(value);
   }
   return marker;
 }

@@ -7,6 +7,9 @@
 //   pci BDF config KIND 0xOFFSET HEX  bytes of virtual PCI function BDF's configuration space:
 //                                     KIND "contents" (its power-on state, written when the
 //                                     trace starts), "read" or "write" (a program's access)
+//   vfio SUBJECT ACTION 0xVALUE...    what a program asked of the emulated VFIO of a virtual PCI
+//                                     function (SUBJECT its BDF) or, for a request it does not
+//                                     implement, of a VFIO descriptor (SUBJECT its kind)
 //   module PID 0xLOW-0xHIGH 0xBASE PATH
 //                                     process PID has the ELF file PATH loaded at BASE, its
 //                                     segments spanning [LOW, HIGH)
@@ -16,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mmiotrace::trace {
 
@@ -54,5 +58,25 @@ inline constexpr size_t kMaxPciConfigMarkerBytes = 1024;
 std::string format_pci_config_marker(const PciConfigMarker& marker);
 // nullopt when `text` (with or without its newline) is not a PCI configuration marker.
 std::optional<PciConfigMarker> parse_pci_config_marker(std::string_view text);
+
+// What a program asked of the emulated VFIO (`record --pci ...,driver=vfio-pci`):
+//   BDF dma-map 0xIOVA 0xSIZE 0xVADDR 0xFLAGS  the container of BDF's group mapped VADDR at IOVA
+//                                              (FLAGS: 1 the device may read, 2 write)
+//   BDF dma-unmap 0xIOVA 0xSIZE                ... and unmapped it
+//   BDF reset                                  the device was reset (VFIO_DEVICE_RESET)
+//   BDF irqs 0xINDEX 0xSTART 0xCOUNT 0xFLAGS   VFIO_DEVICE_SET_IRQS (no model raises one yet)
+//   KIND unimplemented 0xREQUEST               an ioctl the emulation does not implement, on a
+//                                              descriptor of KIND container, group or device;
+//                                              named once per process
+struct VfioMarker {
+  std::string subject;  // "DDDD:BB:DD.F", or the descriptor's kind
+  std::string action;   // "dma-map", "dma-unmap", "reset", "irqs", "unimplemented"
+  std::vector<uint64_t> values;
+};
+
+// The marker's text, ending in a newline.
+std::string format_vfio_marker(const VfioMarker& marker);
+// nullopt when `text` (with or without its newline) is not a VFIO marker.
+std::optional<VfioMarker> parse_vfio_marker(std::string_view text);
 
 }  // namespace mmiotrace::trace

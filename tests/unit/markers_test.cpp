@@ -69,5 +69,24 @@ TEST(Markers, APciConfigMarkerReadsBackAsItWasWritten) {
   }
 }
 
+TEST(Markers, AVfioMarkerReadsBackAsItWasWritten) {
+  VfioMarker written{"0000:3a:00.0", "dma-map", {0x100000, 0x2000, 0x7f0000001000, 3}};
+  std::string text = format_vfio_marker(written);
+  EXPECT_EQ(text, "vfio 0000:3a:00.0 dma-map 0x100000 0x2000 0x7f0000001000 0x3\n");
+  std::optional<VfioMarker> marker = parse_vfio_marker(text);
+  ASSERT_TRUE(marker);
+  EXPECT_EQ(marker->subject, "0000:3a:00.0");
+  EXPECT_EQ(marker->action, "dma-map");
+  EXPECT_EQ(marker->values, written.values);
+  std::optional<VfioMarker> reset = parse_vfio_marker("vfio 0000:3a:00.0 reset");
+  ASSERT_TRUE(reset);
+  EXPECT_EQ(reset->action, "reset");
+  EXPECT_TRUE(reset->values.empty());
+  for (const char* bad : {"vfio  reset", "vfio 0000:3a:00.0", "vfio device unimplemented 3b6e",
+                          "vfio device unimplemented 0x", "pci device unimplemented 0x1"}) {
+    EXPECT_FALSE(parse_vfio_marker(bad)) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace mmiotrace::trace
