@@ -237,6 +237,17 @@ void DeviceFiles::add_physical_memory(const std::string& path) {
   replay_windows_opened_.assign(files_.size(), 0);
 }
 
+void DeviceFiles::add_vfio_node(const std::string& path, int group) {
+  auto file = std::make_unique<DeviceFile>();
+  file->index = files_.size();
+  file->path = path;
+  file->model = "vfio";
+  file->vfio_node = true;
+  file->vfio_group = group;
+  files_.push_back(std::move(file));
+  replay_windows_opened_.assign(files_.size(), 0);
+}
+
 const DeviceFile* DeviceFiles::pci_bar_at(uint64_t address, uint64_t length) const {
   for (const auto& file : files_) {
     if (file->pci_bar && address >= file->phys_base && length <= file->bar_size &&
@@ -248,7 +259,7 @@ const DeviceFile* DeviceFiles::pci_bar_at(uint64_t address, uint64_t length) con
 }
 
 bool DeviceFiles::ready(const DeviceFile& file) const {
-  if (file.script != nullptr || file.physical_memory) return true;
+  if (file.script != nullptr || file.physical_memory || file.vfio_node) return true;
   std::call_once(file.made, [&file] {
     char why[256] = "";
     void* device = file.model_table->create(file.arguments.c_str(), why, sizeof(why));

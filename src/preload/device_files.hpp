@@ -42,6 +42,10 @@ struct DeviceFile {
   std::string uio_path;  // "/dev/uioN" when bound to uio_pci_generic: opened like a device
   // /dev/mem where the host has none: mappings at a BAR's physical address reach that BAR.
   bool physical_memory = false;
+  // A node of the emulated VFIO (preload/vfio_files.hpp): /dev/vfio/vfio, the container
+  // (vfio_group -1), or /dev/vfio/N, the group N. Its descriptors answer VFIO's ioctls.
+  bool vfio_node = false;
+  int vfio_group = -1;
 };
 
 // Which device a mapping reaches, and where in it: a model's register offset, or a recorded
@@ -92,6 +96,8 @@ class DeviceFiles {
                      const std::string& uio_path);
   // Makes `path` a /dev/mem whose mappings reach the PCI BARs (DeviceFile::physical_memory).
   void add_physical_memory(const std::string& path);
+  // Makes `path` a node of the emulated VFIO: the container (`group` -1) or a group.
+  void add_vfio_node(const std::string& path, int group);
   // The BAR holding the physical range [address, address + length), or null.
   const DeviceFile* pci_bar_at(uint64_t address, uint64_t length) const;
 

@@ -56,7 +56,9 @@ int noted(int fd) {
 }
 
 int open_device(const DeviceFile& device, int flags) {
-  return active_shim()->devices.open(device, flags);
+  Shim* shim = active_shim();
+  int fd = shim->devices.open(device, flags);
+  return device.vfio_node ? shim->vfio->note_open(fd, device) : fd;
 }
 
 int describe_device(const DeviceFile& device, struct stat* status) {

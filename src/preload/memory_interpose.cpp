@@ -44,6 +44,9 @@ void* do_mmap(void* address, size_t length, int prot, int flags, int fd, off_t o
   auto begin = reinterpret_cast<uintptr_t>(address);
   if (Shim* shim = active_shim();
       shim != nullptr && !shim->devices.empty() && fd >= 0 && !(flags & MAP_ANONYMOUS)) {
+    if (shim->vfio->owns(fd)) {
+      return shim->vfio->map(fd, begin, length, prot, flags, offset, pc);
+    }
     if (!shim->pci->empty()) {
       // A virtual PCI BAR, through its resourceN file or the host's /dev/mem.
       if (const DeviceFile* bar = shim->pci->resource_of(fd)) {
@@ -58,6 +61,10 @@ void* do_mmap(void* address, size_t length, int prot, int flags, int fd, off_t o
       }
     }
     if (const DeviceFile* device = shim->devices.find_descriptor(fd)) {
+      if (device->vfio_node) {
+        errno = ENODEV;  // a VFIO container or group cannot be mapped
+        return MAP_FAILED;
+      }
       if (device->physical_memory) {
         // /dev/mem where the host has none: only the virtual BARs are there.
         const DeviceFile* bar = shim->devices.pci_bar_at(static_cast<uint64_t>(offset), length);

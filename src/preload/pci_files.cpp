@@ -187,6 +187,11 @@ ssize_t PciFiles::write_config(PciFunctionFiles& function, int fd, const void* b
     errno = EBADF;
     return -1;
   }
+  return access_config(function, const_cast<void*>(buffer), size, offset, true, recorder);
+}
+
+ssize_t PciFiles::access_config(PciFunctionFiles& function, void* buffer, size_t size, off_t offset,
+                                bool write, recorder::Recorder& recorder) {
   if (offset < 0) {
     errno = EINVAL;
     return -1;
@@ -195,6 +200,14 @@ ssize_t PciFiles::write_config(PciFunctionFiles& function, int fd, const void* b
   if (!config_ready(function)) {
     errno = EIO;
     return -1;
+  }
+  if (!write) {
+    ssize_t got = raw_pread(function.config_fd, buffer, size, offset);
+    if (got > 0) {
+      mark_access(recorder, function, "read", static_cast<size_t>(offset),
+                  static_cast<const uint8_t*>(buffer), static_cast<size_t>(got));
+    }
+    return got;
   }
   struct stat status;
   if (fstat(function.config_fd, &status) != 0) return -1;
@@ -209,6 +222,27 @@ ssize_t PciFiles::write_config(PciFunctionFiles& function, int fd, const void* b
   mark_access(recorder, function, "write", static_cast<size_t>(offset),
               static_cast<const uint8_t*>(buffer), size);
   return static_cast<ssize_t>(size);
+}
+
+bool PciFiles::config_contents(PciFunctionFiles& function,
+                               std::array<uint8_t, devices::kPciConfigSize>* out,
+                               size_t* config_size) {
+  std::lock_guard guard(function.lock);
+  if (!config_ready(function)) return false;
+  out->fill(0);
+  ssize_t got = raw_pread(function.config_fd, out->data(), out->size(), 0);
+  if (got < 64) return false;
+  *config_size = static_cast<size_t>(got);
+  return true;
+}
+
+void PciFiles::enable_decoding(PciFunctionFiles& function, uint16_t bits) {
+  std::lock_guard guard(function.lock);
+  if (!config_ready(function)) return;
+  uint16_t command = 0;
+  if (raw_pread(function.config_fd, &command, 2, 4) != 2) return;
+  command = static_cast<uint16_t>(command | bits);
+  raw_pwrite(function.config_fd, &command, 2, 4);
 }
 
 }  // namespace mmiotrace::preload

@@ -63,6 +63,20 @@ class PciFiles {
   ssize_t write_config(PciFunctionFiles& function, int fd, const void* buffer, size_t size,
                        off_t offset, recorder::Recorder& recorder);
 
+  // The same through the shim's own descriptor of the config file, for VFIO's config region:
+  // `size` bytes at `offset`, recorded as markers. -1 with errno on failure.
+  ssize_t access_config(PciFunctionFiles& function, void* buffer, size_t size, off_t offset,
+                        bool write, recorder::Recorder& recorder);
+  // The whole configuration space as it is now (its first config_size() bytes), unrecorded: for
+  // the shim's own reading of capabilities and the command register. False on failure.
+  bool config_contents(PciFunctionFiles& function,
+                       std::array<uint8_t, devices::kPciConfigSize>* out, size_t* config_size);
+  // Sets bits of the command register, unrecorded, as the kernel does when a driver enables the
+  // device (pci_enable_device()).
+  void enable_decoding(PciFunctionFiles& function, uint16_t bits);
+
+  const std::vector<std::unique_ptr<PciFunctionFiles>>& functions() const { return functions_; }
+
  private:
   bool config_ready(PciFunctionFiles& function);
   static constexpr int kTrackedDescriptors = 4096;

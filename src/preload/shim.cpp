@@ -163,9 +163,12 @@ __attribute__((constructor)) void start_shim() {
   DeviceFiles devices = DeviceFiles::from_environment();
   auto pci = std::make_unique<PciFiles>();
   pci->attach_from_environment(devices);
+  auto vfio = std::make_unique<VfioFiles>();
+  vfio->attach(*pci, devices);
   auto* shim =
       new Shim(buffer, globs ? split_lines(globs) : default_trace_globs(), std::move(devices));
   shim->pci = std::move(pci);
+  shim->vfio = std::move(vfio);
   shim->own_fds[0] = buffer_fd;
   shim->own_fds[1] = buffer.control().wakeup_fd.load();
   if (const char* marker = getenv(kMarkerFdVariable)) shim->own_fds[2] = atoi(marker);

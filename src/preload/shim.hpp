@@ -17,6 +17,7 @@
 #include "preload/module_marks.hpp"
 #include "preload/pci_files.hpp"
 #include "preload/trace_filter.hpp"
+#include "preload/vfio_files.hpp"
 #include "recorder/session.hpp"
 
 namespace mmiotrace::preload {
@@ -46,6 +47,8 @@ struct Shim {
   DeviceFiles devices;  // read-only once the shim is published
   // Virtual PCI functions (--pci); their BARs are in `devices`. Never null.
   std::unique_ptr<PciFiles> pci = std::make_unique<PciFiles>();
+  // The emulated VFIO of those bound to vfio-pci; its nodes are in `devices`. Never null.
+  std::unique_ptr<VfioFiles> vfio = std::make_unique<VfioFiles>();
   // The descriptors `mmiotrace record` gave the program (trace buffer, wakeup, markers, replay
   // script), kept
   // open for the processes it executes; -1 where absent. Set before the shim is published.

@@ -212,6 +212,7 @@ int traced_ioctl(int fd, unsigned long request, uintptr_t argument, uintptr_t pc
   IoctlFunction call = libc_function(g_ioctl, "ioctl");
   Shim* shim = active_shim();
   if (shim == nullptr) return call(fd, request, argument);
+  if (shim->vfio->owns(fd)) return shim->vfio->ioctl(*shim, fd, request, argument, pc);
   IoctlArgument kind = ioctl_argument(request);
   size_t size = kind.size;
   bool has_buffer = size > 0 && argument != 0;
@@ -266,6 +267,13 @@ PciFunctionFiles* pci_config(int fd) {
   return shim->pci->config_of(fd);
 }
 
+// Whether `fd` is a device descriptor of the emulated VFIO (or one of its other descriptors,
+// which refuse reads and writes).
+bool vfio_descriptor(int fd) {
+  Shim* shim = active_shim();
+  return shim != nullptr && !shim->vfio->empty() && shim->vfio->owns(fd);
+}
+
 // read() or write() of a config file, at and then past the descriptor's offset.
 template <typename Access>
 ssize_t at_file_offset(int fd, Access access) {
@@ -282,6 +290,12 @@ extern "C" {
 
 MMIOTRACE_EXPORT ssize_t read(int fd, void* buffer, size_t size) {
   ReadFunction call = libc_function(g_read, "read");
+  if (vfio_descriptor(fd)) {
+    uintptr_t pc = caller_pc(__builtin_return_address(0));
+    return at_file_offset(fd, [&](off_t offset) {
+      return active_shim()->vfio->transfer(*active_shim(), fd, buffer, size, offset, false, pc);
+    });
+  }
   if (PciFunctionFiles* function = pci_config(fd)) {
     return at_file_offset(fd, [&](off_t offset) {
       return active_shim()->pci->read_config(*function, fd, buffer, size, offset,
@@ -295,6 +309,13 @@ MMIOTRACE_EXPORT ssize_t read(int fd, void* buffer, size_t size) {
 
 MMIOTRACE_EXPORT ssize_t write(int fd, const void* buffer, size_t size) {
   WriteFunction call = libc_function(g_write, "write");
+  if (vfio_descriptor(fd)) {
+    uintptr_t pc = caller_pc(__builtin_return_address(0));
+    return at_file_offset(fd, [&](off_t offset) {
+      return active_shim()->vfio->transfer(*active_shim(), fd, const_cast<void*>(buffer), size,
+                                           offset, true, pc);
+    });
+  }
   if (PciFunctionFiles* function = pci_config(fd)) {
     return at_file_offset(fd, [&](off_t offset) {
       return active_shim()->pci->write_config(*function, fd, buffer, size, offset,
@@ -308,6 +329,10 @@ MMIOTRACE_EXPORT ssize_t write(int fd, const void* buffer, size_t size) {
 
 MMIOTRACE_EXPORT ssize_t pread(int fd, void* buffer, size_t size, off_t offset) {
   PreadFunction call = libc_function(g_pread, "pread");
+  if (vfio_descriptor(fd)) {
+    return active_shim()->vfio->transfer(*active_shim(), fd, buffer, size, offset, false,
+                                         caller_pc(__builtin_return_address(0)));
+  }
   if (PciFunctionFiles* function = pci_config(fd)) {
     return active_shim()->pci->read_config(*function, fd, buffer, size, offset,
                                            active_shim()->recorder);
@@ -323,6 +348,10 @@ MMIOTRACE_EXPORT ssize_t pread64(int fd, void* buffer, size_t size, off_t offset
 
 MMIOTRACE_EXPORT ssize_t pwrite(int fd, const void* buffer, size_t size, off_t offset) {
   PwriteFunction call = libc_function(g_pwrite, "pwrite");
+  if (vfio_descriptor(fd)) {
+    return active_shim()->vfio->transfer(*active_shim(), fd, const_cast<void*>(buffer), size,
+                                         offset, true, caller_pc(__builtin_return_address(0)));
+  }
   if (PciFunctionFiles* function = pci_config(fd)) {
     return active_shim()->pci->write_config(*function, fd, buffer, size, offset,
                                             active_shim()->recorder);
