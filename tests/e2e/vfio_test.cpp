@@ -180,6 +180,41 @@ TEST(VfioTest, AUserSpaceDriverDrivesTwoFunctionsThroughVfioAndIsTraced) {
   EXPECT_EQ(vfio[3], "0000:3a:00.0 dma-unmap 0x100000 0x2000");
 }
 
+// Replay puts both functions back on the bus bound to vfio-pci, and serves the driver's mapped
+// and pread/pwrite accesses from the trace: the driver prints what it printed when recorded.
+TEST(VfioTest, ReplayServesTheDriverItsRecordedAccesses) {
+  TemporaryDirectory directory;
+  const std::string trace = directory.path() + "/trace.txt";
+  const std::vector<std::string> driver = {kVfioDriver, "0000:3a:00.0", "0000:3b:00.0"};
+  std::vector<std::string> record = {MMIOTRACE_COMMAND,
+                                     "record",
+                                     "-o",
+                                     trace,
+                                     "--pci",
+                                     "regfile:driver=vfio-pci@3a:00.0",
+                                     "--pci",
+                                     "regfile:driver=vfio-pci@3b:00.0",
+                                     "--"};
+  record.insert(record.end(), driver.begin(), driver.end());
+  ProgramResult recorded = run_program(record, directory.path());
+  if (WIFEXITED(recorded.status) && WEXITSTATUS(recorded.status) == kExitNoPciBus) {
+    GTEST_SKIP() << "no private mount namespace here for the virtual PCI bus: " << recorded.err;
+  }
+  ASSERT_EQ(describe_status(recorded.status), "exited 0") << recorded.out << recorded.err;
+  std::vector<std::string> replay = {MMIOTRACE_COMMAND, "replay", trace, "--"};
+  replay.insert(replay.end(), driver.begin(), driver.end());
+  ProgramResult replayed = run_program(replay, directory.path());
+  ASSERT_EQ(describe_status(replayed.status), "exited 0") << replayed.out << replayed.err;
+  EXPECT_EQ(replayed.out, kDriverOutput);
+  for (int map = 1; map <= 4; ++map) {
+    std::string line = "replay: map " + std::to_string(map) + " (";
+    size_t at = replayed.err.find(line);
+    ASSERT_NE(at, std::string::npos) << line << replayed.err;
+    EXPECT_NE(replayed.err.find("): all 2 recorded accesses matched", at), std::string::npos)
+        << replayed.err;
+  }
+}
+
 // Without vfio-pci there is no VFIO: the program finds no /dev/vfio/vfio, as on a host without
 // the driver.
 TEST(VfioTest, FunctionsNotBoundToVfioPciHaveNoVfio) {
