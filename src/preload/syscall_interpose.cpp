@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstdarg>
 #include <optional>
 #include <string>
@@ -284,6 +285,26 @@ ssize_t at_file_offset(int fd, Access access) {
   return done;
 }
 
+// readv()/writev() and their p- forms on a VFIO descriptor, as the kernel runs them for a file
+// without read_iter: one transfer per element, at `offset` and on, stopping at a short one.
+ssize_t vfio_vector(int fd, const struct iovec* vector, int count, off_t offset, bool write,
+                    uintptr_t pc) {
+  if (count < 0 || count > IOV_MAX) {
+    errno = EINVAL;
+    return -1;
+  }
+  ssize_t total = 0;
+  for (int i = 0; i < count; ++i) {
+    if (vector[i].iov_len == 0) continue;
+    ssize_t done = active_shim()->vfio->transfer(*active_shim(), fd, vector[i].iov_base,
+                                                 vector[i].iov_len, offset + total, write, pc);
+    if (done < 0) return total > 0 ? total : -1;
+    total += done;
+    if (static_cast<size_t>(done) < vector[i].iov_len) break;
+  }
+  return total;
+}
+
 }  // namespace
 
 extern "C" {
@@ -367,6 +388,11 @@ MMIOTRACE_EXPORT ssize_t pwrite64(int fd, const void* buffer, size_t size, off_t
 
 MMIOTRACE_EXPORT ssize_t readv(int fd, const struct iovec* vector, int count) {
   VectorFunction call = libc_function(g_readv, "readv");
+  if (vfio_descriptor(fd)) {
+    uintptr_t pc = caller_pc(__builtin_return_address(0));
+    return at_file_offset(
+        fd, [&](off_t offset) { return vfio_vector(fd, vector, count, offset, false, pc); });
+  }
   if (!traced_vector(vector, count)) return call(fd, vector, count);
   return fill_vector(vector, count, caller_pc(__builtin_return_address(0)),
                      [&](const struct iovec* whole) { return call(fd, whole, 1); });
@@ -374,6 +400,11 @@ MMIOTRACE_EXPORT ssize_t readv(int fd, const struct iovec* vector, int count) {
 
 MMIOTRACE_EXPORT ssize_t writev(int fd, const struct iovec* vector, int count) {
   VectorFunction call = libc_function(g_writev, "writev");
+  if (vfio_descriptor(fd)) {
+    uintptr_t pc = caller_pc(__builtin_return_address(0));
+    return at_file_offset(
+        fd, [&](off_t offset) { return vfio_vector(fd, vector, count, offset, true, pc); });
+  }
   if (!traced_vector(vector, count)) return call(fd, vector, count);
   return drain_vector(vector, count, caller_pc(__builtin_return_address(0)),
                       [&](const struct iovec* whole) { return call(fd, whole, 1); });
@@ -381,6 +412,9 @@ MMIOTRACE_EXPORT ssize_t writev(int fd, const struct iovec* vector, int count) {
 
 MMIOTRACE_EXPORT ssize_t preadv(int fd, const struct iovec* vector, int count, off_t offset) {
   VectorAtFunction call = libc_function(g_preadv, "preadv");
+  if (vfio_descriptor(fd)) {
+    return vfio_vector(fd, vector, count, offset, false, caller_pc(__builtin_return_address(0)));
+  }
   if (!traced_vector(vector, count)) return call(fd, vector, count, offset);
   return fill_vector(vector, count, caller_pc(__builtin_return_address(0)),
                      [&](const struct iovec* whole) { return call(fd, whole, 1, offset); });
@@ -392,6 +426,9 @@ MMIOTRACE_EXPORT ssize_t preadv64(int fd, const struct iovec* vector, int count,
 
 MMIOTRACE_EXPORT ssize_t pwritev(int fd, const struct iovec* vector, int count, off_t offset) {
   VectorAtFunction call = libc_function(g_pwritev, "pwritev");
+  if (vfio_descriptor(fd)) {
+    return vfio_vector(fd, vector, count, offset, true, caller_pc(__builtin_return_address(0)));
+  }
   if (!traced_vector(vector, count)) return call(fd, vector, count, offset);
   return drain_vector(vector, count, caller_pc(__builtin_return_address(0)),
                       [&](const struct iovec* whole) { return call(fd, whole, 1, offset); });
