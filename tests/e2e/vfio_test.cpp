@@ -19,14 +19,18 @@ namespace {
 const std::string kVfioDriver = std::string(E2E_PROGRAMS_DIR) + "/vfio_driver";
 constexpr int kExitNoPciBus = 114;  // docs/cli.md: no private mount namespace can be made
 
-// What one function answers, as vfio_driver prints it; `stored` and `written` are the values it
-// puts in registers 0x10 (mapped) and 0x20 (pwrite).
-std::string driven(const std::string& stored, const std::string& written) {
+// What one function answers, as vfio_driver prints it; `identity` is its revision and class,
+// `stored` and `written` the values it puts in registers 0x10 (mapped) and 0x20 (pwrite).
+std::string driven(const std::string& identity, const std::string& stored,
+                   const std::string& written) {
   return "device: pci yes, reset yes, 9 regions, 5 irqs\n"
          "config: size 256 offset 0x70000000000 flags 3\n"
          "bar0: size 4096 offset 0x0 flags 7\n"
          "bar1: size 0\n"
          "vendor 1b36 device 0005\n"
+         "preadv: 4 " +
+         identity +
+         "\n"
          "memory decoding: on\n"
          "pread after a store: 4 " +
          stored +
@@ -55,7 +59,7 @@ const std::string kDriverOutput =
     "set IOMMU: 0\n"
     "no such device: No such device\n"
     "iommu info: 0, page sizes 40201000, 2 iova ranges from 0\n" +
-    driven("cafe0001", "3501fffe") +
+    driven("revision 5a class 020000", "cafe0001", "3501fffe") +
     "bad argsz: Invalid argument\n"
     "unknown request: Inappropriate ioctl for device\n"
     "unknown request again: Inappropriate ioctl for device\n"
@@ -69,7 +73,7 @@ const std::string kDriverOutput =
     "set container: 0\n"
     "container set: yes\n"
     "no such device: No such device\n" +
-    driven("beef0002", "4110fffd") + "EXIT-SUCCESS\n";
+    driven("revision 00 class ff0000", "beef0002", "4110fffd") + "EXIT-SUCCESS\n";
 
 // The lines of a text trace, each split into its fields.
 std::vector<std::vector<std::string>> trace_lines(const std::string& path) {
@@ -129,11 +133,11 @@ std::string hex(uint64_t value) {
 TEST(VfioTest, AUserSpaceDriverDrivesTwoFunctionsThroughVfioAndIsTraced) {
   TemporaryDirectory directory;
   const std::string trace = directory.path() + "/trace.txt";
-  ProgramResult run =
-      run_program({MMIOTRACE_COMMAND, "record", "-o", trace, "--pci",
-                   "regfile:driver=vfio-pci@3a:00.0", "--pci", "regfile:driver=vfio-pci@3b:00.0",
-                   "--", kVfioDriver, "0000:3a:00.0", "0000:3b:00.0"},
-                  directory.path());
+  ProgramResult run = run_program(
+      {MMIOTRACE_COMMAND, "record", "-o", trace, "--pci",
+       "regfile:class=0x020000,revision=0x5a,driver=vfio-pci@3a:00.0", "--pci",
+       "regfile:driver=vfio-pci@3b:00.0", "--", kVfioDriver, "0000:3a:00.0", "0000:3b:00.0"},
+      directory.path());
   if (WIFEXITED(run.status) && WEXITSTATUS(run.status) == kExitNoPciBus) {
     GTEST_SKIP() << "no private mount namespace here for the virtual PCI bus: " << run.err;
   }
@@ -171,6 +175,11 @@ TEST(VfioTest, AUserSpaceDriverDrivesTwoFunctionsThroughVfioAndIsTraced) {
       EXPECT_EQ(std::count(config.begin(), config.end(), line), 1) << line;
     }
   }
+  for (const char* line :
+       {"0000:3a:00.0 config read 0x8 5a", "0000:3a:00.0 config read 0x9 000002",
+        "0000:3b:00.0 config read 0x8 00", "0000:3b:00.0 config read 0x9 0000ff"}) {
+    EXPECT_EQ(std::count(config.begin(), config.end(), line), 1) << line << " (preadv)";
+  }
   std::vector<std::string> vfio = marks(lines, "vfio");
   ASSERT_EQ(vfio.size(), 4u);
   EXPECT_EQ(vfio[0], "device unimplemented 0x3ba0");
@@ -191,7 +200,7 @@ TEST(VfioTest, ReplayServesTheDriverItsRecordedAccesses) {
                                      "-o",
                                      trace,
                                      "--pci",
-                                     "regfile:driver=vfio-pci@3a:00.0",
+                                     "regfile:class=0x020000,revision=0x5a,driver=vfio-pci@3a:00.0",
                                      "--pci",
                                      "regfile:driver=vfio-pci@3b:00.0",
                                      "--"};

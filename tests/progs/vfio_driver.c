@@ -11,6 +11,7 @@
 #include <linux/vfio.h>
 #include <stddef.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 
 #include "prog_support.h"
 
@@ -92,6 +93,12 @@ static void drive(int device, uint32_t value) {
   uint16_t ids[2];
   if (pread(device, ids, 4, (off_t)config.offset) != 4) exit(6);
   printf("vendor %04x device %04x\n", ids[0], ids[1]);
+  uint8_t revision = 0xee;
+  uint8_t class_code[3] = {0};
+  struct iovec parts[2] = {{&revision, 1}, {class_code, 3}};
+  ssize_t got = preadv(device, parts, 2, (off_t)config.offset + 8);
+  printf("preadv: %zd revision %02x class %02x%02x%02x\n", got, revision, class_code[2],
+         class_code[1], class_code[0]);
   uint16_t command = 0;
   pread(device, &command, 2, (off_t)config.offset + 4);
   printf("memory decoding: %s\n", command & 2 ? "on" : "off");
@@ -103,7 +110,7 @@ static void drive(int device, uint32_t value) {
   }
   store32(registers + 0x10, value);
   uint32_t read_back = 0;
-  ssize_t got = pread(device, &read_back, 4, (off_t)(bar.offset + 0x10));
+  got = pread(device, &read_back, 4, (off_t)(bar.offset + 0x10));
   printf("pread after a store: %zd %08x\n", got, read_back);
   uint32_t written = value ^ 0xffffffff;
   printf("pwrite: %zd\n", pwrite(device, &written, 4, (off_t)(bar.offset + 0x20)));
