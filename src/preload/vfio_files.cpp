@@ -182,6 +182,13 @@ bool VfioFiles::owns(int fd) {
   return true;
 }
 
+void VfioFiles::note_copy(int fd, int copy) {
+  if (copy < 0 || copy >= kTrackedDescriptors || functions_.empty()) return;
+  ino_t inode =
+      owns(fd) ? descriptors_[static_cast<size_t>(fd)].load(std::memory_order_relaxed) : 0;
+  descriptors_[static_cast<size_t>(copy)].store(inode, std::memory_order_relaxed);
+}
+
 VfioFiles::Descriptor* VfioFiles::descriptor_of(int fd) {
   if (!owns(fd)) return nullptr;
   auto found = files_.find(descriptors_[static_cast<size_t>(fd)].load(std::memory_order_relaxed));

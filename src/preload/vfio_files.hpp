@@ -43,6 +43,9 @@ class VfioFiles {
   int note_open(int fd, const DeviceFile& node);
   // Whether `fd` is one of the emulation's descriptors: a container, a group or a device.
   bool owns(int fd);
+  // After the program made `copy` from `fd` (dup(), dup2(), dup3(), fcntl(F_DUPFD...)): `copy`
+  // is the emulation's when `fd` is.
+  void note_copy(int fd, int copy);
 
   // The emulated system calls on such a descriptor: 0 (or the ioctl's result) or -1 with errno.
   // `pc` is the program's call, for the trace.
