@@ -65,6 +65,7 @@ const std::string kDriverOutput =
     "unknown request again: Inappropriate ioctl for device\n"
     "msi-x vectors: 0\n"
     "reset: 0\n"
+    "a copy of the descriptor: 2 vendor 1b36, 0 9 regions\n"
     "dma map: 0\n"
     "dma map again: File exists\n"
     "dma unmap half: Invalid argument\n"

@@ -3,9 +3,9 @@
  * its status, the container and the IOMMU; the device descriptor, its info, its config and BAR0
  * regions; config space read and written with pread/pwrite; BAR0 mapped, and also read and
  * written with pread/pwrite at the region's offset (refused while memory decoding is off); a
- * DMA mapping made and undone; interrupt info, a reset; and requests the kernel refuses. Run by
- * tests/e2e/vfio_test.cpp under `mmiotrace record --pci MODEL:driver=vfio-pci@BDF` for two
- * functions: `vfio_driver BDF BDF`. */
+ * DMA mapping made and undone; interrupt info, a reset, a copy of the device descriptor; and
+ * requests the kernel refuses. Run by tests/e2e/vfio_test.cpp under `mmiotrace record --pci
+ * MODEL:driver=vfio-pci@BDF` for two functions: `vfio_driver BDF BDF`. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/vfio.h>
@@ -167,6 +167,14 @@ int main(int argc, char** argv) {
   ioctl(first, VFIO_DEVICE_GET_IRQ_INFO, &irq);
   printf("msi-x vectors: %u\n", irq.count);
   printf("reset: %s\n", result(ioctl(first, VFIO_DEVICE_RESET)));
+  int copy = fcntl(first, F_DUPFD_CLOEXEC, 100);
+  uint16_t vendor = 0;
+  ssize_t got = pread(copy, &vendor, 2, (off_t)VFIO_PCI_CONFIG_REGION_INDEX << 40);
+  struct vfio_device_info info = {.argsz = sizeof(info)};
+  int answer = ioctl(copy, VFIO_DEVICE_GET_INFO, &info);
+  printf("a copy of the descriptor: %zd vendor %04x, %s %u regions\n", got, vendor, result(answer),
+         info.num_regions);
+  close(copy);
 
   void* memory = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   struct vfio_iommu_type1_dma_map map = {.argsz = sizeof(map),
