@@ -64,6 +64,8 @@ const std::string kDriverOutput =
     "unknown request: Inappropriate ioctl for device\n"
     "unknown request again: Inappropriate ioctl for device\n"
     "msi-x vectors: 0\n"
+    "trigger the request interrupt: 0\n"
+    "trigger an msi-x vector: Invalid argument\n"
     "reset: 0\n"
     "a copy of the descriptor: 2 vendor 1b36, 0 9 regions\n"
     "dma map: 0\n"
@@ -182,12 +184,14 @@ TEST(VfioTest, AUserSpaceDriverDrivesTwoFunctionsThroughVfioAndIsTraced) {
     EXPECT_EQ(std::count(config.begin(), config.end(), line), 1) << line << " (preadv)";
   }
   std::vector<std::string> vfio = marks(lines, "vfio");
-  ASSERT_EQ(vfio.size(), 4u);
+  ASSERT_EQ(vfio.size(), 5u);
   EXPECT_EQ(vfio[0], "device unimplemented 0x3ba0");
-  EXPECT_EQ(vfio[1], "0000:3a:00.0 reset");
-  EXPECT_TRUE(vfio[2].starts_with("0000:3a:00.0 dma-map 0x100000 0x2000 0x7")) << vfio[2];
-  EXPECT_TRUE(vfio[2].ends_with(" 0x3")) << vfio[2];
-  EXPECT_EQ(vfio[3], "0000:3a:00.0 dma-unmap 0x100000 0x2000");
+  // VFIO_PCI_REQ_IRQ_INDEX, vector 0, one, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER.
+  EXPECT_EQ(vfio[1], "0000:3a:00.0 irqs 0x4 0x0 0x1 0x21");
+  EXPECT_EQ(vfio[2], "0000:3a:00.0 reset");
+  EXPECT_TRUE(vfio[3].starts_with("0000:3a:00.0 dma-map 0x100000 0x2000 0x7")) << vfio[3];
+  EXPECT_TRUE(vfio[3].ends_with(" 0x3")) << vfio[3];
+  EXPECT_EQ(vfio[4], "0000:3a:00.0 dma-unmap 0x100000 0x2000");
 }
 
 // Replay puts both functions back on the bus bound to vfio-pci, and serves the driver's mapped

@@ -3,9 +3,9 @@
  * its status, the container and the IOMMU; the device descriptor, its info, its config and BAR0
  * regions; config space read and written with pread/pwrite; BAR0 mapped, and also read and
  * written with pread/pwrite at the region's offset (refused while memory decoding is off); a
- * DMA mapping made and undone; interrupt info, a reset, a copy of the device descriptor; and
- * requests the kernel refuses. Run by tests/e2e/vfio_test.cpp under `mmiotrace record --pci
- * MODEL:driver=vfio-pci@BDF` for two functions: `vfio_driver BDF BDF`. */
+ * DMA mapping made and undone; interrupt info and settings, a reset, a copy of the device
+ * descriptor; and requests the kernel refuses. Run by tests/e2e/vfio_test.cpp under `mmiotrace
+ * record --pci MODEL:driver=vfio-pci@BDF` for two functions: `vfio_driver BDF BDF`. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/vfio.h>
@@ -166,6 +166,13 @@ int main(int argc, char** argv) {
   struct vfio_irq_info irq = {.argsz = sizeof(irq), .index = VFIO_PCI_MSIX_IRQ_INDEX};
   ioctl(first, VFIO_DEVICE_GET_IRQ_INFO, &irq);
   printf("msi-x vectors: %u\n", irq.count);
+  struct vfio_irq_set irqs = {.argsz = sizeof(irqs),
+                              .flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
+                              .index = VFIO_PCI_REQ_IRQ_INDEX,
+                              .count = 1};
+  printf("trigger the request interrupt: %s\n", result(ioctl(first, VFIO_DEVICE_SET_IRQS, &irqs)));
+  irqs.index = VFIO_PCI_MSIX_IRQ_INDEX;
+  printf("trigger an msi-x vector: %s\n", result(ioctl(first, VFIO_DEVICE_SET_IRQS, &irqs)));
   printf("reset: %s\n", result(ioctl(first, VFIO_DEVICE_RESET)));
   int copy = fcntl(first, F_DUPFD_CLOEXEC, 100);
   uint16_t vendor = 0;
