@@ -1,0 +1,149 @@
+// Running a whole program for a benchmark: in a directory, under a stack limit, with variables
+// added to or taken from its environment and its output in files; what comes back is its wall
+// time, wait status and peak resident memory, and a program still running past its time limit
+// is killed with its process group.
+#pragma once
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mmiotrace::bench {
+
+struct ProcessSpec {
+  std::vector<std::string> argv;
+  std::string directory;  // where it runs
+  std::string out_path;   // its standard output and error go to these files
+  std::string err_path;
+  std::vector<std::pair<std::string, std::string>> set_environment;
+  std::vector<std::string> unset_environment;
+  rlim_t stack_limit = RLIM_INFINITY;  // RLIMIT_STACK's soft limit, set before exec
+  double timeout_seconds = 600;
+};
+
+struct ProcessResult {
+  std::string failed_to_start;  // why it could not be run (empty when it ran)
+  bool timed_out = false;
+  int status = 0;        // as from wait4()
+  double seconds = 0;    // wall time, fork to reaping
+  long max_rss_kib = 0;  // ru_maxrss: the largest resident set among the program and the
+                         // descendants it reaped (not their sum)
+};
+
+inline double monotonic_seconds() {
+  struct timespec time;
+  clock_gettime(CLOCK_MONOTONIC, &time);
+  return static_cast<double>(time.tv_sec) + static_cast<double>(time.tv_nsec) / 1e9;
+}
+
+// "exited 0", "killed by SIGSEGV", "killed by SIGABRT (core dumped)".
+inline std::string describe_wait_status(int status) {
+  if (WIFEXITED(status)) return "exited " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) {
+    const char* name = sigabbrev_np(WTERMSIG(status));
+    std::string text = "killed by " + (name ? "SIG" + std::string(name)
+                                            : "signal " + std::to_string(WTERMSIG(status)));
+    return WCOREDUMP(status) ? text + " (core dumped)" : text;
+  }
+  return "wait status " + std::to_string(status);
+}
+
+// Runs `spec.argv` (found on $PATH) in a process group of its own and waits for it. The child
+// reports a failure to set itself up or to exec through a pipe, as an errno and a step.
+inline ProcessResult run_process(const ProcessSpec& spec) {
+  ProcessResult result;
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) != 0) {
+    result.failed_to_start = std::string("pipe: ") + strerror(errno);
+    return result;
+  }
+  std::vector<char*> args;
+  for (const std::string& arg : spec.argv)
+    args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
+  double start = monotonic_seconds();
+  pid_t child = fork();
+  if (child < 0) {
+    result.failed_to_start = std::string("fork: ") + strerror(errno);
+    close(report[0]);
+    close(report[1]);
+    return result;
+  }
+  if (child == 0) {
+    auto fail = [&](int step) {
+      int error[2] = {errno, step};
+      (void)!write(report[1], error, sizeof(error));
+      _exit(126);
+    };
+    setpgid(0, 0);
+    if (chdir(spec.directory.c_str()) != 0) fail(0);
+    int in = open("/dev/null", O_RDONLY);
+    int out = open(spec.out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = open(spec.err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (in < 0 || out < 0 || err < 0) fail(1);
+    if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) fail(1);
+    struct rlimit stack;
+    getrlimit(RLIMIT_STACK, &stack);
+    stack.rlim_cur = spec.stack_limit;
+    if (setrlimit(RLIMIT_STACK, &stack) != 0) fail(2);
+    for (const std::string& name : spec.unset_environment)
+      unsetenv(name.c_str());
+    for (const auto& [name, value] : spec.set_environment)
+      setenv(name.c_str(), value.c_str(), 1);
+    execvp(args[0], args.data());
+    fail(3);
+  }
+  close(report[1]);
+  int error[2] = {0, 0};
+  ssize_t got;
+  do {
+    got = read(report[0], error, sizeof(error));
+  } while (got < 0 && errno == EINTR);
+  close(report[0]);
+  // The wait, bounded by a pidfd (Linux 5.3); without one, unbounded.
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, child, 0));
+  if (pidfd >= 0) {
+    struct pollfd ready = {pidfd, POLLIN, 0};
+    int waited;
+    do {
+      double left = spec.timeout_seconds - (monotonic_seconds() - start);
+      waited = left > 0 ? poll(&ready, 1, static_cast<int>(left * 1000) + 1) : 0;
+    } while (waited < 0 && errno == EINTR);
+    close(pidfd);
+    if (waited == 0) {
+      result.timed_out = true;
+      kill(-child, SIGKILL);
+    }
+  }
+  // Its end, without reaping it: its process group stays its own until then, so that whatever
+  // of the group outlives it can be killed.
+  siginfo_t ended;
+  while (waitid(P_PID, static_cast<id_t>(child), &ended, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+  }
+  result.seconds = monotonic_seconds() - start;
+  kill(-child, SIGKILL);
+  struct rusage usage = {};
+  while (wait4(child, &result.status, 0, &usage) < 0 && errno == EINTR) {
+  }
+  result.max_rss_kib = usage.ru_maxrss;
+  if (got == sizeof(error)) {
+    static const char* const kSteps[] = {"chdir", "opening its output files",
+                                         "setting RLIMIT_STACK", "exec"};
+    result.failed_to_start = std::string(kSteps[error[1]]) + ": " + strerror(error[0]);
+  }
+  return result;
+}
+
+}  // namespace mmiotrace::bench
