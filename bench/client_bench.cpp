@@ -5,7 +5,9 @@
 // traced processes' MMIOTRACE_STATS lines and traces say, checks that every run did what it
 // does untraced, and judges issue 17's targets as ratios within the run (docs/benchmarks.md §4).
 //   build/bin/client_bench [--quick] [--runs N] [--only NAME[,NAME...]] [--timeout SECONDS]
-//                          [--write-doc FILE]
+//                          [--max-rss MIB] [--write-doc FILE]
+// A run is killed, and reported as failed, past --timeout (1800 s; 60 with --quick) or when one
+// of its processes grows past --max-rss MiB resident (4096).
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -612,6 +614,7 @@ struct Options {
   std::set<std::string> only;
   std::string doc;
   double timeout = 0;  // 0: the default for the mode
+  long rss_limit_mib = 4096;
 };
 
 class Bench {
@@ -718,6 +721,7 @@ class Bench {
     spec.err_path = files_ + "/run.err";
     spec.stack_limit = stack.limit;
     spec.timeout_seconds = timeout();
+    spec.rss_limit_kib = options_.rss_limit_mib * 1024;
     if (mode != Mode::Eager) spec.unset_environment.push_back(kPolicyVariable);
     if (mode == Mode::Untraced) {
       spec.argv = client.command;
@@ -744,6 +748,11 @@ class Bench {
     if (expected != expected_output_.end()) output.expected = &expected->second;
     if (!result.failed_to_start.empty()) {
       measurement.failure = "cannot run it: " + result.failed_to_start;
+    } else if (result.over_rss_kib > 0) {
+      measurement.failure = "one of its processes grew past " +
+                            std::to_string(options_.rss_limit_mib) + " MiB resident (" +
+                            std::to_string(result.over_rss_kib / 1024) + " MiB): killed";
+      measurement.max_rss_kib = result.over_rss_kib;
     } else if (result.timed_out) {
       measurement.failure = "still running after " +
                             std::to_string(static_cast<int>(spec.timeout_seconds)) + " s: killed";
@@ -1113,7 +1122,7 @@ class Bench {
 [[noreturn]] void usage(const char* why) {
   fprintf(stderr,
           "client_bench: %s\nusage: client_bench [--quick] [--runs N] [--only NAME[,NAME...]] "
-          "[--timeout SECONDS] [--write-doc FILE]\n",
+          "[--timeout SECONDS] [--max-rss MIB] [--write-doc FILE]\n",
           why);
   exit(2);
 }
@@ -1143,6 +1152,9 @@ int main(int argc, char** argv) {
     } else if (arg == "--timeout") {
       options.timeout = atof(value().c_str());
       if (options.timeout <= 0) usage("--timeout needs a number of seconds");
+    } else if (arg == "--max-rss") {
+      options.rss_limit_mib = atol(value().c_str());
+      if (options.rss_limit_mib <= 0) usage("--max-rss needs a number of MiB");
     } else if (arg == "--write-doc") {
       options.doc = value();
     } else {

@@ -1,7 +1,7 @@
 // Running a whole program for a benchmark: in a directory, under a stack limit, with variables
 // added to or taken from its environment and its output in files; what comes back is its wall
-// time, wait status and peak resident memory, and a program still running past its time limit
-// is killed with its process group.
+// time, wait status and peak resident memory. A program still running past its time limit, or
+// one of whose processes grows past a resident size, is killed with its process group.
 #pragma once
 
 #include <fcntl.h>
@@ -13,7 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -31,15 +35,17 @@ struct ProcessSpec {
   std::vector<std::string> unset_environment;
   rlim_t stack_limit = RLIM_INFINITY;  // RLIMIT_STACK's soft limit, set before exec
   double timeout_seconds = 600;
+  long rss_limit_kib = 0;  // the resident size no process of it may pass (0: none)
 };
 
 struct ProcessResult {
   std::string failed_to_start;  // why it could not be run (empty when it ran)
   bool timed_out = false;
-  int status = 0;        // as from wait4()
-  double seconds = 0;    // wall time, fork to reaping
-  long max_rss_kib = 0;  // ru_maxrss: the largest resident set among the program and the
-                         // descendants it reaped (not their sum)
+  long over_rss_kib = 0;  // when one of its processes passed the limit: its resident size
+  int status = 0;         // as from wait4()
+  double seconds = 0;     // wall time, fork to reaping
+  long max_rss_kib = 0;   // ru_maxrss: the largest resident set among the program and the
+                          // descendants it reaped (not their sum)
 };
 
 inline double monotonic_seconds() {
@@ -58,6 +64,34 @@ inline std::string describe_wait_status(int status) {
     return WCOREDUMP(status) ? text + " (core dumped)" : text;
   }
   return "wait status " + std::to_string(status);
+}
+
+// The largest resident size among the live processes of process group `group`, in KiB.
+inline long largest_rss_kib(pid_t group) {
+  long largest = 0;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return 0;
+  long page_kib = sysconf(_SC_PAGESIZE) / 1024;
+  while (struct dirent* entry = readdir(proc)) {
+    if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
+    char path[sizeof(entry->d_name) + 16], stat[1024];
+    snprintf(path, sizeof(path), "/proc/%s/stat", entry->d_name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ssize_t length = read(fd, stat, sizeof(stat) - 1);
+    close(fd);
+    if (length <= 0) continue;
+    stat[length] = '\0';
+    // After "PID (COMM) ": state, ppid, pgrp, 18 fields more (vsize last), then rss in pages.
+    const char* fields = strrchr(stat, ')');
+    long pgrp, rss_pages;
+    static const char kFormat[] =
+        " %*c %*s %ld %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %ld";
+    if (fields == nullptr || sscanf(fields + 1, kFormat, &pgrp, &rss_pages) != 2) continue;
+    if (pgrp == group) largest = std::max(largest, rss_pages * page_kib);
+  }
+  closedir(proc);
+  return largest;
 }
 
 // Runs `spec.argv` (found on $PATH) in a process group of its own and waits for it. The child
@@ -112,20 +146,30 @@ inline ProcessResult run_process(const ProcessSpec& spec) {
     got = read(report[0], error, sizeof(error));
   } while (got < 0 && errno == EINTR);
   close(report[0]);
-  // The wait, bounded by a pidfd (Linux 5.3); without one, unbounded.
+  // The wait, through a pidfd (Linux 5.3), bounded in time and, looked at every second, in
+  // memory; without a pidfd, unbounded.
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, child, 0));
   if (pidfd >= 0) {
     struct pollfd ready = {pidfd, POLLIN, 0};
-    int waited;
-    do {
+    for (;;) {
       double left = spec.timeout_seconds - (monotonic_seconds() - start);
-      waited = left > 0 ? poll(&ready, 1, static_cast<int>(left * 1000) + 1) : 0;
-    } while (waited < 0 && errno == EINTR);
-    close(pidfd);
-    if (waited == 0) {
-      result.timed_out = true;
-      kill(-child, SIGKILL);
+      if (left <= 0) {
+        result.timed_out = true;
+        break;
+      }
+      int waited = poll(&ready, 1, static_cast<int>(std::min(left, 1.0) * 1000) + 1);
+      if (waited > 0) break;
+      if (waited < 0 && errno != EINTR) break;
+      if (spec.rss_limit_kib > 0) {
+        long largest = largest_rss_kib(child);
+        if (largest > spec.rss_limit_kib) {
+          result.over_rss_kib = largest;
+          break;
+        }
+      }
     }
+    close(pidfd);
+    if (result.timed_out || result.over_rss_kib > 0) kill(-child, SIGKILL);
   }
   // Its end, without reaping it: its process group stays its own until then, so that whatever
   // of the group outlives it can be killed.
