@@ -1,13 +1,15 @@
 // Whole programs under the tracer: each real client (memtester, sqlite3, fio, LMDB's tools,
-// stress-ng) untraced, with `--no-divert`, in the default mode (the code cache) and in the
-// default mode with MMIOTRACE_CODE_CACHE_POLICY=eager, under an 8 MiB and an unlimited stack,
-// in one run. For each it takes the median wall time, the peak resident memory and what the
-// traced processes' MMIOTRACE_STATS lines and traces say, checks that every run did what it
-// does untraced, and judges issue 17's targets as ratios within the run (docs/benchmarks.md §4).
-//   build/bin/client_bench [--quick] [--runs N] [--only NAME[,NAME...]] [--timeout SECONDS]
-//                          [--max-rss MIB] [--write-doc FILE]
-// A run is killed, and reported as failed, past --timeout (1800 s; 60 with --quick) or when one
-// of its processes grows past --max-rss MiB resident (4096).
+// stress-ng) untraced, with `--no-divert` and in the default mode (the code cache), and with
+// --eager in the default mode with MMIOTRACE_CODE_CACHE_POLICY=eager, under an 8 MiB and an
+// unlimited stack, in one run. For each it takes the wall time (the median of --runs), the peak
+// resident memory and what the traced processes' MMIOTRACE_STATS lines and binary traces say,
+// checks that every run did what it does untraced, flags each client that the default mode runs
+// slower than --no-divert, and judges issue 17's targets as ratios within the run
+// (docs/benchmarks.md §4). Not part of CI: scripts/bench --clients runs it.
+//   build/bin/client_bench [--quick | --small] [--runs N] [--eager] [--only NAME[,NAME...]]
+//                          [--timeout SECONDS] [--max-rss MIB] [--write-doc FILE]
+// A run is killed, and reported as failed, past --timeout (1800 s; 600 with --small, 60 with
+// --quick) or when one of its processes grows past --max-rss MiB resident (4096).
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -353,9 +355,32 @@ std::string no_files(const std::string&) {
   return "";
 }
 
-std::vector<Client> make_clients(bool quick) {
+// The clients' sizes: --quick (the least that runs each client), --small (about a tenth of the
+// full sizes, for a loaded machine), or the full sizes, those issue 17 measured.
+enum class Size { Quick, Small, Full };
+
+const char* size_name(Size size) {
+  switch (size) {
+    case Size::Quick:
+      return "quick";
+    case Size::Small:
+      return "small";
+    case Size::Full:
+      return "full";
+  }
+  return "?";
+}
+
+// The size's pick among three values.
+template <typename T>
+T sized(Size size, T quick, T small, T full) {
+  return size == Size::Quick ? quick : size == Size::Small ? small : full;
+}
+
+std::vector<Client> make_clients(Size size, bool eager) {
   std::vector<Client> clients;
-  const std::string memtester_size = quick ? "4K" : "64K";
+  const bool quick = size == Size::Quick;
+  const std::string memtester_size = sized<std::string>(size, "4K", "8K", "64K");
   clients.push_back({
       .name = "memtester",
       .title = "memtester -p 0 -d /dev/zero " + memtester_size + " 1",
@@ -369,7 +394,7 @@ std::vector<Client> make_clients(bool quick) {
     clients.back().modes = {Mode::Untraced, Mode::Default, Mode::Eager};
   }
 
-  const int rows = quick ? 200 : 20000;
+  const int rows = sized(size, 200, 3000, 20000);
   const std::string create_script = sqlite_create_script(rows);
   clients.push_back({
       .name = "sqlite3-create",
@@ -403,7 +428,7 @@ std::vector<Client> make_clients(bool quick) {
       .check = check_sqlite3,
   });
 
-  const std::string fio_size = quick ? "256k" : "4M";
+  const std::string fio_size = sized<std::string>(size, "256k", "1M", "4M");
   clients.push_back({
       .name = "fio",
       .title = "fio --ioengine=mmap --verify=crc32c, " + fio_size,
@@ -415,7 +440,7 @@ std::vector<Client> make_clients(bool quick) {
       .check = check_fio,
   });
 
-  const int records = quick ? 100 : 20000;
+  const int records = sized(size, 100, 2000, 20000);
   const std::string records_text = lmdb_records(records);
   const std::string dump = lmdb_dump(records_text);
   const std::vector<std::string> lmdb_globs = {"db/data.mdb", "db/lock.mdb"};
@@ -482,7 +507,7 @@ std::vector<Client> make_clients(bool quick) {
   // --temp-path: DIR/tmp-stress-ng-STRESSOR-PID-0/stress-ng-STRESSOR-PID-0-RANDOM (deleted).
   const std::vector<std::string> stress_globs = {"tmp-stress-ng-*/stress-ng-*"};
   const std::string mmap_bytes = quick ? "4K" : "64K";
-  const std::string mmap_ops = quick ? "1" : "2";
+  const std::string mmap_ops = sized<std::string>(size, "1", "1", "2");
   clients.push_back({
       .name = "stress-ng-mmap",
       .title = "stress-ng --mmap 1 --mmap-file --mmap-bytes " + mmap_bytes + " --mmap-ops " +
@@ -494,7 +519,7 @@ std::vector<Client> make_clients(bool quick) {
       .check = check_stress_ng,
   });
   const std::string msync_bytes = "1M";  // its least
-  const std::string msync_ops = quick ? "1" : "200";
+  const std::string msync_ops = sized<std::string>(size, "1", "20", "200");
   clients.push_back({
       .name = "stress-ng-msync",
       .title = "stress-ng --msync 1 --msync-bytes " + msync_bytes + " --msync-ops " + msync_ops +
@@ -508,10 +533,11 @@ std::vector<Client> make_clients(bool quick) {
 
   // Issue 9's measure of the code cache: its trace (5 GB) goes to /dev/null.
   if (!quick) {
+    const std::string divert_size = size == Size::Small ? "64K" : "256K";
     clients.push_back({
         .name = "memtester-divert",
-        .title = "memtester -p 0 -d /dev/zero 256K 1, trace into /dev/null",
-        .command = {"memtester", "-p", "0", "-d", "/dev/zero", "256K", "1"},
+        .title = "memtester -p 0 -d /dev/zero " + divert_size + " 1, trace into /dev/null",
+        .command = {"memtester", "-p", "0", "-d", "/dev/zero", divert_size, "1"},
         .globs = {"/dev/zero"},
         .prepare = no_files,
         .check = check_memtester,
@@ -520,6 +546,10 @@ std::vector<Client> make_clients(bool quick) {
         .target_ratio = 20,
         .target_label = "issue 9's 20×",
     });
+  }
+  if (!eager) {
+    for (Client& client : clients)
+      std::erase(client.modes, Mode::Eager);
   }
   return clients;
 }
@@ -607,8 +637,10 @@ struct Cell {
 
 struct Options {
   std::string invocation;  // the command line, for the report
-  bool quick = false;
-  int runs = 0;  // 0: 3, or 1 with --quick
+  Size size = Size::Full;
+  bool eager = false;  // also run the eager column
+  int runs = 1;
+  bool quick() const { return size == Size::Quick; }
   std::set<std::string> only;
   std::string doc;
   double timeout = 0;  // 0: the default for the mode
@@ -621,7 +653,7 @@ class Bench {
       : options_(options), clients_(std::move(clients)) {
     // --quick measures nothing: one stack limit is enough to check that the clients run.
     stacks_ = {kSmallStack};
-    if (!options.quick) stacks_.push_back(kUnlimitedStack);
+    if (!options.quick()) stacks_.push_back(kUnlimitedStack);
     mmiotrace_ = mmiotrace::bench::mmiotrace_command();
     // The clients' files on tmpfs where there is one: untraced, LMDB's load takes 1.7 s on this
     // virtual machine's disk (200 fsyncs) and 0.05 s on tmpfs. What is measured is the tracer.
@@ -704,7 +736,7 @@ class Bench {
 
   double timeout() const {
     if (options_.timeout > 0) return options_.timeout;
-    return options_.quick ? 60 : 1800;
+    return sized(options_.size, 60.0, 600.0, 1800.0);
   }
 
   Measurement measure(const Client& client, const std::string& template_directory,
@@ -782,7 +814,7 @@ class Bench {
     if (mode == Mode::Untraced && measurement.failure.empty() && output.expected == nullptr) {
       expected_output_[client.name] = output.out;
     }
-    if (!options_.quick) {
+    if (!options_.quick()) {
       fprintf(stderr, "client_bench: %s, %s stack, %s, run %d of %d: %.3f s%s\n",
               client.name.c_str(), stack.name, mode_name(mode), round + 1, options_.runs,
               measurement.seconds, measurement.failure.empty() ? "" : ", FAILED");
@@ -891,6 +923,7 @@ class Bench {
 #else
     text += "unknown";
 #endif
+    if (!options_.eager) return text;
     // Whether the engine knows the eager policy's variable at all.
     std::string library = mmiotrace_.substr(0, mmiotrace_.rfind('/')) + "/../lib/libmmiotrace.so";
     bool knows = read_text(library).find(kPolicyVariable) != std::string::npos;
@@ -913,38 +946,54 @@ class Bench {
         }
       }
     }
-    time_t now = time(nullptr);
-    char date[32];
-    strftime(date, sizeof(date), "%Y-%m-%d", localtime(&now));
-    out += "`" + options_.invocation + "`, " + date + ", on " +
+    out += "`" + options_.invocation + "`, " + started_ + " to " + utc_time() + ", on " +
            std::to_string(sysconf(_SC_NPROCESSORS_ONLN)) + " cores of " + cpu + " (Linux " +
-           host.release + "); " + build_description() + ". Each figure is the median of " +
-           std::to_string(options_.runs) + (options_.runs == 1 ? " run" : " runs") +
+           host.release + "), load average " + load_at_start_ + " at the start and " +
+           load_average() + " at the end; " + build_description() + "; " +
+           size_name(options_.size) + " sizes. Each figure is " +
+           (options_.runs == 1 ? std::string("one run")
+                               : "the median of " + std::to_string(options_.runs) + " runs") +
            "; the ratios are to the untraced run under the same stack limit. The clients' files "
            "are in " +
            fs::path(files_).parent_path().string() + ", the binary traces in " +
            fs::path(traces_).parent_path().string() + ".\n\n";
 
+    const std::string best_other = options_.eager ? "min(--no-divert, eager)" : "--no-divert";
     out +=
         "Targets (issue 17): **A**, sqlite3 create: default at most 8 times untraced; **B**, "
-        "every client: default at most 1.1 times min(--no-divert, eager); **C**: the peak "
+        "every client: default at most 1.1 times " +
+        best_other +
+        "; **C**: the peak "
         "resident memory of every traced run at most the untraced peak + 64 MiB. Issue 9's "
-        "memtester-divert: default at most 20 times untraced. Traps, emulated, cache accesses "
-        "and patched are the default mode's, summed over its processes' MMIOTRACE_STATS lines. "
-        "Peak RSS is wait4's ru_maxrss: the largest process of the tree (`mmiotrace record` "
-        "and its command, when traced).\n\n";
-    out +=
-        "| client | stack | untraced s | --no-divert s | default s | eager s | traps | "
-        "emulated | cache accesses | patched | peak RSS MiB, untraced / traced | targets |\n"
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n";
+        "memtester-divert: default at most 20 times untraced. default / --no-divert is the "
+        "ratio of their times: above 1, **SLOWER**, the default mode loses to --no-divert, a "
+        "regression. Traps, emulated, diverted and cache accesses (the accesses made by "
+        "translated code) are the default mode's, summed over its processes' MMIOTRACE_STATS "
+        "lines. Peak RSS is wait4's ru_maxrss: the largest process of the tree (`mmiotrace "
+        "record` and its command, when traced); traced is the larger of the traced modes'.\n\n";
+    out += std::string("| client | stack | untraced s | --no-divert s | default s | ") +
+           (options_.eager ? "eager s | " : "") +
+           "default / --no-divert | traps | emulated | diverted | cache accesses | peak RSS MiB, "
+           "untraced / traced | targets |\n| --- | --- | ---: | ---: | ---: | " +
+           (options_.eager ? "---: | " : "") + "---: | ---: | ---: | ---: | ---: | ---: | --- |\n";
+    std::vector<std::string> regressions;
     for (const Client& client : clients_) {
       auto preparation = preparation_failures_.find(client.name);
       if (preparation != preparation_failures_.end()) {
-        out += "| " + client.title + " | | **could not be prepared** | | | | | | | | | |\n";
+        out += "| " + client.title + " | | **could not be prepared** | | | | | | | | | |" +
+               (options_.eager ? " |" : "") + "\n";
         continue;
       }
       for (const StackLimit& stack : stacks_)
-        out += summary_row(client, stack);
+        out += summary_row(client, stack, regressions);
+    }
+    out += "\n";
+    if (regressions.empty()) {
+      out += "No client ran slower by default than with --no-divert.\n";
+    } else {
+      out += "**Regressions: the default mode ran slower than --no-divert** for:\n\n";
+      for (const std::string& regression : regressions)
+        out += "- " + regression + "\n";
     }
 
     out +=
@@ -1029,20 +1078,39 @@ class Bench {
     return out;
   }
 
-  std::string summary_row(const Client& client, const StackLimit& stack) const {
+  // A row of the summary; adds to `regressions` when the default mode was slower than
+  // --no-divert.
+  std::string summary_row(const Client& client, const StackLimit& stack,
+                          std::vector<std::string>& regressions) const {
     const Cell* untraced = cell(client, stack, Mode::Untraced);
     const Cell* no_divert = cell(client, stack, Mode::NoDivert);
     const Cell* by_default = cell(client, stack, Mode::Default);
     const Cell* eager = cell(client, stack, Mode::Eager);
     std::string row = "| " + client.title + " | " + stack.name + " | " +
                       time_cell(untraced, nullptr) + " | " + time_cell(no_divert, untraced) +
-                      " | " + time_cell(by_default, untraced) + " | " + time_cell(eager, untraced) +
-                      " | ";
+                      " | " + time_cell(by_default, untraced) + " | ";
+    if (options_.eager) row += time_cell(eager, untraced) + " | ";
+    if (no_divert != nullptr && no_divert->ok() && by_default != nullptr && by_default->ok() &&
+        no_divert->median() > 0) {
+      double ratio = by_default->median() / no_divert->median();
+      char text[32];
+      snprintf(text, sizeof(text), "%.2f", ratio);
+      row += text;
+      if (ratio > 1) {
+        row += " **SLOWER**";
+        regressions.push_back(client.name + ", " + stack.name + " stack: default " +
+                              seconds_text(by_default->median()) + " s, --no-divert " +
+                              seconds_text(no_divert->median()) + " s (" + text + "×)");
+      }
+      row += " | ";
+    } else {
+      row += "– | ";
+    }
     if (by_default != nullptr && by_default->ok()) {
       const Measurement& typical = by_default->typical();
       const EngineStats& stats = typical.stats;
       row += typical.stats_text(stats.traps) + " | " + typical.stats_text(stats.emulated) + " | " +
-             typical.stats_text(stats.cache_accesses) + " | " + typical.stats_text(stats.patched) +
+             typical.stats_text(stats.diverted) + " | " + typical.stats_text(stats.cache_accesses) +
              " | ";
     } else {
       row += "– | – | – | – | ";
@@ -1105,7 +1173,24 @@ class Bench {
     return true;
   }
 
+  static std::string utc_time() {
+    time_t now = time(nullptr);
+    char text[32];
+    strftime(text, sizeof(text), "%Y-%m-%d %H:%M UTC", gmtime(&now));
+    return text;
+  }
+
+  // /proc/loadavg's three averages, "1-minute 5-minute 15-minute".
+  static std::string load_average() {
+    std::istringstream fields(read_text("/proc/loadavg"));
+    std::string one, five, fifteen;
+    fields >> one >> five >> fifteen;
+    return one + " " + five + " " + fifteen;
+  }
+
   const Options options_;
+  const std::string started_ = utc_time();
+  const std::string load_at_start_ = load_average();
   const std::vector<Client> clients_;
   std::vector<StackLimit> stacks_;
   std::string mmiotrace_;
@@ -1119,8 +1204,8 @@ class Bench {
 
 [[noreturn]] void usage(const char* why) {
   fprintf(stderr,
-          "client_bench: %s\nusage: client_bench [--quick] [--runs N] [--only NAME[,NAME...]] "
-          "[--timeout SECONDS] [--max-rss MIB] [--write-doc FILE]\n",
+          "client_bench: %s\nusage: client_bench [--quick | --small] [--runs N] [--eager] "
+          "[--only NAME[,NAME...]] [--timeout SECONDS] [--max-rss MIB] [--write-doc FILE]\n",
           why);
   exit(2);
 }
@@ -1139,7 +1224,11 @@ int main(int argc, char** argv) {
       return argv[++i];
     };
     if (arg == "--quick") {
-      options.quick = true;
+      options.size = Size::Quick;
+    } else if (arg == "--small") {
+      options.size = Size::Small;
+    } else if (arg == "--eager") {
+      options.eager = true;
     } else if (arg == "--runs") {
       options.runs = atoi(value().c_str());
       if (options.runs < 1) usage("--runs needs a number of runs, 1 or more");
@@ -1159,9 +1248,8 @@ int main(int argc, char** argv) {
       usage(("unknown argument '" + arg + "'").c_str());
     }
   }
-  if (options.runs == 0) options.runs = options.quick ? 1 : 3;
   if (!options.doc.empty() && !Bench::doc_has_markers(options.doc)) return 2;
-  std::vector<Client> clients = make_clients(options.quick);
+  std::vector<Client> clients = make_clients(options.size, options.eager);
   if (!options.only.empty()) {
     std::vector<Client> chosen;
     std::string names;
