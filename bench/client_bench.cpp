@@ -1094,7 +1094,7 @@ class Bench {
         no_divert->median() > 0) {
       double ratio = by_default->median() / no_divert->median();
       char text[32];
-      snprintf(text, sizeof(text), "%.2f", ratio);
+      snprintf(text, sizeof(text), "%.3g", ratio);
       row += text;
       if (ratio > 1) {
         row += " **SLOWER**";
