@@ -1,7 +1,9 @@
 // mmiotrace: signal-safe
 // Carrying out a trapped instruction without opening its page (see emulator.hpp).
+#include <algorithm>
 #include <cstring>
 
+#include "core/address_range.hpp"
 #include "core/syscall.hpp"
 #include "x86/emulator.hpp"
 #include "x86/guarded_access.hpp"
@@ -68,6 +70,25 @@ EmulationResult fault_from(EmulationArea& area) {
   result.fault = area.fault;
   area.fault_recorded = false;
   return result;
+}
+
+// The operand of a masked read whose whole width cannot be read (glibc's EVEX string functions
+// read a buffer's tail with a mask, past the end of a file's last page, where the CPU suppresses
+// the fault of every element the mask leaves out): read page by page, a page that cannot be read
+// taken as zeros, which the instruction then leaves out. The page of `fault_address` must read.
+// (An element the mask selects on such a page faults natively but reads as zero here.)
+int read_masked_operand(OperandMemory& memory, uintptr_t address, size_t width,
+                        uintptr_t fault_address, uint8_t* out) {
+  for (size_t done = 0; done < width;) {
+    const uintptr_t at = address + done;
+    const size_t piece = std::min<size_t>(width - done, kPageSize - (at & (kPageSize - 1)));
+    if (memory.read(at, piece, out + done) != kGuardedOk) {
+      if (page_floor(fault_address) == page_floor(at)) return kGuardedFault;
+      std::memset(out + done, 0, piece);
+    }
+    done += piece;
+  }
+  return kGuardedOk;
 }
 
 EmulationResult unsupported(const char* reason) {
@@ -381,7 +402,12 @@ EmulationResult emulate(const CachedInstruction& entry, ucontext_t& uc, uintptr_
   uint8_t* bounce = area.bounce + (address & 63);
   if (reads(kind)) {
     memory.before(AccessKind::Read, address, width, nullptr);
-    if (memory.read(address, width, bounce) != kGuardedOk) return fault_from(area);
+    int read = memory.read(address, width, bounce);
+    if (read != kGuardedOk && plan.masked_read) {
+      area.fault_recorded = false;
+      read = read_masked_operand(memory, address, width, fault_address, bounce);
+    }
+    if (read != kGuardedOk) return fault_from(area);
     memory.after(AccessKind::Read, address, width, bounce);
     if (plan.division && all_zero(bounce, width)) return divide_error(instruction);
   } else {

@@ -61,6 +61,24 @@ bool is_string_instruction(ZydisMnemonic mnemonic, StringOp* op) {
   }
 }
 
+// Whether the instruction reads memory only where a mask selects: an EVEX instruction with a
+// mask register other than k0 (the CPU suppresses the faults of the elements left out), or
+// VMASKMOV/VPMASKMOV.
+bool reads_under_a_mask(const ZydisDecodedInstruction& insn) {
+  switch (insn.mnemonic) {
+    case ZYDIS_MNEMONIC_VMASKMOVPS:
+    case ZYDIS_MNEMONIC_VMASKMOVPD:
+    case ZYDIS_MNEMONIC_VPMASKMOVD:
+    case ZYDIS_MNEMONIC_VPMASKMOVQ:
+      return true;
+    default:
+      break;
+  }
+  return insn.encoding == ZYDIS_INSTRUCTION_ENCODING_EVEX &&
+         insn.avx.mask.mode != ZYDIS_MASK_MODE_DISABLED &&
+         insn.avx.mask.reg != ZYDIS_REGISTER_NONE && insn.avx.mask.reg != ZYDIS_REGISTER_K0;
+}
+
 // Stores whose kind a plain store would lose: non-temporal, masked, direct.
 bool stores_in_its_own_way(ZydisMnemonic mnemonic) {
   switch (mnemonic) {
@@ -159,6 +177,9 @@ void make_plan(const ZydisDecodedInstruction& insn, const ZydisDecodedOperand* o
     if (write_only &&
         ((op.actions & ZYDIS_OPERAND_ACTION_CONDWRITE) || stores_in_its_own_way(insn.mnemonic))) {
       plan->self_store = true;
+    }
+    if ((op.actions & ZYDIS_OPERAND_ACTION_MASK_READ) && reads_under_a_mask(insn)) {
+      plan->masked_read = true;
     }
     if (op.visibility == ZYDIS_OPERAND_VISIBILITY_EXPLICIT) {
       plan->stub[index] = reinterpret_cast<StubFunction>(

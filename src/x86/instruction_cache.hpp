@@ -36,6 +36,9 @@ struct EmulationPlan {
   // A write-only operand that the instruction must write itself (non-temporal, masked and
   // direct stores): the stub runs on the alias for the real store.
   bool self_store = false;
+  // A read the instruction makes only of the elements its mask selects (an EVEX load with a
+  // mask register, VMASKMOV): left-out elements never fault, even past the end of a file.
+  bool masked_read = false;
   GprRef bit_offset;      // BT, BTS, BTR, BTC with a register bit offset
   bool division = false;  // DIV, IDIV: a zero divisor raises SIGFPE as the CPU would
   // String
