@@ -150,6 +150,8 @@ class Normalizer {
       const x86::MemoryOperand& operand = instruction.memory[i];
       bool direction = write ? x86::writes(operand.kind) : x86::reads(operand.kind);
       if (direction && operand.width == width) return;
+      // A text trace writes a wider access as consecutive 8-byte lines.
+      if (direction && width == 8 && operand.width > 8 && operand.width % 8 == 0) return;
     }
     // The kernel's access for a system call the program made: PC is where the call returns.
     std::vector<uint8_t> call = program_.code_at(address - 5);
