@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "analysis/device_registers.hpp"
+#include "analysis/json_text.hpp"
 #include "core/hex_text.hpp"
 #include "trace/markers.hpp"
 
@@ -57,6 +58,48 @@ std::string register_name(RegisterMapSet* register_maps, const MappingSummary& m
     if (!name.empty()) return name;
   }
   return device_register_name(model_map, offset, width);
+}
+
+// `value` as JSON text laid out as nlohmann's dump(indent) lays it out, its strings (and keys)
+// written by append_json_text: nlohmann's own writer throws on bytes that are not UTF-8, which a
+// trace's paths and device names may hold.
+void append_json_value(std::string& out, const nlohmann::json& value, int indent, int depth) {
+  auto new_line = [&](int level) {
+    out += '\n';
+    out.append(static_cast<size_t>(indent * level), ' ');
+  };
+  if (value.is_string()) {
+    out += '"';
+    append_json_text(out, value.get_ref<const std::string&>());
+    out += '"';
+  } else if (value.is_object() && !value.empty()) {
+    out += '{';
+    bool first = true;
+    for (const auto& [key, item] : value.items()) {
+      if (!first) out += ',';
+      first = false;
+      new_line(depth + 1);
+      out += '"';
+      append_json_text(out, key);
+      out += "\": ";
+      append_json_value(out, item, indent, depth + 1);
+    }
+    new_line(depth);
+    out += '}';
+  } else if (value.is_array() && !value.empty()) {
+    out += '[';
+    bool first = true;
+    for (const nlohmann::json& item : value) {
+      if (!first) out += ',';
+      first = false;
+      new_line(depth + 1);
+      append_json_value(out, item, indent, depth + 1);
+    }
+    new_line(depth);
+    out += ']';
+  } else {
+    out += value.dump();  // numbers, booleans, null, {} and []: no strings inside
+  }
 }
 
 }  // namespace
@@ -278,8 +321,10 @@ void write_report_json(const Report& report, Symbolizer& symbolizer, const std::
                        {"unknown", thread.unknown}});
   }
   root["threads"] = std::move(threads);
-  std::string text = root.dump(2);
-  fprintf(out, "%s\n", text.c_str());
+  std::string text;
+  append_json_value(text, root, 2, 0);
+  text += '\n';
+  fwrite(text.data(), 1, text.size(), out);
 }
 
 }  // namespace mmiotrace::analysis

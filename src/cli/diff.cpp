@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <string>
 
+#include "analysis/json_text.hpp"
 #include "analysis/progress.hpp"
 #include "analysis/trace_diff.hpp"
 #include "cli/argument_reader.hpp"
@@ -19,28 +20,11 @@ namespace {
 constexpr int kDiffer = 1;
 constexpr int kTrouble = 2;
 
-std::string json_string(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char escape[8];
-      snprintf(escape, sizeof(escape), "\\u%04x", c);
-      out += escape;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 std::string json_items(const std::vector<analysis::DiffItem>& items) {
   std::string out = "[";
   for (size_t i = 0; i < items.size(); ++i) {
-    out += (i ? "," : "") + std::string("{\"event\":") + json_string(items[i].text) +
-           ",\"position\":" + json_string(items[i].position) + "}";
+    out += (i ? "," : "") + std::string("{\"event\":") + analysis::json_string(items[i].text) +
+           ",\"position\":" + analysis::json_string(items[i].position) + "}";
   }
   return out + "]";
 }
@@ -66,8 +50,9 @@ int diff(const std::string& a_path, const std::string& b_path, bool json, size_t
       printf("{\"difference\":%" PRIu64
              ",\"a_position\":%s,\"b_position\":%s,\"only_in_a\":%s,"
              "\"only_in_b\":%s}\n",
-             hunks, json_string(hunk.a_position).c_str(), json_string(hunk.b_position).c_str(),
-             json_items(hunk.only_in_a).c_str(), json_items(hunk.only_in_b).c_str());
+             hunks, analysis::json_string(hunk.a_position).c_str(),
+             analysis::json_string(hunk.b_position).c_str(), json_items(hunk.only_in_a).c_str(),
+             json_items(hunk.only_in_b).c_str());
       continue;
     }
     printf("@@ %s %s, %s %s @@%s\n", a_path.c_str(), hunk.a_position.c_str(), b_path.c_str(),

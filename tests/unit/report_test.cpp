@@ -152,6 +152,17 @@ TEST(Report, RegistersOfADeviceAreNamedAfterItsModel) {
   EXPECT_EQ(json_of(builder)["mappings"][0]["registers"][1]["register"], "offset 0x3000");
 }
 
+TEST(Report, JsonKeepsBytesThatAreNotUtf8AsReplacementCharacters) {
+  ReportBuilder builder;
+  builder.add(map_event(1, 0, 0x4000));
+  builder.add(mark("device nvme@/dev/fake-\xff\xfe is map 1\n"));
+  builder.add(mark("module 10 0x7f0000000000-0x7f0000001000 0x7f0000000000 /opt/lib\xffx.so\n"));
+  builder.add(access(trace::EventKind::Read, 1, 0x1c, 1, 5, 0x7f0000000010));
+  nlohmann::json json = json_of(builder);  // nlohmann's own writer threw type_error.316 here
+  EXPECT_EQ(json["mappings"][0]["device"], "nvme@/dev/fake-\xef\xbf\xbd\xef\xbf\xbd");
+  EXPECT_NE(json.dump().find("\"lib\xef\xbf\xbdx.so+0x10\""), std::string::npos) << json.dump();
+}
+
 TEST(Report, RegisterMapsNameRegistersBeforeTheDeviceModel) {
   ReportBuilder builder;
   builder.add(map_event(1, 0xfe000000, 0x4000));
