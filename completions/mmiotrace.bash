@@ -10,7 +10,7 @@ _mmiotrace_options() {
     replay) echo "--map --pci-config -o --output --format --help" ;;
     dump) echo "--annotate --model --regs --help" ;;
     convert) echo "--to --format --compress --regs --help" ;;
-    report) echo "--json --regs --help" ;;
+    report) echo "--json --model --regs --help" ;;
     diff) echo "--json --squash-polls --window --help" ;;
     mark) echo "--pid --help" ;;
   esac
@@ -24,7 +24,7 @@ _mmiotrace_takes_value() {
       "record --pci" | \
       "replay --map" | "replay --pci-config" | "replay -o" | "replay --output" | "replay --format" | \
       "dump --model" | "dump --regs" | "convert --to" | "convert --format" | \
-      "convert --regs" | "report --regs" | "diff --window" | "mark --pid")
+      "convert --regs" | "report --model" | "report --regs" | "diff --window" | "mark --pid")
       return 0 ;;
   esac
   return 1
@@ -93,7 +93,7 @@ _mmiotrace_bash() {
       _mmiotrace_files "$cur"
       mapfile -t -O "${#COMPREPLY[@]}" COMPREPLY < <(compgen -W "$_mmiotrace_models" -- "$cur")
       return ;;
-    "dump --model")
+    "dump --model" | "report --model")
       # MAPID=MODEL
       if [[ $cur == *=* ]]; then
         mapfile -t COMPREPLY < <(compgen -P "${cur%%=*}=" -W "$_mmiotrace_models" -- "${cur#*=}")

@@ -41,7 +41,11 @@ void Annotator::write(const trace::Event& event, std::string& out) {
         trace::parse_device_marker({event.text, event.text_length});
     if (device) {
       Mapping& mapping = mappings_[device->map_id];
-      if (!mapping.chosen) mapping.registers = registers_of_device(device->spec);
+      if (!mapping.chosen) {
+        TraceDeviceRegisters named = registers_of_trace_device(device->spec);
+        mapping.registers = named.registers;
+        if (!named.plugin.empty()) unloaded_plugins_[device->map_id] = named.plugin;
+      }
     }
   }
   if (event.kind != trace::EventKind::Read && event.kind != trace::EventKind::Write) {

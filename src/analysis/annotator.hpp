@@ -1,8 +1,8 @@
 // `mmiotrace dump --annotate`: a trace's events as kernel text lines, each R and W line ending
 // in "  ; NAME", the register (and its fields) the access touches, named by the register maps
 // the command was given (register_map_set.hpp), else by the device model the mapping was
-// recorded against (its device marker) or that --model chose (device_registers.hpp). Normal
-// context.
+// recorded against (its device marker: built-in models only) or that --model chose
+// (device_registers.hpp). Normal context.
 #pragma once
 
 #include <map>
@@ -24,6 +24,10 @@ class Annotator {
   // writes wide accesses, each named.
   void write(const trace::Event& event, std::string& out);
 
+  // The plugins the trace's device markers named, by map id, which were not loaded (a trace
+  // never makes mmiotrace load code): their mappings' offsets are named by number.
+  const std::map<int, std::string>& unloaded_plugins() const { return unloaded_plugins_; }
+
  private:
   struct Mapping {
     const mmiotrace_register* registers = nullptr;  // its device's map, or null
@@ -35,6 +39,7 @@ class Annotator {
   std::string name_of(const Mapping* mapping, int map_id, const trace::Event& piece) const;
 
   std::map<int, Mapping> mappings_;
+  std::map<int, std::string> unloaded_plugins_;
   RegisterMapSet& register_maps_;
 };
 

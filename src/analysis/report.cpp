@@ -121,6 +121,8 @@ void ReportBuilder::add(const trace::Event& event) {
       mapping.length = event.length;
       mapping.pid = event.pid;
       mapping.mapped = true;
+      if (auto chosen = chosen_.find(event.map_id); chosen != chosen_.end())
+        mapping.model_registers = chosen->second;
       break;
     }
     case trace::EventKind::Unmap:
@@ -179,7 +181,13 @@ void ReportBuilder::add(const trace::Event& event) {
       std::string_view text(event.text ? event.text : "", event.text_length);
       if (symbolizer_.add_marker(text)) break;
       if (std::optional<trace::DeviceMarker> device = trace::parse_device_marker(text)) {
-        r.mappings[device->map_id].device = std::move(device->spec);
+        MappingSummary& mapping = r.mappings[device->map_id];
+        if (!chosen_.contains(device->map_id)) {
+          TraceDeviceRegisters named = registers_of_trace_device(device->spec);
+          mapping.model_registers = named.registers;
+          if (!named.plugin.empty()) unloaded_plugins_[device->map_id] = named.plugin;
+        }
+        mapping.device = std::move(device->spec);
       }
       break;
     }
@@ -227,7 +235,7 @@ void write_report_text(const Report& report, Symbolizer& symbolizer, const std::
             mapping.device.c_str(), mapping.unmapped ? "" : ", never unmapped");
     fprintf(out, "  %" PRIu64 " accesses to %zu registers\n", mapping.accesses,
             mapping.registers.size());
-    const mmiotrace_register* names = registers_of_device(mapping.device);
+    const mmiotrace_register* names = mapping.model_registers;
     if (register_maps != nullptr) register_maps->mapped(map_id, mapping.phys);
     for (const auto& [offset, reg] : mapping.registers) {
       std::string name = register_name(register_maps, mapping, names, offset, reg.widths);
@@ -283,7 +291,7 @@ void write_report_json(const Report& report, Symbolizer& symbolizer, const std::
                   {"unmapped", mapping.unmapped},
                   {"accesses", mapping.accesses}};
     if (!mapping.device.empty()) entry["device"] = mapping.device;
-    const mmiotrace_register* names = registers_of_device(mapping.device);
+    const mmiotrace_register* names = mapping.model_registers;
     if (register_maps != nullptr) register_maps->mapped(map_id, mapping.phys);
     json registers = json::array();
     for (const auto& [offset, reg] : mapping.registers) {

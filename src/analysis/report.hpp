@@ -13,6 +13,7 @@
 
 #include "analysis/register_map_set.hpp"
 #include "analysis/symbolizer.hpp"
+#include "mmiotrace/device.h"
 #include "trace/event.hpp"
 
 namespace mmiotrace::analysis {
@@ -42,6 +43,9 @@ struct MappingSummary {
   bool mapped = false;    // its MAP is in the trace
   bool unmapped = false;  // and its UNMAP
   std::string device;     // MODEL[:ARGS]@PATH when it is a virtual device's
+  // The registers that name its offsets: --model's choice, else the built-in model its device
+  // marker names; null for none.
+  const mmiotrace_register* model_registers = nullptr;
   uint64_t accesses = 0;
   std::map<uint64_t, RegisterSummary> registers;  // by offset from phys
 };
@@ -69,18 +73,27 @@ struct Report {
 
 class ReportBuilder {
  public:
+  // `chosen`: the register maps of the models --model named, by map id; they win over the
+  // trace's device markers.
+  explicit ReportBuilder(std::map<int, const mmiotrace_register*> chosen = {})
+      : chosen_(std::move(chosen)) {}
   void add(const trace::Event& event);
   const Report& report() const { return report_; }
   Symbolizer& symbolizer() { return symbolizer_; }
+  // The plugins the trace's device markers named, by map id, which were not loaded (a trace
+  // never makes mmiotrace load code): their mappings' offsets are named by number.
+  const std::map<int, std::string>& unloaded_plugins() const { return unloaded_plugins_; }
 
  private:
   Report report_;
   Symbolizer symbolizer_;
+  std::map<int, const mmiotrace_register*> chosen_;
+  std::map<int, std::string> unloaded_plugins_;
 };
 
 // The report for people: totals (UNKNOWN and LOST loudly), then each mapping's registers, then
 // the threads. Register names come from `register_maps` (--regs; null for none; its maps are
-// placed at the mappings' addresses), else from the device model a mapping was recorded against.
+// placed at the mappings' addresses), else from the mapping's model_registers.
 void write_report_text(const Report& report, Symbolizer& symbolizer, const std::string& trace,
                        FILE* out, RegisterMapSet* register_maps = nullptr);
 // The same, as one JSON object (docs/analysis.md), for scripts.

@@ -1,9 +1,10 @@
-// The --device option (see device_option.hpp).
+// The --device and --model options (see device_option.hpp).
 #include "cli/device_option.hpp"
 
 #include <optional>
 
 #include "cli/cli_error.hpp"
+#include "cli/register_map_option.hpp"
 #include "devices/model_catalog.hpp"
 
 namespace mmiotrace::cli {
@@ -30,6 +31,20 @@ std::string checked_device(const std::string& subcommand, const std::string& tex
   }
   model->destroy(device);
   return text;
+}
+
+void add_model_choice(const std::string& subcommand, const std::string& value,
+                      std::map<int, const mmiotrace_register*>& chosen) {
+  auto split = split_map_id(value);
+  if (!split) {
+    throw CliError(kExitUsage, subcommand + ": --model '" + devices::printable(value) +
+                                   "' is not MAPID=MODEL (a map id from the trace's MAP lines, "
+                                   "and a model name or plugin path)");
+  }
+  std::string error;
+  const mmiotrace_device_model* model = devices::find_model(split->second, &error);
+  if (model == nullptr) throw CliError(kExitBadDevice, subcommand + ": " + error);
+  chosen[split->first] = model->registers;
 }
 
 }  // namespace mmiotrace::cli

@@ -7,29 +7,19 @@
 #include <map>
 
 #include "analysis/annotator.hpp"
+#include "analysis/device_registers.hpp"
 #include "analysis/progress.hpp"
 #include "analysis/register_map_set.hpp"
 #include "cli/argument_reader.hpp"
 #include "cli/cli_error.hpp"
+#include "cli/device_option.hpp"
 #include "cli/register_map_option.hpp"
 #include "cli/subcommands.hpp"
-#include "devices/model_catalog.hpp"
 #include "trace/text_format.hpp"
 #include "trace/trace_reader.hpp"
 #include "trace/trace_writer.hpp"
 
 namespace mmiotrace::cli {
-
-namespace {
-
-const mmiotrace_device_model* model_named(const std::string& name) {
-  std::string error;
-  const mmiotrace_device_model* model = devices::find_model(name, &error);
-  if (model == nullptr) throw CliError(kExitBadDevice, "dump: " + error);
-  return model;
-}
-
-}  // namespace
 
 int run_dump(const Arguments& arguments) {
   ArgumentReader reader("dump", arguments);
@@ -40,13 +30,7 @@ int run_dump(const Arguments& arguments) {
     if (reader.take_flag("--annotate")) {
       annotate = true;
     } else if (auto model = reader.take_value("--model")) {
-      auto split = split_map_id(*model);
-      if (!split) {
-        throw CliError(kExitUsage, "dump: --model '" + *model +
-                                       "' is not MAPID=MODEL (a map id from the trace's MAP "
-                                       "lines, and a model name or plugin path)");
-      }
-      chosen[split->first] = model_named(split->second)->registers;
+      add_model_choice("dump", *model, chosen);
       annotate = true;
     } else if (auto regs = reader.take_value("--regs")) {
       add_register_map("dump", *regs, register_maps);
@@ -88,6 +72,10 @@ int run_dump(const Arguments& arguments) {
     if (fflush(stdout) != 0 || ferror(stdout)) {
       throw CliError(kExitCannotWriteTrace,
                      std::string("dump: cannot write standard output: ") + strerror(errno));
+    }
+    if (!annotator.unloaded_plugins().empty()) {
+      fprintf(stderr, "mmiotrace: dump: %s\n",
+              analysis::unloaded_plugins_warning(annotator.unloaded_plugins()).c_str());
     }
   } catch (const trace::TraceReadError& error) {
     throw CliError(kExitBadTrace, std::string("dump: ") + error.what());

@@ -2,11 +2,14 @@
 // scripts. Streams the trace: memory follows the registers it touches, not its length.
 // (Declared in subcommands.hpp, with the other subcommands.)
 #include <cstdio>
+#include <map>
 
+#include "analysis/device_registers.hpp"
 #include "analysis/progress.hpp"
 #include "analysis/report.hpp"
 #include "cli/argument_reader.hpp"
 #include "cli/cli_error.hpp"
+#include "cli/device_option.hpp"
 #include "cli/register_map_option.hpp"
 #include "cli/subcommands.hpp"
 #include "trace/trace_reader.hpp"
@@ -17,9 +20,12 @@ int run_report(const Arguments& arguments) {
   ArgumentReader reader("report", arguments);
   bool json = false;
   analysis::RegisterMapSet register_maps;
+  std::map<int, const mmiotrace_register*> chosen;
   while (reader.at_option()) {
     if (reader.take_flag("--json")) {
       json = true;
+    } else if (auto model = reader.take_value("--model")) {
+      add_model_choice("report", *model, chosen);
     } else if (auto regs = reader.take_value("--regs")) {
       add_register_map("report", *regs, register_maps);
     } else {
@@ -32,7 +38,7 @@ int run_report(const Arguments& arguments) {
     throw CliError(kExitUsage, "report: one trace at a time; see 'mmiotrace report --help'");
   }
   std::string path = files.empty() ? "-" : files[0];
-  analysis::ReportBuilder builder;
+  analysis::ReportBuilder builder(chosen);
   try {
     auto input = trace::TraceReader::open(path);
     analysis::Progress progress("reading " + path, input->file_size());
@@ -43,6 +49,10 @@ int run_report(const Arguments& arguments) {
     }
   } catch (const trace::TraceReadError& error) {
     throw CliError(kExitBadTrace, std::string("report: ") + error.what());
+  }
+  if (!builder.unloaded_plugins().empty()) {
+    fprintf(stderr, "mmiotrace: report: %s\n",
+            analysis::unloaded_plugins_warning(builder.unloaded_plugins()).c_str());
   }
   if (json) {
     analysis::write_report_json(builder.report(), builder.symbolizer(), path, stdout,

@@ -86,15 +86,23 @@ std::vector<const mmiotrace_device_model*> builtin_models() {
   return {&kRegfileModel, &kNvmeModel, &kUart16550Model};
 }
 
-const mmiotrace_device_model* find_model(const std::string& name_or_path, std::string* error) {
-  std::string names;
+bool names_plugin(const std::string& name) {
+  return name.find('/') != std::string::npos || ends_with(name, ".so");
+}
+
+const mmiotrace_device_model* find_builtin_model(const std::string& name) {
   for (const mmiotrace_device_model* model : builtin_models()) {
-    if (name_or_path == model->name) return model;
+    if (name == model->name) return model;
+  }
+  return nullptr;
+}
+
+const mmiotrace_device_model* find_model(const std::string& name_or_path, std::string* error) {
+  if (const mmiotrace_device_model* model = find_builtin_model(name_or_path)) return model;
+  if (names_plugin(name_or_path)) return load_plugin(name_or_path, error);
+  std::string names;
+  for (const mmiotrace_device_model* model : builtin_models())
     names += (names.empty() ? "" : ", ") + std::string(model->name);
-  }
-  if (name_or_path.find('/') != std::string::npos || ends_with(name_or_path, ".so")) {
-    return load_plugin(name_or_path, error);
-  }
   return fail(error, "no device model '" + name_or_path + "' (built in: " + names +
                          "; or the path of a plugin .so)");
 }

@@ -20,10 +20,19 @@ std::string printable(std::string_view text);
 // regfile, nvme, uart16550, in that order.
 std::vector<const mmiotrace_device_model*> builtin_models();
 
+// Whether `name` is a plugin's path rather than a built-in model's name: it contains '/' or
+// ends in ".so".
+bool names_plugin(const std::string& name);
+
+// A built-in model by name; nullptr for anything else, a plugin's path included (nothing is
+// loaded): what a trace may name (docs/devices.md).
+const mmiotrace_device_model* find_builtin_model(const std::string& name);
+
 // A built-in model by name, or a plugin: a name that contains '/' or ends in ".so" is
 // dlopen()ed (RTLD_NOW | RTLD_LOCAL, never closed) and its mmiotrace_device_model() called; the
 // table must have this mmiotrace's ABI version and create, destroy, size, read, write and reset.
-// nullptr with a one-line reason in `error` otherwise.
+// nullptr with a one-line reason in `error` otherwise. Only for a name a person gave on the
+// command line or in the environment of a recording: a trace never chooses code to load.
 const mmiotrace_device_model* find_model(const std::string& name_or_path, std::string* error);
 
 // `MODEL[:ARGS]@PATH`, as given to `--device`.

@@ -9,8 +9,11 @@
 
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+
+#include "analysis/device_registers.hpp"
 
 namespace mmiotrace::analysis {
 namespace {
@@ -150,6 +153,31 @@ TEST(Report, RegistersOfADeviceAreNamedAfterItsModel) {
   EXPECT_NE(text.find(" offset 0x3000 "), std::string::npos) << text;
   EXPECT_EQ(json_of(builder)["mappings"][0]["registers"][0]["register"], "CSTS");
   EXPECT_EQ(json_of(builder)["mappings"][0]["registers"][1]["register"], "offset 0x3000");
+}
+
+TEST(Report, APluginThatTheTraceNamesIsNotLoaded) {
+  bool loaded_before = dlopen(MMIOTRACE_TEST_DEVICE_PLUGIN, RTLD_NOW | RTLD_NOLOAD) != nullptr;
+  ReportBuilder builder;
+  builder.add(map_event(1, 0, 0x1000));
+  builder.add(
+      mark(std::string("device ") + MMIOTRACE_TEST_DEVICE_PLUGIN + "@/dev/fake is map 1\n"));
+  builder.add(access(trace::EventKind::Read, 1, 0x0, 1, 5, 0x1));
+  EXPECT_EQ(builder.unloaded_plugins(),
+            (std::map<int, std::string>{{1, MMIOTRACE_TEST_DEVICE_PLUGIN}}));
+  EXPECT_EQ(json_of(builder)["mappings"][0]["registers"][0]["register"], "offset 0x0");
+  if (!loaded_before) {
+    EXPECT_EQ(dlopen(MMIOTRACE_TEST_DEVICE_PLUGIN, RTLD_NOW | RTLD_NOLOAD), nullptr)
+        << "a trace's device marker loaded the plugin";
+  }
+}
+
+TEST(Report, AModelChosenForAMapWinsOverTheTracesMarker) {
+  const mmiotrace_register* uart = registers_of_trace_device("uart16550@/dev/ttyS9").registers;
+  ReportBuilder builder({{1, uart}});
+  builder.add(map_event(1, 0, 0x1000));
+  builder.add(mark("device nvme@/dev/fake-nvme is map 1\n"));
+  builder.add(access(trace::EventKind::Read, 1, 0x5, 1, 5, 0x1));
+  EXPECT_EQ(json_of(builder)["mappings"][0]["registers"][0]["register"], "LSR");
 }
 
 TEST(Report, JsonKeepsBytesThatAreNotUtf8AsReplacementCharacters) {
