@@ -1,17 +1,13 @@
 // `mmiotrace convert`: converts a trace between the kernel's text format and the binary format,
 // or into a timeline that ui.perfetto.dev and chrome://tracing open (docs/timeline.md).
 // (Declared in subcommands.hpp, with the other subcommands.)
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <optional>
 
 #include "analysis/perfetto_writer.hpp"
 #include "analysis/progress.hpp"
 #include "cli/argument_reader.hpp"
 #include "cli/cli_error.hpp"
+#include "cli/output_file.hpp"
 #include "cli/register_map_option.hpp"
 #include "cli/subcommands.hpp"
 #include "trace/trace_reader.hpp"
@@ -87,13 +83,12 @@ int run_convert(const Arguments& arguments) {
   }
   try {
     auto input = trace::TraceReader::open(in);
-    int fd =
-        out == "-" ? dup(1) : open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-      throw CliError(kExitCannotWriteTrace,
-                     "convert: cannot write '" + out + "': " + strerror(errno));
-    }
-    const std::string out_name = out == "-" ? "standard output" : out;
+    // A new file, put in place once it is whole: OUT may be IN (`convert X X`), and a failure
+    // leaves what OUT was.
+    OutputFile output_file("convert: cannot write", out, OutputFile::Previous::Replaced);
+    output_file.remove_on_interrupt();
+    int fd = output_file.take_descriptor();
+    const std::string& out_name = output_file.name();
     analysis::Progress progress("converting " + in, input->file_size());
     trace::Event event;
     if (!format) {
@@ -104,6 +99,7 @@ int run_convert(const Arguments& arguments) {
         progress.update(input->bytes_read());
       }
       timeline.finish();
+      output_file.commit();
       return 0;
     }
     auto output = trace::TraceWriter::create(fd, out_name, *format, compression);
@@ -112,6 +108,7 @@ int run_convert(const Arguments& arguments) {
       progress.update(input->bytes_read());
     }
     output->close();
+    output_file.commit();
   } catch (const trace::TraceReadError& error) {
     throw CliError(kExitBadTrace, std::string("convert: ") + error.what());
   } catch (const trace::TraceWriteError& error) {

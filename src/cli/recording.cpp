@@ -26,6 +26,7 @@
 #include "cli/cli_error.hpp"
 #include "cli/command_check.hpp"
 #include "cli/marker_socket.hpp"
+#include "cli/output_file.hpp"
 #include "cli/recording.hpp"
 #include "cli/shim_library.hpp"
 #include "core/monotonic_clock.hpp"
@@ -43,18 +44,10 @@ namespace {
 // Rings of the trace buffer: one per thread that records, at most.
 constexpr uint32_t kRings = 1024;
 
-std::unique_ptr<trace::TraceWriter> open_output(const RecordOptions& options) {
-  int fd = options.output == "-"
-               ? fcntl(1, F_DUPFD_CLOEXEC, 3)
-               : open(options.output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    throw CliError(kExitCannotWriteTrace,
-                   "cannot write the trace to '" + options.output + "': " + strerror(errno));
-  }
+std::unique_ptr<trace::TraceWriter> open_output(OutputFile& output, const RecordOptions& options) {
   try {
-    return trace::TraceWriter::create(fd,
-                                      options.output == "-" ? "standard output" : options.output,
-                                      options.format, options.compression);
+    return trace::TraceWriter::create(output.take_descriptor(), output.name(), options.format,
+                                      options.compression);
   } catch (const trace::TraceWriteError& error) {
     throw CliError(kExitCannotWriteTrace, error.what());
   }
@@ -118,7 +111,10 @@ class Recording {
  public:
   explicit Recording(const RecordOptions& options) : options_(options) {
     library_ = find_shim_library();
-    writer_ = open_output(options_);
+    // Under a temporary name until the command has started: a command that cannot run leaves
+    // the previous trace as it was.
+    output_.emplace("cannot write the trace to", options_.output, OutputFile::Previous::KeptOld);
+    writer_ = open_output(*output_, options_);
     for (const std::string& line : pci_device_lines(options_.pci, options_.globs, sysfs_root())) {
       trace::Event device;
       device.kind = trace::EventKind::PciDevice;
@@ -139,6 +135,7 @@ class Recording {
 
   RecordingOutcome run() {
     pid_t child = start_command();
+    put_output_in_place();
     g_child = child;
     child_exit_fd_ = open_pidfd(child);
     // Like system(): a terminal's ^C and ^\ reach the program, which decides; termination
@@ -267,6 +264,19 @@ class Recording {
     return child;
   }
 
+  // The trace takes its name (the previous one kept as NAME.old) now that the command runs. When
+  // it cannot, the recording goes on under the temporary name, which a message gives.
+  void put_output_in_place() {
+    try {
+      output_->commit();
+    } catch (const CliError& error) {
+      fprintf(stderr, "mmiotrace: %s; the trace goes on in '%s'\n", error.what(),
+              output_->temporary_path().c_str());
+      written_to_ = output_->temporary_path();
+      output_->keep_temporary();
+    }
+  }
+
   // In the child: tells the parent why the command could not start.
   [[noreturn]] static void fail_exec(int error_pipe, int error) {
     (void)!write(error_pipe, &error, sizeof(error));
@@ -379,7 +389,7 @@ class Recording {
     }
     if (isatty(2) && options_.output != "-" && failed_writer_ == nullptr) {
       fprintf(stderr, "mmiotrace: trace written to %s; read it with: mmiotrace dump %s\n",
-              options_.output.c_str(), options_.output.c_str());
+              written_to_.c_str(), written_to_.c_str());
     }
   }
 
@@ -454,6 +464,8 @@ class Recording {
 
   const RecordOptions& options_;
   std::string library_;
+  std::optional<OutputFile> output_;
+  std::string written_to_ = options_.output;  // where the trace is, for the last message
   std::unique_ptr<trace::TraceWriter> writer_;
   trace::TraceBuffer buffer_;
   std::unique_ptr<trace::TraceDrainer> drainer_;
@@ -508,8 +520,17 @@ std::string incomplete_trace_message(const std::string& command, const Recording
 }
 
 void check_traceable(const std::string& command) {
-  if (std::optional<std::string> program = find_command(command);
-      program && is_statically_linked(*program)) {
+  // Before anything is made or written; exec would say the same (start_command()).
+  std::optional<std::string> program = find_command(command);
+  if (!program) {
+    throw CliError(kExitCommandNotFound, "cannot run '" + command + "': " + strerror(ENOENT));
+  }
+  if (access(program->c_str(), X_OK) != 0) {
+    int error = errno;
+    throw CliError(error == ENOENT ? kExitCommandNotFound : kExitCannotExecute,
+                   "cannot run '" + command + "': " + strerror(error));
+  }
+  if (is_statically_linked(*program)) {
     throw CliError(kExitStaticProgram,
                    "'" + *program +
                        "' is statically linked, and the tracer reaches programs only through "

@@ -49,7 +49,8 @@ void choose_output_format(RecordOptions& options, std::optional<trace::TraceForm
 // Runs the command and writes its trace. Throws CliError when it cannot start.
 RecordingOutcome run_recording(const RecordOptions& options);
 
-// Refuses a command the shim cannot reach (statically linked). Throws CliError.
+// Refuses, before anything is written, a command that cannot run (not found, not executable) or
+// that the shim cannot reach (statically linked). Throws CliError.
 void check_traceable(const std::string& command);
 
 // Ends mmiotrace the way the traced program ended: returns its exit status, or kills mmiotrace
