@@ -38,9 +38,9 @@ int run_mark(const Arguments& arguments) {
     text += (text.empty() ? "" : " ") + word;
   text += "\n";
 
-  std::string directory = marker_socket_directory();
+  std::vector<std::string> directories = marker_socket_directories();
   if (pid == 0) {
-    std::vector<int> running = listening_recordings(directory);
+    std::vector<int> running = listening_recordings(directories);
     if (running.empty()) {
       throw CliError(kExitNoRecording,
                      "mark: no recording of yours is running; start one with "
@@ -55,7 +55,7 @@ int run_mark(const Arguments& arguments) {
     }
     pid = running[0];
   }
-  std::string path = marker_socket_path(directory, pid);
+  std::string path = find_marker_socket(directories, pid);
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_un address = {};
   address.sun_family = AF_UNIX;

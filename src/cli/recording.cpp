@@ -44,6 +44,11 @@ namespace {
 // Rings of the trace buffer: one per thread that records, at most.
 constexpr uint32_t kRings = 1024;
 
+// `mmiotrace mark` connections served at once, and how long one may take to send its marker
+// (the client waits 5 s for the answer).
+constexpr size_t kMaxMarkerConnections = 16;
+constexpr uint64_t kMarkerPatienceNs = 4'000'000'000;
+
 std::unique_ptr<trace::TraceWriter> open_output(OutputFile& output, const RecordOptions& options) {
   try {
     return trace::TraceWriter::create(output.take_descriptor(), output.name(), options.format,
@@ -131,6 +136,9 @@ class Recording {
   ~Recording() {
     for (const std::string& path : socket_paths_)
       unlink(path.c_str());
+    for (const MarkerConnection& connection : marker_connections_)
+      close(connection.fd);
+    if (socket_directory_.made_for_one) rmdir(socket_directory_.path.c_str());
   }
 
   RecordingOutcome run() {
@@ -217,18 +225,38 @@ class Recording {
     }
     marker_read_ = ends[0];
     marker_write_ = ends[1];  // kept open here too: the pipe never reads as closed
-    socket_directory_ = marker_socket_directory();
+    listen_for_markers();
+  }
+
+  // The socket `mmiotrace mark` connects to. Without one (no directory or socket can be made),
+  // the recording goes on without markers from outside, and says so.
+  void listen_for_markers() {
+    std::string path;
+    try {
+      socket_directory_ = make_marker_socket_directory();
+      path = marker_socket_path(socket_directory_.path, getpid());
+    } catch (const CliError& error) {
+      fprintf(stderr, "mmiotrace: %s; 'mmiotrace mark' cannot reach this recording\n",
+              error.what());
+      return;
+    }
+    if (!socket_directory_.warning.empty())
+      fprintf(stderr, "mmiotrace: %s\n", socket_directory_.warning.c_str());
     listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     struct sockaddr_un address = {};
     address.sun_family = AF_UNIX;
-    std::string path = marker_socket_path(socket_directory_, getpid());
     snprintf(address.sun_path, sizeof(address.sun_path), "%s", path.c_str());
     unlink(path.c_str());
-    if (listen_fd_ < 0 ||
+    if (listen_fd_ < 0 || path.size() >= sizeof(address.sun_path) ||
         bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
         listen(listen_fd_, 8) != 0) {
-      throw CliError(kExitCannotTrace,
-                     "cannot listen for markers on '" + path + "': " + strerror(errno));
+      fprintf(stderr,
+              "mmiotrace: cannot listen for markers on '%s': %s; 'mmiotrace mark' cannot reach "
+              "this recording\n",
+              path.c_str(), strerror(errno));
+      if (listen_fd_ >= 0) close(listen_fd_);
+      listen_fd_ = -1;
+      return;
     }
     socket_paths_.push_back(path);
   }
@@ -259,8 +287,10 @@ class Recording {
                      "cannot run '" + options_.command[0] + "': " + strerror(exec_error));
     }
     // The command's pid names the marker socket too.
-    std::string link = marker_socket_path(socket_directory_, child);
-    if (symlink(socket_paths_[0].c_str(), link.c_str()) == 0) socket_paths_.push_back(link);
+    if (!socket_paths_.empty()) {
+      std::string link = marker_socket_path(socket_directory_.path, child);
+      if (symlink(socket_paths_[0].c_str(), link.c_str()) == 0) socket_paths_.push_back(link);
+    }
     return child;
   }
 
@@ -344,6 +374,8 @@ class Recording {
     std::vector<pollfd> fds = {
         {wakeup_fd_, POLLIN, 0}, {marker_read_, POLLIN, 0}, {listen_fd_, POLLIN, 0}};
     if (child_exit_fd_ >= 0) fds.push_back({child_exit_fd_, POLLIN, 0});
+    for (const MarkerConnection& connection : marker_connections_)
+      fds.push_back({connection.fd, POLLIN, 0});
     struct timespec timeout = sys::timespec_of_ns(wait_ns);
     ppoll(fds.data(), fds.size(), &timeout, nullptr);
     uint64_t count;
@@ -356,7 +388,7 @@ class Recording {
     try {
       drainer_->drain(*writer_);
       read_marker_pipe();
-      accept_marker_connections();
+      serve_marker_connections();
     } catch (const trace::TraceWriteError& error) {
       give_up_writing(error);
     }
@@ -433,32 +465,55 @@ class Recording {
     }
   }
 
-  // `mmiotrace mark`: one connection per marker, from this user only; answered "ok".
-  void accept_marker_connections() {
+  // `mmiotrace mark`: one connection per marker, from this user only, which sends its text and
+  // shuts its side; answered "ok". Connections are read as their bytes come, between drains: a
+  // client that sends nothing holds one of kMaxMarkerConnections places for kMarkerPatienceNs at
+  // most, never the drain.
+  void serve_marker_connections() {
+    uint64_t now = monotonic_ns();
+    accept_marker_connections(now);
+    for (size_t i = 0; i < marker_connections_.size();) {
+      MarkerConnection& connection = marker_connections_[i];
+      bool done = false;
+      char chunk[4096];
+      ssize_t got;
+      while ((got = read(connection.fd, chunk, sizeof(chunk))) > 0) {
+        connection.text.append(chunk, static_cast<size_t>(got));
+        if (connection.text.size() > trace::kMaxTextLength) break;
+      }
+      if (got == 0 || connection.text.size() > trace::kMaxTextLength) {
+        done = true;
+        if (!connection.text.empty()) {
+          add_marker(connection.text);
+          (void)!send(connection.fd, "ok\n", 3, MSG_NOSIGNAL);
+        }
+      } else if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        done = true;
+      } else if (now - connection.since_ns > kMarkerPatienceNs) {
+        done = true;  // it never finished: no marker
+      }
+      if (done) {
+        close(connection.fd);
+        marker_connections_.erase(marker_connections_.begin() + static_cast<long>(i));
+      } else {
+        ++i;
+      }
+    }
+  }
+
+  void accept_marker_connections(uint64_t now) {
+    if (listen_fd_ < 0) return;
     for (;;) {
-      int connection = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (connection < 0) return;
+      int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (fd < 0) return;
       struct ucred peer = {};
       socklen_t length = sizeof(peer);
-      if (getsockopt(connection, SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0 ||
-          peer.uid != getuid()) {
-        close(connection);
+      if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0 || peer.uid != getuid() ||
+          marker_connections_.size() >= kMaxMarkerConnections) {
+        close(fd);
         continue;
       }
-      struct timeval timeout = {1, 0};
-      setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-      std::string text;
-      char chunk[1024];
-      ssize_t got;
-      while (text.size() <= trace::kMaxTextLength &&
-             (got = read(connection, chunk, sizeof(chunk))) > 0) {
-        text.append(chunk, static_cast<size_t>(got));
-      }
-      if (!text.empty()) {
-        add_marker(text);
-        (void)!write(connection, "ok\n", 3);
-      }
-      close(connection);
+      marker_connections_.push_back({fd, now, {}});
     }
   }
 
@@ -473,8 +528,14 @@ class Recording {
   int wakeup_fd_ = -1;
   int marker_read_ = -1;
   int marker_write_ = -1;
-  int listen_fd_ = -1;
-  std::string socket_directory_;
+  int listen_fd_ = -1;  // -1: no marker socket
+  MarkerSocketDirectory socket_directory_;
+  struct MarkerConnection {
+    int fd;
+    uint64_t since_ns;
+    std::string text;
+  };
+  std::vector<MarkerConnection> marker_connections_;
   std::vector<std::string> socket_paths_;
   std::string pending_marker_;
   int child_exit_fd_ = -1;  // readable once the command has exited; -1 once it is reaped

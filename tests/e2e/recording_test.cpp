@@ -4,6 +4,9 @@
 // and says what it lost; the tools that read traces refuse bad ones plainly.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -284,6 +287,94 @@ TEST_F(RecordingTest, MarkersFromTheProgramAndFromOutsideAreInTheTrace) {
             "W 4 T 1 0x0 0x2 PC PID\n"
             "MARK T from outside\n"
             "W 4 T 1 0x0 0x3 PC PID\n");
+}
+
+// Connects to a recording's marker socket and sends nothing: -1 when it cannot.
+int connect_silently(const std::string& socket_path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un address = {};
+  address.sun_family = AF_UNIX;
+  snprintf(address.sun_path, sizeof(address.sun_path), "%s", socket_path.c_str());
+  if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0)
+    return fd;
+  if (fd >= 0) close(fd);
+  return -1;
+}
+
+TEST_F(RecordingTest, ASilentMarkerClientDoesNotStallTheRecording) {
+  std::string runtime = path("runtime");
+  ASSERT_EQ(mkdir(runtime.c_str(), 0700), 0);
+  std::vector<std::string> environment = {"XDG_RUNTIME_DIR=" + runtime};
+  int pid =
+      start_program({MMIOTRACE_COMMAND, "record", "-o", path("trace.txt"), "--trace",
+                     directory_.path() + "/*.reg", "--", kPrograms + "/markers", directory_.path()},
+                    directory_.path(), environment);
+  ASSERT_TRUE(wait_for_file(path("ready"), 10));
+  // Clients that connect and never send: the recorder used to wait 1 s for each, one after the
+  // other, draining nothing meanwhile, before it took the next connection.
+  std::string socket_path = runtime + "/mmiotrace/" + std::to_string(pid) + ".sock";
+  std::vector<int> silent;
+  for (int i = 0; i < 6; ++i) {
+    int fd = connect_silently(socket_path);
+    ASSERT_GE(fd, 0) << socket_path;
+    silent.push_back(fd);
+  }
+  auto start = std::chrono::steady_clock::now();
+  ProgramResult marked = run_program(
+      {MMIOTRACE_COMMAND, "mark", "--pid", std::to_string(pid), "past", "the", "silent", "ones"},
+      directory_.path(), environment);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(describe_status(marked.status), "exited 0") << marked.err;
+  EXPECT_LT(seconds, 2.0) << "mark waited behind the silent clients";
+  std::ofstream(path("go")) << "go";
+  ProgramResult recorded = finish_program(pid, directory_.path());
+  for (int fd : silent)
+    close(fd);
+  ASSERT_EQ(describe_status(recorded.status), "exited 0") << recorded.err;
+  EXPECT_NE(read_file(path("trace.txt")).find(" past the silent ones\n"), std::string::npos);
+}
+
+TEST_F(RecordingTest, AMarkerDirectoryTakenByAnotherDoesNotStopTheRecording) {
+  // What another user can make before this one does, when $XDG_RUNTIME_DIR is unset:
+  // /tmp/mmiotrace-UID, theirs or open to all.
+  std::string runtime = path("runtime");
+  ASSERT_EQ(mkdir(runtime.c_str(), 0755), 0);
+  ASSERT_EQ(mkdir((runtime + "/mmiotrace").c_str(), 0777), 0);
+  ASSERT_EQ(chmod((runtime + "/mmiotrace").c_str(), 0777), 0);
+  if (geteuid() == 0) {
+    ASSERT_EQ(chown((runtime + "/mmiotrace").c_str(), 65534, 65534), 0);
+  }
+  std::vector<std::string> environment = {"XDG_RUNTIME_DIR=" + runtime};
+  int pid =
+      start_program({MMIOTRACE_COMMAND, "record", "-o", path("trace.txt"), "--trace",
+                     directory_.path() + "/*.reg", "--", kPrograms + "/markers", directory_.path()},
+                    directory_.path(), environment);
+  ASSERT_TRUE(wait_for_file(path("ready"), 10));
+  // (Elsewhere: run_program() would take the recording's stderr file.)
+  std::string elsewhere = path("elsewhere");
+  ASSERT_EQ(mkdir(elsewhere.c_str(), 0700), 0);
+  ProgramResult marked =
+      run_program({MMIOTRACE_COMMAND, "mark", "from", "outside"}, elsewhere, environment);
+  EXPECT_EQ(describe_status(marked.status), "exited 0") << marked.err;
+  std::ofstream(path("go")) << "go";
+  ProgramResult recorded = finish_program(pid, directory_.path());
+  ASSERT_EQ(describe_status(recorded.status), "exited 0") << recorded.err;
+  EXPECT_NE(recorded.err.find("is not a private directory of yours; listening for markers in '" +
+                              runtime + "/mmiotrace."),
+            std::string::npos)
+      << recorded.err;
+  EXPECT_NE(read_file(path("trace.txt")).find(" from outside\n"), std::string::npos);
+  // Its own directory goes with it.
+  ProgramResult listed = run_program({"ls", runtime}, directory_.path());
+  EXPECT_EQ(listed.out, "mmiotrace\n");
+
+  // Where no socket can be made at all, the recording goes on without one.
+  ProgramResult nowhere =
+      run_program({MMIOTRACE_COMMAND, "record", "-o", path("nowhere.txt"), "--", "true"},
+                  directory_.path(), {"XDG_RUNTIME_DIR=" + path("no/such/directory")});
+  EXPECT_EQ(describe_status(nowhere.status), "exited 0") << nowhere.err;
+  EXPECT_NE(nowhere.err.find("'mmiotrace mark' cannot reach this recording"), std::string::npos)
+      << nowhere.err;
 }
 
 // Runs until_killed under `record` (with `options`), kills it with `signo` once it has made some
