@@ -104,6 +104,61 @@ TEST_F(AnalysisCommandsTest, ReportJsonCountsWhatDumpShows) {
   EXPECT_EQ(report["mappings"][0]["device"], "nvme@/dev/fake-nvme");
 }
 
+// A trace names a plugin in its device marker, as the traced program can make it do
+// (mmiotrace_mark()): reading the trace loads no code; naming the plugin with --model does.
+TEST_F(AnalysisCommandsTest, ATraceNeverMakesMmiotraceLoadAPlugin) {
+  write("plugin.txt", std::string("VERSION 20070824\n"
+                                  "MAP 1.000000 1 0xfe000000 0x7f0000000000 0x1000 0x0 77\n"
+                                  "MARK 1.000001 device ") +
+                          HOSTILE_PLUGIN +
+                          "@/dev/fake is map 1\n"
+                          "R 4 1.000002 1 0xfe000000 0x1234abcd 0x401000 77\n");
+  std::string ran = path("plugin-ran");
+  std::vector<std::string> environment = {"HOSTILE_PLUGIN_RAN=" + ran};
+  for (std::vector<std::string> command :
+       {std::vector<std::string>{"dump", "--annotate", path("plugin.txt")},
+        std::vector<std::string>{"report", path("plugin.txt")},
+        std::vector<std::string>{"report", "--json", path("plugin.txt")},
+        std::vector<std::string>{"convert", path("plugin.txt"), path("plugin.json")}}) {
+    command.insert(command.begin(), MMIOTRACE_COMMAND);
+    ProgramResult result = run_program(command, directory_->path(), environment);
+    EXPECT_EQ(describe_status(result.status), "exited 0") << command[1] << ": " << result.err;
+    EXPECT_NE(access(ran.c_str(), F_OK), 0) << command[1] << " loaded the plugin the trace names";
+  }
+  ProgramResult dumped = run_program({MMIOTRACE_COMMAND, "dump", "--annotate", path("plugin.txt")},
+                                     directory_->path(), environment);
+  EXPECT_NE(dumped.out.find("  ; offset 0x0\n"), std::string::npos) << dumped.out;
+  EXPECT_EQ(dumped.err, std::string("mmiotrace: dump: map 1 was recorded against a plugin device "
+                                    "model, which mmiotrace does not load when a trace names it: "
+                                    "registers left unnamed; to load it and name them, add "
+                                    "--model 1=") +
+                            HOSTILE_PLUGIN + "\n");
+  // What the test would see if it were loaded: a person names it.
+  ProgramResult named = run_program({MMIOTRACE_COMMAND, "report", "--model",
+                                     std::string("1=") + HOSTILE_PLUGIN, path("plugin.txt")},
+                                    directory_->path(), environment);
+  EXPECT_EQ(describe_status(named.status), "exited 118") << named.err;  // it has no model
+  EXPECT_EQ(access(ran.c_str(), F_OK), 0);
+}
+
+// Bytes that are not UTF-8 in a trace's paths and texts: every JSON output stays valid JSON.
+TEST_F(AnalysisCommandsTest, JsonOutputsStayValidWithBytesThatAreNotUtf8) {
+  write("bytes.txt",
+        "VERSION 20070824\n"
+        "MARK 1.000000 module 77 0x400000-0x402000 0x400000 /opt/\xff\xfe/driver\n"
+        "MAP 1.000000 1 0xfe000000 0x7f0000000000 0x1000 0x0 77\n"
+        "MARK 1.000001 device nvme@/dev/fake-\xff is map 1\n"
+        "MARK 1.000002 phase \xc0\xaf one\n"
+        "R 4 1.000003 1 0xfe00001c 0x1 0x401000 77\n");
+  ProgramResult report = mmiotrace({"report", "--json", path("bytes.txt")});
+  ASSERT_EQ(describe_status(report.status), "exited 0") << report.err;  // was 70, type_error.316
+  json parsed = json::parse(report.out);
+  EXPECT_EQ(parsed["mappings"][0]["device"], "nvme@/dev/fake-\xef\xbf\xbd");
+  ProgramResult timeline = mmiotrace({"convert", path("bytes.txt"), path("bytes.json")});
+  ASSERT_EQ(describe_status(timeline.status), "exited 0") << timeline.err;
+  EXPECT_NO_THROW(json::parse(read_file(path("bytes.json"))));
+}
+
 TEST_F(AnalysisCommandsTest, DiffExitsLikeDiff) {
   // Two runs poll CSTS a different number of times (the model's ready delay against the
   // scheduler): --squash-polls counts a run of equal reads as one.
