@@ -8,10 +8,10 @@ _mmiotrace_options() {
     record) echo "-o --output --format --compress -t --trace --strategy --no-divert --no-patch
                   --drop --buffer-size -d --device --pci --pci-only --help" ;;
     replay) echo "--map --pci-config -o --output --format --help" ;;
-    dump) echo "--annotate --model --regs --help" ;;
-    convert) echo "--to --format --compress --regs --help" ;;
-    report) echo "--json --model --regs --help" ;;
-    diff) echo "--json --squash-polls --window --help" ;;
+    dump) echo "--annotate --model --regs --strict --help" ;;
+    convert) echo "--to --format --compress --regs --strict --help" ;;
+    report) echo "--json --model --regs --strict --help" ;;
+    diff) echo "--json --squash-polls --window --strict --help" ;;
     mark) echo "--pid --help" ;;
   esac
 }

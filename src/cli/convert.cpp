@@ -10,6 +10,7 @@
 #include "cli/output_file.hpp"
 #include "cli/register_map_option.hpp"
 #include "cli/subcommands.hpp"
+#include "cli/trace_input.hpp"
 #include "trace/trace_reader.hpp"
 #include "trace/trace_writer.hpp"
 
@@ -19,6 +20,7 @@ int run_convert(const Arguments& arguments) {
   ArgumentReader reader("convert", arguments);
   std::string format_name;
   bool compress = false;
+  bool strict = false;
   analysis::RegisterMapSet register_maps;
   while (reader.at_option()) {
     if (auto format = reader.take_value("--format")) {
@@ -27,6 +29,8 @@ int run_convert(const Arguments& arguments) {
       format_name = *target;
     } else if (reader.take_flag("--compress")) {
       compress = true;
+    } else if (reader.take_flag("--strict")) {
+      strict = true;
     } else if (auto regs = reader.take_value("--regs")) {
       add_register_map("convert", *regs, register_maps);
     } else {
@@ -82,7 +86,7 @@ int run_convert(const Arguments& arguments) {
     compression = trace::TraceCompression::Zstd;
   }
   try {
-    auto input = trace::TraceReader::open(in);
+    auto input = trace::TraceReader::open(in, trace_read_options("convert", strict));
     // A new file, put in place once it is whole: OUT may be IN (`convert X X`), and a failure
     // leaves what OUT was.
     OutputFile output_file("convert: cannot write", out, OutputFile::Previous::Replaced);

@@ -11,6 +11,7 @@
 #include "cli/argument_reader.hpp"
 #include "cli/cli_error.hpp"
 #include "cli/subcommands.hpp"
+#include "cli/trace_input.hpp"
 #include "trace/trace_reader.hpp"
 
 namespace mmiotrace::cli {
@@ -30,9 +31,9 @@ std::string json_items(const std::vector<analysis::DiffItem>& items) {
 }
 
 int diff(const std::string& a_path, const std::string& b_path, bool json, size_t window,
-         bool squash) {
-  auto a = trace::TraceReader::open(a_path);
-  auto b = trace::TraceReader::open(b_path);
+         bool squash, bool strict) {
+  auto a = trace::TraceReader::open(a_path, trace_read_options("diff", strict));
+  auto b = trace::TraceReader::open(b_path, trace_read_options("diff", strict));
   const trace::TraceReader& a_reader = *a;
   analysis::Progress progress("comparing " + a_path, a_reader.file_size());
   analysis::TraceDiff differ(std::move(a), std::move(b), window, 4, squash);
@@ -87,12 +88,15 @@ int run_diff(const Arguments& arguments) {
     ArgumentReader reader("diff", arguments);
     bool json = false;
     bool squash = false;
+    bool strict = false;
     size_t window = 2000;
     while (reader.at_option()) {
       if (reader.take_flag("--json")) {
         json = true;
       } else if (reader.take_flag("--squash-polls")) {
         squash = true;
+      } else if (reader.take_flag("--strict")) {
+        strict = true;
       } else if (auto value = reader.take_value("--window")) {
         char* end = nullptr;
         unsigned long number = strtoul(value->c_str(), &end, 10);
@@ -111,7 +115,7 @@ int run_diff(const Arguments& arguments) {
     if (files.size() != 2) {
       throw CliError(kTrouble, "diff: two traces to compare; usage: mmiotrace diff A B");
     }
-    return diff(files[0], files[1], json, window, squash);
+    return diff(files[0], files[1], json, window, squash, strict);
   } catch (const trace::TraceReadError& error) {
     throw CliError(kTrouble, std::string("diff: ") + error.what());
   } catch (const CliError& error) {

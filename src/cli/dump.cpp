@@ -15,6 +15,7 @@
 #include "cli/device_option.hpp"
 #include "cli/register_map_option.hpp"
 #include "cli/subcommands.hpp"
+#include "cli/trace_input.hpp"
 #include "trace/text_format.hpp"
 #include "trace/trace_reader.hpp"
 #include "trace/trace_writer.hpp"
@@ -24,11 +25,14 @@ namespace mmiotrace::cli {
 int run_dump(const Arguments& arguments) {
   ArgumentReader reader("dump", arguments);
   bool annotate = false;
+  bool strict = false;
   std::map<int, const mmiotrace_register*> chosen;
   analysis::RegisterMapSet register_maps;
   while (reader.at_option()) {
     if (reader.take_flag("--annotate")) {
       annotate = true;
+    } else if (reader.take_flag("--strict")) {
+      strict = true;
     } else if (auto model = reader.take_value("--model")) {
       add_model_choice("dump", *model, chosen);
       annotate = true;
@@ -45,28 +49,39 @@ int run_dump(const Arguments& arguments) {
     throw CliError(kExitUsage, "dump: one trace at a time; see 'mmiotrace dump --help'");
   std::string path = files.empty() ? "-" : files[0];
   try {
-    auto input = trace::TraceReader::open(path);
+    auto input = trace::TraceReader::open(path, trace_read_options("dump", strict));
     analysis::Progress progress("reading " + path, input->file_size());
     trace::Event event;
     if (!annotate) {
       auto output =
           trace::TraceWriter::create(dup(1), "standard output", trace::TraceFormat::Text, false);
-      while (input->next(event)) {
-        output->write_event(event);
-        progress.update(input->bytes_read());
+      try {
+        while (input->next(event)) {
+          output->write_event(event);
+          progress.update(input->bytes_read());
+        }
+      } catch (const trace::TraceReadError&) {
+        output->close();  // the lines before the one that stops dump are printed
+        throw;
       }
       output->close();
       return 0;
     }
     analysis::Annotator annotator(chosen, register_maps);
     std::string out(trace::kTextVersionLine);
-    while (input->next(event)) {
-      annotator.write(event, out);
-      progress.update(input->bytes_read());
-      if (out.size() > (1 << 16)) {
-        if (fwrite(out.data(), 1, out.size(), stdout) != out.size()) break;
-        out.clear();
+    try {
+      while (input->next(event)) {
+        annotator.write(event, out);
+        progress.update(input->bytes_read());
+        if (out.size() > (1 << 16)) {
+          if (fwrite(out.data(), 1, out.size(), stdout) != out.size()) break;
+          out.clear();
+        }
       }
+    } catch (const trace::TraceReadError&) {
+      fwrite(out.data(), 1, out.size(), stdout);
+      fflush(stdout);
+      throw;
     }
     fwrite(out.data(), 1, out.size(), stdout);
     if (fflush(stdout) != 0 || ferror(stdout)) {

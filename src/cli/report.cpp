@@ -12,6 +12,7 @@
 #include "cli/device_option.hpp"
 #include "cli/register_map_option.hpp"
 #include "cli/subcommands.hpp"
+#include "cli/trace_input.hpp"
 #include "trace/trace_reader.hpp"
 
 namespace mmiotrace::cli {
@@ -19,6 +20,7 @@ namespace mmiotrace::cli {
 int run_report(const Arguments& arguments) {
   ArgumentReader reader("report", arguments);
   bool json = false;
+  bool strict = false;
   analysis::RegisterMapSet register_maps;
   std::map<int, const mmiotrace_register*> chosen;
   while (reader.at_option()) {
@@ -26,6 +28,8 @@ int run_report(const Arguments& arguments) {
       json = true;
     } else if (auto model = reader.take_value("--model")) {
       add_model_choice("report", *model, chosen);
+    } else if (reader.take_flag("--strict")) {
+      strict = true;
     } else if (auto regs = reader.take_value("--regs")) {
       add_register_map("report", *regs, register_maps);
     } else {
@@ -40,7 +44,7 @@ int run_report(const Arguments& arguments) {
   std::string path = files.empty() ? "-" : files[0];
   analysis::ReportBuilder builder(chosen);
   try {
-    auto input = trace::TraceReader::open(path);
+    auto input = trace::TraceReader::open(path, trace_read_options("report", strict));
     analysis::Progress progress("reading " + path, input->file_size());
     trace::Event event;
     while (input->next(event)) {

@@ -9,7 +9,9 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <sstream>
 #include <string_view>
@@ -97,23 +99,28 @@ class ByteSource {
     return size;
   }
 
-  enum class Line { End, Whole, Unended };
+  enum class Line { End, Whole, Unended, TooLong };
   // The next line without its newline: Whole, or Unended when the bytes end without one (End:
-  // nothing left). Throws for an overlong line.
-  Line read_line(std::string& line, uint64_t line_number) {
+  // nothing left); TooLong (the line consumed, its first kMaxLine bytes kept) when it is longer
+  // than kMaxLine bytes.
+  Line read_line(std::string& line) {
     line.clear();
+    bool too_long = false;
     for (;;) {
       std::string_view available = peek(4096);
-      if (available.empty()) return line.empty() ? Line::End : Line::Unended;
+      if (available.empty()) {
+        if (too_long) return Line::TooLong;
+        return line.empty() ? Line::End : Line::Unended;
+      }
       size_t newline = available.find('\n');
       size_t take = newline == std::string_view::npos ? available.size() : newline;
       line.append(available.substr(0, take));
       skip(newline == std::string_view::npos ? take : take + 1);
       if (line.size() > kMaxLine) {
-        throw TraceReadError(name_ + ": line " + std::to_string(line_number) + ": longer than " +
-                             std::to_string(kMaxLine) + " bytes");
+        line.resize(kMaxLine);
+        too_long = true;
       }
-      if (newline != std::string_view::npos) return Line::Whole;
+      if (newline != std::string_view::npos) return too_long ? Line::TooLong : Line::Whole;
     }
   }
 
@@ -315,31 +322,145 @@ class XzInput final : public DecompressingInput {
   bool ended_ = false;
 };
 
+// --- Lenient reading ----------------------------------------------------------------------------
+
+// Why a line or record is not read.
+enum class Problem {
+  UnknownRecord,  // not a record of the format: a marker's text after a newline, a wrapped line
+  OldLspci,       // an LSPCI line of the first mmiotrace logs (PCIDEV lines replaced them)
+  Malformed,      // a record with a field missing, malformed or left over
+  OutOfRange,     // a value its field cannot hold
+  TooLong,        // longer than mmiotrace keeps
+  UnknownVersion,
+  CutShort,  // the last line or record, or the compressed data, ends before it should
+  Count,
+};
+
+// "N unknown records", "1 value out of range"...
+std::string count_of(Problem problem, uint64_t count) {
+  const bool one = count == 1;
+  const char* what = "";
+  switch (problem) {
+    case Problem::UnknownRecord:
+      what = one ? "unknown record" : "unknown records";
+      break;
+    case Problem::OldLspci:
+      what = one ? "old LSPCI line" : "old LSPCI lines";
+      break;
+    case Problem::Malformed:
+      what = one ? "malformed record" : "malformed records";
+      break;
+    case Problem::OutOfRange:
+      what = one ? "value out of range" : "values out of range";
+      break;
+    case Problem::TooLong:
+      what = "too long";
+      break;
+    case Problem::UnknownVersion:
+      what = "of an unknown version";
+      break;
+    case Problem::CutShort:
+      what = "cut short";
+      break;
+    case Problem::Count:
+      break;
+  }
+  return std::to_string(count) + " " + what;
+}
+
+// A line or record that a lenient reader skips (a strict one throws TraceReadError instead).
+struct SkippedRecord {
+  Problem problem;
+  std::string message;  // "FILE: line N: what", as the TraceReadError would say
+  bool ends_reading;    // nothing after it can be read: the events before it are the trace
+};
+
+// What a lenient reader skipped: it warns at the first of each kind, and sums up once at the end.
+class SkipTally {
+ public:
+  SkipTally(std::string name, const ReadOptions& options, const char* unit)
+      : name_(std::move(name)), warn_(options.warn), unit_(unit) {
+    if (!warn_) {
+      warn_ = [](const std::string& message) {
+        std::fprintf(stderr, "mmiotrace: warning: %s\n", message.c_str());
+      };
+    }
+  }
+  void skip(const SkippedRecord& skipped, const char* what_follows = "skipped") {
+    auto index = static_cast<size_t>(skipped.problem);
+    if (counts_[index]++ == 0) {
+      warn_(skipped.message + " (" + what_follows + "; --strict refuses the trace)");
+    }
+  }
+  // Once, at the end of the trace.
+  void finish() {
+    if (finished_) return;
+    finished_ = true;
+    uint64_t total = 0;
+    std::string kinds;
+    for (size_t i = 0; i < counts_.size(); ++i) {
+      if (counts_[i] == 0) continue;
+      total += counts_[i];
+      kinds += (kinds.empty() ? "" : ", ") + count_of(static_cast<Problem>(i), counts_[i]);
+    }
+    if (total == 0) return;
+    warn_(name_ + ": " + std::to_string(total) + " " + unit_ + (total == 1 ? "" : "s") +
+          " not read (" + kinds + ")");
+  }
+
+ private:
+  std::string name_;
+  std::function<void(const std::string&)> warn_;
+  const char* unit_;
+  std::array<uint64_t, static_cast<size_t>(Problem::Count)> counts_ = {};
+  bool finished_ = false;
+};
+
 // --- The kernel's text format -------------------------------------------------------------
 
 class TextTraceReader final : public TraceReader {
  public:
-  explicit TextTraceReader(std::unique_ptr<ByteSource> source) : source_(std::move(source)) {}
+  TextTraceReader(std::unique_ptr<ByteSource> source, const ReadOptions& options)
+      : source_(std::move(source)),
+        strict_(options.strict),
+        skipped_(source_->name(), options, "line") {}
   TraceFormat format() const override { return TraceFormat::Text; }
 
   bool next(Event& event) override {
     for (;;) {
-      ByteSource::Line got = source_->read_line(line_, ++line_number_);
-      if (got == ByteSource::Line::End) {
-        if (!source_->problem().empty()) fail_plainly(source_->problem());
+      ByteSource::Line got = source_->read_line(line_);
+      ++line_number_;
+      try {
+        if (got == ByteSource::Line::End) {
+          if (!source_->problem().empty()) fail_plainly(Problem::CutShort, source_->problem());
+          skipped_.finish();
+          return false;
+        }
+        if (got == ByteSource::Line::Unended) {
+          // A line the file ends in the middle of, whose last field may be cut: not read.
+          fail_plainly(Problem::CutShort,
+                       source_->problem().empty()
+                           ? "the trace ends in the middle of this line (it has no newline): \"" +
+                                 escape_bytes(line_.substr(0, 80)) + "\""
+                           : source_->problem());
+        }
+        if (got == ByteSource::Line::TooLong) {
+          fail(Problem::TooLong, "a line longer than " + std::to_string(kMaxLine) + " bytes");
+        }
+        if (!line_.empty() && line_.back() == '\r') line_.pop_back();
+        if (line_.empty()) continue;
+        position_ = 0;
+        if (parse(event)) return true;
+      } catch (const SkippedRecord& skipped) {
+        if (!skipped.ends_reading) {
+          skipped_.skip(skipped);
+          continue;
+        }
+        // The end of what can be read: the events before it are all there is.
+        skipped_.skip(skipped, "the trace is read up to there");
+        skipped_.finish();
         return false;
       }
-      if (got == ByteSource::Line::Unended) {
-        // A line the file ends in the middle of, whose last field may be cut: not read.
-        fail_plainly(source_->problem().empty()
-                         ? "the trace ends in the middle of this line (it has no newline): \"" +
-                               escape_bytes(line_.substr(0, 80)) + "\""
-                         : source_->problem());
-      }
-      if (!line_.empty() && line_.back() == '\r') line_.pop_back();
-      if (line_.empty()) continue;
-      position_ = 0;
-      if (parse(event)) return true;
     }
   }
   std::string position() const override { return "line " + std::to_string(line_number_); }
@@ -347,12 +468,22 @@ class TextTraceReader final : public TraceReader {
   uint64_t file_size() const override { return source_->file_size(); }
 
  private:
-  [[noreturn]] void fail_plainly(const std::string& what) const {
-    throw TraceReadError(source_->name() + ": line " + std::to_string(line_number_) + ": " + what);
+  // The line cannot be read: the trace is refused (strict) or the line skipped.
+  [[noreturn]] void fail_plainly(Problem problem, const std::string& what) const {
+    std::string message = source_->name() + ": line " + std::to_string(line_number_) + ": " + what;
+    if (strict_) throw TraceReadError(message);
+    throw SkippedRecord{problem, std::move(message), problem == Problem::CutShort};
   }
   // A malformed line: what is wrong with it, and its start (escaped: it may hold any bytes).
-  [[noreturn]] void fail(const std::string& what) const {
-    fail_plainly(what + " in \"" + escape_bytes(line_.substr(0, 80)) + "\"");
+  [[noreturn]] void fail(Problem problem, const std::string& what) const {
+    fail_plainly(problem, what + " in \"" + escape_bytes(line_.substr(0, 80)) + "\"");
+  }
+  [[noreturn]] void fail(const std::string& what) const { fail(Problem::Malformed, what); }
+  // A text longer than the binary format, and so every writer, keeps: never cut silently.
+  [[noreturn]] void too_long(const char* what, size_t size) const {
+    fail(Problem::TooLong, std::string("a ") + what + " of " + std::to_string(size) +
+                               " bytes, longer than the " + std::to_string(kMaxTextLength) +
+                               " mmiotrace keeps");
   }
 
   std::string_view token(const char* what) {
@@ -371,13 +502,16 @@ class TextTraceReader final : public TraceReader {
       word.remove_prefix(2);
     }
     uint64_t value = 0;
-    if (word.empty() || word.size() > (base == 16 ? 16u : 20u)) fail(std::string("bad ") + what);
+    if (word.empty()) fail(std::string("bad ") + what);
     for (char c : word) {
       int digit = c >= '0' && c <= '9'   ? c - '0'
                   : c >= 'a' && c <= 'f' ? c - 'a' + 10
                   : c >= 'A' && c <= 'F' ? c - 'A' + 10
                                          : 99;
       if (digit >= base) fail(std::string("bad ") + what);
+      if (value > (UINT64_MAX - static_cast<uint64_t>(digit)) / static_cast<uint64_t>(base)) {
+        fail(Problem::OutOfRange, std::string(what) + " out of range");
+      }
       value = value * static_cast<uint64_t>(base) + static_cast<uint64_t>(digit);
     }
     return value;
@@ -387,15 +521,33 @@ class TextTraceReader final : public TraceReader {
     std::string_view word = token(what);
     bool negative = !word.empty() && word[0] == '-';
     if (negative) word.remove_prefix(1);
-    int64_t value = static_cast<int64_t>(number(word, 10, what));
+    uint64_t magnitude = number(word, 10, what);
+    if (magnitude > (negative ? uint64_t{1} << 31 : (uint64_t{1} << 31) - 1)) {
+      fail(Problem::OutOfRange, std::string(what) + " out of range");
+    }
+    int64_t value = static_cast<int64_t>(magnitude);
     return negative ? -value : value;
+  }
+  // A map id: positive, as the kernel and mmiotrace number mappings; `unknown_allowed`: or -1,
+  // the kernel's id for an access or an unmap of a mapping it did not see made.
+  int32_t map_id(bool unknown_allowed) {
+    int64_t id = signed_decimal("map id");
+    if (id < 1 && !(unknown_allowed && id == kUnknownMapId)) {
+      fail(Problem::OutOfRange, "map id out of range (" + std::to_string(id) + ")");
+    }
+    return static_cast<int32_t>(id);
   }
   uint64_t timestamp() {
     std::string_view word = token("time");
     size_t dot = word.find('.');
     if (dot == std::string_view::npos || word.size() - dot - 1 != 6) fail("bad time");
-    return number(word.substr(0, dot), 10, "time") * 1000000000ull +
-           number(word.substr(dot + 1), 10, "time") * 1000ull;
+    uint64_t seconds = number(word.substr(0, dot), 10, "time");
+    uint64_t fraction_ns = number(word.substr(dot + 1), 10, "time") * 1000ull;
+    if (seconds > UINT64_MAX / 1000000000ull ||
+        seconds * 1000000000ull > UINT64_MAX - fraction_ns) {
+      fail(Problem::OutOfRange, "time out of range");
+    }
+    return seconds * 1000000000ull + fraction_ns;
   }
   void end_of_line() {
     while (position_ < line_.size() && line_[position_] == ' ')
@@ -409,12 +561,13 @@ class TextTraceReader final : public TraceReader {
     if (kind == "VERSION") {
       std::string_view version = token("version");
       if (version != "20070824") {
-        fail("a text trace of version " + escape_bytes(version) +
-             ", but this reader knows version 20070824");
+        fail(Problem::UnknownVersion, "a text trace of version " + escape_bytes(version) +
+                                          ", but this reader knows version 20070824");
       }
       return false;
     }
     if (kind == "PCIDEV") {
+      if (line_.size() > kMaxTextLength) too_long("PCIDEV line", line_.size());
       event.kind = EventKind::PciDevice;
       event.text = line_.c_str();
       event.text_length = static_cast<uint32_t>(line_.size());
@@ -426,31 +579,38 @@ class TextTraceReader final : public TraceReader {
       if (width != 1 && width != 2 && width != 4 && width != 8) fail("bad width");
       event.width = static_cast<uint8_t>(width);
       event.time_ns = timestamp();
-      event.map_id = static_cast<int32_t>(signed_decimal("map id"));
+      event.map_id = map_id(true);
       event.phys = hex("physical address");
       uint64_t value = hex("value");
+      if (width < 8 && (value >> (8 * width)) != 0) {
+        fail(Problem::OutOfRange, "value out of range for " + std::to_string(width) + " bytes");
+      }
       std::memcpy(event.value, &value, 8);
       event.pc = hex("pc");
       event.pid = static_cast<int32_t>(signed_decimal("pid"));
     } else if (kind == "MAP") {
       event.kind = EventKind::Map;
       event.time_ns = timestamp();
-      event.map_id = static_cast<int32_t>(signed_decimal("map id"));
+      event.map_id = map_id(false);
       event.phys = hex("physical address");
       event.virt = hex("virtual address");
       event.length = hex("length");
+      if (event.length == 0 || event.phys + event.length - 1 < event.phys ||
+          event.virt + event.length - 1 < event.virt) {
+        fail(Problem::OutOfRange, "length out of range (the mapping would wrap around 2^64)");
+      }
       event.pc = hex("pc");
       event.pid = static_cast<int32_t>(signed_decimal("pid"));
     } else if (kind == "UNMAP") {
       event.kind = EventKind::Unmap;
       event.time_ns = timestamp();
-      event.map_id = static_cast<int32_t>(signed_decimal("map id"));
+      event.map_id = map_id(true);
       event.pc = hex("pc");
       event.pid = static_cast<int32_t>(signed_decimal("pid"));
     } else if (kind == "UNKNOWN") {
       event.kind = EventKind::Unknown;
       event.time_ns = timestamp();
-      event.map_id = static_cast<int32_t>(signed_decimal("map id"));
+      event.map_id = map_id(true);
       event.phys = hex("physical address");
       std::string_view bytes = token("instruction bytes");
       if (bytes.size() != 8 || bytes[2] != ',' || bytes[5] != ',') fail("bad instruction bytes");
@@ -474,12 +634,15 @@ class TextTraceReader final : public TraceReader {
       }
       event.time_ns = time;
       if (parse_ioctl(text, event)) return true;
+      if (text.size() > kMaxTextLength) too_long("marker text", text.size());
       event.kind = EventKind::Mark;
       event.text = text.data();
       event.text_length = static_cast<uint32_t>(text.size());
       return true;
+    } else if (kind == "LSPCI") {
+      fail(Problem::OldLspci, "an LSPCI line of an old kernel (PCIDEV lines replaced them)");
     } else {
-      fail("unknown record \"" + escape_bytes(kind) + "\"");
+      fail(Problem::UnknownRecord, "unknown record \"" + escape_bytes(kind) + "\"");
     }
     end_of_line();
     return true;
@@ -531,6 +694,8 @@ class TextTraceReader final : public TraceReader {
   }
 
   std::unique_ptr<ByteSource> source_;
+  bool strict_;
+  SkipTally skipped_;
   std::string line_;
   uint64_t line_number_ = 0;
   size_t position_ = 0;
@@ -543,8 +708,11 @@ class TextTraceReader final : public TraceReader {
 class BinaryTraceReader final : public TraceReader {
  public:
   // `compressed`: `source` is what decompresses from the file.
-  BinaryTraceReader(std::unique_ptr<ByteSource> source, bool compressed)
-      : source_(std::move(source)), file_compressed_(compressed) {
+  BinaryTraceReader(std::unique_ptr<ByteSource> source, bool compressed, const ReadOptions& options)
+      : source_(std::move(source)),
+        file_compressed_(compressed),
+        strict_(options.strict),
+        skipped_(source_->name(), options, "record") {
     BinaryFileHeader header;
     if (source_->read(&header, sizeof(header)) != sizeof(header)) {
       fail_at(0, source_->problem().empty() ? "the file header is cut short" : source_->problem());
@@ -574,34 +742,21 @@ class BinaryTraceReader final : public TraceReader {
   TraceFormat format() const override { return TraceFormat::Binary; }
 
   bool next(Event& event) override {
-    const char* why = "";
-    if (run_next_ < run_events_) {  // the rest of an access run, one event at a time
-      if (decode_record(record_, run_size_, &event, &why, run_next_++) == 0) {
-        fail_record(last_record_offset_, why);
+    for (;;) {
+      try {
+        if (next_record(event)) return true;
+        skipped_.finish();
+        return false;
+      } catch (const SkippedRecord& skipped) {
+        if (!skipped.ends_reading) {
+          skipped_.skip(skipped);
+          continue;
+        }
+        skipped_.skip(skipped, "the trace is read up to there");
+        skipped_.finish();
+        return false;
       }
-      return true;
     }
-    uint64_t offset = records_offset_;
-    size_t got = read_records(record_, sizeof(RecordHeader));
-    if (got == 0) {
-      if (!source_->problem().empty()) fail_record(offset, source_->problem());
-      return false;
-    }
-    if (got < sizeof(RecordHeader)) cut_short(offset);
-    RecordHeader header;
-    std::memcpy(&header, record_, sizeof(header));
-    if (header.size < sizeof(RecordHeader) || header.size % 8 != 0 ||
-        header.size > kMaxRecordSize) {
-      fail_record(offset, "a record has an impossible size (" + std::to_string(header.size) + ")");
-    }
-    size_t rest = header.size - sizeof(RecordHeader);
-    if (read_records(record_ + sizeof(RecordHeader), rest) != rest) cut_short(offset);
-    if (decode_record(record_, header.size, &event, &why) == 0) fail_record(offset, why);
-    last_record_offset_ = offset;
-    run_size_ = header.size;
-    run_events_ = record_event_count(record_);
-    run_next_ = 1;
-    return true;
   }
   uint64_t bytes_read() const override { return source_->file_offset(); }
   uint64_t file_size() const override { return source_->file_size(); }
@@ -613,19 +768,83 @@ class BinaryTraceReader final : public TraceReader {
  private:
   bool compressed() const { return file_compressed_ || records_compressed_; }
 
+  // next(), where a record that cannot be read throws TraceReadError (strict) or SkippedRecord.
+  bool next_record(Event& event) {
+    const char* why = "";
+    if (run_next_ < run_events_) {  // the rest of an access run, one event at a time
+      if (decode_record(record_, run_size_, &event, &why, run_next_++) == 0) {
+        run_events_ = 0;  // the rest of the run is skipped with it
+        fail_record(last_record_offset_, Problem::Malformed, why);
+      }
+      check_range(event, last_record_offset_);
+      return true;
+    }
+    uint64_t offset = records_offset_;
+    size_t got = read_records(record_, sizeof(RecordHeader));
+    if (got == 0) {
+      if (!source_->problem().empty()) fail_record(offset, Problem::CutShort, source_->problem());
+      return false;
+    }
+    if (got < sizeof(RecordHeader)) cut_short(offset);
+    RecordHeader header;
+    std::memcpy(&header, record_, sizeof(header));
+    if (header.size < sizeof(RecordHeader) || header.size % 8 != 0 ||
+        header.size > kMaxRecordSize) {
+      // Where the next record starts is unknown: nothing after this one can be read.
+      fail_record(offset, Problem::Malformed,
+                  "a record has an impossible size (" + std::to_string(header.size) + ")", true);
+    }
+    size_t rest = header.size - sizeof(RecordHeader);
+    if (read_records(record_ + sizeof(RecordHeader), rest) != rest) cut_short(offset);
+    last_record_offset_ = offset;
+    run_size_ = header.size;
+    run_events_ = 0;
+    if (decode_record(record_, header.size, &event, &why) == 0) {
+      fail_record(offset, Problem::Malformed, why);
+    }
+    run_events_ = record_event_count(record_);
+    run_next_ = 1;
+    check_range(event, offset);
+    return true;
+  }
+
+  // What the text reader refuses as out of range (its map_id() and the MAP length), refused
+  // here too; the writers' decode_record() trusts the rings and checks none of it.
+  void check_range(const Event& event, uint64_t offset) const {
+    const bool map = event.kind == EventKind::Map;
+    const bool has_map_id = map || event.kind == EventKind::Unmap ||
+                            event.kind == EventKind::Read || event.kind == EventKind::Write ||
+                            event.kind == EventKind::Unknown;
+    if (has_map_id && event.map_id < 1 && (map || event.map_id != kUnknownMapId)) {
+      fail_record(offset, Problem::OutOfRange,
+                  "the map id is out of range (" + std::to_string(event.map_id) + ")");
+    }
+    if (map && (event.length == 0 || event.phys + event.length - 1 < event.phys ||
+                event.virt + event.length - 1 < event.virt)) {
+      fail_record(offset, Problem::OutOfRange, "the mapping's length is out of range");
+    }
+  }
+
   // `offset` in the file, or in what decompresses from it.
   [[noreturn]] void fail_at(uint64_t offset, const std::string& what) const {
     throw TraceReadError(source_->name() + ": offset " + std::to_string(offset) +
                          (file_compressed_ ? " of the decompressed file: " : ": ") + what);
   }
-  // `records_offset` from the start of the records.
-  [[noreturn]] void fail_record(uint64_t records_offset, const std::string& what) const {
-    if (!records_compressed_) fail_at(sizeof(BinaryFileHeader) + records_offset, what);
-    throw TraceReadError(source_->name() + ": offset " + std::to_string(records_offset) +
-                         " of the decompressed records: " + what);
+  // The record at `records_offset` from the start of the records cannot be read: the trace is
+  // refused (strict), or the record skipped (`ends_reading`: and the rest of the file).
+  [[noreturn]] void fail_record(uint64_t records_offset, Problem problem, const std::string& what,
+                                bool ends_reading = false) const {
+    std::string message =
+        records_compressed_ ? source_->name() + ": offset " + std::to_string(records_offset) +
+                                  " of the decompressed records: " + what
+                            : source_->name() + ": offset " +
+                                  std::to_string(sizeof(BinaryFileHeader) + records_offset) +
+                                  (file_compressed_ ? " of the decompressed file: " : ": ") + what;
+    if (strict_) throw TraceReadError(message);
+    throw SkippedRecord{problem, std::move(message), ends_reading || problem == Problem::CutShort};
   }
   [[noreturn]] void cut_short(uint64_t records_offset) const {
-    fail_record(records_offset,
+    fail_record(records_offset, Problem::CutShort,
                 source_->problem().empty() ? "the last record is cut short" : source_->problem());
   }
 
@@ -637,7 +856,9 @@ class BinaryTraceReader final : public TraceReader {
   }
 
   std::unique_ptr<ByteSource> source_;
-  bool file_compressed_;             // the whole file is compressed (zstd, gzip or xz)
+  bool file_compressed_;  // the whole file is compressed (zstd, gzip or xz)
+  bool strict_;
+  SkipTally skipped_;
   bool records_compressed_ = false;  // the records after the header are (kBinaryFlagZstd)
   uint64_t records_offset_ = 0;
   uint64_t last_record_offset_ = 0;  // of the record next() returned last
@@ -670,7 +891,8 @@ std::unique_ptr<ByteSource> trace_bytes(std::unique_ptr<ByteSource> file, bool* 
 
 }  // namespace
 
-std::unique_ptr<TraceReader> TraceReader::open(const std::string& path) {
+std::unique_ptr<TraceReader> TraceReader::open(const std::string& path,
+                                               const ReadOptions& options) {
   int fd = path == "-" ? 0 : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw TraceReadError(path + ": cannot open: " + strerror(errno));
   std::string name = path == "-" ? "standard input" : path;
@@ -678,9 +900,14 @@ std::unique_ptr<TraceReader> TraceReader::open(const std::string& path) {
   std::unique_ptr<ByteSource> source =
       trace_bytes(std::make_unique<ByteSource>(std::make_unique<FileInput>(fd), name), &compressed);
   if (source->peek(sizeof(kBinaryMagic)) == std::string_view(kBinaryMagic, sizeof(kBinaryMagic))) {
-    return std::make_unique<BinaryTraceReader>(std::move(source), compressed);
+    return std::make_unique<BinaryTraceReader>(std::move(source), compressed, options);
   }
-  return std::make_unique<TextTraceReader>(std::move(source));
+  if (source->peek(1).empty() && source->problem().empty()) {
+    throw TraceReadError(name +
+                         ": the file is empty: a trace cut short before its first line, "
+                         "or not a trace");
+  }
+  return std::make_unique<TextTraceReader>(std::move(source), options);
 }
 
 }  // namespace mmiotrace::trace

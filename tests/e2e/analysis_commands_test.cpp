@@ -193,6 +193,62 @@ TEST_F(AnalysisCommandsTest, DiffExitsLikeDiff) {
   expect_error(mmiotrace({"diff", path("normal.bin"), path("missing.bin")}), 2, "missing.bin");
 }
 
+// A recording whose tail is cut (the recorder killed mid-write, a full disk): report and convert
+// give what they could read and say so; --strict refuses it as before.
+TEST_F(AnalysisCommandsTest, CutTraceIsReportedAndConvertedUpToTheCutUnlessStrict) {
+  std::ifstream in(path("normal.bin"), std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  write("cut.bin", bytes.substr(0, bytes.size() - 10));
+
+  ProgramResult report = mmiotrace({"report", path("cut.bin")});
+  EXPECT_EQ(describe_status(report.status), "exited 0") << report.err;
+  EXPECT_NE(report.out.find("device nvme@/dev/fake-nvme"), std::string::npos) << report.out;
+  EXPECT_NE(report.err.find("mmiotrace: report: warning: " + path("cut.bin") + ": offset "),
+            std::string::npos)
+      << report.err;
+  EXPECT_NE(report.err.find("the last record is cut short (the trace is read up to there"),
+            std::string::npos)
+      << report.err;
+  EXPECT_NE(report.err.find("1 record not read (1 cut short)"), std::string::npos) << report.err;
+
+  ProgramResult convert = mmiotrace({"convert", path("cut.bin"), path("cut.txt")});
+  EXPECT_EQ(describe_status(convert.status), "exited 0") << convert.err;
+  EXPECT_NE(convert.err.find("cut short"), std::string::npos) << convert.err;
+  ProgramResult whole = mmiotrace({"dump", path("normal.bin")});
+  std::ifstream text_in(path("cut.txt"));
+  std::string text((std::istreambuf_iterator<char>(text_in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(text.empty());
+  // Everything but the last event.
+  EXPECT_EQ(text, whole.out.substr(0, whole.out.rfind('\n', whole.out.size() - 2) + 1));
+
+  expect_error(mmiotrace({"report", "--strict", path("cut.bin")}), 121, "cut short");
+  expect_error(mmiotrace({"convert", "--strict", path("cut.bin"), path("cut2.txt")}), 121,
+               "cut short");
+  expect_error(mmiotrace({"diff", "--strict", path("cut.bin"), path("normal.bin")}), 2,
+               "cut short");
+}
+
+// dump prints each line as it reads it: the lines before a bad one are out whether the bad one
+// is skipped (by default) or stops it (--strict).
+TEST_F(AnalysisCommandsTest, DumpSkipsBadLinesAndStreamsTheRest) {
+  const std::string kGood1 = "R 4 81.403200 1 0xfd000000 0x40a200a2 0x0 0\n";
+  const std::string kGood2 = "W 4 81.403300 1 0xfd000140 0x0 0x0 0\n";
+  write("damaged.txt", "VERSION 20070824\n" + kGood1 + "wrapped text\n" + kGood2);
+  ProgramResult lenient = mmiotrace({"dump", path("damaged.txt")});
+  EXPECT_EQ(describe_status(lenient.status), "exited 0") << lenient.err;
+  EXPECT_EQ(lenient.out, "VERSION 20070824\n" + kGood1 + kGood2);
+  EXPECT_EQ(lenient.err, "mmiotrace: dump: warning: " + path("damaged.txt") +
+                             ": line 3: unknown record \"wrapped\" in \"wrapped text\" (skipped; "
+                             "--strict refuses the trace)\nmmiotrace: dump: warning: " +
+                             path("damaged.txt") + ": 1 line not read (1 unknown record)\n");
+  ProgramResult strict = mmiotrace({"dump", "--strict", path("damaged.txt")});
+  expect_error(strict, 121, path("damaged.txt") + ": line 3: unknown record");
+  EXPECT_EQ(strict.out, "VERSION 20070824\n" + kGood1);
+
+  write("empty.txt", "");
+  expect_error(mmiotrace({"dump", path("empty.txt")}), 121, "the file is empty");
+}
+
 TEST_F(AnalysisCommandsTest, DumpRegsNamesRegistersAndFields) {
   write("nvme.yaml",
         "device: nvme\n"

@@ -137,6 +137,7 @@ std::string trace_with_access_runs(bool compress, std::vector<AccessRecord>& rec
   Event map;
   map.kind = EventKind::Map;
   map.map_id = 1;
+  map.length = 0x10000;
   writer->write_event(map);
   std::vector<uint8_t> bytes(kMaxRecordSize);
   writer->write_records(bytes.data(), encode_access_run(run, 0, 100, bytes.data()));
@@ -516,6 +517,214 @@ TEST(TraceReader, ErrorMessagesNeverHoldRawBytesOfTheFile) {
 TEST(TraceReader, MissingFileIsNamed) {
   EXPECT_EQ(error_of("/nonexistent/trace.bin"),
             "/nonexistent/trace.bin: cannot open: No such file or directory");
+}
+
+// --- Lenient reading -----------------------------------------------------------------------------
+
+struct LenientRead {
+  std::vector<Event> events;
+  std::vector<std::string> texts;  // of Mark events, "" for others
+  std::vector<std::string> warnings;
+};
+
+LenientRead read_leniently(const std::string& path) {
+  LenientRead read;
+  ReadOptions options;
+  options.strict = false;
+  options.warn = [&read](const std::string& message) { read.warnings.push_back(message); };
+  auto reader = TraceReader::open(path, options);
+  Event event;
+  while (reader->next(event)) {
+    read.texts.emplace_back(event.text ? std::string(event.text, event.text_length) : "");
+    read.events.push_back(event);
+  }
+  EXPECT_FALSE(reader->next(event));  // the end stays the end, and is summed up once
+  return read;
+}
+
+std::string warnings_of(const LenientRead& read) {
+  std::string all;
+  for (const std::string& warning : read.warnings)
+    all += warning + "\n";
+  return all;
+}
+
+// A log of the kernel's tracer as a user pastes it into a bug report: the mail client wrapped
+// the long PCIDEV and MAP lines at 72 columns, a marker's text held a newline, and the first
+// mmiotrace's LSPCI lines are still in it.
+const char kDamagedKernelLog[] =
+    "VERSION 20070824\n"
+    "LSPCI 01:00.0 VGA compatible controller: nVidia Corporation NV43 [GeForce 6600]\n"
+    "PCIDEV 0100 10de0402 10 fd000000 d000000c 0 fa00000c 0 ef81 fe9e0000\n"
+    "1000000 10000000 0 2000000 0 80 20000 nvidia\n"
+    "MAP 81.403176 1 0xfd000000 0xffffc20000100000 0x1000000 0x0\n"
+    "0\n"
+    "R 4 81.403200 1 0xfd000000 0x40a200a2 0x0 0\n"
+    "MARK 81.403250 nv: init\n"
+    "second line of the marker\n"
+    "W 4 81.403300 1 0xfd000140 0x0 0x0 0\n"
+    "LSPCI 02:00.0 Ethernet controller\n";
+
+TEST(LenientReader, DamagedKernelLogGivesEveryLineItCanReadAndWarnsOncePerKind) {
+  TemporaryFile log;
+  log.set_content(kDamagedKernelLog);
+  LenientRead read = read_leniently(log.path());
+  ASSERT_EQ(read.events.size(), 4u) << warnings_of(read);
+  EXPECT_EQ(read.events[0].kind, EventKind::PciDevice);
+  EXPECT_EQ(read.events[1].kind, EventKind::Read);
+  EXPECT_EQ(read.events[2].kind, EventKind::Mark);
+  EXPECT_EQ(read.texts[2], "nv: init");
+  EXPECT_EQ(read.events[3].kind, EventKind::Write);
+  ASSERT_EQ(read.warnings.size(), 4u) << warnings_of(read);
+  EXPECT_EQ(read.warnings[0], log.path() +
+                                  ": line 2: an LSPCI line of an old kernel (PCIDEV lines "
+                                  "replaced them) in \"LSPCI 01:00.0 VGA compatible controller: "
+                                  "nVidia Corporation NV43 [GeForce 6600]\" (skipped; --strict "
+                                  "refuses the trace)");
+  // The wrapped PCIDEV line is one PCIDEV (its first half passes through, as PCIDEV lines do)
+  // and an unknown record; the wrapped MAP line is a malformed MAP and an unknown record.
+  EXPECT_EQ(read.warnings[1].rfind(log.path() + ": line 4: unknown record \"1000000\"", 0), 0u)
+      << warnings_of(read);
+  EXPECT_EQ(read.warnings[2].rfind(log.path() + ": line 5: missing pid", 0), 0u)
+      << warnings_of(read);
+  EXPECT_EQ(read.warnings[3], log.path() +
+                                  ": 6 lines not read (3 unknown records, 2 old LSPCI lines, 1 "
+                                  "malformed record)");
+}
+
+TEST(LenientReader, StrictReaderRefusesTheSameLogAtItsFirstBadLine) {
+  TemporaryFile log;
+  log.set_content(kDamagedKernelLog);
+  EXPECT_EQ(error_of(log.path()).rfind(log.path() + ": line 2: an LSPCI line", 0), 0u);
+}
+
+// A recording killed mid-write (Ctrl-C, a crash, a full disk): the last line has no newline.
+TEST(LenientReader, CutLastTextLineEndsTheTraceAfterEveryLineBeforeIt) {
+  TemporaryFile log;
+  log.set_content(
+      "VERSION 20070824\nMAP 1.000000 1 0x0 0x7f0000000000 0x1000 0x401000 7\n"
+      "R 4 1.000001 1 0x10 0x5 0x401234 7\nR 4 1.000002 1 0x10 0x5 0x4012");
+  LenientRead read = read_leniently(log.path());
+  ASSERT_EQ(read.events.size(), 2u);
+  ASSERT_EQ(read.warnings.size(), 2u) << warnings_of(read);
+  EXPECT_EQ(read.warnings[0],
+            log.path() +
+                ": line 4: the trace ends in the middle of this line (it has no newline): "
+                "\"R 4 1.000002 1 0x10 0x5 0x4012\" (the trace is read up to there; --strict "
+                "refuses the trace)");
+  EXPECT_EQ(read.warnings[1], log.path() + ": 1 line not read (1 cut short)");
+}
+
+TEST(LenientReader, CutLastBinaryRecordEndsTheTraceAfterEveryRecordBeforeIt) {
+  TemporaryFile log, binary;
+  log.set_content(kKernelLog);
+  copy(log.path(), binary.path(), TraceFormat::Binary, false);
+  std::string bytes = binary.content();
+  binary.set_content(bytes.substr(0, bytes.size() - 20));  // into the last UNMAP
+  LenientRead read = read_leniently(binary.path());
+  EXPECT_EQ(read.events.size(), 12u);
+  ASSERT_EQ(read.warnings.size(), 2u) << warnings_of(read);
+  EXPECT_NE(read.warnings[0].find(": the last record is cut short (the trace is read up to there"),
+            std::string::npos)
+      << read.warnings[0];
+  EXPECT_EQ(read.warnings[1], binary.path() + ": 1 record not read (1 cut short)");
+}
+
+TEST(LenientReader, BinaryRecordThatCannotBeDecodedIsSkipped) {
+  TemporaryFile log, binary;
+  log.set_content(kKernelLog);
+  copy(log.path(), binary.path(), TraceFormat::Binary, false);
+  std::string bytes = binary.content();
+  // The third record is the MAP (after two PCIDEV records): its length 0 is out of range.
+  size_t offset = 64;
+  for (int i = 0; i < 2; ++i) {
+    uint16_t size;
+    std::memcpy(&size, &bytes[offset + 2], 2);
+    offset += size;
+  }
+  ASSERT_EQ(bytes[offset], static_cast<char>(RecordKind::Map));
+  std::memset(&bytes[offset + 32 + 16], 0, 8);
+  binary.set_content(bytes);
+  LenientRead read = read_leniently(binary.path());
+  EXPECT_EQ(read.events.size(), 12u);
+  ASSERT_EQ(read.warnings.size(), 2u) << warnings_of(read);
+  EXPECT_EQ(read.warnings[0], binary.path() + ": offset " + std::to_string(offset) +
+                                  ": the mapping's length is out of range (skipped; --strict "
+                                  "refuses the trace)");
+  EXPECT_EQ(error_of(binary.path()), binary.path() + ": offset " + std::to_string(offset) +
+                                         ": the mapping's length is out of range");
+}
+
+TEST(LenientReader, OutOfRangeValuesAreErrorsNotWrappedOrMasked) {
+  TemporaryFile log;
+  const std::pair<const char*, const char*> kBad[] = {
+      {"R 4 99999999999999999999.999999 1 0x10 0x5 0x0 0\n", "time out of range"},
+      {"R 4 18446744073.709552 1 0x10 0x5 0x0 0\n", "time out of range"},
+      {"W 1 1.000000 1 0x10 0x1ff 0x0 0\n", "value out of range for 1 bytes"},
+      {"W 2 1.000000 1 0x10 0x10000 0x0 0\n", "value out of range for 2 bytes"},
+      {"R 4 1.000000 0 0x10 0x5 0x0 0\n", "map id out of range (0)"},
+      {"R 4 1.000000 -2 0x10 0x5 0x0 0\n", "map id out of range (-2)"},
+      {"R 4 1.000000 4294967297 0x10 0x5 0x0 0\n", "map id out of range"},
+      {"MAP 1.000000 -1 0x0 0x1000 0x1000 0x0 0\n", "map id out of range (-1)"},
+      {"MAP 1.000000 1 0x0 0x1000 0xffffffffffffffff 0x0 0\n", "length out of range"},
+      {"MAP 1.000000 1 0x0 0x1000 0x0 0x0 0\n", "length out of range"},
+      {"R 4 1.000000 1 0x10 0x10000000000000000 0x0 0\n", "value out of range"},
+      {"R 4 1.000000 1 0x10 0x5 0x0 2147483648\n", "pid out of range"},
+  };
+  for (const auto& [line, why] : kBad) {
+    log.set_content(std::string("VERSION 20070824\n") + line);
+    EXPECT_NE(error_of(log.path()).find(": line 2: " + std::string(why)), std::string::npos)
+        << line << error_of(log.path());
+    LenientRead read = read_leniently(log.path());
+    EXPECT_TRUE(read.events.empty()) << line;
+    EXPECT_NE(warnings_of(read).find("1 value out of range"), std::string::npos) << line;
+  }
+  // The largest values that fit are read.
+  log.set_content(
+      "W 1 1.000000 -1 0x10 0xff 0x0 0\nR 8 18446744073.709551 2147483647 0x10 "
+      "0xffffffffffffffff 0x0 -2147483648\nMAP 1.000000 1 0x0 0x1000 0xffffffffffffefff 0x0 0\n");
+  EXPECT_EQ(error_of(log.path()), "no error");
+}
+
+TEST(LenientReader, EmptyFileIsRefusedAsEmptyAndCutShort) {
+  TemporaryFile empty;
+  empty.set_content("");
+  const std::string kWhy =
+      ": the file is empty: a trace cut short before its first line, or not "
+      "a trace";
+  EXPECT_EQ(error_of(empty.path()), empty.path() + kWhy);
+  ReadOptions lenient;
+  lenient.strict = false;
+  EXPECT_THROW(TraceReader::open(empty.path(), lenient), TraceReadError);
+  // Compressed nothing is as empty.
+  empty.set_content(compressed("", Method::Gzip));
+  EXPECT_EQ(error_of(empty.path()), empty.path() + kWhy);
+}
+
+// Nothing is cut silently: a text longer than the binary format keeps is refused, or skipped
+// with a warning, never shortened; texts up to that length round-trip whole.
+TEST(LenientReader, OverlongMarkersAndLinesAreRefusedNotCut) {
+  TemporaryFile log, binary, text;
+  std::string longest(kMaxTextLength, 'm');
+  log.set_content("VERSION 20070824\nMARK 1.000000 " + longest + "\n");
+  copy(log.path(), binary.path(), TraceFormat::Binary, false);
+  copy(binary.path(), text.path(), TraceFormat::Text, false);
+  EXPECT_EQ(text.content(), log.content());
+
+  log.set_content("VERSION 20070824\nMARK 1.000000 " + longest + "m\n");
+  EXPECT_EQ(error_of(log.path()), log.path() +
+                                      ": line 2: a marker text of 4001 bytes, longer "
+                                      "than the 4000 mmiotrace keeps in \"MARK "
+                                      "1.000000 " +
+                                      std::string(66, 'm') + "\"");
+  log.set_content("VERSION 20070824\nMARK 1.000000 " + std::string(100000, 'x') +
+                  "\nR 4 1.000001 1 0x10 0x5 0x0 0\n");
+  EXPECT_NE(error_of(log.path()).find(": line 2: a line longer than 65536 bytes"),
+            std::string::npos);
+  LenientRead read = read_leniently(log.path());
+  ASSERT_EQ(read.events.size(), 1u);  // the line after the long one is read
+  EXPECT_EQ(read.events[0].kind, EventKind::Read);
+  EXPECT_NE(warnings_of(read).find("1 line not read (1 too long)"), std::string::npos);
 }
 
 }  // namespace

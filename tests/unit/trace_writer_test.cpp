@@ -29,7 +29,10 @@ using mmiotrace::testing::TemporaryFile;
 Event sample(EventKind kind, uint64_t n) {
   Event event;
   event.kind = kind;
-  event.map_id = static_cast<int32_t>(n % 5) - 1;
+  // Map ids as the recorder makes them (positive), or the kernel's -1 for an unknown mapping.
+  event.map_id = kind == EventKind::Map ? static_cast<int32_t>(n % 4) + 1
+                 : n % 5 == 0           ? kUnknownMapId
+                                        : static_cast<int32_t>(n % 5);
   event.pid = static_cast<int32_t>(1000 + n);
   event.tid = event.pid;
   event.time_ns = 1'000'000'000ull * n + 499 + n;
