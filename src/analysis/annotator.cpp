@@ -36,6 +36,10 @@ void Annotator::write(const trace::Event& event, std::string& out) {
     mapping.phys = event.phys;
     mapping.mapped = true;
     register_maps_.mapped(event.map_id, event.phys);
+  } else if (event.kind == trace::EventKind::Segment) {  // another capture: its own map ids
+    std::erase_if(mappings_, [](const auto& entry) { return !entry.second.chosen; });
+    for (auto& [map_id, mapping] : mappings_)
+      mapping.mapped = false;
   } else if (event.kind == trace::EventKind::Mark && event.text != nullptr) {
     std::optional<trace::DeviceMarker> device =
         trace::parse_device_marker({event.text, event.text_length});

@@ -163,6 +163,9 @@ void PerfettoWriter::write(const Event& event) {
     case EventKind::Ioctl:
       write_ioctl(event);
       break;
+    case EventKind::Comment:
+    case EventKind::Segment:
+      break;
     case EventKind::PciDevice:
       if (pci_devices_.size() < kMaxPciDevices) {
         std::string line = "\"";

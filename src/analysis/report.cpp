@@ -112,10 +112,16 @@ void ReportBuilder::add(const trace::Event& event) {
     r.first_ns = std::min(r.first_ns, event.time_ns);
     r.last_ns = std::max(r.last_ns, event.time_ns);
   }
+  const int capture = r.captures - 1;
+  auto mapping_of = [&r, capture](int map_id) -> MappingSummary& {
+    MappingSummary& mapping = r.mappings[{capture, map_id}];
+    mapping.map_id = map_id;
+    mapping.capture = capture;
+    return mapping;
+  };
   switch (event.kind) {
     case trace::EventKind::Map: {
-      MappingSummary& mapping = r.mappings[event.map_id];
-      mapping.map_id = event.map_id;
+      MappingSummary& mapping = mapping_of(event.map_id);
       mapping.phys = event.phys;
       mapping.virt = event.virt;
       mapping.length = event.length;
@@ -126,7 +132,7 @@ void ReportBuilder::add(const trace::Event& event) {
       break;
     }
     case trace::EventKind::Unmap:
-      r.mappings[event.map_id].unmapped = true;
+      mapping_of(event.map_id).unmapped = true;
       break;
     case trace::EventKind::Read:
     case trace::EventKind::Write: {
@@ -134,7 +140,7 @@ void ReportBuilder::add(const trace::Event& event) {
       (read ? r.reads : r.writes)++;
       ThreadSummary& thread = r.threads[{event.pid, event.tid}];
       (read ? thread.reads : thread.writes)++;
-      auto found = r.mappings.find(event.map_id);
+      auto found = r.mappings.find({capture, event.map_id});
       if (found == r.mappings.end() || !found->second.mapped) {
         ++r.outside;
         break;
@@ -181,7 +187,7 @@ void ReportBuilder::add(const trace::Event& event) {
       std::string_view text(event.text ? event.text : "", event.text_length);
       if (symbolizer_.add_marker(text)) break;
       if (std::optional<trace::DeviceMarker> device = trace::parse_device_marker(text)) {
-        MappingSummary& mapping = r.mappings[device->map_id];
+        MappingSummary& mapping = mapping_of(device->map_id);
         if (!chosen_.contains(device->map_id)) {
           TraceDeviceRegisters named = registers_of_trace_device(device->spec);
           mapping.model_registers = named.registers;
@@ -194,7 +200,11 @@ void ReportBuilder::add(const trace::Event& event) {
     case trace::EventKind::Ioctl:
       ++r.ioctls;
       break;
+    case trace::EventKind::Segment:  // another capture: map ids start again
+      ++r.captures;
+      break;
     case trace::EventKind::PciDevice:
+    case trace::EventKind::Comment:
       break;
   }
 }
@@ -228,8 +238,11 @@ void write_report_text(const Report& report, Symbolizer& symbolizer, const std::
     fprintf(out, "  !!! %" PRIu64 " accesses of mappings whose MAP is not in the trace\n",
             report.outside);
   }
-  for (const auto& [map_id, mapping] : report.mappings) {
-    fprintf(out, "\nmap %d: phys %s, %s bytes at %s, pid %d%s%s%s\n", map_id,
+  for (const auto& [key, mapping] : report.mappings) {
+    const int map_id = mapping.map_id;
+    std::string capture =
+        report.captures > 1 ? " (capture " + std::to_string(mapping.capture + 1) + ")" : "";
+    fprintf(out, "\nmap %d%s: phys %s, %s bytes at %s, pid %d%s%s%s\n", map_id, capture.c_str(),
             hex_text(mapping.phys).c_str(), hex_text(mapping.length).c_str(),
             hex_text(mapping.virt).c_str(), mapping.pid, mapping.device.empty() ? "" : ", device ",
             mapping.device.c_str(), mapping.unmapped ? "" : ", never unmapped");
@@ -282,7 +295,8 @@ void write_report_json(const Report& report, Symbolizer& symbolizer, const std::
     root["last_ns"] = report.last_ns;
   }
   json mappings = json::array();
-  for (const auto& [map_id, mapping] : report.mappings) {
+  for (const auto& [key, mapping] : report.mappings) {
+    const int map_id = mapping.map_id;
     json entry = {{"map", map_id},
                   {"phys", hex_text(mapping.phys)},
                   {"virt", hex_text(mapping.virt)},
@@ -290,6 +304,7 @@ void write_report_json(const Report& report, Symbolizer& symbolizer, const std::
                   {"pid", mapping.pid},
                   {"unmapped", mapping.unmapped},
                   {"accesses", mapping.accesses}};
+    if (report.captures > 1) entry["capture"] = mapping.capture + 1;
     if (!mapping.device.empty()) entry["device"] = mapping.device;
     const mmiotrace_register* names = mapping.model_registers;
     if (register_maps != nullptr) register_maps->mapped(map_id, mapping.phys);

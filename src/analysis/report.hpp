@@ -36,6 +36,7 @@ struct RegisterSummary {
 
 struct MappingSummary {
   int map_id = 0;
+  int capture = 0;  // 0, then 1, 2... for captures appended to the file (each its own map ids)
   uint64_t phys = 0;
   uint64_t virt = 0;
   uint64_t length = 0;
@@ -67,7 +68,8 @@ struct Report {
   uint64_t outside = 0;  // accesses of no mapping the trace opened
   uint64_t first_ns = UINT64_MAX;
   uint64_t last_ns = 0;
-  std::map<int, MappingSummary> mappings;
+  std::map<std::pair<int, int>, MappingSummary> mappings;  // by (capture, map id)
+  int captures = 1;
   std::map<std::pair<int, int>, ThreadSummary> threads;  // (pid, tid)
 };
 

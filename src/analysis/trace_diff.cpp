@@ -81,8 +81,11 @@ bool DiffItemReader::read_item(DiffItem& item) {
         if (event.after && logged) item.text += " after " + bytes_hex(event.after, logged);
         return true;
       }
+      case trace::EventKind::Segment:
+        maps_.clear();  // another capture: its map ids start again
+        continue;
       default:
-        continue;  // markers, LOST, PCIDEV: not the driver's behaviour
+        continue;  // markers, LOST, PCIDEV, comments: not the driver's behaviour
     }
   }
   return false;

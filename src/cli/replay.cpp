@@ -193,6 +193,11 @@ RecordedTrace read_trace(const std::string& path) {
           }
           break;
         }
+        case trace::EventKind::Segment:
+          // Its map ids start again: which mapping an access answers would be a guess.
+          throw trace::TraceReadError(path + ": " + reader->position() +
+                                      ": another capture starts here; replay replays one "
+                                      "capture (split the file at its second VERSION line)");
         default:
           break;
       }

@@ -28,6 +28,10 @@ RecordKind record_kind(EventKind kind) {
       return RecordKind::PciDevice;
     case EventKind::Ioctl:
       return RecordKind::Ioctl;
+    case EventKind::Comment:
+      return RecordKind::Comment;
+    case EventKind::Segment:
+      return RecordKind::Segment;
   }
   return RecordKind::Padding;
 }
@@ -71,11 +75,13 @@ size_t record_size(const Event& event) {
     case EventKind::Map:
       return header + sizeof(MapBody);
     case EventKind::Unmap:
+    case EventKind::Segment:
       return header;
     case EventKind::Lost:
       return header + sizeof(LostBody);
     case EventKind::Mark:
     case EventKind::PciDevice:
+    case EventKind::Comment:
       return header + sizeof(TextBody) + round_up8(text_length(event));
     case EventKind::Ioctl:
       return header + sizeof(IoctlBody) + 2 * round_up8(logged_size(event));
@@ -125,12 +131,14 @@ size_t encode_record(const Event& event, uint8_t* out) {
       put(body, MapBody{event.phys, event.virt, event.length});
       break;
     case EventKind::Unmap:
+    case EventKind::Segment:
       break;
     case EventKind::Lost:
       put(body, LostBody{event.length});
       break;
     case EventKind::Mark:
-    case EventKind::PciDevice: {
+    case EventKind::PciDevice:
+    case EventKind::Comment: {
       const uint64_t length = text_length(event);
       put(body, TextBody{length});
       uint8_t* text = body + sizeof(TextBody);
@@ -383,6 +391,9 @@ size_t decode_record(const uint8_t* bytes, size_t available, Event* event, const
     case RecordKind::Unmap:
       event->kind = EventKind::Unmap;
       break;
+    case RecordKind::Segment:
+      event->kind = EventKind::Segment;
+      break;
     case RecordKind::Lost: {
       LostBody lost;
       if (!body.read(&lost)) return 0;
@@ -391,7 +402,8 @@ size_t decode_record(const uint8_t* bytes, size_t available, Event* event, const
       break;
     }
     case RecordKind::Mark:
-    case RecordKind::PciDevice: {
+    case RecordKind::PciDevice:
+    case RecordKind::Comment: {
       TextBody text;
       if (!body.read(&text)) return 0;
       if (text.length > kMaxTextLength) {
@@ -399,7 +411,9 @@ size_t decode_record(const uint8_t* bytes, size_t available, Event* event, const
         return 0;
       }
       if (!body.read(&text, text.length)) return 0;
-      event->kind = kind == RecordKind::Mark ? EventKind::Mark : EventKind::PciDevice;
+      event->kind = kind == RecordKind::Mark        ? EventKind::Mark
+                    : kind == RecordKind::PciDevice ? EventKind::PciDevice
+                                                    : EventKind::Comment;
       event->text = reinterpret_cast<const char*>(body.after<TextBody>());
       event->text_length = static_cast<uint32_t>(text.length);
       break;

@@ -46,6 +46,8 @@ enum class RecordKind : uint8_t {
   PciDevice = 8,
   Ioctl = 9,
   AccessRun = 10,  // reads and writes of 1 to 8 bytes by one thread in one mapping, at one time
+  Comment = 11,    // a '#' line of a text trace, whole (a TextBody)
+  Segment = 12,    // another capture starts: map ids start again (the header only)
 };
 
 // The first 32 bytes of every record.
@@ -79,7 +81,7 @@ struct MapBody {  // Map
 struct LostBody {  // Lost
   uint64_t count;
 };
-struct TextBody {  // Mark, PciDevice: then the text, zero-padded to a multiple of 8 bytes
+struct TextBody {  // Mark, PciDevice, Comment: then the text, zero-padded to a multiple of 8 bytes
   uint64_t length;
 };
 struct IoctlBody {  // Ioctl: then the argument before and after, each zero-padded to 8 bytes

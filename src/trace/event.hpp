@@ -18,6 +18,8 @@ enum class EventKind : uint8_t {
   Lost,       // events that could not be recorded
   PciDevice,  // a PCI device of the traced system: `text` is its PCIDEV line
   Ioctl,      // an ioctl() on a traced file: what the driver asked of the kernel
+  Comment,    // a '#' line of a text trace (ftrace's header of the kernel's `trace` file): `text`
+  Segment,    // another capture appended to the file starts (its VERSION line, or file header)
 };
 
 inline constexpr int kUnknownMapId = -1;
@@ -38,7 +40,7 @@ struct Event {
   uint64_t length = 0;   // Map: bytes mapped; Lost: number of events lost
   uint64_t pc = 0;       // the instruction (Read, Write, Unknown) or the caller (Map, Unmap)
   alignas(8) uint8_t value[kMaxEventWidth] = {};  // Read, Write: little-endian, memory order
-  const char* text = nullptr;  // Mark, PciDevice: not owned, valid for the write() call
+  const char* text = nullptr;  // Mark, PciDevice, Comment: not owned, valid for write()
   uint32_t text_length = 0;
   // Ioctl (`virt` is the argument, as a pointer or a number):
   int32_t fd = -1;

@@ -121,6 +121,10 @@ void format_text(const Event& event, TextSpan& out) {
       out.character('\n');
       break;
     }
+    case EventKind::Segment:
+      out.text(kTextVersionLine);
+      break;
+    case EventKind::Comment:
     case EventKind::PciDevice: {
       // The line as it was made (pci_devices.cpp) or read.
       std::string_view text(event.text ? event.text : "", event.text_length);

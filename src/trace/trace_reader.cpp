@@ -450,7 +450,18 @@ class TextTraceReader final : public TraceReader {
         if (!line_.empty() && line_.back() == '\r') line_.pop_back();
         if (line_.empty()) continue;
         position_ = 0;
-        if (parse(event)) return true;
+        if (line_[0] == '#') {  // a comment: ftrace's header of the kernel's `trace` file
+          if (line_.size() > kMaxTextLength) too_long("comment", line_.size());
+          event = Event{};
+          event.kind = EventKind::Comment;
+          event.text = line_.c_str();
+          event.text_length = static_cast<uint32_t>(line_.size());
+          return true;
+        }
+        if (parse(event)) {
+          started_ = true;
+          return true;
+        }
       } catch (const SkippedRecord& skipped) {
         if (!skipped.ends_reading) {
           skipped_.skip(skipped);
@@ -564,7 +575,14 @@ class TextTraceReader final : public TraceReader {
         fail(Problem::UnknownVersion, "a text trace of version " + escape_bytes(version) +
                                           ", but this reader knows version 20070824");
       }
-      return false;
+      end_of_line();
+      // The first opens the trace; a later one, another capture appended to the file.
+      if (!started_) {
+        started_ = true;
+        return false;
+      }
+      event.kind = EventKind::Segment;
+      return true;
     }
     if (kind == "PCIDEV") {
       if (line_.size() > kMaxTextLength) too_long("PCIDEV line", line_.size());
@@ -696,6 +714,7 @@ class TextTraceReader final : public TraceReader {
   std::unique_ptr<ByteSource> source_;
   bool strict_;
   SkipTally skipped_;
+  bool started_ = false;  // a VERSION line or a record was read: a VERSION now is a new segment
   std::string line_;
   uint64_t line_number_ = 0;
   size_t position_ = 0;
@@ -786,6 +805,9 @@ class BinaryTraceReader final : public TraceReader {
       return false;
     }
     if (got < sizeof(RecordHeader)) cut_short(offset);
+    if (std::memcmp(record_, kBinaryMagic, sizeof(kBinaryMagic)) == 0) {
+      return next_capture(event, offset);
+    }
     RecordHeader header;
     std::memcpy(&header, record_, sizeof(header));
     if (header.size < sizeof(RecordHeader) || header.size % 8 != 0 ||
@@ -805,6 +827,35 @@ class BinaryTraceReader final : public TraceReader {
     run_events_ = record_event_count(record_);
     run_next_ = 1;
     check_range(event, offset);
+    return true;
+  }
+
+  // A file header where a record would start: another capture appended to the file (`cat a.bin
+  // b.bin`), whose records follow it. Its first 32 bytes are in record_.
+  bool next_capture(Event& event, uint64_t offset) {
+    BinaryFileHeader header;
+    std::memcpy(&header, record_, sizeof(RecordHeader));
+    const size_t rest = sizeof(header) - sizeof(RecordHeader);
+    if (read_records(reinterpret_cast<uint8_t*>(&header) + sizeof(RecordHeader), rest) != rest) {
+      cut_short(offset);
+    }
+    if (header.version == 0 || header.version > kBinaryVersion || header.flags != 0 ||
+        header.header_size < sizeof(header) || header.header_size > kMaxHeaderSize) {
+      // Compressed records of a later capture, or a newer one: its records cannot be told apart.
+      fail_record(offset, Problem::UnknownVersion,
+                  "another capture, appended to the file, whose records this reader cannot read "
+                  "(version " +
+                      std::to_string(header.version) + ", flags " + std::to_string(header.flags) +
+                      ")",
+                  true);
+    }
+    const size_t extra = header.header_size - sizeof(header);
+    if (source_->skip(extra) != extra) cut_short(offset);
+    records_offset_ += extra;
+    last_record_offset_ = offset;
+    run_events_ = 0;
+    event = Event{};
+    event.kind = EventKind::Segment;
     return true;
   }
 

@@ -453,7 +453,7 @@ TEST_F(RecordingTest, DropModeRecordsAValidTrace) {
 
 TEST_F(RecordingTest, BadTracesAreRefusedWithTheirFileAndPosition) {
   std::ofstream(path("bad.txt")) << "VERSION 20070824\nR 4 1.000000 1 0x0 0x1 0x0 0\nNOPE\n";
-  ProgramResult dumped = mmiotrace({"dump", path("bad.txt")});
+  ProgramResult dumped = mmiotrace({"dump", "--strict", path("bad.txt")});
   EXPECT_EQ(describe_status(dumped.status), "exited 121");
   EXPECT_EQ(dumped.err, "mmiotrace: dump: " + path("bad.txt") +
                             ": line 3: unknown record \"NOPE\" in \"NOPE\"\n");

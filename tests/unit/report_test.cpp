@@ -87,7 +87,7 @@ TEST(Report, SummarizesEachRegisterOfEachMapping) {
   const Report& report = builder.report();
   EXPECT_EQ(report.reads, 5u);
   EXPECT_EQ(report.writes, 1u);
-  const MappingSummary& mapping = report.mappings.at(1);
+  const MappingSummary& mapping = report.mappings.at({0, 1});
   EXPECT_EQ(mapping.accesses, 6u);
   const RegisterSummary& status = mapping.registers.at(0x1c);
   EXPECT_EQ(status.reads, 5u);
@@ -110,7 +110,7 @@ TEST(Report, KeepsABoundedNumberOfValuesAndInstructionsPerRegister) {
   for (uint64_t i = 0; i < 1000; ++i) {
     builder.add(access(trace::EventKind::Write, 1, 0x0, i, i, 0x401000 + i));
   }
-  const RegisterSummary& reg = builder.report().mappings.at(1).registers.at(0);
+  const RegisterSummary& reg = builder.report().mappings.at({0, 1}).registers.at(0);
   EXPECT_EQ(reg.writes, 1000u);
   EXPECT_EQ(reg.values.size(), kMaxValuesKept);
   EXPECT_TRUE(reg.more_values);
@@ -140,13 +140,38 @@ TEST(Report, UnknownLostAndStrayAccessesAreStatedLoudly) {
   EXPECT_EQ(json["lost"], 42);
 }
 
+// Two captures appended to one file: each numbers its mappings from 1, and map 1 of the second
+// is not map 1 of the first.
+TEST(Report, CapturesAppendedToOneFileKeepTheirMappingsApart) {
+  ReportBuilder builder;
+  builder.add(map_event(1, 0xfd000000, 0x1000));
+  builder.add(access(trace::EventKind::Write, 1, 0xfd000010, 5, 1000, 0x401000));
+  trace::Event segment;
+  segment.kind = trace::EventKind::Segment;
+  builder.add(segment);
+  builder.add(map_event(1, 0xfe000000, 0x2000));
+  builder.add(access(trace::EventKind::Read, 1, 0xfe000020, 7, 2000, 0x401000));
+  builder.add(access(trace::EventKind::Read, 1, 0xfe000020, 7, 3000, 0x401000));
+  const Report& report = builder.report();
+  ASSERT_EQ(report.mappings.size(), 2u);
+  EXPECT_EQ(report.captures, 2);
+  EXPECT_EQ(report.mappings.at({0, 1}).phys, 0xfd000000u);
+  EXPECT_EQ(report.mappings.at({0, 1}).accesses, 1u);
+  EXPECT_EQ(report.mappings.at({1, 1}).phys, 0xfe000000u);
+  EXPECT_EQ(report.mappings.at({1, 1}).accesses, 2u);
+  EXPECT_EQ(report.outside, 0u);
+  std::string text = text_of(builder);
+  EXPECT_NE(text.find("map 1 (capture 1): phys 0xfd000000"), std::string::npos) << text;
+  EXPECT_NE(text.find("map 1 (capture 2): phys 0xfe000000"), std::string::npos) << text;
+}
+
 TEST(Report, RegistersOfADeviceAreNamedAfterItsModel) {
   ReportBuilder builder;
   builder.add(map_event(1, 0, 0x4000));
   builder.add(mark("device nvme:delay_ms=1@/dev/fake-nvme is map 1\n"));
   builder.add(access(trace::EventKind::Read, 1, 0x1c, 1, 5, 0x1));
   builder.add(access(trace::EventKind::Read, 1, 0x3000, 1, 6, 0x1));  // no register there
-  EXPECT_EQ(builder.report().mappings.at(1).device, "nvme:delay_ms=1@/dev/fake-nvme");
+  EXPECT_EQ(builder.report().mappings.at({0, 1}).device, "nvme:delay_ms=1@/dev/fake-nvme");
   std::string text = text_of(builder);
   EXPECT_NE(text.find(" CSTS "), std::string::npos) << text;
   // As `dump --annotate` names it (analysis/device_registers.hpp).

@@ -355,13 +355,9 @@ TEST(TraceReader, CompressedTextAndBinaryAreReadWhateverTheName) {
       EXPECT_EQ(TraceReader::open(file.path())->format(),
                 trace[0] == 'V' ? TraceFormat::Text : TraceFormat::Binary);
       EXPECT_EQ(dumped(bytes), kKernelLog);
-      // Streams one after the other, as `cat a.gz b.gz` makes: read as one (whose second
-      // VERSION line is no event).
-      std::string twice =
-          std::string(kKernelLog) + std::string(kKernelLog).substr(kTextVersionLine.size());
-      if (trace[0] == 'V') {
-        EXPECT_EQ(dumped(bytes + bytes), twice);
-      }
+      // Streams one after the other, as `cat a.gz b.gz` makes: read as one, whose second
+      // VERSION line starts a second capture (kept as such); binary files too.
+      EXPECT_EQ(dumped(bytes + bytes), std::string(kKernelLog) + kKernelLog);
     }
   }
 }
@@ -725,6 +721,73 @@ TEST(LenientReader, OverlongMarkersAndLinesAreRefusedNotCut) {
   ASSERT_EQ(read.events.size(), 1u);  // the line after the long one is read
   EXPECT_EQ(read.events[0].kind, EventKind::Read);
   EXPECT_NE(warnings_of(read).find("1 line not read (1 too long)"), std::string::npos);
+}
+
+// The kernel's `trace` file (not `trace_pipe`): ftrace's header, no VERSION line.
+const char kFtraceTraceFile[] =
+    "# tracer: mmiotrace\n"
+    "#\n"
+    "# entries-in-buffer/entries-written: 3/3   #P:2\n"
+    "#\n"
+    "MAP 81.403176 1 0xfd000000 0xffffc20000100000 0x1000000 0x0 0\n"
+    "R 4 81.403200 1 0xfd000000 0x40a200a2 0x0 0\n"
+    "UNMAP 82.000000 1 0x0 0\n";
+
+TEST(TraceReader, FtraceHeaderAndCommentsAreReadAndKept) {
+  TemporaryFile log, text, binary, back;
+  log.set_content(kFtraceTraceFile);
+  std::vector<std::string> texts;
+  std::vector<Event> events = read_all(log.path(), &texts);  // strict: nothing refused
+  ASSERT_EQ(events.size(), 7u);
+  EXPECT_EQ(events[0].kind, EventKind::Comment);
+  EXPECT_EQ(texts[0], "# tracer: mmiotrace");
+  EXPECT_EQ(texts[1], "#");
+  EXPECT_EQ(events[4].kind, EventKind::Map);
+  // dump writes them back after its VERSION line; the binary format keeps them too.
+  const std::string kDumped = std::string("VERSION 20070824\n") + kFtraceTraceFile;
+  copy(log.path(), text.path(), TraceFormat::Text, false);
+  EXPECT_EQ(text.content(), kDumped);
+  copy(log.path(), binary.path(), TraceFormat::Binary, false);
+  copy(binary.path(), back.path(), TraceFormat::Text, false);
+  EXPECT_EQ(back.content(), kDumped);
+}
+
+// Two recordings appended to one file (`cat a.txt b.txt`, `cat a.bin b.bin`): two segments,
+// the second opened by a Segment event, kept as such by both formats.
+TEST(TraceReader, CapturesAppendedToOneFileAreReadAsSegments) {
+  const std::string kFirst =
+      "VERSION 20070824\nMAP 1.000000 1 0xfd000000 0x7f0000000000 0x1000 0x0 7\n"
+      "W 4 1.000001 1 0xfd000010 0x5 0x0 7\n";
+  const std::string kSecond =
+      "VERSION 20070824\nMAP 9.000000 1 0xfe000000 0x7f0000001000 0x2000 0x0 8\n"
+      "R 4 9.000001 1 0xfe000020 0x7 0x0 8\n";
+  TemporaryFile log, binary, back;
+  log.set_content(kFirst + kSecond);
+  std::vector<Event> events = read_all(log.path());
+  ASSERT_EQ(events.size(), 5u);
+  EXPECT_EQ(events[2].kind, EventKind::Segment);
+  EXPECT_EQ(events[3].phys, 0xfe000000u);
+  copy(log.path(), binary.path(), TraceFormat::Binary, false);
+  copy(binary.path(), back.path(), TraceFormat::Text, false);
+  EXPECT_EQ(back.content(), kFirst + kSecond);
+
+  // Binary files one after the other: the second's file header starts a segment.
+  TemporaryFile first, second, both;
+  first.set_content(kFirst);
+  second.set_content(kSecond);
+  TemporaryFile first_bin, second_bin;
+  copy(first.path(), first_bin.path(), TraceFormat::Binary, false);
+  copy(second.path(), second_bin.path(), TraceFormat::Binary, false);
+  both.set_content(first_bin.content() + second_bin.content());
+  copy(both.path(), back.path(), TraceFormat::Text, false);
+  EXPECT_EQ(back.content(), kFirst + kSecond);
+  // A second capture whose records are compressed cannot be read after the first's.
+  TemporaryFile second_zstd;
+  copy(second.path(), second_zstd.path(), TraceFormat::Binary, true);
+  both.set_content(first_bin.content() + second_zstd.content());
+  EXPECT_NE(error_of(both.path()).find("another capture, appended to the file, whose records"),
+            std::string::npos)
+      << error_of(both.path());
 }
 
 }  // namespace
