@@ -2,6 +2,9 @@
 #include "analysis/symbolizer.hpp"
 
 #include <elfutils/libdwfl.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cinttypes>
 #include <cstdio>
@@ -27,15 +30,28 @@ struct Symbolizer::Module {
     if (dwfl) dwfl_end(dwfl);
   }
 
+  // The path comes from the trace, which the traced program can write (mmiotrace_mark()): only a
+  // regular file is read, opened so that nothing can block (a FIFO, a terminal) or be written.
   void open() {
     opened = true;
+    int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return;
+    struct stat status;
+    if (fstat(fd, &status) != 0 || !S_ISREG(status.st_mode)) {
+      ::close(fd);
+      return;
+    }
     static char* debuginfo_path = nullptr;
     static const Dwfl_Callbacks callbacks = {dwfl_build_id_find_elf, dwfl_standard_find_debuginfo,
                                              dwfl_offline_section_address, &debuginfo_path};
     dwfl = dwfl_begin(&callbacks);
-    if (dwfl == nullptr) return;
+    if (dwfl == nullptr) {
+      ::close(fd);
+      return;
+    }
     dwfl_report_begin(dwfl);
-    module = dwfl_report_elf(dwfl, path.c_str(), path.c_str(), -1, base, false);
+    module = dwfl_report_elf(dwfl, path.c_str(), path.c_str(), fd, base, false);
+    if (module == nullptr) ::close(fd);  // taken by libdwfl only when it succeeds
     dwfl_report_end(dwfl, nullptr, nullptr);
   }
 

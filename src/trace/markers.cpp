@@ -145,6 +145,9 @@ std::optional<PciConfigMarker> parse_pci_config_marker(std::string_view text) {
     if (high < 0 || low < 0) return std::nullopt;
     marker.bytes += static_cast<char>(high << 4 | low);
   }
+  if (marker.offset + marker.bytes.size() > kPciConfigSpaceSize) {
+    return std::nullopt;  // past any configuration space: not a marker mmiotrace writes
+  }
   return marker;
 }
 

@@ -53,6 +53,9 @@ struct PciConfigMarker {
   std::string bytes;  // raw bytes, at most kMaxPciConfigMarkerBytes
 };
 inline constexpr size_t kMaxPciConfigMarkerBytes = 1024;
+// A function's configuration space (PCI Express's extended one): no marker reaches past it, so
+// that a trace cannot make a reader allocate more.
+inline constexpr size_t kPciConfigSpaceSize = 4096;
 
 // The marker's text, ending in a newline.
 std::string format_pci_config_marker(const PciConfigMarker& marker);

@@ -3,6 +3,7 @@
 // 0/1/2 like diff(1), --json), dump --regs (register and field names; a bad map named with its
 // line and column) and convert --to perfetto (a timeline that parses, with the tracks it needs).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -247,6 +248,36 @@ TEST_F(AnalysisCommandsTest, DumpSkipsBadLinesAndStreamsTheRest) {
 
   write("empty.txt", "");
   expect_error(mmiotrace({"dump", path("empty.txt")}), 121, "the file is empty");
+}
+
+// A trace names files for report to read symbols from, and the traced program can write such
+// markers itself: a FIFO, a device or a file that is no ELF gives no function names, never a
+// hang, a crash or a write.
+TEST_F(AnalysisCommandsTest, HostileModuleMarkersGiveNoNamesNeverAHang) {
+  std::string fifo = path("fifo");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  write("hostile.txt",
+        "VERSION 20070824\n"
+        "MARK 1.000000 module 7 0x400000-0x500000 0x400000 " +
+            fifo +
+            "\n"
+            "MARK 1.000000 module 7 0x500000-0x600000 0x500000 /dev/zero\n"
+            "MARK 1.000000 module 7 0x600000-0x700000 0x600000 " +
+            path("hostile.txt") +
+            "\n"
+            "MAP 1.000000 1 0xfd000000 0x7f0000000000 0x1000 0x400010 7\n"
+            "R 4 1.000001 1 0xfd000010 0x5 0x400100 7\n"
+            "R 4 1.000002 1 0xfd000010 0x5 0x500200 7\n"
+            "R 4 1.000003 1 0xfd000010 0x5 0x600300 7\n");
+  ProgramResult report = run_program(
+      {"timeout", "60", MMIOTRACE_COMMAND, "report", path("hostile.txt")}, directory_->path());
+  ASSERT_EQ(describe_status(report.status), "exited 0") << report.err;
+  EXPECT_NE(report.out.find("fifo+0x100\n"), std::string::npos) << report.out;
+  EXPECT_NE(report.out.find("zero+0x200\n"), std::string::npos) << report.out;
+  EXPECT_NE(report.out.find("hostile.txt+0x300\n"), std::string::npos) << report.out;
+  struct stat status;
+  ASSERT_EQ(stat(fifo.c_str(), &status), 0);
+  EXPECT_TRUE(S_ISFIFO(status.st_mode));
 }
 
 TEST_F(AnalysisCommandsTest, DumpRegsNamesRegistersAndFields) {

@@ -64,7 +64,10 @@ TEST(Markers, APciConfigMarkerReadsBackAsItWasWritten) {
   EXPECT_EQ(marker->bytes, written.bytes);
   for (const char* bad : {"pci 0000:00:10.0 config read 0x0 abc", "pci  config read 0x0 00",
                           "pci 0000:00:10.0 config read 18 00", "pci 0000:00:10.0 read 0x0 00",
-                          "pci 0000:00:10.0 config read 0x0 zz"}) {
+                          "pci 0000:00:10.0 config read 0x0 zz",
+                          // Past the 4 KiB of a configuration space: replay would allocate it.
+                          "pci 0000:00:10.0 config contents 0xfffffff0 00",
+                          "pci 0000:00:10.0 config contents 0xfff 0000"}) {
     EXPECT_FALSE(parse_pci_config_marker(bad)) << bad;
   }
 }
