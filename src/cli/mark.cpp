@@ -11,6 +11,7 @@
 #include "cli/cli_error.hpp"
 #include "cli/marker_socket.hpp"
 #include "cli/subcommands.hpp"
+#include "trace/binary_format.hpp"
 
 namespace mmiotrace::cli {
 
@@ -37,6 +38,11 @@ int run_mark(const Arguments& arguments) {
   for (const std::string& word : words)
     text += (text.empty() ? "" : " ") + word;
   text += "\n";
+  if (text.size() > trace::kMaxTextLength) {  // never cut: the recording would shorten it
+    throw CliError(kExitUsage, "mark: the text is " + std::to_string(text.size() - 1) +
+                                   " bytes; a marker holds at most " +
+                                   std::to_string(trace::kMaxTextLength - 1));
+  }
 
   std::vector<std::string> directories = marker_socket_directories();
   if (pid == 0) {

@@ -470,6 +470,12 @@ TEST_F(RecordingTest, MarkWithoutARecordingSaysSo) {
   ProgramResult marked = mmiotrace({"mark", "--pid", "999999", "hello"});
   EXPECT_EQ(describe_status(marked.status), "exited 120");
   EXPECT_NE(marked.err.find("no recording with pid 999999"), std::string::npos) << marked.err;
+  // A text the recording could not keep whole is refused before any recording is looked for.
+  ProgramResult too_long = mmiotrace({"mark", "--pid", "999999", std::string(4000, 'm')});
+  EXPECT_EQ(describe_status(too_long.status), "exited 125");
+  EXPECT_EQ(too_long.err, "mmiotrace: mark: the text is 4000 bytes; a marker holds at most 3999\n");
+  ProgramResult longest = mmiotrace({"mark", "--pid", "999999", std::string(3999, 'm')});
+  EXPECT_EQ(describe_status(longest.status), "exited 120");
 }
 
 }  // namespace
