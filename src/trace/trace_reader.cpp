@@ -392,6 +392,9 @@ class SkipTally {
       warn_(skipped.message + " (" + what_follows + "; --strict refuses the trace)");
     }
   }
+  // Whether the end was reached (finish()): next() gives nothing more, even when bytes follow a
+  // record that ended the reading.
+  bool finished() const { return finished_; }
   // Once, at the end of the trace.
   void finish() {
     if (finished_) return;
@@ -427,6 +430,7 @@ class TextTraceReader final : public TraceReader {
   TraceFormat format() const override { return TraceFormat::Text; }
 
   bool next(Event& event) override {
+    if (skipped_.finished()) return false;
     for (;;) {
       ByteSource::Line got = source_->read_line(line_);
       ++line_number_;
@@ -761,6 +765,7 @@ class BinaryTraceReader final : public TraceReader {
   TraceFormat format() const override { return TraceFormat::Binary; }
 
   bool next(Event& event) override {
+    if (skipped_.finished()) return false;
     for (;;) {
       try {
         if (next_record(event)) return true;

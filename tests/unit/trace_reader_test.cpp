@@ -651,6 +651,24 @@ TEST(LenientReader, BinaryRecordThatCannotBeDecodedIsSkipped) {
                                          ": the mapping's length is out of range");
 }
 
+// A record of impossible size: where the next one starts is unknown, so nothing after it is read
+// (the bytes after its header would be taken for records), however often next() is called.
+TEST(LenientReader, BinaryRecordOfImpossibleSizeEndsTheTrace) {
+  TemporaryFile log, binary;
+  log.set_content(kKernelLog);
+  copy(log.path(), binary.path(), TraceFormat::Binary, false);
+  std::string bytes = binary.content();
+  bytes[64 + 2] = 3;  // the first record's size
+  binary.set_content(bytes);
+  LenientRead read = read_leniently(binary.path());
+  EXPECT_TRUE(read.events.empty());
+  ASSERT_EQ(read.warnings.size(), 2u) << warnings_of(read);
+  EXPECT_EQ(read.warnings[0], binary.path() +
+                                  ": offset 64: a record has an impossible size (3) (the trace is "
+                                  "read up to there; --strict refuses the trace)");
+  EXPECT_EQ(read.warnings[1], binary.path() + ": 1 record not read (1 malformed record)");
+}
+
 TEST(LenientReader, OutOfRangeValuesAreErrorsNotWrappedOrMasked) {
   TemporaryFile log;
   const std::pair<const char*, const char*> kBad[] = {
