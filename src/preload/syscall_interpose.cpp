@@ -1,11 +1,13 @@
 // Interposers for the system calls a program may hand a traced buffer, which the kernel cannot
-// reach (its pages are armed: PROT_NONE) and would fail with EFAULT: the data goes through a
+// reach (its pages are armed: PROT_NONE) and would fail with EFAULT, whether through libc's
+// wrapper or through syscall(): the data goes through a
 // bounce buffer, copied through the aliases and recorded as block reads and writes. Also logs
 // every ioctl() on a traced file: request, argument before and after, and result. Normal
 // context, in the traced program; each interposer costs one lock-free look-up when no buffer is
 // traced. (No header: these define libc's own functions.)
 #include <linux/futex.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -16,6 +18,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdarg>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
@@ -114,6 +117,63 @@ ssize_t drain_vector(const struct iovec* vector, int count, uintptr_t pc, Call c
   return call(&whole);
 }
 
+bool traced_message(const struct msghdr* message) {
+  if (active_shim() == nullptr || message == nullptr) return false;
+  return traced_vector(message->msg_iov, static_cast<int>(message->msg_iovlen)) ||
+         traced_buffer(message->msg_control, message->msg_controllen);
+}
+
+// sendmsg(): the message's data and control bytes bounced, its address passed as it is.
+template <typename Call>
+ssize_t send_message(const struct msghdr* message, uintptr_t pc, Call call) {
+  struct msghdr bounced = *message;
+  std::vector<uint8_t> control;
+  if (traced_buffer(message->msg_control, message->msg_controllen)) {
+    control.resize(message->msg_controllen);
+    if (!copy_from_program(reinterpret_cast<uintptr_t>(message->msg_control), control.size(),
+                           control.data(), pc)) {
+      return -1;
+    }
+    bounced.msg_control = control.data();
+  }
+  return drain_vector(message->msg_iov, static_cast<int>(message->msg_iovlen), pc,
+                      [&](const struct iovec* whole) {
+                        bounced.msg_iov = const_cast<struct iovec*>(whole);
+                        bounced.msg_iovlen = 1;
+                        return call(&bounced);
+                      });
+}
+
+// recvmsg(): the data and control bytes received into bounce buffers, then copied to the
+// program's; the lengths and flags the kernel sets are given back in the program's message.
+template <typename Call>
+ssize_t receive_message(struct msghdr* message, uintptr_t pc, Call call) {
+  struct msghdr bounced = *message;
+  std::vector<uint8_t> control;
+  bool control_traced = traced_buffer(message->msg_control, message->msg_controllen);
+  if (control_traced) {
+    control.resize(message->msg_controllen);
+    bounced.msg_control = control.data();
+  }
+  ssize_t result = fill_vector(message->msg_iov, static_cast<int>(message->msg_iovlen), pc,
+                               [&](const struct iovec* whole) {
+                                 bounced.msg_iov = const_cast<struct iovec*>(whole);
+                                 bounced.msg_iovlen = 1;
+                                 return call(&bounced);
+                               });
+  if (result < 0) return result;
+  if (control_traced && bounced.msg_controllen > 0 &&
+      !copy_to_program(reinterpret_cast<uintptr_t>(message->msg_control),
+                       std::min(bounced.msg_controllen, message->msg_controllen), control.data(),
+                       pc)) {
+    return -1;
+  }
+  message->msg_namelen = bounced.msg_namelen;
+  message->msg_controllen = bounced.msg_controllen;
+  message->msg_flags = bounced.msg_flags;
+  return result;
+}
+
 // Up to kMaxIoctlLogged bytes of an ioctl argument, read without faulting; empty when the
 // argument is not readable memory.
 std::vector<uint8_t> argument_bytes(uintptr_t argument, size_t size) {
@@ -191,6 +251,10 @@ using SendFunction = ssize_t (*)(int, const void*, size_t, int);
 using RecvfromFunction = ssize_t (*)(int, void*, size_t, int, struct sockaddr*, socklen_t*);
 using SendtoFunction = ssize_t (*)(int, const void*, size_t, int, const struct sockaddr*,
                                    socklen_t);
+using SendmsgFunction = ssize_t (*)(int, const struct msghdr*, int);
+using RecvmsgFunction = ssize_t (*)(int, struct msghdr*, int);
+using GetrandomFunction = ssize_t (*)(void*, size_t, unsigned int);
+using RandomBufferFunction = void (*)(void*, size_t);
 using IoctlFunction = int (*)(int, unsigned long, ...);
 using SyscallFunction = long (*)(long, ...);
 
@@ -204,6 +268,10 @@ std::atomic<RecvFunction> g_recv;
 std::atomic<SendFunction> g_send;
 std::atomic<RecvfromFunction> g_recvfrom;
 std::atomic<SendtoFunction> g_sendto;
+std::atomic<SendmsgFunction> g_sendmsg;
+std::atomic<RecvmsgFunction> g_recvmsg;
+std::atomic<GetrandomFunction> g_getrandom;
+std::atomic<RandomBufferFunction> g_arc4random_buf;
 std::atomic<IoctlFunction> g_ioctl;
 std::atomic<SyscallFunction> g_syscall;
 
@@ -470,6 +538,39 @@ MMIOTRACE_EXPORT ssize_t sendto(int fd, const void* buffer, size_t size, int fla
       [&](const void* bounce) { return call(fd, bounce, size, flags, to, to_length); });
 }
 
+MMIOTRACE_EXPORT ssize_t sendmsg(int fd, const struct msghdr* message, int flags) {
+  SendmsgFunction call = libc_function(g_sendmsg, "sendmsg");
+  if (!traced_message(message)) return call(fd, message, flags);
+  return send_message(message, caller_pc(__builtin_return_address(0)),
+                      [&](const struct msghdr* bounced) { return call(fd, bounced, flags); });
+}
+
+MMIOTRACE_EXPORT ssize_t recvmsg(int fd, struct msghdr* message, int flags) {
+  RecvmsgFunction call = libc_function(g_recvmsg, "recvmsg");
+  if (!traced_message(message)) return call(fd, message, flags);
+  return receive_message(message, caller_pc(__builtin_return_address(0)),
+                         [&](struct msghdr* bounced) { return call(fd, bounced, flags); });
+}
+
+MMIOTRACE_EXPORT ssize_t getrandom(void* buffer, size_t size, unsigned int flags) {
+  GetrandomFunction call = libc_function(g_getrandom, "getrandom");
+  if (!traced_buffer(buffer, size)) return call(buffer, size, flags);
+  return fill_buffer(buffer, size, caller_pc(__builtin_return_address(0)),
+                     [&](void* bounce) { return call(bounce, size, flags); });
+}
+
+// glibc fills the buffer with getrandom() inside itself, and ends the program when that fails.
+MMIOTRACE_EXPORT void arc4random_buf(void* buffer, size_t size) {
+  RandomBufferFunction call = libc_function(g_arc4random_buf, "arc4random_buf");
+  if (!traced_buffer(buffer, size)) return call(buffer, size);
+  std::vector<uint8_t> bounce(size);
+  call(bounce.data(), size);
+  if (!copy_to_program(reinterpret_cast<uintptr_t>(buffer), size, bounce.data(),
+                       caller_pc(__builtin_return_address(0)))) {
+    abort();  // as glibc does when it cannot fill the buffer
+  }
+}
+
 // glibc declares the request `unsigned long`; the argument is a pointer or a number.
 MMIOTRACE_EXPORT int ioctl(int fd, unsigned long request, ...) {
   va_list arguments;
@@ -479,8 +580,10 @@ MMIOTRACE_EXPORT int ioctl(int fd, unsigned long request, ...) {
   return traced_ioctl(fd, request, argument, caller_pc(__builtin_return_address(0)));
 }
 
-// syscall(): futex() on a traced word waits and wakes on the alias (the same memory, so the
-// same futex for shared mappings); other calls pass through.
+// syscall(): getrandom(), sendmsg() and recvmsg() bounce their traced buffers as their wrappers
+// do; futex() on a traced word waits and wakes on the alias (the same memory, so the same futex
+// for shared mappings), as the system-call trap does for libc's own futex calls
+// (kmmio/syscall_trap.hpp); other calls pass through.
 MMIOTRACE_EXPORT long syscall(long number, ...) {
   va_list arguments;
   va_start(arguments, number);
@@ -489,6 +592,22 @@ MMIOTRACE_EXPORT long syscall(long number, ...) {
     argument = va_arg(arguments, long);
   va_end(arguments);
   SyscallFunction call = libc_function(g_syscall, "syscall");
+  uintptr_t pc = caller_pc(__builtin_return_address(0));
+  if (number == SYS_getrandom &&
+      traced_buffer(reinterpret_cast<void*>(a[0]), static_cast<size_t>(a[1]))) {
+    return fill_buffer(reinterpret_cast<void*>(a[0]), static_cast<size_t>(a[1]), pc,
+                       [&](void* bounce) { return call(number, bounce, a[1], a[2]); });
+  }
+  if (number == SYS_sendmsg && traced_message(reinterpret_cast<const struct msghdr*>(a[1]))) {
+    return send_message(
+        reinterpret_cast<const struct msghdr*>(a[1]), pc,
+        [&](const struct msghdr* bounced) { return call(number, a[0], bounced, a[2]); });
+  }
+  if (number == SYS_recvmsg && traced_message(reinterpret_cast<struct msghdr*>(a[1]))) {
+    return receive_message(reinterpret_cast<struct msghdr*>(a[1]), pc, [&](struct msghdr* bounced) {
+      return call(number, a[0], bounced, a[2]);
+    });
+  }
   if (number == SYS_futex && active_shim() != nullptr) {
     auto word = static_cast<uintptr_t>(a[0]);
     if (traced_buffer(reinterpret_cast<void*>(word), 4)) {
