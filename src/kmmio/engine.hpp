@@ -50,13 +50,22 @@ std::vector<PageAlias> armed_pages(AddressRange pages);
 // Whether any byte of `range` lies on an armed page. Lock-free; any context but handlers.
 bool touches_armed_page(AddressRange range);
 
-// Installs mmiotrace's SIGSEGV, SIGBUS and SIGTRAP handlers once; the handlers found in place
-// become the program's, to which foreign faults are passed. Idempotent and thread-safe.
+// Installs mmiotrace's SIGSEGV, SIGBUS, SIGTRAP and SIGSYS handlers once; the handlers found in
+// place become the program's, to which foreign faults are passed. Idempotent and thread-safe.
 void install_fault_handlers();
 bool fault_handlers_installed();
 
-// sigaction(2) for SIGSEGV, SIGBUS and SIGTRAP once the handlers are installed: the program's
-// disposition is exchanged, and mmiotrace's handler stays in place. Returns 0 or -1 with errno.
+// Installs the seccomp filter that traps futex() made from libc's code, once per process (it
+// stays after fork() and execve(), in every thread). Sets no_new_privs where the process may
+// not install a filter without it. Returns 0, or a negative errno: -ENOTSUP where address
+// layout randomization is off (a program this one executes could then meet the filter at the
+// same addresses without mmiotrace's handler), or the kernel's error. Normal context, from the
+// shim's constructor.
+int install_syscall_trap();
+
+// sigaction(2) for SIGSEGV, SIGBUS, SIGTRAP and SIGSYS once the handlers are installed: the
+// program's disposition is exchanged, and mmiotrace's handler stays in place. Returns 0 or -1 with
+// errno.
 int exchange_program_disposition(int signo, const struct sigaction* action,
                                  struct sigaction* old_action);
 

@@ -12,6 +12,7 @@
 #include "kmmio/fault_handler.hpp"
 #include "kmmio/program_signals.hpp"
 #include "kmmio/signal_deferral.hpp"
+#include "kmmio/syscall_trap.hpp"
 
 namespace mmiotrace::kmmio {
 namespace {
@@ -31,7 +32,9 @@ SigactionFunction libc_sigaction() {
 
 struct sigaction engine_action(int signo) {
   struct sigaction action = {};
-  action.sa_sigaction = signo == SIGTRAP ? &on_trap_signal : &on_fault_signal;
+  action.sa_sigaction = signo == SIGTRAP  ? &on_trap_signal
+                        : signo == SIGSYS ? &on_syscall_signal
+                                          : &on_fault_signal;
   // SA_NODEFER: a fault inside the handler must reach it again, to be reported (a blocked
   // synchronous fault would kill the process silently). Everything else is blocked while
   // mmiotrace's handler runs; the program's handler gets the mask it asked for.

@@ -1,8 +1,8 @@
 // mmiotrace: signal-safe
-// The program's own dispositions of SIGSEGV, SIGBUS and SIGTRAP, kept aside while mmiotrace's
-// handlers own those signals, and the hand-over of faults that are not ours: to the program's
-// handler with the mask it asked for, or to the default action with the same core dump and exit
-// status as untraced.
+// The program's own dispositions of SIGSEGV, SIGBUS, SIGTRAP and SIGSYS, kept aside while
+// mmiotrace's handlers own those signals, and the hand-over of faults that are not ours: to the
+// program's handler with the mask it asked for, or to the default action with the same core dump
+// and exit status as untraced.
 #pragma once
 
 #include <csignal>
@@ -12,9 +12,10 @@
 
 namespace mmiotrace::kmmio {
 
-inline constexpr int kFaultSignals[] = {SIGSEGV, SIGBUS, SIGTRAP};
+// SIGSYS: the system-call trap's (syscall_trap.hpp).
+inline constexpr int kFaultSignals[] = {SIGSEGV, SIGBUS, SIGTRAP, SIGSYS};
 constexpr bool is_fault_signal(int signo) {
-  return signo == SIGSEGV || signo == SIGBUS || signo == SIGTRAP;
+  return signo == SIGSEGV || signo == SIGBUS || signo == SIGTRAP || signo == SIGSYS;
 }
 
 inline void sigset_remove_fault_signals(sigset_t& set) {

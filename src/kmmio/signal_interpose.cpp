@@ -1,8 +1,8 @@
 // Interposers for the libc functions a program uses to install signal handlers and block
-// signals. They keep mmiotrace's SIGSEGV, SIGBUS and SIGTRAP handlers in place, record what the
-// program asked for as its own disposition (used for faults that are not ours), and keep those
-// three signals deliverable. Linked into libmmiotrace.so (and the engine's tests) only: never
-// into the mmiotrace command itself. Normal context. (No header: these define libc's own
+// signals. They keep mmiotrace's SIGSEGV, SIGBUS, SIGTRAP and SIGSYS handlers in place, record
+// what the program asked for as its own disposition (used for signals that are not ours), and
+// keep those four signals deliverable. Linked into libmmiotrace.so (and the engine's tests) only:
+// never into the mmiotrace command itself. Normal context. (No header: these define libc's own
 // functions.)
 #include <dlfcn.h>
 #include <signal.h>

@@ -179,6 +179,10 @@ __attribute__((constructor)) void start_shim() {
   // which stays so (mmiotrace_trace_start() refuses to replace it).
   mmiotrace_set_notice_handler(&recorder::mark_notice, nullptr);
   kmmio::install_fault_handlers();
+  // After the handlers: the filter's first trap needs its SIGSYS handler. Without the trap
+  // (layout randomization off, an old kernel), glibc's own futex calls on traced memory fail
+  // as before (docs/limitations.md).
+  kmmio::install_syscall_trap();
   pthread_atfork(
       [] {
         kmmio::flush_logged_accesses();  // not left for the child to copy
