@@ -145,6 +145,34 @@ TEST(SignalsInTheCodeCache, HandlersThatLogNeverInterleaveWithALoggedAccess) {
   EXPECT_EQ(handler_accesses, 1 + 2 * handler_runs + 1);  // and the final read of the count
 }
 
+// System calls without a wrapper mmiotrace interposes, on traced memory (unwrapped_syscalls.c):
+// glibc's own futex calls for a process-shared robust mutex two processes take in turn, and
+// syscall() of futex, getrandom, sendmsg and recvmsg. The program checks its data itself, and
+// prints the same lines traced as untraced, with and without the code cache.
+TEST(UnwrappedSyscalls, WorkOnTracedMemoryAsUntraced) {
+  const std::string program = std::string(E2E_PROGRAMS_DIR) + "/unwrapped_syscalls";
+  TemporaryDirectory untraced_dir;
+  ProgramResult untraced = run_program({program, untraced_dir.path()}, untraced_dir.path());
+  ASSERT_EQ(describe_status(untraced.status), "exited 0") << untraced.out << untraced.err;
+  EXPECT_NE(untraced.out.find("counter 4000"), std::string::npos) << untraced.out;
+  for (bool divert : {true, false}) {
+    TemporaryDirectory traced_dir;
+    const std::string trace_path = traced_dir.path() + "/trace.txt";
+    std::vector<std::string> command = {MMIOTRACE_COMMAND, "record",  "-o",
+                                        trace_path,        "--trace", traced_dir.path() + "/*.reg"};
+    if (!divert) command.push_back("--no-divert");
+    command.insert(command.end(), {"--", program, traced_dir.path()});
+    ProgramResult traced = run_program(command, traced_dir.path());
+    EXPECT_EQ(describe_status(traced.status), "exited 0") << traced.err;
+    EXPECT_EQ(traced.out, untraced.out) << (divert ? "with" : "without") << " the code cache";
+    EXPECT_EQ(traced.err, untraced.err);
+    // The mutex's and the counter's accesses, from both processes, are in the trace.
+    NormalizedTrace trace =
+        normalize_trace(read_file(trace_path), ProgramImage(program), traced_dir.path());
+    EXPECT_NE(trace.text.find(" 0x80 0xfa0 "), std::string::npos) << trace.text;
+  }
+}
+
 // Threads polling a device at once, each through the same hot entry, which is patched while
 // the others run it: the same output as untraced, each thread's accesses in the trace in order
 // with their values, with the code cache (its entry patched, so that the traps stop) and
