@@ -219,16 +219,13 @@ void check_concurrent_lmdb_writers(const std::string& mdb_load, bool divert) {
       input << writer << "-key-" << i << "\n" << writer << "-value-" << i << "\n";
   }
   ASSERT_EQ(mkdir((directory.path() + "/db").c_str(), 0755), 0);
-  // The database is made first, untraced, with one record, and its file made larger than the
-  // writers will need: glibc's AVX-512 memcmp reads keys near the end of the file with masked
-  // loads, which the emulator carries out at their whole width, past the end of the file, into
-  // a SIGBUS (mmiotrace's own problem, not this test's); and two writers that create one
-  // database at once race in LMDB itself.
+  // The database is made first, untraced, with one record: two writers that create one
+  // database at once race in LMDB itself. (glibc's AVX-512 memcmp reads keys at the end of the
+  // file with masked loads that reach past it: the emulator must leave the masked-out bytes.)
   std::ofstream(directory.path() + "/seed.txt") << "seed\nvalue\n";
   ProgramResult seed =
       run_program({mdb_load, "-T", "-f", "seed.txt", "-n", "db/data.mdb"}, directory.path());
   ASSERT_EQ(describe_status(seed.status), "exited 0") << seed.err;
-  ASSERT_EQ(truncate((directory.path() + "/db/data.mdb").c_str(), 4 << 20), 0);
   // They take turns at the write lock, each for one batch of records.
   const std::string writers =
       "\"$0\" -T -f a.txt -n db/data.mdb & a=$!; \"$0\" -T -f b.txt -n db/data.mdb & b=$!; "
