@@ -1,5 +1,5 @@
-# bash completion for mmiotrace(1): the subcommands, their options, the values of --format, --to
-# and --strategy, the built-in device models, commands and files. Installed as
+# bash completion for mmiotrace(1): the subcommands (and `help SUBCOMMAND`), their options, the
+# values of --format, --to and --strategy, the built-in device models, commands and files. Installed as
 # share/bash-completion/completions/mmiotrace; tools/cli-docs checks that it offers what
 # docs/cli.md gives each subcommand.
 
@@ -40,15 +40,20 @@ _mmiotrace_files() {
 _mmiotrace_bash() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
   COMPREPLY=()
+  local subcommands="record replay dump convert report diff mark"
   if [ "$COMP_CWORD" -eq 1 ]; then
     if [[ $cur == -* ]]; then
-      mapfile -t COMPREPLY < <(compgen -W "--help --version" -- "$cur")
+      mapfile -t COMPREPLY < <(compgen -W "--help -h --version -V" -- "$cur")
     else
-      mapfile -t COMPREPLY < <(compgen -W "record replay dump convert report diff mark" -- "$cur")
+      mapfile -t COMPREPLY < <(compgen -W "$subcommands help" -- "$cur")
     fi
     return
   fi
   local subcommand=${COMP_WORDS[1]}
+  if [ "$subcommand" = help ]; then  # mmiotrace help SUBCOMMAND
+    [ "$COMP_CWORD" -eq 2 ] && mapfile -t COMPREPLY < <(compgen -W "$subcommands" -- "$cur")
+    return
+  fi
 
   # record and replay run a command: after '--', or after their first operand (replay's TRACE
   # comes first), the words are the command's.

@@ -1,20 +1,35 @@
-// Reading a subcommand's options (see argument_reader.hpp).
+// Reading a subcommand's arguments (see argument_reader.hpp).
 #include "cli/argument_reader.hpp"
 
 #include <cstring>
 
 namespace mmiotrace::cli {
+namespace {
 
-bool ArgumentReader::at_option() const {
-  if (done()) return false;
-  const std::string& argument = arguments_[index_];
+// An option starts with '-' and is not "-" (standard input) or "--" (the separator).
+bool is_option(const std::string& argument) {
   return argument.size() > 1 && argument[0] == '-' && argument != "--";
 }
 
-bool ArgumentReader::take_separator() {
-  if (done() || arguments_[index_] != "--") return false;
-  ++index_;
-  return true;
+}  // namespace
+
+bool ArgumentReader::next_option() {
+  while (!done()) {
+    const std::string& argument = arguments_[index_];
+    if (!after_separator_ && argument == "--") {
+      after_separator_ = true;
+      ++index_;
+      continue;
+    }
+    if (!after_separator_ && is_option(argument)) {
+      if (argument == "--help" || argument == "-h") throw HelpRequested();
+      return true;
+    }
+    if (command_begins()) return false;
+    operands_.push_back(argument);
+    ++index_;
+  }
+  return false;
 }
 
 bool ArgumentReader::take_flag(const char* long_name, const char* short_name) {
@@ -49,11 +64,8 @@ std::optional<std::string> ArgumentReader::take_value(const char* long_name,
   return arguments_[index_ - 1];
 }
 
-std::vector<std::string> ArgumentReader::rest() {
-  std::vector<std::string> remaining(arguments_.begin() + static_cast<long>(index_),
-                                     arguments_.end());
-  index_ = arguments_.size();
-  return remaining;
+std::vector<std::string> ArgumentReader::rest() const {
+  return std::vector<std::string>(arguments_.begin() + static_cast<long>(index_), arguments_.end());
 }
 
 void ArgumentReader::reject_option() const {

@@ -22,7 +22,7 @@ int run_convert(const Arguments& arguments) {
   bool compress = false;
   bool strict = false;
   analysis::RegisterMapSet register_maps;
-  while (reader.at_option()) {
+  while (reader.next_option()) {
     if (auto format = reader.take_value("--format")) {
       format_name = *format;
     } else if (auto target = reader.take_value("--to")) {
@@ -37,8 +37,7 @@ int run_convert(const Arguments& arguments) {
       reader.reject_option();
     }
   }
-  reader.take_separator();
-  std::vector<std::string> files = reader.rest();
+  const std::vector<std::string>& files = reader.operands();
   if (files.size() != 2) {
     throw CliError(kExitUsage, "convert: needs IN and OUT; see 'mmiotrace convert --help'");
   }

@@ -90,7 +90,7 @@ int run_diff(const Arguments& arguments) {
     bool squash = false;
     bool strict = false;
     size_t window = 2000;
-    while (reader.at_option()) {
+    while (reader.next_option()) {
       if (reader.take_flag("--json")) {
         json = true;
       } else if (reader.take_flag("--squash-polls")) {
@@ -110,8 +110,7 @@ int run_diff(const Arguments& arguments) {
         reader.reject_option();
       }
     }
-    reader.take_separator();
-    std::vector<std::string> files = reader.rest();
+    const std::vector<std::string>& files = reader.operands();
     if (files.size() != 2) {
       throw CliError(kTrouble, "diff: two traces to compare; usage: mmiotrace diff A B");
     }

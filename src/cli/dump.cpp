@@ -28,7 +28,7 @@ int run_dump(const Arguments& arguments) {
   bool strict = false;
   std::map<int, const mmiotrace_register*> chosen;
   analysis::RegisterMapSet register_maps;
-  while (reader.at_option()) {
+  while (reader.next_option()) {
     if (reader.take_flag("--annotate")) {
       annotate = true;
     } else if (reader.take_flag("--strict")) {
@@ -43,8 +43,7 @@ int run_dump(const Arguments& arguments) {
       reader.reject_option();
     }
   }
-  reader.take_separator();
-  std::vector<std::string> files = reader.rest();
+  const std::vector<std::string>& files = reader.operands();
   if (files.size() > 1)
     throw CliError(kExitUsage, "dump: one trace at a time; see 'mmiotrace dump --help'");
   std::string path = files.empty() ? "-" : files[0];

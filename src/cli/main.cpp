@@ -5,6 +5,7 @@
 #include <exception>
 #include <string>
 
+#include "cli/argument_reader.hpp"
 #include "cli/cli_error.hpp"
 #include "cli/subcommands.hpp"
 
@@ -25,29 +26,41 @@ const Subcommand kSubcommands[] = {
     {"replay", &run_replay, &kReplayUsage},
 };
 
+const Subcommand& subcommand_named(const std::string& name) {
+  for (const Subcommand& subcommand : kSubcommands) {
+    if (name == subcommand.name) return subcommand;
+  }
+  throw CliError(kExitUsage, "unknown subcommand '" + name + "'; see 'mmiotrace --help'");
+}
+
 int run(int argc, char** argv) {
   if (argc < 2) {
     throw CliError(kExitUsage, "no subcommand given; see 'mmiotrace --help'");
   }
   std::string name = argv[1];
-  if (name == "--help" || name == "-h" || name == "help") {
+  if (name == "--help" || name == "-h" || (name == "help" && argc == 2)) {
     fputs(kMainUsage, stdout);
     return 0;
   }
-  if (name == "--version") {
+  if (name == "help") {  // mmiotrace help SUBCOMMAND
+    if (argc > 3) {
+      throw CliError(kExitUsage,
+                     "help: one subcommand at a time; usage: mmiotrace help [SUBCOMMAND]");
+    }
+    fputs(*subcommand_named(argv[2]).usage, stdout);
+    return 0;
+  }
+  if (name == "--version" || name == "-V") {
     printf("mmiotrace %s\n", MMIOTRACE_VERSION);
     return 0;
   }
-  Arguments arguments(argv + 2, argv + argc);
-  for (const Subcommand& subcommand : kSubcommands) {
-    if (name != subcommand.name) continue;
-    if (!arguments.empty() && (arguments[0] == "--help" || arguments[0] == "-h")) {
-      fputs(*subcommand.usage, stdout);
-      return 0;
-    }
-    return subcommand.run(arguments);
+  const Subcommand& subcommand = subcommand_named(name);
+  try {
+    return subcommand.run(Arguments(argv + 2, argv + argc));
+  } catch (const HelpRequested&) {  // --help among its options
+    fputs(*subcommand.usage, stdout);
+    return 0;
   }
-  throw CliError(kExitUsage, "unknown subcommand '" + name + "'; see 'mmiotrace --help'");
 }
 
 }  // namespace

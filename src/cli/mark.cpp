@@ -16,9 +16,11 @@
 namespace mmiotrace::cli {
 
 int run_mark(const Arguments& arguments) {
-  ArgumentReader reader("mark", arguments);
+  // TEXT is all that follows the options, whatever its words look like ("--" before a first
+  // word that starts with '-').
+  ArgumentReader reader("mark", arguments, 0);
   int pid = 0;
-  while (reader.at_option()) {
+  while (reader.next_option()) {
     if (auto value = reader.take_value("--pid")) {
       char* end = nullptr;
       long parsed = strtol(value->c_str(), &end, 10);
@@ -30,7 +32,6 @@ int run_mark(const Arguments& arguments) {
       reader.reject_option();
     }
   }
-  reader.take_separator();
   std::vector<std::string> words = reader.rest();
   if (words.empty())
     throw CliError(kExitUsage, "mark: no text; usage: mmiotrace mark [--pid PID] TEXT...");

@@ -84,8 +84,9 @@ RecordOptions parse(const Arguments& arguments) {
   bool compress = false;
   std::vector<PciOption> pci;
   bool pci_only = false;
-  ArgumentReader reader("record", arguments);
-  while (reader.at_option()) {
+  // Options come before COMMAND: from COMMAND on, every argument is COMMAND's own.
+  ArgumentReader reader("record", arguments, 0);
+  while (reader.next_option()) {
     if (auto output = reader.take_value("--output", "-o")) {
       options.output = *output;
     } else if (auto format = reader.take_value("--format")) {
@@ -128,7 +129,6 @@ RecordOptions parse(const Arguments& arguments) {
       reader.reject_option();
     }
   }
-  reader.take_separator();
   options.command = reader.rest();
   if (options.command.empty()) {
     throw CliError(kExitUsage,

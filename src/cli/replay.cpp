@@ -58,34 +58,21 @@ MapChoice parse_map(const std::string& text) {
   return {static_cast<int>(id), text.substr(at + 1)};
 }
 
-// TRACE, options before or after it, "--", COMMAND.
+// TRACE, options before or after it, COMMAND (after "--", or the operand after TRACE): from
+// COMMAND on, every argument is COMMAND's own.
 ReplayOptions parse(const Arguments& arguments) {
   ReplayOptions options;
   options.record.output = "/dev/null";
   std::optional<trace::TraceFormat> format_given;
-  size_t i = 0;
-  auto value = [&](const std::string& argument,
-                   const std::string& name) -> std::optional<std::string> {
-    if (argument == name) {
-      if (i + 1 >= arguments.size()) {
-        throw CliError(kExitUsage, "replay: option '" + name + "' needs a value");
-      }
-      return arguments[++i];
-    }
-    if (argument.rfind(name + "=", 0) == 0) return argument.substr(name.size() + 1);
-    return std::nullopt;
-  };
-  for (; i < arguments.size() && arguments[i] != "--"; ++i) {
-    const std::string& argument = arguments[i];
-    if (auto map = value(argument, "--map")) {
+  ArgumentReader reader("replay", arguments, 1);
+  while (reader.next_option()) {
+    if (auto map = reader.take_value("--map")) {
       options.maps.push_back(parse_map(*map));
-    } else if (auto config = value(argument, "--pci-config")) {
+    } else if (auto config = reader.take_value("--pci-config")) {
       options.pci_configs.push_back(parse_pci_config_choice(*config));
-    } else if (auto output = value(argument, "--output")) {
+    } else if (auto output = reader.take_value("--output", "-o")) {
       options.record.output = *output;
-    } else if (auto short_output = value(argument, "-o")) {
-      options.record.output = *short_output;
-    } else if (auto format = value(argument, "--format")) {
+    } else if (auto format = reader.take_value("--format")) {
       if (*format == "text") {
         format_given = trace::TraceFormat::Text;
       } else if (*format == "binary") {
@@ -94,27 +81,22 @@ ReplayOptions parse(const Arguments& arguments) {
         throw CliError(kExitUsage,
                        "replay: unknown format '" + *format + "'; use 'text' or 'binary'");
       }
-    } else if (argument.size() > 1 && argument[0] == '-') {
-      throw CliError(kExitUsage,
-                     "replay: unknown option '" + argument + "'; see 'mmiotrace replay --help'");
-    } else if (options.trace.empty()) {
-      options.trace = argument;
     } else {
-      throw CliError(kExitUsage, "replay: one trace at a time, then '--' and the command");
+      reader.reject_option();
     }
   }
-  if (options.trace.empty()) {
+  if (reader.operands().empty()) {
     throw CliError(kExitUsage,
                    "replay: no trace given; usage: mmiotrace replay TRACE [--map "
-                   "MAPID@PATH]... -- COMMAND [ARGS]");
+                   "MAPID@PATH]... [--] COMMAND [ARGS]");
   }
+  options.trace = reader.operands()[0];
   choose_output_format(options.record, format_given, false, "replay");
-  if (i < arguments.size()) ++i;  // "--"
-  options.record.command.assign(arguments.begin() + static_cast<long>(i), arguments.end());
+  options.record.command = reader.rest();
   if (options.record.command.empty()) {
     throw CliError(kExitUsage,
                    "replay: no command to run; usage: mmiotrace replay TRACE "
-                   "[--map MAPID@PATH]... -- COMMAND [ARGS]");
+                   "[--map MAPID@PATH]... [--] COMMAND [ARGS]");
   }
   return options;
 }

@@ -23,7 +23,7 @@ int run_report(const Arguments& arguments) {
   bool strict = false;
   analysis::RegisterMapSet register_maps;
   std::map<int, const mmiotrace_register*> chosen;
-  while (reader.at_option()) {
+  while (reader.next_option()) {
     if (reader.take_flag("--json")) {
       json = true;
     } else if (auto model = reader.take_value("--model")) {
@@ -36,8 +36,7 @@ int run_report(const Arguments& arguments) {
       reader.reject_option();
     }
   }
-  reader.take_separator();
-  std::vector<std::string> files = reader.rest();
+  const std::vector<std::string>& files = reader.operands();
   if (files.size() > 1) {
     throw CliError(kExitUsage, "report: one trace at a time; see 'mmiotrace report --help'");
   }

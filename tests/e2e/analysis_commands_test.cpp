@@ -400,5 +400,59 @@ TEST_F(AnalysisCommandsTest, ConvertToPerfettoMakesATimelineWithThreadAndMapping
                "unknown format 'svg'");
 }
 
+TEST_F(AnalysisCommandsTest, OptionsMayFollowTheOperands) {
+  ProgramResult converted =
+      mmiotrace({"convert", path("normal.bin"), path("after.out"), "--to", "text"});
+  ASSERT_EQ(describe_status(converted.status), "exited 0") << converted.err;
+  EXPECT_EQ(read_file(path("after.out")), mmiotrace({"dump", path("normal.bin")}).out);
+
+  ProgramResult annotated = mmiotrace({"dump", path("normal.bin"), "--annotate"});
+  ASSERT_EQ(describe_status(annotated.status), "exited 0") << annotated.err;
+  EXPECT_NE(annotated.out.find("  ; CSTS\n"), std::string::npos);
+  EXPECT_EQ(annotated.out, mmiotrace({"dump", "--annotate", path("normal.bin")}).out);
+
+  ProgramResult report = mmiotrace({"report", path("normal.bin"), "--json"});
+  ASSERT_EQ(describe_status(report.status), "exited 0") << report.err;
+  EXPECT_EQ(json::parse(report.out)["events"],
+            json::parse(mmiotrace({"report", "--json", path("normal.bin")}).out)["events"]);
+
+  ProgramResult diff = mmiotrace({"diff", path("normal.bin"), path("normal.bin"), "--json"});
+  EXPECT_EQ(describe_status(diff.status), "exited 0") << diff.err;
+  EXPECT_EQ(json::parse(diff.out)["same"], true) << diff.out;
+
+  // An unknown option is named wherever it stands; "--" makes the rest operands.
+  expect_error(mmiotrace({"dump", path("normal.bin"), "--frobnicate"}), 125,
+               "dump: unknown option '--frobnicate'");
+  expect_error(mmiotrace({"dump", "--", "--annotate"}), 121, "--annotate");
+  expect_error(mmiotrace({"diff", path("normal.bin"), path("again.bin"), "--window"}), 2,
+               "diff: option '--window' needs a value");
+}
+
+TEST_F(AnalysisCommandsTest, HelpForASubcommandThreeWaysAndVersionTwoWays) {
+  ProgramResult usage = mmiotrace({"convert", "--help"});
+  ASSERT_EQ(describe_status(usage.status), "exited 0");
+  ASSERT_EQ(usage.out.rfind("usage: mmiotrace convert ", 0), 0u) << usage.out;
+  EXPECT_EQ(mmiotrace({"help", "convert"}).out, usage.out);
+  ProgramResult late = mmiotrace({"convert", path("normal.bin"), "x.txt", "-h"});
+  EXPECT_EQ(describe_status(late.status), "exited 0");
+  EXPECT_EQ(late.out, usage.out);
+  EXPECT_FALSE(std::ifstream(path("x.txt")).good()) << "--help converts nothing";
+  expect_error(mmiotrace({"help", "frob"}), 125, "unknown subcommand 'frob'");
+
+  ProgramResult version = mmiotrace({"-V"});
+  EXPECT_EQ(describe_status(version.status), "exited 0");
+  EXPECT_EQ(version.out.rfind("mmiotrace ", 0), 0u);
+  EXPECT_EQ(version.out, mmiotrace({"--version"}).out);
+
+  // The main help names every format convert writes.
+  std::string main_help = mmiotrace({"--help"}).out;
+  size_t convert = main_help.find("\n  convert ");
+  ASSERT_NE(convert, std::string::npos) << main_help;
+  std::string summary = main_help.substr(convert, main_help.find('\n', convert + 1) - convert);
+  for (const char* format : {"text", "binary", "compressed", "Perfetto"}) {
+    EXPECT_NE(summary.find(format), std::string::npos) << format << " in" << summary;
+  }
+}
+
 }  // namespace
 }  // namespace mmiotrace::e2e

@@ -75,6 +75,19 @@ TEST_F(RecordCommandTest, HelpIsNotAnError) {
   EXPECT_TRUE(result.err.empty());
 }
 
+TEST_F(RecordCommandTest, EverythingFromTheCommandOnIsTheCommands) {
+  // The command's own -o and --help are its, not record's; record's --help before it is ours.
+  ProgramResult result =
+      record({"-o", "trace.txt", "--trace", "/nothing/*", "echo", "-o", "x", "--help"});
+  EXPECT_EQ(describe_status(result.status), "exited 0") << result.err;
+  EXPECT_EQ(result.out, "-o x --help\n");
+  EXPECT_TRUE(std::ifstream(directory_.path() + "/trace.txt").good());
+  EXPECT_FALSE(std::ifstream(directory_.path() + "/x").good());
+  result = record({"-o", "trace.txt", "--help", "echo", "hi"});
+  EXPECT_EQ(describe_status(result.status), "exited 0");
+  EXPECT_NE(result.out.find("usage: mmiotrace record"), std::string::npos) << result.out;
+}
+
 TEST_F(RecordCommandTest, ExitStatusOfTheCommandIsPassedOn) {
   ProgramResult result = record({"-o", "trace.txt", "--", "sh", "-c", "exit 42"});
   EXPECT_EQ(describe_status(result.status), "exited 42");

@@ -4,7 +4,8 @@
 # src/cli/cli_error.hpp, completions/, CMakeLists.txt); the check must pass on it as copied, then
 # fail, saying why, on each copy with one thing drifted: an option the help lists and the text
 # does not describe, an option the table lists and the help does not, an undocumented exit
-# status, a subcommand without a section, an option or model a completion lacks.
+# status, a subcommand without a section, an option or model a completion lacks, `help` or `-V`
+# missing from the bash completion's first word.
 #   tests/tools/cli_docs_test.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -98,6 +99,14 @@ make_fixture zsh_lacks_model
 edit completions/_mmiotrace \
   's = s.replace("models=(regfile nvme uart16550)", "models=(regfile nvme)", 1)'
 expect zsh_lacks_model fail "completions/_mmiotrace: its models=(...) are not the built-in models"
+
+make_fixture bash_lacks_help
+edit completions/mmiotrace.bash 's = s.replace("\"$subcommands help\"", "\"$subcommands\"", 1)'
+expect bash_lacks_help fail "completions/mmiotrace.bash: offers the subcommands"
+
+make_fixture bash_lacks_short_version
+edit completions/mmiotrace.bash 's = s.replace("--version -V", "--version", 1)'
+expect bash_lacks_short_version fail "completions/mmiotrace.bash: mmiotrace: lacks -V"
 
 if [ $failures -ne 0 ]; then
   echo "cli_docs_test: $failures cases failed" >&2
