@@ -183,7 +183,7 @@ void ReportBuilder::add(const trace::Event& event) {
       r.lost += event.length;
       break;
     case trace::EventKind::Mark: {
-      ++r.marks;
+      // The markers mmiotrace writes for its readers are bookkeeping, not markers.
       std::string_view text(event.text ? event.text : "", event.text_length);
       if (symbolizer_.add_marker(text)) break;
       if (std::optional<trace::DeviceMarker> device = trace::parse_device_marker(text)) {
@@ -194,7 +194,13 @@ void ReportBuilder::add(const trace::Event& event) {
           if (!named.plugin.empty()) unloaded_plugins_[device->map_id] = named.plugin;
         }
         mapping.device = std::move(device->spec);
+        break;
       }
+      if (std::optional<trace::PciConfigMarker> config = trace::parse_pci_config_marker(text)) {
+        if (config->kind != "contents") ++r.pci_config_accesses;
+        break;
+      }
+      ++r.marks;
       break;
     }
     case trace::EventKind::Ioctl:
@@ -220,6 +226,10 @@ void write_report_text(const Report& report, Symbolizer& symbolizer, const std::
           " markers, %" PRIu64 " ioctls\n",
           report.reads, report.writes, report.mappings.size(), report.threads.size(), report.marks,
           report.ioctls);
+  if (report.pci_config_accesses > 0) {
+    fprintf(out, "  %" PRIu64 " accesses to the configuration space of virtual PCI functions\n",
+            report.pci_config_accesses);
+  }
   if (report.unknown > 0) {
     fprintf(out,
             "  !!! %" PRIu64
@@ -289,6 +299,7 @@ void write_report_json(const Report& report, Symbolizer& symbolizer, const std::
   root["lost"] = report.lost;
   root["markers"] = report.marks;
   root["ioctls"] = report.ioctls;
+  root["pci_config_accesses"] = report.pci_config_accesses;
   root["outside_mappings"] = report.outside;
   if (report.first_ns <= report.last_ns) {
     root["first_ns"] = report.first_ns;

@@ -63,9 +63,10 @@ struct Report {
   uint64_t writes = 0;
   uint64_t unknown = 0;  // accesses whose value is not in the trace
   uint64_t lost = 0;     // events a full ring dropped (recorded with --drop)
-  uint64_t marks = 0;
+  uint64_t marks = 0;    // the program's and the user's, not mmiotrace's bookkeeping (markers.hpp)
   uint64_t ioctls = 0;
-  uint64_t outside = 0;  // accesses of no mapping the trace opened
+  uint64_t pci_config_accesses = 0;  // reads and writes of a virtual PCI function's config space
+  uint64_t outside = 0;              // accesses of no mapping the trace opened
   uint64_t first_ns = UINT64_MAX;
   uint64_t last_ns = 0;
   std::map<std::pair<int, int>, MappingSummary> mappings;  // by (capture, map id)

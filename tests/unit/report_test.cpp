@@ -1,6 +1,6 @@
 // Unit tests for `mmiotrace report`'s summary: per register counts, distinct values, times and
 // instructions; per thread; UNKNOWN, LOST and accesses outside every mapping; device register
-// names; and the names of PCs from module markers.
+// names; bookkeeping markers left out of the markers; and the names of PCs from module markers.
 #include "analysis/report.hpp"
 
 #include <dlfcn.h>
@@ -237,6 +237,26 @@ TEST(Report, RegisterMapsNameRegistersBeforeTheDeviceModel) {
   EXPECT_NE(text.find(" VS "), std::string::npos) << "the model names what the map does not";
   nlohmann::json json = json_of(builder, &maps);
   EXPECT_EQ(json["mappings"][0]["registers"][2]["register"], "NVME.CSTS");
+}
+
+TEST(Report, BookkeepingMarkersAreNotCountedAsMarkers) {
+  ReportBuilder builder;
+  builder.add(map_event(1, 0xfe000000, 0x1000));
+  builder.add(mark("device nvme@/dev/fake-nvme is map 1\n"));
+  builder.add(mark("module 10 0x400000-0x401000 0x0 /usr/bin/driver\n"));
+  builder.add(mark("pci 0000:00:10.0 config contents 0x0 86800010\n"));
+  builder.add(mark("pci 0000:00:10.0 config read 0x4 0600\n"));
+  builder.add(mark("pci 0000:00:10.0 config write 0x4 0700\n"));
+  builder.add(mark("reset done\n"));
+  builder.add(mark("module is what I call my device\n"));  // not a module marker: the user's
+  EXPECT_EQ(builder.report().marks, 2u);
+  EXPECT_EQ(builder.report().pci_config_accesses, 2u);
+  EXPECT_NE(text_of(builder).find(" 2 markers, "), std::string::npos) << text_of(builder);
+  EXPECT_NE(text_of(builder).find("  2 accesses to the configuration space"), std::string::npos);
+  nlohmann::json json = json_of(builder);
+  EXPECT_EQ(json["markers"], 2);
+  EXPECT_EQ(json["pci_config_accesses"], 2);
+  EXPECT_EQ(json["mappings"][0]["device"], "nvme@/dev/fake-nvme");
 }
 
 // The test binary's own main() stands in for a traced program's code.
