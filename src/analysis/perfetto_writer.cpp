@@ -9,8 +9,10 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "analysis/device_registers.hpp"
 #include "analysis/json_text.hpp"
 #include "core/syscall.hpp"
+#include "trace/markers.hpp"
 #include "trace/trace_writer.hpp"
 
 namespace mmiotrace::analysis {
@@ -48,7 +50,9 @@ void append_hex_string(std::string& out, uint64_t value) {
   out += '"';
 }
 
-// Chrome's timestamps are microseconds: three decimals keep every nanosecond, exactly.
+// Chrome's timestamps and durations are microseconds: three decimals keep every nanosecond in
+// the text, and through an importer's double while the nanoseconds stay below about 2^53 (hence
+// the base that "ts" counts from: kBaseMarginNs).
 void append_microseconds(std::string& out, uint64_t ns) {
   append_decimal(out, ns / 1000);
   unsigned fraction = static_cast<unsigned>(ns % 1000);
@@ -139,6 +143,10 @@ PerfettoWriter::~PerfettoWriter() {
 void PerfettoWriter::write(const Event& event) {
   if (finished_) throw std::logic_error("PerfettoWriter: write() after finish()");
   ++events_read_;
+  if (!base_ns_ && event.time_ns != 0 && event.kind != EventKind::PciDevice) {
+    uint64_t earlier = event.time_ns > kBaseMarginNs ? event.time_ns - kBaseMarginNs : 0;
+    base_ns_ = earlier / 1'000'000'000 * 1'000'000'000;
+  }
   last_time_ns_ = std::max(last_time_ns_, event.time_ns);
   switch (event.kind) {
     case EventKind::Read:
@@ -188,14 +196,20 @@ void PerfettoWriter::finish() {
   for (auto& [key, mapping] : mappings_) {
     if (mapping.open) end_mapping(key, mapping, last_time_ns_, "{\"open_at_end\":true}");
   }
-  out_ += "\n],\"displayTimeUnit\":\"ns\",\"metadata\":{\"generator\":\"mmiotrace\",\"trace\":\"";
+  out_ += "\n],\"metadata\":{\"generator\":\"mmiotrace\",\"trace\":\"";
   append_json_text(out_, trace_name_);
-  out_ += "\",\"clock\":\"CLOCK_MONOTONIC\",\"mappings_pid\":";
+  out_ += "\",\"clock\":\"CLOCK_MONOTONIC\",\"ts_base_ns\":\"";
+  append_decimal(out_, base_ns_.value_or(0));
+  out_ += "\",\"mappings_pid\":";
   append_decimal(out_, kMappingsPid);
   out_ += ",\"trace_events\":";
   append_decimal(out_, events_read_);
   out_ += ",\"lost_events\":";
   append_decimal(out_, events_lost_);
+  out_ += ",\"modules\":";
+  append_decimal(out_, modules_);
+  out_ += ",\"reads_without_counter\":";
+  append_decimal(out_, reads_uncounted_);
   out_ += ",\"pci_devices\":[";
   for (size_t i = 0; i < pci_devices_.size(); ++i) {
     if (i > 0) out_ += ',';
@@ -272,7 +286,7 @@ void PerfettoWriter::settle(ThreadTrack& thread, uint64_t next_time_ns) {
   uint64_t gap = next_time_ns > thread.pending_time_ns ? next_time_ns - thread.pending_time_ns : 0;
   begin_event();
   out_ += "\"ph\":\"X\",\"ts\":";
-  append_microseconds(out_, thread.pending_time_ns);
+  append_time(out_, thread.pending_time_ns);
   out_ += ",\"dur\":";
   append_microseconds(out_, std::min(gap, kMaxSliceNs));
   out_ += thread.pending;
@@ -324,9 +338,9 @@ void PerfettoWriter::write_access(const Event& event) {
   args_ += ",\"tid\":";
   append_signed(args_, event.tid);
   std::string register_name;
+  uint64_t value = 0;
+  if (width <= 8) std::memcpy(&value, event.value, width);
   if (register_maps_ != nullptr && width <= 8) {
-    uint64_t value = 0;
-    std::memcpy(&value, event.value, width);
     auto direction = kind == 'R' ? AccessDirection::Read : AccessDirection::Write;
     std::string decoded =
         register_maps_->describe(event.map_id, event.phys, width, value, direction);
@@ -350,6 +364,74 @@ void PerfettoWriter::write_access(const Event& event) {
   hold_slice(thread_track(event.pid, event.tid), event.time_ns, name_, "mmio");
   mapping_track(event.map_id);
   write_instant('t', event.time_ns, kMappingsPid, mapping_tid(event.map_id), name_, "mmio");
+  if (kind == 'R' && width <= 8) count_read(event, value, width);
+}
+
+void PerfettoWriter::count_read(const Event& event, uint64_t value, unsigned width) {
+  std::pair<int32_t, uint64_t> key(mapping_key(event.map_id), event.phys);
+  auto found = register_reads_.find(key);
+  if (found == register_reads_.end()) {
+    if (register_reads_.size() >= kMaxReadRegisters) {  // a buffer read through, not registers
+      ++reads_uncounted_;
+      return;
+    }
+    found = register_reads_.emplace(key, RegisterReads()).first;
+  }
+  RegisterReads& reads = found->second;
+  if (!reads.counter.empty()) {  // polled already
+    write_counter(reads.counter, event.time_ns, value);
+    return;
+  }
+  ++reads.reads;
+  if (reads.reads < kPolledReads) {
+    reads.held.emplace_back(event.time_ns, value);
+    return;
+  }
+  // Polled: its counter track is named, as the register is, after the map id and the
+  // register (by --regs, else the device model), or its offset in the mapping.
+  const MappingTrack& mapping = mapping_track(event.map_id);
+  std::string name = event.map_id > 0 ? "map " + std::to_string(event.map_id) : "map unknown";
+  std::string reg;
+  if (register_maps_ != nullptr)
+    reg = register_maps_->register_name(event.map_id, event.phys, width);
+  if (reg.empty() && mapping.mapped && event.phys >= mapping.phys) {
+    reg = device_register_name(mapping.model_map, event.phys - mapping.phys, width);
+  }
+  if (reg.empty() || reg.rfind("offset ", 0) == 0) {
+    reg.clear();
+    if (mapping.mapped && event.phys >= mapping.phys) {
+      reg = "+";
+      append_hex(reg, event.phys - mapping.phys);
+    } else {
+      reg = "@";
+      append_hex(reg, event.phys);
+    }
+  }
+  reads.counter = name + " " + reg;
+  for (const auto& [time_ns, held] : reads.held)
+    write_counter(reads.counter, time_ns, held);
+  reads.held.clear();
+  reads.held.shrink_to_fit();
+  write_counter(reads.counter, event.time_ns, value);
+}
+
+void PerfettoWriter::write_counter(const std::string& name, uint64_t time_ns, uint64_t value) {
+  begin_event();
+  out_ += "\"ph\":\"C\",\"ts\":";
+  append_time(out_, time_ns);
+  out_ += ",\"pid\":";
+  append_decimal(out_, kMappingsPid);
+  out_ += ",\"name\":\"";
+  append_json_label(out_, name, name.size());
+  out_ += "\",\"cat\":\"register\",\"args\":{\"read\":";
+  if (value < (uint64_t{1} << 63)) {
+    append_decimal(out_, value);
+  } else {  // beyond a signed 64-bit integer, which a JSON importer may refuse: a double
+    char digits[32];
+    auto result = std::to_chars(digits, digits + sizeof(digits), static_cast<double>(value));
+    out_.append(digits, result.ptr);
+  }
+  out_ += "}}";
 }
 
 void PerfettoWriter::write_unknown(const Event& event) {
@@ -398,13 +480,17 @@ void PerfettoWriter::write_map(const Event& event) {
   std::string name = mapping_name(event);
   name_mapping_track(event.map_id, name);
   MappingTrack& mapping = mappings_[mapping_key(event.map_id)];
+  mapping.mapped = true;
+  mapping.phys = event.phys;
+  mapping.name = name;
+  mapping.model_map = nullptr;
   const uint32_t tid = mapping_tid(event.map_id);
   if (mapping.open) {  // a second MAP of the same id: the first one ends here
     end_mapping(event.map_id, mapping, event.time_ns, "{\"ended_by_another_map\":true}");
   }
   begin_event();
   out_ += "\"ph\":\"B\",\"ts\":";
-  append_microseconds(out_, event.time_ns);
+  append_time(out_, event.time_ns);
   out_ += ",\"pid\":";
   append_decimal(out_, kMappingsPid);
   out_ += ",\"tid\":";
@@ -443,8 +529,53 @@ void PerfettoWriter::write_unmap(const Event& event) {
   hold_slice(thread_track(event.pid, event.tid), event.time_ns, name_, "mapping");
 }
 
+bool PerfettoWriter::write_bookkeeping_marker(const Event& event, std::string_view text) {
+  if (trace::parse_module_marker(text)) {
+    ++modules_;
+    return true;
+  }
+  if (std::optional<trace::DeviceMarker> device = trace::parse_device_marker(text)) {
+    // It says which device the mapping is: its track is renamed after it.
+    MappingTrack& mapping = mapping_track(device->map_id);
+    mapping.model_map = registers_of_trace_device(device->spec).registers;  // loads no plugin
+    std::string name =
+        mapping.name.empty() ? "map " + std::to_string(device->map_id) : mapping.name;
+    name_mapping_track(device->map_id, name + " " + device->spec);
+    return true;
+  }
+  if (std::optional<trace::PciConfigMarker> config = trace::parse_pci_config_marker(text)) {
+    if (config->kind == "contents") return true;  // the function's power-on state
+    // The program read or wrote the function's configuration space: an instant on its thread.
+    args_.assign("{\"function\":\"");
+    append_json_text(args_, config->function);
+    args_ += "\",\"kind\":\"";
+    append_json_text(args_, config->kind);
+    args_ += "\",\"offset\":";
+    append_hex_string(args_, config->offset);
+    args_ += ",\"bytes\":";
+    append_bytes(args_, reinterpret_cast<const uint8_t*>(config->bytes.data()),
+                 config->bytes.size(), "");
+    args_ += ",\"pid\":";
+    append_signed(args_, event.pid);
+    args_ += ",\"tid\":";
+    append_signed(args_, event.tid);
+    args_ += '}';
+    name_.assign("config ");
+    append_json_label(name_, config->kind, kMaxMarkerNameBytes);
+    name_ += ' ';
+    append_hex(name_, config->offset);
+    ThreadTrack& thread = thread_track(event.pid, event.tid);
+    settle(thread, event.time_ns);
+    thread.last_time_ns = std::max(thread.last_time_ns, event.time_ns);
+    write_instant('t', event.time_ns, thread.json_pid, thread.json_tid, name_, "pci-config");
+    return true;
+  }
+  return false;
+}
+
 void PerfettoWriter::write_marker(const Event& event) {
   std::string_view text(event.text ? event.text : "", event.text ? event.text_length : 0);
+  if (write_bookkeeping_marker(event, text)) return;
   args_.assign("{\"text\":\"");
   bool exact = append_json_text(args_, text);
   args_ += '"';
@@ -525,7 +656,7 @@ void PerfettoWriter::end_mapping(int32_t map_id, MappingTrack& mapping, uint64_t
                                  std::string_view args) {
   begin_event();
   out_ += "\"ph\":\"E\",\"ts\":";
-  append_microseconds(out_, std::max(time_ns, mapping.begin_ns));
+  append_time(out_, std::max(time_ns, mapping.begin_ns));
   out_ += ",\"pid\":";
   append_decimal(out_, kMappingsPid);
   out_ += ",\"tid\":";
@@ -564,7 +695,7 @@ void PerfettoWriter::write_instant(char scope, uint64_t time_ns, uint32_t json_p
   out_ += "\"ph\":\"i\",\"s\":\"";
   out_ += scope;
   out_ += "\",\"ts\":";
-  append_microseconds(out_, time_ns);
+  append_time(out_, time_ns);
   out_ += ",\"pid\":";
   append_decimal(out_, json_pid);
   out_ += ",\"tid\":";
@@ -576,6 +707,16 @@ void PerfettoWriter::write_instant(char scope, uint64_t time_ns, uint32_t json_p
   out_ += "\",\"args\":";
   out_ += args_;
   out_ += '}';
+}
+
+void PerfettoWriter::append_time(std::string& out, uint64_t time_ns) {
+  uint64_t base = base_ns_.value_or(0);
+  if (time_ns >= base) {
+    append_microseconds(out, time_ns - base);
+  } else {
+    out += '-';
+    append_microseconds(out, base - time_ns);
+  }
 }
 
 void PerfettoWriter::flush_if_full() {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "analysis/register_map_set.hpp"
+#include "mmiotrace/device.h"
 #include "trace/event.hpp"
 
 namespace mmiotrace::analysis {
@@ -35,6 +37,17 @@ inline constexpr uint64_t kMaxSliceNs = 1000;
 inline constexpr size_t kMaxMarkerNameBytes = 64;
 // PCIDEV lines kept in the metadata; the rest are counted.
 inline constexpr size_t kMaxPciDevices = 4096;
+// A register (a map id and a physical address) read this many times is polled: its read values
+// become a counter track. Until then its reads are held back (so memory follows the registers
+// read, at most this many reads each).
+inline constexpr uint32_t kPolledReads = 4;
+// Registers whose reads are counted; the reads of more (a buffer read byte by byte, say) are
+// left out of the counters, and counted in the metadata (reads_without_counter).
+inline constexpr size_t kMaxReadRegisters = 65536;
+// Timestamps are written relative to a base, so that they stay small enough for a double to
+// hold every nanosecond whatever the uptime: the whole second this long before the trace's
+// first timed event (0 when that is earlier), in case another thread's events come before it.
+inline constexpr uint64_t kBaseMarginNs = 3600'000'000'000;
 
 class PerfettoWriter {
  public:
@@ -79,6 +92,16 @@ class PerfettoWriter {
     bool named = false;
     bool open = false;  // between MAP and UNMAP: a "B" without its "E" yet
     uint64_t begin_ns = 0;
+    bool mapped = false;  // its MAP was seen: `phys` is known
+    uint64_t phys = 0;
+    std::string name;                               // as its MAP named it
+    const mmiotrace_register* model_map = nullptr;  // its device model's registers, if any
+  };
+  // The reads of one register, until it is found to be polled (then its counter's name).
+  struct RegisterReads {
+    uint32_t reads = 0;
+    std::vector<std::pair<uint64_t, uint64_t>> held;  // (time, value) of the first reads
+    std::string counter;                              // the counter track's name, once polled
   };
 
   ThreadTrack& thread_track(int32_t pid, int32_t tid);
@@ -95,6 +118,12 @@ class PerfettoWriter {
   void write_map(const trace::Event& event);
   void write_unmap(const trace::Event& event);
   void write_marker(const trace::Event& event);
+  // The markers mmiotrace writes for its readers (trace/markers.hpp): no global instant. True
+  // when `text` was one.
+  bool write_bookkeeping_marker(const trace::Event& event, std::string_view text);
+  // Counts a read of up to 8 bytes; a polled register's reads go to its counter track.
+  void count_read(const trace::Event& event, uint64_t value, unsigned width);
+  void write_counter(const std::string& name, uint64_t time_ns, uint64_t value);
   void write_lost(const trace::Event& event);
   void write_ioctl(const trace::Event& event);
 
@@ -108,6 +137,9 @@ class PerfettoWriter {
                             std::string_view kind, std::string_view args);
   void write_instant(char scope, uint64_t time_ns, uint32_t json_pid, uint32_t json_tid,
                      std::string_view name, std::string_view category);
+  // An event's "ts": microseconds since the base, with three decimals (negative for a time
+  // before the base).
+  void append_time(std::string& out, uint64_t time_ns);
   void flush_if_full();
   void emit(std::string_view text);
 
@@ -121,7 +153,8 @@ class PerfettoWriter {
   std::string name_;  // ... and its name
   bool first_event_ = true;
   bool finished_ = false;
-  uint64_t last_time_ns_ = 0;  // the latest time seen
+  uint64_t last_time_ns_ = 0;        // the latest time seen
+  std::optional<uint64_t> base_ns_;  // what "ts" counts from; set at the first timed event
   uint64_t events_read_ = 0;
   uint64_t events_lost_ = 0;
 
@@ -130,7 +163,12 @@ class PerfettoWriter {
   uint64_t last_thread_key_ = 0;
   std::unordered_set<uint32_t> named_processes_;
   std::unordered_map<int32_t, MappingTrack> mappings_;  // by map id, 0 for unknown
-  std::vector<std::string> pci_devices_;                // as JSON strings, quotes included
+  // By map id and physical address.
+  std::map<std::pair<int32_t, uint64_t>, RegisterReads> register_reads_;
+  // The module markers seen, and the reads of registers beyond kMaxReadRegisters.
+  uint64_t modules_ = 0;
+  uint64_t reads_uncounted_ = 0;
+  std::vector<std::string> pci_devices_;  // as JSON strings, quotes included
   uint64_t pci_devices_omitted_ = 0;
 };
 

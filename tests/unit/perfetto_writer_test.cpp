@@ -1,11 +1,15 @@
 // Unit tests for the Perfetto timeline (Chrome's JSON trace events): the document parses, one
 // track per thread and per mapping, accesses as slices with their values as arguments, markers
-// and LOST as instant events, mappings as begin/end pairs, and slices of a thread never overlap.
+// and LOST as instant events (bookkeeping markers not), mappings as begin/end pairs, slices of a
+// thread never overlap, polled registers as counter tracks, and timestamps that a double holds
+// to the nanosecond at any uptime.
 #include "analysis/perfetto_writer.hpp"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
+#include <list>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -59,12 +63,12 @@ Event access(EventKind kind, int map, uint64_t phys, uint64_t value, unsigned wi
 }
 
 Event mark(const std::string& text, uint64_t time) {
-  static std::string kept;
-  kept = text;
+  static std::list<std::string> kept;  // each marker's text, for as long as the tests run
+  const std::string& copy = kept.emplace_back(text);
   Event event;
   event.kind = EventKind::Mark;
-  event.text = kept.data();
-  event.text_length = static_cast<uint32_t>(kept.size());
+  event.text = copy.data();
+  event.text_length = static_cast<uint32_t>(copy.size());
   event.time_ns = time;
   event.pid = 10;
   event.tid = 10;
@@ -102,14 +106,15 @@ std::vector<json> events_where(const json& document, const std::string& phase) {
   return found;
 }
 
-// The name a "M" thread_name (or process_name) event gives the track (pid, tid).
+// The name the last "M" thread_name (or process_name) event gives the track (pid, tid).
 std::string track_name(const json& document, uint64_t pid, std::optional<uint64_t> tid) {
+  std::string name;
   for (const json& event : document["traceEvents"]) {
     if (event["ph"] != "M" || event["pid"] != pid) continue;
-    if (tid && event["name"] == "thread_name" && event["tid"] == *tid) return event["args"]["name"];
-    if (!tid && event["name"] == "process_name") return event["args"]["name"];
+    if (tid && event["name"] == "thread_name" && event["tid"] == *tid) name = event["args"]["name"];
+    if (!tid && event["name"] == "process_name") name = event["args"]["name"];
   }
-  return "";
+  return name;
 }
 
 TEST(PerfettoWriter, EveryEventHasTheFieldsItsPhaseNeeds) {
@@ -119,7 +124,9 @@ TEST(PerfettoWriter, EveryEventHasTheFieldsItsPhaseNeeds) {
                                    mark("controller ready", 3000), unmap_event(1, 4000)});
   const json& document = timeline.document;
   ASSERT_TRUE(document["traceEvents"].is_array());
-  EXPECT_EQ(document["displayTimeUnit"], "ns");
+  // No displayTimeUnit: some versions of Perfetto's importer took "ns" there to mean that "ts"
+  // counts nanoseconds.
+  EXPECT_FALSE(document.contains("displayTimeUnit"));
   EXPECT_EQ(document["metadata"]["generator"], "mmiotrace");
   EXPECT_EQ(document["metadata"]["trace"], "trace.bin");
   EXPECT_EQ(document["metadata"]["trace_events"], 5);
@@ -128,10 +135,16 @@ TEST(PerfettoWriter, EveryEventHasTheFieldsItsPhaseNeeds) {
     ASSERT_TRUE(event.contains("ph")) << event;
     ASSERT_TRUE(event["pid"].is_number_unsigned()) << event;
     std::string phase = event["ph"];
-    ASSERT_TRUE(phase == "M" || phase == "X" || phase == "i" || phase == "B" || phase == "E")
+    ASSERT_TRUE(phase == "M" || phase == "X" || phase == "i" || phase == "B" || phase == "E" ||
+                phase == "C")
         << event;
     if (phase == "M") continue;
     EXPECT_TRUE(event["ts"].is_number()) << event;
+    if (phase == "C") {  // a counter belongs to a process
+      EXPECT_TRUE(event["name"].is_string()) << event;
+      EXPECT_TRUE(event["args"]["read"].is_number()) << event;
+      continue;
+    }
     EXPECT_TRUE(event["tid"].is_number_unsigned()) << event;
     if (phase == "X") {
       EXPECT_TRUE(event["dur"].is_number()) << event;
@@ -226,9 +239,145 @@ TEST(PerfettoWriter, SlicesOfAThreadNeverOverlapAndLastAtMostAMicrosecond) {
 }
 
 TEST(PerfettoWriter, TimestampsKeepEveryNanosecond) {
-  Timeline timeline = timeline_of(
-      {map_event(1, 0, 0x1000, 0), access(EventKind::Read, 1, 0, 0, 4, 12430164737123)});
-  EXPECT_NE(timeline.text.find("\"ts\":12430164737.123"), std::string::npos);
+  Timeline timeline =
+      timeline_of({map_event(1, 0, 0x1000, 0), access(EventKind::Read, 1, 0, 0, 4, 2430164737123)});
+  EXPECT_NE(timeline.text.find("\"ts\":2430164737.123"), std::string::npos);
+  EXPECT_EQ(timeline.document["metadata"]["ts_base_ns"], "0");
+}
+
+// What Perfetto's importer makes of a JSON "ts": the number as a double, times 1000, rounded.
+int64_t imported_ns(const json& ts) {
+  return std::llround(ts.get<double>() * 1000.0);
+}
+
+TEST(PerfettoWriter, TimestampsKeepEveryNanosecondThroughADoubleAtAnyUptime) {
+  // Around 10^7 s of uptime a time in microseconds needs 16 digits with its nanoseconds, more
+  // than a double holds: "ts" counts from a base that the metadata gives, exactly.
+  for (uint64_t uptime_ns : {uint64_t{10'000'000} * 1'000'000'000 + 123'456'789,
+                             uint64_t{123'456'789} * 1'000'000'000 + 987'654'321}) {
+    std::vector<Event> events = {map_event(1, 0, 0x1000, uptime_ns)};
+    for (uint64_t i = 0; i < 1000; ++i)
+      events.push_back(access(EventKind::Write, 1, 0, i, 4, uptime_ns + 1 + i * 1001));
+    Timeline timeline = timeline_of(events);
+    uint64_t base = std::stoull(timeline.document["metadata"]["ts_base_ns"].get<std::string>());
+    EXPECT_EQ(base % 1'000'000'000, 0u);
+    EXPECT_LE(uptime_ns - base, kBaseMarginNs + 1'000'000'000);
+    uint64_t slices = 0;
+    for (const json& slice : events_where(timeline.document, "X")) {
+      if (slice["cat"] != "mmio") continue;
+      uint64_t value = std::stoull(slice["args"]["value"].get<std::string>(), nullptr, 16);
+      EXPECT_EQ(base + static_cast<uint64_t>(imported_ns(slice["ts"])),
+                uptime_ns + 1 + value * 1001)
+          << slice;
+      ++slices;
+    }
+    EXPECT_EQ(slices, 1000u);
+    json begin = events_where(timeline.document, "B").at(0);
+    EXPECT_EQ(base + static_cast<uint64_t>(imported_ns(begin["ts"])), uptime_ns);
+  }
+}
+
+TEST(PerfettoWriter, AnEventBeforeTheBaseGetsANegativeTimestamp) {
+  // A marker without a time (0) in a trace recorded at 10^5 s.
+  Timeline timeline = timeline_of({map_event(1, 0, 0x1000, 100'000'000'000'000), mark("x", 0)});
+  EXPECT_EQ(timeline.document["metadata"]["ts_base_ns"], "96400000000000");
+  json marker = events_where(timeline.document, "i").at(0);
+  EXPECT_EQ(imported_ns(marker["ts"]), -96'400'000'000'000);
+}
+
+TEST(PerfettoWriter, APolledRegisterBecomesACounterTrackOfItsReadValues) {
+  std::vector<Event> events = {map_event(1, 0xfebf0000, 0x4000, 1000)};
+  for (uint64_t i = 0; i < 6; ++i) {  // CSTS at 0x1c, read six times: polled
+    events.push_back(access(EventKind::Read, 1, 0xfebf001c, i < 5 ? 0 : 1, 4, 2000 + i * 100));
+  }
+  for (uint64_t i = 0; i < kPolledReads - 1; ++i)  // read, but not often enough
+    events.push_back(access(EventKind::Read, 1, 0xfebf0000, 7, 4, 3000 + i));
+  for (uint64_t i = 0; i < 10; ++i)  // written, never read
+    events.push_back(access(EventKind::Write, 1, 0xfebf0014, i, 4, 4000 + i));
+  events.push_back(access(EventKind::Read, 2, 0x9000, 0xffffffffffffffff, 8, 5000));
+  for (int i = 0; i < 4; ++i)  // no MAP: named by its address
+    events.push_back(access(EventKind::Read, 2, 0x9000, 0xffffffffffffffff, 8, 5001 + i));
+  Timeline timeline = timeline_of(events);
+  std::map<std::string, std::vector<std::pair<double, json>>> counters;
+  for (const json& counter : events_where(timeline.document, "C")) {
+    EXPECT_EQ(counter["pid"], kMappingsPid);
+    EXPECT_EQ(counter["cat"], "register");
+    counters[counter["name"]].emplace_back(counter["ts"].get<double>(), counter["args"]["read"]);
+  }
+  ASSERT_EQ(counters.size(), 2u) << timeline.text;
+  const auto& csts = counters["map 1 +0x1c"];
+  ASSERT_EQ(csts.size(), 6u);
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_DOUBLE_EQ(csts[i].first, 2.0 + 0.1 * static_cast<double>(i));
+    EXPECT_EQ(csts[i].second, i < 5 ? 0 : 1);
+  }
+  // A value beyond int64 is a double.
+  const auto& wide = counters["map 2 @0x9000"];
+  ASSERT_EQ(wide.size(), 5u);
+  EXPECT_TRUE(wide[0].second.is_number_float());
+}
+
+TEST(PerfettoWriter, MemoryForCountersIsBoundedByTheRegistersItFollows) {
+  std::string text;
+  PerfettoWriter writer([&](std::string_view piece) { text.append(piece); }, "trace.bin");
+  writer.write(map_event(1, 0, 0x100000, 0));
+  uint64_t time = 1;
+  for (uint64_t i = 0; i < kMaxReadRegisters; ++i)  // a buffer read through, once each
+    writer.write(access(EventKind::Read, 1, i * 4, 0, 4, time++));
+  for (int i = 0; i < 5; ++i) {  // one register more: not followed
+    writer.write(access(EventKind::Read, 1, kMaxReadRegisters * 4, 0, 4, time++));
+  }
+  for (int i = 0; i < 3; ++i)  // one followed already: polled
+    writer.write(access(EventKind::Read, 1, 8, 0, 4, time++));
+  writer.finish();
+  size_t counters = 0;
+  for (size_t at = text.find("\"ph\":\"C\""); at != std::string::npos;
+       at = text.find("\"ph\":\"C\"", at + 1)) {
+    ++counters;
+  }
+  EXPECT_EQ(counters, 4u);
+  EXPECT_NE(text.find("\"reads_without_counter\":5,"), std::string::npos);
+}
+
+TEST(PerfettoWriter, CountersAreNamedByRegisterWhenAMapOrTheDeviceNamesIt) {
+  RegisterMapSet maps;
+  maps.add_physical(parse_json_register_map(
+      R"({"blocks": [{"name": "DEV", "base": "0xfebf0000", "registers": [
+           {"name": "STATUS", "offset": "0x1c"}]}]})",
+      "m.json"));
+  std::vector<Event> events = {map_event(1, 0xfebf0000, 0x4000, 1000)};
+  for (uint64_t i = 0; i < kPolledReads; ++i)
+    events.push_back(access(EventKind::Read, 1, 0xfebf001c, i, 4, 2000 + i));
+  EXPECT_EQ(events_where(timeline_of(events, &maps).document, "C").at(0)["name"],
+            "map 1 DEV.STATUS");
+  events.insert(events.begin() + 1, mark("device nvme@/dev/fake-nvme is map 1\n", 1000));
+  EXPECT_EQ(events_where(timeline_of(events).document, "C").at(0)["name"], "map 1 CSTS");
+}
+
+TEST(PerfettoWriter, BookkeepingMarkersAreNoGlobalInstants) {
+  Timeline timeline = timeline_of({
+      map_event(1, 0xfebf0000, 0x4000, 1000),
+      mark("device nvme@/dev/fake-nvme is map 1\n", 1000),
+      mark("module 10 0x400000-0x401000 0x0 /usr/bin/driver\n", 1100),
+      mark("pci 0000:00:10.0 config contents 0x0 86800010\n", 1200),
+      mark("pci 0000:00:10.0 config write 0x4 0600\n", 1300),
+      mark("reset done\n", 1400),
+  });
+  std::vector<json> instants = events_where(timeline.document, "i");
+  ASSERT_EQ(instants.size(), 2u) << timeline.text;
+  // The program's write of the configuration space: an instant on its thread.
+  EXPECT_EQ(instants[0]["s"], "t");
+  EXPECT_EQ(instants[0]["pid"], 10);
+  EXPECT_EQ(instants[0]["cat"], "pci-config");
+  EXPECT_EQ(instants[0]["name"], "config write 0x4");
+  EXPECT_EQ(instants[0]["args"]["bytes"], "0600");
+  // The user's marker, alone across every track.
+  EXPECT_EQ(instants[1]["s"], "g");
+  EXPECT_EQ(instants[1]["name"], "reset done ");
+  // The device marker names the mapping's track; the modules are counted.
+  EXPECT_EQ(track_name(timeline.document, kMappingsPid, kMappingsPid + 1),
+            "map 1 @0xfebf0000 (0x4000 bytes) nvme@/dev/fake-nvme");
+  EXPECT_EQ(timeline.document["metadata"]["modules"], 1);
 }
 
 TEST(PerfettoWriter, MarkersAndLostEventsAreGlobalInstants) {
