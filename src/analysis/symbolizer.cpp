@@ -13,8 +13,27 @@
 #include <optional>
 
 #include "trace/markers.hpp"
+#include "trace/trace_reader.hpp"
 
 namespace mmiotrace::analysis {
+namespace {
+
+std::string hex_of(std::string_view bytes) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string text;
+  for (char c : bytes) {
+    auto byte = static_cast<unsigned char>(c);
+    text += kDigits[byte >> 4];
+    text += kDigits[byte & 15];
+  }
+  return text;
+}
+
+std::string file_name(const std::string& path) {
+  return path.substr(path.rfind('/') + 1);
+}
+
+}  // namespace
 
 // One loaded file of one process, with its own libdw session (opened on first use).
 struct Symbolizer::Module {
@@ -22,9 +41,11 @@ struct Symbolizer::Module {
   uint64_t highest = 0;
   uint64_t base = 0;
   std::string path;
+  std::string build_id;  // as recorded; empty when the trace has none
   bool opened = false;
   Dwfl* dwfl = nullptr;
   Dwfl_Module* module = nullptr;
+  std::string found_build_id;  // the file's now, when it is another one: then module is null
 
   ~Module() {
     if (dwfl) dwfl_end(dwfl);
@@ -53,6 +74,17 @@ struct Symbolizer::Module {
     module = dwfl_report_elf(dwfl, path.c_str(), path.c_str(), fd, base, false);
     if (module == nullptr) ::close(fd);  // taken by libdwfl only when it succeeds
     dwfl_report_end(dwfl, nullptr, nullptr);
+    if (module == nullptr || build_id.empty()) return;
+    const unsigned char* bits = nullptr;
+    GElf_Addr where = 0;
+    int length = dwfl_module_build_id(module, &bits, &where);
+    std::string now =
+        length > 0 ? std::string(reinterpret_cast<const char*>(bits), static_cast<size_t>(length))
+                   : std::string();
+    if (now != build_id) {
+      found_build_id = now.empty() ? "none" : hex_of(now);
+      module = nullptr;
+    }
   }
 
   // "function" or "function+0x12", or empty.
@@ -72,6 +104,18 @@ struct Symbolizer::Module {
     }
     return text;
   }
+
+  // "file.c:12" from the line table, or empty.
+  std::string source_line(uint64_t pc) {
+    if (!opened) open();
+    if (module == nullptr) return "";
+    Dwfl_Line* line = dwfl_module_getsrc(module, pc);
+    if (line == nullptr) return "";
+    int number = 0;
+    const char* source = dwfl_lineinfo(line, nullptr, &number, nullptr, nullptr, nullptr);
+    if (source == nullptr || number <= 0) return "";
+    return file_name(source) + ":" + std::to_string(number);
+  }
 };
 
 Symbolizer::Symbolizer() = default;
@@ -85,6 +129,7 @@ bool Symbolizer::add_marker(std::string_view text) {
   module->highest = marker->highest;
   module->base = marker->base;
   module->path = std::move(marker->path);
+  module->build_id = std::move(marker->build_id);
   modules_[marker->pid].push_back(std::move(module));
   return true;
 }
@@ -117,11 +162,18 @@ std::string Symbolizer::name(int pid, uint64_t pc) {
     name = text;
   } else {
     auto* module = const_cast<Module*>(found);
-    std::string file = module->path.substr(module->path.rfind('/') + 1);
     snprintf(text, sizeof(text), "+0x%" PRIx64, pc - module->base);
-    name = file + text;
+    name = file_name(module->path) + text;
     std::string function = module->function(pc);
     if (!function.empty()) name += " (" + function + ")";
+    std::string source = module->source_line(pc);
+    if (!source.empty()) name += " at " + source;
+    if (!module->found_build_id.empty() && warned_.insert(module->path).second) {
+      warnings_.push_back(trace::escape_bytes(module->path) + ": build ID " +
+                          module->found_build_id + ", the trace recorded " +
+                          hex_of(module->build_id) +
+                          ": another build of the file; its functions are not named");
+    }
   }
   names_[{pid, pc}] = name;
   return name;

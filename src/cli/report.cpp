@@ -67,6 +67,8 @@ int run_report(const Arguments& arguments) {
   if (fflush(stdout) != 0) {
     throw CliError(kExitCannotWriteTrace, "report: cannot write standard output");
   }
+  for (const std::string& warning : builder.symbolizer().warnings())
+    fprintf(stderr, "report: warning: %s\n", warning.c_str());
   return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "trace/markers.hpp"
@@ -18,7 +19,36 @@ struct Module {
   uintptr_t base;
   uintptr_t lowest;
   uintptr_t highest;
+  std::string build_id;
 };
+
+// The GNU build ID note among the module's loaded notes (in memory, as the file has it), or
+// empty: what `report` compares with the file it later finds at the path.
+std::string build_id_of(const struct dl_phdr_info* info) {
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& segment = info->dlpi_phdr[i];
+    if (segment.p_type != PT_NOTE) continue;
+    size_t align = segment.p_align == 8 ? 8 : 4;
+    auto round = [align](size_t size) { return (size + align - 1) & ~(align - 1); };
+    const auto* notes = reinterpret_cast<const unsigned char*>(info->dlpi_addr + segment.p_vaddr);
+    size_t at = 0;
+    while (at + sizeof(ElfW(Nhdr)) <= segment.p_memsz) {
+      ElfW(Nhdr) header;
+      memcpy(&header, notes + at, sizeof(header));
+      size_t name_at = at + sizeof(header);
+      size_t desc_at = name_at + round(header.n_namesz);
+      size_t next = desc_at + round(header.n_descsz);
+      if (next > segment.p_memsz || next <= at) break;
+      if (header.n_type == NT_GNU_BUILD_ID && header.n_namesz == 4 &&
+          memcmp(notes + name_at, "GNU", 4) == 0 && header.n_descsz > 0 &&
+          header.n_descsz <= trace::kMaxBuildIdBytes) {
+        return std::string(reinterpret_cast<const char*>(notes + desc_at), header.n_descsz);
+      }
+      at = next;
+    }
+  }
+  return "";
+}
 
 std::string executable_path() {
   char path[4096];
@@ -48,7 +78,7 @@ int collect(struct dl_phdr_info* info, size_t, void* data) {
   std::string path = info->dlpi_name ? info->dlpi_name : "";
   if (path.empty() && modules.empty()) path = executable_path();  // the first is the program
   if (path.find('/') == std::string::npos) return 0;              // no file: the vDSO, for one
-  modules.push_back({path, info->dlpi_addr, lowest, highest});
+  modules.push_back({path, info->dlpi_addr, lowest, highest, build_id_of(info)});
   return 0;
 }
 
@@ -66,8 +96,9 @@ void ModuleMarks::mark_new_modules(recorder::Recorder& recorder) {
   for (const Module& module : modules) {
     if (module.base == own && own != 0) continue;
     if (!marked_.insert({module.base, module.path}).second) continue;
-    std::string line = trace::format_module_marker(
-        {static_cast<int>(pid), module.lowest, module.highest, module.base, module.path});
+    std::string line =
+        trace::format_module_marker({static_cast<int>(pid), module.lowest, module.highest,
+                                     module.base, module.path, module.build_id});
     recorder.mark(line.data(), line.size());
   }
 }

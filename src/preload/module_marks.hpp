@@ -1,9 +1,11 @@
 // Module markers: which executable and libraries a traced process has loaded, and where, so
 // that a trace's PCs can be named later (`mmiotrace report`: library+offset (function)). Written
 // as MARK lines when a process starts a traced mapping, once per module and process:
-//   MARK <time> module <pid> <lowest>-<highest> <load base> <path>
+//   MARK <time> module <pid> <lowest>-<highest> <load base> [build-id=<hex>] <path>
 // (the module's PT_LOAD segments span [lowest, highest); an address A in it is A - base in
-// the file's own addresses). Normal context; the caller holds the shim's lock.
+// the file's own addresses; the build ID, read from the loaded notes, lets `report` tell
+// whether the file at <path> is still the one that ran). Normal context; the caller holds the
+// shim's lock.
 #pragma once
 
 #include <sys/types.h>

@@ -11,6 +11,7 @@ namespace {
 constexpr std::string_view kDevicePrefix = "device ";
 constexpr std::string_view kDeviceInfix = " is map ";
 constexpr std::string_view kModulePrefix = "module ";
+constexpr std::string_view kBuildIdField = "build-id=";
 constexpr std::string_view kPciPrefix = "pci ";
 constexpr std::string_view kPciConfigInfix = " config ";
 constexpr std::string_view kVfioPrefix = "vfio ";
@@ -42,6 +43,13 @@ bool take_hex(std::string_view& text, uint64_t* out) {
   if (error != std::errc()) return false;
   text.remove_prefix(static_cast<size_t>(end - text.data()));
   return true;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
 }
 
 bool take(std::string_view& text, std::string_view expected) {
@@ -80,8 +88,18 @@ std::string format_module_marker(const ModuleMarker& marker) {
   char numbers[96];
   snprintf(numbers, sizeof(numbers), "%d 0x%" PRIx64 "-0x%" PRIx64 " 0x%" PRIx64 " ", marker.pid,
            marker.lowest, marker.highest, marker.base);
+  static const char kDigits[] = "0123456789abcdef";
   std::string text(kModulePrefix);
   text += numbers;
+  if (!marker.build_id.empty()) {
+    text += kBuildIdField;
+    for (char c : marker.build_id) {
+      auto byte = static_cast<unsigned char>(c);
+      text += kDigits[byte >> 4];
+      text += kDigits[byte & 15];
+    }
+    text += ' ';
+  }
   text += marker.path;
   text += '\n';
   return text;
@@ -95,6 +113,21 @@ std::optional<ModuleMarker> parse_module_marker(std::string_view text) {
       !take(text, " ") || !take_hex(text, &marker.base) || !take(text, " ") || text.empty() ||
       text.find('\n') != std::string_view::npos) {
     return std::nullopt;
+  }
+  if (take(text, kBuildIdField)) {  // pairs of hex digits, then a space before the path
+    size_t space = text.find(' ');
+    if (space == std::string_view::npos || space == 0 || space % 2 != 0 ||
+        space / 2 > kMaxBuildIdBytes) {
+      return std::nullopt;
+    }
+    for (size_t i = 0; i < space; i += 2) {
+      int high = hex_digit(text[i]);
+      int low = hex_digit(text[i + 1]);
+      if (high < 0 || low < 0) return std::nullopt;
+      marker.build_id += static_cast<char>(high * 16 + low);
+    }
+    text.remove_prefix(space + 1);
+    if (text.empty()) return std::nullopt;
   }
   marker.path = std::string(text);
   return marker;

@@ -10,9 +10,11 @@
 //   vfio SUBJECT ACTION 0xVALUE...    what a program asked of the emulated VFIO of a virtual PCI
 //                                     function (SUBJECT its BDF) or, for a request it does not
 //                                     implement, of a VFIO descriptor (SUBJECT its kind)
-//   module PID 0xLOW-0xHIGH 0xBASE PATH
+//   module PID 0xLOW-0xHIGH 0xBASE [build-id=HEX] PATH
 //                                     process PID has the ELF file PATH loaded at BASE, its
-//                                     segments spanning [LOW, HIGH)
+//                                     segments spanning [LOW, HIGH); HEX is the file's GNU
+//                                     build ID, when it has one (as raw bytes, in hex;
+//                                     traces of mmiotrace 0.2.0 lack it)
 #pragma once
 
 #include <cstdint>
@@ -39,7 +41,10 @@ struct ModuleMarker {
   uint64_t highest = 0;  // just past them
   uint64_t base = 0;     // the load bias: an address in the file is base + its virtual address
   std::string path;      // absolute; may hold spaces, never a newline
+  std::string build_id;  // the file's GNU build ID as raw bytes; empty when unknown
 };
+// A build ID longer than this is not one (GNU ld writes 16 or 20 bytes).
+inline constexpr size_t kMaxBuildIdBytes = 64;
 
 // The marker's text, ending in a newline.
 std::string format_module_marker(const ModuleMarker& marker);

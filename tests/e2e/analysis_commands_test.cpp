@@ -74,12 +74,36 @@ TEST_F(AnalysisCommandsTest, ReportNamesRegistersAndSymbolizesInstructions) {
   // CC: read once, written twice (enable, then shutdown), from main.
   EXPECT_TRUE(std::regex_search(result.out, std::regex(R"(0x14 +CC +R 1 +W 2 )"))) << result.out;
   EXPECT_TRUE(std::regex_search(result.out, std::regex(R"(values \(3\): 0x0 0x460001 0x464001)")));
-  // CSTS is polled from wait_for_status, a function of the example, named with its offset.
-  EXPECT_TRUE(std::regex_search(
-      result.out, std::regex(R"(\d+ x nvme_init\+0x[0-9a-f]+ \(wait_for_status\+0x[0-9a-f]+\))")))
+  // CSTS is polled from wait_for_status, a function of the example, named with its offset and
+  // (the example has DWARF) its source line.
+  EXPECT_TRUE(std::regex_search(result.out, std::regex(R"(\d+ x nvme_init\+0x[0-9a-f]+ )"
+                                                       R"(\(wait_for_status\+0x[0-9a-f]+\) )"
+                                                       R"(at nvme_init\.c:\d+\n)")))
       << result.out;
   EXPECT_TRUE(std::regex_search(result.out, std::regex(R"(threads:\n  pid \d+ +tid \d+ +R 1\d)")))
       << result.out;
+}
+
+TEST_F(AnalysisCommandsTest, ReportNamesNoFunctionsOfAFileRebuiltSinceTheRecording) {
+  // The trace as text, with nvme_init's recorded build ID changed: as if it had been rebuilt.
+  std::string text = mmiotrace({"dump", path("normal.bin")}).out;
+  std::smatch found;
+  ASSERT_TRUE(std::regex_search(
+      text, found, std::regex(R"(module \d+ \S+ \S+ build-id=([0-9a-f]+) \S*/nvme_init\n)")))
+      << text;
+  text.replace(static_cast<size_t>(found.position(1)), static_cast<size_t>(found.length(1)),
+               "00112233");
+  std::ofstream(path("rebuilt.txt")) << text;
+  ProgramResult result = mmiotrace({"report", path("rebuilt.txt")});
+  ASSERT_EQ(describe_status(result.status), "exited 0") << result.err;
+  EXPECT_TRUE(std::regex_search(
+      result.err, std::regex(R"(^report: warning: \S*/nvme_init: build ID [0-9a-f]+, the trace )"
+                             R"(recorded 00112233: another build of the file; its functions are )"
+                             R"(not named\n$)")))
+      << result.err;
+  EXPECT_TRUE(std::regex_search(result.out, std::regex(R"(\d+ x nvme_init\+0x[0-9a-f]+\n)")))
+      << result.out;
+  EXPECT_EQ(result.out.find("wait_for_status"), std::string::npos) << result.out;
 }
 
 TEST_F(AnalysisCommandsTest, ReportJsonCountsWhatDumpShows) {

@@ -88,10 +88,10 @@ class Normalizer {
     }
     if (kind == "MARK" && f.size() >= 3 && f[2] == "module") {
       // Which libraries the process loaded, and where: this machine's, so left out (but well
-      // formed: pid, address range, load base, absolute path).
+      // formed: pid, address range, load base, build ID when the file has one, absolute path).
       check_time(f[1]);
-      static const std::regex module(
-          R"(^MARK \S+ module \d+ 0x[0-9a-f]+-0x[0-9a-f]+ 0x[0-9a-f]+ /.*$)");
+      static const std::regex module(R"(^MARK \S+ module \d+ 0x[0-9a-f]+-0x[0-9a-f]+ 0x[0-9a-f]+ )"
+                                     R"((build-id=([0-9a-f]{2})+ )?/.*$)");
       if (!std::regex_match(text, module)) problem("malformed module marker");
       return "";
     }

@@ -28,8 +28,8 @@ TEST(Markers, WhatIsNotADeviceMarkerIsNotTakenForOne) {
 }
 
 TEST(Markers, AModuleMarkerReadsBackAsItWasWritten) {
-  ModuleMarker module{4242, 0x55d0c0de0000, 0x55d0c0e01000, 0x55d0c0de0000,
-                      "/opt/my driver/bin/drv"};
+  ModuleMarker module{4242,           0x55d0c0de0000,           0x55d0c0e01000,
+                      0x55d0c0de0000, "/opt/my driver/bin/drv", ""};
   std::string text = format_module_marker(module);
   EXPECT_EQ(text,
             "module 4242 0x55d0c0de0000-0x55d0c0e01000 0x55d0c0de0000 /opt/my driver/bin/drv\n");
@@ -40,6 +40,23 @@ TEST(Markers, AModuleMarkerReadsBackAsItWasWritten) {
   EXPECT_EQ(marker->highest, 0x55d0c0e01000u);
   EXPECT_EQ(marker->base, 0x55d0c0de0000u);
   EXPECT_EQ(marker->path, "/opt/my driver/bin/drv");
+  EXPECT_TRUE(marker->build_id.empty());
+}
+
+TEST(Markers, AModuleMarkerCarriesTheFilesBuildId) {
+  ModuleMarker module{
+      7, 0x1000, 0x3000, 0x1000, "/usr/lib/libx.so.1", std::string("\x9f\x00\xe1\x2c", 4)};
+  std::string text = format_module_marker(module);
+  EXPECT_EQ(text, "module 7 0x1000-0x3000 0x1000 build-id=9f00e12c /usr/lib/libx.so.1\n");
+  std::optional<ModuleMarker> marker = parse_module_marker(text);
+  ASSERT_TRUE(marker);
+  EXPECT_EQ(marker->build_id, module.build_id);
+  EXPECT_EQ(marker->path, "/usr/lib/libx.so.1");
+  // Uppercase digits are read too; a path of its own after the build ID is kept whole.
+  marker = parse_module_marker("module 7 0x1000-0x3000 0x1000 build-id=9F00 /a b");
+  ASSERT_TRUE(marker);
+  EXPECT_EQ(marker->build_id, std::string("\x9f\x00", 2));
+  EXPECT_EQ(marker->path, "/a b");
 }
 
 TEST(Markers, WhatIsNotAModuleMarkerIsNotTakenForOne) {
@@ -47,7 +64,10 @@ TEST(Markers, WhatIsNotAModuleMarkerIsNotTakenForOne) {
        {"module 1 0x1-0x2 0x0", "module 1 0x1-0x2 0x0 ", "module x 0x1-0x2 0x0 /a",
         "module 1 1-0x2 0x0 /a", "module 1 0x1-0x2 0xg /a", "module -1 0x1-0x2 0x0 /a",
         "module 1 0x1 0x2 0x0 /a", "module 1 0x10000000000000000-0x2 0x0 /a",
-        "modules 1 0x1-0x2 0x0 /a", "module 1 0x1-0x2 0x0 /a\n/b"}) {
+        "modules 1 0x1-0x2 0x0 /a", "module 1 0x1-0x2 0x0 /a\n/b",
+        "module 1 0x1-0x2 0x0 build-id= /a", "module 1 0x1-0x2 0x0 build-id=abc /a",
+        "module 1 0x1-0x2 0x0 build-id=zz /a", "module 1 0x1-0x2 0x0 build-id=ab",
+        "module 1 0x1-0x2 0x0 build-id=ab "}) {
     EXPECT_FALSE(parse_module_marker(text)) << text;
   }
 }

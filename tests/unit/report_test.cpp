@@ -5,12 +5,15 @@
 
 #include <dlfcn.h>
 #include <gtest/gtest.h>
+#include <link.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <string>
 
 #include "analysis/device_registers.hpp"
@@ -285,6 +288,93 @@ TEST(Report, PcsAreNamedFromModuleMarkers) {
   // Another process without markers of its own runs the same code (a forked child).
   EXPECT_EQ(symbolizer.name(78, function + 1), name);
   EXPECT_EQ(symbolizer.name(77, 0x10), "0x10");
+  EXPECT_TRUE(symbolizer.warnings().empty());
+}
+
+// The test binary's own build ID, from its loaded notes: the first module dl_iterate_phdr gives.
+std::string own_build_id() {
+  std::string found;
+  dl_iterate_phdr(
+      [](struct dl_phdr_info* info, size_t, void* data) {
+        auto& id = *static_cast<std::string*>(data);
+        for (int i = 0; i < info->dlpi_phnum && id.empty(); ++i) {
+          const ElfW(Phdr)& segment = info->dlpi_phdr[i];
+          if (segment.p_type != PT_NOTE) continue;
+          const auto* notes = reinterpret_cast<const char*>(info->dlpi_addr + segment.p_vaddr);
+          size_t align = segment.p_align == 8 ? 8 : 4;
+          for (size_t at = 0; at + sizeof(ElfW(Nhdr)) <= segment.p_memsz;) {
+            ElfW(Nhdr) header;
+            std::memcpy(&header, notes + at, sizeof(header));
+            size_t desc = at + sizeof(header) + ((header.n_namesz + align - 1) & ~(align - 1));
+            if (header.n_type == NT_GNU_BUILD_ID) {
+              id.assign(notes + desc, header.n_descsz);
+              break;
+            }
+            at = desc + ((header.n_descsz + align - 1) & ~(align - 1));
+          }
+        }
+        return 1;  // the program only
+      },
+      &found);
+  return found;
+}
+
+std::string hex(const std::string& bytes) {
+  std::string text;
+  char digits[3];
+  for (char c : bytes) {
+    snprintf(digits, sizeof(digits), "%02x", static_cast<unsigned char>(c));
+    text += digits;
+  }
+  return text;
+}
+
+// A module marker for this test binary, with the build ID `build_id` (hex), naming text_of().
+std::string own_module_marker(int pid, const std::string& build_id) {
+  char self[4096];
+  ssize_t length = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  self[length > 0 ? length : 0] = '\0';
+  Dl_info info;
+  dladdr(reinterpret_cast<void*>(&text_of), &info);
+  auto base = reinterpret_cast<uint64_t>(info.dli_fbase);
+  auto function = reinterpret_cast<uint64_t>(&text_of);
+  char marker[4400];
+  snprintf(marker, sizeof(marker), "module %d 0x%llx-0x%llx 0x%llx build-id=%s %s\n", pid,
+           static_cast<unsigned long long>(base), static_cast<unsigned long long>(function + 4096),
+           static_cast<unsigned long long>(base), build_id.c_str(), self);
+  return marker;
+}
+
+TEST(Report, PcsOfTheRecordedBuildAreNamedWithTheirSourceLine) {
+  std::string build_id = own_build_id();
+  ASSERT_FALSE(build_id.empty()) << "the test binary has no build ID note";
+  Symbolizer symbolizer;
+  ASSERT_TRUE(symbolizer.add_marker(own_module_marker(77, hex(build_id))));
+  std::string name = symbolizer.name(77, reinterpret_cast<uint64_t>(&text_of) + 1);
+  EXPECT_NE(name.find("text_of"), std::string::npos) << "the function's symbol: " << name;
+  EXPECT_TRUE(std::regex_search(name, std::regex(R"(\) at report_test\.cpp:\d+$)"))) << name;
+  EXPECT_TRUE(symbolizer.warnings().empty());
+}
+
+TEST(Report, AFileOfAnotherBuildNamesNoFunctionsAndIsWarnedOf) {
+  Symbolizer symbolizer;
+  ASSERT_TRUE(symbolizer.add_marker(own_module_marker(77, "00112233445566778899")));
+  ASSERT_TRUE(symbolizer.add_marker(own_module_marker(78, "00112233445566778899")));
+  auto function = reinterpret_cast<uint64_t>(&text_of);
+  Dl_info info;
+  ASSERT_NE(dladdr(reinterpret_cast<void*>(&text_of), &info), 0);
+  char offset[32];
+  snprintf(offset, sizeof(offset), "+0x%llx",
+           static_cast<unsigned long long>(function - reinterpret_cast<uint64_t>(info.dli_fbase)));
+  std::string self = std::filesystem::read_symlink("/proc/self/exe").filename();
+  EXPECT_EQ(symbolizer.name(77, function), self + offset);
+  EXPECT_EQ(symbolizer.name(78, function + 2).find('('), std::string::npos);
+  ASSERT_EQ(symbolizer.warnings().size(), 1u) << "once per file";
+  EXPECT_NE(symbolizer.warnings()[0].find(": build ID " + hex(own_build_id()) +
+                                          ", the trace recorded 00112233445566778899: another "
+                                          "build of the file; its functions are not named"),
+            std::string::npos)
+      << symbolizer.warnings()[0];
 }
 
 }  // namespace
