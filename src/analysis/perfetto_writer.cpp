@@ -570,6 +570,30 @@ bool PerfettoWriter::write_bookkeeping_marker(const Event& event, std::string_vi
     write_instant('t', event.time_ns, thread.json_pid, thread.json_tid, name_, "pci-config");
     return true;
   }
+  if (std::optional<trace::VfioMarker> vfio = trace::parse_vfio_marker(text)) {
+    // The program asked the emulated VFIO for something: an instant on its thread.
+    args_.assign("{\"subject\":\"");
+    append_json_text(args_, vfio->subject);
+    args_ += "\",\"action\":\"";
+    append_json_text(args_, vfio->action);
+    args_ += "\",\"values\":[";
+    for (size_t i = 0; i < vfio->values.size(); ++i) {
+      if (i > 0) args_ += ',';
+      append_hex_string(args_, vfio->values[i]);
+    }
+    args_ += "],\"pid\":";
+    append_signed(args_, event.pid);
+    args_ += ",\"tid\":";
+    append_signed(args_, event.tid);
+    args_ += '}';
+    name_.assign("vfio ");
+    append_json_label(name_, vfio->action, kMaxMarkerNameBytes);
+    ThreadTrack& thread = thread_track(event.pid, event.tid);
+    settle(thread, event.time_ns);
+    thread.last_time_ns = std::max(thread.last_time_ns, event.time_ns);
+    write_instant('t', event.time_ns, thread.json_pid, thread.json_tid, name_, "vfio");
+    return true;
+  }
   return false;
 }
 

@@ -200,6 +200,10 @@ void ReportBuilder::add(const trace::Event& event) {
         if (config->kind != "contents") ++r.pci_config_accesses;
         break;
       }
+      if (trace::parse_vfio_marker(text)) {
+        ++r.vfio_requests;
+        break;
+      }
       ++r.marks;
       break;
     }
@@ -229,6 +233,9 @@ void write_report_text(const Report& report, Symbolizer& symbolizer, const std::
   if (report.pci_config_accesses > 0) {
     fprintf(out, "  %" PRIu64 " accesses to the configuration space of virtual PCI functions\n",
             report.pci_config_accesses);
+  }
+  if (report.vfio_requests > 0) {
+    fprintf(out, "  %" PRIu64 " requests to the emulated VFIO\n", report.vfio_requests);
   }
   if (report.unknown > 0) {
     fprintf(out,
@@ -300,6 +307,7 @@ void write_report_json(const Report& report, Symbolizer& symbolizer, const std::
   root["markers"] = report.marks;
   root["ioctls"] = report.ioctls;
   root["pci_config_accesses"] = report.pci_config_accesses;
+  root["vfio_requests"] = report.vfio_requests;
   root["outside_mappings"] = report.outside;
   if (report.first_ns <= report.last_ns) {
     root["first_ns"] = report.first_ns;

@@ -66,6 +66,7 @@ struct Report {
   uint64_t marks = 0;    // the program's and the user's, not mmiotrace's bookkeeping (markers.hpp)
   uint64_t ioctls = 0;
   uint64_t pci_config_accesses = 0;  // reads and writes of a virtual PCI function's config space
+  uint64_t vfio_requests = 0;        // what programs asked of the emulated VFIO (vfio markers)
   uint64_t outside = 0;              // accesses of no mapping the trace opened
   uint64_t first_ns = UINT64_MAX;
   uint64_t last_ns = 0;

@@ -361,19 +361,25 @@ TEST(PerfettoWriter, BookkeepingMarkersAreNoGlobalInstants) {
       mark("module 10 0x400000-0x401000 0x0 /usr/bin/driver\n", 1100),
       mark("pci 0000:00:10.0 config contents 0x0 86800010\n", 1200),
       mark("pci 0000:00:10.0 config write 0x4 0600\n", 1300),
+      mark("vfio 0000:00:10.0 dma-unmap 0x100000 0x2000\n", 1350),
       mark("reset done\n", 1400),
   });
   std::vector<json> instants = events_where(timeline.document, "i");
-  ASSERT_EQ(instants.size(), 2u) << timeline.text;
+  ASSERT_EQ(instants.size(), 3u) << timeline.text;
   // The program's write of the configuration space: an instant on its thread.
   EXPECT_EQ(instants[0]["s"], "t");
   EXPECT_EQ(instants[0]["pid"], 10);
   EXPECT_EQ(instants[0]["cat"], "pci-config");
   EXPECT_EQ(instants[0]["name"], "config write 0x4");
   EXPECT_EQ(instants[0]["args"]["bytes"], "0600");
+  // A request to the emulated VFIO: an instant on its thread too.
+  EXPECT_EQ(instants[1]["s"], "t");
+  EXPECT_EQ(instants[1]["cat"], "vfio");
+  EXPECT_EQ(instants[1]["name"], "vfio dma-unmap");
+  EXPECT_EQ(instants[1]["args"]["values"], json::parse(R"(["0x100000", "0x2000"])"));
   // The user's marker, alone across every track.
-  EXPECT_EQ(instants[1]["s"], "g");
-  EXPECT_EQ(instants[1]["name"], "reset done ");
+  EXPECT_EQ(instants[2]["s"], "g");
+  EXPECT_EQ(instants[2]["name"], "reset done ");
   // The device marker names the mapping's track; the modules are counted.
   EXPECT_EQ(track_name(timeline.document, kMappingsPid, kMappingsPid + 1),
             "map 1 @0xfebf0000 (0x4000 bytes) nvme@/dev/fake-nvme");

@@ -250,15 +250,20 @@ TEST(Report, BookkeepingMarkersAreNotCountedAsMarkers) {
   builder.add(mark("pci 0000:00:10.0 config contents 0x0 86800010\n"));
   builder.add(mark("pci 0000:00:10.0 config read 0x4 0600\n"));
   builder.add(mark("pci 0000:00:10.0 config write 0x4 0700\n"));
+  builder.add(mark("vfio 0000:00:10.0 reset\n"));
+  builder.add(mark("vfio 0000:00:10.0 dma-map 0x100000 0x2000 0x7f0000001000 0x3\n"));
   builder.add(mark("reset done\n"));
   builder.add(mark("module is what I call my device\n"));  // not a module marker: the user's
   EXPECT_EQ(builder.report().marks, 2u);
   EXPECT_EQ(builder.report().pci_config_accesses, 2u);
+  EXPECT_EQ(builder.report().vfio_requests, 2u);
+  EXPECT_NE(text_of(builder).find("  2 requests to the emulated VFIO\n"), std::string::npos);
   EXPECT_NE(text_of(builder).find(" 2 markers, "), std::string::npos) << text_of(builder);
   EXPECT_NE(text_of(builder).find("  2 accesses to the configuration space"), std::string::npos);
   nlohmann::json json = json_of(builder);
   EXPECT_EQ(json["markers"], 2);
   EXPECT_EQ(json["pci_config_accesses"], 2);
+  EXPECT_EQ(json["vfio_requests"], 2);
   EXPECT_EQ(json["mappings"][0]["device"], "nvme@/dev/fake-nvme");
 }
 
