@@ -80,7 +80,9 @@ TEST_F(AnalysisCommandsTest, ReportNamesRegistersAndSymbolizesInstructions) {
                                                        R"(\(wait_for_status\+0x[0-9a-f]+\) )"
                                                        R"(at nvme_init\.c:\d+\n)")))
       << result.out;
-  EXPECT_TRUE(std::regex_search(result.out, std::regex(R"(threads:\n  pid \d+ +tid \d+ +R 1\d)")))
+  // One thread: its five writes, and its reads (how many polls CSTS takes varies with the load).
+  EXPECT_TRUE(std::regex_search(result.out,
+                                std::regex(R"(threads:\n  pid \d+ +tid \d+ +R [1-9]\d* +W 5 )")))
       << result.out;
 }
 
