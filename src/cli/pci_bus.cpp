@@ -342,8 +342,12 @@ std::vector<std::string> pci_device_lines(const VirtualPciBus& bus,
   if (bus.empty()) return lines;
   // Each function's folder written where trace::pci_device_line() reads it, as it reads the
   // host's: the lines are the kernel's by construction.
-  char temporary[] = "/tmp/mmiotrace-pcidev-XXXXXX";
-  if (mkdtemp(temporary) == nullptr) return lines;
+  // In memory where there is a tmpfs for it: written, read back and removed at once.
+  char in_memory[] = "/dev/shm/mmiotrace-pcidev-XXXXXX";
+  char on_disk[] = "/tmp/mmiotrace-pcidev-XXXXXX";
+  char* temporary = mkdtemp(in_memory);
+  if (temporary == nullptr) temporary = mkdtemp(on_disk);
+  if (temporary == nullptr) return lines;
   std::string base = temporary;
   for (size_t i = 0; i < bus.functions.size(); ++i) {
     std::string folder = base + "/" + bus.functions[i].address.text();
