@@ -392,6 +392,17 @@ class SkipTally {
       warn_(skipped.message + " (" + what_follows + "; --strict refuses the trace)");
     }
   }
+  // Counts `skipped`; true when reading goes on after it, false when it ended the reading (the
+  // events before it are all there is), which is then finish()ed.
+  bool go_on_after(const SkippedRecord& skipped) {
+    if (!skipped.ends_reading) {
+      skip(skipped);
+      return true;
+    }
+    skip(skipped, "the trace is read up to there");
+    finish();
+    return false;
+  }
   // Whether the end was reached (finish()): next() gives nothing more, even when bytes follow a
   // record that ended the reading.
   bool finished() const { return finished_; }
@@ -467,13 +478,7 @@ class TextTraceReader final : public TraceReader {
           return true;
         }
       } catch (const SkippedRecord& skipped) {
-        if (!skipped.ends_reading) {
-          skipped_.skip(skipped);
-          continue;
-        }
-        // The end of what can be read: the events before it are all there is.
-        skipped_.skip(skipped, "the trace is read up to there");
-        skipped_.finish();
+        if (skipped_.go_on_after(skipped)) continue;
         return false;
       }
     }
@@ -772,12 +777,7 @@ class BinaryTraceReader final : public TraceReader {
         skipped_.finish();
         return false;
       } catch (const SkippedRecord& skipped) {
-        if (!skipped.ends_reading) {
-          skipped_.skip(skipped);
-          continue;
-        }
-        skipped_.skip(skipped, "the trace is read up to there");
-        skipped_.finish();
+        if (skipped_.go_on_after(skipped)) continue;
         return false;
       }
     }
