@@ -161,8 +161,9 @@ MMIOTRACE_EXPORT struct mmiotrace_mapping* mmiotrace_trace_range(const volatile 
                                                                  size_t length, uint64_t phys);
 MMIOTRACE_EXPORT int mmiotrace_untrace_range(struct mmiotrace_mapping* mapping);
 
-/* Adds a MARK line with `text` to the trace (cut to 4000 bytes). Async-signal-safe. Returns 0,
- * or -ENOENT when no recording is on. */
+/* Adds a MARK line with `text` to the trace. Async-signal-safe. Returns 0, -ENOENT when no
+ * recording is on, or -E2BIG (nothing recorded) when `text` is longer than the 4000 bytes a
+ * marker holds. */
 MMIOTRACE_EXPORT int mmiotrace_mark(const char* text);
 
 #ifdef __cplusplus

@@ -437,14 +437,27 @@ class Recording {
     buffer_.control().writer_pid.store(0);
   }
 
-  void add_marker(std::string text) {
-    if (text.size() > trace::kMaxTextLength) text.resize(trace::kMaxTextLength);
+  static void say_marker_left_out(size_t bytes) {
+    fprintf(stderr,
+            "mmiotrace: record: a marker of %zu bytes is longer than the %zu a trace holds; it is "
+            "not in the trace\n",
+            bytes, trace::kMaxTextLength);
+  }
+
+  // Records a marker's text; one longer than a trace holds is not cut but left out, and said so.
+  // False then.
+  bool add_marker(const std::string& text) {
+    if (text.size() > trace::kMaxTextLength) {
+      say_marker_left_out(text.size());
+      return false;
+    }
     trace::Event mark;
     mark.kind = trace::EventKind::Mark;
     mark.time_ns = monotonic_ns();
     mark.text = text.c_str();
     mark.text_length = static_cast<uint32_t>(text.size());
     writer_->write_event(mark);
+    return true;
   }
 
   // Lines written to the marker pipe (through $MMIOTRACE_MARKER or its descriptor).
@@ -455,11 +468,17 @@ class Recording {
       pending_marker_.append(chunk, static_cast<size_t>(got));
       size_t newline;
       while ((newline = pending_marker_.find('\n')) != std::string::npos) {
-        add_marker(pending_marker_.substr(0, newline + 1));
+        if (pending_too_long_ == 0) {
+          add_marker(pending_marker_.substr(0, newline + 1));
+        } else {
+          say_marker_left_out(pending_too_long_ + newline + 1);
+          pending_too_long_ = 0;
+        }
         pending_marker_.erase(0, newline + 1);
       }
+      // A line longer than a marker holds: its bytes are counted until its end, not kept.
       if (pending_marker_.size() > trace::kMaxTextLength) {
-        add_marker(pending_marker_);
+        pending_too_long_ += pending_marker_.size();
         pending_marker_.clear();
       }
     }
@@ -484,8 +503,9 @@ class Recording {
       if (got == 0 || connection.text.size() > trace::kMaxTextLength) {
         done = true;
         if (!connection.text.empty()) {
-          add_marker(connection.text);
-          (void)!send(connection.fd, "ok\n", 3, MSG_NOSIGNAL);
+          const char* answer =
+              add_marker(connection.text) ? "ok\n" : "refused: longer than a marker holds\n";
+          (void)!send(connection.fd, answer, strlen(answer), MSG_NOSIGNAL);
         }
       } else if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
         done = true;
@@ -538,7 +558,8 @@ class Recording {
   std::vector<MarkerConnection> marker_connections_;
   std::vector<std::string> socket_paths_;
   std::string pending_marker_;
-  int child_exit_fd_ = -1;  // readable once the command has exited; -1 once it is reaped
+  size_t pending_too_long_ = 0;  // bytes of a marker line too long to keep, read so far
+  int child_exit_fd_ = -1;       // readable once the command has exited; -1 once it is reaped
   // Once writing failed: the writer that failed (kept to end its file), and why.
   std::unique_ptr<trace::TraceWriter> failed_writer_;
   std::string write_error_;

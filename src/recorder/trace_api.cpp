@@ -9,6 +9,7 @@
 #include "mmiotrace/mmiotrace.h"
 #include "recorder/in_process_writer.hpp"
 #include "recorder/session.hpp"
+#include "trace/binary_format.hpp"
 
 using namespace mmiotrace;
 using namespace mmiotrace::recorder;
@@ -89,7 +90,9 @@ int mmiotrace_untrace_range(struct mmiotrace_mapping* mapping) {
 int mmiotrace_mark(const char* text) {
   recorder::Session* session = recorder::current_session();
   if (session == nullptr) return -ENOENT;
-  session->recorder.mark(text, strlen(text));
+  const size_t length = strlen(text);
+  if (length > trace::kMaxTextLength) return -E2BIG;  // never cut
+  session->recorder.mark(text, length);
   return 0;
 }
 

@@ -1,9 +1,12 @@
 /* Markers from the traced program: through the API (mmiotrace_mark, found at run time so that
  * the program also runs untraced), through the path in $MMIOTRACE_MARKER, and through the
  * descriptor in $MMIOTRACE_MARKER_FD; then it waits for a marker from outside (the test runs
- * `mmiotrace mark` when the file "ready" appears, and creates "go" when it is done). */
+ * `mmiotrace mark` when the file "ready" appears, and creates "go" when it is done). A marker
+ * longer than a trace holds (4000 bytes), through the API and the descriptor, is left out whole,
+ * never cut. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <time.h>
 
 #include "prog_support.h"
@@ -20,6 +23,10 @@ int main(int argc, char** argv) {
   int (*mark)(const char*) = NULL;
   void* symbol = dlsym(RTLD_DEFAULT, "mmiotrace_mark");
   memcpy(&mark, &symbol, sizeof(mark)); /* POSIX guarantees this conversion */
+  char too_long[5001];
+  memset(too_long, 'x', sizeof(too_long) - 1);
+  too_long[sizeof(too_long) - 1] = '\0';
+  if (mark && mark(too_long) != -E2BIG) return 4;
   if (mark) mark("from the API");
   pause_briefly();
   const char* path = getenv("MMIOTRACE_MARKER");
@@ -34,6 +41,8 @@ int main(int argc, char** argv) {
   const char* fd_text = getenv("MMIOTRACE_MARKER_FD");
   if (fd_text) {
     const char line[] = "through the descriptor\n";
+    too_long[sizeof(too_long) - 2] = '\n';
+    if (write(atoi(fd_text), too_long, sizeof(too_long) - 1) < 0) return 3;
     if (write(atoi(fd_text), line, sizeof(line) - 1) < 0) return 3;
   }
   pause_briefly();
