@@ -12,7 +12,7 @@ namespace mmiotrace::analysis {
 namespace {
 
 // A register map without registers: it names every offset by its number.
-const mmiotrace_register kNoRegisters[] = {{nullptr, 0, 0, 0}};
+const mmiotrace_register kNoRegisters[] = {{nullptr, 0, 0, nullptr}};
 
 }  // namespace
 

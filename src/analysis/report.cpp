@@ -66,7 +66,7 @@ std::string register_name(RegisterMapSet* register_maps, const MappingSummary& m
 void append_json_value(std::string& out, const nlohmann::json& value, int indent, int depth) {
   auto new_line = [&](int level) {
     out += '\n';
-    out.append(static_cast<size_t>(indent * level), ' ');
+    out.append(static_cast<size_t>(indent) * static_cast<size_t>(level), ' ');
   };
   if (value.is_string()) {
     out += '"';

@@ -507,10 +507,9 @@ class Recording {
               add_marker(connection.text) ? "ok\n" : "refused: longer than a marker holds\n";
           (void)!send(connection.fd, answer, strlen(answer), MSG_NOSIGNAL);
         }
-      } else if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        done = true;
-      } else if (now - connection.since_ns > kMarkerPatienceNs) {
-        done = true;  // it never finished: no marker
+      } else if ((got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) ||
+                 now - connection.since_ns > kMarkerPatienceNs) {
+        done = true;  // a failed connection, or one that never finished: no marker
       }
       if (done) {
         close(connection.fd);

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <type_traits>
 
 #include "core/address_range.hpp"
 #include "core/diagnostics.hpp"
@@ -41,7 +42,7 @@ constexpr uint16_t kCommandMemory = 0x2;  // PCI_COMMAND_MEMORY
 
 template <typename Struct>
 constexpr size_t end_of(size_t offset, size_t size) {
-  static_assert(sizeof(Struct) > 0);
+  static_assert(std::is_standard_layout_v<Struct>);  // what offsetof() needs
   return offset + size;
 }
 #define VFIO_END_OF(type, field) end_of<type>(offsetof(type, field), sizeof(type::field))
@@ -804,14 +805,11 @@ ssize_t VfioFiles::transfer(Shim& shim, int fd, void* buffer, size_t size, off_t
     }
     done = pci_->access_config(*function.files, bytes.data(), size, static_cast<off_t>(position),
                                write, shim.recorder);
-  } else if (region == VFIO_PCI_ROM_REGION_INDEX && write) {
-    errno = EINVAL;
-    return -1;
   } else if (region < VFIO_PCI_ROM_REGION_INDEX) {
     done = bar_transfer(shim, function, static_cast<unsigned>(region), bytes.data(), size, position,
                         write, pc);
   } else {
-    errno = EINVAL;  // no expansion ROM, no VGA
+    errno = EINVAL;  // no expansion ROM to read or write, no VGA
     return -1;
   }
   if (done > 0 && !write &&
