@@ -5,9 +5,6 @@
 // recording's own start cancels out (its end, which waits for the rings of processes that
 // recorded, is spread over the runs). The target is under 10 ms for the two together.
 // Run: build/bin/pci_bench [--quick] (--quick: a few runs, the target not judged).
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,37 +17,12 @@
 
 namespace {
 
-double now_ms() {
-  struct timespec time;
-  clock_gettime(CLOCK_MONOTONIC, &time);
-  return static_cast<double>(time.tv_sec) * 1e3 + static_cast<double>(time.tv_nsec) / 1e6;
-}
+using mmiotrace::bench::median;
 
-// The wall time of `argv`, its output discarded, or -1 when it fails.
-double timed_run(const std::vector<std::string>& argv) {
-  double start = now_ms();
-  pid_t child = fork();
-  if (child == 0) {
-    int null = open("/dev/null", O_RDWR);
-    dup2(null, 0);
-    dup2(null, 1);
-    dup2(null, 2);
-    std::vector<char*> args;
-    for (const std::string& arg : argv)
-      args.push_back(const_cast<char*>(arg.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(child, &status, 0);
-  double elapsed = now_ms() - start;
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? elapsed : -1;
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
+// The wall time of `argv` in milliseconds, its output discarded, or -1 when it fails.
+double timed_run_ms(const std::vector<std::string>& argv) {
+  double seconds = mmiotrace::bench::timed_run(argv);
+  return seconds < 0 ? -1 : seconds * 1e3;
 }
 
 // `lspci -n` run `count` times (maybe none) in one shell under `mmiotrace record`, with the bus or
@@ -82,7 +54,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < runs; ++i) {
     for (int bus : {0, 1}) {
       for (int n : {0, 1}) {
-        double t = timed_run(command(mmiotrace, bus, n ? many : 0));
+        double t = timed_run_ms(command(mmiotrace, bus, n ? many : 0));
         if (t < 0) {
           fprintf(stderr, "pci_bench: lspci failed under mmiotrace record (pciutils?)\n");
           return 1;

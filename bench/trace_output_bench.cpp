@@ -6,8 +6,6 @@
 // traces go, $TMPDIR or /tmp by default; --smoke: a small workload, once, no verdict).
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,43 +19,13 @@
 
 namespace {
 
-double now_seconds() {
-  struct timespec time;
-  clock_gettime(CLOCK_MONOTONIC, &time);
-  return static_cast<double>(time.tv_sec) + static_cast<double>(time.tv_nsec) / 1e9;
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  size_t n = values.size();
-  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
+using mmiotrace::bench::median;
+using mmiotrace::bench::now_seconds;
+using mmiotrace::bench::timed_run;
 
 uint64_t file_size(const std::string& path) {
   struct stat status;
   return stat(path.c_str(), &status) == 0 ? static_cast<uint64_t>(status.st_size) : 0;
-}
-
-// Runs `argv` with its output discarded; returns the wall time, or -1 when it fails.
-double timed_run(const std::vector<std::string>& argv) {
-  double start = now_seconds();
-  pid_t child = fork();
-  if (child == 0) {
-    int null = open("/dev/null", O_RDWR);
-    dup2(null, 0);
-    dup2(null, 1);
-    dup2(null, 2);
-    std::vector<char*> args;
-    for (const std::string& arg : argv)
-      args.push_back(const_cast<char*>(arg.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(child, &status, 0);
-  double elapsed = now_seconds() - start;
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? elapsed : -1;
 }
 
 // Writes `bytes` to `path` in 1 MiB writes, as dd does; returns the wall time, or -1.
