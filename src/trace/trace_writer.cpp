@@ -270,7 +270,31 @@ class FileTraceWriter : public TraceWriter {
   uint64_t events_lost() const final { return failure_ ? given_ - in_file_ : 0; }
   void end_after_failure(uint64_t lost) override = 0;
 
+  void flush() final {
+    guarded([&] {
+      write_chunk();
+      if (compressor_) {
+        compressor_->flush();
+        all_in_file();
+      }
+    });
+  }
+
+  void close() final {
+    guarded([&] {
+      write_chunk();
+      if (compressor_) {
+        compressor_->finish();
+        all_in_file();
+      }
+      file_.close();
+    });
+  }
+
  protected:
+  // What the writer holds and has not written out (or into the compressor) yet, out.
+  virtual void write_chunk() = 0;
+
   // Runs `action`; once one has thrown TraceWriteError, every later one throws it again.
   template <typename Action>
   void guarded(Action&& action) {
@@ -379,27 +403,6 @@ class TextTraceWriter final : public FileTraceWriter {
     });
   }
 
-  void flush() override {
-    guarded([&] {
-      write_chunk();
-      if (compressor_) {
-        compressor_->flush();
-        all_in_file();
-      }
-    });
-  }
-
-  void close() override {
-    guarded([&] {
-      write_chunk();
-      if (compressor_) {
-        compressor_->finish();
-        all_in_file();
-      }
-      file_.close();
-    });
-  }
-
   void end_after_failure(uint64_t lost) override {
     FixedText<64> line;
     line.text("MARK 0.000000 Lost ").decimal(lost).text(" events.\n");
@@ -476,7 +479,7 @@ class TextTraceWriter final : public FileTraceWriter {
   }
 
   // The chunk out to the file, or into the compressor.
-  void write_chunk() {
+  void write_chunk() override {
     if (used_ == 0) return;
     if (compressor_) {
       compressor_->compress(chunk_.get(), used_);
@@ -549,25 +552,6 @@ class BinaryTraceWriter final : public FileTraceWriter {
     uint8_t record[kMaxRecordSize];
     write_records(record, encode_record(event, record));
   }
-  void flush() override {
-    guarded([&] {
-      write_chunk();
-      if (compressor_) {
-        compressor_->flush();
-        all_in_file();
-      }
-    });
-  }
-  void close() override {
-    guarded([&] {
-      write_chunk();
-      if (compressor_) {
-        compressor_->finish();
-        all_in_file();
-      }
-      file_.close();
-    });
-  }
   void end_after_failure(uint64_t lost) override {
     Event event;
     event.kind = EventKind::Lost;
@@ -578,7 +562,7 @@ class BinaryTraceWriter final : public FileTraceWriter {
   }
 
  private:
-  void write_chunk() {
+  void write_chunk() override {
     if (chunk_.empty()) return;
     write_whole_records(chunk_.data(), chunk_.size());
     chunk_.clear();
