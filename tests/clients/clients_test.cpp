@@ -13,26 +13,12 @@
 #include <map>
 #include <regex>
 
+#include "installed_programs.hpp"
 #include "program_runner.hpp"
 #include "trace/trace_reader.hpp"
 
 namespace mmiotrace::e2e {
 namespace {
-
-// Whether `program` is on $PATH (or /usr/sbin, where memtester lives).
-std::string find_program(const std::string& program) {
-  for (const char* directory : {"/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin"}) {
-    std::string path = std::string(directory) + "/" + program;
-    if (access(path.c_str(), X_OK) == 0) return path;
-  }
-  return "";
-}
-
-#define REQUIRE_PROGRAM(variable, name)                                            \
-  const std::string variable = find_program(name);                                 \
-  ASSERT_FALSE(variable.empty()) << name                                           \
-                                 << " is not installed: run scripts/setup, which " \
-                                    "installs the programs the tests run"
 
 // What a trace holds: its mappings, and accesses counted by kind; accesses outside every
 // mapping the trace opened are counted apart.

@@ -14,26 +14,13 @@
 #include <regex>
 #include <sstream>
 
+#include "installed_programs.hpp"
 #include "program_runner.hpp"
 #include "trace/markers.hpp"
 #include "trace/trace_reader.hpp"
 
 namespace mmiotrace::e2e {
 namespace {
-
-std::string find_program(const std::string& program) {
-  for (const char* directory : {"/usr/bin", "/usr/sbin", "/bin", "/sbin"}) {
-    std::string path = std::string(directory) + "/" + program;
-    if (access(path.c_str(), X_OK) == 0) return path;
-  }
-  return "";
-}
-
-#define REQUIRE_PROGRAM(variable, name)                                            \
-  const std::string variable = find_program(name);                                 \
-  ASSERT_FALSE(variable.empty()) << name                                           \
-                                 << " is not installed: run scripts/setup, which " \
-                                    "installs the programs the tests run"
 
 // What a trace of a virtual function holds.
 struct PciTrace {
