@@ -25,6 +25,18 @@ bool process_alive(int pid) {
   return kill(pid, 0) == 0 || errno == EPERM;
 }
 
+// A LOST event for `count` events (of the thread `pid`, `tid`, when known).
+void write_lost(TraceWriter& writer, uint64_t count, int32_t pid = 0, int32_t tid = 0,
+                uint64_t time_ns = 0) {
+  Event event;
+  event.kind = EventKind::Lost;
+  event.length = count;
+  event.pid = pid;
+  event.tid = tid;
+  event.time_ns = time_ns;
+  writer.write_event(event);
+}
+
 }  // namespace
 
 const uint8_t* TraceDrainer::next_record(Pending& pending) const {
@@ -178,13 +190,7 @@ uint64_t TraceDrainer::write_pending(std::vector<Pending>& pending, TraceWriter&
 
 void TraceDrainer::report_ring_loss(RingControl& ring, TraceWriter& writer) {
   uint64_t lost = ring.lost.exchange(0);
-  if (lost == 0) return;
-  Event event;
-  event.kind = EventKind::Lost;
-  event.length = lost;
-  event.pid = ring.owner_pid;
-  event.tid = ring.owner_tid;
-  writer.write_event(event);
+  if (lost != 0) write_lost(writer, lost, ring.owner_pid, ring.owner_tid);
 }
 
 size_t TraceDrainer::accesses_since(uint32_t index, uint64_t from) const {
@@ -286,15 +292,7 @@ void TraceDrainer::recover_staged_accesses(uint32_t index, TraceWriter& writer) 
     writer.write_records(encoded.data(), encode_access_run(run, i, end - i, encoded.data()));
     i = end;
   }
-  if (lost != 0) {
-    Event event;
-    event.kind = EventKind::Lost;
-    event.length = lost;
-    event.pid = ring.owner_pid;
-    event.tid = ring.owner_tid;
-    event.time_ns = now;
-    writer.write_event(event);
-  }
+  if (lost != 0) write_lost(writer, lost, ring.owner_pid, ring.owner_tid, now);
   // Taken: the ring's next thread starts with an empty log.
   staged.handing_since.store(0);
   staged.regions_named.store(0);
@@ -334,10 +332,7 @@ void TraceDrainer::report_losses(TraceWriter& writer) {
   }
   uint64_t unrecorded = control.unrecorded.load();
   if (unrecorded > reported_unrecorded_) {
-    Event event;
-    event.kind = EventKind::Lost;
-    event.length = unrecorded - reported_unrecorded_;
-    writer.write_event(event);
+    write_lost(writer, unrecorded - reported_unrecorded_);
     reported_unrecorded_ = unrecorded;
   }
 }
