@@ -52,18 +52,27 @@ extern "C" void mmiotrace_region_lookup_from_thunk() {
     answer.gap_high = ~uint64_t{0};
   }
   // (A region smaller than the widest access is not cached: its accesses are all emulated.)
+  // Each answer is written stale first and stamped last: a handler of a signal that interrupts
+  // the writes finds it stale, makes a lookup of its own, and gets the cache back as it found it
+  // when it returns (keep_region_cache_across()), so the writes go on from where they were.
   if (answer.traced && answer.size >= kMaxAccessWidth) {
+    cache.generation = 0;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
     cache.low = answer.low;
     for (size_t i = 0; i < kAccessWidths; ++i)
       cache.limit[i] = answer.size - (uint64_t{1} << i);
     cache.delta = answer.delta;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
     cache.generation = generation;
     cache.query_hit = 1;
     return;
   }
   if (!answer.traced) {
+    cache.gap_generation = 0;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
     cache.gap_low = answer.gap_low;
     cache.gap_high = answer.gap_high;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
     cache.gap_generation = generation;
   }
   cache.query_hit = 0;

@@ -9,7 +9,10 @@
 //
 // Contract: a thread's RegionCache is written only by that thread (its translated code's lookups,
 // in normal context or in its signal handlers); translated code re-checks it after anything that
-// may have run a handler. The RegionView is written by the engine's registry only (normal
+// may have run a handler. A signal handler of the program that runs on the thread (relayed, or
+// handed a fault) must give the cache back as it found it (keep_region_cache_across()): it may
+// have interrupted a lookup half-way through writing its answer, or translated code between its
+// check of the cache and its use. The RegionView is written by the engine's registry only (normal
 // context, under its lock) and read by any thread.
 #pragma once
 
@@ -73,6 +76,17 @@ struct RegionAnswer {
 };
 using RegionLookup = void (*)(uintptr_t address, size_t width, RegionAnswer* out);
 void set_region_lookup(RegionLookup lookup);
+
+// Runs `run` (a program's signal handler) and gives this thread's cache back as it was before.
+// If `run` leaves by siglongjmp(), what it cached stays: every answer it wrote is whole.
+template <typename Run>
+void keep_region_cache_across(RegionCache& cache, Run run) {
+  const RegionCache saved = cache;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  run();
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  cache = saved;
+}
 
 // This thread's cache; its offset from the thread pointer is the same in every thread.
 RegionCache& this_thread_region_cache();

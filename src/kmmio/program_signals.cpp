@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "codecache/region_cache.hpp"
 #include "core/syscall.hpp"
 #include "kmmio/code_cache.hpp"
 #include "kmmio/engine_stats.hpp"
@@ -97,6 +98,19 @@ void take_default_action(int signo, siginfo_t* info, ucontext_t* context, bool r
   // with the kernel's own siginfo.
 }
 
+// Runs the program's handler in `action`. It may run translated code whose lookups write this
+// thread's region cache: the interrupted code gets it back as it left it.
+void run_program_handler(const struct sigaction& action, int signo, siginfo_t* info,
+                         void* ucontext) {
+  codecache::keep_region_cache_across(codecache::this_thread_region_cache(), [&] {
+    if (action.sa_flags & SA_SIGINFO) {
+      action.sa_sigaction(signo, info, ucontext);
+    } else {
+      action.sa_handler(signo);
+    }
+  });
+}
+
 }  // namespace
 
 void store_program_disposition(int signo, const struct sigaction& action) {
@@ -144,11 +158,7 @@ void run_relayed_handler(int signo, siginfo_t* info, void* ucontext) {
   // The kernel has set up the mask and the stack the program asked for (the relay was installed
   // with its flags and mask), and reset the relay itself if SA_RESETHAND.
   if (action.sa_flags & SA_RESETHAND) reset_to_default_from_handler(signo);
-  if (action.sa_flags & SA_SIGINFO) {
-    action.sa_sigaction(signo, info, ucontext);
-  } else {
-    action.sa_handler(signo);
-  }
+  run_program_handler(action, signo, info, ucontext);
 }
 
 void queue_signal_again(int signo, siginfo_t* info) {
@@ -181,11 +191,7 @@ void pass_to_program(int signo, siginfo_t* info, void* ucontext, bool replays) {
   sigset_remove_fault_signals(mask);
   if (action.sa_flags & SA_RESETHAND) reset_to_default_from_handler(signo);
   sys::rt_sigprocmask(SIG_SETMASK, &mask, nullptr);
-  if (action.sa_flags & SA_SIGINFO) {
-    action.sa_sigaction(signo, info, ucontext);
-  } else {
-    action.sa_handler(signo);
-  }
+  run_program_handler(action, signo, info, ucontext);
   // Returning from mmiotrace's handler restores the mask in `ucontext`, as the kernel would.
 }
 

@@ -10,7 +10,9 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstring>
 
+#include "codecache/region_cache.hpp"
 #include "kmmio/engine.hpp"
 #include "mmiotrace/mmiotrace.hpp"
 #include "test_support.hpp"
@@ -319,6 +321,42 @@ TEST(SignalRelay, HandlersInstalledBeforeDivertingAreRelayedFromThen) {
         if (kernel_handler(SIGUSR1) == reinterpret_cast<uintptr_t>(&count_relayed)) _exit(2);
         raise(SIGUSR1);
         _exit(g_relayed_calls.load() == 1 ? 0 : 3);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+// A handler that runs translated code makes region look-ups of its own, which rewrite this
+// thread's region cache; it may have interrupted a look-up half-way through writing its answer,
+// or translated code between its check of the cache and its use. Stands for one: overwrites the
+// cache as a look-up of another region would.
+void overwrite_region_cache(int) {
+  g_relayed_calls.fetch_add(1);
+  codecache::RegionCache& cache = codecache::this_thread_region_cache();
+  cache.low = 0x7000'0000;
+  cache.delta = -0x1000;
+  cache.generation = codecache::region_view().generation.load();
+  cache.gap_low = 0;
+  cache.gap_high = 0x1000;
+}
+
+TEST(SignalRelay, TheProgramsHandlerLeavesTheRegionCacheAsItFoundIt) {
+  EXPECT_EXIT(
+      {
+        mmiotrace_set_divert(1);
+        struct sigaction action = {};
+        action.sa_handler = &overwrite_region_cache;
+        sigaction(SIGUSR1, &action, nullptr);
+        codecache::RegionCache& cache = codecache::this_thread_region_cache();
+        // Half-way through an answer: stale, its region's start written, the rest not yet.
+        cache.generation = 0;
+        cache.low = 0x5000'0000;
+        cache.delta = 0x2000;
+        cache.gap_low = 0x100;
+        cache.gap_high = 0x200;
+        const codecache::RegionCache before = cache;
+        raise(SIGUSR1);
+        if (g_relayed_calls.load() != 1) _exit(1);
+        _exit(std::memcmp(&before, &cache, sizeof(cache)) == 0 ? 0 : 2);
       },
       ::testing::ExitedWithCode(0), "");
 }
