@@ -324,6 +324,30 @@ PciConfigChoice parse_pci_config_choice(const std::string& text) {
   return {*address, std::string(reinterpret_cast<const char*>(dump->bytes.data()), dump->size)};
 }
 
+devices::PciAddress pci_address_of(const trace::PciDeviceFields& pcidev) {
+  devices::PciAddress address;
+  address.bus = pcidev.bus;
+  address.slot = pcidev.devfn >> 3;
+  address.function = pcidev.devfn & 7;
+  return address;
+}
+
+trace::PciDeviceFields replayed_pci_device(const std::string& line) {
+  trace::PciDeviceFields fields;
+  trace::PciDeviceLineError error;
+  if (trace::parse_pci_device_line(line, &fields, &error)) return fields;
+  std::string function = "a PCIDEV line";
+  if (error.slot_read) function = "the PCIDEV line of " + pci_address_of(fields).text();
+  if (error.kind == trace::PciDeviceLineError::Kind::NotHex) {
+    throw CliError(kExitBadTrace, "replay: " + function + " has '" +
+                                      devices::printable(error.field) +
+                                      "' where a hex number goes");
+  }
+  throw CliError(kExitBadTrace, "replay: " + function +
+                                    " is malformed: it needs 'PCIDEV BBDF "
+                                    "VVVVDDDD IRQ', seven bases and seven sizes, in hexadecimal");
+}
+
 VirtualPciBus plan_replayed_pci_bus(const std::vector<ReplayedPciFunction>& functions,
                                     const std::string& sysfs) {
   VirtualPciBus bus;
@@ -333,31 +357,12 @@ VirtualPciBus plan_replayed_pci_bus(const std::vector<ReplayedPciFunction>& func
   std::set<int> uio_numbers;
   std::set<int> groups;
   for (const ReplayedPciFunction& replayed : functions) {
-    std::istringstream in(replayed.pci_line);
-    std::vector<std::string> fields;
-    for (std::string field; in >> field;)
-      fields.push_back(field);
+    const trace::PciDeviceFields& pcidev = replayed.pcidev;
     std::string name = replayed.address.text();
-    if (fields.size() < 18) {
-      throw CliError(kExitBadTrace, "replay: the PCIDEV line of " + name + " is malformed");
-    }
     if (host_names.count(name)) {
       throw CliError(kExitBadPci, "replay: the host has a device at " + name +
                                       ", where the trace's function is to go back");
     }
-    // Its fields, hexadecimal: a trace that holds something else is refused, naming the line.
-    auto hex = [&](size_t index) {
-      const std::string& text = fields[index];
-      char* end = nullptr;
-      errno = 0;
-      uint64_t value = std::strtoull(text.c_str(), &end, 16);
-      if (text.empty() || text[0] == '-' || *end != '\0' || errno != 0) {
-        throw CliError(kExitBadTrace, "replay: the PCIDEV line of " + name + " has '" +
-                                          devices::printable(text) + "' where a hex number goes");
-      }
-      return value;
-    };
-    uint64_t ids = hex(2);
     devices::PciConfigDump dump;
     const devices::PciConfigDump* dump_used = nullptr;
     if (replayed.config.size() >= 64) {
@@ -366,8 +371,8 @@ VirtualPciBus plan_replayed_pci_bus(const std::vector<ReplayedPciFunction>& func
       dump_used = &dump;
     }
     devices::PciIdentity identity = devices::default_pci_identity("");
-    identity.vendor = static_cast<uint16_t>(ids >> 16);
-    identity.device = static_cast<uint16_t>(ids);
+    identity.vendor = pcidev.vendor;
+    identity.device = pcidev.device;
     if (dump_used) {
       const auto& b = dump.bytes;
       identity.revision = b[8];
@@ -375,10 +380,10 @@ VirtualPciBus plan_replayed_pci_bus(const std::vector<ReplayedPciFunction>& func
       identity.subsystem_vendor = static_cast<uint16_t>(b[0x2c] | b[0x2d] << 8);
       identity.subsystem_device = static_cast<uint16_t>(b[0x2e] | b[0x2f] << 8);
     }
-    uint64_t base = hex(4 + replayed.bar);
+    uint64_t base = pcidev.base[replayed.bar];
     devices::PciBar bar;
     bar.address = base & ~uint64_t{0xf};
-    bar.size = hex(11 + replayed.bar);
+    bar.size = pcidev.size[replayed.bar];
     bar.is64 = (base & 6) == 4;
     bar.prefetchable = (base & 8) != 0;
     std::array<devices::PciBar, devices::kPciBars> bars = {};
@@ -387,13 +392,13 @@ VirtualPciBus plan_replayed_pci_bus(const std::vector<ReplayedPciFunction>& func
     std::optional<devices::PciFunction> function =
         devices::make_pci_function(replayed.address, identity, bars, dump_used, &error);
     if (!function) throw CliError(kExitBadTrace, "replay: " + name + ": " + error);
-    function->irq = static_cast<uint8_t>(hex(3));
+    function->irq = static_cast<uint8_t>(pcidev.irq);
     devices::PciAttachment attachment;
     attachment.address = replayed.address;
     attachment.bar = replayed.bar;
     attachment.layout = bar;
     attachment.model = "replay";
-    std::string driver = fields.size() > 18 ? fields[18] : "";
+    const std::string& driver = pcidev.driver;
     if (driver == "uio_pci_generic") {
       attachment.driver = driver;
       attachment.uio = free_number(&uio_numbers, {sysfs + "/class/uio/uio", "/dev/uio"});

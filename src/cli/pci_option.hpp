@@ -13,6 +13,7 @@
 
 #include "cli/pci_bus.hpp"
 #include "devices/pci_function.hpp"
+#include "trace/pci_devices.hpp"
 
 namespace mmiotrace::cli {
 
@@ -38,11 +39,17 @@ PciOption checked_pci(const std::string& subcommand, const std::string& text);
 VirtualPciBus plan_pci_bus(const std::string& subcommand, const std::vector<PciOption>& options,
                            bool only, const std::string& sysfs);
 
+// A trace's PCIDEV line read for `replay`: one that does not parse is refused, naming the
+// function when its address could be read. Throws CliError(kExitBadTrace).
+trace::PciDeviceFields replayed_pci_device(const std::string& line);
+// The address of the function a PCIDEV line describes (in domain 0: the kernel's lines name none).
+devices::PciAddress pci_address_of(const trace::PciDeviceFields& pcidev);
+
 // A function a trace describes (its PCIDEV line, and the configuration space its markers give,
 // if any), whose BAR `bar` a replay serves.
 struct ReplayedPciFunction {
-  std::string pci_line;  // "PCIDEV BBDF VVVVDDDD IRQ BASES... SIZES... [DRIVER]"
-  std::string config;    // its configuration space, or empty
+  trace::PciDeviceFields pcidev;  // its PCIDEV line
+  std::string config;             // its configuration space, or empty
   devices::PciAddress address;
   unsigned bar = 0;
 };

@@ -27,6 +27,7 @@
 #include "core/hex_text.hpp"
 #include "devices/model_catalog.hpp"
 #include "trace/markers.hpp"
+#include "trace/pci_devices.hpp"
 #include "trace/trace_reader.hpp"
 
 namespace mmiotrace::cli {
@@ -311,12 +312,11 @@ VirtualPciBus replayed_pci_bus(const RecordedTrace& recorded, const std::vector<
         file[8] > '5') {
       continue;
     }
-    char slot[8];
-    snprintf(slot, sizeof(slot), "%02x%02x", address->bus, address->slot << 3 | address->function);
     for (const std::string& line : recorded.pci_lines) {
-      if (line.size() > 11 && line.compare(7, 4, slot) == 0) {
+      trace::PciDeviceFields pcidev = replayed_pci_device(line);
+      if (pcidev.bus == address->bus && pcidev.devfn == (address->slot << 3 | address->function)) {
         ReplayedPciFunction function;
-        function.pci_line = line;
+        function.pcidev = std::move(pcidev);
         function.address = *address;
         function.bar = static_cast<unsigned>(file[8] - '0');
         auto config = recorded.pci_configs.find(name);
@@ -330,54 +330,18 @@ VirtualPciBus replayed_pci_bus(const RecordedTrace& recorded, const std::vector<
   return plan_replayed_pci_bus(functions, sysfs && *sysfs ? sysfs : "/sys");
 }
 
-// A PCIDEV line's function and BARs ("PCIDEV BBDF VVVVDDDD IRQ" then seven bases, with the
-// resource flags in their low bits, then seven sizes), or nullopt when it is not one.
-struct PciDeviceBars {
-  devices::PciAddress address;
-  uint64_t base[7] = {};
-  uint64_t size[7] = {};
-};
-
-std::optional<PciDeviceBars> parse_pci_device_bars(const std::string& line) {
-  std::istringstream in(line);
-  std::vector<std::string> fields;
-  for (std::string field; in >> field && fields.size() < 18;)
-    fields.push_back(field);
-  auto hex = [](const std::string& text, uint64_t* value) {
-    char* end = nullptr;
-    errno = 0;
-    *value = std::strtoull(text.c_str(), &end, 16);
-    return !text.empty() && text[0] != '-' && *end == '\0' && errno == 0;
-  };
-  uint64_t slot = 0;
-  if (fields.size() < 18 || fields[0] != "PCIDEV" || fields[1].size() != 4 ||
-      !hex(fields[1], &slot)) {
-    return std::nullopt;
-  }
-  PciDeviceBars bars;
-  bars.address.bus = static_cast<uint32_t>(slot >> 8);
-  bars.address.slot = static_cast<uint32_t>(slot >> 3 & 0x1f);
-  bars.address.function = static_cast<uint32_t>(slot & 7);
-  for (int i = 0; i < 7; ++i) {
-    if (!hex(fields[4 + i], &bars.base[i]) || !hex(fields[11 + i], &bars.size[i])) {
-      return std::nullopt;
-    }
-  }
-  return bars;
-}
-
 // A trace made on hardware (the kernel's, or one of a device mmiotrace did not model) names no
 // device files, but its PCIDEV lines say which memory BAR each mapping lies in: the program is
 // to reach that BAR through its function's resourceN. The mapping is rebased to the BAR's
 // start, where a program that maps the whole BAR begins.
 std::vector<MapChoice> maps_in_pci_bars(RecordedTrace& recorded) {
-  std::vector<PciDeviceBars> functions;
-  for (const std::string& line : recorded.pci_lines) {
-    if (std::optional<PciDeviceBars> bars = parse_pci_device_bars(line)) functions.push_back(*bars);
-  }
+  std::vector<trace::PciDeviceFields> functions;
+  for (const std::string& line : recorded.pci_lines)
+    functions.push_back(replayed_pci_device(line));
   // The function and BAR `map` lies in, if any.
-  auto bar_of = [&](const RecordedMap& map) -> std::optional<std::pair<const PciDeviceBars*, int>> {
-    for (const PciDeviceBars& function : functions) {
+  auto bar_of =
+      [&](const RecordedMap& map) -> std::optional<std::pair<const trace::PciDeviceFields*, int>> {
+    for (const trace::PciDeviceFields& function : functions) {
       for (int bar = 0; bar < 6; ++bar) {
         const uint64_t base = function.base[bar] & ~uint64_t{0xf};
         const uint64_t size = function.size[bar];
@@ -399,8 +363,9 @@ std::vector<MapChoice> maps_in_pci_bars(RecordedTrace& recorded) {
       access.offset += from_base;
     map.phys -= from_base;
     map.length += from_base;
-    choices.push_back({map_id, "/sys/devices/" + function->address.root_text() + "/" +
-                                   function->address.text() + "/resource" + std::to_string(bar)});
+    const devices::PciAddress address = pci_address_of(*function);
+    choices.push_back({map_id, "/sys/devices/" + address.root_text() + "/" + address.text() +
+                                   "/resource" + std::to_string(bar)});
   }
   return choices;
 }

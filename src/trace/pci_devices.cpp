@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cinttypes>
 #include <climits>
 #include <cstdio>
@@ -112,6 +113,45 @@ std::vector<std::string> pci_device_lines(const std::vector<std::string>& globs,
     if (!line.empty()) lines.push_back(line);
   }
   return lines;
+}
+
+bool parse_pci_device_line(const std::string& line, PciDeviceFields* fields,
+                           PciDeviceLineError* error) {
+  *error = {};
+  std::istringstream in(line);
+  std::vector<std::string> words;
+  for (std::string word; in >> word && words.size() < 19;)
+    words.push_back(word);
+  if (words.size() < 18 || words[0] != "PCIDEV" || words[1].size() != 4) {
+    error->kind = PciDeviceLineError::Kind::Malformed;
+    return false;
+  }
+  auto hex = [&](size_t index, uint64_t* value) {
+    const std::string& text = words[index];
+    char* end = nullptr;
+    errno = 0;
+    *value = std::strtoull(text.c_str(), &end, 16);
+    if (text.empty() || text[0] == '-' || text[0] == '+' || *end != '\0' || errno != 0) {
+      error->kind = PciDeviceLineError::Kind::NotHex;
+      error->field = text;
+      return false;
+    }
+    return true;
+  };
+  uint64_t slot = 0;
+  if (!hex(1, &slot)) return false;
+  fields->bus = static_cast<uint32_t>(slot >> 8);
+  fields->devfn = static_cast<uint32_t>(slot & 0xff);
+  error->slot_read = true;
+  uint64_t ids = 0;
+  if (!hex(2, &ids) || !hex(3, &fields->irq)) return false;
+  for (size_t i = 0; i < 7; ++i) {
+    if (!hex(4 + i, &fields->base[i]) || !hex(11 + i, &fields->size[i])) return false;
+  }
+  fields->vendor = static_cast<uint16_t>(ids >> 16);
+  fields->device = static_cast<uint16_t>(ids);
+  fields->driver = words.size() > 18 ? words[18] : "";
+  return true;
 }
 
 }  // namespace mmiotrace::trace

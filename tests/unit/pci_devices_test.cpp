@@ -1,5 +1,5 @@
 // Unit tests for trace/pci_devices: PCIDEV lines in the kernel's format, from a stand-in sysfs,
-// for the devices the trace globs reach.
+// for the devices the trace globs reach, and read back.
 #include "trace/pci_devices.hpp"
 
 #include <gtest/gtest.h>
@@ -82,6 +82,63 @@ TEST_F(PciDevicesTest, VfioGroupGlobChoosesItsDevices) {
 
 TEST_F(PciDevicesTest, OtherFilesReachNoDevice) {
   EXPECT_TRUE(pci_device_lines({"/tmp/*.reg"}, sysfs_.string()).empty());
+}
+
+// What pci_device_line() writes reads back, field by field, the driver's name included.
+TEST_F(PciDevicesTest, ALineReadsBackAsWritten) {
+  PciDeviceFields fields;
+  PciDeviceLineError error;
+  ASSERT_TRUE(parse_pci_device_line(
+      pci_device_line((sysfs_ / "bus/pci/devices/0000:01:00.0").string()), &fields, &error));
+  EXPECT_EQ(error.kind, PciDeviceLineError::Kind::None);
+  EXPECT_EQ(fields.bus, 1u);
+  EXPECT_EQ(fields.devfn, 0u);
+  EXPECT_EQ(fields.vendor, 0x10de);
+  EXPECT_EQ(fields.device, 0x0402);
+  EXPECT_EQ(fields.irq, 0x10u);
+  EXPECT_EQ(fields.base[1], 0xd000000cu);
+  EXPECT_EQ(fields.base[5], 0xef81u);
+  EXPECT_EQ(fields.size[1], 0x10000000u);
+  EXPECT_EQ(fields.size[6], 0x20000u);
+  EXPECT_EQ(fields.driver, "nvidia");
+  // The kernel's own line, tab-separated, with no driver bound.
+  ASSERT_TRUE(
+      parse_pci_device_line("PCIDEV 3b08\t10025159\t0\t0\t0\tfe000000\t0\t0\t0\t0\t0\t0"
+                            "\t1000\t0\t0\t0\t0",
+                            &fields, &error));
+  EXPECT_EQ(fields.bus, 0x3bu);
+  EXPECT_EQ(fields.devfn, 0x08u);
+  EXPECT_EQ(fields.base[2], 0xfe000000u);
+  EXPECT_EQ(fields.size[2], 0x1000u);
+  EXPECT_EQ(fields.driver, "");
+}
+
+// A field that is not hexadecimal is named as it was, and the function is known when its
+// address came first; too few fields, or another kind of line, is malformed.
+TEST_F(PciDevicesTest, ABadLineSaysWhatIsWrong) {
+  PciDeviceFields fields;
+  PciDeviceLineError error;
+  EXPECT_FALSE(parse_pci_device_line(
+      "PCIDEV 3b08 10025159 zz 0 0 fe000000 0 0 0 0 0 0 1000 0 0 0 0", &fields, &error));
+  EXPECT_EQ(error.kind, PciDeviceLineError::Kind::NotHex);
+  EXPECT_EQ(error.field, "zz");
+  EXPECT_TRUE(error.slot_read);
+  EXPECT_EQ(fields.bus, 0x3bu);
+  EXPECT_FALSE(parse_pci_device_line("PCIDEV 3b08 10025159 0 0 0 -1 0 0 0 0 0 0 1000 0 0 0 0",
+                                     &fields, &error));
+  EXPECT_EQ(error.field, "-1");
+  EXPECT_FALSE(parse_pci_device_line("PCIDEV 3b0g 10025159 0 0 0 0 0 0 0 0 0 0 1000 0 0 0 0",
+                                     &fields, &error));
+  EXPECT_EQ(error.kind, PciDeviceLineError::Kind::NotHex);
+  EXPECT_FALSE(error.slot_read);
+  EXPECT_FALSE(parse_pci_device_line("PCIDEV 3b08 10025159 0 0 0", &fields, &error));
+  EXPECT_EQ(error.kind, PciDeviceLineError::Kind::Malformed);
+  EXPECT_FALSE(parse_pci_device_line("PCIDEV 3b008 10025159 0 0 0 0 0 0 0 0 0 0 1000 0 0 0 0",
+                                     &fields, &error));
+  EXPECT_EQ(error.kind, PciDeviceLineError::Kind::Malformed);
+  EXPECT_FALSE(
+      parse_pci_device_line("MAP 3b08 10025159 0 0 0 0 0 0 0 0 0 0 1000 0 0 0 0", &fields, &error));
+  EXPECT_EQ(error.kind, PciDeviceLineError::Kind::Malformed);
 }
 
 }  // namespace
