@@ -30,6 +30,7 @@
 
 #include "bench_support.hpp"
 #include "process_run.hpp"
+#include "sqlite_workload.hpp"
 #include "trace/trace_reader.hpp"
 
 namespace {
@@ -244,28 +245,6 @@ std::string run_helper(const std::vector<std::string>& argv, const std::string& 
          tail_lines(err, 4);
 }
 
-// sqlite3: the test bed's script (tests/clients) with `rows` rows: in WAL mode, with the
-// database and its WAL index mapped (mmap_size), a table filled by one INSERT (one transaction),
-// an index, an update, a delete, a checkpoint, a few rows, the integrity check and the
-// database's hash, read through the mapping once the checkpoint has put the pages there.
-std::string sqlite_create_script(int rows) {
-  return "PRAGMA journal_mode=WAL;\n"
-         "PRAGMA mmap_size=268435456;\n"
-         "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, value REAL);\n"
-         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x<" +
-         std::to_string(rows) +
-         ")\n"
-         "  INSERT INTO t SELECT x, printf('name-%d', x), x*1.5 FROM c;\n"
-         "CREATE INDEX t_name ON t(name);\n"
-         "UPDATE t SET value = value * 2 WHERE id % 7 = 0;\n"
-         "DELETE FROM t WHERE id % 11 = 0;\n"
-         "SELECT count(*), sum(value), min(name), max(name) FROM t;\n"
-         "PRAGMA wal_checkpoint(TRUNCATE);\n"
-         "SELECT name FROM t WHERE id BETWEEN 100 AND 105;\n"
-         "PRAGMA integrity_check;\n"
-         ".sha3sum\n";
-}
-
 // Read-only queries on that database: a scan, lookups by key and through the index, a
 // grouping, the integrity check and the hash.
 const char kSqliteQueries[] =
@@ -395,7 +374,7 @@ std::vector<Client> make_clients(Size size, bool eager) {
   }
 
   const int rows = sized(size, 200, 3000, 20000);
-  const std::string create_script = sqlite_create_script(rows);
+  const std::string create_script = mmiotrace::clients::sqlite_create_script(rows);
   clients.push_back({
       .name = "sqlite3-create",
       .title = "sqlite3: " + std::to_string(rows) +

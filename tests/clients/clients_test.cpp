@@ -15,6 +15,7 @@
 
 #include "installed_programs.hpp"
 #include "program_runner.hpp"
+#include "sqlite_workload.hpp"
 #include "trace/trace_reader.hpp"
 
 namespace mmiotrace::e2e {
@@ -143,20 +144,7 @@ TEST(ClientTest, MemtesterWithAnUnlimitedStackRunsInTheCodeCache) {
 }
 
 void check_sqlite3(const std::string& sqlite3, bool divert) {
-  static const char script[] =
-      "PRAGMA journal_mode=WAL;\n"
-      "PRAGMA mmap_size=268435456;\n"
-      "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, value REAL);\n"
-      "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x<3000)\n"
-      "  INSERT INTO t SELECT x, printf('name-%d', x), x*1.5 FROM c;\n"
-      "CREATE INDEX t_name ON t(name);\n"
-      "UPDATE t SET value = value * 2 WHERE id % 7 = 0;\n"
-      "DELETE FROM t WHERE id % 11 = 0;\n"
-      "SELECT count(*), sum(value), min(name), max(name) FROM t;\n"
-      "PRAGMA wal_checkpoint(TRUNCATE);\n"
-      "SELECT name FROM t WHERE id BETWEEN 100 AND 105;\n"
-      "PRAGMA integrity_check;\n"
-      ".sha3sum\n";
+  const std::string script = clients::sqlite_create_script(3000);
   ProgramResult runs[2];
   TraceSummary summary;
   for (int traced_run : {0, 1}) {
