@@ -102,18 +102,14 @@ uint32_t json_tid_of(int32_t pid, int32_t tid) {
   return kUnknownTidBase + (pid > 0 ? static_cast<uint32_t>(pid) : 0);
 }
 
-int32_t mapping_key(int32_t map_id) {
-  return map_id > 0 ? map_id : 0;
+uint32_t map_number(int32_t map_id) {
+  return map_id > 0 ? static_cast<uint32_t>(map_id) : 0;
 }
 
-uint32_t mapping_tid(int32_t map_id) {
-  return kMappingsPid + static_cast<uint32_t>(mapping_key(map_id));
-}
-
-// The mapping's name, as its track and its slice are named: "map 1 @0xfebf0000 (0x4000 bytes)".
-std::string mapping_name(const Event& map) {
-  std::string name = "map ";
-  append_signed(name, map.map_id);
+// The mapping's name, as its track and its slice are named: "map 1 @0xfebf0000 (0x4000 bytes)",
+// after its label ("map 1", "map 1 (capture 2)").
+std::string mapping_name(std::string_view label, const Event& map) {
+  std::string name(label);
   name += " @";
   append_hex(name, map.phys);
   name += " (";
@@ -172,7 +168,9 @@ void PerfettoWriter::write(const Event& event) {
       write_ioctl(event);
       break;
     case EventKind::Comment:
-    case EventKind::Segment:
+      break;
+    case EventKind::Segment:  // another capture: its map ids start again
+      ++capture_;
       break;
     case EventKind::PciDevice:
       if (pci_devices_.size() < kMaxPciDevices) {
@@ -194,7 +192,7 @@ void PerfettoWriter::finish() {
   for (auto& [key, thread] : threads_)
     settle(thread, thread.pending_time_ns + kMaxSliceNs);
   for (auto& [key, mapping] : mappings_) {
-    if (mapping.open) end_mapping(key, mapping, last_time_ns_, "{\"open_at_end\":true}");
+    if (mapping.open) end_mapping(mapping, last_time_ns_, "{\"open_at_end\":true}");
   }
   out_ += "\n],\"metadata\":{\"generator\":\"mmiotrace\",\"trace\":\"";
   append_json_text(out_, trace_name_);
@@ -256,27 +254,35 @@ PerfettoWriter::ThreadTrack& PerfettoWriter::thread_track(int32_t pid, int32_t t
   return thread;
 }
 
-PerfettoWriter::MappingTrack& PerfettoWriter::mapping_track(int32_t map_id) {
-  MappingTrack& mapping = mappings_[mapping_key(map_id)];
-  if (!mapping.named) {
-    name_mapping_track(map_id, map_id > 0 ? "map " + std::to_string(map_id) : "map unknown");
+PerfettoWriter::MappingTrack& PerfettoWriter::mapping_of(int32_t map_id) {
+  const uint32_t number = map_number(map_id);
+  MappingTrack& mapping = mappings_[uint64_t{capture_} << 32 | number];
+  if (mapping.tid == 0) {
+    mapping.tid = capture_ == 0 ? kMappingsPid + number : next_later_capture_tid_++;
+    mapping.label = number > 0 ? "map " + std::to_string(number) : "map unknown";
+    if (capture_ > 0) mapping.label += " (capture " + std::to_string(capture_ + 1) + ")";
   }
   return mapping;
 }
 
-void PerfettoWriter::name_mapping_track(int32_t map_id, std::string_view name) {
-  MappingTrack& mapping = mappings_[mapping_key(map_id)];
+PerfettoWriter::MappingTrack& PerfettoWriter::mapping_track(int32_t map_id) {
+  MappingTrack& mapping = mapping_of(map_id);
+  if (!mapping.named) name_mapping_track(mapping, mapping.label);
+  return mapping;
+}
+
+void PerfettoWriter::name_mapping_track(MappingTrack& mapping, std::string_view name) {
   if (named_processes_.insert(kMappingsPid).second) {
     write_metadata_event(kMappingsPid, std::nullopt, "process_name", "\"name\":\"mappings\"");
   }
   std::string args = "\"name\":\"";
   append_json_label(args, name, name.size());
   args += '"';
-  write_metadata_event(kMappingsPid, mapping_tid(map_id), "thread_name", args);
+  write_metadata_event(kMappingsPid, mapping.tid, "thread_name", args);
   if (!mapping.named) {
     args = "\"sort_index\":";
-    append_signed(args, mapping_key(map_id));
-    write_metadata_event(kMappingsPid, mapping_tid(map_id), "thread_sort_index", args);
+    append_decimal(args, mapping.tid - kMappingsPid);
+    write_metadata_event(kMappingsPid, mapping.tid, "thread_sort_index", args);
   }
   mapping.named = true;
 }
@@ -362,13 +368,14 @@ void PerfettoWriter::write_access(const Event& event) {
     append_hex(name_, event.phys);
   }
   hold_slice(thread_track(event.pid, event.tid), event.time_ns, name_, "mmio");
-  mapping_track(event.map_id);
-  write_instant('t', event.time_ns, kMappingsPid, mapping_tid(event.map_id), name_, "mmio");
+  const uint32_t mapping_tid = mapping_track(event.map_id).tid;
+  write_instant('t', event.time_ns, kMappingsPid, mapping_tid, name_, "mmio");
   if (kind == 'R' && width <= 8) count_read(event, value, width);
 }
 
 void PerfettoWriter::count_read(const Event& event, uint64_t value, unsigned width) {
-  std::pair<int32_t, uint64_t> key(mapping_key(event.map_id), event.phys);
+  std::pair<uint64_t, uint64_t> key(uint64_t{capture_} << 32 | map_number(event.map_id),
+                                    event.phys);
   auto found = register_reads_.find(key);
   if (found == register_reads_.end()) {
     if (register_reads_.size() >= kMaxReadRegisters) {  // a buffer read through, not registers
@@ -390,7 +397,7 @@ void PerfettoWriter::count_read(const Event& event, uint64_t value, unsigned wid
   // Polled: its counter track is named, as the register is, after the map id and the
   // register (by --regs, else the device model), or its offset in the mapping.
   const MappingTrack& mapping = mapping_track(event.map_id);
-  std::string name = event.map_id > 0 ? "map " + std::to_string(event.map_id) : "map unknown";
+  std::string name = mapping.label;
   std::string reg;
   if (register_maps_ != nullptr)
     reg = register_maps_->register_name(event.map_id, event.phys, width);
@@ -456,8 +463,8 @@ void PerfettoWriter::write_unknown(const Event& event) {
   settle(thread, event.time_ns);
   thread.last_time_ns = std::max(thread.last_time_ns, event.time_ns);
   write_instant('t', event.time_ns, thread.json_pid, thread.json_tid, "UNKNOWN", "mmio");
-  mapping_track(event.map_id);
-  write_instant('t', event.time_ns, kMappingsPid, mapping_tid(event.map_id), "UNKNOWN", "mmio");
+  write_instant('t', event.time_ns, kMappingsPid, mapping_track(event.map_id).tid, "UNKNOWN",
+                "mmio");
 }
 
 void PerfettoWriter::write_map(const Event& event) {
@@ -477,16 +484,16 @@ void PerfettoWriter::write_map(const Event& event) {
   append_signed(args_, event.tid);
   args_ += '}';
   if (register_maps_ != nullptr) register_maps_->mapped(event.map_id, event.phys);
-  std::string name = mapping_name(event);
-  name_mapping_track(event.map_id, name);
-  MappingTrack& mapping = mappings_[mapping_key(event.map_id)];
+  MappingTrack& mapping = mapping_of(event.map_id);
+  std::string name = mapping_name(mapping.label, event);
+  name_mapping_track(mapping, name);
   mapping.mapped = true;
   mapping.phys = event.phys;
   mapping.name = name;
   mapping.model_map = nullptr;
-  const uint32_t tid = mapping_tid(event.map_id);
+  const uint32_t tid = mapping.tid;
   if (mapping.open) {  // a second MAP of the same id: the first one ends here
-    end_mapping(event.map_id, mapping, event.time_ns, "{\"ended_by_another_map\":true}");
+    end_mapping(mapping, event.time_ns, "{\"ended_by_another_map\":true}");
   }
   begin_event();
   out_ += "\"ph\":\"B\",\"ts\":";
@@ -518,9 +525,9 @@ void PerfettoWriter::write_unmap(const Event& event) {
   append_signed(args_, event.tid);
   args_ += '}';
   MappingTrack& mapping = mapping_track(event.map_id);
-  const uint32_t tid = mapping_tid(event.map_id);
+  const uint32_t tid = mapping.tid;
   if (mapping.open) {
-    end_mapping(event.map_id, mapping, event.time_ns, args_);
+    end_mapping(mapping, event.time_ns, args_);
   } else {  // no MAP before it (a trace cut at its start): a mark, not a slice's end
     write_instant('t', event.time_ns, kMappingsPid, tid, "UNMAP without MAP", "mapping");
   }
@@ -538,9 +545,8 @@ bool PerfettoWriter::write_bookkeeping_marker(const Event& event, std::string_vi
     // It says which device the mapping is: its track is renamed after it.
     MappingTrack& mapping = mapping_track(device->map_id);
     mapping.model_map = registers_of_trace_device(device->spec).registers;  // loads no plugin
-    std::string name =
-        mapping.name.empty() ? "map " + std::to_string(device->map_id) : mapping.name;
-    name_mapping_track(device->map_id, name + " " + device->spec);
+    const std::string& name = mapping.name.empty() ? mapping.label : mapping.name;
+    name_mapping_track(mapping, name + " " + device->spec);
     return true;
   }
   if (std::optional<trace::PciConfigMarker> config = trace::parse_pci_config_marker(text)) {
@@ -676,15 +682,14 @@ void PerfettoWriter::write_ioctl(const Event& event) {
   hold_slice(thread_track(event.pid, event.tid), event.time_ns, name_, "ioctl");
 }
 
-void PerfettoWriter::end_mapping(int32_t map_id, MappingTrack& mapping, uint64_t time_ns,
-                                 std::string_view args) {
+void PerfettoWriter::end_mapping(MappingTrack& mapping, uint64_t time_ns, std::string_view args) {
   begin_event();
   out_ += "\"ph\":\"E\",\"ts\":";
   append_time(out_, std::max(time_ns, mapping.begin_ns));
   out_ += ",\"pid\":";
   append_decimal(out_, kMappingsPid);
   out_ += ",\"tid\":";
-  append_decimal(out_, mapping_tid(map_id));
+  append_decimal(out_, mapping.tid);
   out_ += ",\"args\":";
   out_ += args;
   out_ += '}';

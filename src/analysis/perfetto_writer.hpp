@@ -23,8 +23,11 @@ namespace mmiotrace::analysis {
 // Synthetic process and thread ids. They sit above Linux's largest pid (PID_MAX_LIMIT, 4194304)
 // so that they cannot clash with a traced process or thread, and fit in 32 bits unsigned.
 // The "mappings" process; the track of map N is its thread kMappingsPid + N, and that of
-// accesses to no known mapping (map id -1) its thread kMappingsPid.
+// accesses to no known mapping (map id -1) its thread kMappingsPid. In a file of appended
+// captures, whose map ids start again, the tracks of the later captures' mappings are its threads
+// from kLaterCaptureTids up, in the order they appear, named "map N (capture K)".
 inline constexpr uint32_t kMappingsPid = 2'000'000'000;
+inline constexpr uint32_t kLaterCaptureTids = kMappingsPid + (uint32_t{1} << 31);
 // Events whose pid is 0 (a kernel log, `mmiotrace mark`): the process "PID unknown".
 inline constexpr uint32_t kUnknownPid = 1'000'000'000;
 // Events of process P whose tid is 0 (the text format carries no tids): the thread
@@ -89,6 +92,8 @@ class PerfettoWriter {
     uint64_t last_time_ns = 0;
   };
   struct MappingTrack {
+    uint32_t tid = 0;   // its thread in the mappings process
+    std::string label;  // "map 1", "map unknown", "map 1 (capture 2)"
     bool named = false;
     bool open = false;  // between MAP and UNMAP: a "B" without its "E" yet
     uint64_t begin_ns = 0;
@@ -105,8 +110,11 @@ class PerfettoWriter {
   };
 
   ThreadTrack& thread_track(int32_t pid, int32_t tid);
+  // The track of `map_id` in the current capture, made at its first use; mapping_track() also
+  // names it after its label, if nothing named it before.
+  MappingTrack& mapping_of(int32_t map_id);
   MappingTrack& mapping_track(int32_t map_id);
-  void name_mapping_track(int32_t map_id, std::string_view name);
+  void name_mapping_track(MappingTrack& mapping, std::string_view name);
   // Writes the thread's pending slice, lasting until `next_time_ns` (at most kMaxSliceNs).
   void settle(ThreadTrack& thread, uint64_t next_time_ns);
   // Holds a slice at `time_ns` on the thread's track, named `name`, with `args_` as its args.
@@ -129,7 +137,7 @@ class PerfettoWriter {
 
   // Ends the mapping's slice (an "E" on its track) at `time_ns` (not before it began), with
   // `args` (a JSON object).
-  void end_mapping(int32_t map_id, MappingTrack& mapping, uint64_t time_ns, std::string_view args);
+  void end_mapping(MappingTrack& mapping, uint64_t time_ns, std::string_view args);
   // Starts the next element of traceEvents: its separator and "{".
   void begin_event();
   // A "ph":"M" event: `kind` is process_name, thread_name...; `args` the inside of its args.
@@ -162,9 +170,12 @@ class PerfettoWriter {
   ThreadTrack* last_thread_ = nullptr;                 // the one found last, for speed
   uint64_t last_thread_key_ = 0;
   std::unordered_set<uint32_t> named_processes_;
-  std::unordered_map<int32_t, MappingTrack> mappings_;  // by map id, 0 for unknown
-  // By map id and physical address.
-  std::map<std::pair<int32_t, uint64_t>, RegisterReads> register_reads_;
+  // By capture << 32 | map id (0 for unknown): map ids start again in each appended capture.
+  std::unordered_map<uint64_t, MappingTrack> mappings_;
+  uint32_t capture_ = 0;  // how many Segment events came before: 0 in the first capture
+  uint32_t next_later_capture_tid_ = kLaterCaptureTids;
+  // By mapping (as mappings_) and physical address.
+  std::map<std::pair<uint64_t, uint64_t>, RegisterReads> register_reads_;
   // The module markers seen, and the reads of registers beyond kMaxReadRegisters.
   uint64_t modules_ = 0;
   uint64_t reads_uncounted_ = 0;

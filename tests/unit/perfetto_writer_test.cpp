@@ -429,6 +429,37 @@ TEST(PerfettoWriter, AMappingIsABeginEndPairOnItsTrack) {
   EXPECT_EQ(ends[1]["args"]["open_at_end"], true);
 }
 
+// A file of appended captures starts its map ids again in each: the second capture's map 1 is
+// another mapping, with a track, a slice and a name of its own.
+TEST(PerfettoWriter, AppendedCapturesKeepTheirMappingsApart) {
+  Event segment;
+  segment.kind = EventKind::Segment;
+  Timeline timeline = timeline_of(
+      {map_event(1, 0xfe000000, 0x100, 1000), access(EventKind::Read, 1, 0xfe000000, 5, 1, 1500),
+       unmap_event(1, 2000), segment, map_event(1, 0xd0000000, 0x200, 3000, 20),
+       access(EventKind::Write, 1, 0xd0000004, 6, 4, 3500, 20)});
+  std::vector<json> begins = events_where(timeline.document, "B");
+  std::vector<json> ends = events_where(timeline.document, "E");
+  ASSERT_EQ(begins.size(), 2u);
+  ASSERT_EQ(ends.size(), 2u);
+  EXPECT_EQ(begins[0]["tid"], kMappingsPid + 1);
+  EXPECT_EQ(begins[1]["tid"], kLaterCaptureTids);
+  EXPECT_EQ(ends[0]["tid"], kMappingsPid + 1);
+  EXPECT_DOUBLE_EQ(ends[0]["ts"].get<double>(), 2.0);  // the second MAP 1 did not end it
+  EXPECT_EQ(ends[1]["tid"], kLaterCaptureTids);
+  EXPECT_EQ(ends[1]["args"]["open_at_end"], true);
+  EXPECT_EQ(track_name(timeline.document, kMappingsPid, kMappingsPid + 1),
+            "map 1 @0xfe000000 (0x100 bytes)");
+  EXPECT_EQ(track_name(timeline.document, kMappingsPid, kLaterCaptureTids),
+            "map 1 (capture 2) @0xd0000000 (0x200 bytes)");
+  std::map<uint64_t, int> mapping_instants;
+  for (const json& event : events_where(timeline.document, "i")) {
+    if (event["pid"] == kMappingsPid) mapping_instants[event["tid"]]++;
+  }
+  EXPECT_EQ(mapping_instants[kMappingsPid + 1], 1);
+  EXPECT_EQ(mapping_instants[kLaterCaptureTids], 1);
+}
+
 TEST(PerfettoWriter, UnknownIdsGetTracksOfTheirOwn) {
   // The text format carries no tids, a kernel log no pids.
   Event from_text = access(EventKind::Read, 1, 0, 0, 4, 100, 0, 33);
