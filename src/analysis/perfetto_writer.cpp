@@ -537,7 +537,7 @@ void PerfettoWriter::write_unmap(const Event& event) {
 }
 
 bool PerfettoWriter::write_bookkeeping_marker(const Event& event, std::string_view text) {
-  if (trace::parse_module_marker(text)) {
+  if (trace::parse_module_marker(text) || trace::parse_architecture_marker(text)) {
     ++modules_;
     return true;
   }

@@ -186,6 +186,10 @@ void ReportBuilder::add(const trace::Event& event) {
       // The markers mmiotrace writes for its readers are bookkeeping, not markers.
       std::string_view text(event.text ? event.text : "", event.text_length);
       if (symbolizer_.add_marker(text)) break;
+      if (std::optional<trace::ArchitectureMarker> arch = trace::parse_architecture_marker(text)) {
+        r.architectures[arch->pid] = std::move(arch->name);
+        break;
+      }
       if (std::optional<trace::DeviceMarker> device = trace::parse_device_marker(text)) {
         MappingSummary& mapping = mapping_of(device->map_id);
         if (!chosen_.contains(device->map_id)) {
@@ -219,6 +223,36 @@ void ReportBuilder::add(const trace::Event& event) {
   }
 }
 
+namespace {
+
+// "  architecture: aarch64", or, when the trace's processes ran different instruction sets,
+// "  architectures: x86_64 (pid 7), aarch64 (pids 8, 9)". Nothing for a trace without
+// architecture markers (the kernel's, mmiotrace 0.2.0's: x86-64).
+void write_architectures(const Report& report, FILE* out) {
+  std::vector<std::pair<std::string, std::vector<int>>> by_name;  // in order of first pid
+  for (const auto& [pid, name] : report.architectures) {
+    auto found = std::find_if(by_name.begin(), by_name.end(),
+                              [&name = name](const auto& entry) { return entry.first == name; });
+    if (found == by_name.end()) found = by_name.insert(by_name.end(), {name, {}});
+    found->second.push_back(pid);
+  }
+  if (by_name.empty()) return;
+  if (by_name.size() == 1) {
+    fprintf(out, "  architecture: %s\n", by_name[0].first.c_str());
+    return;
+  }
+  std::string line = "  architectures:";
+  for (const auto& [name, pids] : by_name) {
+    line += (line.back() == ':' ? " " : ", ") + name + (pids.size() > 1 ? " (pids " : " (pid ");
+    for (size_t i = 0; i < pids.size(); ++i)
+      line += (i ? ", " : "") + std::to_string(pids[i]);
+    line += ')';
+  }
+  fprintf(out, "%s\n", line.c_str());
+}
+
+}  // namespace
+
 void write_report_text(const Report& report, Symbolizer& symbolizer, const std::string& trace,
                        FILE* out, RegisterMapSet* register_maps) {
   fprintf(out, "%s: %" PRIu64 " events", trace.c_str(), report.events);
@@ -230,6 +264,7 @@ void write_report_text(const Report& report, Symbolizer& symbolizer, const std::
           " markers, %" PRIu64 " ioctls\n",
           report.reads, report.writes, report.mappings.size(), report.threads.size(), report.marks,
           report.ioctls);
+  write_architectures(report, out);
   if (report.pci_config_accesses > 0) {
     fprintf(out, "  %" PRIu64 " accesses to the configuration space of virtual PCI functions\n",
             report.pci_config_accesses);
@@ -308,6 +343,12 @@ void write_report_json(const Report& report, Symbolizer& symbolizer, const std::
   root["ioctls"] = report.ioctls;
   root["pci_config_accesses"] = report.pci_config_accesses;
   root["vfio_requests"] = report.vfio_requests;
+  if (!report.architectures.empty()) {
+    json architectures = json::object();
+    for (const auto& [pid, name] : report.architectures)
+      architectures[std::to_string(pid)] = name;
+    root["architectures"] = architectures;
+  }
   root["outside_mappings"] = report.outside;
   if (report.first_ns <= report.last_ns) {
     root["first_ns"] = report.first_ns;

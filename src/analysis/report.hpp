@@ -73,6 +73,7 @@ struct Report {
   std::map<std::pair<int, int>, MappingSummary> mappings;  // by (capture, map id)
   int captures = 1;
   std::map<std::pair<int, int>, ThreadSummary> threads;  // (pid, tid)
+  std::map<int, std::string> architectures;  // by pid, from the trace's architecture markers
 };
 
 class ReportBuilder {

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/architecture.hpp"
 #include "trace/markers.hpp"
 
 namespace mmiotrace::preload {
@@ -87,8 +88,12 @@ int collect(struct dl_phdr_info* info, size_t, void* data) {
 void ModuleMarks::mark_new_modules(recorder::Recorder& recorder) {
   pid_t pid = getpid();
   if (pid != pid_) {
+    // A process new to the trace: first, which instructions its PCs are.
     pid_ = pid;
     marked_.clear();
+    std::string line =
+        trace::format_architecture_marker({static_cast<int>(pid), std::string(kThisArchitecture)});
+    recorder.mark(line.data(), line.size());
   }
   std::vector<Module> modules;
   dl_iterate_phdr(&collect, &modules);

@@ -4,8 +4,9 @@
 //   MARK <time> module <pid> <lowest>-<highest> <load base> [build-id=<hex>] <path>
 // (the module's PT_LOAD segments span [lowest, highest); an address A in it is A - base in
 // the file's own addresses; the build ID, read from the loaded notes, lets `report` tell
-// whether the file at <path> is still the one that ran). Normal context; the caller holds the
-// shim's lock.
+// whether the file at <path> is still the one that ran). Before a process's first module, its
+// architecture: MARK <time> arch <pid> <name> (trace/markers.hpp). Normal context; the caller
+// holds the shim's lock.
 #pragma once
 
 #include <sys/types.h>
@@ -21,7 +22,8 @@ namespace mmiotrace::preload {
 
 class ModuleMarks {
  public:
-  // Marks the modules loaded now that this process has not marked yet.
+  // Marks the modules loaded now that this process has not marked yet (and, the first time, its
+  // architecture).
   void mark_new_modules(recorder::Recorder& recorder);
 
  private:

@@ -12,6 +12,7 @@ constexpr std::string_view kDevicePrefix = "device ";
 constexpr std::string_view kDeviceInfix = " is map ";
 constexpr std::string_view kModulePrefix = "module ";
 constexpr std::string_view kBuildIdField = "build-id=";
+constexpr std::string_view kArchitecturePrefix = "arch ";
 constexpr std::string_view kPciPrefix = "pci ";
 constexpr std::string_view kPciConfigInfix = " config ";
 constexpr std::string_view kVfioPrefix = "vfio ";
@@ -130,6 +131,29 @@ std::optional<ModuleMarker> parse_module_marker(std::string_view text) {
     if (text.empty()) return std::nullopt;
   }
   marker.path = std::string(text);
+  return marker;
+}
+
+std::string format_architecture_marker(const ArchitectureMarker& marker) {
+  std::string text(kArchitecturePrefix);
+  text += std::to_string(marker.pid);
+  text += ' ';
+  text += marker.name;
+  text += '\n';
+  return text;
+}
+
+std::optional<ArchitectureMarker> parse_architecture_marker(std::string_view text) {
+  text = without_newline(text);
+  ArchitectureMarker marker;
+  if (!take(text, kArchitecturePrefix) || !take_decimal(text, &marker.pid) || !take(text, " ") ||
+      text.empty() || text.size() > kMaxArchitectureName) {
+    return std::nullopt;
+  }
+  for (char c : text) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return std::nullopt;
+  }
+  marker.name = std::string(text);
   return marker;
 }
 

@@ -15,6 +15,10 @@
 //                                     segments spanning [LOW, HIGH); HEX is the file's GNU
 //                                     build ID, when it has one (as raw bytes, in hex;
 //                                     traces of mmiotrace 0.2.0 lack it)
+//   arch PID NAME                     process PID runs NAME's instructions ("x86_64",
+//                                     "aarch64": as `uname -m` names them); written before the
+//                                     process's first module marker. A process without one
+//                                     is x86-64's (the kernel's traces, mmiotrace 0.2.0's)
 #pragma once
 
 #include <cstdint>
@@ -50,6 +54,17 @@ inline constexpr size_t kMaxBuildIdBytes = 64;
 std::string format_module_marker(const ModuleMarker& marker);
 // nullopt when `text` (with or without its newline) is not a module marker.
 std::optional<ModuleMarker> parse_module_marker(std::string_view text);
+
+struct ArchitectureMarker {
+  int pid = 0;
+  std::string name;  // 1 to kMaxArchitectureName of [a-z0-9_]
+};
+inline constexpr size_t kMaxArchitectureName = 32;
+
+// The marker's text, ending in a newline.
+std::string format_architecture_marker(const ArchitectureMarker& marker);
+// nullopt when `text` (with or without its newline) is not an architecture marker.
+std::optional<ArchitectureMarker> parse_architecture_marker(std::string_view text);
 
 struct PciConfigMarker {
   std::string function;  // "DDDD:BB:DD.F"

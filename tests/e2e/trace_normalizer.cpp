@@ -95,6 +95,13 @@ class Normalizer {
       if (!std::regex_match(text, module)) problem("malformed module marker");
       return "";
     }
+    if (kind == "MARK" && f.size() >= 3 && f[2] == "arch") {
+      // Which instructions the process ran: this machine's, so left out (but well formed).
+      check_time(f[1]);
+      static const std::regex arch(R"(^MARK \S+ arch \d+ [a-z0-9_]+$)");
+      if (!std::regex_match(text, arch)) problem("malformed architecture marker");
+      return "";
+    }
     if (kind == "MARK" && f.size() >= 9 && f[2] == "ioctl" && f[7] == "arg") {
       // An ioctl: all but the argument's address (f[8]) is stable.
       check_time(f[1]);

@@ -69,9 +69,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       if (event.kind == EventKind::Mark) {
         std::string_view text(event.text ? event.text : "", event.text_length);
-        volatile bool parsed = parse_module_marker(text).has_value() ||
-                               parse_device_marker(text).has_value() ||
-                               parse_pci_config_marker(text).has_value();
+        volatile bool parsed =
+            parse_module_marker(text).has_value() || parse_architecture_marker(text).has_value() ||
+            parse_device_marker(text).has_value() || parse_pci_config_marker(text).has_value();
         (void)parsed;
       }
     }

@@ -72,6 +72,23 @@ TEST(Markers, WhatIsNotAModuleMarkerIsNotTakenForOne) {
   }
 }
 
+TEST(Markers, AnArchitectureMarkerReadsBackAsItWasWritten) {
+  std::string text = format_architecture_marker({4242, "aarch64"});
+  EXPECT_EQ(text, "arch 4242 aarch64\n");
+  std::optional<ArchitectureMarker> marker = parse_architecture_marker(text);
+  ASSERT_TRUE(marker);
+  EXPECT_EQ(marker->pid, 4242);
+  EXPECT_EQ(marker->name, "aarch64");
+  marker = parse_architecture_marker("arch 1 x86_64");
+  ASSERT_TRUE(marker);
+  EXPECT_EQ(marker->name, "x86_64");
+  for (const char* bad :
+       {"arch 1", "arch 1 ", "arch x x86_64", "arch -1 x86_64", "arch 1 X86", "arch 1 x86 64",
+        "arch 1 aarch64\nmore", "archs 1 x86_64", "arch 1 0123456789012345678901234567890123"}) {
+    EXPECT_FALSE(parse_architecture_marker(bad)) << bad;
+  }
+}
+
 TEST(Markers, APciConfigMarkerReadsBackAsItWasWritten) {
   PciConfigMarker written{"0000:00:10.0", "write", 0x18, std::string("\xff\xff\x00\xe0", 4)};
   std::string text = format_pci_config_marker(written);

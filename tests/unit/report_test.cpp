@@ -267,6 +267,28 @@ TEST(Report, BookkeepingMarkersAreNotCountedAsMarkers) {
   EXPECT_EQ(json["mappings"][0]["device"], "nvme@/dev/fake-nvme");
 }
 
+// Each process's architecture marker is bookkeeping: the report says which instruction sets
+// the trace's processes ran, and a trace without any says nothing (it is x86-64's).
+TEST(Report, ArchitectureMarkersNameEachProcesssInstructionSet) {
+  ReportBuilder one;
+  one.add(mark("arch 10 aarch64\n"));
+  one.add(mark("arch 11 aarch64\n"));
+  EXPECT_EQ(one.report().marks, 0u);
+  EXPECT_NE(text_of(one).find("\n  architecture: aarch64\n"), std::string::npos) << text_of(one);
+  EXPECT_EQ(json_of(one)["architectures"], (nlohmann::json{{"10", "aarch64"}, {"11", "aarch64"}}));
+  ReportBuilder two;
+  two.add(mark("arch 7 x86_64\n"));
+  two.add(mark("arch 8 aarch64\n"));
+  two.add(mark("arch 9 aarch64\n"));
+  EXPECT_NE(text_of(two).find("\n  architectures: x86_64 (pid 7), aarch64 (pids 8, 9)\n"),
+            std::string::npos)
+      << text_of(two);
+  ReportBuilder none;
+  none.add(map_event(1, 0xfe000000, 0x1000));
+  EXPECT_EQ(text_of(none).find("architecture"), std::string::npos);
+  EXPECT_FALSE(json_of(none).contains("architectures"));
+}
+
 // The test binary's own main() stands in for a traced program's code.
 TEST(Report, PcsAreNamedFromModuleMarkers) {
   Symbolizer symbolizer;
