@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -370,6 +371,34 @@ std::string own_module_marker(int pid, const std::string& build_id) {
            static_cast<unsigned long long>(base), static_cast<unsigned long long>(function + 4096),
            static_cast<unsigned long long>(base), build_id.c_str(), self);
   return marker;
+}
+
+// A program traced under qemu-aarch64 has its PCs named from its AArch64 ELF file, on this
+// machine, as an x86-64 program's are (elfutils reads either).
+TEST(Report, PcsOfAnAarch64ProgramAreNamedFromItsElfFile) {
+#ifndef MMIOTRACE_ARM64_SYMBOLS
+  GTEST_SKIP() << "no AArch64 cross compiler (gcc-aarch64-linux-gnu): no AArch64 program to name";
+#else
+  const std::string program = MMIOTRACE_ARM64_SYMBOLS;
+  std::ifstream symbols(program + ".nm");
+  uint64_t poke_register = 0;
+  for (std::string line; std::getline(symbols, line);) {
+    if (line.size() > 19 && line.compare(16, 3, " T ") == 0 && line.substr(19) == "poke_register")
+      poke_register = std::stoull(line.substr(0, 16), nullptr, 16);
+  }
+  ASSERT_NE(poke_register, 0u) << "no poke_register in " << program << ".nm";
+  ReportBuilder builder;
+  builder.add(mark("arch 77 aarch64\n"));
+  // Linked without PIE: loaded where its file says, at a load bias of 0.
+  builder.add(mark("module 77 0x400000-0x500000 0x0 " + program + "\n"));
+  // The store to the register is poke_register's first instruction (line 7), its return the
+  // second (line 8).
+  std::string name = builder.symbolizer().name(77, poke_register);
+  EXPECT_EQ(name.rfind("arm64_symbols+0x", 0), 0u) << name;
+  EXPECT_NE(name.find(" (poke_register) at arm64_symbols.c:7"), std::string::npos) << name;
+  name = builder.symbolizer().name(77, poke_register + 4);
+  EXPECT_NE(name.find(" (poke_register+0x4) at arm64_symbols.c:8"), std::string::npos) << name;
+#endif
 }
 
 TEST(Report, PcsOfTheRecordedBuildAreNamedWithTheirSourceLine) {
