@@ -5,10 +5,12 @@
 #include <Zydis/Zydis.h>
 #include <sys/mman.h>
 
+#include <array>
 #include <atomic>
 #include <csignal>
 #include <cstring>
 
+#include "codecache/policy.hpp"
 #include "core/process_layout.hpp"
 #include "core/syscall.hpp"
 #include "x86/code_arena.hpp"
@@ -24,7 +26,9 @@ constexpr int kMembarrierSyncCore = 1 << 5;  // MEMBARRIER_CMD_PRIVATE_EXPEDITED
 constexpr int kMembarrierRegisterSyncCore = 1 << 6;  // ... its registration
 constexpr uint64_t kMaxSweptBytes = uint64_t{256} << 20;
 
-enum SlotState : uint8_t { kCounting, kPatching, kPatched, kRemoving, kRefused };
+// kAwaitingSweep: hot, but whether a branch targets the bytes under its jump needs its mapping's
+// sweep, which the traps counted so far do not pay for yet.
+enum SlotState : uint8_t { kCounting, kAwaitingSweep, kPatching, kPatched, kRemoving, kRefused };
 
 // One site that traps into the code cache. `site` is claimed by CAS and never changes after;
 // the other fields are written only by the holder of g_busy (or, for `traps`, atomically).
@@ -37,6 +41,7 @@ struct PatchSlot {
   uint8_t original[kEntryJumpBytes] = {};  // the first `written` are used
   uint8_t jump[kEntryJumpBytes] = {};
   uint8_t* stub = nullptr;  // kept when the patch is taken out, for the next one to reuse
+  uint8_t mapping = 0;      // kAwaitingSweep: its code mapping's index in g_mappings
 };
 
 constinit PatchSlot g_slots[kMaxEntryPatches];
@@ -66,77 +71,262 @@ PatchSlot* slot_of(uintptr_t site, bool claim) {
 }
 
 // --- The direct branch targets of a code mapping --------------------------------------------
+//
+// Whether a direct branch of a mapping targets given bytes is answered so that a short program
+// does not pay for what it never gets back (docs/code-cache.md, Branch targets):
+//  - branches with an 8-bit displacement lie near their target: the code around the bytes is
+//    decoded from each place the sweep's stream of instructions may pass through there
+//    (near_branch_may_target()), a superset of the sweep's short branches;
+//  - the mapping's **candidates**: every byte that some byte of the mapping, read as the opcode
+//    of a branch with a 16- or 32-bit displacement (E8, E9, 0F 80-8F, after 66 or not), would
+//    target, whatever the instruction boundaries: a superset of the sweep's long branches, found
+//    by a scan of the bytes with no decoding;
+//  - the mapping's **targets**, found by a linear sweep that decodes every instruction (about
+//    22 ns a byte: 40 ms for libc's 1.8 MB), made only where one of the above marks the bytes
+//    asked about, and only once the entries that patches of the mapping would save have paid
+//    for it: each diverted trap at a site that waits for the sweep counts for
+//    kSweptBytesPerTrap bytes.
 
-struct SweptMapping {
+struct CodeMapping {
   uintptr_t start = 0;
   uintptr_t end = 0;
-  const uint8_t* targets = nullptr;  // a bit per byte of [start, end)
+  const uint8_t* candidates = nullptr;      // a bit per byte of [start, end)
+  const uint8_t* targets = nullptr;         // ... once swept (null before)
+  std::atomic<uint64_t> awaiting_traps{0};  // diverted traps of sites that wait for the sweep
 };
-constexpr size_t kMaxSweptMappings = 32;
-constinit SweptMapping g_swept[kMaxSweptMappings];  // the holder of g_busy only
-constinit size_t g_swept_count = 0;
+constexpr size_t kMaxCodeMappings = 32;
+constinit CodeMapping g_mappings[kMaxCodeMappings];  // written by the holder of g_busy only
+constinit std::atomic<size_t> g_mapping_count{0};
+// A window of code read at a time by the scan and the sweep (the holder of g_busy only).
+constinit uint8_t g_window[64 * 1024];
+constexpr size_t kLongestInstruction = 15;
 
-// The bitmap of the bytes of `mapping` that a direct jump, conditional jump or call of the
-// mapping targets, found by a linear sweep of its code (made once per mapping; null when it
-// cannot be).
-const uint8_t* branch_targets(const SelfMapping& mapping) {
-  for (size_t i = 0; i < g_swept_count; ++i) {
-    if (g_swept[i].start == mapping.start && g_swept[i].end == mapping.end)
-      return g_swept[i].targets;
-  }
+// Whether the sweep of `mapping` has been paid for by the traps of the sites that wait for it
+// (at once under the eager policy).
+bool sweep_paid_for(const CodeMapping& mapping) {
+  if (code_cache_policy() == CodeCachePolicy::Eager) return true;
   uint64_t size = mapping.end - mapping.start;
-  if (size > kMaxSweptBytes || g_swept_count == kMaxSweptMappings) return nullptr;
+  return mapping.awaiting_traps.load(std::memory_order_relaxed) * kSweptBytesPerTrap >= size;
+}
+
+uint8_t* map_bitmap(uint64_t size) {
   size_t bitmap_bytes = (size / 8 + kPage - 1) & ~(kPage - 1);
   long memory =
       sys::mmap(0, bitmap_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (memory < 0) return nullptr;
-  auto* bits = reinterpret_cast<uint8_t*>(memory);
-  ZydisDecoder decoder;
-  ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
-  // Read a window at a time with read_code(): a page the file no longer backs ends nothing.
-  uint8_t window[2048];
-  constexpr size_t kLongestInstruction = 15;
+  return memory < 0 ? nullptr : reinterpret_cast<uint8_t*>(memory);
+}
+
+void mark(uint8_t* bits, uint64_t size, int64_t target) {
+  if (target >= 0 && static_cast<uint64_t>(target) < size)
+    bits[target / 8] |= static_cast<uint8_t>(1u << (target % 8));
+}
+
+template <typename T>
+int64_t signed_at(const uint8_t* at) {
+  T value;
+  std::memcpy(&value, at, sizeof(value));
+  return value;
+}
+
+// Reads [start, start + size) into g_window a window at a time with read_code() (a page the file
+// no longer backs ends nothing), and calls `visit(offset, available, limit)` on each: `available`
+// bytes read from `offset`, of which those before `limit` may start an instruction (one that fits
+// wholly in the window, unless it reaches the end). The visitor returns how many bytes it is done
+// with; the next window starts after them.
+template <typename Visit>
+void for_each_window(uintptr_t start, uint64_t size, Visit visit) {
   for (uint64_t offset = 0; offset < size;) {
     size_t want =
-        size - offset < sizeof(window) ? static_cast<size_t>(size - offset) : sizeof(window);
-    long got = read_code(window, mapping.start + offset, want);
+        size - offset < sizeof(g_window) ? static_cast<size_t>(size - offset) : sizeof(g_window);
+    long got = read_code(g_window, start + offset, want);
     if (got <= 0) {
       offset = (offset + kPage) & ~uint64_t{kPage - 1};  // unreadable: on to the next page
       continue;
     }
     auto available = static_cast<size_t>(got);
-    // Decode only instructions that fit wholly in the window, unless it reaches the end.
     bool last = offset + available >= size;
     size_t limit =
         last || available <= kLongestInstruction ? available : available - kLongestInstruction;
-    size_t i = 0;
-    while (i < limit) {
+    offset += visit(offset, available, limit);
+  }
+}
+
+// What a byte, read as an opcode, may start: a branch with a 32-bit displacement (E8, E9), a
+// two-byte opcode (0F: a Jcc rel32 when 80-8F follows), or an operand-size prefix (66: a decoder
+// may read the displacement after it as 16-bit, AMD's reading). (Branches with an 8-bit
+// displacement are near their targets: near_branch_may_target() finds them.)
+enum OpcodeKind : uint8_t { kNoBranch, kRel32, kTwoByte, kOperandSize };
+constexpr auto kOpcodeKinds = [] {
+  std::array<uint8_t, 256> kinds{};
+  kinds[0xe8] = kinds[0xe9] = kRel32;
+  kinds[0x0f] = kTwoByte;
+  kinds[0x66] = kOperandSize;
+  return kinds;
+}();
+
+// The candidates of [start, start + size): see above.
+const uint8_t* scan_candidates(uintptr_t start, uint64_t size) {
+  uint8_t* bits = map_bitmap(size);
+  if (bits == nullptr) return nullptr;
+  for_each_window(start, size, [bits, size](uint64_t offset, size_t available, size_t limit) {
+    const uint8_t* w = g_window;
+    const auto base = static_cast<int64_t>(offset);
+    for (size_t i = 0; i < limit; ++i) {
+      const uint8_t kind = kOpcodeKinds[w[i]];
+      if (__builtin_expect(kind == kNoBranch, 1)) continue;
+      const size_t left = available - i;  // bytes from the opcode on
+      const auto at = base + static_cast<int64_t>(i);
+      if (kind == kRel32 && left >= 5) {
+        mark(bits, size, at + 5 + signed_at<int32_t>(w + i + 1));
+      } else if (kind == kTwoByte && left >= 6 && (w[i + 1] & 0xf0) == 0x80) {
+        mark(bits, size, at + 6 + signed_at<int32_t>(w + i + 2));
+      } else if (kind == kOperandSize && left >= 4) {
+        if (w[i + 1] == 0xe8 || w[i + 1] == 0xe9) {
+          mark(bits, size, at + 4 + signed_at<int16_t>(w + i + 2));
+        } else if (left >= 5 && w[i + 1] == 0x0f && (w[i + 2] & 0xf0) == 0x80) {
+          mark(bits, size, at + 5 + signed_at<int16_t>(w + i + 3));
+        }
+      }
+    }
+    return limit;
+  });
+  return bits;
+}
+
+// The targets of [start, start + size): a linear sweep of its code (see above).
+const uint8_t* sweep_targets(uintptr_t start, uint64_t size) {
+  uint8_t* bits = map_bitmap(size);
+  if (bits == nullptr) return nullptr;
+  ZydisDecoder decoder;
+  ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+  for_each_window(
+      start, size, [&decoder, bits, size](uint64_t offset, size_t available, size_t limit) {
+        size_t i = 0;
+        while (i < limit) {
+          ZydisDecoderContext context;
+          ZydisDecodedInstruction instruction;
+          if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&decoder, &context, g_window + i,
+                                                          available - i, &instruction))) {
+            ++i;  // not code (padding, data): resynchronise on the next byte
+            continue;
+          }
+          ZydisInstructionCategory category = instruction.meta.category;
+          bool branch = category == ZYDIS_CATEGORY_COND_BR ||
+                        category == ZYDIS_CATEGORY_UNCOND_BR || category == ZYDIS_CATEGORY_CALL;
+          if (branch && instruction.raw.imm[0].is_relative) {
+            mark(bits, size,
+                 static_cast<int64_t>(offset + i + instruction.length) +
+                     instruction.raw.imm[0].value.s);
+          }
+          i += instruction.length;
+        }
+        return i;
+      });
+  return bits;
+}
+
+bool is_read_only_code(const SelfMapping& mapping) {
+  return mapping.file && mapping.readable && mapping.executable && !mapping.writable;
+}
+
+// The code mapping that holds `mapping` (its candidates scanned when it is new; null when it
+// cannot be). A patch's mprotect() may have split a library's code into several mappings: a
+// new one takes in the read-only code mappings that adjoin it, so that a sweep sees the branches
+// of the whole code. (Were two files' code to adjoin, the sweep would see more branches than
+// could reach the site: a patch refused, never a wrong one.)
+CodeMapping* code_mapping(const SelfMapping& mapping) {
+  size_t count = g_mapping_count.load(std::memory_order_acquire);
+  for (size_t i = 0; i < count; ++i) {
+    if (g_mappings[i].start <= mapping.start && mapping.end <= g_mappings[i].end)
+      return &g_mappings[i];
+  }
+  SelfMapping whole = mapping;
+  for (SelfMapping next;
+       self_mapping_of(whole.end, &next) && next.start == whole.end && is_read_only_code(next);) {
+    whole.end = next.end;
+  }
+  for (SelfMapping previous; whole.start > 0 && self_mapping_of(whole.start - 1, &previous) &&
+                             previous.end == whole.start && is_read_only_code(previous);) {
+    whole.start = previous.start;
+  }
+  uint64_t size = whole.end - whole.start;
+  if (size > kMaxSweptBytes || count == kMaxCodeMappings) return nullptr;
+  const uint8_t* candidates = scan_candidates(whole.start, size);
+  if (candidates == nullptr) return nullptr;
+  CodeMapping& code = g_mappings[count];
+  code.start = whole.start;
+  code.end = whole.end;
+  code.candidates = candidates;
+  code.targets = nullptr;
+  code.awaiting_traps.store(0, std::memory_order_relaxed);
+  g_mapping_count.store(count + 1, std::memory_order_release);
+  return &code;
+}
+
+bool marked(const uint8_t* bits, const CodeMapping& mapping, uintptr_t address) {
+  uint64_t offset = address - mapping.start;
+  return (bits[offset / 8] >> (offset % 8)) & 1;
+}
+
+// Whether a branch with an 8-bit displacement that the sweep would find may target a byte of
+// [from, to) (at most kEntryJumpBytes of them): the code around them is decoded linearly from
+// each of the 15 bytes where the sweep's last instruction boundary before them may lie, and the
+// union of the branches found is a superset of the sweep's (from that boundary on, one of these
+// decodes is the sweep's). Such a branch starts at most 128 + 15 bytes before or 128 after its
+// target. True too when the code there cannot be read.
+bool near_branch_may_target(const CodeMapping& mapping, uintptr_t from, uintptr_t to) {
+  constexpr uintptr_t kBefore = 2 * kLongestInstruction + 128;  // first decode's start
+  constexpr uintptr_t kAfter = 128 + 2 * kLongestInstruction;   // past the last branch's end
+  const uintptr_t low = from - mapping.start > kBefore ? from - kBefore : mapping.start;
+  const uintptr_t high = mapping.end - to > kAfter ? to + kAfter : mapping.end;
+  uint8_t code[kBefore + kEntryJumpBytes + kAfter];
+  const size_t size = high - low;
+  if (size > sizeof(code) || read_code(code, low, size) != static_cast<long>(size)) return true;
+  ZydisDecoder decoder;
+  ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+  // The sweep starts at the mapping's first byte: from there one decode is enough.
+  const size_t starts = low == mapping.start ? 1 : kLongestInstruction;
+  for (size_t first = 0; first < starts; ++first) {
+    for (size_t i = first; i < size;) {
       ZydisDecoderContext context;
       ZydisDecodedInstruction instruction;
-      if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&decoder, &context, window + i, available - i,
+      if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&decoder, &context, code + i, size - i,
                                                       &instruction))) {
-        ++i;  // not code (padding, data): resynchronise on the next byte
+        ++i;
         continue;
       }
       ZydisInstructionCategory category = instruction.meta.category;
       bool branch = category == ZYDIS_CATEGORY_COND_BR || category == ZYDIS_CATEGORY_UNCOND_BR ||
                     category == ZYDIS_CATEGORY_CALL;
-      if (branch && instruction.raw.imm[0].is_relative) {
-        uint64_t target =
-            offset + i + instruction.length + static_cast<uint64_t>(instruction.raw.imm[0].value.s);
-        if (target < size) bits[target / 8] |= static_cast<uint8_t>(1u << (target % 8));
+      if (branch && instruction.raw.imm[0].is_relative && instruction.raw.imm[0].size == 8) {
+        const int64_t target =
+            static_cast<int64_t>(low + i + instruction.length) + instruction.raw.imm[0].value.s;
+        if (target >= static_cast<int64_t>(from) && target < static_cast<int64_t>(to)) return true;
       }
       i += instruction.length;
     }
-    offset += i;
   }
-  g_swept[g_swept_count++] = {mapping.start, mapping.end, bits};
-  return bits;
+  return false;
 }
 
-bool targeted(const uint8_t* targets, const SelfMapping& mapping, uintptr_t address) {
-  uint64_t offset = address - mapping.start;
-  return (targets[offset / 8] >> (offset % 8)) & 1;
+enum class Targeted : uint8_t { No, Yes, NotSweptYet };
+
+// Whether a direct branch of `mapping` targets a byte of [from, to): answered by the candidates
+// when they can, else by the targets, swept now when the sweep has been paid for.
+Targeted targeted(CodeMapping& mapping, uintptr_t from, uintptr_t to) {
+  bool candidate = false;
+  for (uintptr_t at = from; at < to && !candidate; ++at)
+    candidate = marked(mapping.candidates, mapping, at);
+  if (!candidate && !near_branch_may_target(mapping, from, to)) return Targeted::No;
+  if (mapping.targets == nullptr) {
+    if (!sweep_paid_for(mapping)) return Targeted::NotSweptYet;
+    mapping.targets = sweep_targets(mapping.start, mapping.end - mapping.start);
+    if (mapping.targets == nullptr) return Targeted::Yes;  // (no memory for it: as if targeted)
+  }
+  for (uintptr_t at = from; at < to; ++at) {
+    if (marked(mapping.targets, mapping, at)) return Targeted::Yes;
+  }
+  return Targeted::No;
 }
 
 // --- Writing code ----------------------------------------------------------------------------
@@ -283,24 +473,29 @@ PatchOutcome plan_jump_over_site(const PatchSlot& slot, uintptr_t site, size_t l
 }
 
 // Whether a five-byte jump over the site and the instructions after it leaves every way into
-// them through the site: Patched, NotStraightLine or BranchTarget.
-PatchOutcome check_covered(uintptr_t site, const BlockTranslation& block,
-                           const SelfMapping& mapping, const uint8_t* targets) {
+// them through the site: Patched, NotStraightLine, BranchTarget or AwaitingSweep.
+PatchOutcome check_covered(uintptr_t site, const BlockTranslation& block, CodeMapping& mapping) {
   for (uintptr_t at = site; at < site + kEntryJumpBytes;) {
     const TranslatedInstruction* instruction = block.instruction_at(at);
     if (instruction == nullptr) return PatchOutcome::NotStraightLine;
     at += instruction->length;
   }
   if (site + kEntryJumpBytes > mapping.end) return PatchOutcome::NotStraightLine;
-  for (uintptr_t at = site + 1; at < site + kEntryJumpBytes; ++at) {
-    if (targeted(targets, mapping, at)) return PatchOutcome::BranchTarget;
+  switch (targeted(mapping, site + 1, site + kEntryJumpBytes)) {
+    case Targeted::Yes:
+      return PatchOutcome::BranchTarget;
+    case Targeted::NotSweptYet:
+      return PatchOutcome::AwaitingSweep;
+    case Targeted::No:
+      break;
   }
   return PatchOutcome::Patched;
 }
 
 // Chooses the patch of `site` by the rules (entry_patch.hpp), and what it writes.
+// AwaitingSweep names the code mapping in `*awaiting`.
 PatchOutcome plan_patch(const PatchSlot& slot, uintptr_t site, const BlockTranslation& block,
-                        PatchPlan* plan) {
+                        PatchPlan* plan, CodeMapping** awaiting) {
   const TranslatedInstruction* first = block.instruction_at(site);
   if (first == nullptr) return PatchOutcome::NotStraightLine;
   const size_t length = first->length;
@@ -310,10 +505,17 @@ PatchOutcome plan_patch(const PatchSlot& slot, uintptr_t site, const BlockTransl
       site + (length < kEntryJumpBytes ? length : kEntryJumpBytes) > mapping.end) {
     return PatchOutcome::NotFileCode;
   }
-  const uint8_t* targets = branch_targets(mapping);
-  if (targets == nullptr) return PatchOutcome::NotFileCode;
-  for (uintptr_t at = site + 1; at < site + length && at < site + kEntryJumpBytes; ++at) {
-    if (targeted(targets, mapping, at)) return PatchOutcome::BranchTarget;  // inside the site
+  CodeMapping* code = code_mapping(mapping);
+  if (code == nullptr) return PatchOutcome::NotFileCode;
+  *awaiting = code;
+  const uintptr_t inside_end = site + (length < kEntryJumpBytes ? length : kEntryJumpBytes);
+  switch (targeted(*code, site + 1, inside_end)) {  // inside the site
+    case Targeted::Yes:
+      return PatchOutcome::BranchTarget;
+    case Targeted::NotSweptYet:
+      return PatchOutcome::AwaitingSweep;
+    case Targeted::No:
+      break;
   }
   // Another thread may have fetched the site's bytes already: only membarrier(SYNC_CORE) makes
   // it fetch them again.
@@ -325,14 +527,20 @@ PatchOutcome plan_patch(const PatchSlot& slot, uintptr_t site, const BlockTransl
   if (outcome != PatchOutcome::NoWindow) return outcome;
   // Another thread may be stopped between two instructions under a jump that covers several.
   if (other_threads) return PatchOutcome::NoWindow;
-  outcome = check_covered(site, block, mapping, targets);
+  outcome = check_covered(site, block, *code);
   if (outcome != PatchOutcome::Patched) return outcome;
   return plan_whole_jump(slot, site, cache_pc, plan);
 }
 
 PatchOutcome patch(PatchSlot& slot, uintptr_t site, const BlockTranslation& block) {
   PatchPlan plan;
-  PatchOutcome outcome = plan_patch(slot, site, block, &plan);
+  CodeMapping* code = nullptr;
+  PatchOutcome outcome = plan_patch(slot, site, block, &plan, &code);
+  if (outcome == PatchOutcome::AwaitingSweep && slot.state.load() == kCounting) {
+    slot.mapping = static_cast<uint8_t>(code - g_mappings);
+    code->awaiting_traps.fetch_add(1, std::memory_order_relaxed);  // this trap
+    slot.state.store(kAwaitingSweep, std::memory_order_release);
+  }
   if (outcome != PatchOutcome::Patched) return outcome;
   slot.stub = plan.stub;
   if (!make_writable(site, plan.written, true)) return PatchOutcome::ProtectFailed;
@@ -364,6 +572,8 @@ const char* patch_outcome_name(PatchOutcome outcome) {
       return "patching is off";
     case PatchOutcome::NotHotYet:
       return "not hot yet";
+    case PatchOutcome::AwaitingSweep:
+      return "waiting for the traps that pay for its mapping's sweep";
     case PatchOutcome::Busy:
       return "another patch is under way";
     case PatchOutcome::Refused:
@@ -403,21 +613,30 @@ PatchOutcome note_diverted_entry(uintptr_t site, const BlockTranslation& block) 
   if (slot == nullptr) return PatchOutcome::TableFull;
   switch (slot->state.load(std::memory_order_acquire)) {
     case kCounting:
+      if (slot->traps.fetch_add(1) + 1 < kHotEntryTraps) return PatchOutcome::NotHotYet;
       break;
+    case kAwaitingSweep: {
+      // No system call until the sweep is paid for: the count is in the table of mappings.
+      CodeMapping& code = g_mappings[slot->mapping];
+      code.awaiting_traps.fetch_add(1, std::memory_order_relaxed);
+      if (!sweep_paid_for(code)) return PatchOutcome::AwaitingSweep;
+      break;
+    }
     case kRefused:
       return PatchOutcome::Refused;
     default:
       return PatchOutcome::AlreadyPatched;
   }
-  if (slot->traps.fetch_add(1) + 1 < kHotEntryTraps) return PatchOutcome::NotHotYet;
   if (g_busy.exchange(true, std::memory_order_acquire)) return PatchOutcome::Busy;
   PatchOutcome outcome = PatchOutcome::AlreadyPatched;
-  if (slot->state.load() == kCounting) {
+  uint8_t state = slot->state.load();
+  if (state == kCounting || state == kAwaitingSweep) {
     outcome = patch(*slot, site, block);
-    if (outcome != PatchOutcome::Patched) {
+    if (outcome != PatchOutcome::Patched && outcome != PatchOutcome::AwaitingSweep) {
       // A process that has other threads now may have one later: count again from zero.
       if (outcome == PatchOutcome::OtherThreads) {
         slot->traps.store(0);
+        slot->state.store(kCounting);
       } else {
         slot->state.store(kRefused);
       }
@@ -494,6 +713,27 @@ void show_original_code(uint8_t* bytes, uintptr_t address, size_t size) {
 
 size_t entry_patch_count() {
   return g_patched.load();
+}
+
+void forget_branch_targets() {
+  while (g_busy.exchange(true, std::memory_order_acquire))
+    sys::sched_yield();
+  for (PatchSlot& slot : g_slots) {
+    if (slot.state.load() != kAwaitingSweep) continue;
+    slot.traps.store(0);
+    slot.state.store(kCounting, std::memory_order_release);
+  }
+  size_t count = g_mapping_count.load();
+  for (size_t i = 0; i < count; ++i) {
+    CodeMapping& mapping = g_mappings[i];
+    size_t bitmap_bytes = ((mapping.end - mapping.start) / 8 + kPage - 1) & ~(kPage - 1);
+    sys::munmap(reinterpret_cast<uintptr_t>(mapping.candidates), bitmap_bytes);
+    if (mapping.targets != nullptr)
+      sys::munmap(reinterpret_cast<uintptr_t>(mapping.targets), bitmap_bytes);
+    mapping.targets = nullptr;
+  }
+  g_mapping_count.store(0, std::memory_order_release);
+  g_busy.store(false, std::memory_order_release);
 }
 
 bool jump_window(uintptr_t site, const uint8_t* code, size_t site_length, size_t prefixes,

@@ -5,9 +5,14 @@
 //
 // A site is patched at its kHotEntryTraps-th diverted trap, when its code is in a file mapping
 // that is not writable (not JIT code, which may change), no direct branch or call of that mapping
-// targets the inside of its instruction (the mapping is swept once, linearly, for its direct
-// branch targets), and no other patch's jump overlaps the new one. The rule that no thread's RIP
-// may be inside the bytes replaced then decides the jump:
+// targets the inside of its instruction, and no other patch's jump overlaps the new one. Which
+// bytes a direct branch targets is first answered cheaply, by supersets: the short branches
+// decoded around the site, and a scan of the mapping's bytes for anything that could be a long
+// branch; only where those mark the bytes under a jump is the mapping swept, linearly, decoding
+// every instruction, and, under the adaptive policy (policy.hpp), only once the diverted traps
+// of the sites that wait for that sweep, kSweptBytesPerTrap bytes each, have paid for it: a
+// short program never pays for the sweep of a mapping as large as libc. The rule that no
+// thread's RIP may be inside the bytes replaced then decides the jump:
 //  - a site of five bytes or more gets a 5-byte `jmp rel32` over its own bytes;
 //  - a shorter site gets a jump that replaces its own bytes only: up to three ignored prefixes,
 //    the opcode and the displacement's low bytes on the site, its high bytes being the code
@@ -44,6 +49,9 @@ namespace mmiotrace::codecache {
 
 inline constexpr size_t kMaxEntryPatches = 1024;
 inline constexpr uint32_t kHotEntryTraps = 3;
+// A diverted trap at a site that waits for its mapping's sweep pays for this many bytes of it:
+// the sweep decodes a byte in about 22 ns, a trap into the cache costs about 3 us.
+inline constexpr uint64_t kSweptBytesPerTrap = 128;
 inline constexpr size_t kEntryJumpBytes = 5;  // jmp rel32
 // A jump over a site shorter than it, with up to three ignored prefixes before it.
 inline constexpr size_t kMaxPaddedJumpBytes = kEntryJumpBytes + 3;
@@ -54,6 +62,7 @@ enum class PatchOutcome : uint8_t {
   AlreadyPatched,   // ... before (a thread that trapped while the patch was being made)
   Disabled,         // set_entry_patching(false)
   NotHotYet,        // fewer than kHotEntryTraps traps so far
+  AwaitingSweep,    // hot, but its mapping's sweep is not paid for yet (see above)
   Busy,             // another patch is being made or taken out: a later trap tries again
   Refused,          // refused before, for one of the reasons below
   TableFull,        // kMaxEntryPatches sites are counted already
@@ -91,6 +100,11 @@ void show_original_code(uint8_t* bytes, uintptr_t address, size_t size);
 
 // Sites patched right now.
 size_t entry_patch_count();
+
+// Forgets every code mapping's scan and sweep, and sends the sites waiting for a sweep back to
+// counting, as if no site had been patched yet: for tests, which need a sweep not paid for yet.
+// Normal context; no other thread may be trapping meanwhile.
+void forget_branch_targets();
 
 // Where a jump over a site shorter than it can lead when it replaces only the site's bytes:
 // `prefixes` ignored prefixes, the opcode and the low bytes of the displacement lie on the site;

@@ -4,6 +4,7 @@
 
 #include <atomic>
 
+#include "codecache/policy.hpp"
 #include "x86/code_arena.hpp"
 
 namespace mmiotrace::codecache {
@@ -68,9 +69,9 @@ const BlockTranslation* block_for_fault(uintptr_t pc) {
     default:  // refused, or being translated by another thread
       return nullptr;
   }
-  if (site->traps.fetch_add(1, std::memory_order_relaxed) + 1 < kTranslateAfterTraps) {
-    return nullptr;
-  }
+  const uint32_t translate_after =
+      code_cache_policy() == CodeCachePolicy::Eager ? 1 : kTranslateAfterTraps;
+  if (site->traps.fetch_add(1, std::memory_order_relaxed) + 1 < translate_after) return nullptr;
   uint8_t counting = kCounting;
   if (!site->state.compare_exchange_strong(counting, kTranslating)) return nullptr;
   const char* why = "";

@@ -1,7 +1,8 @@
 // mmiotrace: signal-safe
 // The code cache's sites: each place of the program's code where an access to traced memory
 // faulted, and what became of it. A site is translated (block_translator.hpp) once it has
-// trapped kTranslateAfterTraps times, which a site run once never does; a site that cannot be
+// trapped kTranslateAfterTraps times, which a site run once never does (at its first trap under
+// the eager policy, policy.hpp); a site that cannot be
 // translated is remembered, with why, and not tried again. Filled from signal handlers by any
 // thread (lock-free: a site is claimed by CAS, a translation published whole); translations are
 // found from a cache PC without a search (their owner, x86/code_arena.hpp).

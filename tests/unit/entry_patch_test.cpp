@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "codecache/block_translator.hpp"
+#include "codecache/policy.hpp"
 #include "codecache/translation_cache.hpp"
 #include "core/process_layout.hpp"
 #include "mmiotrace/mmiotrace.hpp"
@@ -81,6 +82,40 @@ asm(R"(
         traced_loop entry_patch_short, "mov (%rbx), %ecx", 0xc4
         traced_loop entry_patch_threads, "mov (%rbx), %rcx", 0xc8, targeted=1
         traced_loop entry_patch_wide, "mov 0x100(%rbx), %rcx", 0xcc, base=0x100
+
+        // A 7-byte site after bytes that, read as a branch, jump into it: the immediate of a
+        // `movabs $0x5e9, %rax` that never runs reads as `jmp .+10`, into the site's
+        // displacement, to whatever does not decode the `movabs`.
+        .globl entry_patch_decoy_loop, entry_patch_decoy_site
+entry_patch_decoy_loop:
+        loop_prologue
+        lea -0x100(%rdi), %rbx
+        jmp entry_patch_decoy_site
+        .byte 0x48, 0xb8, 0xe9, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00
+entry_patch_decoy_site:
+        mov 0x100(%rbx), %rcx
+        test $(0xd0 | (0xd0 << 8)), %eax
+        add %rcx, %r14
+        call *%r13
+        dec %r12
+        jnz entry_patch_decoy_site
+        loop_epilogue
+
+        // The same with a short branch: `mov $0x4eb, %eax` reads as `jmp .+6`, into the site.
+        .globl entry_patch_near_decoy_loop, entry_patch_near_decoy_site
+entry_patch_near_decoy_loop:
+        loop_prologue
+        lea -0x100(%rdi), %rbx
+        jmp entry_patch_near_decoy_site
+        .byte 0xb8, 0xeb, 0x04, 0x00, 0x00
+entry_patch_near_decoy_site:
+        mov 0x100(%rbx), %rcx
+        test $(0xd4 | (0xd4 << 8)), %eax
+        add %rcx, %r14
+        call *%r13
+        dec %r12
+        jnz entry_patch_near_decoy_site
+        loop_epilogue
 )");
 
 #define TRACED_LOOP(name)                                                                        \
@@ -94,6 +129,8 @@ TRACED_LOOP(entry_patch_prefixed)
 TRACED_LOOP(entry_patch_short)
 TRACED_LOOP(entry_patch_threads)
 TRACED_LOOP(entry_patch_wide)
+TRACED_LOOP(entry_patch_decoy)
+TRACED_LOOP(entry_patch_near_decoy)
 
 namespace mmiotrace::codecache {
 namespace {
@@ -171,6 +208,7 @@ class EntryPatchTest : public ::testing::Test {
   void TearDown() override {
     mmiotrace_set_divert(0);
     set_entry_patching(true);
+    set_code_cache_policy(CodeCachePolicy::Adaptive);
     munmap(page_, kPage);
   }
   static uint64_t traps() { return mmiotrace::stats().faults_handled; }
@@ -385,6 +423,54 @@ TEST_F(EntryPatchTest, ASiteThatIsOneInstructionUnderTheJumpIsPatchedWhileOtherT
     EXPECT_EQ(traps(), traps_before);
   }
   EXPECT_EQ(bytes_at(entry_patch_wide_site), original);
+}
+
+// A site that other code's bytes, read as a branch, seem to jump into: whether a branch really
+// does needs its mapping's sweep. Under the adaptive policy its traps so far do not pay for the
+// sweep of this executable's code: it is not patched, and traps at every entry. Under the eager
+// policy the sweep is made at its next trap, finds no branch into it, and the site is patched.
+TEST_F(EntryPatchTest, ASiteThatOnlyLooksTargetedWaitsForTheSweepItsTrapsPayFor) {
+  std::vector<uint8_t> original = bytes_at(entry_patch_decoy_site);
+  ASSERT_EQ(original[0], 0x48);  // mov 0x100(%rbx),%rcx: 7 bytes
+  forget_branch_targets();       // (the traps of another test's waiting sites may have paid for it)
+  uint64_t patched_before = patched();
+  {
+    ScopedProbe probe(page_, kPage, nullptr, nullptr);
+    ASSERT_FALSE(probe.status());
+    uint64_t traps_before = traps();
+    EXPECT_EQ(entry_patch_decoy_loop(word_, kIterations, counted_call), kWordValue * kIterations);
+    EXPECT_EQ(traps() - traps_before, kIterations);
+    EXPECT_EQ(patched(), patched_before);
+    EXPECT_EQ(bytes_at(entry_patch_decoy_site), original);
+    set_code_cache_policy(CodeCachePolicy::Eager);
+    EXPECT_EQ(entry_patch_decoy_loop(word_, kIterations, counted_call), kWordValue * kIterations);
+    EXPECT_EQ(patched(), patched_before + 1);
+    EXPECT_EQ(static_cast<uint8_t>(entry_patch_decoy_site[0]), 0xe9);
+    traps_before = traps();
+    EXPECT_EQ(entry_patch_decoy_loop(word_, kIterations, counted_call), kWordValue * kIterations);
+    EXPECT_EQ(traps(), traps_before);
+  }
+  EXPECT_EQ(bytes_at(entry_patch_decoy_site), original);
+}
+
+// A short branch lies near its target: the code around the site is decoded as the sweep would
+// decode it, which finds that the bytes that read as one are a `mov`'s. The site is patched at
+// once, with no sweep.
+TEST_F(EntryPatchTest, ASiteThatAShortBranchOnlySeemsToTargetIsPatchedWithNoSweep) {
+  std::vector<uint8_t> original = bytes_at(entry_patch_near_decoy_site);
+  forget_branch_targets();
+  uint64_t patched_before = patched();
+  {
+    ScopedProbe probe(page_, kPage, nullptr, nullptr);
+    ASSERT_FALSE(probe.status());
+    uint64_t traps_before = traps();
+    EXPECT_EQ(entry_patch_near_decoy_loop(word_, kIterations, counted_call),
+              kWordValue * kIterations);
+    EXPECT_LE(traps() - traps_before, kTranslateAfterTraps - 1 + kHotEntryTraps);
+    EXPECT_EQ(patched(), patched_before + 1);
+    EXPECT_EQ(static_cast<uint8_t>(entry_patch_near_decoy_site[0]), 0xe9);
+  }
+  EXPECT_EQ(bytes_at(entry_patch_near_decoy_site), original);
 }
 
 TEST_F(EntryPatchTest, PatchingTurnedOffLeavesEverySiteAsItIs) {

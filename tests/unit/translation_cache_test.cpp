@@ -1,7 +1,7 @@
 // Unit tests for the code cache's sites (codecache/translation_cache.hpp): a site is translated at
-// its second trap and served from then on; a site that cannot be translated is refused once and
-// never tried again; code outside a read-only file mapping is not translated; the memory of the
-// code cache is bounded.
+// its second trap (its first under the eager policy) and served from then on; a site that cannot
+// be translated is refused once and never tried again; code outside a read-only file mapping is
+// not translated; the memory of the code cache is bounded.
 #include "codecache/translation_cache.hpp"
 
 #include <gtest/gtest.h>
@@ -10,11 +10,13 @@
 
 #include <cstring>
 
+#include "codecache/policy.hpp"
 #include "x86/code_arena.hpp"
 
 extern "C" {
 // tests/unit/translation_corpus.S: a MOV-family load in a loop, and a locked ADD.
 extern const char td_load_loop_access[];
+extern const char tc_sum_loop_access[];
 extern const char tc_locked_add_access[];
 }
 
@@ -39,6 +41,17 @@ TEST(TranslationCache, ASiteIsTranslatedAtItsSecondTrapAndServedFromThen) {
   EXPECT_TRUE(in_code_cache(block->cache_pc(site)));
   EXPECT_EQ(original_pc_of(block->cache_pc(site)), site);
   EXPECT_FALSE(in_code_cache(site));
+}
+
+TEST(TranslationCache, UnderTheEagerPolicyASiteIsTranslatedAtItsFirstTrap) {
+  const uintptr_t site = address_of(tc_sum_loop_access);  // add (%rdi),%rax
+  const SiteCounts before = site_counts();
+  set_code_cache_policy(CodeCachePolicy::Eager);
+  const BlockTranslation* block = block_for_fault(site);
+  set_code_cache_policy(CodeCachePolicy::Adaptive);
+  ASSERT_NE(block, nullptr);
+  EXPECT_TRUE(block->diverts(site));
+  EXPECT_EQ(site_counts().translated, before.translated + 1);
 }
 
 TEST(TranslationCache, ASiteThatCannotBeTranslatedIsRefusedOnceAndNeverTriedAgain) {

@@ -1,0 +1,34 @@
+// mmiotrace: signal-safe
+// The code cache's policy (see policy.hpp).
+#include "codecache/policy.hpp"
+
+#include <atomic>
+#include <cstring>
+
+namespace mmiotrace::codecache {
+namespace {
+
+constinit std::atomic<CodeCachePolicy> g_policy{CodeCachePolicy::Adaptive};
+
+}  // namespace
+
+void set_code_cache_policy(CodeCachePolicy policy) {
+  g_policy.store(policy, std::memory_order_relaxed);
+}
+
+CodeCachePolicy code_cache_policy() {
+  return g_policy.load(std::memory_order_relaxed);
+}
+
+bool code_cache_policy_named(const char* name, CodeCachePolicy* out) {
+  if (std::strcmp(name, "adaptive") == 0) {
+    *out = CodeCachePolicy::Adaptive;
+  } else if (std::strcmp(name, "eager") == 0) {
+    *out = CodeCachePolicy::Eager;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace mmiotrace::codecache
