@@ -620,6 +620,12 @@ void check_traceable(const std::string& command) {
 }
 
 RecordingOutcome run_recording(const RecordOptions& options) {
+  if (const char* policy = getenv(preload::kCodeCachePolicyVariable);
+      policy != nullptr && !preload::is_code_cache_policy(policy)) {
+    throw CliError(kExitUsage, std::string(preload::kCodeCachePolicyVariable) + "=" + policy +
+                                   " is not a code-cache policy (" +
+                                   preload::kCodeCachePolicyNames + ")");
+  }
   check_traceable(options.command.front());
   Recording recording(options);
   return recording.run();

@@ -20,6 +20,13 @@ inline constexpr const char* kDivertVariable = "MMIOTRACE_DIVERT";
 // "0": while diverting, no site of the program's code is patched with a jump into the code
 // cache (codecache/entry_patch.hpp).
 inline constexpr const char* kPatchVariable = "MMIOTRACE_PATCH";
+// "adaptive" (the default) or "eager": when the code cache translates a site and sweeps a code
+// mapping for its patches (codecache/policy.hpp). `mmiotrace record` rejects any other value.
+inline constexpr const char* kCodeCachePolicyVariable = "MMIOTRACE_CODE_CACHE_POLICY";
+inline bool is_code_cache_policy(const char* name) {
+  return std::string(name) == "adaptive" || std::string(name) == "eager";
+}
+inline constexpr const char* kCodeCachePolicyNames = "adaptive, eager";
 // "1": each traced process says on stderr, as it exits, how its engine handled the traps.
 inline constexpr const char* kStatsVariable = "MMIOTRACE_STATS";
 // Globs of the files whose mappings are traced, separated by newlines.

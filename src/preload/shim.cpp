@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 
+#include "codecache/policy.hpp"
 #include "codecache/translation_cache.hpp"
 #include "core/access_context.hpp"
 #include "core/diagnostics.hpp"
@@ -155,6 +156,21 @@ __attribute__((constructor)) void start_shim() {
   }
   if (const char* patch = getenv(kPatchVariable); patch != nullptr && strcmp(patch, "0") == 0) {
     mmiotrace_set_patch(0);
+  }
+  if (const char* policy = getenv(kCodeCachePolicyVariable)) {
+    codecache::CodeCachePolicy chosen;
+    if (codecache::code_cache_policy_named(policy, &chosen)) {
+      codecache::set_code_cache_policy(chosen);
+    } else {
+      Diagnostic line;
+      line.text(kCodeCachePolicyVariable)
+          .text("=")
+          .text(policy)
+          .text(" is not a code-cache policy (")
+          .text(kCodeCachePolicyNames)
+          .text("); adaptive");
+      line.emit();
+    }
   }
   if (const char* stats = getenv(kStatsVariable); stats != nullptr && strcmp(stats, "1") == 0) {
     atexit(report_engine_stats);

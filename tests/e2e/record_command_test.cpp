@@ -68,6 +68,20 @@ TEST_F(RecordCommandTest, MalformedGlob) {
   expect_error(record({"--trace", "/dev/x\\", "--", "true"}), 123, "lone backslash");
 }
 
+TEST_F(RecordCommandTest, UnknownCodeCachePolicy) {
+  const std::vector<std::string> command = {MMIOTRACE_COMMAND, "record", "-o",
+                                            "trace.txt",       "--",     "true"};
+  expect_error(run_program(command, directory_.path(), {"MMIOTRACE_CODE_CACHE_POLICY=lazy"}), 125,
+               "MMIOTRACE_CODE_CACHE_POLICY=lazy is not a code-cache policy (adaptive, eager)");
+  EXPECT_FALSE(std::ifstream(directory_.path() + "/trace.txt").good()) << "no trace is started";
+  for (const char* known :
+       {"MMIOTRACE_CODE_CACHE_POLICY=adaptive", "MMIOTRACE_CODE_CACHE_POLICY=eager"}) {
+    ProgramResult result = run_program(command, directory_.path(), {known});
+    EXPECT_EQ(describe_status(result.status), "exited 0") << known << ": " << result.err;
+    EXPECT_EQ(result.err, "") << known;
+  }
+}
+
 TEST_F(RecordCommandTest, HelpIsNotAnError) {
   ProgramResult result = record({"--help"});
   EXPECT_EQ(describe_status(result.status), "exited 0");

@@ -187,6 +187,40 @@ TEST(UnwrappedSyscalls, AProgramsOwnSeccompFilterAndHandlerKeepWorking) {
   check_same_output("own_seccomp_filter");
 }
 
+// MMIOTRACE_CODE_CACHE_POLICY reaches the traced program: the adaptive policy emulates a
+// site's first trap and translates it at its second; the eager one translates it at its first,
+// so a loop whose every access the code cache makes emulates none (access_loop.c). The same
+// output and accesses either way.
+TEST(CodeCachePolicy, TheEagerPolicyTranslatesEverySiteAtItsFirstTrap) {
+  const std::string program = std::string(E2E_PROGRAMS_DIR) + "/access_loop";
+  uint64_t emulated[2] = {};
+  for (int eager = 0; eager < 2; ++eager) {
+    TemporaryDirectory directory;
+    const std::string trace_path = directory.path() + "/trace.txt";
+    ProgramResult traced =
+        run_program({MMIOTRACE_COMMAND, "record", "-o", trace_path, "--trace",
+                     directory.path() + "/*.reg", "--", program, directory.path(), "1000", "0"},
+                    directory.path(),
+                    {"MMIOTRACE_STATS=1",
+                     std::string("MMIOTRACE_CODE_CACHE_POLICY=") + (eager ? "eager" : "adaptive")});
+    ASSERT_EQ(describe_status(traced.status), "exited 0") << traced.out << traced.err;
+    EXPECT_EQ(traced.out, "checked 1000\n");
+    std::smatch stats;
+    ASSERT_TRUE(std::regex_search(traced.err, stats, std::regex(R"(: \d+ traps: (\d+) emulated)")))
+        << traced.err;
+    emulated[eager] = std::stoull(stats[1]);
+    uint64_t accesses = 0;
+    std::istringstream lines(read_file(trace_path));
+    for (std::string line; std::getline(lines, line);) {
+      AccessLine access;
+      if (parse_access_line(line, &access)) ++accesses;
+    }
+    EXPECT_EQ(accesses, 2000u) << (eager ? "eager" : "adaptive");
+  }
+  EXPECT_GE(emulated[0], 1u) << "adaptive: a site's first trap is emulated";
+  EXPECT_EQ(emulated[1], 0u) << "eager: every site is translated at its first trap";
+}
+
 // Threads polling a device at once, each through the same hot entry, which is patched while
 // the others run it: the same output as untraced, each thread's accesses in the trace in order
 // with their values, with the code cache (its entry patched, so that the traps stop) and
