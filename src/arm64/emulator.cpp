@@ -391,8 +391,13 @@ EmulationResult zero_block(const Access& access, const State& state, Memory& mem
   return {};
 }
 
-bool needs_alignment(Operation operation) {
-  switch (operation) {
+// The accesses that raise an alignment fault when not naturally aligned: exclusives, atomics,
+// and the acquire/release loads and stores (as on a processor without FEAT_LSE2, and qemu).
+bool needs_alignment(const Access& access) {
+  switch (access.operation) {
+    case Operation::Load:
+    case Operation::Store:
+      return access.acquire || access.release;
     case Operation::LoadExclusive:
     case Operation::StoreExclusive:
     case Operation::LoadExclusivePair:
@@ -410,7 +415,7 @@ bool needs_alignment(Operation operation) {
 EmulationResult carry_out(const Access& access, State& state, Memory& memory,
                           ExclusiveMonitor& monitor, unsigned zero_block_bytes) {
   const uint64_t address = untagged(effective_address(access, state));
-  if (needs_alignment(access.operation) && address % access.total_bytes != 0) {
+  if (needs_alignment(access) && address % access.total_bytes != 0) {
     return {EmulationStatus::Alignment, address};
   }
   switch (access.operation) {

@@ -26,8 +26,9 @@
 //     as a pair: a store by another thread in between makes the STXR fail, except one that wrote
 //     back the very value the LDXR read (the compare-and-swap's ABA), which a lock or counter
 //     built on exclusives does not depend on.
-//   - Misaligned exclusives and atomics raise an alignment fault (SIGBUS, BUS_ADRALN) before
-//     any access, as the hardware does.
+//   - Misaligned exclusives, atomics and acquire/release loads and stores raise an alignment
+//     fault (SIGBUS, BUS_ADRALN) before any access, as a processor without FEAT_LSE2 (and qemu)
+//     does.
 #pragma once
 
 #include <cstdint>
@@ -84,7 +85,7 @@ class Memory {
 enum class EmulationStatus : uint8_t {
   Done,         // carried out: registers written back, pc advanced by 4
   Fault,        // a memory access faulted (`fault_address`); registers as before
-  Alignment,    // a misaligned exclusive or atomic: SIGBUS at `fault_address`; nothing done
+  Alignment,    // a misaligned exclusive, atomic or acquire/release: SIGBUS at `fault_address`
   Unsupported,  // Memory could not make an access this needs; nothing done
 };
 

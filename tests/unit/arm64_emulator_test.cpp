@@ -340,6 +340,18 @@ TEST(Arm64Emulator, MisalignedAtomicsRaiseAlignmentFaults) {
   EXPECT_EQ(e.memory.exchanges, 0u);
 }
 
+TEST(Arm64Emulator, MisalignedAcquireAndReleaseRaiseAlignmentFaults) {
+  Emulation e;
+  e.state.x[0] = kBase + 2;
+  EXPECT_EQ(e.run(0xc8dffc01).status, EmulationStatus::Alignment);  // ldar x1, [x0]
+  e.state.x[0] = kBase + 3;
+  EXPECT_EQ(e.run(0x599fe001).status, EmulationStatus::Alignment);  // ldapursh x1, [x0, #-2]
+  EXPECT_TRUE(e.memory.reports.empty());
+  e.state.x[0] = kBase + 4;
+  EXPECT_EQ(e.run(0x889ffc1f).status, EmulationStatus::Done);  // stlr wzr, [x0]
+  EXPECT_EQ(e.memory.reports.size(), 1u);
+}
+
 TEST(Arm64Emulator, AtomicsOnMemoryWithoutCompareExchangeAreUnsupported) {
   Emulation e;
   e.state.x[0] = kBase;
