@@ -192,10 +192,9 @@ constexpr uint64_t kValueMask[9] = {0,           0xff,          0xffff,         
                                     0xffffffff,  0xff'ffffffff, 0xffff'ffffffff, 0xffffff'ffffffff,
                                     ~uint64_t{0}};
 
-}  // namespace
-
-size_t encode_access_run(const SmallAccessRun& run, size_t first, size_t count, uint8_t* out) {
-  const AccessRecord* records = run.records + first;
+// Records [0, count) as one access run: compact when they all fit, wide otherwise.
+size_t encode_plain_run(const SmallAccessRun& run, const AccessRecord* records, size_t count,
+                        uint8_t* out) {
   const uint64_t base_pc = count > 0 ? records[0].pc : 0;
   uint8_t* entry = out + kAccessRunHeaderSize;
   size_t i = 0;
@@ -236,11 +235,262 @@ size_t encode_access_run(const SmallAccessRun& run, size_t first, size_t count, 
   return access_run_size(count, kAccessRunWideEntrySize);
 }
 
+// What the accesses of one stream of a strided run share.
+constexpr uint64_t kStreamKey = kAccessWidthMask | kAccessWrite;
+
+// The strided run that records [0, available) start with: `count` entries (0: none that pays) in
+// `streams` streams, with their values' modes.
+struct StridedPlan {
+  size_t streams = 0;
+  size_t count = 0;
+  size_t value_bytes = 0;
+  uint64_t stride[kMaxStridedStreams];
+  StridedValue mode[kMaxStridedStreams];
+};
+
+// How far records [0, available) follow the pattern of their first `k` (K, when not 0: the same,
+// known at compile time), which set `stride`: returns the number of records that do. Meanwhile
+// ORs into changed[s] how stream s's values differ from cycle to cycle, and into shared[s] how
+// they differ from the access before's. Branch-free but for the pattern's end: this runs for
+// every access a loop makes.
+template <size_t K>
+size_t follow_pattern(const AccessRecord* records, size_t available, size_t k,
+                      const uint64_t* stride, uint64_t* changed, uint64_t* shared) {
+  if constexpr (K != 0) k = K;
+  constexpr size_t kMax = K != 0 ? K : kMaxStridedStreams;
+  uint64_t pc[kMax], key[kMax], next_address[kMax], last_value[kMax];
+  uint64_t changed_bits[kMax], shared_bits[kMax];
+  for (size_t s = 0; s < k; ++s) {
+    pc[s] = records[s].pc;
+    key[s] = records[s].info & kStreamKey;
+    next_address[s] = records[s].address + stride[s];
+    last_value[s] = records[s].value;
+    changed_bits[s] = changed[s];
+    shared_bits[s] = shared[s];
+  }
+  size_t n = k;
+  // Whole cycles, checked before any of their values is taken in.
+  for (; n + k <= available; n += k) {
+    const AccessRecord* cycle = records + n;
+    uint64_t off = 0;
+    for (size_t s = 0; s < k; ++s) {
+      off |= (cycle[s].pc ^ pc[s]) | ((cycle[s].info & kStreamKey) ^ key[s]) |
+             (cycle[s].address ^ next_address[s]);
+    }
+    if (off != 0) break;
+    uint64_t before = last_value[k - 1];
+    for (size_t s = 0; s < k; ++s) {
+      const uint64_t value = cycle[s].value;
+      changed_bits[s] |= value ^ last_value[s];
+      shared_bits[s] |= value ^ before;
+      before = value;
+      last_value[s] = value;
+      next_address[s] += stride[s];
+    }
+  }
+  // What follows the pattern of the cycle that ends it.
+  for (size_t s = 0; n < available && s < k; ++n, ++s) {
+    const AccessRecord& access = records[n];
+    if (((access.pc ^ pc[s]) | ((access.info & kStreamKey) ^ key[s]) |
+         (access.address ^ next_address[s])) != 0) {
+      break;
+    }
+    changed_bits[s] |= access.value ^ last_value[s];
+    shared_bits[s] |= access.value ^ records[n - 1].value;
+  }
+  for (size_t s = 0; s < k; ++s) {
+    changed[s] = changed_bits[s];
+    shared[s] = shared_bits[s];
+  }
+  return n;
+}
+
+StridedPlan plan_strided_run(const AccessRecord* records, size_t available) {
+  StridedPlan plan;
+  if (available > kMaxAccessRunEntries) available = kMaxAccessRunEntries;
+  // The period: the first access that repeats the first one's PC, width and direction.
+  const AccessRecord& first = records[0];
+  size_t k = 0;
+  for (size_t c = 1; c <= kMaxStridedStreams && 2 * c <= available; ++c) {
+    if (records[c].pc == first.pc && ((records[c].info ^ first.info) & kStreamKey) == 0) {
+      k = c;
+      break;
+    }
+  }
+  if (k == 0) return plan;
+  uint64_t changed[kMaxStridedStreams];
+  uint64_t shared[kMaxStridedStreams];
+  for (size_t s = 0; s < k; ++s) {
+    const uint64_t width = records[s].info & kAccessWidthMask;
+    if (width == 0 || width > 8 || (records[s].address & ~kAccessRunAddressMask) != 0) return plan;
+    plan.stride[s] = records[s + k].address - records[s].address;
+    changed[s] = 0;
+    // A stream shares the value of the stream before when it has its width (a choice of this
+    // writer: readers cut a wider one's value to the width).
+    shared[s] = s > 0 && width == (records[s - 1].info & kAccessWidthMask)
+                    ? records[s].value ^ records[s - 1].value
+                    : ~uint64_t{0};
+  }
+  size_t n;
+  switch (k) {
+    case 1:
+      n = follow_pattern<1>(records, available, k, plan.stride, changed, shared);
+      break;
+    case 2:
+      n = follow_pattern<2>(records, available, k, plan.stride, changed, shared);
+      break;
+    case 3:
+      n = follow_pattern<3>(records, available, k, plan.stride, changed, shared);
+      break;
+    case 4:
+      n = follow_pattern<4>(records, available, k, plan.stride, changed, shared);
+      break;
+    default:
+      n = follow_pattern<0>(records, available, k, plan.stride, changed, shared);
+      break;
+  }
+  size_t explicit_bytes = 0;    // of a whole cycle
+  size_t last_cycle_bytes = 0;  // of the streams the last, partial cycle reaches
+  for (size_t s = 0; s < k; ++s) {
+    const uint64_t width = records[s].info & kAccessWidthMask;
+    plan.mode[s] = (changed[s] & kValueMask[width]) == 0  ? StridedValue::Repeated
+                   : (shared[s] & kValueMask[width]) == 0 ? StridedValue::Previous
+                                                          : StridedValue::Explicit;
+    if (plan.mode[s] != StridedValue::Explicit) continue;
+    explicit_bytes += width;
+    if (s < n % k) last_cycle_bytes += width;
+  }
+  plan.value_bytes = n / k * explicit_bytes + last_cycle_bytes;
+  // It pays when it is smaller than compact entries, counting the header of the run that the
+  // accesses after it then need: so strided runs never take more room than wide ones.
+  if (strided_run_size(k, plan.value_bytes) + kAccessRunHeaderSize <=
+      n * kAccessRunCompactEntrySize) {
+    plan.streams = k;
+    plan.count = n;
+  }
+  return plan;
+}
+
+// Stores the values of records [0, count), `k` streams (K, when not 0: the same, known at compile
+// time), explicit_width[s] bytes of stream s's (0: none), from `value` on; returns where they end.
+// Each value is stored whole, and the next one over its bytes past its width: so a value costs
+// one store. Near `end`, they are stored in their bytes alone.
+template <size_t K>
+uint8_t* store_values(const AccessRecord* records, size_t count, size_t k,
+                      const size_t* explicit_width, uint8_t* value, const uint8_t* end) {
+  if constexpr (K != 0) k = K;
+  constexpr size_t kMax = K != 0 ? K : kMaxStridedStreams;
+  size_t widths[kMax];
+  size_t cycle_bytes = 0;
+  for (size_t s = 0; s < k; ++s) {
+    widths[s] = explicit_width[s];
+    cycle_bytes += widths[s];
+  }
+  if (cycle_bytes == 0) return value;  // no explicit stream
+  // Whole cycles whose stores all stay before `end`.
+  size_t cycles = count / k;
+  const size_t room = static_cast<size_t>(end - value);
+  if (room < 8 + cycles * cycle_bytes) {
+    cycles = room >= 8 + cycle_bytes ? (room - 8) / cycle_bytes : 0;
+  }
+  const AccessRecord* record = records;
+  for (const AccessRecord* last = records + cycles * k; record != last; record += k) {
+    for (size_t s = 0; s < k; ++s) {
+      std::memcpy(value, &record[s].value, 8);
+      value += widths[s];
+    }
+  }
+  for (size_t i = static_cast<size_t>(record - records), s = 0; i < count; ++i) {
+    std::memcpy(value, &records[i].value, widths[s]);
+    value += widths[s];
+    s = s + 1 == k ? 0 : s + 1;
+  }
+  return value;
+}
+
+size_t encode_strided_run(const SmallAccessRun& run, const AccessRecord* records,
+                          const StridedPlan& plan, uint8_t* out) {
+  const size_t k = plan.streams;
+  const size_t size = strided_run_size(k, plan.value_bytes);
+  store64(out, uint64_t{static_cast<uint8_t>(RecordKind::StridedRun)} | uint64_t{k} << 8 |
+                   uint64_t{size} << 16 | uint64_t{static_cast<uint32_t>(run.map_id)} << 32);
+  store64(out + 8, uint64_t{static_cast<uint32_t>(run.pid)} |
+                       uint64_t{static_cast<uint32_t>(run.tid)} << 32);
+  store64(out + 16, run.time_ns);
+  store64(out + 24, 0);
+  uint8_t* body = out + sizeof(RecordHeader);
+  store64(body + offsetof(StridedRunBody, phys_base), run.phys_base);
+  store64(body + offsetof(StridedRunBody, virt_base), run.virt_base);
+  store64(body + offsetof(StridedRunBody, count), plan.count);
+  uint8_t* stream = out + kStridedRunHeaderSize;
+  size_t explicit_width[kMaxStridedStreams];  // bytes of its value in a cycle's: 0 but explicit
+  for (size_t s = 0; s < k; ++s, stream += kStridedStreamSize) {
+    const AccessRecord& access = records[s];
+    const uint64_t width = access.info & kAccessWidthMask;
+    const uint64_t write = (access.info & kAccessWrite) ? kAccessRunWrite : 0;
+    store64(stream, access.address | width << kAccessRunWidthShift |
+                        uint64_t{static_cast<uint8_t>(plan.mode[s])} << kStridedModeShift | write);
+    store64(stream + 8, access.pc);
+    store64(stream + 16, plan.stride[s]);
+    store64(stream + 24,
+            plan.mode[s] == StridedValue::Repeated ? access.value & kValueMask[width] : 0);
+    explicit_width[s] = plan.mode[s] == StridedValue::Explicit ? width : 0;
+  }
+  uint8_t* const end = out + size;
+  uint8_t* value;
+  switch (k) {
+    case 1:
+      value = store_values<1>(records, plan.count, k, explicit_width, stream, end);
+      break;
+    case 2:
+      value = store_values<2>(records, plan.count, k, explicit_width, stream, end);
+      break;
+    case 3:
+      value = store_values<3>(records, plan.count, k, explicit_width, stream, end);
+      break;
+    case 4:
+      value = store_values<4>(records, plan.count, k, explicit_width, stream, end);
+      break;
+    default:
+      value = store_values<0>(records, plan.count, k, explicit_width, stream, end);
+      break;
+  }
+  std::memset(value, 0, static_cast<size_t>(end - value));
+  return size;
+}
+
+}  // namespace
+
+size_t encode_access_run(const SmallAccessRun& run, size_t first, size_t count, uint8_t* out) {
+  const AccessRecord* records = run.records + first;
+  uint8_t* const start = out;
+  size_t plain = 0;  // records [plain, i) go in a plain run before the next strided one
+  for (size_t i = 0; i < count;) {
+    const StridedPlan plan = plan_strided_run(records + i, count - i);
+    if (plan.count == 0) {
+      ++i;
+      continue;
+    }
+    if (plain < i) out += encode_plain_run(run, records + plain, i - plain, out);
+    out += encode_strided_run(run, records + i, plan, out);
+    i += plan.count;
+    plain = i;
+  }
+  if (plain < count) out += encode_plain_run(run, records + plain, count - plain, out);
+  return static_cast<size_t>(out - start);
+}
+
 size_t record_event_count(const uint8_t* record) {
   RecordHeader header;
   std::memcpy(&header, record, sizeof(header));
-  if (static_cast<RecordKind>(header.kind) != RecordKind::AccessRun) return 1;
-  return (header.size - kAccessRunHeaderSize) / header.width;
+  switch (static_cast<RecordKind>(header.kind)) {
+    case RecordKind::AccessRun:
+      return (header.size - kAccessRunHeaderSize) / header.width;
+    case RecordKind::StridedRun:
+      return get64(record + sizeof(RecordHeader) + offsetof(StridedRunBody, count));
+    default:
+      return 1;
+  }
 }
 
 namespace {
@@ -319,7 +569,84 @@ bool decode_access_run_entry(const uint8_t* bytes, const RecordHeader& header,
   return true;
 }
 
+// Entry `index` of the strided run at `bytes` (`size` bytes), into `event`.
+bool decode_strided_run_entry(const uint8_t* bytes, size_t size, size_t index, Event* event,
+                              const char** why) {
+  StridedRunLayout layout;
+  if (!read_strided_run(bytes, size, &layout, why)) return false;
+  if (index >= layout.count) {
+    *why = "the access run has no such entry";
+    return false;
+  }
+  const size_t cycle = index / layout.streams;
+  const size_t s = index % layout.streams;
+  const StridedRunLayout::Stream& stream = layout.stream[s];
+  event->kind = stream.write ? EventKind::Write : EventKind::Read;
+  event->width = stream.width;
+  event->pc = stream.pc;
+  event->virt = stream.address + cycle * stream.stride;
+  event->phys = layout.phys_base + (event->virt - layout.virt_base);
+  const uint64_t value = strided_value(layout, cycle, s);
+  std::memcpy(event->value, &value, stream.width);
+  return true;
+}
+
 }  // namespace
+
+bool read_strided_run(const uint8_t* record, size_t size, StridedRunLayout* layout,
+                      const char** why) {
+  const size_t streams = record[offsetof(RecordHeader, width)];
+  if (streams == 0 || streams > kMaxStridedStreams) {
+    *why = "the strided run has an impossible number of streams";
+    return false;
+  }
+  if (size < strided_run_size(streams, 0)) {
+    *why = "the record is too small for its kind";
+    return false;
+  }
+  const StridedRunBody body = get<StridedRunBody>(record + sizeof(RecordHeader));
+  if (body.count < streams || body.count > kMaxAccessRunEntries) {
+    *why = "the strided run has an impossible number of entries";
+    return false;
+  }
+  layout->phys_base = body.phys_base;
+  layout->virt_base = body.virt_base;
+  layout->streams = streams;
+  layout->count = body.count;
+  const uint8_t* descriptor = record + kStridedRunHeaderSize;
+  size_t cycle_bytes = 0;
+  size_t last_cycle_bytes = 0;  // of the streams the last cycle reaches
+  for (size_t s = 0; s < streams; ++s, descriptor += kStridedStreamSize) {
+    StridedRunLayout::Stream& stream = layout->stream[s];
+    const uint64_t first = get64(descriptor);
+    const uint64_t width = (first >> kAccessRunWidthShift) & 0xf;
+    const uint64_t mode = (first >> kStridedModeShift) & 7;
+    if (width == 0 || width > 8 || mode > static_cast<uint8_t>(StridedValue::Previous) ||
+        (s == 0 && mode == static_cast<uint8_t>(StridedValue::Previous))) {
+      *why = "a stream of the strided run has an impossible width or value";
+      return false;
+    }
+    stream.address = first & kAccessRunAddressMask;
+    stream.pc = get64(descriptor + 8);
+    stream.stride = get64(descriptor + 16);
+    stream.value = get64(descriptor + 24);
+    stream.width = static_cast<uint8_t>(width);
+    stream.write = (first & kAccessRunWrite) != 0;
+    stream.mode = static_cast<StridedValue>(mode);
+    stream.value_offset = static_cast<uint32_t>(cycle_bytes);
+    if (stream.mode == StridedValue::Explicit) {
+      cycle_bytes += width;
+      if (s < body.count % streams) last_cycle_bytes += width;
+    }
+  }
+  layout->cycle_bytes = cycle_bytes;
+  layout->values = descriptor;
+  if (size != strided_run_size(streams, body.count / streams * cycle_bytes + last_cycle_bytes)) {
+    *why = "the strided run's size is not that of its values";
+    return false;
+  }
+  return true;
+}
 
 size_t decode_record(const uint8_t* bytes, size_t available, Event* event, const char** why,
                      size_t index) {
@@ -337,7 +664,7 @@ size_t decode_record(const uint8_t* bytes, size_t available, Event* event, const
     return 0;
   }
   const auto kind = static_cast<RecordKind>(header.kind);
-  if (index != 0 && kind != RecordKind::AccessRun) {
+  if (index != 0 && kind != RecordKind::AccessRun && kind != RecordKind::StridedRun) {
     *why = "the record holds one event";
     return 0;
   }
@@ -443,6 +770,9 @@ size_t decode_record(const uint8_t* bytes, size_t available, Event* event, const
       if (!decode_access_run_entry(bytes, header, run, index, event, why)) return 0;
       break;
     }
+    case RecordKind::StridedRun:
+      if (!decode_strided_run_entry(bytes, header.size, index, event, why)) return 0;
+      break;
     case RecordKind::Padding:
     default:
       *why = "the record has an unknown kind";

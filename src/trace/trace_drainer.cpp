@@ -209,6 +209,8 @@ size_t TraceDrainer::accesses_since(uint32_t index, uint64_t from) const {
     } else if (kind == RecordKind::AccessRun && header.width != 0 &&
                header.size >= kAccessRunHeaderSize) {
       accesses += record_event_count(record);
+    } else if (kind == RecordKind::StridedRun && header.size >= kStridedRunHeaderSize) {
+      accesses += record_event_count(record);
     }
     pending.position += header.size;
   }

@@ -54,6 +54,12 @@ uint64_t events_of_record(const uint8_t* record, const RecordHeader& header) {
         bad_record("the access run is malformed");
       }
       return (header.size - kAccessRunHeaderSize) / header.width;
+    case RecordKind::StridedRun: {
+      StridedRunLayout layout;
+      const char* why = "";
+      if (!read_strided_run(record, header.size, &layout, &why)) bad_record(why);
+      return layout.count;
+    }
     case RecordKind::Lost:
       return header.size >= sizeof(header) + 8 ? get64(record + sizeof(header)) : 0;
     default:
@@ -365,6 +371,9 @@ class TextTraceWriter final : public FileTraceWriter {
           case RecordKind::AccessRun:
             out = format_access_run(record, header, out);
             break;
+          case RecordKind::StridedRun:
+            out = format_strided_run(record, header, out);
+            break;
           case RecordKind::Read:
           case RecordKind::Write:
             if (header.width <= 8 && header.size >= sizeof(RecordHeader) + 24) {
@@ -468,6 +477,29 @@ class TextTraceWriter final : public FileTraceWriter {
       out = put_access_line(out, (first & kAccessRunWrite) ? 'W' : 'R', width, shared,
                             phys_base + (virt - virt_base), get64(entry + 16) & value_mask(width),
                             get64(entry + 8));
+    }
+    return out;
+  }
+
+  // A strided run's lines, one per entry.
+  static char* format_strided_run(const uint8_t* record, const RecordHeader& header, char* out) {
+    StridedRunLayout layout;
+    const char* why = "";
+    if (!read_strided_run(record, header.size, &layout, &why)) bad_record(why);
+    AccessLineShared shared(header.time_ns, header.map_id, static_cast<int32_t>(header.pid));
+    // Each stream's next physical address, advanced by its stride.
+    uint64_t phys[kMaxStridedStreams];
+    for (size_t s = 0; s < layout.streams; ++s)
+      phys[s] = layout.phys_base + (layout.stream[s].address - layout.virt_base);
+    for (size_t i = 0, cycle = 0, s = 0; i < layout.count; ++i) {
+      const StridedRunLayout::Stream& stream = layout.stream[s];
+      out = put_access_line(out, stream.write ? 'W' : 'R', stream.width, shared, phys[s],
+                            strided_value(layout, cycle, s) & value_mask(stream.width), stream.pc);
+      phys[s] += stream.stride;
+      if (++s == layout.streams) {
+        s = 0;
+        ++cycle;
+      }
     }
     return out;
   }

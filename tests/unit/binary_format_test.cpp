@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -316,6 +317,253 @@ TEST(BinaryFormat, MalformedRecordsAreRefusedWithAReason) {
   bad_width[1] = 65;
   EXPECT_EQ(decode_record(bad_width, size, &decoded, &why), 0u);
   EXPECT_STREQ(why, "the access has an impossible width");
+}
+
+// The events of the records encode_access_run() made at `bytes` (`size` bytes of them), and the
+// kinds of those records.
+struct DecodedRuns {
+  std::vector<Event> events;
+  std::vector<RecordKind> kinds;
+};
+DecodedRuns decode_runs(const uint8_t* bytes, size_t size) {
+  DecodedRuns decoded;
+  for (size_t offset = 0; offset < size;) {
+    const char* why = nullptr;
+    size_t used = decode_events(bytes + offset, size - offset, &why,
+                                [&](const Event& e) { decoded.events.push_back(e); });
+    EXPECT_NE(used, 0u) << (why ? why : "") << " at " << offset;
+    if (used == 0) break;
+    decoded.kinds.push_back(static_cast<RecordKind>(bytes[offset]));
+    offset += used;
+  }
+  return decoded;
+}
+
+// Encodes `records` as access runs, checks they hold exactly the events the event-by-event path
+// makes of them, in no more room than wide entries and writing nothing past their end; returns
+// the kinds of the records.
+std::vector<RecordKind> expect_runs_hold_the_accesses(const std::vector<AccessRecord>& records,
+                                                      size_t* size_out = nullptr) {
+  SmallAccessRun run = run_of(records);
+  KeepingSink one_by_one;
+  one_by_one.TraceSink::write_small_accesses(run);
+  std::vector<uint8_t> made(access_run_size(records.size()) + 64, 0x5a);
+  size_t size = encode_access_run(run, 0, records.size(), made.data());
+  EXPECT_LE(size, access_run_size(records.size()));
+  EXPECT_EQ(size % 8, 0u);
+  for (size_t i = size; i < made.size(); ++i) {
+    EXPECT_EQ(made[i], 0x5a) << "written past the records, at " << i;
+    if (made[i] != 0x5a) break;
+  }
+  DecodedRuns decoded = decode_runs(made.data(), size);
+  EXPECT_EQ(decoded.events.size(), records.size());
+  for (size_t i = 0; i < decoded.events.size() && i < records.size(); ++i)
+    expect_same_access(decoded.events[i], one_by_one.events[i], i);
+  if (size_out != nullptr) *size_out = size;
+  return decoded.kinds;
+}
+
+// A loop over device memory as memtester's are: `streams` accesses an iteration, each with its
+// own PC, from its own address on by `stride` bytes, `iterations` times, with `value(i, s)`.
+template <typename Value>
+std::vector<AccessRecord> loop_accesses(size_t streams, size_t iterations, uint64_t width,
+                                        int64_t stride, Value value, bool writes = false) {
+  std::vector<AccessRecord> records;
+  for (size_t i = 0; i < iterations; ++i) {
+    for (size_t s = 0; s < streams; ++s) {
+      AccessRecord record;
+      record.address = 0x7f0000001000 + 0x4000 * s + static_cast<uint64_t>(stride) * i;
+      record.value = value(i, s);
+      record.pc = 0x55d0c0de1000 + 0x10 * s;
+      record.info = width | (writes || s % 3 == 2 ? kAccessWrite : 0);
+      records.push_back(record);
+    }
+  }
+  return records;
+}
+
+uint64_t noise(size_t i, size_t s) {
+  return 0x9e3779b97f4a7c15 * (i * 31 + s + 1) ^ 0xdeadbeefcafef00d;
+}
+
+TEST(BinaryFormat, LoopsAreStridedRunsThatHoldOnlyTheirValues) {
+  for (uint64_t width : {1u, 2u, 4u, 8u}) {
+    for (size_t streams : {1u, 2u, 3u, 8u}) {
+      SCOPED_TRACE("width " + std::to_string(width) + ", streams " + std::to_string(streams));
+      const size_t iterations = 256 / streams;
+      size_t size = 0;
+      auto kinds = expect_runs_hold_the_accesses(
+          loop_accesses(streams, iterations, width, static_cast<int64_t>(width), noise), &size);
+      ASSERT_EQ(kinds.size(), 1u);
+      EXPECT_EQ(kinds[0], RecordKind::StridedRun);
+      EXPECT_EQ(size, strided_run_size(streams, streams * iterations * width));
+    }
+  }
+}
+
+TEST(BinaryFormat, RepeatedAndSharedValuesCostNothing) {
+  // memtester's compare loop: two buffers that hold the same values.
+  size_t size = 0;
+  auto kinds = expect_runs_hold_the_accesses(
+      loop_accesses(2, 128, 8, 8, [](size_t i, size_t) { return noise(i, 0); }), &size);
+  ASSERT_EQ(kinds.size(), 1u);
+  EXPECT_EQ(size, strided_run_size(2, 128 * 8));
+  // Polling a status register: the same address and value every time.
+  kinds = expect_runs_hold_the_accesses(
+      loop_accesses(1, 200, 4, 0, [](size_t, size_t) { return 0x80000001; }), &size);
+  ASSERT_EQ(kinds.size(), 1u);
+  EXPECT_EQ(size, strided_run_size(1, 0));
+  // A value that repeats for a while, then changes: explicit after all.
+  kinds = expect_runs_hold_the_accesses(
+      loop_accesses(2, 100, 8, -8, [](size_t i, size_t) { return i < 90 ? 5 : i; }), &size);
+  ASSERT_EQ(kinds.size(), 1u);
+  EXPECT_EQ(size, strided_run_size(2, 100 * 8));
+  // Values shared with the stream before, but only in the bytes of their width: yet explicit,
+  // when the widths differ.
+  std::vector<AccessRecord> records =
+      loop_accesses(2, 64, 8, 8, [](size_t i, size_t s) { return s == 0 ? i : i | 0xff00; });
+  expect_runs_hold_the_accesses(records, &size);
+  EXPECT_EQ(size, strided_run_size(2, 64 * 16));
+  for (size_t i = 1; i < records.size(); i += 2)
+    records[i].info = 2;
+  expect_runs_hold_the_accesses(records, &size);
+  EXPECT_EQ(size, strided_run_size(2, 64 * 10));
+  for (size_t i = 1; i < records.size(); i += 2)
+    records[i].info = 8;
+  for (size_t i = 1; i < records.size(); i += 2)
+    records[i].value = records[i - 1].value | 0xff'0000'0000'0000;
+  expect_runs_hold_the_accesses(records, &size);
+  EXPECT_EQ(size, strided_run_size(2, 64 * 16));
+  for (size_t i = 1; i < records.size(); i += 2)
+    records[i].value = records[i - 1].value;
+  expect_runs_hold_the_accesses(records, &size);
+  EXPECT_EQ(size, strided_run_size(2, 64 * 8));
+}
+
+TEST(BinaryFormat, WhatBreaksAPatternEndsItsStridedRun) {
+  const std::vector<AccessRecord> loop = loop_accesses(2, 100, 4, 4, noise);
+  auto with = [&](size_t at, auto change) {
+    std::vector<AccessRecord> records = loop;
+    change(records[at]);
+    return expect_runs_hold_the_accesses(records);
+  };
+  using Kinds = std::vector<RecordKind>;
+  const Kinds split = {RecordKind::StridedRun, RecordKind::AccessRun, RecordKind::StridedRun};
+  EXPECT_EQ(with(101, [](AccessRecord& r) { r.info = 2; }), split);              // width
+  EXPECT_EQ(with(101, [](AccessRecord& r) { r.info ^= kAccessWrite; }), split);  // direction
+  EXPECT_EQ(with(101, [](AccessRecord& r) { r.address += 0x100; }), split);      // address gap
+  EXPECT_EQ(with(101, [](AccessRecord& r) { r.pc += 1; }), split);               // PC jump
+  EXPECT_EQ(with(101, [](AccessRecord& r) { r.value = 7; }), Kinds{RecordKind::StridedRun});
+  // Where the pattern changes for good, another one starts.
+  std::vector<AccessRecord> records = loop;
+  std::vector<AccessRecord> second = loop_accesses(3, 50, 8, -16, noise, true);
+  records.insert(records.end(), second.begin(), second.end());
+  EXPECT_EQ(expect_runs_hold_the_accesses(records),
+            (Kinds{RecordKind::StridedRun, RecordKind::StridedRun}));
+  // Too short to pay, or with more streams than a strided run holds: plain runs.
+  EXPECT_EQ(expect_runs_hold_the_accesses(loop_accesses(2, 3, 8, 8, noise)),
+            Kinds{RecordKind::AccessRun});
+  EXPECT_EQ(expect_runs_hold_the_accesses(loop_accesses(9, 20, 8, 8, noise)),
+            Kinds{RecordKind::AccessRun});
+  // Every width, 3 bytes too, where a stream's width is its own.
+  for (uint64_t width = 1; width <= 8; ++width) {
+    records = loop_accesses(2, 40, width, static_cast<int64_t>(width), noise);
+    EXPECT_EQ(expect_runs_hold_the_accesses(records), Kinds{RecordKind::StridedRun}) << width;
+  }
+}
+
+TEST(BinaryFormat, StridedRunsHoldUpToTheMostEntriesOfARun) {
+  std::vector<AccessRecord> records = loop_accesses(2, kMaxAccessRunEntries, 8, 8, noise);
+  SmallAccessRun run = run_of(records);
+  std::vector<uint8_t> made(access_run_size(kMaxAccessRunEntries));
+  size_t size = encode_access_run(run, 0, kMaxAccessRunEntries, made.data());
+  EXPECT_EQ(made[0], static_cast<uint8_t>(RecordKind::StridedRun));
+  EXPECT_EQ(record_event_count(made.data()), kMaxAccessRunEntries);
+  EXPECT_EQ(size, strided_run_size(2, kMaxAccessRunEntries * 8));
+  // Two calls, as a ring takes a long run: the second's pattern starts anew.
+  size = encode_access_run(run, kMaxAccessRunEntries, kMaxAccessRunEntries, made.data());
+  DecodedRuns decoded = decode_runs(made.data(), size);
+  ASSERT_EQ(decoded.events.size(), kMaxAccessRunEntries);
+  EXPECT_EQ(decoded.events[0].virt, records[kMaxAccessRunEntries].address);
+  EXPECT_EQ(decoded.events.back().virt, records.back().address);
+}
+
+TEST(BinaryFormat, AnyMixOfLoopsAndOtherAccessesRoundTrips) {
+  std::mt19937_64 random(2026);
+  for (int round = 0; round < 300; ++round) {
+    std::vector<AccessRecord> records;
+    while (records.size() < 1 + random() % kMaxAccessRunEntries) {
+      const uint64_t width = uint64_t{1} << (random() % 4);
+      if (random() % 3 == 0) {  // a few unrelated accesses
+        for (uint64_t n = random() % 5; n > 0; --n) {
+          records.push_back({0x7f0000001000 + (random() & 0xffff), random(),
+                             0x401000 + (random() & 0x1f), width | (random() % 2) << 8});
+        }
+        continue;
+      }
+      const size_t streams = 1 + random() % 9;
+      const int64_t stride = static_cast<int64_t>(random() % 5) * 4 - 8;
+      const uint64_t kind = random() % 4;  // the values: random, repeated, shared, small
+      auto value = [&](size_t i, size_t s) -> uint64_t {
+        return kind == 0 ? random() : kind == 1 ? s : kind == 2 ? i : random() % 2;
+      };
+      std::vector<AccessRecord> loop =
+          loop_accesses(streams, 1 + random() % 60, width, stride, value, random() % 2);
+      records.insert(records.end(), loop.begin(), loop.end());
+    }
+    records.resize(std::min<size_t>(records.size(), kMaxAccessRunEntries));
+    SCOPED_TRACE("round " + std::to_string(round));
+    expect_runs_hold_the_accesses(records);
+    if (HasFailure()) break;
+  }
+}
+
+TEST(BinaryFormat, MalformedStridedRunsAreRefusedWithAReason) {
+  std::vector<AccessRecord> records = loop_accesses(2, 30, 4, 4, noise);
+  for (size_t i = 1; i < records.size(); i += 2)
+    records[i].info = 2;  // a stream of another width
+  std::vector<uint8_t> run(kMaxRecordSize);
+  const size_t size = encode_access_run(run_of(records), 0, records.size(), run.data());
+  ASSERT_EQ(run[0], static_cast<uint8_t>(RecordKind::StridedRun));
+  ASSERT_EQ(size, strided_run_size(2, 30 * 6));
+  Event event;
+  const char* why = nullptr;
+  ASSERT_EQ(decode_record(run.data(), size, &event, &why, 59), size);
+  EXPECT_EQ(decode_record(run.data(), size, &event, &why, 60), 0u);
+  EXPECT_STREQ(why, "the access run has no such entry");
+  auto refused = [&](std::vector<uint8_t> bad, const char* reason) {
+    EXPECT_EQ(decode_record(bad.data(), size, &event, &why), 0u) << reason;
+    EXPECT_STREQ(why, reason);
+  };
+  const size_t count_at = sizeof(RecordHeader) + offsetof(StridedRunBody, count);
+  const size_t stream_top = kStridedRunHeaderSize + 7;  // the first descriptor's top byte
+  for (uint8_t streams : {0, 1, 9}) {
+    std::vector<uint8_t> bad = run;
+    bad[1] = streams;
+    refused(bad, streams == 1 ? "the strided run's size is not that of its values"
+                              : "the strided run has an impossible number of streams");
+  }
+  for (uint64_t count : {uint64_t{1}, uint64_t{31}, uint64_t{1025}, ~uint64_t{0}}) {
+    std::vector<uint8_t> bad = run;
+    store64(&bad[count_at], count);
+    refused(bad, count == 31 ? "the strided run's size is not that of its values"
+                             : "the strided run has an impossible number of entries");
+  }
+  // Widths 0 and 9, mode 3, bit 62, Previous in stream 0.
+  for (uint8_t top : {0x00, 0x09, 0x34, 0x44, 0x24}) {
+    std::vector<uint8_t> bad = run;
+    bad[stream_top] = top;
+    refused(bad, "a stream of the strided run has an impossible width or value");
+  }
+  std::vector<uint8_t> bad = run;
+  const uint16_t shorter = static_cast<uint16_t>(size - 8);
+  std::memcpy(&bad[2], &shorter, 2);
+  refused(bad, "the strided run's size is not that of its values");
+  EXPECT_EQ(decode_record(bad.data(), sizeof(RecordHeader) + 8, &event, &why), 0u);
+  bad = run;
+  const uint16_t header_only = kStridedRunHeaderSize;
+  std::memcpy(&bad[2], &header_only, 2);
+  refused(bad, "the record is too small for its kind");
 }
 
 }  // namespace

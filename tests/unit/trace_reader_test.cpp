@@ -62,6 +62,14 @@ void copy(const std::string& from, const std::string& to, TraceFormat format, bo
   writer->close();
 }
 
+// The bytes that `hex` spells, two hex digits each.
+std::string hex_bytes(const std::string& hex) {
+  std::string bytes;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    bytes += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  return bytes;
+}
+
 std::string error_of(const std::string& path) {
   try {
     read_all(path);
@@ -174,15 +182,42 @@ TEST(TraceReader, AccessRunsAreReadAsTheirEventsInOrder) {
   }
 }
 
-TEST(TraceReader, BinaryVersion1TracesAreStillRead) {
+TEST(TraceReader, BinaryVersion1And2TracesAreStillRead) {
   TemporaryFile log, binary;
   log.set_content(kKernelLog);
   copy(log.path(), binary.path(), TraceFormat::Binary, false);
   std::string bytes = binary.content();
-  ASSERT_EQ(bytes[8], 2);
-  bytes[8] = 1;
-  binary.set_content(bytes);
-  EXPECT_EQ(read_all(binary.path()).size(), 13u);
+  ASSERT_EQ(bytes[8], 3);
+  for (char version : {1, 2}) {
+    bytes[8] = version;
+    binary.set_content(bytes);
+    EXPECT_EQ(read_all(binary.path()).size(), 13u);
+  }
+  // A version-2 file, as the version-2 writer wrote it: a MAP, a compact and a wide access run,
+  // an UNMAP; and the text that version's `mmiotrace dump` made of it.
+  const std::string version2 = hex_bytes(
+      "4d4d494f54524300020000000000000040000000000000000000000000000000000000000000000000000000"
+      "000000000000000000000000000000000000000001003800010000000700000008000000e803000000000000"
+      "0000000000000000000000fd0000000000000000007f000000100000000000000a1060000100000007000000"
+      "08000000d0070000000000000010400000000000000000fd0000000000000000007f00001000000000000040"
+      "efbeadde0000000018000000040000e0efcdab896745230120000000f0ffff1f5a000000000000000a187800"
+      "010000000700000008000000d0070000000000000000000000000000000000fd0000000000000000007f0000"
+      "10000000007f00040010400000000000efbeadde0000000018000000007f00880410400000000000efcdab89"
+      "6745230120000000007f0001f00f4000000000005a0000000000000002002000010000000700000008000000"
+      "b80b0000000000000000000000000000");
+  binary.set_content(version2);
+  TemporaryFile text;
+  copy(binary.path(), text.path(), TraceFormat::Text, false);
+  EXPECT_EQ(text.content(),
+            "VERSION 20070824\n"
+            "MAP 0.000001 1 0xfd000000 0x7f0000000000 0x1000 0x0 7\n"
+            "R 4 0.000002 1 0xfd000010 0xdeadbeef 0x401000 7\n"
+            "W 8 0.000002 1 0xfd000018 0x123456789abcdef 0x401004 7\n"
+            "R 1 0.000002 1 0xfd000020 0x5a 0x400ff0 7\n"
+            "R 4 0.000002 1 0xfd000010 0xdeadbeef 0x401000 7\n"
+            "W 8 0.000002 1 0xfd000018 0x123456789abcdef 0x401004 7\n"
+            "R 1 0.000002 1 0xfd000020 0x5a 0x400ff0 7\n"
+            "UNMAP 0.000003 1 0x0 7\n");
 }
 
 TEST(TraceReader, BadTextLinesAreNamedByFileAndLine) {
@@ -247,12 +282,12 @@ TEST_F(BinaryErrors, ABadAccessRunNamesItsOffset) {
 
 TEST_F(BinaryErrors, NewerVersionIsRefusedPlainly) {
   std::string newer = bytes_;
-  newer[8] = 3;
+  newer[8] = 4;
   bad_.set_content(newer);
   EXPECT_EQ(error_of(bad_.path()),
             bad_.path() +
-                ": offset 8: written by a newer mmiotrace (binary format version 3; "
-                "this one reads version 2)");
+                ": offset 8: written by a newer mmiotrace (binary format version 4; "
+                "this one reads version 3)");
 }
 
 // Found by the fuzzer: a header size past the end of the file made the reader skip past its

@@ -45,7 +45,8 @@ Event sample(EventKind kind, uint64_t n) {
   return event;
 }
 
-// Records of every kind, access runs of both entry forms among them, as a ring holds them; with
+// Records of every kind, access runs of both entry forms and strided ones among them, as a ring
+// holds them; with
 // `wide`, a 32-byte write too (which text writes as four lines).
 std::vector<uint8_t> records_of_every_kind(std::vector<AccessRecord>& accesses, bool wide = true) {
   std::mt19937_64 random(17);
@@ -58,6 +59,16 @@ std::vector<uint8_t> records_of_every_kind(std::vector<AccessRecord>& accesses, 
     accesses.push_back(
         {0x7f0000001000 + 8 * (i % 512), value, pc, width | (i % 3 == 0 ? kAccessWrite : 0)});
   }
+  // A loop: three streams (a read, a write of the value it read, and one of 2 bytes going down),
+  // then one of a register polled until its value changes.
+  for (uint64_t i = 0; i < 100; ++i) {
+    const uint64_t value = random();
+    accesses.push_back({0x7f0000001000 + 8 * i, value, 0x55d0c0de2000, 8});
+    accesses.push_back({0x7f0000003000 + 8 * i, value, 0x55d0c0de2008, 8 | kAccessWrite});
+    accesses.push_back({0x7f0000005000 - 2 * i, random(), 0x55d0c0de2010, 2 | kAccessWrite});
+  }
+  for (uint64_t i = 0; i < 100; ++i)
+    accesses.push_back({0x7f0000001010, i < 90 ? 1u : 3u, 0x55d0c0de2020, 4});
   SmallAccessRun run;
   run.map_id = 3;
   run.virt_base = 0x7f0000001000;
@@ -84,6 +95,9 @@ std::vector<uint8_t> records_of_every_kind(std::vector<AccessRecord>& accesses, 
     add_record(record.data(), encode_record(write, record.data()));
   }
   add_record(record.data(), encode_access_run(run, 300, 300, record.data()));
+  const size_t strided = encode_access_run(run, 600, 400, record.data());
+  EXPECT_EQ(record[0], static_cast<uint8_t>(RecordKind::StridedRun));
+  add_record(record.data(), strided);
   Event mark = sample(EventKind::Mark, 3);
   mark.text = "between runs";
   mark.text_length = 12;
@@ -308,8 +322,9 @@ TEST(TraceWriter, AFailedWriteLeavesWholeEventsAndCountsTheRest) {
         for (size_t offset = 0; offset < records.size();) {
           RecordHeader header;
           std::memcpy(&header, records.data() + offset, sizeof(header));
-          given += header.kind == static_cast<uint8_t>(RecordKind::AccessRun)
-                       ? (header.size - kAccessRunHeaderSize) / header.width
+          given += header.kind == static_cast<uint8_t>(RecordKind::AccessRun) ||
+                           header.kind == static_cast<uint8_t>(RecordKind::StridedRun)
+                       ? record_event_count(records.data() + offset)
                    : header.kind == static_cast<uint8_t>(RecordKind::Lost) ? 77
                                                                            : 1;
           writer->write_records(records.data() + offset, header.size);
@@ -380,9 +395,9 @@ TEST(TraceWriter, DiscardingWriterCountsEventsAndTheLostOnesTheyStandFor) {
   lost.length = 5;
   writer->write_event(lost);
   writer->write_event(sample(EventKind::Mark, 2));
-  // 4 single records, 600 run entries, the wide write, the mark, the LOST (77), the unmap; then
-  // a LOST of 5 and a mark.
-  EXPECT_EQ(writer->events_lost(), 4 + 600 + 1 + 1 + 77 + 1 + 5 + 1u);
+  // 4 single records, 600 run entries, 400 strided run entries, the wide write, the mark, the
+  // LOST (77), the unmap; then a LOST of 5 and a mark.
+  EXPECT_EQ(writer->events_lost(), 4 + 600 + 400 + 1 + 1 + 77 + 1 + 5 + 1u);
 }
 
 }  // namespace
