@@ -641,6 +641,7 @@ bool read_strided_run(const uint8_t* record, size_t size, StridedRunLayout* layo
   }
   layout->cycle_bytes = cycle_bytes;
   layout->values = descriptor;
+  layout->end = record + size;
   if (size != strided_run_size(streams, body.count / streams * cycle_bytes + last_cycle_bytes)) {
     *why = "the strided run's size is not that of its values";
     return false;

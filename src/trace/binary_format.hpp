@@ -200,6 +200,7 @@ struct StridedRunLayout {
   size_t count;
   size_t cycle_bytes;     // the values of one whole cycle
   const uint8_t* values;  // of cycle 0
+  const uint8_t* end;     // of the record
   Stream stream[kMaxStridedStreams];
 };
 
@@ -220,6 +221,30 @@ inline uint64_t strided_value(const StridedRunLayout& layout, size_t cycle, size
       std::memcpy(&value, layout.values + cycle * layout.cycle_bytes + s.value_offset, s.width);
     }
     return value;
+  }
+}
+
+// The values of streams [0, streams) in cycle `cycle` (those it reaches), each zero-extended from
+// its width, into values[]: what strided_value() gives, a cycle at once.
+inline void strided_cycle_values(const StridedRunLayout& layout, size_t cycle, size_t streams,
+                                 uint64_t* values) {
+  const uint8_t* explicit_values = layout.values + cycle * layout.cycle_bytes;
+  for (size_t s = 0; s < streams; ++s) {
+    const StridedRunLayout::Stream& stream = layout.stream[s];
+    const uint64_t mask = stream.width >= 8 ? ~uint64_t{0} : (uint64_t{1} << 8 * stream.width) - 1;
+    uint64_t value = stream.value;
+    if (stream.mode == StridedValue::Previous) {
+      value = values[s - 1];
+    } else if (stream.mode == StridedValue::Explicit) {
+      const uint8_t* at = explicit_values + stream.value_offset;
+      value = 0;
+      if (layout.end - at >= 8) {
+        std::memcpy(&value, at, 8);  // one load, then only its width's bytes
+      } else {
+        std::memcpy(&value, at, stream.width);
+      }
+    }
+    values[s] = value & mask;
   }
 }
 

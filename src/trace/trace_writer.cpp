@@ -491,14 +491,16 @@ class TextTraceWriter final : public FileTraceWriter {
     uint64_t phys[kMaxStridedStreams];
     for (size_t s = 0; s < layout.streams; ++s)
       phys[s] = layout.phys_base + (layout.stream[s].address - layout.virt_base);
-    for (size_t i = 0, cycle = 0, s = 0; i < layout.count; ++i) {
-      const StridedRunLayout::Stream& stream = layout.stream[s];
-      out = put_access_line(out, stream.write ? 'W' : 'R', stream.width, shared, phys[s],
-                            strided_value(layout, cycle, s) & value_mask(stream.width), stream.pc);
-      phys[s] += stream.stride;
-      if (++s == layout.streams) {
-        s = 0;
-        ++cycle;
+    uint64_t values[kMaxStridedStreams];
+    for (size_t first = 0, cycle = 0; first < layout.count; first += layout.streams, ++cycle) {
+      const size_t streams =
+          layout.count - first < layout.streams ? layout.count - first : layout.streams;
+      strided_cycle_values(layout, cycle, streams, values);
+      for (size_t s = 0; s < streams; ++s) {
+        const StridedRunLayout::Stream& stream = layout.stream[s];
+        out = put_access_line(out, stream.write ? 'W' : 'R', stream.width, shared, phys[s],
+                              values[s], stream.pc);
+        phys[s] += stream.stride;
       }
     }
     return out;
