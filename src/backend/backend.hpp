@@ -1,7 +1,7 @@
 // mmiotrace: signal-safe
 // What stands behind a traced region (docs/design.md §3): each call is one access of the
 // device, made by the emulator from a signal handler on any thread. `offset` counts from the
-// region's first byte. Results are x86::kGuardedOk, kGuardedFault or kGuardedMismatch.
+// region's first byte. Results are arch::kGuardedOk, kGuardedFault or kGuardedMismatch.
 #pragma once
 
 #include <cstddef>

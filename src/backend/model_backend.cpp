@@ -6,8 +6,8 @@
 
 #include <cstring>
 
+#include "arch/guarded_access_status.hpp"
 #include "core/syscall.hpp"
-#include "x86/guarded_access.hpp"
 
 namespace mmiotrace::backend {
 namespace {
@@ -72,13 +72,13 @@ void ModelBackend::access(uint64_t offset, size_t width, uint8_t* bytes, bool wr
 int ModelBackend::read(uint64_t offset, size_t width, uint8_t* out) {
   DeviceHold hold(device_);
   access(offset, width, out, /*write=*/false);
-  return x86::kGuardedOk;
+  return arch::kGuardedOk;
 }
 
 int ModelBackend::write(uint64_t offset, size_t width, const uint8_t* in) {
   DeviceHold hold(device_);
   access(offset, width, const_cast<uint8_t*>(in), /*write=*/true);
-  return x86::kGuardedOk;
+  return arch::kGuardedOk;
 }
 
 int ModelBackend::compare_exchange(uint64_t offset, size_t width, uint8_t* expected,
@@ -88,10 +88,10 @@ int ModelBackend::compare_exchange(uint64_t offset, size_t width, uint8_t* expec
   access(offset, width, current, /*write=*/false);
   if (std::memcmp(current, expected, width) != 0) {
     std::memcpy(expected, current, width);
-    return x86::kGuardedMismatch;
+    return arch::kGuardedMismatch;
   }
   access(offset, width, const_cast<uint8_t*>(desired), /*write=*/true);
-  return x86::kGuardedOk;
+  return arch::kGuardedOk;
 }
 
 }  // namespace mmiotrace::backend

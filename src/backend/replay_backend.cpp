@@ -7,9 +7,9 @@
 
 #include <cstring>
 
+#include "arch/guarded_access_status.hpp"
 #include "core/access_context.hpp"
 #include "core/syscall.hpp"
-#include "x86/guarded_access.hpp"
 
 namespace mmiotrace::backend {
 namespace {
@@ -76,13 +76,13 @@ bool ReplayBackend::serve(bool write, uint64_t offset, size_t width, uint8_t* by
 int ReplayBackend::read(uint64_t offset, size_t width, uint8_t* out) {
   MapHold hold(map_);
   serve(/*write=*/false, base_ + offset, width, out);
-  return x86::kGuardedOk;
+  return arch::kGuardedOk;
 }
 
 int ReplayBackend::write(uint64_t offset, size_t width, const uint8_t* in) {
   MapHold hold(map_);
   serve(/*write=*/true, base_ + offset, width, const_cast<uint8_t*>(in));
-  return x86::kGuardedOk;
+  return arch::kGuardedOk;
 }
 
 int ReplayBackend::compare_exchange(uint64_t offset, size_t width, uint8_t* expected,
@@ -92,10 +92,10 @@ int ReplayBackend::compare_exchange(uint64_t offset, size_t width, uint8_t* expe
   serve(/*write=*/false, base_ + offset, width, current);
   if (std::memcmp(current, expected, width) != 0) {
     std::memcpy(expected, current, width);
-    return x86::kGuardedMismatch;
+    return arch::kGuardedMismatch;
   }
   serve(/*write=*/true, base_ + offset, width, const_cast<uint8_t*>(desired));
-  return x86::kGuardedOk;
+  return arch::kGuardedOk;
 }
 
 }  // namespace mmiotrace::backend

@@ -10,7 +10,7 @@ namespace mmiotrace::kmmio {
 
 void describe_access(const ProbeTable& table, uintptr_t fault_address, const ucontext_t& context,
                      AccessDescription* out) {
-  uintptr_t pc = static_cast<uintptr_t>(context.uc_mcontext.gregs[REG_RIP]);
+  uintptr_t pc = arch::program_counter(context);
   mmiotrace_access& access = out->access;
   access = mmiotrace_access{};
   access.pc = pc;
@@ -20,14 +20,14 @@ void describe_access(const ProbeTable& table, uintptr_t fault_address, const uco
   out->probe = nullptr;
 
   bool decoded = false;
-  uint8_t code[x86::kMaxInstructionLength] = {};
+  uint8_t code[arch::kMaxInstructionLength] = {};
   size_t code_size = 0;
   if (table.find_page(pc) == nullptr &&
-      table.find_page(pc + x86::kMaxInstructionLength - 1) == nullptr) {
-    code_size = x86::read_code(pc, code);
-    decoded = x86::decode(code, code_size, pc, &out->instruction) == x86::DecodeResult::Ok;
+      table.find_page(pc + arch::kMaxInstructionLength - 1) == nullptr) {
+    code_size = arch::read_code(pc, code);
+    decoded = arch::decode(code, code_size, pc, &out->instruction) == arch::DecodeResult::Ok;
   } else {
-    out->instruction = x86::Instruction{};
+    out->instruction = arch::Instruction{};
   }
   // The code at PC, the instruction first: the kernel's UNKNOWN line shows the first three
   // bytes there, past the end of a shorter instruction.
@@ -41,10 +41,10 @@ void describe_access(const ProbeTable& table, uintptr_t fault_address, const uco
   }
   access.decoded = 1;
 
-  const x86::Instruction& insn = out->instruction;
+  const arch::Instruction& insn = out->instruction;
   for (unsigned i = 0; i < insn.memory_operand_count; ++i) {
-    const x86::MemoryOperand& operand = insn.memory[i];
-    uintptr_t begin = x86::effective_address(insn, operand, context);
+    const arch::MemoryOperand& operand = insn.memory[i];
+    uintptr_t begin = arch::effective_address(insn, operand, context);
     AddressRange touched = AddressRange::from_size(begin, operand.width ? operand.width : 1);
     if (!touched.contains(fault_address)) continue;
     out->operand = &operand;
@@ -59,9 +59,15 @@ void describe_access(const ProbeTable& table, uintptr_t fault_address, const uco
 }
 
 bool protection_allows(int protection, const ucontext_t& context) {
-  auto error = static_cast<unsigned long>(context.uc_mcontext.gregs[REG_ERR]);
-  if (error & kFaultWasFetch) return (protection & PROT_EXEC) != 0;
-  if (error & kFaultWasWrite) return (protection & PROT_WRITE) != 0;
+  switch (arch::fault_access(context)) {
+    case arch::FaultAccess::Fetch:
+      return (protection & PROT_EXEC) != 0;
+    case arch::FaultAccess::Write:
+      return (protection & PROT_WRITE) != 0;
+    case arch::FaultAccess::Read:
+    case arch::FaultAccess::Unknown:
+      break;
+  }
   return (protection & (PROT_READ | PROT_WRITE | PROT_EXEC)) != 0;
 }
 

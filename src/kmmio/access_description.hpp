@@ -5,15 +5,15 @@
 
 #include <ucontext.h>
 
+#include "arch/machine.hpp"
 #include "kmmio/probe_table.hpp"
 #include "mmiotrace/mmiotrace.h"
-#include "x86/decoder.hpp"
 
 namespace mmiotrace::kmmio {
 
 struct AccessDescription {
-  x86::Instruction instruction;
-  const x86::MemoryOperand* operand = nullptr;  // the operand that faulted, if decoded
+  arch::Instruction instruction;
+  const arch::MemoryOperand* operand = nullptr;  // the operand that faulted, if decoded
   mmiotrace_access access = {};
   mmiotrace_probe* probe = nullptr;  // the probe the access touches, or null
 };
@@ -23,10 +23,6 @@ struct AccessDescription {
 // undecoded.
 void describe_access(const ProbeTable& table, uintptr_t fault_address, const ucontext_t& context,
                      AccessDescription* out);
-
-// x86 page-fault error code bits, found in uc_mcontext.gregs[REG_ERR].
-inline constexpr unsigned long kFaultWasWrite = 0x2;
-inline constexpr unsigned long kFaultWasFetch = 0x10;
 
 // Whether the page's own protection allows the access that faulted; if not, the fault is the
 // program's own and goes to it, as it would untraced.

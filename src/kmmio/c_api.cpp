@@ -2,7 +2,7 @@
 // public include/mmiotrace/mmiotrace.h.)
 #include <cerrno>
 
-#include "codecache/entry_patch.hpp"
+#include "arch/code_cache.hpp"
 #include "kmmio/code_cache.hpp"
 #include "kmmio/engine.hpp"
 #include "kmmio/engine_settings.hpp"
@@ -39,7 +39,7 @@ void mmiotrace_set_divert(int enabled) {
 }
 
 void mmiotrace_set_patch(int enabled) {
-  codecache::set_entry_patching(enabled != 0);
+  arch::set_entry_patching(enabled != 0);
 }
 
 void mmiotrace_set_notice_handler(mmiotrace_notice_handler handler, void* user_data) {

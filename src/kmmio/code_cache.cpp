@@ -2,9 +2,8 @@
 // Diverting faulting accesses into the code cache (see code_cache.hpp).
 #include "kmmio/code_cache.hpp"
 
-#include "codecache/access_log.hpp"
-#include "codecache/entry_patch.hpp"
-#include "codecache/translation_cache.hpp"
+#include "arch/code_cache.hpp"
+#include "arch/machine.hpp"
 #include "kmmio/engine_stats.hpp"
 #include "kmmio/signal_deferral.hpp"
 
@@ -12,9 +11,9 @@ namespace mmiotrace::kmmio {
 
 void set_divert(bool enabled) {
   if (enabled) {
-    codecache::set_access_log_flush(report_access_log);
-    codecache::set_access_log_flush_vector_free(report_access_log_in_batches);
-    codecache::set_region_lookup(lookup_region);
+    arch::set_access_log_flush(report_access_log);
+    arch::set_access_log_flush_vector_free(report_access_log_in_batches);
+    arch::set_region_lookup(lookup_region);
     hold_signals_during_flushes();
   }
   set_divert_reporting(enabled);
@@ -22,19 +21,19 @@ void set_divert(bool enabled) {
 
 bool divert_access(const ProbeTable& table, uintptr_t fault_address, ucontext_t& uc) {
   if (!divert_enabled()) return false;
-  auto pc = static_cast<uintptr_t>(uc.uc_mcontext.gregs[REG_RIP]);
-  if (codecache::in_code_cache(pc)) return false;  // a copied instruction: the emulator does it
+  auto pc = arch::program_counter(uc);
+  if (arch::in_code_cache(pc)) return false;  // a copied instruction: the emulator does it
   // Only accesses translated code can make inline are worth a translation: not those of a
   // device model or a replay, whose every access goes to the backend.
   const ProbeEntry* entry = table.find_probe(fault_address);
   if (entry == nullptr || entry->backend == nullptr || entry->backend->direct_address(0) == 0) {
     return false;
   }
-  const codecache::BlockTranslation* block = codecache::block_for_fault(pc);
+  const arch::BlockTranslation* block = arch::block_for_fault(pc);
   if (block == nullptr) return false;
-  uc.uc_mcontext.gregs[REG_RIP] = static_cast<greg_t>(block->cache_pc(pc));
+  arch::set_program_counter(uc, block->cache_pc(pc));
   count_diverted();
-  if (codecache::note_diverted_entry(pc, *block) == codecache::PatchOutcome::Patched) {
+  if (arch::note_diverted_entry(pc, *block) == arch::PatchOutcome::Patched) {
     count_patched();
   }
   return true;

@@ -11,8 +11,7 @@
 
 #include <cstdint>
 
-#include "codecache/access_log.hpp"
-#include "codecache/region_cache.hpp"
+#include "arch/code_cache.hpp"
 #include "kmmio/probe_table.hpp"
 
 namespace mmiotrace::kmmio {
@@ -21,8 +20,8 @@ namespace mmiotrace::kmmio {
 void set_divert(bool enabled);
 bool divert_enabled();
 // What set_divert() uses (kmmio/code_cache_report.cpp): whether diversion is on, and the two ways
-// it gives the log to codecache::flush_access_log(): every record, and the vector-free one (see
-// codecache::AccessLogFlushVectorFree), which stops at the first record for a probe with a handler
+// it gives the log to arch::flush_access_log(): every record, and the vector-free one (see
+// arch::AccessLogFlushVectorFree), which stops at the first record for a probe with a handler
 // of its own.
 void set_divert_reporting(bool enabled);
 void report_access_log(const AccessRecord* records, size_t count, uint64_t time_ns);
@@ -57,7 +56,7 @@ bool reported_in_batches(const mmiotrace_probe& probe);
 // The code cache's question, for translated code (codecache/region_cache.hpp): whether an access
 // of `width` bytes at `address` lies whole in a probe whose accesses translated code may make on
 // its alias, or the untraced stretch around it. Vector-free; any context on the thread.
-void lookup_region(uintptr_t address, size_t width, codecache::RegionAnswer* out);
+void lookup_region(uintptr_t address, size_t width, arch::RegionAnswer* out);
 
 // Hands this thread's logged accesses to the probes' handlers (before any other event of the
 // thread is recorded, so that its events stay in order). Any context on the thread.

@@ -5,8 +5,7 @@
 #include <atomic>
 #include <cstring>
 
-#include "codecache/access_log.hpp"
-#include "codecache/region_cache.hpp"
+#include "arch/code_cache.hpp"
 #include "core/access_context.hpp"
 #include "kmmio/code_cache.hpp"
 #include "kmmio/engine_stats.hpp"
@@ -129,8 +128,8 @@ size_t report_access_log_in_batches(const AccessRecord* records, size_t count, u
   return reported;
 }
 
-void lookup_region(uintptr_t address, size_t width, codecache::RegionAnswer* out) {
-  *out = codecache::RegionAnswer{};
+void lookup_region(uintptr_t address, size_t width, arch::RegionAnswer* out) {
+  *out = arch::RegionAnswer{};
   out->gap_high = ~uint64_t{0};
   EpochGate& gate = table_gate();
   EpochGate::Ticket ticket = gate.enter();
@@ -167,7 +166,7 @@ void lookup_region(uintptr_t address, size_t width, codecache::RegionAnswer* out
 }
 
 void flush_logged_accesses() {
-  if (divert_enabled()) codecache::flush_access_log();
+  if (divert_enabled()) arch::flush_access_log();
 }
 
 }  // namespace mmiotrace::kmmio

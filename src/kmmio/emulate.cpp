@@ -2,28 +2,25 @@
 // The Emulate strategy (see emulate.hpp).
 #include "kmmio/emulate.hpp"
 
-#include "codecache/translation_cache.hpp"
-
 #include <atomic>
 #include <cstring>
 
-#include "codecache/access_log.hpp"
+#include "arch/code_cache.hpp"
+#include "arch/machine.hpp"
 #include "core/access_context.hpp"
 #include "core/fixed_text.hpp"
 #include "core/monotonic_clock.hpp"
 #include "kmmio/code_cache.hpp"
 #include "kmmio/engine_settings.hpp"
 #include "kmmio/engine_stats.hpp"
-#include "x86/guarded_access.hpp"
-#include "x86/instruction_cache.hpp"
 
 namespace mmiotrace::kmmio {
 namespace {
 
 // The memory behind an instruction's operands, as the engine sees it.
-class EngineMemory final : public x86::OperandMemory {
+class EngineMemory final : public arch::OperandMemory {
  public:
-  EngineMemory(const ProbeTable& table, const x86::Instruction& instruction, uintptr_t pc,
+  EngineMemory(const ProbeTable& table, const arch::Instruction& instruction, uintptr_t pc,
                uintptr_t fault_address, ucontext_t& uc)
       : table_(table), instruction_(instruction), pc_(pc), fault_address_(fault_address), uc_(uc) {}
 
@@ -69,12 +66,13 @@ class EngineMemory final : public x86::OperandMemory {
     return entry ? entry->backend->direct_address(address - entry->range.begin) : 0;
   }
 
-  void before(x86::AccessKind kind, uintptr_t address, size_t width,
+  void before(arch::AccessKind kind, uintptr_t address, size_t width,
               const uint8_t* value) override {
     if (batched_probe(address, width) != nullptr) return;  // it has no pre handler
     report(kind, address, width, value, /*after=*/false);
   }
-  void after(x86::AccessKind kind, uintptr_t address, size_t width, const uint8_t* value) override {
+  void after(arch::AccessKind kind, uintptr_t address, size_t width,
+             const uint8_t* value) override {
     if (!log_for_batch(kind, address, width, value))
       report(kind, address, width, value, /*after=*/true);
   }
@@ -94,7 +92,7 @@ class EngineMemory final : public x86::OperandMemory {
     return fit < count ? fit : count;
   }
 
-  void report_direct(x86::AccessKind kind, uintptr_t address, size_t width,
+  void report_direct(arch::AccessKind kind, uintptr_t address, size_t width,
                      const uint8_t* value) override {
     log_record(kind, address, width, value);
   }
@@ -117,8 +115,8 @@ class EngineMemory final : public x86::OperandMemory {
   // Keeps a plain access of 1 to 8 bytes to a probe that is reported in batches (the recorder's),
   // to be reported with others: the elements of a string instruction cost a record each, not a
   // handler call and an event each. False when the access must be reported now.
-  bool log_for_batch(x86::AccessKind kind, uintptr_t address, size_t width, const uint8_t* value) {
-    if ((kind != x86::AccessKind::Read && kind != x86::AccessKind::Write) || value == nullptr ||
+  bool log_for_batch(arch::AccessKind kind, uintptr_t address, size_t width, const uint8_t* value) {
+    if ((kind != arch::AccessKind::Read && kind != arch::AccessKind::Write) || value == nullptr ||
         !loggable_width(width)) {
       report_logged();
       return false;
@@ -137,13 +135,13 @@ class EngineMemory final : public x86::OperandMemory {
   }
 
   // Keeps a read or write of 1 to 8 bytes to a probe reported in batches.
-  void log_record(x86::AccessKind kind, uintptr_t address, size_t width, const uint8_t* value) {
+  void log_record(arch::AccessKind kind, uintptr_t address, size_t width, const uint8_t* value) {
     AccessRecord& record = logged_[logged_count_];
     record.address = address;
     record.value = 0;
     std::memcpy(&record.value, value, width);
     record.pc = pc_;
-    record.info = width | (kind == x86::AccessKind::Write ? kAccessWrite : 0);
+    record.info = width | (kind == arch::AccessKind::Write ? kAccessWrite : 0);
     if (++logged_count_ == kLoggedCapacity) report_logged();
   }
 
@@ -178,7 +176,7 @@ class EngineMemory final : public x86::OperandMemory {
   // alias when the page is armed, from the program's memory otherwise. A write does the
   // program's memory first, so that a fault there leaves the devices untouched.
   int piecewise(uintptr_t address, size_t width, uint8_t* bytes, bool write) {
-    if (!available(address, width)) return x86::kGuardedUnavailable;
+    if (!available(address, width)) return arch::kGuardedUnavailable;
     for (int armed_pass = 0; armed_pass < 2; ++armed_pass) {
       uintptr_t cursor = address;
       while (cursor < address + width) {
@@ -191,18 +189,18 @@ class EngineMemory final : public x86::OperandMemory {
               armed ? page->alias.load(std::memory_order_relaxed) + (cursor - page->page) : cursor;
           uint8_t* local = bytes + (cursor - address);
           size_t length = chunk_end - cursor;
-          int result = write ? x86::guarded_store(where, local, length)
-                             : x86::guarded_load(where, local, length);
-          if (result != x86::kGuardedOk) return result;
+          int result = write ? arch::guarded_store(where, local, length)
+                             : arch::guarded_load(where, local, length);
+          if (result != arch::kGuardedOk) return result;
         }
         cursor = chunk_end;
       }
     }
-    return x86::kGuardedOk;
+    return arch::kGuardedOk;
   }
 
   // Tells every probe the access touches, with its part of the access.
-  void report(x86::AccessKind kind, uintptr_t address, size_t width, const uint8_t* value,
+  void report(arch::AccessKind kind, uintptr_t address, size_t width, const uint8_t* value,
               bool after) {
     report_logged();
     AddressRange range = AddressRange::from_size(address, width);
@@ -232,7 +230,7 @@ class EngineMemory final : public x86::OperandMemory {
   }
 
   const ProbeTable& table_;
-  const x86::Instruction& instruction_;
+  const arch::Instruction& instruction_;
   uintptr_t pc_;  // the instruction's address as reported: its original one
   uintptr_t fault_address_;
   ucontext_t& uc_;
@@ -248,7 +246,7 @@ class EngineMemory final : public x86::OperandMemory {
 constinit std::atomic<uintptr_t> g_last_undecodable_pc{0};
 
 // Tells the notice handler, once per instruction, that it is single-stepped and why.
-void report_single_step(const x86::CachedInstruction* entry, uintptr_t pc, const char* reason) {
+void report_single_step(const arch::CachedInstruction* entry, uintptr_t pc, const char* reason) {
   if (entry != nullptr) {
     if (entry->fallback_reported.exchange(true)) return;
   } else if (g_last_undecodable_pc.exchange(pc) == pc) {
@@ -273,41 +271,42 @@ void report_single_step(const x86::CachedInstruction* entry, uintptr_t pc, const
 EmulationOutcome emulate_access(ThreadContext& context, const ProbeTable& table,
                                 uintptr_t fault_address, ucontext_t& uc) {
   EmulationOutcome outcome;
-  auto pc = static_cast<uintptr_t>(uc.uc_mcontext.gregs[REG_RIP]);
+  auto pc = arch::program_counter(uc);
   if (table.find_page(pc) != nullptr ||
-      table.find_page(pc + x86::kMaxInstructionLength - 1) != nullptr) {
+      table.find_page(pc + arch::kMaxInstructionLength - 1) != nullptr) {
     report_single_step(nullptr, pc, "its code lies on a traced page");
     return outcome;
   }
-  const x86::CachedInstruction* entry = x86::cached_instruction(pc);
+  const arch::CachedInstruction* entry = arch::cached_instruction(pc);
   if (entry == nullptr) {
     report_single_step(nullptr, pc, "its bytes cannot be decoded");
     return outcome;
   }
   // An instruction the code cache copied: the trace names the original.
-  const uintptr_t reported_pc = codecache::original_pc_of(pc);
+  const uintptr_t reported_pc = arch::original_pc_of(pc);
   AccessContext& access = this_thread_access();
   access.pc = reported_pc;
   // Every access of the instruction (a string instruction's thousands) is made at its time: the
   // clock is read once, not once per element.
   access.time_ns = monotonic_ns();
   EngineMemory memory(table, entry->instruction, reported_pc, fault_address, uc);
-  x86::EmulationResult result = x86::emulate(*entry, uc, fault_address, memory, context.emulation);
+  arch::EmulationResult result =
+      arch::emulate(*entry, uc, fault_address, memory, context.emulation);
   memory.report_logged();
   access.time_ns = 0;
   switch (result.status) {
-    case x86::EmulationStatus::Done:
-    case x86::EmulationStatus::Interrupted:
+    case arch::EmulationStatus::Done:
+    case arch::EmulationStatus::Interrupted:
       count_emulated();
       outcome.handled = true;
       break;
-    case x86::EmulationStatus::Fault:
+    case arch::EmulationStatus::Fault:
       count_emulated();
       outcome.handled = true;
       outcome.signal = result.signal;
       outcome.fault = result.fault;
       break;
-    case x86::EmulationStatus::Unsupported:
+    case arch::EmulationStatus::Unsupported:
       report_single_step(entry, pc, result.reason);
       break;
   }

@@ -6,8 +6,8 @@
 
 #include <cerrno>
 
-#include "codecache/entry_patch.hpp"
-#include "codecache/translation_cache.hpp"
+#include "arch/code_cache.hpp"
+#include "arch/machine.hpp"
 #include "core/diagnostics.hpp"
 #include "core/syscall.hpp"
 #include "kmmio/access_description.hpp"
@@ -34,7 +34,7 @@ class ErrnoGuard {
 };
 
 uintptr_t pc_of(const ucontext_t& uc) {
-  return static_cast<uintptr_t>(uc.uc_mcontext.gregs[REG_RIP]);
+  return arch::program_counter(uc);
 }
 
 // A fault inside mmiotrace's own handler frame that is not an emulated instruction's: a probe
@@ -118,7 +118,7 @@ void run_handler(int signo, siginfo_t* info, void* ucontext, Handle handle) {
   ThreadContext& context = this_thread_context();
   if (context.handler_depth > 0) {
     // An emulated instruction's own fault (inside its stub or a guarded access) is expected.
-    if (x86::recover_emulation_fault(signo, *info, uc, context.emulation)) return;
+    if (arch::recover_emulation_fault(signo, *info, uc, context.emulation)) return;
     report_recursive_fault(signo, *info, uc);
     pass_to_program(signo, info, ucontext, /*replays=*/true);
     return;
@@ -127,7 +127,7 @@ void run_handler(int signo, siginfo_t* info, void* ucontext, Handle handle) {
   // What translated code logged comes before anything of this fault; but a thread stopped between
   // a diverted access and the count of its record (stepping out of it, signal_deferral.hpp) must
   // find its log as it left it.
-  if (!codecache::in_critical_part(static_cast<uintptr_t>(uc.uc_mcontext.gregs[REG_RIP]))) {
+  if (!arch::in_critical_part(arch::program_counter(uc))) {
     flush_logged_accesses();
   }
   Disposal disposal = handle(context, uc);
@@ -162,9 +162,9 @@ void on_trap_signal(int signo, siginfo_t* info, void* ucontext) {
     }
     if (info->si_code == SI_KERNEL) {
       // An int3 that an entry patch being made or taken out has put in the program's code.
-      auto rip = static_cast<uintptr_t>(uc.uc_mcontext.gregs[REG_RIP]);
-      if (uintptr_t resume = codecache::entry_patch_trap(rip)) {
-        uc.uc_mcontext.gregs[REG_RIP] = static_cast<greg_t>(resume);
+      auto rip = arch::program_counter(uc);
+      if (uintptr_t resume = arch::entry_patch_trap(rip)) {
+        arch::set_program_counter(uc, resume);
         disposal.ours = true;
         return disposal;
       }

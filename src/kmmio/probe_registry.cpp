@@ -11,8 +11,8 @@
 #include <memory>
 #include <mutex>
 
+#include "arch/code_cache.hpp"
 #include "backend/passthrough.hpp"
-#include "codecache/entry_patch.hpp"
 #include "core/diagnostics.hpp"
 #include "core/proc_maps.hpp"
 #include "core/syscall.hpp"
@@ -145,7 +145,7 @@ void ProbeRegistry::publish(const std::vector<FaultPage*>& retiring) {
     filter_high = std::max(filter_high, entry.range.end);
   }
   if (filter_high == 0) filter_low = 0;
-  codecache::publish_regions(filter_low, filter_high);
+  arch::publish_regions(filter_low, filter_high);
   table_gate().synchronize();
   delete old;
 }
@@ -275,7 +275,7 @@ int ProbeRegistry::remove(mmiotrace_probe* probe, Disarm disarm) {
   for (const ProbeEntry& entry : probes_) {
     any_inline = any_inline || (entry.backend != nullptr && entry.backend->direct_address(0) != 0);
   }
-  if (!any_inline) codecache::remove_entry_patches();
+  if (!any_inline) arch::remove_entry_patches();
   return 0;
 }
 

@@ -5,15 +5,14 @@
 #include <atomic>
 #include <cstdint>
 
-#include "codecache/access_log.hpp"
-#include "codecache/translation_cache.hpp"
+#include "arch/code_cache.hpp"
+#include "arch/machine.hpp"
 #include "core/syscall.hpp"
 #include "kmmio/program_signals.hpp"
 
 namespace mmiotrace::kmmio {
 namespace {
 
-constexpr greg_t kTrapFlag = 0x100;
 constexpr int kMaxHeld = 8;
 
 struct HeldSignals {
@@ -60,17 +59,16 @@ void send_held_again_after_flush() {
 
 void on_program_signal(int signo, siginfo_t* info, void* ucontext) {
   auto& uc = *static_cast<ucontext_t*>(ucontext);
-  codecache::AccessLog& log = codecache::this_thread_access_log();
+  arch::AccessLog& log = arch::this_thread_access_log();
   if (log.flushing != 0) {
     if (hold(signo, *info, uc)) {
       log.signals_held = 1;
       return;
     }
-  } else if (t_held.stepping ||
-             codecache::in_critical_part(static_cast<uintptr_t>(uc.uc_mcontext.gregs[REG_RIP]))) {
+  } else if (t_held.stepping || arch::in_critical_part(arch::program_counter(uc))) {
     if (hold(signo, *info, uc)) {
       t_held.stepping = true;
-      uc.uc_mcontext.gregs[REG_EFL] |= kTrapFlag;
+      arch::set_single_step_flag(uc);
       return;
     }
   }
@@ -79,18 +77,18 @@ void on_program_signal(int signo, siginfo_t* info, void* ucontext) {
 
 bool continue_held_signals(ucontext_t& uc) {
   if (!t_held.stepping) return false;
-  if (codecache::in_critical_part(static_cast<uintptr_t>(uc.uc_mcontext.gregs[REG_RIP]))) {
-    uc.uc_mcontext.gregs[REG_EFL] |= kTrapFlag;  // (a popfq of the sequence may have cleared it)
+  if (arch::in_critical_part(arch::program_counter(uc))) {
+    arch::set_single_step_flag(uc);  // (a popfq of the sequence may have cleared it)
     return true;
   }
-  uc.uc_mcontext.gregs[REG_EFL] &= ~kTrapFlag;
+  arch::clear_single_step_flag(uc);
   t_held.stepping = false;
   send_held_again(&uc);
   return true;
 }
 
 void hold_signals_during_flushes() {
-  codecache::set_access_log_flush_done(&send_held_again_after_flush);
+  arch::set_access_log_flush_done(&send_held_again_after_flush);
 }
 
 }  // namespace mmiotrace::kmmio

@@ -4,14 +4,13 @@
 
 #include <sys/mman.h>
 
+#include "arch/machine.hpp"
 #include "core/syscall.hpp"
 #include "kmmio/access_description.hpp"
 #include "kmmio/program_signals.hpp"
 
 namespace mmiotrace::kmmio {
 namespace {
-
-constexpr greg_t kTrapFlag = 0x100;
 
 void open_page(FaultPage& page) {
   page.open_count.fetch_add(1);
@@ -41,7 +40,7 @@ void end_step(ThreadContext& context, ucontext_t& uc) {
   SingleStepState& step = context.step;
   for (int i = 0; i < step.open_page_count; ++i)
     close_page(*step.open_pages[i]);
-  if (!step.program_trap_flag) uc.uc_mcontext.gregs[REG_EFL] &= ~kTrapFlag;
+  if (!step.program_trap_flag) arch::clear_single_step_flag(uc);
   uc.uc_sigmask = step.program_mask;
   step.active = false;
   table_gate().exit(step.ticket);
@@ -56,16 +55,16 @@ bool begin_single_step(ThreadContext& context, EpochGate::Ticket ticket, const P
   AccessDescription description;
   describe_access(table, fault_address, uc, &description);
 
-  step.pc = static_cast<uintptr_t>(uc.uc_mcontext.gregs[REG_RIP]);
+  step.pc = arch::program_counter(uc);
   step.ticket = ticket;
   step.table = &table;
   step.instruction = description.instruction;
   step.access = description.access;
   step.probe = description.probe;
   mmiotrace_access& access = step.access;
-  if (description.operand && x86::writes(description.operand->kind) &&
-      !x86::reads(description.operand->kind)) {
-    access.value_known = x86::value_from_registers(step.instruction, uc, access.value.bytes);
+  if (description.operand && arch::writes(description.operand->kind) &&
+      !arch::reads(description.operand->kind)) {
+    access.value_known = arch::value_from_registers(step.instruction, uc, access.value.bytes);
   }
   if (step.probe && step.probe->pre_handler) step.probe->pre_handler(step.probe, &access, &uc);
 
@@ -74,15 +73,15 @@ bool begin_single_step(ThreadContext& context, EpochGate::Ticket ticket, const P
   open_page(page);
   step.program_mask = uc.uc_sigmask;
   hold_asynchronous_signals(uc);
-  step.program_trap_flag = (uc.uc_mcontext.gregs[REG_EFL] & kTrapFlag) != 0;
-  uc.uc_mcontext.gregs[REG_EFL] |= kTrapFlag;
+  step.program_trap_flag = arch::single_step_flag(uc);
+  arch::set_single_step_flag(uc);
   step.active = true;
   return true;
 }
 
 bool continue_single_step(ThreadContext& context, uintptr_t fault_address, ucontext_t& uc) {
   SingleStepState& step = context.step;
-  if (static_cast<uintptr_t>(uc.uc_mcontext.gregs[REG_RIP]) != step.pc) return false;
+  if (arch::program_counter(uc) != step.pc) return false;
   FaultPage* page = step.table->find_page(fault_address);
   if (page == nullptr || !protection_allows(page->protection.load(), uc)) return false;
   for (int i = 0; i < step.open_page_count; ++i) {
@@ -101,9 +100,9 @@ bool continue_single_step(ThreadContext& context, uintptr_t fault_address, ucont
 void finish_single_step(ThreadContext& context, ucontext_t& uc) {
   SingleStepState& step = context.step;
   mmiotrace_access& access = step.access;
-  if (!access.value_known && x86::reads(static_cast<x86::AccessKind>(access.kind)) &&
-      !x86::writes(static_cast<x86::AccessKind>(access.kind))) {
-    access.value_known = x86::value_from_registers(step.instruction, uc, access.value.bytes);
+  if (!access.value_known && arch::reads(static_cast<arch::AccessKind>(access.kind)) &&
+      !arch::writes(static_cast<arch::AccessKind>(access.kind))) {
+    access.value_known = arch::value_from_registers(step.instruction, uc, access.value.bytes);
   }
   if (step.probe && step.probe->post_handler) step.probe->post_handler(step.probe, &access, &uc);
   end_step(context, uc);

@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <ucontext.h>
 
+#include "arch/machine.hpp"
 #include "core/syscall.hpp"
 #include "kmmio/probe_table.hpp"
 #include "kmmio/program_signals.hpp"
@@ -57,10 +58,9 @@ void on_syscall_signal(int signo, siginfo_t* info, void* ucontext) {
     pass_to_program(signo, info, ucontext, /*replays=*/false);
     return;
   }
-  greg_t* registers = uc->uc_mcontext.gregs;
   long number = info->si_syscall;
-  long arguments[6] = {registers[REG_RDI], registers[REG_RSI], registers[REG_RDX],
-                       registers[REG_R10], registers[REG_R8],  registers[REG_R9]};
+  long arguments[6];
+  arch::syscall_arguments(*uc, arguments);
   if (number == SYS_futex) {
     arguments[0] = reachable(arguments[0]);
     if (has_second_word(arguments[1])) arguments[4] = reachable(arguments[4]);
@@ -69,8 +69,8 @@ void on_syscall_signal(int signo, siginfo_t* info, void* ucontext) {
   // thread's signals (a cancellation, a timer) must reach it meanwhile. The handler's own
   // system calls come from mmiotrace's code, which the filter lets through.
   sys::rt_sigprocmask(SIG_SETMASK, &uc->uc_sigmask, nullptr);
-  registers[REG_RAX] = sys::syscall6(number, arguments[0], arguments[1], arguments[2], arguments[3],
-                                     arguments[4], arguments[5]);
+  arch::set_syscall_result(*uc, sys::syscall6(number, arguments[0], arguments[1], arguments[2],
+                                              arguments[3], arguments[4], arguments[5]));
 }
 
 }  // namespace mmiotrace::kmmio

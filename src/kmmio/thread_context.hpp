@@ -7,10 +7,9 @@
 #include <csignal>
 #include <cstdint>
 
+#include "arch/machine.hpp"
 #include "kmmio/epoch_gate.hpp"
 #include "mmiotrace/mmiotrace.h"
-#include "x86/decoder.hpp"
-#include "x86/emulator.hpp"
 
 namespace mmiotrace::kmmio {
 
@@ -31,7 +30,7 @@ struct SingleStepState {
   int open_page_count = 0;
   mmiotrace_probe* probe = nullptr;  // the probe to report to, or null
   mmiotrace_access access = {};
-  x86::Instruction instruction;
+  arch::Instruction instruction;
   sigset_t program_mask = {};  // the signal mask to give back when the step ends
 };
 
@@ -39,7 +38,7 @@ struct ThreadContext {
   // Depth of mmiotrace's own handler frames on this thread; > 0 means a new fault is recursive.
   int handler_depth = 0;
   SingleStepState step;
-  x86::EmulationArea emulation;
+  arch::EmulationState emulation;
 };
 
 ThreadContext& this_thread_context();

@@ -15,8 +15,8 @@
 #include <memory>
 #include <mutex>
 
-#include "codecache/policy.hpp"
-#include "codecache/translation_cache.hpp"
+#include "arch/code_cache.hpp"
+#include "arch/machine.hpp"
 #include "core/access_context.hpp"
 #include "core/diagnostics.hpp"
 #include "core/syscall.hpp"
@@ -31,8 +31,6 @@
 #include "recorder/ring_sink.hpp"
 #include "recorder/session.hpp"
 #include "trace/markers.hpp"
-#include "x86/code_arena.hpp"
-#include "x86/guarded_access.hpp"
 
 namespace mmiotrace::preload {
 namespace {
@@ -98,7 +96,7 @@ void report_engine_stats() {
   kmmio::flush_logged_accesses();
   mmiotrace_stats stats;
   mmiotrace_get_stats(&stats);
-  const codecache::SiteCounts sites = codecache::site_counts();
+  const arch::SiteCounts sites = arch::site_counts();
   Diagnostic line;
   line.text("pid ")
       .decimal(static_cast<uint64_t>(getpid()))
@@ -119,7 +117,7 @@ void report_engine_stats() {
       .text(" sites translated, ")
       .decimal(sites.refused)
       .text(" refused, in ")
-      .decimal(x86::near_code_bytes() >> 20)
+      .decimal(arch::generated_code_bytes() >> 20)
       .text(" MiB of code cache; ")
       .decimal(stats.faults_passed_on)
       .text(" signals passed on to the program");
@@ -158,9 +156,9 @@ __attribute__((constructor)) void start_shim() {
     mmiotrace_set_patch(0);
   }
   if (const char* policy = getenv(kCodeCachePolicyVariable)) {
-    codecache::CodeCachePolicy chosen;
-    if (codecache::code_cache_policy_named(policy, &chosen)) {
-      codecache::set_code_cache_policy(chosen);
+    arch::CodeCachePolicy chosen;
+    if (arch::code_cache_policy_named(policy, &chosen)) {
+      arch::set_code_cache_policy(chosen);
     } else {
       Diagnostic line;
       line.text(kCodeCachePolicyVariable)
@@ -464,10 +462,10 @@ bool copy_piecewise(uintptr_t program, size_t size, uint8_t* tracer, bool to_pro
         status = to_program ? mapping->backend->write(device_at, width, tracer + done + offset)
                             : mapping->backend->read(device_at, width, tracer + done + offset);
       } else {
-        status = to_program ? x86::guarded_store(reach + offset, tracer + done + offset, width)
-                            : x86::guarded_load(reach + offset, tracer + done + offset, width);
+        status = to_program ? arch::guarded_store(reach + offset, tracer + done + offset, width)
+                            : arch::guarded_load(reach + offset, tracer + done + offset, width);
       }
-      if (status != x86::kGuardedOk) return false;
+      if (status != arch::kGuardedOk) return false;
       offset += width;
     }
     if (mapping != nullptr) {

@@ -23,13 +23,13 @@
 #include <string>
 #include <vector>
 
+#include "arch/machine.hpp"
 #include "core/address_range.hpp"
 #include "kmmio/engine.hpp"
 #include "mmiotrace/mmiotrace.h"
 #include "preload/libc_function.hpp"
 #include "preload/shim.hpp"
 #include "trace/event.hpp"
-#include "x86/guarded_access.hpp"
 
 using namespace mmiotrace;
 using namespace mmiotrace::preload;
@@ -186,7 +186,7 @@ std::vector<uint8_t> argument_bytes(uintptr_t argument, size_t size) {
     } else {
       ++reach;
     }
-    if (x86::guarded_load(reach, &bytes[i], 1) != x86::kGuardedOk) return {};
+    if (arch::guarded_load(reach, &bytes[i], 1) != arch::kGuardedOk) return {};
   }
   return bytes;
 }

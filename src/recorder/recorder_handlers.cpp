@@ -6,7 +6,7 @@
 #include <atomic>
 #include <cstring>
 
-#include "codecache/access_log.hpp"
+#include "arch/code_cache.hpp"
 #include "core/access_context.hpp"
 #include "core/monotonic_clock.hpp"
 #include "core/syscall.hpp"
@@ -73,7 +73,7 @@ void record_logged_accesses(mmiotrace_probe* probe, const AccessRecord* records,
 }
 
 void name_staged_region(const mmiotrace_probe* probe, uint64_t low, uint64_t size) {
-  StagedAccessLog* staged = codecache::this_thread_access_log().staged;
+  StagedAccessLog* staged = arch::this_thread_access_log().staged;
   if (staged == nullptr || probe->post_handler != &record_access) return;
   const auto* mapping = static_cast<const TracedMapping*>(probe->user_data);
   const StagedRegion named = {low, size, mapping->phys + (low - mapping->range.begin),

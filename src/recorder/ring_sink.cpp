@@ -5,7 +5,7 @@
 #include <atomic>
 #include <cstring>
 
-#include "codecache/access_log.hpp"
+#include "arch/code_cache.hpp"
 #include "core/syscall.hpp"
 #include "kmmio/code_cache.hpp"
 #include "recorder/session.hpp"
@@ -85,7 +85,7 @@ int current_tid() {
 
 void forget_thread_state_after_fork() {
   t_state = ThreadState{};
-  codecache::unplace_access_log();
+  arch::unplace_access_log();
 }
 
 StagedAccessLog* place_access_log() {

@@ -4,7 +4,7 @@
 
 #include <atomic>
 
-#include "codecache/access_log.hpp"
+#include "arch/code_cache.hpp"
 #include "kmmio/code_cache.hpp"
 #include "recorder/recorder_handlers.hpp"
 
@@ -23,7 +23,7 @@ void set_current_session(Session* session) {
   // The code cache's logs then live in the session's buffer, each thread's with its ring, and
   // name the regions their records fall in: what a thread logged reaches the trace even when
   // the thread dies before it hands its log over.
-  codecache::set_access_log_placement(&place_access_log, &staged_ring_head);
+  arch::set_access_log_placement(&place_access_log, &staged_ring_head);
   kmmio::set_region_reached(&name_staged_region);
 }
 

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "arch/guarded_access_status.hpp"
 #include "kmmio/engine.hpp"
 #include "mmiotrace/mmiotrace.h"
 #include "test_support.hpp"
-#include "x86/guarded_access.hpp"
 
 namespace mmiotrace::backend {
 namespace {
@@ -98,11 +98,11 @@ class ModelBackendTest : public ::testing::Test {
 TEST_F(ModelBackendTest, AccessesOfOneTwoFourAndEightBytesReachTheModelWhole) {
   ModelBackend backend(instance_, 0);
   uint8_t value[8] = {1, 2, 3, 4, 5, 6, 7, 8};
-  EXPECT_EQ(backend.write(3, 8, value), x86::kGuardedOk);  // unaligned, still one call
+  EXPECT_EQ(backend.write(3, 8, value), arch::kGuardedOk);  // unaligned, still one call
   uint8_t out[8] = {};
-  EXPECT_EQ(backend.read(3, 8, out), x86::kGuardedOk);
+  EXPECT_EQ(backend.read(3, 8, out), arch::kGuardedOk);
   EXPECT_EQ(std::memcmp(out, value, 8), 0);
-  EXPECT_EQ(backend.read(2, 2, out), x86::kGuardedOk);
+  EXPECT_EQ(backend.read(2, 2, out), arch::kGuardedOk);
   EXPECT_EQ(device_.calls.strings(), (std::vector<std::string>{"W8@3", "R8@3", "R2@2"}));
   EXPECT_NE(device_.last_time, 0u) << "the model is told the time before each access";
 }
@@ -110,25 +110,25 @@ TEST_F(ModelBackendTest, AccessesOfOneTwoFourAndEightBytesReachTheModelWhole) {
 TEST_F(ModelBackendTest, WiderAndOddAccessesArriveAsNaturallyAlignedPieces) {
   ModelBackend backend(instance_, 0);
   uint8_t wide[32] = {};
-  EXPECT_EQ(backend.read(16, 32, wide), x86::kGuardedOk);
+  EXPECT_EQ(backend.read(16, 32, wide), arch::kGuardedOk);
   EXPECT_EQ(device_.calls.strings(),
             (std::vector<std::string>{"R8@16", "R8@24", "R8@32", "R8@40"}));
   device_.calls.clear();
   uint8_t ten[10] = {};
-  EXPECT_EQ(backend.write(6, 10, ten), x86::kGuardedOk);  // an x87 tbyte
+  EXPECT_EQ(backend.write(6, 10, ten), arch::kGuardedOk);  // an x87 tbyte
   EXPECT_EQ(device_.calls.strings(), (std::vector<std::string>{"W2@6", "W8@8"}));
 }
 
 TEST_F(ModelBackendTest, MappingOffsetsAreAddedAndThePastTheEndReadsAllOnes) {
   ModelBackend backend(instance_, 32);  // a mapping of the device's second half
   uint8_t out[8];
-  EXPECT_EQ(backend.read(8, 4, out), x86::kGuardedOk);
+  EXPECT_EQ(backend.read(8, 4, out), arch::kGuardedOk);
   EXPECT_EQ(device_.calls.strings(), (std::vector<std::string>{"R4@40"}));
-  EXPECT_EQ(backend.read(32, 4, out), x86::kGuardedOk);  // offset 64: past the end
+  EXPECT_EQ(backend.read(32, 4, out), arch::kGuardedOk);  // offset 64: past the end
   EXPECT_EQ(out[0], 0xff);
   EXPECT_EQ(out[3], 0xff);
   uint8_t in[4] = {9, 9, 9, 9};
-  EXPECT_EQ(backend.write(40, 4, in), x86::kGuardedOk);
+  EXPECT_EQ(backend.write(40, 4, in), arch::kGuardedOk);
   EXPECT_EQ(device_.calls.size(), 1u) << "nothing reaches the model past its end";
 }
 
@@ -138,13 +138,13 @@ TEST_F(ModelBackendTest, CompareExchangeReadsComparesAndWritesOnce) {
   uint32_t desired = 0x1234;
   EXPECT_EQ(backend.compare_exchange(0, 4, reinterpret_cast<uint8_t*>(&expected),
                                      reinterpret_cast<const uint8_t*>(&desired)),
-            x86::kGuardedOk);
+            arch::kGuardedOk);
   EXPECT_EQ(device_.calls.strings(), (std::vector<std::string>{"R4@0", "W4@0"}));
   device_.calls.clear();
   expected = 7;
   EXPECT_EQ(backend.compare_exchange(0, 4, reinterpret_cast<uint8_t*>(&expected),
                                      reinterpret_cast<const uint8_t*>(&desired)),
-            x86::kGuardedMismatch);
+            arch::kGuardedMismatch);
   EXPECT_EQ(expected, 0x1234u) << "a mismatch gives back what is there";
   EXPECT_EQ(device_.calls.strings(), (std::vector<std::string>{"R4@0"}));
 }

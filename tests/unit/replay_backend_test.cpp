@@ -10,7 +10,7 @@
 #include <cstring>
 #include <new>
 
-#include "x86/guarded_access.hpp"
+#include "arch/guarded_access_status.hpp"
 
 namespace mmiotrace::backend {
 namespace {
@@ -53,12 +53,12 @@ TEST(ReplayBackend, ReadsGetTheRecordedValuesAndMatchingWritesPass) {
       {access(false, 0x1c, 4, 0), access(false, 0x1c, 4, 1), access(true, 0x14, 4, 0x460001)});
   ReplayBackend backend(script.header(), script.map(), 0);
   uint32_t value = 99;
-  EXPECT_EQ(backend.read(0x1c, 4, reinterpret_cast<uint8_t*>(&value)), x86::kGuardedOk);
+  EXPECT_EQ(backend.read(0x1c, 4, reinterpret_cast<uint8_t*>(&value)), arch::kGuardedOk);
   EXPECT_EQ(value, 0u);
-  EXPECT_EQ(backend.read(0x1c, 4, reinterpret_cast<uint8_t*>(&value)), x86::kGuardedOk);
+  EXPECT_EQ(backend.read(0x1c, 4, reinterpret_cast<uint8_t*>(&value)), arch::kGuardedOk);
   EXPECT_EQ(value, 1u);
   value = 0x460001;
-  EXPECT_EQ(backend.write(0x14, 4, reinterpret_cast<uint8_t*>(&value)), x86::kGuardedOk);
+  EXPECT_EQ(backend.write(0x14, 4, reinterpret_cast<uint8_t*>(&value)), arch::kGuardedOk);
   EXPECT_EQ(script.map().next.load(), 3u);
   EXPECT_EQ(script.header().diverged.load(), 0u);
 }
@@ -67,7 +67,7 @@ TEST(ReplayBackend, AWideAccessMatchesTheEightByteLinesOfATextTrace) {
   Script script({access(true, 0x100, 8, 0x1111), access(true, 0x108, 8, 0x2222)});
   ReplayBackend backend(script.header(), script.map(), 0x100);  // a mapping starting at 0x100
   uint64_t wide[2] = {0x1111, 0x2222};
-  EXPECT_EQ(backend.write(0, 16, reinterpret_cast<uint8_t*>(wide)), x86::kGuardedOk);
+  EXPECT_EQ(backend.write(0, 16, reinterpret_cast<uint8_t*>(wide)), arch::kGuardedOk);
   EXPECT_EQ(script.map().next.load(), 2u);
 }
 
