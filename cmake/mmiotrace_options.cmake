@@ -25,10 +25,11 @@ endif()
 # general registers only, and no library function that may use others (memcpy and memset are
 # inlined), it lets the flush thunk save the general registers instead of the whole extended
 # state, which costs more than the flush itself. tools/check-signal-safe checks the result in
-# the built library. Only GCC has -minline-all-stringops, and sanitizers call their own runtime:
-# other builds compile these files as usual and the thunk always saves everything
-# (MMIOTRACE_VECTOR_FREE_FLUSH is 0).
-if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND NOT MMIOTRACE_SANITIZE)
+# the built library. Only GCC has -minline-all-stringops (for x86 only), and sanitizers call
+# their own runtime: other builds compile these files as usual and the thunk always saves
+# everything (MMIOTRACE_VECTOR_FREE_FLUSH is 0).
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND NOT MMIOTRACE_SANITIZE AND
+   MMIOTRACE_ARCH STREQUAL "x86_64")
   set(MMIOTRACE_VECTOR_FREE_FLUSH ON CACHE INTERNAL "")
   add_compile_definitions(MMIOTRACE_VECTOR_FREE_FLUSH=1)
 else()

@@ -12,8 +12,10 @@
 
 namespace mmiotrace::sys {
 
+// The system call instruction of the architecture, with its calling convention.
 inline long syscall6(long number, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0,
                      long a6 = 0) {
+#if defined(__x86_64__)
   long result;
   register long r10 asm("r10") = a4;
   register long r8 asm("r8") = a5;
@@ -23,6 +25,22 @@ inline long syscall6(long number, long a1 = 0, long a2 = 0, long a3 = 0, long a4
                : "a"(number), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
                : "rcx", "r11", "memory");
   return result;
+#elif defined(__aarch64__)
+  register long x8 asm("x8") = number;
+  register long x0 asm("x0") = a1;
+  register long x1 asm("x1") = a2;
+  register long x2 asm("x2") = a3;
+  register long x3 asm("x3") = a4;
+  register long x4 asm("x4") = a5;
+  register long x5 asm("x5") = a6;
+  asm volatile("svc #0"
+               : "+r"(x0)
+               : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
+               : "memory");
+  return x0;
+#else
+#error "sys::syscall6 has no system call sequence for this architecture"
+#endif
 }
 
 inline long as_long(const void* pointer) {
@@ -84,9 +102,11 @@ inline long close(int fd) {
 inline long membarrier(int command, unsigned flags = 0) {
   return syscall6(SYS_membarrier, command, flags, 0);
 }
+#if defined(__x86_64__)
 inline long arch_prctl_get(int code, uint64_t* value) {
   return syscall6(SYS_arch_prctl, code, as_long(value));
 }
+#endif
 
 // Bits of a glibc sigset_t, without libc (sigaddset() and sigdelset() are not async-signal-safe).
 inline void sigset_add(sigset_t& set, int signo) {

@@ -3,7 +3,9 @@
 // docs/trace-format.md.
 #pragma once
 
+#if defined(__SSE2__)
 #include <emmintrin.h>
+#endif
 
 #include <cstdint>
 #include <cstring>
@@ -38,6 +40,8 @@ __extension__ typedef unsigned __int128 TextUint128;  // GCC's and clang's, peda
 
 // Lowercase hex of `value` without prefix or padding ("%lx"): 1 to 16 digits, 16 bytes stored.
 inline char* put_hex(char* out, uint64_t value) {
+  uint64_t halves[2];
+#if defined(__SSE2__)
   // The 16 nibbles, most significant first, one a byte; then each to its digit (SSE2).
   const __m128i bytes = _mm_cvtsi64_si128(static_cast<long long>(__builtin_bswap64(value)));
   const __m128i low = _mm_and_si128(bytes, _mm_set1_epi8(0x0f));
@@ -46,8 +50,15 @@ inline char* put_hex(char* out, uint64_t value) {
   const __m128i letters =
       _mm_and_si128(_mm_cmpgt_epi8(nibbles, _mm_set1_epi8(9)), _mm_set1_epi8('a' - '0' - 10));
   const __m128i digits16 = _mm_add_epi8(_mm_add_epi8(nibbles, _mm_set1_epi8('0')), letters);
-  uint64_t halves[2];
   _mm_storeu_si128(reinterpret_cast<__m128i*>(halves), digits16);
+#else
+  // The same 16 digits, most significant first, one nibble at a time (architectures without
+  // SSE2).
+  char all_digits[16];
+  for (unsigned i = 0; i < 16; ++i)
+    all_digits[i] = "0123456789abcdef"[(value >> (60 - 4 * i)) & 0xf];
+  std::memcpy(halves, all_digits, sizeof(halves));
+#endif
   // Without the leading zeros.
   const unsigned digits = (67 - static_cast<unsigned>(__builtin_clzll(value | 1))) >> 2;
   TextUint128 all = static_cast<TextUint128>(halves[1]) << 64 | halves[0];

@@ -2,6 +2,7 @@
 // MODEL[:ARGS]@PATH form and naming accesses by register.
 #include "devices/model_catalog.hpp"
 
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -76,8 +77,11 @@ TEST(ModelCatalog, PluginProblemsAreReportedInOneLine) {
       find_error("./no-such-plugin.so").rfind("cannot load plugin './no-such-plugin.so': ", 0), 0u);
   EXPECT_EQ(
       find_error("/no/such/dir/plugin").rfind("cannot load plugin '/no/such/dir/plugin': ", 0), 0u);
-  // A shared object that is not a plugin.
-  std::string libc = "/lib/x86_64-linux-gnu/libc.so.6";
+  // A shared object that is not a plugin: the C library this test runs with, wherever the
+  // architecture keeps it.
+  Dl_info found;
+  ASSERT_NE(dladdr(reinterpret_cast<void*>(&strlen), &found), 0);
+  std::string libc = found.dli_fname;
   EXPECT_EQ(find_error(libc), "plugin '" + libc +
                                   "' does not export mmiotrace_device_model() (see "
                                   "docs/devices.md)");
