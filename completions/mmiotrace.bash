@@ -6,7 +6,7 @@
 _mmiotrace_options() {
   case $1 in
     record) echo "-o --output --format --compress -t --trace --strategy --no-divert --no-patch
-                  --drop --buffer-size -d --device --pci --pci-only --help" ;;
+                  --drop --buffer-size -d --device --pci --pci-only --qemu --help" ;;
     replay) echo "--map --pci-config -o --output --format --help" ;;
     dump) echo "--annotate --model --regs --strict --help" ;;
     convert) echo "--to --format --compress --regs --strict --help" ;;
@@ -21,7 +21,7 @@ _mmiotrace_takes_value() {
   case "$1 $2" in
     "record -o" | "record --output" | "record --format" | "record -t" | "record --trace" | \
       "record --strategy" | "record --buffer-size" | "record -d" | "record --device" | \
-      "record --pci" | \
+      "record --pci" | "record --qemu" | \
       "replay --map" | "replay --pci-config" | "replay -o" | "replay --output" | "replay --format" | \
       "dump --model" | "dump --regs" | "convert --to" | "convert --format" | \
       "convert --regs" | "report --model" | "report --regs" | "diff --window" | "mark --pid")

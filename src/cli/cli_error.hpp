@@ -23,6 +23,8 @@ enum ExitStatus : int {
   kExitBadRegisterMap = 116,    // `dump --regs`: the register map cannot be read or is malformed
   kExitBadPci = 115,            // a --pci is malformed, clashes, or its model or dump is refused
   kExitNoPciBus = 114,          // --pci: no private mount namespace can be made here
+  kExitForeignProgram = 113,    // `record`: the command is for an architecture not traced here
+  kExitNoQemu = 112,            // `record`: an AArch64 command, and no qemu-aarch64 to run it
   kExitCannotExecute = 126,     // the command exists but cannot be run
   kExitCommandNotFound = 127,
 };

@@ -16,4 +16,19 @@ std::optional<std::string> find_command(const std::string& command);
 // run directly (the dynamic loader) and unreadable files (whose problems exec reports).
 bool is_statically_linked(const std::string& path);
 
+// The instruction set of the program in an ELF file, from its header.
+enum class ProgramMachine {
+  NotElf,            // a script, or a file too short or unreadable: exec decides
+  Native,            // x86-64 (64-bit, little-endian)
+  Aarch64,           // AArch64, 64-bit, little-endian: run under qemu-aarch64
+  Aarch64BigEndian,  // aarch64_be
+  Other,             // anything else: `name` says what
+};
+struct ProgramKind {
+  ProgramMachine machine = ProgramMachine::NotElf;
+  std::string name;      // the architecture, for messages ("32-bit ARM", "ELF machine 243")
+  bool dynamic = false;  // it has a program interpreter (PT_INTERP)
+};
+ProgramKind program_kind(const std::string& path);
+
 }  // namespace mmiotrace::cli

@@ -125,6 +125,8 @@ RecordOptions parse(const Arguments& arguments) {
       pci.push_back(checked_pci("record", *function));
     } else if (reader.take_flag("--pci-only")) {
       pci_only = true;
+    } else if (auto qemu = reader.take_value("--qemu")) {
+      options.qemu = *qemu;
     } else {
       reader.reject_option();
     }

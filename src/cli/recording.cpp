@@ -114,8 +114,9 @@ int mirror_status_of(int status) {
 // One recording: the trace buffer, the output, the markers, and the traced command.
 class Recording {
  public:
-  explicit Recording(const RecordOptions& options) : options_(options) {
-    library_ = find_shim_library();
+  Recording(const RecordOptions& options, const CommandLaunch& launch)
+      : options_(options), launch_(launch) {
+    library_ = launch_.library.empty() ? find_shim_library() : launch_.library;
     // Under a temporary name until the command has started: a command that cannot run leaves
     // the previous trace as it was.
     output_.emplace("cannot write the trace to", options_.output, OutputFile::Previous::KeptOld);
@@ -338,7 +339,7 @@ class Recording {
     if (const char* existing = getenv("LD_PRELOAD"); existing && *existing) {
       preload += ":" + std::string(existing);
     }
-    setenv("LD_PRELOAD", preload.c_str(), 1);
+    if (launch_.qemu.empty()) setenv("LD_PRELOAD", preload.c_str(), 1);
     setenv(preload::kBufferFdVariable, std::to_string(fds.buffer).c_str(), 1);
     setenv(preload::kMarkerFdVariable, std::to_string(fds.marker).c_str(), 1);
     std::string marker_path =
@@ -359,12 +360,31 @@ class Recording {
     for (const std::string& glob : options_.globs)
       globs += glob + "\n";
     setenv(preload::kTraceGlobsVariable, globs.c_str(), 1);
+    if (!launch_.qemu.empty()) exec_under_qemu(error_pipe, preload);
     std::vector<char*> argv;
     for (const std::string& argument : options_.command) {
       argv.push_back(const_cast<char*>(argument.c_str()));
     }
     argv.push_back(nullptr);
     execvp(argv[0], argv.data());
+    fail_exec(error_pipe, errno);
+  }
+
+  // In the child: runs the AArch64 command under qemu-aarch64, which gives the program (not
+  // itself) `preload` as LD_PRELOAD, the command's own name as argv[0], and the rest of the
+  // environment as it is.
+  [[noreturn]] void exec_under_qemu(int error_pipe, const std::string& preload) {
+    unsetenv("LD_PRELOAD");
+    std::vector<std::string> arguments = {launch_.qemu};
+    if (!launch_.sysroot.empty()) arguments.insert(arguments.end(), {"-L", launch_.sysroot});
+    arguments.insert(arguments.end(),
+                     {"-E", "LD_PRELOAD=" + preload, "-0", options_.command[0], launch_.program});
+    arguments.insert(arguments.end(), options_.command.begin() + 1, options_.command.end());
+    std::vector<char*> argv;
+    for (const std::string& argument : arguments)
+      argv.push_back(const_cast<char*>(argument.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
     fail_exec(error_pipe, errno);
   }
 
@@ -537,6 +557,7 @@ class Recording {
   }
 
   const RecordOptions& options_;
+  const CommandLaunch launch_;
   std::string library_;
   std::optional<OutputFile> output_;
   std::string written_to_ = options_.output;  // where the trace is, for the last message
@@ -600,8 +621,41 @@ std::string incomplete_trace_message(const std::string& command, const Recording
          " events lost ('" + command + "' " + ended + ")";
 }
 
-void check_traceable(const std::string& command) {
+namespace {
+
+// Where Debian's cross toolchain keeps the AArch64 loader and C library (libc6-arm64-cross).
+constexpr const char* kArm64Sysroot = "/usr/aarch64-linux-gnu";
+
+// qemu-aarch64 and the AArch64 shim for an AArch64 `program`.
+CommandLaunch arm64_launch(const RecordOptions& options, const std::string& program,
+                           const ProgramKind& kind) {
+  CommandLaunch launch;
+  launch.program = program;
+  std::string qemu = options.qemu.empty() ? "qemu-aarch64" : options.qemu;
+  std::optional<std::string> found = find_command(qemu);
+  if (!found || access(found->c_str(), X_OK) != 0) {
+    throw CliError(kExitNoQemu,
+                   "'" + program + "' is an AArch64 program, to be run under qemu-aarch64, and " +
+                       (options.qemu.empty() ? std::string("none is on $PATH")
+                                             : "--qemu " + options.qemu + " is not an executable") +
+                       ": install qemu-user, or name its qemu-aarch64 with --qemu PATH");
+  }
+  launch.qemu = *found;
+  launch.library = find_arm64_shim_library();
+  // The program's loader and libraries: where QEMU_LD_PREFIX says, or the cross toolchain's;
+  // without either, qemu looks in / (Debian's multiarch :arm64 libraries).
+  std::string loader = std::string(kArm64Sysroot) + "/lib/ld-linux-aarch64.so.1";
+  if (kind.dynamic && getenv("QEMU_LD_PREFIX") == nullptr && access(loader.c_str(), R_OK) == 0) {
+    launch.sysroot = kArm64Sysroot;
+  }
+  return launch;
+}
+
+}  // namespace
+
+CommandLaunch check_traceable(const RecordOptions& options) {
   // Before anything is made or written; exec would say the same (start_command()).
+  const std::string& command = options.command.front();
   std::optional<std::string> program = find_command(command);
   if (!program) {
     throw CliError(kExitCommandNotFound, "cannot run '" + command + "': " + strerror(ENOENT));
@@ -611,12 +665,25 @@ void check_traceable(const std::string& command) {
     throw CliError(error == ENOENT ? kExitCommandNotFound : kExitCannotExecute,
                    "cannot run '" + command + "': " + strerror(error));
   }
+  ProgramKind kind = program_kind(*program);
+  if (kind.machine == ProgramMachine::Aarch64BigEndian) {
+    throw CliError(kExitForeignProgram,
+                   "'" + *program + "' is a big-endian AArch64 (aarch64_be) program; mmiotrace " +
+                       "traces little-endian AArch64 programs only");
+  }
+  if (kind.machine == ProgramMachine::Other) {
+    throw CliError(kExitForeignProgram, "'" + *program + "' is a " + kind.name +
+                                            " program; mmiotrace traces x86-64 " +
+                                            "programs, and AArch64 ones under qemu-aarch64");
+  }
   if (is_statically_linked(*program)) {
     throw CliError(kExitStaticProgram,
                    "'" + *program +
                        "' is statically linked, and the tracer reaches programs only through "
                        "the dynamic loader (LD_PRELOAD); trace a dynamically linked build of it");
   }
+  if (kind.machine == ProgramMachine::Aarch64) return arm64_launch(options, *program, kind);
+  return CommandLaunch{};
 }
 
 RecordingOutcome run_recording(const RecordOptions& options) {
@@ -626,8 +693,8 @@ RecordingOutcome run_recording(const RecordOptions& options) {
                                    " is not a code-cache policy (" +
                                    preload::kCodeCachePolicyNames + ")");
   }
-  check_traceable(options.command.front());
-  Recording recording(options);
+  CommandLaunch launch = check_traceable(options);
+  Recording recording(options, launch);
   return recording.run();
 }
 

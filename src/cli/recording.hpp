@@ -27,6 +27,16 @@ struct RecordOptions {
   VirtualPciBus pci;   // virtual PCI functions (--pci), shown in the command's mount namespace
   int replay_fd = -1;  // the replay script, passed to the command; -1 when not replaying
   std::vector<std::string> command;
+  std::string qemu;  // --qemu: the qemu-aarch64 that runs an AArch64 command ("": from $PATH)
+};
+
+// How the command is started: itself, or (an AArch64 program on x86-64) under qemu-aarch64,
+// with the AArch64 shim preloaded into the program qemu runs.
+struct CommandLaunch {
+  std::string library;  // the shim library to preload
+  std::string qemu;     // qemu-aarch64 to run the command under; "" to run it itself
+  std::string program;  // with qemu: the command's file, found along $PATH
+  std::string sysroot;  // with qemu: its -L, where the program's loader and libraries are; or ""
 };
 
 struct RecordingOutcome {
@@ -49,9 +59,10 @@ void choose_output_format(RecordOptions& options, std::optional<trace::TraceForm
 // Runs the command and writes its trace. Throws CliError when it cannot start.
 RecordingOutcome run_recording(const RecordOptions& options);
 
-// Refuses, before anything is written, a command that cannot run (not found, not executable) or
-// that the shim cannot reach (statically linked). Throws CliError.
-void check_traceable(const std::string& command);
+// Refuses, before anything is written, a command that cannot run (not found, not executable),
+// that the shim cannot reach (statically linked), or of an architecture it cannot trace here;
+// else says how to start it. Throws CliError.
+CommandLaunch check_traceable(const RecordOptions& options);
 
 // Ends mmiotrace the way the traced program ended: returns its exit status, or kills mmiotrace
 // with the signal that killed it.

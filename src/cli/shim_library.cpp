@@ -60,12 +60,13 @@ std::optional<std::string> version_in_notes(const std::vector<char>& notes) {
   return std::nullopt;
 }
 
-std::optional<std::string> version_in_file(int fd) {
+std::optional<std::string> version_in_file(int fd, uint16_t machine) {
   Elf64_Ehdr header;
   if (pread(fd, &header, sizeof(header), 0) != static_cast<ssize_t>(sizeof(header)) ||
       memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 || header.e_ident[EI_CLASS] != ELFCLASS64 ||
-      header.e_machine != EM_X86_64 || header.e_type != ET_DYN ||
-      header.e_phentsize != sizeof(Elf64_Phdr) || header.e_phnum == 0 || header.e_phnum >= 4096) {
+      header.e_ident[EI_DATA] != ELFDATA2LSB || header.e_machine != machine ||
+      header.e_type != ET_DYN || header.e_phentsize != sizeof(Elf64_Phdr) || header.e_phnum == 0 ||
+      header.e_phnum >= 4096) {
     return std::nullopt;
   }
   std::vector<Elf64_Phdr> segments(header.e_phnum);
@@ -86,21 +87,35 @@ std::optional<std::string> version_in_file(int fd) {
   return std::nullopt;
 }
 
+// What a library is for: the one of this machine, or the AArch64 one run under qemu-aarch64.
+struct LibraryKind {
+  const char* description;        // for messages
+  uint16_t machine;               // ELF machine
+  const char* override_variable;  // the environment variable that names it
+  const char* remedy;             // what to do when it is missing and not named
+};
+
+constexpr LibraryKind kNativeLibrary = {"the shim library", EM_X86_64,
+                                        preload::kLibraryOverrideVariable, "reinstall mmiotrace"};
+constexpr LibraryKind kArm64Library = {"the AArch64 shim library", EM_AARCH64,
+                                       preload::kArm64LibraryOverrideVariable,
+                                       "build it with scripts/build --arch arm64 (which makes "
+                                       "no AArch64 engine yet in this version)"};
+
 // `path` when it is a library of this command's version; else a CliError that says what is
-// wrong with it and, `overridden` by MMIOTRACE_LIBRARY or not, what to do.
-std::string checked(const std::string& path, bool overridden) {
-  std::string library = "the shim library " + path;
-  if (overridden) library += std::string(" that ") + preload::kLibraryOverrideVariable + " names";
+// wrong with it and, `overridden` by its environment variable or not, what to do.
+std::string checked(const std::string& path, bool overridden, const LibraryKind& kind) {
+  std::string library = kind.description + std::string(" ") + path;
+  if (overridden) library += std::string(" that ") + kind.override_variable + " names";
   std::string wanted = std::string("; this mmiotrace ") + kVersion + " needs " + kShimLibraryName +
                        " of the same version: ";
   wanted += overridden
-                ? std::string("point ") + preload::kLibraryOverrideVariable + " at it, or unset it"
-                : std::string("reinstall mmiotrace, or set ") + preload::kLibraryOverrideVariable +
-                      " to its path";
+                ? std::string("point ") + kind.override_variable + " at it, or unset it"
+                : std::string(kind.remedy) + ", or set " + kind.override_variable + " to its path";
   if (access(path.c_str(), R_OK) != 0) {
     throw CliError(kExitCannotTrace, "cannot read " + library + ": " + strerror(errno) + wanted);
   }
-  std::optional<std::string> version = shim_library_version(path);
+  std::optional<std::string> version = shim_library_version(path, kind.machine);
   if (!version) throw CliError(kExitCannotTrace, library + " states no mmiotrace version" + wanted);
   if (*version != kVersion) {
     throw CliError(kExitCannotTrace, library + " is of mmiotrace " + *version + wanted);
@@ -110,25 +125,46 @@ std::string checked(const std::string& path, bool overridden) {
 
 }  // namespace
 
-std::optional<std::string> shim_library_version(const std::string& path) {
+std::optional<std::string> shim_library_version(const std::string& path, uint16_t machine) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
-  std::optional<std::string> version = version_in_file(fd);
+  std::optional<std::string> version = version_in_file(fd, machine);
   close(fd);
   return version;
 }
 
 std::string find_shim_library() {
   if (const char* override_path = getenv(preload::kLibraryOverrideVariable)) {
-    return checked(override_path, true);
+    return checked(override_path, true, kNativeLibrary);
   }
   std::string directory = directory_of_command();
   if (directory == canonical_or_same(kBuildCommandDirectory)) {
-    return checked(std::string(kBuildLibraryDirectory) + "/" + kShimLibraryName, false);
+    return checked(std::string(kBuildLibraryDirectory) + "/" + kShimLibraryName, false,
+                   kNativeLibrary);
   }
   std::filesystem::path installed =
       std::filesystem::path(directory) / kLibraryDirectoryFromCommand / kShimLibraryName;
-  return checked(installed.lexically_normal().string(), false);
+  return checked(installed.lexically_normal().string(), false, kNativeLibrary);
+}
+
+std::string find_arm64_shim_library() {
+  if (const char* override_path = getenv(preload::kArm64LibraryOverrideVariable)) {
+    return checked(override_path, true, kArm64Library);
+  }
+  std::string directory = directory_of_command();
+  if (directory == canonical_or_same(kBuildCommandDirectory)) {
+    return checked(std::string(kArm64BuildLibraryDirectory) + "/" + kShimLibraryName, false,
+                   kArm64Library);
+  }
+  // Debian's multiarch libdirs: lib/x86_64-linux-gnu beside lib/aarch64-linux-gnu; otherwise a
+  // folder aarch64-linux-gnu in the libdir.
+  std::filesystem::path libdir =
+      (std::filesystem::path(directory) / kLibraryDirectoryFromCommand).lexically_normal();
+  if (libdir.filename().empty()) libdir = libdir.parent_path();
+  std::filesystem::path installed = libdir.filename() == "x86_64-linux-gnu"
+                                        ? libdir.parent_path() / "aarch64-linux-gnu"
+                                        : libdir / "aarch64-linux-gnu";
+  return checked((installed / kShimLibraryName).string(), false, kArm64Library);
 }
 
 }  // namespace mmiotrace::cli

@@ -49,5 +49,7 @@ inline std::vector<std::string> default_trace_globs() {
 // Overrides where `mmiotrace record` looks for the shim library it puts into LD_PRELOAD
 // (cli/shim_library.hpp).
 inline constexpr const char* kLibraryOverrideVariable = "MMIOTRACE_LIBRARY";
+// The same for the AArch64 shim, preloaded into an AArch64 command run under qemu-aarch64.
+inline constexpr const char* kArm64LibraryOverrideVariable = "MMIOTRACE_ARM64_LIBRARY";
 
 }  // namespace mmiotrace::preload
