@@ -3,12 +3,21 @@
 #include "codecache/policy.hpp"
 
 #include <atomic>
-#include <cstring>
 
 namespace mmiotrace::codecache {
 namespace {
 
 constinit std::atomic<CodeCachePolicy> g_policy{CodeCachePolicy::Adaptive};
+
+// Whether the NUL-terminated `text` is `name`, compared here: the C library's strcmp is not one
+// the signal-safety check knows to be safe.
+bool is_named(const char* text, const char* name) {
+  while (*text != '\0' && *text == *name) {
+    ++text;
+    ++name;
+  }
+  return *text == *name;
+}
 
 }  // namespace
 
@@ -21,9 +30,9 @@ CodeCachePolicy code_cache_policy() {
 }
 
 bool code_cache_policy_named(const char* name, CodeCachePolicy* out) {
-  if (std::strcmp(name, "adaptive") == 0) {
+  if (is_named(name, "adaptive")) {
     *out = CodeCachePolicy::Adaptive;
-  } else if (std::strcmp(name, "eager") == 0) {
+  } else if (is_named(name, "eager")) {
     *out = CodeCachePolicy::Eager;
   } else {
     return false;
