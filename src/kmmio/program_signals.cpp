@@ -5,7 +5,7 @@
 #include <atomic>
 #include <cstring>
 
-#include "codecache/region_cache.hpp"
+#include "arch/code_cache.hpp"
 #include "core/syscall.hpp"
 #include "kmmio/code_cache.hpp"
 #include "kmmio/engine_stats.hpp"
@@ -102,7 +102,7 @@ void take_default_action(int signo, siginfo_t* info, ucontext_t* context, bool r
 // thread's region cache: the interrupted code gets it back as it left it.
 void run_program_handler(const struct sigaction& action, int signo, siginfo_t* info,
                          void* ucontext) {
-  codecache::keep_region_cache_across(codecache::this_thread_region_cache(), [&] {
+  arch::keep_region_cache_across(arch::this_thread_region_cache(), [&] {
     if (action.sa_flags & SA_SIGINFO) {
       action.sa_sigaction(signo, info, ucontext);
     } else {
