@@ -4,10 +4,26 @@
 // committing registers only once they all succeeded. See emulator.hpp for the contract.
 #include "arm64/emulator.hpp"
 
+#include <atomic>
 #include <cstring>
 
 namespace mmiotrace::arm64 {
 namespace {
+
+#if defined(__SANITIZE_THREAD__)
+constinit std::atomic<int> g_sanitizer_barrier{0};
+#endif
+
+// The full barrier an acquire load or a release store orders itself with. ThreadSanitizer does
+// not model fences (GCC refuses them under -fsanitize=thread): there a sequentially consistent
+// read-modify-write of a variable of its own stands in, which it does model.
+inline void full_barrier() {
+#if defined(__SANITIZE_THREAD__)
+  g_sanitizer_barrier.fetch_add(0, std::memory_order_seq_cst);
+#else
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
 
 // Up to the largest memory a single instruction touches: LD4/ST4 of four Q registers.
 constexpr unsigned kMaxInstructionBytes = 64;
@@ -152,14 +168,14 @@ EmulationResult registers(const Access& access, State& state, Memory& memory, ui
       const MemoryStatus status = read_reported(memory, at, access.size, bytes[i]);
       if (status != MemoryStatus::Ok) return unmade(status, at);
     }
-    if (access.acquire) __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (access.acquire) full_barrier();
     for (unsigned i = 0; i < count; ++i)
       load_register(access, state, numbers[i], bytes[i]);
     return {};
   }
   for (unsigned i = 0; i < count; ++i)
     stored_bytes(access, state, numbers[i], bytes[i]);
-  if (access.release) __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  if (access.release) full_barrier();
   for (unsigned i = 0; i < count; ++i) {
     const uint64_t at = address + i * access.size;
     const MemoryStatus status = write_reported(memory, at, access.size, bytes[i]);
@@ -188,7 +204,7 @@ EmulationResult load_exclusive(const Access& access, State& state, Memory& memor
   uint8_t bytes[kMaxAccessBytes];
   const MemoryStatus status = read_reported(memory, address, access.total_bytes, bytes);
   if (status != MemoryStatus::Ok) return unmade(status, address);
-  if (access.acquire) __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  if (access.acquire) full_barrier();
   monitor.armed = true;
   monitor.address = address;
   monitor.size = static_cast<uint8_t>(access.total_bytes);
@@ -211,7 +227,7 @@ EmulationResult store_exclusive(const Access& access, State& state, Memory& memo
   if (monitor.armed && monitor.address == address && monitor.size == access.total_bytes) {
     uint8_t expected[kMaxAccessBytes];
     std::memcpy(expected, monitor.value, access.total_bytes);
-    if (access.release) __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (access.release) full_barrier();
     const MemoryStatus status =
         memory.compare_exchange(address, access.total_bytes, expected, desired);
     if (status == MemoryStatus::Ok) {

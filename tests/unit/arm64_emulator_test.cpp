@@ -522,14 +522,20 @@ TEST(Arm64Emulator, DcZvaZeroesTheAlignedBlock) {
   EXPECT_EQ(e.state.x[0], kBase + 81);
 }
 
-// Real memory, as an alias is: compare-and-exchange is the processor's.
+// Real memory, as an alias is: compare-and-exchange is the processor's. Loads and stores of 4
+// and 8 bytes are single instructions, as the tracer's guarded accesses are (atomic, so that
+// ThreadSanitizer sees device-like memory, not a C++ data race, in the threaded tests).
 class SharedMemory final : public Memory {
  public:
   MemoryStatus read(uint64_t address, unsigned width, uint8_t* out) override {
+    if (width == 4) return load<uint32_t>(address, out);
+    if (width == 8) return load<uint64_t>(address, out);
     std::memcpy(out, reinterpret_cast<const void*>(address), width);
     return MemoryStatus::Ok;
   }
   MemoryStatus write(uint64_t address, unsigned width, const uint8_t* in) override {
+    if (width == 4) return store<uint32_t>(address, in);
+    if (width == 8) return store<uint64_t>(address, in);
     std::memcpy(reinterpret_cast<void*>(address), in, width);
     return MemoryStatus::Ok;
   }
@@ -544,6 +550,19 @@ class SharedMemory final : public Memory {
   unsigned long reports = 0;
 
  private:
+  template <typename T>
+  static MemoryStatus load(uint64_t address, uint8_t* out) {
+    const T value = __atomic_load_n(reinterpret_cast<const T*>(address), __ATOMIC_RELAXED);
+    std::memcpy(out, &value, sizeof value);
+    return MemoryStatus::Ok;
+  }
+  template <typename T>
+  static MemoryStatus store(uint64_t address, const uint8_t* in) {
+    T value;
+    std::memcpy(&value, in, sizeof value);
+    __atomic_store_n(reinterpret_cast<T*>(address), value, __ATOMIC_RELAXED);
+    return MemoryStatus::Ok;
+  }
   template <typename T>
   static MemoryStatus exchange(uint64_t address, uint8_t* expected, const uint8_t* desired) {
     T want, next;
