@@ -381,6 +381,7 @@ class Recording {
                      {"-E", "LD_PRELOAD=" + preload, "-0", options_.command[0], launch_.program});
     arguments.insert(arguments.end(), options_.command.begin() + 1, options_.command.end());
     std::vector<char*> argv;
+    argv.reserve(arguments.size() + 1);
     for (const std::string& argument : arguments)
       argv.push_back(const_cast<char*>(argument.c_str()));
     argv.push_back(nullptr);

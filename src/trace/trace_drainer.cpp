@@ -206,10 +206,9 @@ size_t TraceDrainer::accesses_since(uint32_t index, uint64_t from) const {
     const auto kind = static_cast<RecordKind>(header.kind);
     if (kind == RecordKind::Read || kind == RecordKind::Write) {
       ++accesses;
-    } else if (kind == RecordKind::AccessRun && header.width != 0 &&
-               header.size >= kAccessRunHeaderSize) {
-      accesses += record_event_count(record);
-    } else if (kind == RecordKind::StridedRun && header.size >= kStridedRunHeaderSize) {
+    } else if ((kind == RecordKind::AccessRun && header.width != 0 &&
+                header.size >= kAccessRunHeaderSize) ||
+               (kind == RecordKind::StridedRun && header.size >= kStridedRunHeaderSize)) {
       accesses += record_event_count(record);
     }
     pending.position += header.size;
