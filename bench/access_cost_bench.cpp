@@ -1,8 +1,9 @@
 // The cost of one traced access, by instruction class and by strategy, against a native access,
 // the bare SIGSEGV round trip (a handler that only skips the instruction), and the kernel's
 // single-step cycle (kmmio's: open the page, set TF, catch SIGTRAP, close the page), all
-// measured in one run on one machine. Targets: emulation at most 1.2 times the bare round trip;
-// single-step no more than kmmio's cycle. Run: build/bin/access_cost_bench
+// measured in one run on one machine. Targets: emulation at most 1.1 times the bare round trip
+// (issue 17's; issue 9's was 1.2); single-step no more than kmmio's cycle.
+// Run: build/bin/access_cost_bench
 #include <benchmark/benchmark.h>
 #include <sys/mman.h>
 #include <ucontext.h>
@@ -193,11 +194,11 @@ int main(int argc, char** argv) {
              seed, emulated, stepped, emulation_ratio, step_ratio);
       // One access, one signal: the emulation target. A rep movs of N bytes is N/8 accesses
       // logged from one signal, and is shown for its cost per byte instead.
-      if (kind != kRepMovs) emulation_met &= emulation_ratio <= 1.2;
+      if (kind != kRepMovs) emulation_met &= emulation_ratio <= 1.1;
       step_met &= step_ratio <= 1.0;
     }
   }
-  printf("\nemulation, one access: at most 1.2 x the bare SIGSEGV round trip: %s\n",
+  printf("\nemulation, one access: at most 1.1 x the bare SIGSEGV round trip: %s\n",
          verdict(emulation_met));
   printf("single-step: no more than kmmio's cycle: %s\n", verdict(step_met));
   benchmark::Shutdown();
