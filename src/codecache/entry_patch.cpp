@@ -309,24 +309,24 @@ bool near_branch_may_target(const CodeMapping& mapping, uintptr_t from, uintptr_
   return false;
 }
 
-enum class Targeted : uint8_t { No, Yes, NotSweptYet };
-
 // Whether a direct branch of `mapping` targets a byte of [from, to): answered by the candidates
-// when they can, else by the targets, swept now when the sweep has been paid for.
-Targeted targeted(CodeMapping& mapping, uintptr_t from, uintptr_t to) {
+// when they can, else by the targets, swept now when the sweep has been paid for. Patched when
+// none does, BranchTarget when one does, AwaitingSweep when only an unpaid sweep could tell.
+PatchOutcome branches_into(CodeMapping& mapping, uintptr_t from, uintptr_t to) {
   bool candidate = false;
   for (uintptr_t at = from; at < to && !candidate; ++at)
     candidate = marked(mapping.candidates, mapping, at);
-  if (!candidate && !near_branch_may_target(mapping, from, to)) return Targeted::No;
+  if (!candidate && !near_branch_may_target(mapping, from, to)) return PatchOutcome::Patched;
   if (mapping.targets == nullptr) {
-    if (!sweep_paid_for(mapping)) return Targeted::NotSweptYet;
+    if (!sweep_paid_for(mapping)) return PatchOutcome::AwaitingSweep;
     mapping.targets = sweep_targets(mapping.start, mapping.end - mapping.start);
-    if (mapping.targets == nullptr) return Targeted::Yes;  // (no memory for it: as if targeted)
+    // (No memory for the targets: as if targeted.)
+    if (mapping.targets == nullptr) return PatchOutcome::BranchTarget;
   }
   for (uintptr_t at = from; at < to; ++at) {
-    if (marked(mapping.targets, mapping, at)) return Targeted::Yes;
+    if (marked(mapping.targets, mapping, at)) return PatchOutcome::BranchTarget;
   }
-  return Targeted::No;
+  return PatchOutcome::Patched;
 }
 
 // --- Writing code ----------------------------------------------------------------------------
@@ -481,15 +481,7 @@ PatchOutcome check_covered(uintptr_t site, const BlockTranslation& block, CodeMa
     at += instruction->length;
   }
   if (site + kEntryJumpBytes > mapping.end) return PatchOutcome::NotStraightLine;
-  switch (targeted(mapping, site + 1, site + kEntryJumpBytes)) {
-    case Targeted::Yes:
-      return PatchOutcome::BranchTarget;
-    case Targeted::NotSweptYet:
-      return PatchOutcome::AwaitingSweep;
-    case Targeted::No:
-      break;
-  }
-  return PatchOutcome::Patched;
+  return branches_into(mapping, site + 1, site + kEntryJumpBytes);
 }
 
 // Chooses the patch of `site` by the rules (entry_patch.hpp), and what it writes.
@@ -499,23 +491,19 @@ PatchOutcome plan_patch(const PatchSlot& slot, uintptr_t site, const BlockTransl
   const TranslatedInstruction* first = block.instruction_at(site);
   if (first == nullptr) return PatchOutcome::NotStraightLine;
   const size_t length = first->length;
+  const uintptr_t inside_end = site + (length < kEntryJumpBytes ? length : kEntryJumpBytes);
   SelfMapping mapping;
   if (!self_mapping_of(site, &mapping) || !mapping.file || mapping.writable || !mapping.readable ||
-      !mapping.executable ||
-      site + (length < kEntryJumpBytes ? length : kEntryJumpBytes) > mapping.end) {
+      !mapping.executable || inside_end > mapping.end) {
     return PatchOutcome::NotFileCode;
   }
   CodeMapping* code = code_mapping(mapping);
   if (code == nullptr) return PatchOutcome::NotFileCode;
   *awaiting = code;
-  const uintptr_t inside_end = site + (length < kEntryJumpBytes ? length : kEntryJumpBytes);
-  switch (targeted(*code, site + 1, inside_end)) {  // inside the site
-    case Targeted::Yes:
-      return PatchOutcome::BranchTarget;
-    case Targeted::NotSweptYet:
-      return PatchOutcome::AwaitingSweep;
-    case Targeted::No:
-      break;
+  // A branch inside the site.
+  if (PatchOutcome inside = branches_into(*code, site + 1, inside_end);
+      inside != PatchOutcome::Patched) {
+    return inside;
   }
   // Another thread may have fetched the site's bytes already: only membarrier(SYNC_CORE) makes
   // it fetch them again.
