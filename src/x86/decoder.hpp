@@ -8,19 +8,16 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/operand_memory.hpp"
+
 namespace mmiotrace::x86 {
 
 inline constexpr size_t kMaxInstructionLength = 15;
 inline constexpr size_t kMaxAccessWidth = 64;  // bytes: a ZMM register or MOVDIR64B
 
-enum class AccessKind : uint8_t { None = 0, Read = 1, Write = 2, ReadWrite = 3 };
-
-constexpr bool reads(AccessKind kind) {
-  return (static_cast<int>(kind) & 1) != 0;
-}
-constexpr bool writes(AccessKind kind) {
-  return (static_cast<int>(kind) & 2) != 0;
-}
+using mmiotrace::AccessKind;  // core/operand_memory.hpp
+using mmiotrace::reads;
+using mmiotrace::writes;
 
 // A general-purpose register, or the part of one an instruction names (EAX, AX, AL, AH...).
 struct GprRef {

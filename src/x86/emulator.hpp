@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/operand_memory.hpp"
 #include "x86/decoder.hpp"
 
 namespace mmiotrace::x86 {
@@ -34,44 +35,8 @@ struct alignas(64) EmulationArea {
   alignas(64) uint8_t bounce[192] = {};  // the operand, at the original address modulo 64
 };
 
-// What the engine offers the emulator: the memory behind operands, and the reporting of each
-// access to its probes. Implemented by the engine; called on the faulting thread only.
-class OperandMemory {
- public:
-  // Whether [address, address + width) shares a byte with traced memory (an armed page).
-  virtual bool traced(uintptr_t address, size_t width) = 0;
-  // Whether read() and write() can reach every byte of it (traced bytes need an alias).
-  virtual bool available(uintptr_t address, size_t width) = 0;
-  // One read / one write of the operand: traced bytes through their backend, the rest from the
-  // program's memory. Return kGuardedOk or kGuardedFault (see guarded_access.hpp).
-  virtual int read(uintptr_t address, size_t width, uint8_t* out) = 0;
-  virtual int write(uintptr_t address, size_t width, const uint8_t* in) = 0;
-  // One locked compare-and-exchange (1 to 16 bytes) on memory that lies in one traced region:
-  // kGuardedOk (stored), kGuardedMismatch (`expected` now holds the bytes found) or
-  // kGuardedFault; -1 when the region cannot do it.
-  virtual int compare_exchange(uintptr_t address, size_t width, uint8_t* expected,
-                               const uint8_t* desired) = 0;
-  // An address at which an instruction may access the operand itself (a passthrough alias that
-  // covers it whole), or 0.
-  virtual uintptr_t direct_address(uintptr_t address, size_t width) = 0;
-  // Reporting to the probes: before an access (for a write, with its value), and after it.
-  virtual void before(AccessKind kind, uintptr_t address, size_t width, const uint8_t* value) = 0;
-  virtual void after(AccessKind kind, uintptr_t address, size_t width, const uint8_t* value) = 0;
-
-  // The elements of a string instruction in bulk: how many of the next `count` elements of
-  // `width` bytes, from `address` on, `step` bytes apart, lie in one traced region whose bytes
-  // may be accessed directly, each at `*direct` + (its address - `address`), and whose accesses
-  // are reported after the fact, through report_direct(), with no handler to call before them.
-  // 0 when there is none: each element then goes through read()/write() and before()/after().
-  virtual size_t direct_run(uintptr_t address, size_t width, int64_t step, size_t count,
-                            uintptr_t* direct) = 0;
-  // Reports an access made directly to such a run, once made.
-  virtual void report_direct(AccessKind kind, uintptr_t address, size_t width,
-                             const uint8_t* value) = 0;
-
- protected:
-  ~OperandMemory() = default;
-};
+// What the engine offers the emulator (core/operand_memory.hpp).
+using OperandMemory = mmiotrace::OperandMemory;
 
 enum class EmulationStatus : uint8_t {
   Done,         // the instruction completed; RIP is past it
