@@ -30,6 +30,8 @@
 
 #if defined(__x86_64__)
 #include "arch/x86_64/code_cache.hpp"
+#elif defined(__aarch64__)
+#include "arch/aarch64/code_cache.hpp"
 #else
 #error "the code cache's seam (src/arch/code_cache.hpp) has no implementation for this architecture"
 #endif

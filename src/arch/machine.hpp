@@ -17,9 +17,11 @@
 // System calls trapped by seccomp (SIGSYS of SECCOMP_RET_TRAP; the number is in the siginfo):
 //   void syscall_arguments(const ucontext_t& uc, long out[6]);
 //   void set_syscall_result(ucontext_t& uc, long result);
+//   constexpr uint32_t kSeccompArchitecture;  seccomp_data.arch (AUDIT_ARCH_...) of this process
 // Single-stepping (x86-64's trap flag; AArch64 user space has none):
-//   constexpr bool kHasSingleStep;  when false, none of the following exist and the engine
-//       emulates every access or hands it to the program with a MARK
+//   constexpr bool kHasSingleStep;  when false, the engine emulates every access (whatever the
+//       strategy) or hands its fault to the program with a MARK, refuses probes it could only
+//       single-step (no alias, no backend), and never calls the three below (which do nothing)
 //   bool single_step_flag(const ucontext_t& uc);
 //   void set_single_step_flag(ucontext_t& uc);    the thread traps after its next instruction
 //   void clear_single_step_flag(ucontext_t& uc);
@@ -65,6 +67,8 @@
 
 #if defined(__x86_64__)
 #include "arch/x86_64/machine.hpp"
+#elif defined(__aarch64__)
+#include "arch/aarch64/machine.hpp"
 #else
 #error "the architecture seam (src/arch/machine.hpp) has no implementation for this architecture"
 #endif

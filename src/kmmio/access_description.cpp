@@ -32,7 +32,7 @@ void describe_access(const ProbeTable& table, uintptr_t fault_address, const uco
   // The code at PC, the instruction first: the kernel's UNKNOWN line shows the first three
   // bytes there, past the end of a shorter instruction.
   access.insn_length = out->instruction.length;
-  static_assert(sizeof(access.insn) == sizeof(code));
+  static_assert(sizeof(code) <= sizeof(access.insn));
   std::memcpy(access.insn, code, code_size);
   if (!decoded) {
     const ProbeEntry* entry = table.find_probe(fault_address);

@@ -245,7 +245,9 @@ class EngineMemory final : public arch::OperandMemory {
 
 constinit std::atomic<uintptr_t> g_last_undecodable_pc{0};
 
-// Tells the notice handler, once per instruction, that it is single-stepped and why.
+// Tells the notice handler, once per instruction, that it cannot be emulated and why: it is
+// single-stepped instead, or, on an architecture without single-stepping, its fault goes to the
+// program as it would untraced.
 void report_single_step(const arch::CachedInstruction* entry, uintptr_t pc, const char* reason) {
   if (entry != nullptr) {
     if (entry->fallback_reported.exchange(true)) return;
@@ -253,7 +255,10 @@ void report_single_step(const arch::CachedInstruction* entry, uintptr_t pc, cons
     return;
   }
   FixedText<320> line;
-  line.text("mmiotrace: single-stepping the instruction at ").hex0x(pc);
+  line.text(arch::kHasSingleStep ? "mmiotrace: single-stepping the instruction at "
+                                 : "mmiotrace: handing the program the fault of the instruction "
+                                   "at ")
+      .hex0x(pc);
   if (entry != nullptr) {
     line.text(" (");
     for (unsigned i = 0; i < entry->instruction.length; ++i) {

@@ -85,13 +85,13 @@ Disposal handle_armed_page_fault(ThreadContext& context, uintptr_t address, ucon
   }
   // A page without an alias (its region was reported when it was registered) is single-stepped;
   // a page behind a device model or a replay has only its backend, and is always emulated.
-  if (current_strategy() == MMIOTRACE_STRATEGY_EMULATE && page->alias.load() != 0 &&
-      divert_access(*table, address, uc)) {
+  // Without single-stepping (AArch64) every access is emulated, whatever the strategy.
+  const bool emulated = current_strategy() == MMIOTRACE_STRATEGY_EMULATE || !arch::kHasSingleStep;
+  if (emulated && page->alias.load() != 0 && divert_access(*table, address, uc)) {
     gate.exit(ticket);
     return disposal;  // the translation makes the access, and logs it
   }
-  if ((current_strategy() == MMIOTRACE_STRATEGY_EMULATE && page->alias.load() != 0) ||
-      page->modeled.load()) {
+  if ((emulated && page->alias.load() != 0) || page->modeled.load()) {
     EmulationOutcome outcome = emulate_access(context, *table, address, uc);
     if (outcome.handled) {
       gate.exit(ticket);

@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "arch/code_cache.hpp"
+#include "arch/machine.hpp"
 #include "backend/passthrough.hpp"
 #include "core/diagnostics.hpp"
 #include "core/proc_maps.hpp"
@@ -78,8 +79,13 @@ uintptr_t make_alias(AddressRange pages, const char** why) {
 void notify_no_alias(AddressRange range, const char* why) {
   FixedText<256> line;
   line.text("mmiotrace: cannot alias ").hex0x(range.begin).text("-").hex0x(range.end);
-  line.text(" (").text(why).text("); its accesses are single-stepped, and other threads' ");
-  line.text("accesses to its pages during a step are not seen\n");
+  line.text(" (").text(why).text(")");
+  if (arch::kHasSingleStep) {
+    line.text("; its accesses are single-stepped, and other threads' accesses to its pages ");
+    line.text("during a step are not seen\n");
+  } else {
+    line.text("; it is not traced: this architecture has no single-stepping to trace it by\n");
+  }
   notify(line.view().data(), line.view().size());
 }
 
@@ -198,6 +204,24 @@ int ProbeRegistry::add(mmiotrace_probe* probe, std::optional<int> protection,
     protections = page_protections(pages);
     if (!protections) return -ENOMEM;
   }
+  // The backend: the caller's, or the caller's alias, or one made here, or none (single-step;
+  // without single-stepping, the probe is refused).
+  ProbeResources resources;
+  uintptr_t alias = probe->alias == MMIOTRACE_NO_ALIAS || backend != nullptr ? 0 : probe->alias;
+  if (probe->alias == 0 && backend == nullptr) {
+    const char* why = nullptr;
+    uintptr_t pages_alias = make_alias(pages, &why);
+    if (pages_alias != 0) {
+      resources.owned_alias = AddressRange::from_size(pages_alias, pages.size());
+      alias = pages_alias + (range.begin - pages.begin);
+    } else {
+      notify_no_alias(range, why);
+      if (!arch::kHasSingleStep) return -EOPNOTSUPP;
+    }
+  } else if (alias == 0 && backend == nullptr && !arch::kHasSingleStep) {
+    notify_no_alias(range, "the caller asked for none");
+    return -EOPNOTSUPP;
+  }
   std::vector<FaultPage*> new_pages;
   std::vector<FaultPage*> covered;
   for (uintptr_t address = pages.begin; address < pages.end; address += kPageSize) {
@@ -211,19 +235,6 @@ int ProbeRegistry::add(mmiotrace_probe* probe, std::optional<int> protection,
     }
     ++slot->probe_count;
     covered.push_back(slot.get());
-  }
-  // The backend: the caller's, or the caller's alias, or one made here, or none (single-step).
-  ProbeResources resources;
-  uintptr_t alias = probe->alias == MMIOTRACE_NO_ALIAS || backend != nullptr ? 0 : probe->alias;
-  if (probe->alias == 0 && backend == nullptr) {
-    const char* why = nullptr;
-    uintptr_t pages_alias = make_alias(pages, &why);
-    if (pages_alias != 0) {
-      resources.owned_alias = AddressRange::from_size(pages_alias, pages.size());
-      alias = pages_alias + (range.begin - pages.begin);
-    } else {
-      notify_no_alias(range, why);
-    }
   }
   if (alias != 0) resources.passthrough = std::make_unique<backend::Passthrough>(alias);
   ProbeEntry entry{range, probe, backend ? backend : resources.passthrough.get()};

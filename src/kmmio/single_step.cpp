@@ -50,6 +50,7 @@ void end_step(ThreadContext& context, ucontext_t& uc) {
 
 bool begin_single_step(ThreadContext& context, EpochGate::Ticket ticket, const ProbeTable& table,
                        FaultPage& page, uintptr_t fault_address, ucontext_t& uc) {
+  if (!arch::kHasSingleStep) return false;  // the emulator said why, in the trace
   if (!protection_allows(page.protection.load(), uc)) return false;
   SingleStepState& step = context.step;
   AccessDescription description;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "arch/machine.hpp"
 #include "core/address_range.hpp"
 #include "kmmio/engine.hpp"
 #include "kmmio/syscall_trap.hpp"
@@ -81,7 +82,7 @@ std::vector<sock_filter> trap_filter(AddressRange code) {
   auto to = [](uint8_t target, uint8_t from) { return static_cast<uint8_t>(target - from - 1); };
   return {
       /* 0 */ statement(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-      /* 1 */ jump(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, to(kAllow, 1)),
+      /* 1 */ jump(BPF_JMP | BPF_JEQ | BPF_K, arch::kSeccompArchitecture, 0, to(kAllow, 1)),
       /* 2 */ statement(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
       /* 3 */ jump(BPF_JMP | BPF_JEQ | BPF_K, SYS_futex, 0, to(kAllow, 3)),
       // ip >= code.begin, or allow

@@ -4,6 +4,7 @@
 // frame. Included through arch/machine.hpp only.
 #pragma once
 
+#include <linux/audit.h>
 #include <ucontext.h>
 #include <csignal>
 #include <cstddef>
@@ -55,6 +56,8 @@ inline void syscall_arguments(const ucontext_t& uc, long out[6]) {
 inline void set_syscall_result(ucontext_t& uc, long result) {
   uc.uc_mcontext.gregs[REG_RAX] = result;
 }
+// The architecture a seccomp filter sees in seccomp_data.arch for this process's system calls.
+inline constexpr uint32_t kSeccompArchitecture = AUDIT_ARCH_X86_64;
 
 // Single-stepping: the trap flag of RFLAGS.
 inline constexpr bool kHasSingleStep = true;

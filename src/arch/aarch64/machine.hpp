@@ -1,0 +1,115 @@
+// mmiotrace: signal-safe
+// The architecture seam (arch/machine.hpp) for AArch64: the decoder, emulator, instruction cache
+// and guarded accesses of src/arm64, and the registers of the AArch64 signal frame (the kernel's,
+// or qemu-user's). AArch64 user space has no trap flag: kHasSingleStep is false, every trapped
+// access is emulated, and one that cannot be is handed to the program with a MARK. Included
+// through arch/machine.hpp only.
+#pragma once
+
+#include <linux/audit.h>
+#include <ucontext.h>
+#include <csignal>
+#include <cstddef>
+#include <cstdint>
+
+#include "arch/guarded_access_status.hpp"
+#include "arm64/guarded_access.hpp"
+#include "arm64/signal_frame.hpp"
+#include "arm64/trap_emulation.hpp"
+
+namespace mmiotrace::arch {
+
+static_assert(kGuardedOk == arm64::kGuardedOk && kGuardedFault == arm64::kGuardedFault &&
+              kGuardedMismatch == arm64::kGuardedMismatch &&
+              kGuardedUnavailable == arm64::kGuardedUnavailable);
+
+// Registers of an interrupted thread.
+inline uintptr_t program_counter(const ucontext_t& uc) {
+  return static_cast<uintptr_t>(uc.uc_mcontext.pc);
+}
+inline void set_program_counter(ucontext_t& uc, uintptr_t pc) {
+  uc.uc_mcontext.pc = pc;
+}
+
+enum class FaultAccess : uint8_t { Read, Write, Fetch, Unknown };
+// From the ESR the kernel leaves in the frame: a data abort's WnR bit, or an instruction abort.
+// qemu-user gives no ESR: then the faulting instruction says whether it writes (a store, or a
+// read-modify-write), and Unknown when it cannot be read or decoded.
+inline FaultAccess fault_access(const ucontext_t& uc) {
+  uint64_t esr = 0;
+  if (arm64::frame_fault_syndrome(uc, &esr)) {
+    const uint64_t exception_class = esr >> 26;
+    if (exception_class == 0x20 || exception_class == 0x21) return FaultAccess::Fetch;
+    if (exception_class == 0x24 || exception_class == 0x25) {
+      return (esr & (uint64_t{1} << 6)) ? FaultAccess::Write : FaultAccess::Read;
+    }
+  }
+  uint8_t code[arm64::kMaxInstructionLength];
+  arm64::Instruction instruction;
+  if (arm64::read_code(program_counter(uc), code) != sizeof code ||
+      arm64::decode(code, sizeof code, program_counter(uc), &instruction) !=
+          arm64::DecodeResult::Ok ||
+      instruction.memory_operand_count == 0) {
+    return FaultAccess::Unknown;
+  }
+  return arm64::writes(instruction.memory[0].kind) ? FaultAccess::Write : FaultAccess::Read;
+}
+
+// System calls: the AArch64 convention (arguments in X0-X5, the result in X0).
+inline void syscall_arguments(const ucontext_t& uc, long out[6]) {
+  for (int i = 0; i < 6; ++i)
+    out[i] = static_cast<long>(uc.uc_mcontext.regs[i]);
+}
+inline void set_syscall_result(ucontext_t& uc, long result) {
+  uc.uc_mcontext.regs[0] = static_cast<unsigned long>(result);
+}
+// The architecture a seccomp filter sees in seccomp_data.arch for this process's system calls.
+inline constexpr uint32_t kSeccompArchitecture = AUDIT_ARCH_AARCH64;
+
+// Single-stepping: none in AArch64 user space. The engine never steps (kmmio checks
+// kHasSingleStep), so these are never called; they exist so that its code compiles unchanged.
+inline constexpr bool kHasSingleStep = false;
+inline bool single_step_flag(const ucontext_t&) {
+  return false;
+}
+inline void set_single_step_flag(ucontext_t&) {}
+inline void clear_single_step_flag(ucontext_t&) {}
+
+// The decoded instruction.
+using arm64::AccessKind;
+using arm64::decode;
+using arm64::DecodeResult;
+using arm64::effective_address;
+using arm64::Instruction;
+using arm64::kMaxInstructionLength;
+using arm64::MemoryOperand;
+using arm64::read_code;
+using arm64::reads;
+using arm64::value_from_registers;
+using arm64::writes;
+
+// Emulation.
+using EmulationState = arm64::TrapEmulationState;
+using arm64::cached_instruction;
+using arm64::CachedInstruction;
+using EmulationResult = arm64::TrapResult;
+using EmulationStatus = arm64::TrapStatus;
+using arm64::recover_emulation_fault;
+using mmiotrace::OperandMemory;
+inline EmulationResult emulate(const CachedInstruction& instruction, ucontext_t& uc,
+                               uintptr_t fault_address, OperandMemory& memory,
+                               EmulationState& state) {
+  return arm64::emulate_trap(instruction, uc, fault_address, memory, state);
+}
+
+// Guarded accesses.
+using arm64::guarded_compare_exchange;
+using arm64::guarded_load;
+using arm64::guarded_store;
+
+// Generated code: none on AArch64 (no stubs, no code cache).
+inline size_t generated_code_bytes() {
+  return 0;
+}
+
+}  // namespace mmiotrace::arch

@@ -1,0 +1,319 @@
+// mmiotrace: signal-safe
+// The faulting AArch64 instruction: decoding, the shared cache, emulation on the signal frame
+// (see trap_emulation.hpp).
+#include "arm64/trap_emulation.hpp"
+
+#include <cstring>
+
+#include "arm64/exclusive_sequence.hpp"
+#include "arm64/guarded_access.hpp"
+#include "arm64/signal_frame.hpp"
+
+namespace mmiotrace::arm64 {
+namespace {
+
+// The engine's operand memory as the emulator's Memory: each access announced to the probes
+// before it is made (a write with its value), made through the engine (the alias, the device
+// model or the program's own memory), and reported after.
+class EngineMemoryAdapter final : public Memory {
+ public:
+  explicit EngineMemoryAdapter(OperandMemory& memory) : memory_(memory) {}
+
+  MemoryStatus read(uint64_t address, unsigned width, uint8_t* out) override {
+    memory_.before(AccessKind::Read, address, width, nullptr);
+    return status_of(memory_.read(address, width, out));
+  }
+  MemoryStatus write(uint64_t address, unsigned width, const uint8_t* in) override {
+    memory_.before(AccessKind::Write, address, width, in);
+    return status_of(memory_.write(address, width, in));
+  }
+  MemoryStatus compare_exchange(uint64_t address, unsigned width, uint8_t* expected,
+                                const uint8_t* desired) override {
+    const int result = memory_.compare_exchange(address, width, expected, desired);
+    return result < 0 ? MemoryStatus::Unsupported : status_of(result);
+  }
+  void report(Direction direction, uint64_t address, unsigned width,
+              const uint8_t* value) override {
+    memory_.after(direction == Direction::Read ? AccessKind::Read : AccessKind::Write, address,
+                  width, value);
+  }
+
+ private:
+  static MemoryStatus status_of(int guarded) {
+    switch (guarded) {
+      case kGuardedOk:
+        return MemoryStatus::Ok;
+      case kGuardedMismatch:
+        return MemoryStatus::Mismatch;
+      case kGuardedFault:
+        return MemoryStatus::Fault;
+      default:
+        return MemoryStatus::Unsupported;
+    }
+  }
+
+  OperandMemory& memory_;
+};
+
+// Instruction words read with a guarded load: code that cannot be read ends a sequence.
+class GuardedCodeReader final : public CodeReader {
+ public:
+  bool read(uint64_t pc, uint32_t* word) override {
+    return guarded_load(pc, word, sizeof *word) == kGuardedOk;
+  }
+};
+
+constexpr uint64_t kConditionFlags = uint64_t{0xf} << 28;  // NZCV in PSTATE
+
+// The signal the program gets for a fault of the emulated instruction at `fault_address`.
+void fill_fault(const EmulationResult& emulated, TrapEmulationState& state, TrapResult& result) {
+  result.status = TrapStatus::Fault;
+  if (emulated.status == EmulationStatus::Alignment) {
+    result.signal = SIGBUS;
+    result.fault = siginfo_t{};
+    result.fault.si_signo = SIGBUS;
+    result.fault.si_code = BUS_ADRALN;
+  } else if (state.fault_recorded) {
+    result.signal = state.fault_signal;
+    result.fault = state.fault;
+  } else {
+    result.signal = SIGBUS;
+    result.fault = siginfo_t{};
+    result.fault.si_signo = SIGBUS;
+    result.fault.si_code = BUS_ADRERR;
+  }
+  // The program's address, not the second mapping's the guarded access faulted on.
+  result.fault.si_addr = reinterpret_cast<void*>(emulated.fault_address);
+  state.fault_recorded = false;
+}
+
+// How far past a reported PC the faulting access may lie (qemu-user's DC ZVA).
+constexpr unsigned kMaxLeadInInstructions = 16;
+
+// Whether `access`, with the registers of `state`, touches `fault_address`.
+bool covers_fault(const Access& access, const State& state, uintptr_t fault_address) {
+  uint64_t begin;
+  uint64_t size = access.total_bytes;
+  if (access.operation == Operation::ZeroBlock) {
+    size = zero_block_bytes();
+    begin = access.rt == kZeroRegister ? 0 : state.x[access.rt];
+    if (size != 0) begin &= ~(size - 1);
+  } else {
+    begin = arm64::effective_address(access, state);
+  }
+  begin = static_cast<uint64_t>(static_cast<int64_t>(begin << 8) >> 8);
+  return fault_address >= begin && fault_address - begin < size;
+}
+
+// The shared cache: open addressing over (pc, word); a slot, once claimed, is never given back.
+struct CacheSlot {
+  std::atomic<uintptr_t> pc{0};
+  std::atomic<bool> ready{false};
+  uint32_t word = 0;
+  CachedInstruction entry;
+};
+constexpr size_t kCacheSlots = 8192;
+constexpr size_t kCacheProbes = 32;
+CacheSlot g_cache[kCacheSlots];
+
+size_t slot_index(uintptr_t pc, uint32_t word) {
+  uint64_t key = (pc >> 2) * 0x9e3779b97f4a7c15ull ^ word;
+  return static_cast<size_t>(key ^ (key >> 29)) % kCacheSlots;
+}
+
+uint32_t word_of(const uint8_t* code) {
+  uint32_t word = 0;
+  std::memcpy(&word, code, sizeof word);  // A64 instructions are little-endian
+  return word;
+}
+
+const char* unsupported_reason(DecodeStatus status) {
+  switch (status) {
+    case DecodeStatus::Unsupported:
+      return "it is a load or store of a class mmiotrace does not emulate (SVE, memory tags, "
+             "pointer authentication, LD64B/ST64B, CPY/SET, or a SIMD&FP RCpc access)";
+    case DecodeStatus::LiteralLoad:
+      return "it is a literal load, which cannot reach a traced mapping";
+    default:
+      return "it is not a load or store (a cache maintenance or other instruction)";
+  }
+}
+
+}  // namespace
+
+size_t read_code(uintptr_t pc, uint8_t* code) {
+  return guarded_load(pc, code, kMaxInstructionLength) == kGuardedOk ? kMaxInstructionLength : 0;
+}
+
+DecodeResult decode(const uint8_t* code, size_t size, uintptr_t pc, Instruction* out) {
+  *out = Instruction{};
+  if (size < kMaxInstructionLength) return DecodeResult::Unreadable;
+  out->pc = pc;
+  out->length = kMaxInstructionLength;
+  std::memcpy(out->bytes, code, kMaxInstructionLength);
+  out->status = arm64::decode(word_of(code), out->access);
+  if (out->status != DecodeStatus::Access) return DecodeResult::Ok;
+  const Access& access = out->access;
+  const bool loads = reads_memory(access.operation);
+  const bool stores = writes_memory(access.operation);
+  MemoryOperand& operand = out->memory[0];
+  operand.kind = loads && stores ? AccessKind::ReadWrite
+                 : stores        ? AccessKind::Write
+                                 : AccessKind::Read;
+  operand.width = access.operation == Operation::ZeroBlock
+                      ? static_cast<uint16_t>(zero_block_bytes())
+                      : access.total_bytes;
+  out->memory_operand_count = 1;
+  return DecodeResult::Ok;
+}
+
+uintptr_t effective_address(const Instruction& instruction, const MemoryOperand&,
+                            const ucontext_t& context) {
+  State registers;
+  std::memcpy(registers.x, context.uc_mcontext.regs, sizeof(registers.x));
+  registers.sp = context.uc_mcontext.sp;
+  const Access& access = instruction.access;
+  uint64_t address;
+  if (access.operation == Operation::ZeroBlock) {
+    const unsigned block = zero_block_bytes();
+    address = access.rt == kZeroRegister ? 0 : registers.x[access.rt];
+    if (block != 0) address &= ~uint64_t{block - 1};
+  } else {
+    address = arm64::effective_address(access, registers);
+  }
+  // Top-byte-ignore: the tag is not part of the address the access reaches.
+  return static_cast<uintptr_t>(static_cast<int64_t>(address << 8) >> 8);
+}
+
+bool value_from_registers(const Instruction& instruction, const ucontext_t& context,
+                          uint8_t* value_out) {
+  const Access& access = instruction.access;
+  if (instruction.status != DecodeStatus::Access || access.vector ||
+      (access.operation != Operation::Load && access.operation != Operation::Store)) {
+    return false;
+  }
+  const uint64_t value = access.rt == kZeroRegister ? 0 : context.uc_mcontext.regs[access.rt];
+  std::memcpy(value_out, &value, access.size);
+  return true;
+}
+
+unsigned zero_block_bytes() {
+  uint64_t dczid = 0;
+  asm("mrs %0, dczid_el0" : "=r"(dczid));
+  if (dczid & 0x10) return 0;  // DZP: DC ZVA prohibited
+  return 4u << (dczid & 0xf);
+}
+
+const CachedInstruction* cached_instruction(uintptr_t pc) {
+  uint8_t code[kMaxInstructionLength];
+  if (read_code(pc, code) != kMaxInstructionLength) return nullptr;
+  const uint32_t word = word_of(code);
+  const size_t first = slot_index(pc, word);
+  for (size_t probe = 0; probe < kCacheProbes; ++probe) {
+    CacheSlot& slot = g_cache[(first + probe) % kCacheSlots];
+    uintptr_t owner = slot.pc.load(std::memory_order_acquire);
+    if (owner == 0) {
+      // Taken by another thread meanwhile (for another instruction, or this one with a word
+      // that may differ): go on looking.
+      if (!slot.pc.compare_exchange_strong(owner, pc, std::memory_order_acq_rel)) continue;
+      slot.word = word;
+      decode(code, sizeof code, pc, &slot.entry.instruction);
+      slot.ready.store(true, std::memory_order_release);
+      return &slot.entry;
+    }
+    if (owner == pc && slot.ready.load(std::memory_order_acquire) && slot.word == word) {
+      return &slot.entry;
+    }
+  }
+  return nullptr;
+}
+
+TrapResult emulate_trap(const CachedInstruction& cached, ucontext_t& uc, uintptr_t fault_address,
+                        OperandMemory& memory, TrapEmulationState& state) {
+  TrapResult result;
+  const Instruction& instruction = cached.instruction;
+  Access access = instruction.access;
+  uint64_t nzcv = uc.uc_mcontext.pstate & kConditionFlags;
+  if (instruction.status == DecodeStatus::NotAccess) {
+    // qemu-user reports a DC ZVA's fault at an earlier instruction of its block: go on to the
+    // access, interpreting what comes before it, and carry it out if it is the one that faulted.
+    load_state(uc, state.registers, false);
+    GuardedCodeReader code;
+    if (!interpret_to_access(state.registers, nzcv, code, state.monitor, kMaxLeadInInstructions,
+                             &access) ||
+        !covers_fault(access, state.registers, fault_address)) {
+      result.status = TrapStatus::Unsupported;
+      result.reason = unsupported_reason(instruction.status);
+      return result;
+    }
+    if (access.vector && !load_vectors(uc, state.registers)) {
+      result.status = TrapStatus::Unsupported;
+      result.reason = "its signal frame holds no FP/SIMD registers";
+      return result;
+    }
+  } else if (instruction.status != DecodeStatus::Access) {
+    result.status = TrapStatus::Unsupported;
+    result.reason = unsupported_reason(instruction.status);
+    return result;
+  } else if (!load_state(uc, state.registers, access.vector)) {
+    result.status = TrapStatus::Unsupported;
+    result.reason = "its signal frame holds no FP/SIMD registers";
+    return result;
+  }
+  state.fault_recorded = false;
+  EngineMemoryAdapter adapter(memory);
+  const EmulationResult emulated =
+      emulate(access, state.registers, adapter, state.monitor, zero_block_bytes());
+  switch (emulated.status) {
+    case EmulationStatus::Done:
+      break;
+    case EmulationStatus::Unsupported:
+      result.status = TrapStatus::Unsupported;
+      result.reason = access.operation == Operation::ZeroBlock
+                          ? "DC ZVA is prohibited or has an unexpected block size"
+                          : "the memory behind it cannot make the access (an atomic on a device "
+                            "model, or a page without a second mapping)";
+      return result;
+    case EmulationStatus::Alignment:
+    case EmulationStatus::Fault:
+      fill_fault(emulated, state, result);
+      return result;
+  }
+  if (access.operation == Operation::LoadExclusive ||
+      access.operation == Operation::LoadExclusivePair) {
+    // Its store-exclusive would fail natively, with no monitor armed: carry out the sequence.
+    GuardedCodeReader code;
+    const SequenceResult sequence =
+        run_exclusive_sequence(state.registers, nzcv, code, adapter, state.monitor);
+    uc.uc_mcontext.pstate = (uc.uc_mcontext.pstate & ~kConditionFlags) | nzcv;
+    store_state(state.registers, uc, false);
+    if (sequence.end == SequenceEnd::Fault) fill_fault(sequence.fault, state, result);
+    return result;
+  }
+  uc.uc_mcontext.pstate = (uc.uc_mcontext.pstate & ~kConditionFlags) | nzcv;
+  store_state(state.registers, uc, access.vector && reads_memory(access.operation));
+  return result;
+}
+
+bool recover_guarded_access(ucontext_t& uc) {
+  const uintptr_t pc = uc.uc_mcontext.pc;
+  if (pc < reinterpret_cast<uintptr_t>(mmiotrace_arm64_guarded_begin) ||
+      pc >= reinterpret_cast<uintptr_t>(mmiotrace_arm64_guarded_end)) {
+    return false;
+  }
+  // A leaf routine: return kGuardedFault to the caller, at the link register.
+  uc.uc_mcontext.regs[0] = kGuardedFault;
+  uc.uc_mcontext.pc = uc.uc_mcontext.regs[30];
+  return true;
+}
+
+bool recover_emulation_fault(int signo, const siginfo_t& info, ucontext_t& uc,
+                             TrapEmulationState& state) {
+  if (!recover_guarded_access(uc)) return false;
+  state.fault_recorded = true;
+  state.fault_signal = signo;
+  state.fault = info;
+  return true;
+}
+
+}  // namespace mmiotrace::arm64

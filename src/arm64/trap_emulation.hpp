@@ -1,0 +1,108 @@
+// mmiotrace: signal-safe
+// The AArch64 side of the architecture seam's instruction names (arch/machine.hpp): the
+// faulting instruction decoded (arm64/decoder.hpp) as the engine sees it, the shared cache of
+// decoded instructions, and its emulation on the signal frame through the engine's
+// OperandMemory (arm64/emulator.hpp does the instruction; this copies the registers in and out,
+// makes the accesses through the engine, and turns faults into the signals the program gets).
+// Built for AArch64 only; everything here runs in the engine's SIGSEGV handler, on any thread.
+#pragma once
+
+#include <ucontext.h>
+#include <atomic>
+#include <csignal>
+#include <cstddef>
+#include <cstdint>
+
+#include "arm64/decoder.hpp"
+#include "arm64/emulator.hpp"
+#include "core/operand_memory.hpp"
+
+namespace mmiotrace::arm64 {
+
+inline constexpr size_t kMaxInstructionLength = 4;
+
+using mmiotrace::AccessKind;
+using mmiotrace::reads;
+using mmiotrace::writes;
+
+// The memory the instruction accesses, as one operand: all its bytes (a pair's two registers,
+// an LD4's four, DC ZVA's block).
+struct MemoryOperand {
+  AccessKind kind = AccessKind::None;
+  uint16_t width = 0;  // bytes
+};
+
+struct Instruction {
+  uintptr_t pc = 0;
+  uint8_t length = 0;  // 4 once decoded
+  uint8_t bytes[kMaxInstructionLength] = {};
+  DecodeStatus status = DecodeStatus::NotAccess;
+  Access access;                     // when status is Access
+  uint8_t memory_operand_count = 0;  // 1 when status is Access, else 0
+  MemoryOperand memory[1];
+};
+
+enum class DecodeResult { Ok, Invalid, Unreadable };
+
+// Reads the instruction word at `pc` without faulting; returns the bytes read (0 or 4).
+size_t read_code(uintptr_t pc, uint8_t* code);
+
+// Decodes the word in `code`. Ok for every readable word: what is not a load or store this
+// emulator carries out says so in `status`, for the engine's message.
+DecodeResult decode(const uint8_t* code, size_t size, uintptr_t pc, Instruction* out);
+
+// The first address `operand` touches, with the registers of `context` before the instruction.
+uintptr_t effective_address(const Instruction& instruction, const MemoryOperand& operand,
+                            const ucontext_t& context);
+
+// The value of a general-purpose LDR/STR: for a store, the state before it ran; for a load, after.
+bool value_from_registers(const Instruction& instruction, const ucontext_t& context,
+                          uint8_t* value_out);
+
+// The DC ZVA block size in bytes (from DCZID_EL0), 0 when DC ZVA is prohibited.
+unsigned zero_block_bytes();
+
+// The emulator's per-thread state, kept in the engine's thread context.
+struct TrapEmulationState {
+  State registers;
+  ExclusiveMonitor monitor;     // LDXR to STXR, across traps
+  bool fault_recorded = false;  // `fault` holds a fault recovered from a guarded access
+  int fault_signal = 0;
+  siginfo_t fault = {};
+};
+
+struct CachedInstruction {
+  Instruction instruction;
+  // Set by the first thread to report that the instruction cannot be emulated.
+  mutable std::atomic<bool> fallback_reported{false};
+};
+
+// The instruction at `pc`, decoded once and shared by every thread; null when its word cannot be
+// read or the cache (8,192 instructions) is full. A changed word at `pc` gets a new entry.
+const CachedInstruction* cached_instruction(uintptr_t pc);
+
+enum class TrapStatus : uint8_t {
+  Done,         // the instruction completed; PC is past it
+  Interrupted,  // (x86's string instructions only; never on AArch64)
+  Unsupported,  // not carried out at all (see `reason`)
+  Fault,        // the instruction raises `signal` with `fault`, the frame as before it ran
+};
+
+struct TrapResult {
+  TrapStatus status = TrapStatus::Done;
+  const char* reason = nullptr;  // Unsupported: why, for the trace
+  int signal = 0;                // Fault
+  siginfo_t fault = {};          // Fault
+};
+
+// Carries out `instruction`, which faulted at `fault_address`, on the frame `uc`.
+TrapResult emulate_trap(const CachedInstruction& instruction, ucontext_t& uc,
+                        uintptr_t fault_address, OperandMemory& memory, TrapEmulationState& state);
+
+// Called by the engine's fault handler for a nested fault on this thread: when it happened in a
+// guarded access, records it in `state`, makes the routine return kGuardedFault and returns
+// true; false when it happened elsewhere.
+bool recover_emulation_fault(int signo, const siginfo_t& info, ucontext_t& uc,
+                             TrapEmulationState& state);
+
+}  // namespace mmiotrace::arm64
