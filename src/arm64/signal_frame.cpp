@@ -15,6 +15,16 @@ struct RecordHeader {
 };
 constexpr uint32_t kVectorRecordMagic = 0x46508001;    // FPSIMD_MAGIC
 constexpr uint32_t kSyndromeRecordMagic = 0x45535201;  // ESR_MAGIC
+constexpr uint32_t kScalableRecordMagic = 0x53564501;  // SVE_MAGIC
+// struct sve_context: the header, the vector length in bytes, flags; the Z registers follow at
+// kScalableRegistersOffset when the record is longer than this (SVE state is live).
+struct ScalableRecord {
+  RecordHeader header;
+  uint16_t vector_bytes;
+  uint16_t flags;
+  uint16_t reserved[2];
+};
+constexpr size_t kScalableRegistersOffset = 16;  // SVE_SIG_REGS_OFFSET
 
 // The record with `magic` in the frame's __reserved area, or null.
 const RecordHeader* find_record(const ucontext_t& uc, uint32_t magic) {
@@ -69,6 +79,20 @@ void store_state(const State& state, ucontext_t& uc, bool vectors) {
   if (!vectors) return;
   if (FrameVectorRegisters* frame = frame_vector_registers(uc)) {
     std::memcpy(frame->v, state.v, sizeof(frame->v));
+  }
+  // With live SVE state, the return restores Z0-Z31 from their record, which overrides the
+  // FP/SIMD one: a V register written there is the low 128 bits of its Z register, the rest
+  // zeroed, as an FP/SIMD write leaves it.
+  const RecordHeader* record = find_record(uc, kScalableRecordMagic);
+  if (record == nullptr || record->size <= kScalableRegistersOffset) return;
+  const auto* scalable = reinterpret_cast<const ScalableRecord*>(record);
+  const size_t vector_bytes = scalable->vector_bytes;
+  if (vector_bytes < 16 || kScalableRegistersOffset + 32 * vector_bytes > record->size) return;
+  auto* registers =
+      reinterpret_cast<uint8_t*>(const_cast<RecordHeader*>(record)) + kScalableRegistersOffset;
+  for (unsigned n = 0; n < 32; ++n) {
+    std::memcpy(registers + n * vector_bytes, state.v[n], 16);
+    std::memset(registers + n * vector_bytes + 16, 0, vector_bytes - 16);
   }
 }
 
