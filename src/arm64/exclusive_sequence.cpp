@@ -282,8 +282,9 @@ bool interpret(uint32_t word, State& state, uint64_t& nzcv, ExclusiveMonitor& mo
 }  // namespace
 
 bool interpret_to_access(State& state, uint64_t& nzcv, CodeReader& code, ExclusiveMonitor& monitor,
-                         unsigned limit, Access* access) {
+                         unsigned limit, Access* access, unsigned* interpreted) {
   for (unsigned i = 0; i <= limit; ++i) {
+    if (interpreted != nullptr) *interpreted = i;
     uint32_t word = 0;
     if (!code.read(state.pc, &word)) return false;
     const DecodeStatus status = decode(word, *access);
@@ -299,11 +300,10 @@ SequenceResult run_exclusive_sequence(State& state, uint64_t& nzcv, CodeReader& 
                                       Memory& memory, ExclusiveMonitor& monitor) {
   SequenceResult result;
   Access access;
-  const uint64_t start = state.pc;
-  if (!interpret_to_access(state, nzcv, code, monitor, kMaxSequenceInstructions, &access)) {
+  if (!interpret_to_access(state, nzcv, code, monitor, kMaxSequenceInstructions, &access,
+                           &result.interpreted)) {
     return result;
   }
-  result.interpreted = static_cast<unsigned>((state.pc - start) / 4);
   if (access.operation != Operation::StoreExclusive &&
       access.operation != Operation::StoreExclusivePair) {
     return result;  // another access: it runs natively (and traps, if it is traced)

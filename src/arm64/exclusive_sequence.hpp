@@ -42,11 +42,11 @@ struct SequenceResult {
 
 // Interprets the instructions from state.pc on, at most `limit` of them, until one that accesses
 // memory (decoded into `access`, state.pc at it): true then; false at an instruction not
-// interpreted here, or past the limit. qemu-user reports the fault of a DC ZVA at an earlier
-// instruction of its translation block, with the registers as they were there: the engine finds
-// the access this way.
+// interpreted here, or past the limit. `interpreted`, when given, counts those interpreted.
+// qemu-user reports the fault of a DC ZVA at an earlier instruction of its translation block, with
+// the registers as they were there: the engine finds the access this way.
 bool interpret_to_access(State& state, uint64_t& nzcv, CodeReader& code, ExclusiveMonitor& monitor,
-                         unsigned limit, Access* access);
+                         unsigned limit, Access* access, unsigned* interpreted = nullptr);
 
 // Runs from state.pc (just past an emulated load-exclusive) to its store-exclusive. `nzcv`
 // holds the condition flags in bits 31:28, as PSTATE does.
