@@ -99,8 +99,8 @@ constexpr LibraryKind kNativeLibrary = {"the shim library", EM_X86_64,
                                         preload::kLibraryOverrideVariable, "reinstall mmiotrace"};
 constexpr LibraryKind kArm64Library = {"the AArch64 shim library", EM_AARCH64,
                                        preload::kArm64LibraryOverrideVariable,
-                                       "build it with scripts/build --arch arm64 (which makes "
-                                       "no AArch64 engine yet in this version)"};
+                                       "build it with scripts/build --arch arm64 (scripts/setup "
+                                       "installs the cross toolchain)"};
 
 // `path` when it is a library of this command's version; else a CliError that says what is
 // wrong with it and, `overridden` by its environment variable or not, what to do.

@@ -1,0 +1,41 @@
+/* An access the AArch64 emulator does not carry out (an SVE load) on a traced register file:
+ * traced, the program gets the SIGSEGV the access raises, and the trace a MARK that says why;
+ * untraced, the load succeeds. Either way the program says what happened. */
+#include <signal.h>
+#include <string.h>
+
+#include "arm64_support.h"
+
+static volatile uint8_t* g_registers;
+
+static void on_segv(int signo, siginfo_t* info, void* context) {
+  (void)signo;
+  (void)context;
+  char line[96];
+  int length = snprintf(line, sizeof line, "SIGSEGV at register %td\n",
+                        (volatile uint8_t*)info->si_addr - g_registers);
+  if (write(1, line, (size_t)length) < 0) _exit(8);
+  _exit(7);
+}
+
+int main(int argc, char** argv) {
+  if (argc != 2) return 2;
+  g_registers = map_register_file(argv[1], "device.reg", 4096);
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_sigaction = on_segv;
+  action.sa_flags = SA_SIGINFO;
+  sigaction(SIGSEGV, &action, NULL);
+  __asm__ volatile("str %w1, [%0, #0x40]" ::"r"(g_registers), "r"(0x1234u) : "memory");
+  uint8_t first;
+  __asm__ volatile(
+      "ptrue p0.b, vl1\n"
+      "ld1b {z0.b}, p0/z, [%1]\n"
+      "umov %w0, v0.b[0]"
+      : "=r"(first)
+      : "r"(g_registers + 0x40)
+      : "z0", "p0", "memory");
+  printf("loaded %02x\n", first);
+  puts("EXIT-SUCCESS");
+  return 0;
+}
