@@ -72,6 +72,7 @@ install(FILES ${PROJECT_SOURCE_DIR}/completions/_mmiotrace DESTINATION ${zsh_com
 install(FILES ${PROJECT_SOURCE_DIR}/examples/README.md ${PROJECT_SOURCE_DIR}/examples/nvme_init.c
               ${PROJECT_SOURCE_DIR}/examples/uart_hello.c ${PROJECT_SOURCE_DIR}/examples/regpoke.c
               ${PROJECT_SOURCE_DIR}/examples/probe_api.c
+              ${PROJECT_SOURCE_DIR}/examples/rpi_gpio.c
         DESTINATION ${CMAKE_INSTALL_DATADIR}/mmiotrace/examples)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/examples/register-maps
         DESTINATION ${CMAKE_INSTALL_DATADIR}/mmiotrace)

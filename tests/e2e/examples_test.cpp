@@ -134,6 +134,126 @@ INSTANTIATE_TEST_SUITE_P(
                           "W 4 at offset 0x0 writing 0x57"}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
 
+// The GPIO registers rpi_gpio finds (a 4096-byte file, as /dev/gpiomem maps): GPIO 14 and 15 on
+// ALT0 (the UART of the Pi's serial console), GPIO 17 an output, which the example must make an
+// input, keeping the others; GPLEV0 the levels it reads.
+std::string gpio_registers(uint32_t gplev0) {
+  std::string registers(4096, '\0');
+  auto put32 = [&](size_t offset, uint32_t value) {
+    for (int i = 0; i < 4; ++i)
+      registers[offset + i] = static_cast<char>(value >> (8 * i));
+  };
+  put32(0x04, 0x00224000);  // GPFSEL1: FSEL14 = FSEL15 = ALT0 (0b100), FSEL17 = OUTPUT
+  put32(0x34, gplev0);
+  return registers;
+}
+
+const char* const kRpiGpioOutput =
+    "GPFSEL1 0x00224000 -> 0x01024000: GPIO 14 ALT0, 15 ALT0, 17 input, 18 output\n"
+    "GPFSEL4 0x00200000: GPIO 47 output\n"
+    "button on GPIO 17: high (released)\n"
+    "blinked GPIO 18 and 47 3 times\n"
+    "GPIO 18 and 47 back to input\n";
+
+// The Raspberry Pi GPIO example against the regfile model, as `mmiotrace record --device`
+// makes it: it behaves as on a plain file, and the BCM2835 register map names every access.
+TEST(Examples, RpiGpioDrivesTheBcm2835RegistersTracedAsUntraced) {
+  TemporaryDirectory directory;
+  const std::string image = directory.path() + "/gpio.img";
+  std::ofstream(image, std::ios::binary) << gpio_registers(1u << 17);
+  const std::string untraced_file = directory.path() + "/untraced-gpiomem";
+  std::ofstream(untraced_file, std::ios::binary) << gpio_registers(1u << 17);
+  ProgramResult untraced = run_program({EXAMPLES_DIR "/rpi_gpio", untraced_file}, directory.path());
+  ASSERT_EQ(describe_status(untraced.status), "exited 0") << untraced.err;
+  EXPECT_EQ(untraced.out, kRpiGpioOutput);
+
+  // Against the model, whose registers start as the image.
+  const std::string trace = directory.path() + "/trace.txt";
+  ProgramResult traced = run_program({MMIOTRACE_COMMAND, "record", "-o", trace, "--device",
+                                      "regfile:image=" + image + "@/dev/fake-gpiomem", "--",
+                                      EXAMPLES_DIR "/rpi_gpio", "/dev/fake-gpiomem"},
+                                     directory.path());
+  EXPECT_EQ(describe_status(traced.status), describe_status(untraced.status)) << traced.err;
+  EXPECT_EQ(traced.out, untraced.out);
+  EXPECT_EQ(traced.err, untraced.err);
+
+  // Traced on a plain file, which ends as the untraced run left its own.
+  const std::string traced_file = directory.path() + "/traced-gpiomem";
+  std::ofstream(traced_file, std::ios::binary) << gpio_registers(1u << 17);
+  ProgramResult on_file =
+      run_program({MMIOTRACE_COMMAND, "record", "-o", directory.path() + "/file-trace.txt",
+                   "--trace", traced_file, "--", EXAMPLES_DIR "/rpi_gpio", traced_file},
+                  directory.path());
+  EXPECT_EQ(describe_status(on_file.status), "exited 0") << on_file.err;
+  EXPECT_EQ(on_file.out, untraced.out);
+  EXPECT_EQ(read_file(traced_file), read_file(untraced_file));
+
+  // Each access: direction, offset, value and the register the map names.
+  const std::string map = MMIOTRACE_SOURCE_DIR "/examples/register-maps/bcm2835_gpio.yaml";
+  ProgramResult dump =
+      run_program({MMIOTRACE_COMMAND, "dump", "--regs", map, trace}, directory.path());
+  ASSERT_EQ(describe_status(dump.status), "exited 0") << dump.err;
+  std::vector<std::string> accesses;
+  std::vector<std::string> decoded;
+  std::istringstream lines(dump.out);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::string kind, width, time, map_id, offset, value;
+    fields >> kind >> width >> time >> map_id >> offset >> value;
+    if (kind != "R" && kind != "W") continue;
+    size_t named = line.find("  ; ");
+    std::string name = named == std::string::npos ? "" : line.substr(named + 4);
+    decoded.push_back(name);
+    accesses.push_back(kind + " " + width + " " + offset + " " + value + " " +
+                       name.substr(0, name.find(' ')));
+  }
+  std::vector<std::string> expected = {
+      "R 4 0x4 0x224000 GPIO.GPFSEL1",
+      // GPIO 17 an input, keeping the UART's pins; its pull-up, as the datasheet sequences it
+      "R 4 0x4 0x224000 GPIO.GPFSEL1", "W 4 0x4 0x24000 GPIO.GPFSEL1", "W 4 0x94 0x2 GPIO.GPPUD",
+      "W 4 0x98 0x20000 GPIO.GPPUDCLK0", "W 4 0x94 0x0 GPIO.GPPUD", "W 4 0x98 0x0 GPIO.GPPUDCLK0",
+      // GPIO 18 and 47 outputs
+      "R 4 0x4 0x24000 GPIO.GPFSEL1", "W 4 0x4 0x1024000 GPIO.GPFSEL1", "R 4 0x10 0x0 GPIO.GPFSEL4",
+      "W 4 0x10 0x200000 GPIO.GPFSEL4", "R 4 0x4 0x1024000 GPIO.GPFSEL1",
+      "R 4 0x10 0x200000 GPIO.GPFSEL4", "R 4 0x34 0x20000 GPIO.GPLEV0"};
+  for (int blink = 0; blink < 3; ++blink) {
+    expected.insert(expected.end(),
+                    {"W 4 0x1c 0x40000 GPIO.GPSET0", "W 4 0x2c 0x8000 GPIO.GPCLR1",
+                     "W 4 0x28 0x40000 GPIO.GPCLR0", "W 4 0x20 0x8000 GPIO.GPSET1"});
+  }
+  expected.insert(expected.end(), {"R 4 0x4 0x1024000 GPIO.GPFSEL1", "W 4 0x4 0x24000 GPIO.GPFSEL1",
+                                   "R 4 0x10 0x200000 GPIO.GPFSEL4", "W 4 0x10 0x0 GPIO.GPFSEL4",
+                                   "R 4 0x4 0x24000 GPIO.GPFSEL1", "R 4 0x10 0x0 GPIO.GPFSEL4"});
+  EXPECT_EQ(accesses, expected) << dump.out;
+  // The fields of the writes that matter.
+  ASSERT_EQ(decoded.size(), expected.size());
+  EXPECT_EQ(decoded[3], "GPIO.GPPUD PUD=UP");
+  EXPECT_EQ(decoded[8],
+            "GPIO.GPFSEL1 FSEL10=INPUT FSEL11=INPUT FSEL12=INPUT FSEL13=INPUT FSEL14=ALT0 "
+            "FSEL15=ALT0 FSEL16=INPUT FSEL17=INPUT FSEL18=OUTPUT FSEL19=INPUT");
+  EXPECT_NE(decoded[10].find(" FSEL47=OUTPUT "), std::string::npos) << decoded[10];
+
+  // The report names the registers too.
+  ProgramResult report =
+      run_program({MMIOTRACE_COMMAND, "report", "--regs", map, trace}, directory.path());
+  ASSERT_EQ(describe_status(report.status), "exited 0") << report.err;
+  for (const char* name :
+       {"GPIO.GPFSEL1", "GPIO.GPFSEL4", "GPIO.GPPUD", "GPIO.GPPUDCLK0", "GPIO.GPLEV0",
+        "GPIO.GPSET0", "GPIO.GPCLR0", "GPIO.GPSET1", "GPIO.GPCLR1"}) {
+    EXPECT_NE(report.out.find(name), std::string::npos) << name << " in\n" << report.out;
+  }
+}
+
+// The button's level is read from GPLEV0, not assumed.
+TEST(Examples, RpiGpioReadsTheButtonFromGplev0) {
+  TemporaryDirectory directory;
+  const std::string file = directory.path() + "/gpiomem";
+  std::ofstream(file, std::ios::binary) << gpio_registers(~(1u << 17));
+  ProgramResult result = run_program({EXAMPLES_DIR "/rpi_gpio", file}, directory.path());
+  EXPECT_EQ(describe_status(result.status), "exited 0") << result.err;
+  EXPECT_NE(result.out.find("button on GPIO 17: low (pressed)\n"), std::string::npos) << result.out;
+}
+
 TEST(Examples, UartHelloTransmitsThroughTheModel) {
   TemporaryDirectory directory;
   std::string output = directory.path() + "/tx.txt";
