@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include <fstream>
-#include <map>
 #include <regex>
 
+#include "client_checks.hpp"
 #include "installed_programs.hpp"
 #include "program_runner.hpp"
 #include "sqlite_workload.hpp"
@@ -20,70 +20,6 @@
 
 namespace mmiotrace::e2e {
 namespace {
-
-// What a trace holds: its mappings, and accesses counted by kind; accesses outside every
-// mapping the trace opened are counted apart.
-struct TraceSummary {
-  size_t maps = 0;
-  size_t reads = 0;
-  size_t writes = 0;
-  size_t outside = 0;
-  size_t unknown = 0;
-  std::vector<std::string> marks;
-};
-
-TraceSummary summarize(const std::string& path) {
-  TraceSummary summary;
-  std::unique_ptr<trace::TraceReader> reader = trace::TraceReader::open(path);
-  std::map<int, std::pair<uint64_t, uint64_t>> maps;  // map id: physical begin, length
-  trace::Event event;
-  while (reader->next(event)) {
-    switch (event.kind) {
-      case trace::EventKind::Map:
-        ++summary.maps;
-        maps[event.map_id] = {event.phys, event.length};
-        break;
-      case trace::EventKind::Read:
-      case trace::EventKind::Write: {
-        (event.kind == trace::EventKind::Read ? summary.reads : summary.writes)++;
-        auto found = maps.find(event.map_id);
-        if (found == maps.end() || event.phys < found->second.first ||
-            event.phys + event.width > found->second.first + found->second.second) {
-          ++summary.outside;
-        }
-        break;
-      }
-      case trace::EventKind::Unknown:
-        ++summary.unknown;
-        break;
-      case trace::EventKind::Mark:
-        summary.marks.emplace_back(event.text ? event.text : "", event.text_length);
-        break;
-      default:
-        break;
-    }
-  }
-  return summary;
-}
-
-std::vector<std::string> traced(const std::string& trace, const std::vector<std::string>& globs,
-                                const std::vector<std::string>& command, bool divert = true) {
-  std::vector<std::string> argv = {MMIOTRACE_COMMAND, "record", "--format", "binary", "-o", trace};
-  if (!divert) argv.push_back("--no-divert");
-  for (const std::string& glob : globs) {
-    argv.push_back("--trace");
-    argv.push_back(glob);
-  }
-  argv.push_back("--");
-  argv.insert(argv.end(), command.begin(), command.end());
-  return argv;
-}
-
-void expect_same_behaviour(const ProgramResult& traced_run, const ProgramResult& untraced_run) {
-  EXPECT_EQ(describe_status(traced_run.status), describe_status(untraced_run.status));
-  EXPECT_EQ(traced_run.out, untraced_run.out);
-  EXPECT_EQ(traced_run.err, untraced_run.err);
-}
 
 void check_memtester(const std::string& memtester, bool divert) {
   TemporaryDirectory directory;
