@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "program_runner.hpp"
+#include "qemu_aarch64.hpp"
 
 namespace mmiotrace::e2e {
 namespace {
@@ -36,10 +37,6 @@ std::string elf_header(unsigned char elf_class, unsigned char data, uint16_t mac
   put16(16, 2);  // ET_EXEC
   put16(18, machine);
   return header;
-}
-
-bool qemu_on_path() {
-  return access("/usr/bin/qemu-aarch64", X_OK) == 0 || access("/bin/qemu-aarch64", X_OK) == 0;
 }
 
 class Arm64ProgramsTest : public ::testing::Test {
@@ -69,7 +66,9 @@ class Arm64ProgramsTest : public ::testing::Test {
     }
   }
   void require_qemu() {
-    if (!qemu_on_path()) GTEST_SKIP() << "no qemu-aarch64 (scripts/setup installs qemu-user)";
+    if (find_qemu_aarch64().empty()) {
+      GTEST_SKIP() << "no qemu-aarch64 (scripts/setup installs qemu-user)";
+    }
   }
   TemporaryDirectory directory_;
 };
@@ -94,9 +93,8 @@ TEST_F(Arm64ProgramsTest, ForeignArchitecturesAreRefusedByName) {
 TEST_F(Arm64ProgramsTest, QemuRunsTheProgramUntraced) {
   require_arm64_program();
   require_qemu();
-  ProgramResult result =
-      run_program({"qemu-aarch64", "-L", "/usr/aarch64-linux-gnu", ARM64_PROGRAM, "one", "two"},
-                  directory_.path());
+  ProgramResult result = run_program(under_qemu(find_qemu_aarch64(), {ARM64_PROGRAM, "one", "two"}),
+                                     directory_.path());
   EXPECT_EQ(describe_status(result.status), "exited 3") << result.err;
   EXPECT_EQ(result.out, std::string("AArch64 program: ") + ARM64_PROGRAM + " one two\n");
 }

@@ -1,0 +1,51 @@
+// AArch64 programs on this x86-64 machine: running them under qemu-aarch64 untraced as
+// `mmiotrace record` runs them traced, and finding the AArch64 shim record would preload.
+// Shared by the end-to-end tests (arm64_programs_test.cpp) and the client tests.
+#pragma once
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "preload/environment.hpp"
+
+namespace mmiotrace::e2e {
+
+// Where Debian's cross toolchain keeps the AArch64 loader and C library (libc6-arm64-cross):
+// what record gives qemu-aarch64 as -L for a dynamically linked program. Anything qemu does not
+// find there it takes from /, where the multiarch :arm64 libraries are.
+inline constexpr const char* kArm64Sysroot = "/usr/aarch64-linux-gnu";
+
+// qemu-aarch64 as record finds it, on $PATH; "" when qemu-user is not installed.
+inline std::string find_qemu_aarch64() {
+  const char* path = getenv("PATH");
+  std::string directories = path != nullptr ? path : "/usr/bin:/bin";
+  for (size_t start = 0, end; start <= directories.size(); start = end + 1) {
+    end = directories.find(':', start);
+    if (end == std::string::npos) end = directories.size();
+    std::string candidate = directories.substr(start, end - start) + "/qemu-aarch64";
+    if (end > start && access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return "";
+}
+
+// `command` (an AArch64 program, by its path, and its arguments) run untraced as record runs it
+// traced: under `qemu`, with the same sysroot, so that both runs load the same libraries.
+inline std::vector<std::string> under_qemu(const std::string& qemu,
+                                           const std::vector<std::string>& command) {
+  std::vector<std::string> argv = {qemu, "-L", kArm64Sysroot};
+  argv.insert(argv.end(), command.begin(), command.end());
+  return argv;
+}
+
+// The AArch64 shim that record, run from the build tree, would preload: the library
+// MMIOTRACE_ARM64_LIBRARY names, else `built`, the AArch64 build's (`scripts/build --arch
+// arm64`); "" when neither is there.
+inline std::string arm64_shim_library(const std::string& built) {
+  if (const char* named = getenv(preload::kArm64LibraryOverrideVariable)) return named;
+  return access(built.c_str(), R_OK) == 0 ? built : "";
+}
+
+}  // namespace mmiotrace::e2e
