@@ -84,4 +84,17 @@ inline void expect_same_behaviour(const ProgramResult& traced_run,
   EXPECT_EQ(traced_run.err, untraced_run.err);
 }
 
+// The first lines of a shell script run by `unshare -m` (root only) that binds `image`, a file
+// of the working directory, on /dev/mem: a private mount namespace with a /dev of its own, so
+// that the system's is left alone.
+inline std::string dev_mem_bound_to(const std::string& image) {
+  return "set -e\n"
+         "mount --make-rprivate /\n"
+         "mkdir old-dev && mount --rbind /dev old-dev\n"
+         "mount -t tmpfs -o mode=755 tmpfs /dev\n"
+         "cp -a old-dev/null old-dev/zero old-dev/urandom /dev/\n"
+         "touch /dev/mem && mount --bind " +
+         image + " /dev/mem\n";
+}
+
 }  // namespace mmiotrace::e2e

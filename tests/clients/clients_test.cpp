@@ -241,19 +241,12 @@ TEST(ClientTest, BusyboxDevmemOnABindMountedDevMem) {
   }
   const std::string write_trace = directory.path() + "/write.bin";
   const std::string read_trace = directory.path() + "/read.bin";
-  // A private mount namespace with a /dev of its own: the system's /dev is left alone.
-  const std::string script =
-      "set -e\n"
-      "mount --make-rprivate /\n"
-      "mkdir old-dev && mount --rbind /dev old-dev\n"
-      "mount -t tmpfs -o mode=755 tmpfs /dev\n"
-      "cp -a old-dev/null old-dev/zero old-dev/urandom /dev/\n"
-      "touch /dev/mem && mount --bind mem.img /dev/mem\n"
-      "'" MMIOTRACE_COMMAND "' record --format binary -o write.bin -- " +
-      busybox +
-      " devmem 0x2010 32 0x12345678\n"
-      "'" MMIOTRACE_COMMAND "' record --format binary -o read.bin -- " +
-      busybox + " devmem 0x2010 32\n" + busybox + " devmem 0x3001 8\n";
+  const std::string script = dev_mem_bound_to("mem.img") +
+                             "'" MMIOTRACE_COMMAND "' record --format binary -o write.bin -- " +
+                             busybox +
+                             " devmem 0x2010 32 0x12345678\n"
+                             "'" MMIOTRACE_COMMAND "' record --format binary -o read.bin -- " +
+                             busybox + " devmem 0x2010 32\n" + busybox + " devmem 0x3001 8\n";
   ProgramResult run = run_program({unshare, "-m", "sh", "-c", script}, directory.path());
   if (run.err.find("unshare failed") != std::string::npos ||
       run.err.find("Operation not permitted") != std::string::npos) {
