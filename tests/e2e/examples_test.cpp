@@ -244,6 +244,77 @@ TEST(Examples, RpiGpioDrivesTheBcm2835RegistersTracedAsUntraced) {
   }
 }
 
+// The BCM2835 GPIO map in its two formats names each word of the GPIO block as the datasheet's
+// table does (section 6.1), and decodes fields alike: a trace that writes and reads every word
+// (and, across fields, two bytes of GPFSEL1) is dumped with each.
+TEST(Examples, Bcm2835GpioMapNamesTheDatasheetsRegistersInYamlAndSvd) {
+  TemporaryDirectory directory;
+  const std::string trace = directory.path() + "/all-registers.txt";
+  {
+    std::ofstream out(trace);
+    out << "VERSION 20070824\nMAP 1.000000 1 0x0 0x7f0000000000 0x1000 0x400000 100\n";
+    for (unsigned offset = 0; offset < 0xb4; offset += 4) {
+      out << "W 4 2.000000 1 0x" << std::hex << offset << " 0xffffffff 0x400000 100\n"
+          << "R 4 3.000000 1 0x" << offset << " 0x12345678 0x400000 100\n"
+          << std::dec;
+    }
+    out << "W 2 4.000000 1 0x6 0x1ff 0x400000 100\n";
+  }
+  std::string decoded[2];
+  int format = 0;
+  for (const char* map : {"bcm2835_gpio.yaml", "bcm2835_gpio.svd"}) {
+    ProgramResult dump =
+        run_program({MMIOTRACE_COMMAND, "dump", "--regs",
+                     std::string(MMIOTRACE_SOURCE_DIR "/examples/register-maps/") + map, trace},
+                    directory.path());
+    ASSERT_EQ(describe_status(dump.status), "exited 0") << map << ": " << dump.err;
+    decoded[format++] = dump.out;
+  }
+  EXPECT_EQ(decoded[1], decoded[0]);
+  // The register each write names: reserved words are named by their offset in the block.
+  std::vector<std::string> names;
+  std::istringstream lines(decoded[0]);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("W 4 ", 0) != 0) continue;
+    size_t named = line.find("  ; ");
+    ASSERT_NE(named, std::string::npos) << line;
+    names.push_back(line.substr(named + 4, line.find(' ', named + 4) - named - 4));
+  }
+  // A line for each row of the datasheet's table, which clang-format would run together:
+  // clang-format off
+  const std::vector<std::string> expected = {
+      "GPIO.GPFSEL0", "GPIO.GPFSEL1", "GPIO.GPFSEL2", "GPIO.GPFSEL3", "GPIO.GPFSEL4",
+      "GPIO.GPFSEL5", "GPIO+0x18",
+      "GPIO.GPSET0", "GPIO.GPSET1", "GPIO+0x24",
+      "GPIO.GPCLR0", "GPIO.GPCLR1", "GPIO+0x30",
+      "GPIO.GPLEV0", "GPIO.GPLEV1", "GPIO+0x3c",
+      "GPIO.GPEDS0", "GPIO.GPEDS1", "GPIO+0x48",
+      "GPIO.GPREN0", "GPIO.GPREN1", "GPIO+0x54",
+      "GPIO.GPFEN0", "GPIO.GPFEN1", "GPIO+0x60",
+      "GPIO.GPHEN0", "GPIO.GPHEN1", "GPIO+0x6c",
+      "GPIO.GPLEN0", "GPIO.GPLEN1", "GPIO+0x78",
+      "GPIO.GPAREN0", "GPIO.GPAREN1", "GPIO+0x84",
+      "GPIO.GPAFEN0", "GPIO.GPAFEN1", "GPIO+0x90",
+      "GPIO.GPPUD", "GPIO.GPPUDCLK0", "GPIO.GPPUDCLK1",
+      "GPIO+0xa0", "GPIO+0xa4", "GPIO+0xa8", "GPIO+0xac", "GPIO+0xb0"};
+  // clang-format on
+  EXPECT_EQ(names, expected);
+  EXPECT_NE(
+      decoded[0].find("  ; GPIO.GPFSEL0 FSEL0=INPUT FSEL1=ALT3 FSEL2=OUTPUT FSEL3=ALT4 "
+                      "FSEL4=ALT1 FSEL5=INPUT FSEL6=ALT1 FSEL7=OUTPUT FSEL8=ALT5 FSEL9=ALT5\n"),
+      std::string::npos)
+      << decoded[0];
+  EXPECT_NE(decoded[0].find("  ; GPIO.GPFSEL5 FSEL50=ALT3 FSEL51=ALT3 FSEL52=ALT3 FSEL53=ALT3\n"),
+            std::string::npos)
+      << decoded[0];
+  // PUD's value 3 is reserved: it has no name.
+  EXPECT_NE(decoded[0].find("  ; GPIO.GPPUD PUD=0x3\n"), std::string::npos) << decoded[0];
+  EXPECT_NE(decoded[0].find("  ; GPIO.GPFSEL1[31:16] FSEL15[2:1]=0x3 FSEL16=ALT3 FSEL17=ALT3 "
+                            "FSEL18=OUTPUT FSEL19=INPUT\n"),
+            std::string::npos)
+      << decoded[0];
+}
+
 // The button's level is read from GPLEV0, not assumed.
 TEST(Examples, RpiGpioReadsTheButtonFromGplev0) {
   TemporaryDirectory directory;
