@@ -195,7 +195,8 @@ mmiotrace_arm64_guarded_compare_exchange:
         cbnz    w10, .Lcas16_retry
         stp     x6, x7, [x1]
         b       .Lmismatch
-        .size   mmiotrace_arm64_guarded_compare_exchange, . - mmiotrace_arm64_guarded_compare_exchange
+        .size   mmiotrace_arm64_guarded_compare_exchange, \
+                . - mmiotrace_arm64_guarded_compare_exchange
 
 .Lok:
         mov     w0, #0
