@@ -372,10 +372,13 @@ class Recording {
 
   // In the child: runs the AArch64 command under qemu-aarch64, which gives the program (not
   // itself) `preload` as LD_PRELOAD, the command's own name as argv[0], and the rest of the
-  // environment as it is.
+  // environment as it is. Unless QEMU_CPU names a CPU, qemu's default one without SVE: the
+  // emulator does not carry out SVE accesses, and glibc's string functions would use them on
+  // traced memory where the CPU has SVE.
   [[noreturn]] void exec_under_qemu(int error_pipe, const std::string& preload) {
     unsetenv("LD_PRELOAD");
     std::vector<std::string> arguments = {launch_.qemu};
+    if (getenv("QEMU_CPU") == nullptr) arguments.insert(arguments.end(), {"-cpu", "max,sve=off"});
     if (!launch_.sysroot.empty()) arguments.insert(arguments.end(), {"-L", launch_.sysroot});
     arguments.insert(arguments.end(),
                      {"-E", "LD_PRELOAD=" + preload, "-0", options_.command[0], launch_.program});

@@ -149,12 +149,6 @@ TEST_F(Arm64ProgramsTest, RunsUnderQemuWithTheShimInTheProgram) {
   EXPECT_TRUE(std::ifstream(directory_.path() + "/trace.txt").good());
 }
 
-// The AArch64 shim of the AArch64 build, which `record` finds by itself for the command of the
-// build folder.
-std::string built_arm64_shim() {
-  return std::string(MMIOTRACE_SOURCE_DIR) + "/build-arm64/lib/libmmiotrace.so.0";
-}
-
 // A text trace reduced to what an expectation can state: times become T, virtual addresses
 // VIRT, PCs PC and the process ID PID; the module and PCI device lines (which depend on the
 // machine) go. Every PC of an access must lie in `program`'s own code, whose range its module
@@ -214,9 +208,13 @@ class TracedArm64ProgramsTest : public Arm64ProgramsTest {
       GTEST_SKIP() << "aarch64-linux-gnu-gcc was not found when the tests were configured: no "
                       "AArch64 test programs (scripts/setup installs g++-aarch64-linux-gnu)";
     }
-    if (!qemu_on_path()) GTEST_SKIP() << "no qemu-aarch64 (scripts/setup installs qemu-user)";
-    if (access(built_arm64_shim().c_str(), R_OK) != 0) {
-      GTEST_SKIP() << "no AArch64 shim at " << built_arm64_shim()
+    if (find_qemu_aarch64().empty()) {
+      GTEST_SKIP() << "no qemu-aarch64 (scripts/setup installs qemu-user)";
+    }
+    const std::string built =
+        std::string(MMIOTRACE_SOURCE_DIR) + "/build-arm64/lib/libmmiotrace.so.0";
+    if (arm64_shim_library(built).empty()) {
+      GTEST_SKIP() << "no AArch64 shim at " << built
                    << ": build it with scripts/build --arch arm64";
     }
   }
@@ -224,15 +222,25 @@ class TracedArm64ProgramsTest : public Arm64ProgramsTest {
     return std::string(ARM64_PROGRAMS_DIR) + "/" + name;
   }
   // The program run untraced under qemu-aarch64, in a directory of its own; at most `seconds`.
-  ProgramResult untraced(const std::string& name, int seconds = 120) {
-    return run_program({"timeout", std::to_string(seconds), "qemu-aarch64", "-L",
-                        "/usr/aarch64-linux-gnu", program(name), untraced_dir_.path()},
-                       untraced_dir_.path());
+  ProgramResult untraced(const std::string& name, int seconds = 120,
+                         const std::vector<std::string>& environment = {}) {
+    std::vector<std::string> argv = {"timeout", std::to_string(seconds)};
+    for (const std::string& word :
+         under_qemu(find_qemu_aarch64(), {program(name), untraced_dir_.path()}))
+      argv.push_back(word);
+    // A CPU named in `environment` is the one, as for record.
+    auto cpu = std::find(argv.begin(), argv.end(), "-cpu");
+    bool named = std::any_of(environment.begin(), environment.end(), [](const std::string& entry) {
+      return entry.rfind("QEMU_CPU=", 0) == 0;
+    });
+    if (named && cpu != argv.end()) argv.erase(cpu, cpu + 2);
+    return run_program(argv, untraced_dir_.path(), environment);
   }
   // The program traced, its register file (device.reg) the traced mapping.
-  ProgramResult traced(const std::string& name) {
+  ProgramResult traced(const std::string& name, const std::vector<std::string>& environment = {}) {
     return record({"-t", directory_.path() + "/device.reg", "-o", trace_path(), "--", program(name),
-                   directory_.path()});
+                   directory_.path()},
+                  environment);
   }
   std::string trace_path() const { return directory_.path() + "/trace.txt"; }
   // Compares the normalized trace with arm64/NAME.expected.
@@ -259,11 +267,13 @@ TEST_F(TracedArm64ProgramsTest, EveryLoadStoreClassIsTracedExactly) {
 }
 
 TEST_F(TracedArm64ProgramsTest, AnAccessTheEmulatorCannotMakeIsTheProgramsSigsegv) {
-  ProgramResult plain = untraced("not_emulated");
+  // qemu's CPU with SVE (record's default leaves it out).
+  const std::vector<std::string> with_sve = {"QEMU_CPU=max"};
+  ProgramResult plain = untraced("not_emulated", 120, with_sve);
   ASSERT_EQ(describe_status(plain.status), "exited 0") << plain.err;
   EXPECT_NE(plain.out.find("EXIT-SUCCESS"), std::string::npos) << plain.out;
   // Traced, the SVE load faults as it would on memory it may not read, and says why in the trace.
-  ProgramResult result = traced("not_emulated");
+  ProgramResult result = traced("not_emulated", with_sve);
   EXPECT_EQ(describe_status(result.status), "exited 7") << result.err;
   EXPECT_EQ(result.out, "SIGSEGV at register 64\n");
   expect_trace("not_emulated");

@@ -32,10 +32,13 @@ inline std::string find_qemu_aarch64() {
 }
 
 // `command` (an AArch64 program, by its path, and its arguments) run untraced as record runs it
-// traced: under `qemu`, with the same sysroot, so that both runs load the same libraries.
+// traced: under `qemu`, with the same CPU (without SVE unless QEMU_CPU says) and sysroot, so that
+// both runs load the same libraries and take the same paths through them.
 inline std::vector<std::string> under_qemu(const std::string& qemu,
                                            const std::vector<std::string>& command) {
-  std::vector<std::string> argv = {qemu, "-L", kArm64Sysroot};
+  std::vector<std::string> argv = {qemu};
+  if (getenv("QEMU_CPU") == nullptr) argv.insert(argv.end(), {"-cpu", "max,sve=off"});
+  argv.insert(argv.end(), {"-L", kArm64Sysroot});
   argv.insert(argv.end(), command.begin(), command.end());
   return argv;
 }
