@@ -34,9 +34,12 @@ size_t report_access_log_in_batches(const AccessRecord* records, size_t count, u
 bool divert_access(const ProbeTable& table, uintptr_t fault_address, ucontext_t& uc);
 
 // A faster way to report a run of logged accesses to probes whose only handler is `replaces`
-// (a post handler): `batch` takes them all at once. Normal context, before diverting.
-using AccessBatchHandler = void (*)(mmiotrace_probe* probe, const AccessRecord* records,
-                                    size_t count, uint64_t time_ns);
+// (a post handler): `batch` takes the records from the first, which is one of `probe`'s, up to
+// `count` of them or to the first that is not the probe's ([addr, addr + len)) or is wider than 8
+// bytes, all at once, and returns how many it took (0 leaves the first to `replaces`). It finds
+// where they end itself. Normal context, before diverting.
+using AccessBatchHandler = size_t (*)(mmiotrace_probe* probe, const AccessRecord* records,
+                                      size_t count, uint64_t time_ns);
 void set_access_batch_handler(mmiotrace_handler replaces, AccessBatchHandler batch);
 // Told, on the thread, of each region lookup_region() hands its translated code ([low, low +
 // size) of `probe`), before the code logs any access there: the recorder names the region in the

@@ -51,18 +51,17 @@ size_t report(const AccessRecord* records, size_t count, uint64_t time_ns, bool 
     const bool batched =
         batch != nullptr && probe->pre_handler == nullptr && probe->post_handler == batched_handler;
     if (batched && width <= 8) {
-      size_t run = 1;  // the plain records of this probe from here on, reported at once
-      while (i + run < count && (records[i + run].info & kAccessWidthMask) <= 8 &&
-             entry->range.contains(records[i + run].address)) {
-        ++run;
+      // This record and the plain ones of this probe after it, at once: the batch handler finds
+      // where they end (it reads them anyway), so they are not scanned here.
+      const size_t taken = batch(probe, records + i, count - i, time_ns);
+      if (taken != 0) {
+        i += taken;
+        continue;
       }
-      batch(probe, records + i, run, time_ns);
-      i += run;
-      continue;
     }
-    // A wide access of a batched probe goes to the handler the batch replaces (vector-free, as
-    // the batch handler is); any access of a probe with handlers of its own, which may run any
-    // code, only on the general flush.
+    // A wide access of a batched probe (or one its batch handler did not take) goes to the
+    // handler the batch replaces (vector-free, as the batch handler is); any access of a probe
+    // with handlers of its own, which may run any code, only on the general flush.
     if (!batched && batches_only) break;
     mmiotrace_access access = {};
     access.address = record.address;

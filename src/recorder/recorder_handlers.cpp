@@ -57,19 +57,20 @@ void record_access(mmiotrace_probe* probe, const mmiotrace_access* access, void*
   mapping->recorder->sink().write(event);
 }
 
-void record_logged_accesses(mmiotrace_probe* probe, const AccessRecord* records, size_t count,
-                            uint64_t time_ns) {
+size_t record_logged_accesses(mmiotrace_probe* probe, const AccessRecord* records, size_t count,
+                              uint64_t time_ns) {
   const auto* mapping = static_cast<const TracedMapping*>(probe->user_data);
   trace::SmallAccessRun run;
   run.map_id = mapping->map_id;
-  run.virt_base = mapping->range.begin;
+  run.virt_base = mapping->range.begin;  // the probe's range
+  run.virt_size = mapping->range.size();
   run.phys_base = mapping->phys;
   run.time_ns = time_ns;
   run.pid = current_pid();
   run.tid = current_tid();
   run.records = records;
   run.count = count;
-  mapping->recorder->sink().write_small_accesses(run);
+  return mapping->recorder->sink().write_small_accesses(run);
 }
 
 void name_staged_region(const mmiotrace_probe* probe, uint64_t low, uint64_t size) {

@@ -12,10 +12,12 @@ namespace mmiotrace::recorder {
 // Post handler of every TracedMapping's probe (probe->user_data is the TracedMapping).
 void record_access(mmiotrace_probe* probe, const mmiotrace_access* access, void* ucontext);
 
-// What record_access() would record for each of `count` accesses logged by translated code
-// (kmmio/code_cache.hpp) to `probe`'s mapping, all made at `time_ns`, written in one go.
-void record_logged_accesses(mmiotrace_probe* probe, const AccessRecord* records, size_t count,
-                            uint64_t time_ns);
+// What record_access() would record for each of the accesses logged by translated code
+// (kmmio/code_cache.hpp) to `probe`'s mapping, all made at `time_ns`, written in one go: those
+// from the first up to `count` of them or to the first outside the mapping or wider than 8 bytes
+// (kmmio::AccessBatchHandler). Returns how many it took.
+size_t record_logged_accesses(mmiotrace_probe* probe, const AccessRecord* records, size_t count,
+                              uint64_t time_ns);
 
 // Names [low, low + size) of a TracedMapping's probe, which translated code has just reached,
 // in the calling thread's StagedAccessLog (kmmio::set_region_reached()): the map and physical

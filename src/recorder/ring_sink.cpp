@@ -158,13 +158,13 @@ void RingSink::write_many(const trace::Event* events, size_t count) {
   finish_write(writer);
 }
 
-void RingSink::write_small_accesses(const trace::SmallAccessRun& run) {
+size_t RingSink::write_small_accesses(const trace::SmallAccessRun& run) {
   kmmio::flush_logged_accesses();  // a no-op when this is that flush
   trace::BufferControl& control = buffer_.control();
   trace::RingControl* ring = t_state.writing ? nullptr : thread_ring(buffer_);
   if (ring == nullptr || control.drop_when_full.load(std::memory_order_relaxed)) {
-    trace::TraceSink::write_small_accesses(run);  // nested, every ring taken, or counting drops
-    return;
+    // Nested, every ring taken, or counting drops.
+    return trace::TraceSink::write_small_accesses(run);
   }
   trace::RingWriter writer(control, *ring,
                            buffer_.ring_data(static_cast<uint32_t>(ring - control.rings)));
@@ -175,17 +175,25 @@ void RingSink::write_small_accesses(const trace::SmallAccessRun& run) {
       (control.ring_bytes / 4 - trace::kAccessRunHeaderSize) / trace::kAccessRunWideEntrySize;
   if (per_run > trace::kMaxAccessRunEntries) per_run = trace::kMaxAccessRunEntries;
   if (per_run == 0) per_run = 1;
-  for (size_t done = 0; done < run.count;) {
+  size_t done = 0;
+  while (done < run.count && run.holds(run.records[done])) {
     size_t n = run.count - done < per_run ? run.count - done : per_run;
     uint8_t* room = writer.begin_record(trace::access_run_size(n));  // room for wide entries
     if (room == nullptr) {  // no writer left to drain: begin_record() counted one of them
-      ring->lost.fetch_add(run.count - done - 1, std::memory_order_relaxed);
+      size_t end = done + 1;
+      while (end < run.count && run.holds(run.records[end]))
+        ++end;
+      ring->lost.fetch_add(end - done - 1, std::memory_order_relaxed);
+      done = end;
       break;
     }
-    writer.commit(encode_access_run(run, done, n, room));
-    done += n;
+    size_t taken = 0;
+    writer.commit(encode_access_run(run, done, n, room, &taken));
+    done += taken;
+    if (taken < n) break;  // the run ends there
   }
   finish_write(writer);
+  return done;
 }
 
 }  // namespace mmiotrace::recorder

@@ -19,8 +19,9 @@ class RingSink final : public trace::TraceSink {
   // In one reservation of ring space (one at a time when a write is already under way on this
   // thread, or when the ring drops records).
   void write_many(const trace::Event* events, size_t count) override;
-  // Encoded straight from the records into the ring, in as few reservations as the ring allows.
-  void write_small_accesses(const trace::SmallAccessRun& run) override;
+  // Encoded straight from the records into the ring, in as few reservations as the ring allows;
+  // the encoder finds where the run ends.
+  size_t write_small_accesses(const trace::SmallAccessRun& run) override;
 
  private:
   trace::TraceBuffer buffer_;

@@ -243,6 +243,8 @@ constexpr uint64_t kStreamKey = kAccessWidthMask | kAccessWrite;
 struct StridedPlan {
   size_t streams = 0;
   size_t count = 0;
+  // The choice read records that the run does not hold: it ends before where the plan looked.
+  bool past_run = false;
   size_t value_bytes = 0;
   uint64_t stride[kMaxStridedStreams];
   StridedValue mode[kMaxStridedStreams];
@@ -305,7 +307,38 @@ size_t follow_pattern(const AccessRecord* records, size_t available, size_t k,
   return n;
 }
 
-StridedPlan plan_strided_run(const AccessRecord* records, size_t available) {
+// Whether records [0, n) of a pattern of period `k` and strides `stride` (each stream's
+// addresses go by its stride, as follow_pattern() found) all lie in `run`'s mapping: they do when
+// each stream's first and last lie there and its stride walks from one to the other without
+// wrapping around. Their widths are the first cycle's.
+bool pattern_in_mapping(const SmallAccessRun& run, const AccessRecord* records, size_t k, size_t n,
+                        const uint64_t* stride) {
+  for (size_t s = 0; s < k && s < n; ++s) {
+    const size_t steps = (n - 1 - s) / k;  // from the stream's first entry to its last
+    const uint64_t first = records[s].address - run.virt_base;
+    const uint64_t last = records[s + steps * k].address - run.virt_base;
+    if (first >= run.virt_size || last >= run.virt_size) return false;
+    int64_t walked;
+    if (__builtin_mul_overflow(static_cast<int64_t>(stride[s]), static_cast<int64_t>(steps),
+                               &walked)) {
+      return false;
+    }
+    const uint64_t walked_bytes =
+        walked >= 0 ? static_cast<uint64_t>(walked) : uint64_t{0} - static_cast<uint64_t>(walked);
+    const bool walks_there = walked >= 0 ? last >= first && last - first == walked_bytes
+                                         : first >= last && first - last == walked_bytes;
+    if (!walks_there) return false;
+  }
+  return true;
+}
+
+// The plan for records [0, available) of `run`, or, unless `run_holds_all` (they are known to be
+// the run's), one with `past_run` set when the choice would read a record the run may not hold.
+// So a plan made is the one the records the run holds give alone, and the run's end is looked
+// for only when it is near: every access the choice reads is checked, an access followed in a
+// pattern by its stream's ends.
+StridedPlan plan_strided_run(const SmallAccessRun& run, const AccessRecord* records,
+                             size_t available, bool run_holds_all) {
   StridedPlan plan;
   if (available > kMaxAccessRunEntries) available = kMaxAccessRunEntries;
   // The period: the first access that repeats the first one's PC, width and direction.
@@ -317,7 +350,18 @@ StridedPlan plan_strided_run(const AccessRecord* records, size_t available) {
       break;
     }
   }
-  if (k == 0) return plan;
+  if (k == 0) {
+    plan.past_run = !run_holds_all && !run.holds(first);
+    return plan;
+  }
+  // The two cycles that show the period (a loop whose streams lie in different mappings is none
+  // of theirs); those after it once followed.
+  for (size_t i = 0; i < 2 * k && !run_holds_all; ++i) {
+    if (!run.holds(records[i])) {
+      plan.past_run = true;
+      return plan;
+    }
+  }
   uint64_t changed[kMaxStridedStreams];
   uint64_t shared[kMaxStridedStreams];
   for (size_t s = 0; s < k; ++s) {
@@ -348,6 +392,10 @@ StridedPlan plan_strided_run(const AccessRecord* records, size_t available) {
     default:
       n = follow_pattern<0>(records, available, k, plan.stride, changed, shared);
       break;
+  }
+  if (!run_holds_all && !pattern_in_mapping(run, records, k, n, plan.stride)) {
+    plan.past_run = true;
+    return plan;
   }
   size_t explicit_bytes = 0;    // of a whole cycle
   size_t last_cycle_bytes = 0;  // of the streams the last, partial cycle reaches
@@ -461,12 +509,24 @@ size_t encode_strided_run(const SmallAccessRun& run, const AccessRecord* records
 
 }  // namespace
 
-size_t encode_access_run(const SmallAccessRun& run, size_t first, size_t count, uint8_t* out) {
+size_t encode_access_run(const SmallAccessRun& run, size_t first, size_t count, uint8_t* out,
+                         size_t* taken) {
   const AccessRecord* records = run.records + first;
   uint8_t* const start = out;
-  size_t plain = 0;  // records [plain, i) go in a plain run before the next strided one
+  size_t plain = 0;            // records [plain, i) go in a plain run before the next strided one
+  bool run_holds_all = false;  // records [0, count) are known to be the run's
   for (size_t i = 0; i < count;) {
-    const StridedPlan plan = plan_strided_run(records + i, count - i);
+    const StridedPlan plan = plan_strided_run(run, records + i, count - i, run_holds_all);
+    if (plan.past_run) {
+      // Only here are the records checked one by one (once): to find where the run ends, and
+      // plan again over what it holds.
+      size_t end = i;
+      while (end < count && run.holds(records[end]))
+        ++end;
+      count = end;
+      run_holds_all = true;
+      continue;
+    }
     if (plan.count == 0) {
       ++i;
       continue;
@@ -477,6 +537,7 @@ size_t encode_access_run(const SmallAccessRun& run, size_t first, size_t count, 
     plain = i;
   }
   if (plain < count) out += encode_plain_run(run, records + plain, count - plain, out);
+  if (taken != nullptr) *taken = count;
   return static_cast<size_t>(out - start);
 }
 

@@ -176,11 +176,14 @@ size_t record_size(const Event& event);
 // Writes `event`'s record into `out` (room for record_size(event) bytes). Returns its size.
 size_t encode_record(const Event& event, uint8_t* out);
 
-// Writes entries [first, first + count) of `run` (count at most kMaxAccessRunEntries) as access
-// run records at `out` (room for access_run_size(count) bytes: they never take more): strided
-// runs where the accesses repeat a pattern and that pays, compact or wide runs in between.
-// Returns their size.
-size_t encode_access_run(const SmallAccessRun& run, size_t first, size_t count, uint8_t* out);
+// Writes entries [first, first + count) of `run` (count at most kMaxAccessRunEntries), or those
+// up to the first the run does not hold (SmallAccessRun::holds()), as access run records at `out`
+// (room for access_run_size(count) bytes: they never take more): strided runs where the accesses
+// repeat a pattern and that pays, compact or wide runs in between. The records are the same, and
+// the same bytes, as those of the entries it takes alone. Returns their size, and in `taken`, when
+// not null, how many entries it took.
+size_t encode_access_run(const SmallAccessRun& run, size_t first, size_t count, uint8_t* out,
+                         size_t* taken = nullptr);
 
 // A strided run's streams and where its values lie, as read_strided_run() checked them.
 struct StridedRunLayout {

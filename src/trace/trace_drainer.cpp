@@ -284,6 +284,7 @@ void TraceDrainer::recover_staged_accesses(uint32_t index, TraceWriter& writer) 
     SmallAccessRun run;
     run.map_id = region->map_id;
     run.virt_base = region->low;
+    run.virt_size = region->size;
     run.phys_base = region->phys;
     run.time_ns = now;
     run.pid = ring.owner_pid;

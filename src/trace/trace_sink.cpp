@@ -7,13 +7,14 @@
 
 namespace mmiotrace::trace {
 
-void TraceSink::write_small_accesses(const SmallAccessRun& run) {
+size_t TraceSink::write_small_accesses(const SmallAccessRun& run) {
   Event event;
   event.map_id = run.map_id;
   event.time_ns = run.time_ns;
   event.pid = run.pid;
   event.tid = run.tid;
-  for (size_t i = 0; i < run.count; ++i) {
+  size_t i = 0;
+  for (; i < run.count && run.holds(run.records[i]); ++i) {
     const AccessRecord& record = run.records[i];
     event.kind = (record.info & kAccessWrite) ? EventKind::Write : EventKind::Read;
     event.width = static_cast<uint8_t>(record.info & 0xff);
@@ -23,6 +24,7 @@ void TraceSink::write_small_accesses(const SmallAccessRun& run) {
     std::memcpy(event.value, &record.value, sizeof(record.value));
     write(event);
   }
+  return i;
 }
 
 }  // namespace mmiotrace::trace

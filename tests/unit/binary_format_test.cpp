@@ -518,6 +518,112 @@ TEST(BinaryFormat, AnyMixOfLoopsAndOtherAccessesRoundTrips) {
   }
 }
 
+// Encodes records [0, count) of `run` as the ring sink does, handed more than the run holds, and
+// checks it takes those before the first it does not hold (`held` of them), in exactly the bytes
+// it makes of those alone.
+void expect_run_taken_up_to(const SmallAccessRun& run, size_t held) {
+  std::vector<uint8_t> alone(access_run_size(run.count) + 64, 0x5a);
+  const size_t alone_size = encode_access_run(run, 0, held, alone.data());
+  std::vector<uint8_t> made(access_run_size(run.count) + 64, 0x5a);
+  size_t taken = 0;
+  const size_t size = encode_access_run(run, 0, run.count, made.data(), &taken);
+  EXPECT_EQ(taken, held);
+  ASSERT_EQ(size, alone_size);
+  EXPECT_EQ(std::memcmp(made.data(), alone.data(), made.size()), 0) << "other bytes";
+  DecodedRuns decoded = decode_runs(made.data(), size);
+  ASSERT_EQ(decoded.events.size(), held);
+  for (size_t i = 0; i < held; ++i) {
+    EXPECT_EQ(decoded.events[i].virt, run.records[i].address) << i;
+    EXPECT_EQ(decoded.events[i].phys, run.phys_base + (run.records[i].address - run.virt_base))
+        << i;
+  }
+}
+
+// The first of `run`'s records that it does not hold, found one by one.
+size_t first_not_held(const SmallAccessRun& run) {
+  size_t i = 0;
+  while (i < run.count && run.holds(run.records[i]))
+    ++i;
+  return i;
+}
+
+TEST(BinaryFormat, ARunEndsAtTheFirstAccessOutsideItsMappingOrWiderThanEightBytes) {
+  // A loop that runs past the mapping's end (the next mapping's accesses follow it), by either
+  // of its streams: the strided run is cut there, as if it ended there.
+  const std::vector<AccessRecord> loop = loop_accesses(2, 120, 8, 8, noise);
+  for (size_t past : {0u, 1u, 2u, 3u, 50u, 51u, 238u, 239u}) {
+    SCOPED_TRACE("past the end from access " + std::to_string(past));
+    std::vector<AccessRecord> records = loop;  // stream 1 lies 0x4000 above stream 0 ...
+    if (past % 2 == 0) {
+      for (size_t i = 0; i < records.size(); i += 2) {  // ... or below it
+        records[i].address += 0x4000;
+        records[i + 1].address -= 0x4000;
+      }
+    }
+    SmallAccessRun run = run_of(records);
+    run.virt_size = records[past].address - run.virt_base;
+    EXPECT_EQ(first_not_held(run), past);
+    expect_run_taken_up_to(run, past);
+  }
+  // Running down out of the mapping's start.
+  std::vector<AccessRecord> down = loop_accesses(1, 200, 4, -4, noise);
+  SmallAccessRun run = run_of(down);
+  run.virt_base = down[150].address + 4;
+  run.virt_size = 0x10000;
+  EXPECT_EQ(first_not_held(run), 150u);
+  expect_run_taken_up_to(run, 150);
+  // A stride that leaves the mapping and comes back (modulo 2^64): each end of the stream lies
+  // in it, every other access does not.
+  std::vector<AccessRecord> wraps = loop_accesses(1, 101, 8, INT64_MIN, noise);
+  run = run_of(wraps);
+  run.virt_size = 0x1000;
+  EXPECT_EQ(first_not_held(run), 1u);
+  expect_run_taken_up_to(run, 1);
+  // A vector's access (its continuation after it) in a loop or among other accesses.
+  std::vector<AccessRecord> with_wide = loop;
+  with_wide[77].info = 16;
+  expect_run_taken_up_to(run_of(with_wide), 77);
+  with_wide = compact_accesses();
+  with_wide[5].info = 32 | kAccessWrite;
+  expect_run_taken_up_to(run_of(with_wide), 5);
+  // An access outside the mapping among other accesses, and one as the very first.
+  std::vector<AccessRecord> plain = compact_accesses();
+  run = run_of(plain);
+  run.virt_size = 0x1000;
+  expect_run_taken_up_to(run, first_not_held(run));
+  EXPECT_EQ(first_not_held(run), 1u);
+  plain[0].address = run.virt_base - 8;
+  run = run_of(plain);
+  run.virt_size = 0x1000;
+  expect_run_taken_up_to(run, 0);
+}
+
+TEST(BinaryFormat, AnyMixCutAnywhereIsTakenUpToItsFirstAccessOutsideTheMapping) {
+  std::mt19937_64 random(17);
+  for (int round = 0; round < 300; ++round) {
+    std::vector<AccessRecord> records;
+    while (records.size() < kMaxAccessRunEntries) {
+      const uint64_t width = uint64_t{1} << (random() % 4);
+      if (random() % 3 == 0) {
+        records.push_back({0x7f0000001000 + (random() & 0xffff), random(),
+                           0x401000 + (random() & 0x1f), width | (random() % 2) << 8});
+        continue;
+      }
+      std::vector<AccessRecord> loop =
+          loop_accesses(1 + random() % 4, 1 + random() % 200, width,
+                        static_cast<int64_t>(random() % 5) * 4 - 8, noise, random() % 2);
+      records.insert(records.end(), loop.begin(), loop.end());
+    }
+    records.resize(kMaxAccessRunEntries);
+    SmallAccessRun run = run_of(records);
+    run.virt_size = random() % 0x14000;  // streams lie 0x4000 apart
+    SCOPED_TRACE("round " + std::to_string(round) + ", mapping of " +
+                 std::to_string(run.virt_size) + " bytes");
+    expect_run_taken_up_to(run, first_not_held(run));
+    if (HasFailure()) break;
+  }
+}
+
 TEST(BinaryFormat, MalformedStridedRunsAreRefusedWithAReason) {
   std::vector<AccessRecord> records = loop_accesses(2, 30, 4, 4, noise);
   for (size_t i = 1; i < records.size(); i += 2)

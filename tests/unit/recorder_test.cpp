@@ -3,9 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstring>
+#include <vector>
 
+#include "kmmio/code_cache.hpp"
 #include "test_support.hpp"
+#include "trace/binary_format.hpp"
 
 namespace mmiotrace::recorder {
 namespace {
@@ -151,6 +156,120 @@ TEST(Recorder, MarkCarriesItsText) {
   ASSERT_EQ(sink.size(), 1u);
   EXPECT_EQ(sink[0].kind, trace::EventKind::Mark);
   EXPECT_EQ(std::string(sink[0].text, sink[0].text_length), "hello");
+}
+
+// Takes runs of logged accesses as the ring sink does (the binary format's encoder finds where
+// each ends), and keeps the events that the encoded records hold; other events one by one.
+class EncodingSink final : public trace::TraceSink {
+ public:
+  void write(const trace::Event& event) override { events.push_back(event); }
+  size_t write_small_accesses(const trace::SmallAccessRun& run) override {
+    const size_t count = std::min(run.count, trace::kMaxAccessRunEntries);
+    std::vector<uint8_t> bytes(trace::access_run_size(count));
+    size_t taken = 0;
+    const size_t size = trace::encode_access_run(run, 0, count, bytes.data(), &taken);
+    for (size_t offset = 0; offset < size;) {
+      const char* why = nullptr;
+      const size_t used = trace::decode_events(bytes.data() + offset, size - offset, &why,
+                                               [&](const trace::Event& e) { events.push_back(e); });
+      if (used == 0) {
+        ADD_FAILURE() << why;
+        break;
+      }
+      offset += used;
+    }
+    return taken;
+  }
+  std::vector<trace::Event> events;
+};
+
+std::atomic<int> g_own_handler_calls{0};
+void own_handler(mmiotrace_probe*, const mmiotrace_access*, void*) {
+  ++g_own_handler_calls;
+}
+
+// The code cache's flush hands a log whose records lie in many places to the probes: the
+// recorder's mappings take theirs in batches, up to the first record that is not theirs.
+TEST(Recorder, LoggedAccessesReachTheirOwnMappingsTraceAndNoOtherOne) {
+  TestMemory memory(1);
+  EncodingSink sink;
+  recorder::Recorder recorder(sink);
+  int error = 0;
+  const uintptr_t base = memory.address();
+  TracedMapping* low = recorder.start(spec_of(base, 0x800, 0x10000), 0, &error);
+  ASSERT_NE(low, nullptr);
+  TracedMapping* high = recorder.start(spec_of(base + 0x800, 0x400, 0x20000), 0, &error);
+  ASSERT_NE(high, nullptr);
+  mmiotrace_probe own = {};  // a probe with a handler of its own, after them
+  own.addr = base + 0xc00;
+  own.len = 0x100;
+  own.pre_handler = &own_handler;
+  ASSERT_EQ(kmmio::register_probe(&own, PROT_READ | PROT_WRITE), 0);
+  g_own_handler_calls = 0;
+
+  std::vector<AccessRecord> log;
+  auto access = [&](uintptr_t address, uint64_t width, uint64_t pc, bool write) {
+    log.push_back(
+        {address, 0x1122334455667788 * (log.size() + 1), pc, width | (write ? kAccessWrite : 0)});
+  };
+  // A loop that runs from the low mapping on into the high one: one stream, then two.
+  for (uintptr_t at = base + 0x800 - 8 * 40; at < base + 0x800 + 8 * 20; at += 8)
+    access(at, 8, 0x401000, true);
+  for (uintptr_t i = 0; i < 50; ++i) {
+    access(base + 0x700 + 4 * i, 4, 0x401100, false);
+    access(base + 0xb80 + 4 * i, 4, 0x401108, true);  // into the probe with its own handler
+  }
+  // A vector's access, its value in a continuation, then plain ones either side of no probe.
+  access(base + 0x10, 16, 0x401200, false);
+  log.push_back({0x0807060504030201, 0x100f0e0d0c0b0a09, 0, 0});
+  access(base + 0x900, 2, 0x401300, true);
+  access(base + 0xe00, 8, 0x401308, true);  // untraced: told to no one
+  access(base + 0x7ff, 1, 0x401310, false);
+  access(base + 0xc00, 8, 0x401400, true);
+  access(base + 0x20, 8, 0x401408, true);
+  auto own_probes = [&](const AccessRecord& record) {
+    return (record.info & kAccessWidthMask) != 0 && record.address - own.addr < own.len;
+  };
+  const size_t first_own =
+      static_cast<size_t>(std::find_if(log.begin(), log.end(), own_probes) - log.begin());
+  ASSERT_EQ(first_own, 60u + 2 * 32 + 1);  // the second loop's 33rd access to 0xb80 on
+
+  // A flush with only the general registers saved takes everything before the first access for
+  // the probe with its own handler; the general one the rest.
+  const size_t events_before = sink.events.size();
+  EXPECT_EQ(kmmio::report_access_log_in_batches(log.data(), log.size(), 4321), first_own);
+  kmmio::report_access_log(log.data() + first_own, log.size() - first_own, 4321);
+  EXPECT_EQ(g_own_handler_calls.load(), std::count_if(log.begin(), log.end(), own_probes));
+
+  size_t next = events_before;
+  for (size_t i = 0; i < log.size(); ++i) {
+    const AccessRecord& record = log[i];
+    const uint64_t width = record.info & kAccessWidthMask;
+    if (width == 0) continue;  // the continuation
+    const TracedMapping* mapping = low->range.contains(record.address)    ? low
+                                   : high->range.contains(record.address) ? high
+                                                                          : nullptr;
+    if (mapping == nullptr) continue;
+    SCOPED_TRACE("access " + std::to_string(i));
+    ASSERT_LT(next, sink.events.size());
+    const trace::Event& event = sink.events[next++];
+    EXPECT_EQ(event.map_id, mapping->map_id);
+    EXPECT_EQ(event.virt, record.address);
+    EXPECT_EQ(event.phys, mapping->phys + (record.address - mapping->range.begin));
+    EXPECT_EQ(event.width, width);
+    EXPECT_EQ(event.kind,
+              record.info & kAccessWrite ? trace::EventKind::Write : trace::EventKind::Read);
+    EXPECT_EQ(event.pc, record.pc);
+    EXPECT_EQ(event.time_ns, 4321u);
+    const void* value = width > 8 ? static_cast<const void*>(&log[i + 1])  // its continuation
+                                  : static_cast<const void*>(&record.value);
+    EXPECT_EQ(std::memcmp(event.value, value, width), 0);
+  }
+  EXPECT_EQ(next, sink.events.size());
+
+  kmmio::unregister_probe(&own, kmmio::Disarm::RestoreProtection);
+  recorder.stop(high, 0, kmmio::Disarm::RestoreProtection);
+  recorder.stop(low, 0, kmmio::Disarm::RestoreProtection);
 }
 
 }  // namespace

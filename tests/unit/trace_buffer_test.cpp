@@ -267,6 +267,38 @@ TEST_F(TraceBufferTest, TextDrainingPutsAccessRunsInTimeOrderAmongOtherThreadsRe
   }
 }
 
+// The code cache hands a log whose records may lie in other mappings: the sink takes those up to
+// the first that is not the run's, in the ring's reservation it lies in, and says how many.
+TEST_F(TraceBufferTest, RunsOfLoggedAccessesEndAtTheFirstAccessThatIsNotTheirs) {
+  make(4, 1 << 16);  // a reservation holds 680 records
+  recorder::RingSink sink(buffer_);
+  std::vector<AccessRecord> records = logged_accesses(0, 1000);
+  SmallAccessRun run = run_of(records, 5);
+  run.virt_size = 300 * 8;  // the mapping ends before the 300th
+  EXPECT_EQ(sink.write_small_accesses(run), 300u);
+  records[700].info = 16;  // a vector's access, in the second reservation
+  run = run_of(records, 6);
+  EXPECT_EQ(sink.write_small_accesses(run), 700u);
+  buffer_.control().drop_when_full.store(1);  // one by one
+  run = run_of(records, 7);
+  run.virt_base += 8;  // the first record lies before it
+  run.virt_size = 512 * 8;
+  EXPECT_EQ(sink.write_small_accesses(run), 0u);
+  run = run_of(records, 8);
+  run.virt_size = 100 * 8;
+  EXPECT_EQ(sink.write_small_accesses(run), 100u);
+  TraceDrainer drainer(buffer_);
+  CollectingWriter writer;
+  drainer.drain(writer);
+  ASSERT_EQ(writer.events.size(), 300u + 700 + 100);
+  for (size_t i = 0; i < 300; ++i)
+    expect_logged_access(writer.events[i], i, 5);
+  for (size_t i = 0; i < 700; ++i)
+    expect_logged_access(writer.events[300 + i], i, 6);
+  for (size_t i = 0; i < 100; ++i)
+    expect_logged_access(writer.events[1000 + i], i, 8);
+}
+
 TEST_F(TraceBufferTest, LoggedAccessesInDropModeAreKeptOrCountedOneByOne) {
   make(4, 1 << 16);
   buffer_.control().drop_when_full.store(1);
