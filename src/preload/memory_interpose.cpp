@@ -106,6 +106,11 @@ int lock_pages(AddressRange pages, bool lock, int mlock2_flags) {
     if (!lock)
       return sys::syscall6(SYS_munlock, static_cast<long>(range.begin),
                            static_cast<long>(range.size()));
+    // mlock() itself when there are no flags: qemu-user (7.2) has no mlock2().
+    if (mlock2_flags == 0) {
+      return sys::syscall6(SYS_mlock, static_cast<long>(range.begin),
+                           static_cast<long>(range.size()));
+    }
     return sys::syscall6(SYS_mlock2, static_cast<long>(range.begin),
                          static_cast<long>(range.size()), mlock2_flags);
   };
