@@ -44,14 +44,12 @@ inline FaultAccess fault_access(const ucontext_t& uc) {
       return (esr & (uint64_t{1} << 6)) ? FaultAccess::Write : FaultAccess::Read;
     }
   }
-  uint8_t code[arm64::kMaxInstructionLength];
-  arm64::Instruction instruction;
-  if (arm64::read_code(program_counter(uc), code) != sizeof code ||
-      arm64::decode(code, sizeof code, program_counter(uc), &instruction) !=
-          arm64::DecodeResult::Ok ||
-      instruction.memory_operand_count == 0) {
+  // The shared cache's decoding, which the emulation then finds again.
+  const arm64::CachedInstruction* cached = arm64::cached_instruction(program_counter(uc));
+  if (cached == nullptr || cached->instruction.memory_operand_count == 0) {
     return FaultAccess::Unknown;
   }
+  const arm64::Instruction& instruction = cached->instruction;
   return arm64::writes(instruction.memory[0].kind) ? FaultAccess::Write : FaultAccess::Read;
 }
 
