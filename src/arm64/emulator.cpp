@@ -10,21 +10,6 @@
 namespace mmiotrace::arm64 {
 namespace {
 
-#if defined(__SANITIZE_THREAD__)
-constinit std::atomic<int> g_sanitizer_barrier{0};
-#endif
-
-// The full barrier an acquire load or a release store orders itself with. ThreadSanitizer does
-// not model fences (GCC refuses them under -fsanitize=thread): there a sequentially consistent
-// read-modify-write of a variable of its own stands in, which it does model.
-inline void full_barrier() {
-#if defined(__SANITIZE_THREAD__)
-  g_sanitizer_barrier.fetch_add(0, std::memory_order_seq_cst);
-#else
-  __atomic_thread_fence(__ATOMIC_SEQ_CST);
-#endif
-}
-
 // Up to the largest memory a single instruction touches: LD4/ST4 of four Q registers.
 constexpr unsigned kMaxInstructionBytes = 64;
 
@@ -466,6 +451,21 @@ EmulationResult carry_out(const Access& access, State& state, Memory& memory,
 }
 
 }  // namespace
+
+#if defined(__SANITIZE_THREAD__)
+constinit std::atomic<int> g_sanitizer_barrier{0};
+#endif
+
+// ThreadSanitizer does not model fences (GCC refuses them under -fsanitize=thread): there a
+// sequentially consistent read-modify-write of a variable of its own stands in, which it does
+// model.
+void full_barrier() {
+#if defined(__SANITIZE_THREAD__)
+  g_sanitizer_barrier.fetch_add(0, std::memory_order_seq_cst);
+#else
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
 
 uint64_t effective_address(const Access& access, const State& state) {
   const uint64_t base = base_register(state, access.rn);

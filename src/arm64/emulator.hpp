@@ -98,6 +98,9 @@ struct EmulationResult {
 EmulationResult emulate(const Access& access, State& state, Memory& memory,
                         ExclusiveMonitor& monitor, unsigned zero_block_bytes);
 
+// A full memory barrier: what an acquire load or release store orders itself with, and DMB/DSB.
+void full_barrier();
+
 // The address `access` accesses first, from the registers in `state` (tag bits included).
 uint64_t effective_address(const Access& access, const State& state);
 

@@ -4,8 +4,6 @@
 // store-exclusive.
 #include "arm64/exclusive_sequence.hpp"
 
-#include <atomic>
-
 #include "arm64/decoder.hpp"
 
 namespace mmiotrace::arm64 {
@@ -268,7 +266,7 @@ bool interpret(uint32_t word, State& state, uint64_t& nzcv, ExclusiveMonitor& mo
     if (op2 == 2) {
       monitor.armed = false;
     } else if (op2 == 4 || op2 == 5 || op2 == 6) {
-      std::atomic_thread_fence(std::memory_order_seq_cst);
+      full_barrier();
     } else {
       return false;
     }
