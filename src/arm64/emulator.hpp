@@ -77,6 +77,9 @@ class Memory {
   // One access made, with the bytes it moved.
   virtual void report(Direction direction, uint64_t address, unsigned width,
                       const uint8_t* value) = 0;
+  // The accesses that follow are made by the instruction at `pc` (called by what carries out
+  // more than one instruction: exclusive_sequence.hpp). Nothing by default.
+  virtual void at_instruction(uint64_t pc) { (void)pc; }
 
  protected:
   ~Memory() = default;

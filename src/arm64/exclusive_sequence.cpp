@@ -306,6 +306,7 @@ SequenceResult run_exclusive_sequence(State& state, uint64_t& nzcv, CodeReader& 
       access.operation != Operation::StoreExclusivePair) {
     return result;  // another access: it runs natively (and traps, if it is traced)
   }
+  memory.at_instruction(state.pc);
   const EmulationResult stored = emulate(access, state, memory, monitor, 0);
   switch (stored.status) {
     case EmulationStatus::Done:

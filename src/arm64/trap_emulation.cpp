@@ -32,6 +32,7 @@ class EngineMemoryAdapter final : public Memory {
     const int result = memory_.compare_exchange(address, width, expected, desired);
     return result < 0 ? MemoryStatus::Unsupported : status_of(result);
   }
+  void at_instruction(uint64_t pc) override { memory_.set_reported_pc(pc); }
   void report(Direction direction, uint64_t address, unsigned width,
               const uint8_t* value) override {
     memory_.after(direction == Direction::Read ? AccessKind::Read : AccessKind::Write, address,
@@ -246,6 +247,7 @@ TrapResult emulate_trap(const CachedInstruction& cached, ucontext_t& uc, uintptr
       result.reason = unsupported_reason(instruction.status);
       return result;
     }
+    memory.set_reported_pc(state.registers.pc);  // the access's own instruction
     if (access.vector && !load_vectors(uc, state.registers)) {
       result.status = TrapStatus::Unsupported;
       result.reason = "its signal frame holds no FP/SIMD registers";

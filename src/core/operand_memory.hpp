@@ -54,6 +54,11 @@ class OperandMemory {
   virtual void report_direct(AccessKind kind, uintptr_t address, size_t width,
                              const uint8_t* value) = 0;
 
+  // The PC the accesses reported from now on are made by: an emulator that carries out more
+  // than the faulting instruction in one trap (AArch64's exclusive sequences) names each
+  // access's own instruction. Until called, the faulting instruction's.
+  virtual void set_reported_pc(uintptr_t pc) = 0;
+
  protected:
   ~OperandMemory() = default;
 };

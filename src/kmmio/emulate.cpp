@@ -97,6 +97,8 @@ class EngineMemory final : public arch::OperandMemory {
     log_record(kind, address, width, value);
   }
 
+  void set_reported_pc(uintptr_t pc) override { pc_ = pc; }
+
   // Reports the accesses kept for a batch: before any other report, and before the emulation
   // of the instruction is over.
   void report_logged() {
@@ -231,7 +233,7 @@ class EngineMemory final : public arch::OperandMemory {
 
   const ProbeTable& table_;
   const arch::Instruction& instruction_;
-  uintptr_t pc_;  // the instruction's address as reported: its original one
+  uintptr_t pc_;  // the instruction's address as reported: its original one, or set_reported_pc's
   uintptr_t fault_address_;
   ucontext_t& uc_;
   // Accesses kept for a batch (2 KiB: this runs on signal stacks).

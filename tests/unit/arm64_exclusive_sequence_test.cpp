@@ -39,6 +39,7 @@ class Word final : public Memory {
   uint64_t value = 0;
   bool faults = false;
   std::vector<std::pair<Direction, uint64_t>> made;
+  uint64_t instruction = 0;  // what at_instruction() said last
 
   MemoryStatus read(uint64_t address, unsigned width, uint8_t* out) override {
     if (faults || address != kData) return MemoryStatus::Fault;
@@ -60,6 +61,7 @@ class Word final : public Memory {
     std::memcpy(&value, desired, width);
     return MemoryStatus::Ok;
   }
+  void at_instruction(uint64_t pc) override { instruction = pc; }
   void report(Direction direction, uint64_t, unsigned width, const uint8_t* bytes) override {
     uint64_t v = 0;
     std::memcpy(&v, bytes, width);
@@ -104,6 +106,7 @@ TEST(Arm64ExclusiveSequence, AnIncrementLoopIsCarriedOutToItsStoreExclusive) {
   EXPECT_EQ(sequence.state.pc, kCode + 12);  // the CBNZ runs natively
   EXPECT_EQ(sequence.state.x[3], 0u);        // stored
   EXPECT_EQ(sequence.memory.value, 42u);
+  EXPECT_EQ(sequence.memory.instruction, kCode + 8);  // the STXR's write is the STXR's
   ASSERT_EQ(sequence.memory.made.size(), 2u);
   EXPECT_EQ(sequence.memory.made[0], std::make_pair(Direction::Read, uint64_t{41}));
   EXPECT_EQ(sequence.memory.made[1], std::make_pair(Direction::Write, uint64_t{42}));
