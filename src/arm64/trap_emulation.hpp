@@ -81,19 +81,10 @@ struct CachedInstruction {
 // read or the cache (8,192 instructions) is full. A changed word at `pc` gets a new entry.
 const CachedInstruction* cached_instruction(uintptr_t pc);
 
-enum class TrapStatus : uint8_t {
-  Done,         // the instruction completed; PC is past it
-  Interrupted,  // (x86's string instructions only; never on AArch64)
-  Unsupported,  // not carried out at all (see `reason`)
-  Fault,        // the instruction raises `signal` with `fault`, the frame as before it ran
-};
-
-struct TrapResult {
-  TrapStatus status = TrapStatus::Done;
-  const char* reason = nullptr;  // Unsupported: why, for the trace
-  int signal = 0;                // Fault
-  siginfo_t fault = {};          // Fault
-};
+// What the engine is told back (core/operand_memory.hpp), named apart from the pure emulator's
+// own EmulationStatus and EmulationResult (emulator.hpp). Interrupted is never given here.
+using TrapStatus = mmiotrace::EmulationStatus;
+using TrapResult = mmiotrace::EmulationResult;
 
 // Carries out `instruction`, which faulted at `fault_address`, on the frame `uc`.
 TrapResult emulate_trap(const CachedInstruction& instruction, ucontext_t& uc,

@@ -1,10 +1,11 @@
 // mmiotrace: signal-safe
 // What the engine offers an architecture's emulator: the memory behind an instruction's operands,
-// and the reporting of each access to the probes. The engine implements it (src/kmmio); the
-// emulators of src/x86 and src/arm64 call it. Results are the arch::kGuarded* codes
-// (arch/guarded_access_status.hpp). No instruction set here.
+// and the reporting of each access to the probes; and what the emulator tells it back. The engine
+// implements it (src/kmmio); the emulators of src/x86 and src/arm64 call it. Results are the
+// arch::kGuarded* codes (arch/guarded_access_status.hpp). No instruction set here.
 #pragma once
 
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
 
@@ -61,6 +62,22 @@ class OperandMemory {
 
  protected:
   ~OperandMemory() = default;
+};
+
+// What became of a trapped instruction the emulator was given (arch::emulate()).
+enum class EmulationStatus : uint8_t {
+  Done,         // the instruction completed; the PC is past it
+  Interrupted,  // (x86-64) a string instruction stopped early; registers say where, PC unchanged
+  Unsupported,  // not carried out at all (see `reason`): single-stepped instead, or, without
+                // single-stepping, its fault handed to the program
+  Fault,        // the instruction raises `signal` with `fault`, the frame as before it ran
+};
+
+struct EmulationResult {
+  EmulationStatus status = EmulationStatus::Done;
+  const char* reason = nullptr;  // Unsupported: why, for the trace
+  int signal = 0;                // Fault
+  siginfo_t fault = {};          // Fault
 };
 
 }  // namespace mmiotrace

@@ -38,19 +38,9 @@ struct alignas(64) EmulationArea {
 // What the engine offers the emulator (core/operand_memory.hpp).
 using OperandMemory = mmiotrace::OperandMemory;
 
-enum class EmulationStatus : uint8_t {
-  Done,         // the instruction completed; RIP is past it
-  Interrupted,  // a string instruction stopped early; registers say where, RIP is unchanged
-  Unsupported,  // not carried out at all (see `reason`): single-step it instead
-  Fault,        // the instruction raises `signal` with `fault`, the frame as before it ran
-};
-
-struct EmulationResult {
-  EmulationStatus status = EmulationStatus::Done;
-  const char* reason = nullptr;  // Unsupported: why, for the trace
-  int signal = 0;                // Fault
-  siginfo_t fault = {};          // Fault
-};
+// What it tells the engine back (core/operand_memory.hpp).
+using mmiotrace::EmulationResult;
+using mmiotrace::EmulationStatus;
 
 struct CachedInstruction;
 

@@ -90,9 +90,9 @@ using arm64::writes;
 using EmulationState = arm64::TrapEmulationState;
 using arm64::cached_instruction;
 using arm64::CachedInstruction;
-using EmulationResult = arm64::TrapResult;
-using EmulationStatus = arm64::TrapStatus;
 using arm64::recover_emulation_fault;
+using mmiotrace::EmulationResult;
+using mmiotrace::EmulationStatus;
 using mmiotrace::OperandMemory;
 inline EmulationResult emulate(const CachedInstruction& instruction, ucontext_t& uc,
                                uintptr_t fault_address, OperandMemory& memory,
