@@ -226,14 +226,8 @@ class TracedArm64ProgramsTest : public Arm64ProgramsTest {
                          const std::vector<std::string>& environment = {}) {
     std::vector<std::string> argv = {"timeout", std::to_string(seconds)};
     for (const std::string& word :
-         under_qemu(find_qemu_aarch64(), {program(name), untraced_dir_.path()}))
+         under_qemu(find_qemu_aarch64(), {program(name), untraced_dir_.path()}, environment))
       argv.push_back(word);
-    // A CPU named in `environment` is the one, as for record.
-    auto cpu = std::find(argv.begin(), argv.end(), "-cpu");
-    bool named = std::any_of(environment.begin(), environment.end(), [](const std::string& entry) {
-      return entry.rfind("QEMU_CPU=", 0) == 0;
-    });
-    if (named && cpu != argv.end()) argv.erase(cpu, cpu + 2);
     return run_program(argv, untraced_dir_.path(), environment);
   }
   // The program traced, its register file (device.reg) the traced mapping.

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -32,12 +33,18 @@ inline std::string find_qemu_aarch64() {
 }
 
 // `command` (an AArch64 program, by its path, and its arguments) run untraced as record runs it
-// traced: under `qemu`, with the same CPU (without SVE unless QEMU_CPU says) and sysroot, so that
-// both runs load the same libraries and take the same paths through them.
+// traced: under `qemu`, with the same CPU (without SVE unless QEMU_CPU says, in this process's
+// environment or in `environment`, the variables the run adds) and sysroot, so that both runs
+// load the same libraries and take the same paths through them.
 inline std::vector<std::string> under_qemu(const std::string& qemu,
-                                           const std::vector<std::string>& command) {
+                                           const std::vector<std::string>& command,
+                                           const std::vector<std::string>& environment = {}) {
   std::vector<std::string> argv = {qemu};
-  if (getenv("QEMU_CPU") == nullptr) argv.insert(argv.end(), {"-cpu", "max,sve=off"});
+  const bool cpu_named =
+      getenv("QEMU_CPU") != nullptr ||
+      std::any_of(environment.begin(), environment.end(),
+                  [](const std::string& entry) { return entry.rfind("QEMU_CPU=", 0) == 0; });
+  if (!cpu_named) argv.insert(argv.end(), {"-cpu", "max,sve=off"});
   argv.insert(argv.end(), {"-L", kArm64Sysroot});
   argv.insert(argv.end(), command.begin(), command.end());
   return argv;

@@ -1,5 +1,6 @@
-/* Helpers for the end-to-end test programs: register files to map, and accesses made by one
- * known instruction each (so that the expected traces do not depend on the compiler). */
+/* Helpers for the end-to-end test programs: register files to map (for the AArch64 programs of
+ * tests/e2e/arm64 too), and x86-64 accesses made by one known instruction each (so that the
+ * expected traces do not depend on the compiler). */
 #ifndef MMIOTRACE_PROG_SUPPORT_H
 #define MMIOTRACE_PROG_SUPPORT_H
 
@@ -35,6 +36,7 @@ static inline volatile uint8_t* map_register_file(const char* dir, const char* n
   return (volatile uint8_t*)map;
 }
 
+#if defined(__x86_64__)
 static inline void store8(volatile void* a, uint8_t v) {
   __asm__ volatile("movb %b1, (%0)" ::"r"(a), "q"(v) : "memory");
 }
@@ -67,5 +69,7 @@ static inline uint64_t load64(volatile void* a) {
   __asm__ volatile("movq (%1), %0" : "=r"(v) : "r"(a) : "memory");
   return v;
 }
+
+#endif
 
 #endif

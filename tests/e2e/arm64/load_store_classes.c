@@ -10,7 +10,7 @@
 
 int main(int argc, char** argv) {
   if (argc != 2) return 2;
-  volatile uint8_t* r = map_register_file(argv[1], "device.reg", 4096);
+  volatile uint8_t* r = map_register_file(argv[1], "device.reg", 4096, 0);
   uint64_t a = 0, b = 0, c = 0;
 
   /* Plain loads and stores, each width. */

@@ -50,7 +50,7 @@ static void* work(void* unused) {
 
 int main(int argc, char** argv) {
   if (argc != 2) return 2;
-  g_registers = map_register_file(argv[1], "device.reg", 4096);
+  g_registers = map_register_file(argv[1], "device.reg", 4096, 0);
   *(volatile uint32_t*)(g_registers + 0x100) = 0;
   *(volatile uint64_t*)(g_registers + 0x108) = 0;
   *(volatile uint64_t*)(g_registers + 0x110) = 0;

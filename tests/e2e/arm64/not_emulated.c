@@ -20,7 +20,7 @@ static void on_segv(int signo, siginfo_t* info, void* context) {
 
 int main(int argc, char** argv) {
   if (argc != 2) return 2;
-  g_registers = map_register_file(argv[1], "device.reg", 4096);
+  g_registers = map_register_file(argv[1], "device.reg", 4096, 0);
   struct sigaction action;
   memset(&action, 0, sizeof action);
   action.sa_sigaction = on_segv;
