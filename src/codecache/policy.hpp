@@ -10,14 +10,16 @@
 
 #include <cstdint>
 
+#include "core/code_cache_interface.hpp"
+
 namespace mmiotrace::codecache {
 
-enum class CodeCachePolicy : uint8_t { Adaptive, Eager };
+using mmiotrace::CodeCachePolicy;
 
 void set_code_cache_policy(CodeCachePolicy policy);
 CodeCachePolicy code_cache_policy();
 
-// The policy called `name` ("adaptive", "eager"): false when there is none of that name.
-bool code_cache_policy_named(const char* name, CodeCachePolicy* out);
+// The policy called `name` (core/code_cache_interface.hpp).
+using mmiotrace::code_cache_policy_named;
 
 }  // namespace mmiotrace::codecache

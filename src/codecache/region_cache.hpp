@@ -20,6 +20,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/code_cache_interface.hpp"
+
 namespace mmiotrace::codecache {
 
 // The widest access translated code makes: 64 bytes (an AVX-512 register). Accesses are 1, 2, 4,
@@ -61,20 +63,11 @@ RegionView& region_view();
 // caller): a new generation, and the filter.
 void publish_regions(uint64_t filter_low, uint64_t filter_high);
 
-// The engine's answer for an access of `width` bytes at `address`: traced (it lies whole in a
-// region that an alias reaches: [low, low + size), at delta from it), or untraced, with the
-// stretch around it that holds no such region [gap_low, gap_high). Called on the thread, from
-// translated code through the thunk, with only the general registers saved: it must be
-// vector-free code (cmake/mmiotrace_options.cmake).
-struct RegionAnswer {
-  bool traced;
-  uint64_t low;
-  uint64_t size;
-  int64_t delta;
-  uint64_t gap_low;
-  uint64_t gap_high;
-};
-using RegionLookup = void (*)(uintptr_t address, size_t width, RegionAnswer* out);
+// The engine's answer for an access (core/code_cache_interface.hpp). The lookup is called on the
+// thread, from translated code through the thunk, with only the general registers saved: it must
+// be vector-free code (cmake/mmiotrace_options.cmake).
+using mmiotrace::RegionAnswer;
+using mmiotrace::RegionLookup;
 void set_region_lookup(RegionLookup lookup);
 
 // Runs `run` (a program's signal handler) and gives this thread's cache back as it was before.

@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "codecache/block_translator.hpp"
+#include "core/code_cache_interface.hpp"
 
 namespace mmiotrace::codecache {
 
@@ -34,10 +35,7 @@ bool in_critical_part(uintptr_t pc);
 bool in_code_cache(uintptr_t pc);
 
 // How many sites have been translated, and how many were refused, so far.
-struct SiteCounts {
-  size_t translated;
-  size_t refused;
-};
+using mmiotrace::SiteCounts;
 SiteCounts site_counts();
 
 }  // namespace mmiotrace::codecache

@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "core/access_record.hpp"
+#include "core/code_cache_interface.hpp"
 #include "core/staged_access_log.hpp"
 
 namespace mmiotrace::arch {
@@ -31,10 +32,7 @@ inline uintptr_t original_pc_of(uintptr_t pc) {
 inline const BlockTranslation* block_for_fault(uintptr_t) {
   return nullptr;
 }
-struct SiteCounts {
-  size_t translated;
-  size_t refused;
-};
+using mmiotrace::SiteCounts;
 inline SiteCounts site_counts() {
   return {0, 0};
 }
@@ -53,34 +51,13 @@ inline size_t remove_entry_patches() {
 inline void set_entry_patching(bool) {}
 
 // The policy: accepted and ignored, so that MMIOTRACE_CODE_CACHE_POLICY means the same everywhere.
-enum class CodeCachePolicy : uint8_t { Adaptive, Eager };
-inline bool code_cache_policy_named(const char* name, CodeCachePolicy* out) {
-  auto same = [](const char* a, const char* b) {
-    while (*a != '\0' && *a == *b)
-      ++a, ++b;
-    return *a == *b;
-  };
-  if (same(name, "adaptive")) {
-    *out = CodeCachePolicy::Adaptive;
-  } else if (same(name, "eager")) {
-    *out = CodeCachePolicy::Eager;
-  } else {
-    return false;
-  }
-  return true;
-}
+using mmiotrace::code_cache_policy_named;
+using mmiotrace::CodeCachePolicy;
 inline void set_code_cache_policy(CodeCachePolicy) {}
 
 // Regions: translated code never looks them up.
-struct RegionAnswer {
-  bool traced;
-  uint64_t low;
-  uint64_t size;
-  int64_t delta;
-  uint64_t gap_low;
-  uint64_t gap_high;
-};
-using RegionLookup = void (*)(uintptr_t address, size_t width, RegionAnswer* out);
+using mmiotrace::RegionAnswer;
+using mmiotrace::RegionLookup;
 inline void set_region_lookup(RegionLookup) {}
 inline void publish_regions(uint64_t, uint64_t) {}
 struct RegionCache {};
