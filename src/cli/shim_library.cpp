@@ -93,14 +93,21 @@ struct LibraryKind {
   uint16_t machine;               // ELF machine
   const char* override_variable;  // the environment variable that names it
   const char* remedy;             // what to do when it is missing and not named
+  const char* build_directory;    // where the command of the build folder finds it
+  // Installed: in the command's libdir, or in the AArch64 multiarch libdir beside it.
+  bool in_aarch64_libdir;
 };
 
-constexpr LibraryKind kNativeLibrary = {"the shim library", EM_X86_64,
-                                        preload::kLibraryOverrideVariable, "reinstall mmiotrace"};
-constexpr LibraryKind kArm64Library = {"the AArch64 shim library", EM_AARCH64,
+constexpr LibraryKind kNativeLibrary = {
+    "the shim library",     EM_X86_64, preload::kLibraryOverrideVariable, "reinstall mmiotrace",
+    kBuildLibraryDirectory, false};
+constexpr LibraryKind kArm64Library = {"the AArch64 shim library",
+                                       EM_AARCH64,
                                        preload::kArm64LibraryOverrideVariable,
                                        "build it with scripts/build --arch arm64 (scripts/setup "
-                                       "installs the cross toolchain)"};
+                                       "installs the cross toolchain)",
+                                       kArm64BuildLibraryDirectory,
+                                       true};
 
 // `path` when it is a library of this command's version; else a CliError that says what is
 // wrong with it and, `overridden` by its environment variable or not, what to do.
@@ -133,38 +140,38 @@ std::optional<std::string> shim_library_version(const std::string& path, uint16_
   return version;
 }
 
-std::string find_shim_library() {
-  if (const char* override_path = getenv(preload::kLibraryOverrideVariable)) {
-    return checked(override_path, true, kNativeLibrary);
+namespace {
+
+// The library of `kind`: the one its variable names, else the build folder's for the command of
+// the build folder, else the installed one.
+std::string find_library(const LibraryKind& kind) {
+  if (const char* override_path = getenv(kind.override_variable)) {
+    return checked(override_path, true, kind);
   }
   std::string directory = directory_of_command();
   if (directory == canonical_or_same(kBuildCommandDirectory)) {
-    return checked(std::string(kBuildLibraryDirectory) + "/" + kShimLibraryName, false,
-                   kNativeLibrary);
+    return checked(std::string(kind.build_directory) + "/" + kShimLibraryName, false, kind);
   }
-  std::filesystem::path installed =
-      std::filesystem::path(directory) / kLibraryDirectoryFromCommand / kShimLibraryName;
-  return checked(installed.lexically_normal().string(), false, kNativeLibrary);
+  std::filesystem::path libdir =
+      (std::filesystem::path(directory) / kLibraryDirectoryFromCommand).lexically_normal();
+  if (kind.in_aarch64_libdir) {
+    // Debian's multiarch libdirs: lib/x86_64-linux-gnu beside lib/aarch64-linux-gnu; otherwise
+    // a folder aarch64-linux-gnu in the libdir.
+    if (libdir.filename().empty()) libdir = libdir.parent_path();
+    libdir = libdir.filename() == "x86_64-linux-gnu" ? libdir.parent_path() / "aarch64-linux-gnu"
+                                                     : libdir / "aarch64-linux-gnu";
+  }
+  return checked((libdir / kShimLibraryName).string(), false, kind);
+}
+
+}  // namespace
+
+std::string find_shim_library() {
+  return find_library(kNativeLibrary);
 }
 
 std::string find_arm64_shim_library() {
-  if (const char* override_path = getenv(preload::kArm64LibraryOverrideVariable)) {
-    return checked(override_path, true, kArm64Library);
-  }
-  std::string directory = directory_of_command();
-  if (directory == canonical_or_same(kBuildCommandDirectory)) {
-    return checked(std::string(kArm64BuildLibraryDirectory) + "/" + kShimLibraryName, false,
-                   kArm64Library);
-  }
-  // Debian's multiarch libdirs: lib/x86_64-linux-gnu beside lib/aarch64-linux-gnu; otherwise a
-  // folder aarch64-linux-gnu in the libdir.
-  std::filesystem::path libdir =
-      (std::filesystem::path(directory) / kLibraryDirectoryFromCommand).lexically_normal();
-  if (libdir.filename().empty()) libdir = libdir.parent_path();
-  std::filesystem::path installed = libdir.filename() == "x86_64-linux-gnu"
-                                        ? libdir.parent_path() / "aarch64-linux-gnu"
-                                        : libdir / "aarch64-linux-gnu";
-  return checked((installed / kShimLibraryName).string(), false, kArm64Library);
+  return find_library(kArm64Library);
 }
 
 }  // namespace mmiotrace::cli
