@@ -213,20 +213,7 @@ TEST_F(Arm64ClientTest, BusyboxDevmemOnABindMountedDevMemTraced) {
                                                {"MAP 12288 4096", "R 1 12289 10"}};
   for (int n = 1; n <= 3; ++n) {
     const std::string trace = traces.path() + "/trace" + std::to_string(n) + ".bin";
-    std::unique_ptr<trace::TraceReader> reader = trace::TraceReader::open(trace);
-    trace::Event event;
-    std::vector<std::string> seen;
-    while (reader->next(event)) {
-      if (event.kind == trace::EventKind::Map) {
-        seen.push_back("MAP " + std::to_string(event.phys) + " " + std::to_string(event.length));
-      } else if (event.kind == trace::EventKind::Read || event.kind == trace::EventKind::Write) {
-        uint64_t value = 0;
-        memcpy(&value, event.value, event.width <= 8 ? event.width : 8);
-        seen.push_back(std::string(event.kind == trace::EventKind::Read ? "R " : "W ") +
-                       std::to_string(event.width) + " " + std::to_string(event.phys) + " " +
-                       std::to_string(value));
-      }
-    }
+    const std::vector<std::string> seen = maps_and_accesses(trace);
     EXPECT_EQ(seen, expected[n - 1]) << trace;
   }
 }

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
@@ -57,6 +58,26 @@ inline TraceSummary summarize(const std::string& path) {
     }
   }
   return summary;
+}
+
+// A trace's mappings and accesses, one line each, in order: "MAP PHYS LENGTH", and "R|W WIDTH
+// PHYS VALUE" (decimal; the value of up to its first 8 bytes).
+inline std::vector<std::string> maps_and_accesses(const std::string& path) {
+  std::unique_ptr<trace::TraceReader> reader = trace::TraceReader::open(path);
+  trace::Event event;
+  std::vector<std::string> seen;
+  while (reader->next(event)) {
+    if (event.kind == trace::EventKind::Map) {
+      seen.push_back("MAP " + std::to_string(event.phys) + " " + std::to_string(event.length));
+    } else if (event.kind == trace::EventKind::Read || event.kind == trace::EventKind::Write) {
+      uint64_t value = 0;
+      memcpy(&value, event.value, event.width <= 8 ? event.width : 8);
+      seen.push_back(std::string(event.kind == trace::EventKind::Read ? "R " : "W ") +
+                     std::to_string(event.width) + " " + std::to_string(event.phys) + " " +
+                     std::to_string(value));
+    }
+  }
+  return seen;
 }
 
 // `command` under `mmiotrace record`, writing a binary trace to `trace`, tracing the files that

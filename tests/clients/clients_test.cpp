@@ -260,20 +260,7 @@ TEST(ClientTest, BusyboxDevmemOnABindMountedDevMem) {
   in.read(reinterpret_cast<char*>(&stored), 4);
   EXPECT_EQ(stored, 0x12345678u) << "the write reached the file";
   for (const std::string& trace : {write_trace, read_trace}) {
-    std::unique_ptr<trace::TraceReader> reader = trace::TraceReader::open(trace);
-    trace::Event event;
-    std::vector<std::string> seen;
-    while (reader->next(event)) {
-      if (event.kind == trace::EventKind::Map) {
-        seen.push_back("MAP " + std::to_string(event.phys) + " " + std::to_string(event.length));
-      } else if (event.kind == trace::EventKind::Read || event.kind == trace::EventKind::Write) {
-        uint32_t value = 0;
-        memcpy(&value, event.value, 4);
-        seen.push_back(std::string(event.kind == trace::EventKind::Read ? "R " : "W ") +
-                       std::to_string(event.width) + " " + std::to_string(event.phys) + " " +
-                       std::to_string(value));
-      }
-    }
+    const std::vector<std::string> seen = maps_and_accesses(trace);
     const std::string access = trace == write_trace ? "W" : "R";
     EXPECT_EQ(seen, (std::vector<std::string>{"MAP 8192 4096", access + " 4 8208 305419896"}))
         << trace;
