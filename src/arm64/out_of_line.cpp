@@ -1,0 +1,238 @@
+// mmiotrace: signal-safe
+// Which A64 words can be executed out of line, and the bytes they may touch (see
+// out_of_line.hpp). Bit positions are the Arm ARM's ("SVE Memory - Contiguous Load", "- Memory
+// Store", "- 32-bit Gather and Unsized Contiguous", and the LD64B/ST64B encodings).
+#include "arm64/out_of_line.hpp"
+
+namespace mmiotrace::arm64 {
+namespace {
+
+constexpr uint32_t field(uint32_t word, unsigned high, unsigned low) {
+  return (word >> low) & ((uint32_t{1} << (high - low + 1)) - 1);
+}
+constexpr bool bit(uint32_t word, unsigned position) {
+  return ((word >> position) & 1) != 0;
+}
+constexpr int16_t signed_field(uint32_t value, unsigned bits) {
+  const auto shift = static_cast<int>(32 - bits);
+  return static_cast<int16_t>(static_cast<int32_t>(value << shift) >> shift);
+}
+
+constexpr unsigned kSp = 31;
+
+// LD1*'s dtype field: bytes read per element (msize) and bytes of the element in the register
+// (esize); sign- or zero-extension does not change the range.
+struct ElementSizes {
+  uint8_t memory;
+  uint8_t element;
+};
+constexpr ElementSizes kLoadDtype[16] = {
+    {1, 1}, {1, 2}, {1, 4}, {1, 8},  // LD1B .B .H .S .D
+    {4, 8}, {2, 2}, {2, 4}, {2, 8},  // LD1SW .D, LD1H .H .S .D
+    {2, 8}, {2, 4}, {4, 4}, {4, 8},  // LD1SH .D .S, LD1W .S .D
+    {1, 8}, {1, 4}, {1, 2}, {8, 8},  // LD1SB .D .S .H, LD1D .D
+};
+
+constexpr uint8_t log2_of(unsigned bytes) {
+  return bytes == 1 ? 0 : bytes == 2 ? 1 : bytes == 4 ? 2 : 3;
+}
+
+OutOfLineForm with_base(uint32_t word, const char* name, bool stores) {
+  OutOfLineForm form;
+  form.base_register = static_cast<uint8_t>(field(word, 9, 5));
+  form.writes_memory = stores;
+  form.name = name;
+  return form;
+}
+
+// The scalar-plus-scalar forms: offset Xm << shift; `xzr_allowed` for LDFF1 (Xm may be XZR).
+bool with_index(uint32_t word, unsigned shift, bool xzr_allowed, OutOfLineForm& form) {
+  const auto rm = static_cast<uint8_t>(field(word, 20, 16));
+  if (rm == 31 && !xzr_allowed) return false;  // reserved
+  form.has_index_register = true;
+  form.index_register = rm;
+  form.index_shift = static_cast<uint8_t>(shift);
+  return true;
+}
+
+// Z or P register fill/spill: LDR/STR (vector) and (predicate), simm9 MUL VL.
+bool register_fill_spill(uint32_t word, bool stores, OutOfLineForm& out) {
+  if (field(word, 24, 22) != 0b110) return false;
+  const uint32_t op = field(word, 15, 13);
+  const bool vector = op == 0b010;
+  if (!vector && (op != 0b000 || bit(word, 4))) return false;
+  OutOfLineForm form = with_base(word, vector ? (stores ? "STR (vector)" : "LDR (vector)")
+                                              : (stores ? "STR (predicate)" : "LDR (predicate)"),
+                                 stores);
+  form.immediate = signed_field((field(word, 21, 16) << 3) | field(word, 12, 10), 9);
+  form.vector_multiplier = 1;
+  form.vector_divisor = vector ? 1 : 8;
+  out = form;
+  return true;
+}
+
+// 1010010: SVE contiguous loads.
+bool contiguous_load(uint32_t word, OutOfLineForm& out) {
+  const uint32_t op = field(word, 15, 13);
+  const unsigned msz = field(word, 24, 23);
+  const unsigned registers = field(word, 22, 21) + 1;
+  OutOfLineForm form;
+  switch (op) {
+    case 0b101:    // LD1* / LDNF1* (scalar plus immediate)
+    case 0b010:    // LD1* (scalar plus scalar)
+    case 0b011: {  // LDFF1* (scalar plus scalar)
+      const ElementSizes sizes = kLoadDtype[field(word, 24, 21)];
+      form = with_base(word, op == 0b011 ? "LDFF1" : (op == 0b101 && bit(word, 20)) ? "LDNF1"
+                                                                                     : "LD1",
+                       false);
+      form.vector_multiplier = sizes.memory;
+      form.vector_divisor = sizes.element;
+      if (op == 0b101) {
+        form.immediate = signed_field(field(word, 19, 16), 4);
+      } else if (!with_index(word, log2_of(sizes.memory), op == 0b011, form)) {
+        return false;
+      }
+      break;
+    }
+    case 0b111:    // LDNT1* / LD2-LD4 (scalar plus immediate)
+    case 0b110: {  // (scalar plus scalar)
+      if (op == 0b111 && bit(word, 20)) return false;
+      form = with_base(word, registers == 1 ? "LDNT1" : "LD2-LD4", false);
+      form.vector_multiplier = static_cast<uint8_t>(registers);
+      if (op == 0b111) {
+        form.immediate = signed_field(field(word, 19, 16), 4);
+      } else if (!with_index(word, msz, false, form)) {
+        return false;
+      }
+      break;
+    }
+    case 0b001:    // LD1RQ* / LD1RO* (scalar plus immediate)
+    case 0b000: {  // (scalar plus scalar)
+      if (registers > 2 || (op == 0b001 && bit(word, 20))) return false;
+      form = with_base(word, registers == 1 ? "LD1RQ" : "LD1RO", false);
+      form.fixed_bytes = registers == 1 ? 16 : 32;
+      if (op == 0b001) {
+        form.immediate = signed_field(field(word, 19, 16), 4);
+      } else if (!with_index(word, msz, false, form)) {
+        return false;
+      }
+      break;
+    }
+    default:
+      return false;
+  }
+  out = form;
+  return true;
+}
+
+// 1000010: of the 32-bit gathers and unsized contiguous group, LD1R* and LDR (vector, predicate).
+bool unsized_contiguous_load(uint32_t word, OutOfLineForm& out) {
+  if (register_fill_spill(word, false, out)) return true;
+  if (!bit(word, 22) || !bit(word, 15)) return false;  // gathers and prefetches
+  const ElementSizes sizes = kLoadDtype[(field(word, 24, 23) << 2) | field(word, 14, 13)];
+  OutOfLineForm form = with_base(word, "LD1R", false);
+  form.fixed_bytes = sizes.memory;
+  form.immediate = static_cast<int16_t>(field(word, 21, 16));  // unsigned, in elements
+  out = form;
+  return true;
+}
+
+// 1110010: SVE contiguous stores (and STR of Z and P registers).
+bool contiguous_store(uint32_t word, OutOfLineForm& out) {
+  if (register_fill_spill(word, true, out)) return true;
+  const uint32_t op = field(word, 15, 13);
+  const unsigned msz = field(word, 24, 23);
+  const unsigned size = field(word, 22, 21);
+  OutOfLineForm form;
+  if ((op == 0b111 && !bit(word, 20)) || op == 0b010) {  // ST1* (scalar plus immediate/scalar)
+    if (size < msz) return false;
+    form = with_base(word, "ST1", true);
+    form.vector_multiplier = static_cast<uint8_t>(1u << msz);
+    form.vector_divisor = static_cast<uint8_t>(1u << size);
+    if (op == 0b111) {
+      form.immediate = signed_field(field(word, 19, 16), 4);
+    } else if (!with_index(word, msz, false, form)) {
+      return false;
+    }
+  } else if (op == 0b111 || op == 0b011) {  // STNT1* / ST2-ST4
+    const unsigned registers = size + 1;
+    form = with_base(word, registers == 1 ? "STNT1" : "ST2-ST4", true);
+    form.vector_multiplier = static_cast<uint8_t>(registers);
+    if (op == 0b111) {
+      form.immediate = signed_field(field(word, 19, 16), 4);
+    } else if (!with_index(word, msz, false, form)) {
+      return false;
+    }
+  } else {
+    return false;  // scatters
+  }
+  out = form;
+  return true;
+}
+
+// LD64B, ST64B, ST64BV, ST64BV0: 11111000 001 Rs 1 opc 00 Rn Rt.
+bool single_copy_64_bytes(uint32_t word, OutOfLineForm& out) {
+  if (field(word, 31, 21) != 0b11111000001 || !bit(word, 15) || field(word, 11, 10) != 0) {
+    return false;
+  }
+  const uint32_t opc = field(word, 14, 12);
+  const unsigned rs = field(word, 20, 16), rn = field(word, 9, 5), rt = field(word, 4, 0);
+  OutOfLineForm form;
+  if (opc == 0b101 && rs == 31) {
+    if (rt % 2 != 0 || rt > 22 || (rn >= rt && rn <= rt + 7)) return false;
+    form = with_base(word, "LD64B", false);
+  } else if (opc == 0b001 && rs == 31) {
+    form = with_base(word, "ST64B", true);
+  } else if (opc == 0b011 || opc == 0b010) {
+    if (rs == rn) return false;  // the status register would overwrite the base
+    form = with_base(word, opc == 0b011 ? "ST64BV" : "ST64BV0", true);
+  } else {
+    return false;
+  }
+  form.fixed_bytes = 64;
+  out = form;
+  return true;
+}
+
+}  // namespace
+
+bool out_of_line_form(uint32_t word, OutOfLineForm& out) {
+  OutOfLineForm form;
+  bool found;
+  switch (field(word, 31, 25)) {
+    case 0b1010010:
+      found = contiguous_load(word, form);
+      break;
+    case 0b1000010:
+      found = unsized_contiguous_load(word, form);
+      break;
+    case 0b1110010:
+      found = contiguous_store(word, form);
+      break;
+    default:
+      found = single_copy_64_bytes(word, form);
+      break;
+  }
+  if (!found || form.base_register == kSp) return false;
+  out = form;
+  return true;
+}
+
+bool out_of_line_footprint(const OutOfLineForm& form, const uint64_t registers[31],
+                           unsigned vector_bytes, Footprint& out) {
+  if (form.vector_multiplier != 0 && vector_bytes == 0) return false;
+  const uint64_t bytes =
+      uint64_t{vector_bytes} * form.vector_multiplier / form.vector_divisor + form.fixed_bytes;
+  uint64_t offset;
+  if (form.has_index_register) {
+    const uint64_t index = form.index_register == 31 ? 0 : registers[form.index_register];
+    offset = index << form.index_shift;
+  } else {
+    offset = static_cast<uint64_t>(static_cast<int64_t>(form.immediate)) * bytes;
+  }
+  out.address = registers[form.base_register] + offset;
+  out.bytes = bytes;
+  return true;
+}
+
+}  // namespace mmiotrace::arm64
