@@ -118,7 +118,7 @@ struct mmiotrace_stats {
   uint64_t faults_passed_on;  /* SIGSEGV/SIGBUS/SIGTRAP given to the program or default action */
   uint64_t recursive_faults;  /* faults inside mmiotrace's own handlers */
   uint64_t emulated;          /* instructions emulated */
-  uint64_t single_stepped;    /* instructions single-stepped */
+  uint64_t single_stepped;    /* instructions single-stepped (AArch64: run out of line) */
   uint64_t diverted;          /* traps continued in the code cache (mmiotrace_set_divert) */
   uint64_t diverted_accesses; /* accesses made and logged by the code cache */
   uint64_t entries_patched;   /* sites in the program's code given a jump into the code cache */

@@ -46,13 +46,18 @@
 //   struct CachedInstruction { Instruction instruction; atomic<bool> fallback_reported; ... };
 //   const CachedInstruction* cached_instruction(uintptr_t pc);  decoded and planned once, shared
 //       by all threads; null when the bytes cannot be read or decoded
-//   enum class EmulationStatus { Done, Interrupted, Unsupported, Fault };
+//   enum class EmulationStatus { Done, Interrupted, Unsupported, Fault, OutOfLine };
 //   struct EmulationResult { status; reason; signal; fault; };
 //   EmulationResult emulate(const CachedInstruction&, ucontext_t&, uintptr_t fault_address,
 //                           OperandMemory&, EmulationState&);
 //   bool recover_emulation_fault(int signo, const siginfo_t&, ucontext_t&, EmulationState&);
 //       a fault inside an emulation stub or a guarded access on this thread: recorded, and the
 //       stub or routine made to return failure; false when the fault happened elsewhere
+//   struct OutOfLineOutcome { bool ours; int signal; siginfo_t fault; };
+//   OutOfLineOutcome finish_out_of_line(int signo, const siginfo_t&, ucontext_t&,
+//                                       EmulationState&);  called first by every handler: the
+//       end of an instruction emulate() left running out of line (OutOfLine: AArch64's SVE and
+//       LD64B/ST64B), and the signal it raised for the program, if any; not ours otherwise
 // Guarded accesses (the leaf routines that survive a fault; results in
 // arch/guarded_access_status.hpp):
 //   int guarded_load(uintptr_t source, void* destination, size_t width);

@@ -61,8 +61,11 @@ bool register_fill_spill(uint32_t word, bool stores, OutOfLineForm& out) {
   const uint32_t op = field(word, 15, 13);
   const bool vector = op == 0b010;
   if (!vector && (op != 0b000 || bit(word, 4))) return false;
-  OutOfLineForm form = with_base(word, vector ? (stores ? "STR (vector)" : "LDR (vector)")
-                                              : (stores ? "STR (predicate)" : "LDR (predicate)"),
+  OutOfLineForm form = with_base(word,
+                                 vector ? (stores ? "SVE vector spills (STR of a Z register)"
+                                                  : "SVE vector fills (LDR of a Z register)")
+                                        : (stores ? "SVE predicate spills (STR of a P register)"
+                                                  : "SVE predicate fills (LDR of a P register)"),
                                  stores);
   form.immediate = signed_field((field(word, 21, 16) << 3) | field(word, 12, 10), 9);
   form.vector_multiplier = 1;
@@ -82,8 +85,10 @@ bool contiguous_load(uint32_t word, OutOfLineForm& out) {
     case 0b010:    // LD1* (scalar plus scalar)
     case 0b011: {  // LDFF1* (scalar plus scalar)
       const ElementSizes sizes = kLoadDtype[field(word, 24, 21)];
-      form = with_base(word, op == 0b011 ? "LDFF1" : (op == 0b101 && bit(word, 20)) ? "LDNF1"
-                                                                                     : "LD1",
+      form = with_base(word,
+                       op == 0b011                      ? "SVE first-fault loads (LDFF1*)"
+                       : (op == 0b101 && bit(word, 20)) ? "SVE non-fault loads (LDNF1*)"
+                                                        : "SVE contiguous loads (LD1*)",
                        false);
       form.vector_multiplier = sizes.memory;
       form.vector_divisor = sizes.element;
@@ -97,7 +102,10 @@ bool contiguous_load(uint32_t word, OutOfLineForm& out) {
     case 0b111:    // LDNT1* / LD2-LD4 (scalar plus immediate)
     case 0b110: {  // (scalar plus scalar)
       if (op == 0b111 && bit(word, 20)) return false;
-      form = with_base(word, registers == 1 ? "LDNT1" : "LD2-LD4", false);
+      form = with_base(
+          word,
+          registers == 1 ? "SVE non-temporal loads (LDNT1*)" : "SVE structure loads (LD2-LD4)",
+          false);
       form.vector_multiplier = static_cast<uint8_t>(registers);
       if (op == 0b111) {
         form.immediate = signed_field(field(word, 19, 16), 4);
@@ -109,7 +117,10 @@ bool contiguous_load(uint32_t word, OutOfLineForm& out) {
     case 0b001:    // LD1RQ* / LD1RO* (scalar plus immediate)
     case 0b000: {  // (scalar plus scalar)
       if (registers > 2 || (op == 0b001 && bit(word, 20))) return false;
-      form = with_base(word, registers == 1 ? "LD1RQ" : "LD1RO", false);
+      form = with_base(
+          word,
+          registers == 1 ? "SVE replicating loads (LD1RQ*)" : "SVE replicating loads (LD1RO*)",
+          false);
       form.fixed_bytes = registers == 1 ? 16 : 32;
       if (op == 0b001) {
         form.immediate = signed_field(field(word, 19, 16), 4);
@@ -130,7 +141,7 @@ bool unsized_contiguous_load(uint32_t word, OutOfLineForm& out) {
   if (register_fill_spill(word, false, out)) return true;
   if (!bit(word, 22) || !bit(word, 15)) return false;  // gathers and prefetches
   const ElementSizes sizes = kLoadDtype[(field(word, 24, 23) << 2) | field(word, 14, 13)];
-  OutOfLineForm form = with_base(word, "LD1R", false);
+  OutOfLineForm form = with_base(word, "SVE broadcasting loads (LD1R*)", false);
   form.fixed_bytes = sizes.memory;
   form.immediate = static_cast<int16_t>(field(word, 21, 16));  // unsigned, in elements
   out = form;
@@ -146,7 +157,7 @@ bool contiguous_store(uint32_t word, OutOfLineForm& out) {
   OutOfLineForm form;
   if ((op == 0b111 && !bit(word, 20)) || op == 0b010) {  // ST1* (scalar plus immediate/scalar)
     if (size < msz) return false;
-    form = with_base(word, "ST1", true);
+    form = with_base(word, "SVE contiguous stores (ST1*)", true);
     form.vector_multiplier = static_cast<uint8_t>(1u << msz);
     form.vector_divisor = static_cast<uint8_t>(1u << size);
     if (op == 0b111) {
@@ -156,7 +167,10 @@ bool contiguous_store(uint32_t word, OutOfLineForm& out) {
     }
   } else if (op == 0b111 || op == 0b011) {  // STNT1* / ST2-ST4
     const unsigned registers = size + 1;
-    form = with_base(word, registers == 1 ? "STNT1" : "ST2-ST4", true);
+    form = with_base(
+        word,
+        registers == 1 ? "SVE non-temporal stores (STNT1*)" : "SVE structure stores (ST2-ST4)",
+        true);
     form.vector_multiplier = static_cast<uint8_t>(registers);
     if (op == 0b111) {
       form.immediate = signed_field(field(word, 19, 16), 4);
@@ -180,12 +194,15 @@ bool single_copy_64_bytes(uint32_t word, OutOfLineForm& out) {
   OutOfLineForm form;
   if (opc == 0b101 && rs == 31) {
     if (rt % 2 != 0 || rt > 22 || (rn >= rt && rn <= rt + 7)) return false;
-    form = with_base(word, "LD64B", false);
+    form = with_base(word, "64-byte single-copy loads (LD64B)", false);
   } else if (opc == 0b001 && rs == 31) {
-    form = with_base(word, "ST64B", true);
+    form = with_base(word, "64-byte single-copy stores (ST64B)", true);
   } else if (opc == 0b011 || opc == 0b010) {
     if (rs == rn) return false;  // the status register would overwrite the base
-    form = with_base(word, opc == 0b011 ? "ST64BV" : "ST64BV0", true);
+    form = with_base(word,
+                     opc == 0b011 ? "64-byte single-copy stores (ST64BV)"
+                                  : "64-byte single-copy stores (ST64BV0)",
+                     true);
   } else {
     return false;
   }

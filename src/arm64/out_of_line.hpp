@@ -23,16 +23,17 @@ namespace mmiotrace::arm64 {
 // length in bytes), and offset is either immediate * bytes (the "#imm, MUL VL" forms and LD1R's
 // element index, where bytes is one element) or X[index_register] << index_shift.
 struct OutOfLineForm {
-  uint8_t base_register = 0;         // Xn (never SP: those forms are not taken)
-  uint8_t index_register = 0;        // Xm when has_index_register
+  uint8_t base_register = 0;   // Xn (never SP: those forms are not taken)
+  uint8_t index_register = 0;  // Xm when has_index_register
   bool has_index_register = false;
   uint8_t index_shift = 0;
-  int16_t immediate = 0;             // in units of `bytes`
-  uint8_t vector_multiplier = 0;     // 0: the size does not depend on the vector length
+  int16_t immediate = 0;          // in units of `bytes`
+  uint8_t vector_multiplier = 0;  // 0: the size does not depend on the vector length
   uint8_t vector_divisor = 1;
   uint8_t fixed_bytes = 0;
-  bool writes_memory = false;        // a store (for the trace's message only)
-  const char* name = "";             // the instruction class, for the trace
+  bool writes_memory = false;  // a store (for the trace's message only)
+  // Its class, plural, for the trace: "SVE contiguous loads (LD1*)".
+  const char* name = "";
 };
 
 // Whether the A64 word can be executed out of line, and its form. False for everything else,

@@ -58,6 +58,12 @@ bool frame_fault_syndrome(const ucontext_t& uc, uint64_t* esr) {
   return true;
 }
 
+unsigned frame_vector_length(const ucontext_t& uc) {
+  const RecordHeader* record = find_record(uc, kScalableRecordMagic);
+  if (record == nullptr || record->size < sizeof(ScalableRecord)) return 0;
+  return reinterpret_cast<const ScalableRecord*>(record)->vector_bytes;
+}
+
 bool load_state(ucontext_t& uc, State& state, bool vectors) {
   std::memcpy(state.x, uc.uc_mcontext.regs, sizeof(state.x));
   state.sp = uc.uc_mcontext.sp;

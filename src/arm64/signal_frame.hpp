@@ -26,6 +26,9 @@ FrameVectorRegisters* frame_vector_registers(ucontext_t& uc);
 // The ESR_EL1 of the fault, when the frame carries one (the kernel's do; qemu-user's do not).
 bool frame_fault_syndrome(const ucontext_t& uc, uint64_t* esr);
 
+// The SVE vector length in bytes from the frame's SVE record, 0 when it has none (no SVE).
+unsigned frame_vector_length(const ucontext_t& uc);
+
 // Copies the registers an access may use from `uc` into `state`: X0-X30, SP and PC always, the
 // V registers when `vectors` (false when the frame has no FP/SIMD record).
 bool load_state(ucontext_t& uc, State& state, bool vectors);

@@ -3,11 +3,13 @@
 // (see trap_emulation.hpp).
 #include "arm64/trap_emulation.hpp"
 
+#include <sys/mman.h>
 #include <cstring>
 
 #include "arm64/exclusive_sequence.hpp"
 #include "arm64/guarded_access.hpp"
 #include "arm64/signal_frame.hpp"
+#include "core/syscall.hpp"
 
 namespace mmiotrace::arm64 {
 namespace {
@@ -122,6 +124,112 @@ size_t slot_index(uintptr_t pc, uint32_t word) {
   return static_cast<size_t>(key ^ (key >> 29)) % kCacheSlots;
 }
 
+// Out-of-line stubs: one per cache slot, two words each (the instruction, then a BRK that
+// brings the thread back), in one executable mapping made by the first thread that needs it.
+constexpr size_t kStubBytes = 8;
+constexpr uint32_t kStubReturnTrap = 0xd4200000 | (0x4d4d << 5);  // BRK #0x4d4d
+constexpr size_t kStubArenaBytes = kCacheSlots * kStubBytes;
+std::atomic<uintptr_t> g_stub_arena{0};
+
+uintptr_t stub_arena() {
+  uintptr_t arena = g_stub_arena.load(std::memory_order_acquire);
+  if (arena != 0) return arena;
+  const long mapped = sys::mmap(0, kStubArenaBytes, PROT_READ | PROT_WRITE | PROT_EXEC,
+                                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mapped < 0) return 0;
+  const auto ours = static_cast<uintptr_t>(mapped);
+  if (!g_stub_arena.compare_exchange_strong(arena, ours, std::memory_order_acq_rel)) {
+    sys::munmap(ours, kStubArenaBytes);  // another thread's came first
+    return arena;
+  }
+  return ours;
+}
+
+bool in_stub_arena(uintptr_t pc) {
+  const uintptr_t arena = g_stub_arena.load(std::memory_order_acquire);
+  return arena != 0 && pc >= arena && pc - arena < kStubArenaBytes;
+}
+
+// Writes the stub of cache slot `slot` and makes it visible to instruction fetch; 0 when there
+// is no arena. Called by the thread that claimed the slot, before it publishes it.
+uintptr_t write_stub(size_t slot, uint32_t word) {
+  const uintptr_t arena = stub_arena();
+  if (arena == 0) return 0;
+  const uintptr_t stub = arena + slot * kStubBytes;
+  auto* words = reinterpret_cast<uint32_t*>(stub);
+  words[0] = word;
+  words[1] = kStubReturnTrap;
+  // Both words lie in one cache line (8-byte aligned): clean it to the point of unification,
+  // invalidate it in the instruction caches.
+  asm volatile(
+      "dc cvau, %0\n"
+      "dsb ish\n"
+      "ic ivau, %0\n"
+      "dsb ish\n"
+      "isb"
+      :
+      : "r"(stub)
+      : "memory");
+  return stub;
+}
+
+// Starts the out-of-line execution of `cached` (faulting at `fault_address`): its base register
+// pointed at the second mapping, the PC at its stub.
+TrapResult run_out_of_line(const CachedInstruction& cached, ucontext_t& uc, OperandMemory& memory,
+                           TrapEmulationState& state) {
+  TrapResult result;
+  result.status = TrapStatus::Unsupported;
+  const OutOfLineForm& form = cached.out_of_line;
+  uint64_t registers[31];
+  std::memcpy(registers, uc.uc_mcontext.regs, sizeof registers);
+  Footprint footprint;
+  if (!out_of_line_footprint(form, registers, frame_vector_length(uc), footprint)) {
+    result.reason = "it is an SVE load or store, and its signal frame holds no SVE vector length";
+    return result;
+  }
+  // Top-byte-ignore: the tag is not part of the address the access reaches.
+  const uint64_t begin = static_cast<uint64_t>(static_cast<int64_t>(footprint.address << 8) >> 8);
+  const uintptr_t alias = memory.direct_address(begin, footprint.bytes);
+  if (alias == 0) {
+    result.reason =
+        "it is a load or store mmiotrace does not emulate, and the memory it may "
+        "touch has no second mapping to run it on (a device model, a replay, or a "
+        "range that leaves its mapping)";
+    return result;
+  }
+  // A free entry; or one of this stub at this SP, left by a signal handler of the program that
+  // jumped out of an earlier execution (a nested one runs on a lower SP or another stack).
+  PendingOutOfLine* pending = nullptr;
+  for (PendingOutOfLine& entry : state.out_of_line) {
+    if (entry.stub == cached.out_of_line_stub && entry.sp == uc.uc_mcontext.sp) {
+      pending = &entry;
+      break;
+    }
+    if (entry.stub == 0 && pending == nullptr) pending = &entry;
+  }
+  if (pending == nullptr) {
+    result.reason = "too many out-of-line executions are nested on this thread";
+    return result;
+  }
+  const unsigned base = form.base_register;
+  const uint64_t base_value = uc.uc_mcontext.regs[base];
+  *pending = PendingOutOfLine{};
+  pending->stub = cached.out_of_line_stub;
+  pending->sp = uc.uc_mcontext.sp;
+  pending->pc = uc.uc_mcontext.pc;
+  pending->base_value = base_value;
+  pending->alias_begin = alias;
+  pending->alias_bytes = footprint.bytes;
+  pending->alias_offset = alias - begin;
+  pending->base_register = static_cast<uint8_t>(base);
+  const uint64_t untagged_base = static_cast<uint64_t>(static_cast<int64_t>(base_value << 8) >> 8);
+  uc.uc_mcontext.regs[base] = untagged_base + pending->alias_offset;
+  uc.uc_mcontext.pc = cached.out_of_line_stub;
+  result.status = TrapStatus::OutOfLine;
+  result.reason = cached.out_of_line_reported.exchange(true) ? nullptr : form.name;
+  return result;
+}
+
 uint32_t word_of(const uint8_t* code) {
   uint32_t word = 0;
   std::memcpy(&word, code, sizeof word);  // A64 instructions are little-endian
@@ -131,8 +239,9 @@ uint32_t word_of(const uint8_t* code) {
 const char* unsupported_reason(DecodeStatus status) {
   switch (status) {
     case DecodeStatus::Unsupported:
-      return "it is a load or store of a class mmiotrace does not emulate (SVE, memory tags, "
-             "pointer authentication, LD64B/ST64B, CPY/SET, or a SIMD&FP RCpc access)";
+      return "it is a load or store mmiotrace neither emulates nor runs out of line (an SVE "
+             "gather or scatter, a memory tag access, a pointer-authenticated load, CPY/SET, a "
+             "SIMD&FP RCpc access, or an SVE or LD64B/ST64B access based on SP)";
     case DecodeStatus::LiteralLoad:
       return "it is a literal load, which cannot reach a traced mapping";
     default:
@@ -219,6 +328,11 @@ const CachedInstruction* cached_instruction(uintptr_t pc) {
       if (!slot.pc.compare_exchange_strong(owner, pc, std::memory_order_acq_rel)) continue;
       slot.word = word;
       decode(code, sizeof code, pc, &slot.entry.instruction);
+      slot.entry.out_of_line_stub = 0;
+      if (slot.entry.instruction.status == DecodeStatus::Unsupported &&
+          out_of_line_form(word, slot.entry.out_of_line)) {
+        slot.entry.out_of_line_stub = write_stub((first + probe) % kCacheSlots, word);
+      }
       slot.ready.store(true, std::memory_order_release);
       return &slot.entry;
     }
@@ -254,6 +368,7 @@ TrapResult emulate_trap(const CachedInstruction& cached, ucontext_t& uc, uintptr
       return result;
     }
   } else if (instruction.status != DecodeStatus::Access) {
+    if (cached.out_of_line_stub != 0) return run_out_of_line(cached, uc, memory, state);
     result.status = TrapStatus::Unsupported;
     result.reason = unsupported_reason(instruction.status);
     return result;
@@ -307,6 +422,40 @@ bool recover_guarded_access(ucontext_t& uc) {
   uc.uc_mcontext.regs[0] = kGuardedFault;
   uc.uc_mcontext.pc = uc.uc_mcontext.regs[30];
   return true;
+}
+
+OutOfLineOutcome finish_out_of_line(int signo, const siginfo_t& info, ucontext_t& uc,
+                                    TrapEmulationState& state) {
+  OutOfLineOutcome outcome;
+  const uintptr_t pc = uc.uc_mcontext.pc;
+  if (!in_stub_arena(pc)) return outcome;
+  const bool returned = signo == SIGTRAP && pc % kStubBytes == 4;
+  const bool faulted = (signo == SIGSEGV || signo == SIGBUS) && pc % kStubBytes == 0;
+  if (!returned && !faulted) return outcome;
+  const uintptr_t stub = pc - pc % kStubBytes;
+  // The execution of this stub at this SP (at most one: see run_out_of_line); another of the
+  // same stub may be pending under a signal handler of the program, on another SP.
+  PendingOutOfLine* pending = nullptr;
+  for (PendingOutOfLine& entry : state.out_of_line) {
+    if (entry.stub == stub && entry.sp == uc.uc_mcontext.sp) pending = &entry;
+  }
+  if (pending == nullptr) return outcome;
+  outcome.ours = true;
+  uc.uc_mcontext.regs[pending->base_register] = pending->base_value;
+  if (returned) {
+    uc.uc_mcontext.pc = pending->pc + 4;
+  } else {
+    // The instruction's own fault: the program gets it at its instruction and address.
+    uc.uc_mcontext.pc = pending->pc;
+    outcome.signal = signo;
+    outcome.fault = info;
+    const auto address = reinterpret_cast<uintptr_t>(info.si_addr);
+    if (address >= pending->alias_begin && address - pending->alias_begin < pending->alias_bytes) {
+      outcome.fault.si_addr = reinterpret_cast<void*>(address - pending->alias_offset);
+    }
+  }
+  *pending = PendingOutOfLine{};
+  return outcome;
 }
 
 bool recover_emulation_fault(int signo, const siginfo_t& info, ucontext_t& uc,

@@ -15,6 +15,7 @@
 
 #include "arm64/decoder.hpp"
 #include "arm64/emulator.hpp"
+#include "arm64/out_of_line.hpp"
 #include "core/operand_memory.hpp"
 
 namespace mmiotrace::arm64 {
@@ -62,8 +63,23 @@ bool value_from_registers(const Instruction& instruction, const ucontext_t& cont
 // The DC ZVA block size in bytes (from DCZID_EL0), 0 when DC ZVA is prohibited.
 unsigned zero_block_bytes();
 
+// An instruction running out of line on this thread (out_of_line.hpp): from its stub, with its
+// base register pointed at the second mapping, until the BRK after it brings it back.
+struct PendingOutOfLine {
+  uintptr_t stub = 0;        // the stub's address; 0: this entry is free
+  uint64_t sp = 0;           // SP when it started (the instruction does not change it)
+  uint64_t pc = 0;           // the instruction's own address
+  uint64_t base_value = 0;   // its base register's value before
+  uint64_t alias_begin = 0;  // the bytes it may touch, on the second mapping
+  uint64_t alias_bytes = 0;
+  uint64_t alias_offset = 0;  // second mapping's address - the program's
+  uint8_t base_register = 0;
+};
+inline constexpr unsigned kMaxPendingOutOfLine = 4;  // nested by the program's signal handlers
+
 // The emulator's per-thread state, kept in the engine's thread context.
 struct TrapEmulationState {
+  PendingOutOfLine out_of_line[kMaxPendingOutOfLine];
   State registers;
   ExclusiveMonitor monitor;     // LDXR to STXR, across traps
   bool fault_recorded = false;  // `fault` holds a fault recovered from a guarded access
@@ -73,6 +89,12 @@ struct TrapEmulationState {
 
 struct CachedInstruction {
   Instruction instruction;
+  // A load or store the emulator does not carry out but that can run out of line: its form and
+  // stub (the word, then a BRK back into the engine); stub 0 otherwise.
+  OutOfLineForm out_of_line;
+  uintptr_t out_of_line_stub = 0;
+  // Set by the first thread to run it out of line (the one whose result names it for the trace).
+  mutable std::atomic<bool> out_of_line_reported{false};
   // Set by the first thread to report that the instruction cannot be emulated.
   mutable std::atomic<bool> fallback_reported{false};
 };
@@ -89,6 +111,19 @@ using TrapResult = mmiotrace::EmulationResult;
 // Carries out `instruction`, which faulted at `fault_address`, on the frame `uc`.
 TrapResult emulate_trap(const CachedInstruction& instruction, ucontext_t& uc,
                         uintptr_t fault_address, OperandMemory& memory, TrapEmulationState& state);
+
+// Called by the engine's handlers first, for every SIGSEGV, SIGBUS and SIGTRAP: when the thread
+// stopped in an out-of-line stub it started, ends that execution (its BRK: the base register
+// restored and the program resumed after the instruction; or the instruction's own fault: the
+// frame as before it, and the signal the program gets, at the program's address) and returns
+// ours; otherwise changes nothing.
+struct OutOfLineOutcome {
+  bool ours = false;
+  int signal = 0;  // the instruction's fault, for the program
+  siginfo_t fault = {};
+};
+OutOfLineOutcome finish_out_of_line(int signo, const siginfo_t& info, ucontext_t& uc,
+                                    TrapEmulationState& state);
 
 // Called by the engine's fault handler for a nested fault on this thread: when it happened in a
 // guarded access, records it in `state`, makes the routine return kGuardedFault and returns

@@ -71,6 +71,10 @@ enum class EmulationStatus : uint8_t {
   Unsupported,  // not carried out at all (see `reason`): single-stepped instead, or, without
                 // single-stepping, its fault handed to the program
   Fault,        // the instruction raises `signal` with `fault`, the frame as before it ran
+  OutOfLine,    // (AArch64) not emulated: the frame now runs the instruction itself, out of
+                // line, on the traced memory's second mapping; the accesses it makes are not
+                // reported. `reason` names its class the first time for an instruction (for
+                // the trace), and is null after.
 };
 
 struct EmulationResult {

@@ -273,6 +273,22 @@ void report_single_step(const arch::CachedInstruction* entry, uintptr_t pc, cons
   notify(line.view().data(), line.view().size());
 }
 
+// Tells the notice handler that the instruction runs out of line, unrecorded (the emulator names
+// `what` it is once per instruction).
+void report_out_of_line(const arch::CachedInstruction& entry, uintptr_t pc, const char* what) {
+  if (what == nullptr) return;
+  FixedText<320> line;
+  line.text("mmiotrace: running the instruction at ").hex0x(pc).text(" (");
+  for (unsigned i = 0; i < entry.instruction.length; ++i) {
+    if (i) line.character(' ');
+    line.hex(entry.instruction.bytes[i], 2);
+  }
+  line.text(") out of line on the second mapping, unrecorded: mmiotrace does not emulate ")
+      .text(what)
+      .character('\n');
+  notify(line.view().data(), line.view().size());
+}
+
 }  // namespace
 
 EmulationOutcome emulate_access(ThreadContext& context, const ProbeTable& table,
@@ -312,6 +328,11 @@ EmulationOutcome emulate_access(ThreadContext& context, const ProbeTable& table,
       outcome.handled = true;
       outcome.signal = result.signal;
       outcome.fault = result.fault;
+      break;
+    case arch::EmulationStatus::OutOfLine:
+      count_single_stepped();
+      outcome.handled = true;
+      report_out_of_line(*entry, pc, result.reason);
       break;
     case arch::EmulationStatus::Unsupported:
       report_single_step(entry, pc, result.reason);

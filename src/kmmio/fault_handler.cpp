@@ -124,6 +124,14 @@ void run_handler(int signo, siginfo_t* info, void* ucontext, Handle handle) {
     return;
   }
   HandlerFrame frame(context);
+  // The end of an instruction the emulator left running out of line (AArch64).
+  arch::OutOfLineOutcome out_of_line =
+      arch::finish_out_of_line(signo, *info, uc, context.emulation);
+  if (out_of_line.ours) {
+    frame.leave();
+    if (out_of_line.signal != 0) deliver_raised(out_of_line.signal, &out_of_line.fault, ucontext);
+    return;
+  }
   // What translated code logged comes before anything of this fault; but a thread stopped between
   // a diverted access and the count of its record (stepping out of it, signal_deferral.hpp) must
   // find its log as it left it.

@@ -106,7 +106,7 @@ void report_engine_stats() {
       .decimal(stats.emulated)
       .text(" emulated, ")
       .decimal(stats.single_stepped)
-      .text(" single-stepped, ")
+      .text(arch::kHasSingleStep ? " single-stepped, " : " run out of line, ")
       .decimal(stats.diverted)
       .text(" diverted into the code cache, which made ")
       .decimal(stats.diverted_accesses)

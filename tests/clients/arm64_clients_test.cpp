@@ -9,6 +9,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <regex>
 
 #include "client_checks.hpp"
 #include "installed_programs.hpp"
@@ -94,7 +95,8 @@ TEST_F(Arm64ClientTest, MemtesterOnDevZeroTraced) {
 // `runner`'s words; with a `trace` name, under record writing that trace, whose content is
 // checked.
 ProgramResult run_sqlite3(const std::vector<std::string>& runner, const std::string& sqlite3,
-                          const std::string& trace = "") {
+                          const std::string& trace = "",
+                          const std::vector<std::string>& environment = {}) {
   TemporaryDirectory directory;
   std::ofstream(directory.path() + "/script.sql") << clients::sqlite_create_script(3000);
   std::vector<std::string> command = {sqlite3, "-batch", "test.db", ".read script.sql"};
@@ -102,7 +104,7 @@ ProgramResult run_sqlite3(const std::vector<std::string>& runner, const std::str
     command = traced(directory.path() + "/" + trace, {directory.path() + "/test.db*"}, command);
   }
   command.insert(command.begin(), runner.begin(), runner.end());
-  ProgramResult result = run_program(command, directory.path());
+  ProgramResult result = run_program(command, directory.path(), environment);
   if (!trace.empty()) {
     TraceSummary summary = summarize(directory.path() + "/" + trace);
     // The database file and its WAL index (test.db-shm) were mapped and used.
@@ -135,6 +137,26 @@ TEST_F(Arm64ClientTest, Sqlite3WithMmapAndWalTraced) {
   ProgramResult traced_run = run_sqlite3({}, sqlite3, "trace.bin");
   expect_same_behaviour(traced_run, untraced_run);
   EXPECT_NE(traced_run.out.find("\nok\n"), std::string::npos) << traced_run.out;
+}
+
+// On qemu's CPU with SVE, glibc's string functions load and store the database's pages with SVE
+// instructions, which run out of line (unrecorded): sqlite3 still gives its untraced results.
+TEST_F(Arm64ClientTest, Sqlite3OnACpuWithSveTraced) {
+  REQUIRE_ARM64_CLIENT(sqlite3, "usr/bin/sqlite3");
+  REQUIRE_ARM64_SHIM();
+  const std::vector<std::string> with_sve = {"QEMU_CPU=max"};
+  ProgramResult untraced_run = run_sqlite3(under_qemu(qemu_, {}, with_sve), sqlite3, "", with_sve);
+  ASSERT_EQ(describe_status(untraced_run.status), "exited 0") << untraced_run.err;
+  ProgramResult traced_run =
+      run_sqlite3({}, sqlite3, "trace.bin", {"QEMU_CPU=max", "MMIOTRACE_STATS=1"});
+  EXPECT_EQ(describe_status(traced_run.status), "exited 0") << traced_run.err;
+  EXPECT_EQ(traced_run.out, untraced_run.out);
+  EXPECT_NE(traced_run.out.find("\nok\n"), std::string::npos) << traced_run.out;
+  // The statistics line says how many ran out of line: some must have.
+  const std::regex out_of_line(" ([0-9]+) run out of line");
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(traced_run.err, match, out_of_line)) << traced_run.err;
+  EXPECT_GT(std::stoul(match[1]), 0u) << traced_run.err;
 }
 
 // busybox devmem against a file bind-mounted on /dev/mem in a private mount namespace (made by

@@ -273,6 +273,19 @@ TEST_F(TracedArm64ProgramsTest, AnAccessTheEmulatorCannotMakeIsTheProgramsSigseg
   expect_trace("not_emulated");
 }
 
+TEST_F(TracedArm64ProgramsTest, SveLoadsAndStoresRunOutOfLineOnTheSecondMapping) {
+  const std::vector<std::string> with_sve = {"QEMU_CPU=max"};
+  ProgramResult plain = untraced("out_of_line", 120, with_sve);
+  // Its last load, past the end of the file, ends it from its SIGBUS handler.
+  ASSERT_EQ(describe_status(plain.status), "exited 3") << plain.err;
+  EXPECT_NE(plain.out.find("SIGBUS at register 4128"), std::string::npos) << plain.out;
+  ProgramResult result = traced("out_of_line", with_sve);
+  EXPECT_EQ(describe_status(result.status), "exited 3") << result.err;
+  EXPECT_EQ(result.out, plain.out);
+  EXPECT_EQ(result.err, "");
+  expect_trace("out_of_line");
+}
+
 TEST_F(TracedArm64ProgramsTest, ThreadsShareALockOnATracedPage) {
   ProgramResult plain = untraced("lock_threads", 30);
   if (describe_status(plain.status) == "exited 124") {

@@ -39,13 +39,13 @@ std::pair<int64_t, uint64_t> range_of(uint32_t word) {
 using Range = std::pair<int64_t, uint64_t>;
 
 TEST(Arm64OutOfLine, ContiguousLoadsWithAnImmediateCountWholeVectors) {
-  EXPECT_EQ(range_of(0xa401a440), Range(32, 32));     // ld1b {z0.b}, p1/z, [x2, #1, mul vl]
-  EXPECT_EQ(range_of(0xa468a440), Range(-32, 4));     // ld1b {z0.d}, p1/z, [x2, #-8, mul vl]
-  EXPECT_EQ(range_of(0xa5c0a440), Range(0, 16));      // ld1sb {z0.h}, p1/z, [x2]
-  EXPECT_EQ(range_of(0xa557a440), Range(7 * 32, 32)); // ldnf1w {z0.s}, p1/z, [x2, #7, mul vl]
-  EXPECT_EQ(range_of(0xa401e440), Range(32, 32));     // ldnt1b {z0.b}, p1/z, [x2, #1, mul vl]
-  EXPECT_EQ(range_of(0xa421e440), Range(64, 64));     // ld2b {z0.b, z1.b}, p1/z, [x2, #2, mul vl]
-  EXPECT_EQ(range_of(0xa5e8e440), Range(-1024, 128)); // ld4d {z0.d-z3.d}, p1/z, [x2, #-32, mul vl]
+  EXPECT_EQ(range_of(0xa401a440), Range(32, 32));      // ld1b {z0.b}, p1/z, [x2, #1, mul vl]
+  EXPECT_EQ(range_of(0xa468a440), Range(-32, 4));      // ld1b {z0.d}, p1/z, [x2, #-8, mul vl]
+  EXPECT_EQ(range_of(0xa5c0a440), Range(0, 16));       // ld1sb {z0.h}, p1/z, [x2]
+  EXPECT_EQ(range_of(0xa557a440), Range(7 * 32, 32));  // ldnf1w {z0.s}, p1/z, [x2, #7, mul vl]
+  EXPECT_EQ(range_of(0xa401e440), Range(32, 32));      // ldnt1b {z0.b}, p1/z, [x2, #1, mul vl]
+  EXPECT_EQ(range_of(0xa421e440), Range(64, 64));      // ld2b {z0.b, z1.b}, p1/z, [x2, #2, mul vl]
+  EXPECT_EQ(range_of(0xa5e8e440), Range(-1024, 128));  // ld4d {z0.d-z3.d}, p1/z, [x2, #-32, mul vl]
 }
 
 TEST(Arm64OutOfLine, ContiguousLoadsWithAnIndexScaleItByTheMemoryElement) {
@@ -60,17 +60,17 @@ TEST(Arm64OutOfLine, ContiguousLoadsWithAnIndexScaleItByTheMemoryElement) {
 }
 
 TEST(Arm64OutOfLine, ReplicatingLoadsTouchOneQuadwordOrOneElement) {
-  EXPECT_EQ(range_of(0xa4012440), Range(16, 16));    // ld1rqb {z0.b}, p1/z, [x2, #16]
-  EXPECT_EQ(range_of(0xa5830440), Range(40, 16));    // ld1rqd {z0.d}, p1/z, [x2, x3, lsl #3]
-  EXPECT_EQ(range_of(0xa4212440), Range(32, 32));    // ld1rob {z0.b}, p1/z, [x2, #32]
-  EXPECT_EQ(range_of(0x847f8440), Range(63, 1));     // ld1rb {z0.b}, p1/z, [x2, #63]
-  EXPECT_EQ(range_of(0x84ff8440), Range(252, 4));    // ld1rsw {z0.d}, p1/z, [x2, #252]
-  EXPECT_EQ(range_of(0x85ffe440), Range(504, 8));    // ld1rd {z0.d}, p1/z, [x2, #504]
+  EXPECT_EQ(range_of(0xa4012440), Range(16, 16));  // ld1rqb {z0.b}, p1/z, [x2, #16]
+  EXPECT_EQ(range_of(0xa5830440), Range(40, 16));  // ld1rqd {z0.d}, p1/z, [x2, x3, lsl #3]
+  EXPECT_EQ(range_of(0xa4212440), Range(32, 32));  // ld1rob {z0.b}, p1/z, [x2, #32]
+  EXPECT_EQ(range_of(0x847f8440), Range(63, 1));   // ld1rb {z0.b}, p1/z, [x2, #63]
+  EXPECT_EQ(range_of(0x84ff8440), Range(252, 4));  // ld1rsw {z0.d}, p1/z, [x2, #252]
+  EXPECT_EQ(range_of(0x85ffe440), Range(504, 8));  // ld1rd {z0.d}, p1/z, [x2, #504]
 }
 
 TEST(Arm64OutOfLine, RegisterFillAndSpillCountVectorsOrPredicates) {
   EXPECT_EQ(range_of(0x85a04040), Range(-256 * 32, 32));  // ldr z0, [x2, #-256, mul vl]
-  EXPECT_EQ(range_of(0x859f1c40), Range(255 * 4, 4));    // ldr p0, [x2, #255, mul vl]
+  EXPECT_EQ(range_of(0x859f1c40), Range(255 * 4, 4));     // ldr p0, [x2, #255, mul vl]
   EXPECT_EQ(range_of(0xe5804c40), Range(3 * 32, 32));     // str z0, [x2, #3, mul vl]
   EXPECT_EQ(range_of(0xe5bf1c40), Range(-4, 4));          // str p0, [x2, #-1, mul vl]
   EXPECT_TRUE(form_of(0xe5804c40).writes_memory);

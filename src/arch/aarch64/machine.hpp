@@ -2,7 +2,8 @@
 // The architecture seam (arch/machine.hpp) for AArch64: the decoder, emulator, instruction cache
 // and guarded accesses of src/arm64, and the registers of the AArch64 signal frame (the kernel's,
 // or qemu-user's). AArch64 user space has no trap flag: kHasSingleStep is false, every trapped
-// access is emulated, and one that cannot be is handed to the program with a MARK. Included
+// access is emulated, or run out of line on the second mapping (SVE, LD64B/ST64B), and one that
+// can be neither is handed to the program with a MARK. Included
 // through arch/machine.hpp only.
 #pragma once
 
@@ -46,6 +47,9 @@ inline FaultAccess fault_access(const ucontext_t& uc) {
   }
   // The shared cache's decoding, which the emulation then finds again.
   const arm64::CachedInstruction* cached = arm64::cached_instruction(program_counter(uc));
+  if (cached != nullptr && cached->out_of_line_stub != 0) {
+    return cached->out_of_line.writes_memory ? FaultAccess::Write : FaultAccess::Read;
+  }
   if (cached == nullptr || cached->instruction.memory_operand_count == 0) {
     return FaultAccess::Unknown;
   }
@@ -90,6 +94,8 @@ using arm64::writes;
 using EmulationState = arm64::TrapEmulationState;
 using arm64::cached_instruction;
 using arm64::CachedInstruction;
+using arm64::finish_out_of_line;
+using arm64::OutOfLineOutcome;
 using arm64::recover_emulation_fault;
 using mmiotrace::EmulationResult;
 using mmiotrace::EmulationStatus;

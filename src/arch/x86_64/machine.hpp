@@ -94,6 +94,15 @@ using x86::EmulationResult;
 using x86::EmulationStatus;
 using x86::OperandMemory;
 using x86::recover_emulation_fault;
+// Nothing runs out of line on x86-64: the stubs run inside the handler.
+struct OutOfLineOutcome {
+  bool ours = false;
+  int signal = 0;
+  siginfo_t fault = {};
+};
+inline OutOfLineOutcome finish_out_of_line(int, const siginfo_t&, ucontext_t&, EmulationState&) {
+  return {};
+}
 
 // Guarded accesses.
 using x86::guarded_compare_exchange;

@@ -1,6 +1,7 @@
-/* An access the AArch64 emulator does not carry out (an SVE load) on a traced register file:
- * traced, the program gets the SIGSEGV the access raises, and the trace a MARK that says why;
- * untraced, the load succeeds. Either way the program says what happened. */
+/* An access the AArch64 emulator can neither carry out nor run out of line (an SVE gather, whose
+ * vector offsets could reach anywhere) on a traced register file: traced, the program gets the
+ * SIGSEGV the access raises, and the trace a MARK that says why; untraced, the load succeeds.
+ * Either way the program says what happened. */
 #include <signal.h>
 #include <string.h>
 
@@ -29,12 +30,13 @@ int main(int argc, char** argv) {
   __asm__ volatile("str %w1, [%0, #0x40]" ::"r"(g_registers), "r"(0x1234u) : "memory");
   uint8_t first;
   __asm__ volatile(
-      "ptrue p0.b, vl1\n"
-      "ld1b {z0.b}, p0/z, [%1]\n"
+      "ptrue p0.d, vl1\n"
+      "mov z1.d, #0\n"
+      "ld1d {z0.d}, p0/z, [%1, z1.d]\n"
       "umov %w0, v0.b[0]"
       : "=r"(first)
       : "r"(g_registers + 0x40)
-      : "z0", "p0", "memory");
+      : "z0", "z1", "p0", "memory");
   printf("loaded %02x\n", first);
   puts("EXIT-SUCCESS");
   return 0;
