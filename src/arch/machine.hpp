@@ -53,11 +53,13 @@
 //   bool recover_emulation_fault(int signo, const siginfo_t&, ucontext_t&, EmulationState&);
 //       a fault inside an emulation stub or a guarded access on this thread: recorded, and the
 //       stub or routine made to return failure; false when the fault happened elsewhere
+//   constexpr bool kRunsOutOfLine;  whether emulate() may answer OutOfLine
 //   struct OutOfLineOutcome { bool ours; int signal; siginfo_t fault; };
 //   OutOfLineOutcome finish_out_of_line(int signo, const siginfo_t&, ucontext_t&,
-//                                       EmulationState&);  called first by every handler: the
-//       end of an instruction emulate() left running out of line (OutOfLine: AArch64's SVE and
-//       LD64B/ST64B), and the signal it raised for the program, if any; not ours otherwise
+//                                       EmulationState&, OutOfLineReports&);  called first by
+//       every handler: the end of an instruction emulate() left running out of line (OutOfLine:
+//       AArch64's SVE and LD64B/ST64B), its accesses reported, and the signal it raised for the
+//       program, if any; not ours otherwise
 // Guarded accesses (the leaf routines that survive a fault; results in
 // arch/guarded_access_status.hpp):
 //   int guarded_load(uintptr_t source, void* destination, size_t width);

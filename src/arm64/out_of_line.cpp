@@ -40,6 +40,8 @@ constexpr uint8_t log2_of(unsigned bytes) {
 OutOfLineForm with_base(uint32_t word, const char* name, bool stores) {
   OutOfLineForm form;
   form.base_register = static_cast<uint8_t>(field(word, 9, 5));
+  form.data_register = static_cast<uint8_t>(field(word, 4, 0));
+  form.governing_predicate = static_cast<uint8_t>(field(word, 12, 10));
   form.writes_memory = stores;
   form.name = name;
   return form;
@@ -70,6 +72,8 @@ bool register_fill_spill(uint32_t word, bool stores, OutOfLineForm& out) {
   form.immediate = signed_field((field(word, 21, 16) << 3) | field(word, 12, 10), 9);
   form.vector_multiplier = 1;
   form.vector_divisor = vector ? 1 : 8;
+  form.layout = vector ? OutOfLineLayout::WholeVector : OutOfLineLayout::WholePredicate;
+  if (!vector) form.data_register = static_cast<uint8_t>(field(word, 3, 0));
   out = form;
   return true;
 }
@@ -92,6 +96,9 @@ bool contiguous_load(uint32_t word, OutOfLineForm& out) {
                        false);
       form.vector_multiplier = sizes.memory;
       form.vector_divisor = sizes.element;
+      form.memory_bytes = sizes.memory;
+      form.element_bytes = sizes.element;
+      form.first_fault = op == 0b011 || (op == 0b101 && bit(word, 20));
       if (op == 0b101) {
         form.immediate = signed_field(field(word, 19, 16), 4);
       } else if (!with_index(word, log2_of(sizes.memory), op == 0b011, form)) {
@@ -107,6 +114,9 @@ bool contiguous_load(uint32_t word, OutOfLineForm& out) {
           registers == 1 ? "SVE non-temporal loads (LDNT1*)" : "SVE structure loads (LD2-LD4)",
           false);
       form.vector_multiplier = static_cast<uint8_t>(registers);
+      form.layout = OutOfLineLayout::Structures;
+      form.registers = static_cast<uint8_t>(registers);
+      form.memory_bytes = form.element_bytes = static_cast<uint8_t>(1u << msz);
       if (op == 0b111) {
         form.immediate = signed_field(field(word, 19, 16), 4);
       } else if (!with_index(word, msz, false, form)) {
@@ -122,6 +132,8 @@ bool contiguous_load(uint32_t word, OutOfLineForm& out) {
           registers == 1 ? "SVE replicating loads (LD1RQ*)" : "SVE replicating loads (LD1RO*)",
           false);
       form.fixed_bytes = registers == 1 ? 16 : 32;
+      form.layout = OutOfLineLayout::Replicated;
+      form.memory_bytes = form.element_bytes = static_cast<uint8_t>(1u << msz);
       if (op == 0b001) {
         form.immediate = signed_field(field(word, 19, 16), 4);
       } else if (!with_index(word, msz, false, form)) {
@@ -144,6 +156,9 @@ bool unsized_contiguous_load(uint32_t word, OutOfLineForm& out) {
   OutOfLineForm form = with_base(word, "SVE broadcasting loads (LD1R*)", false);
   form.fixed_bytes = sizes.memory;
   form.immediate = static_cast<int16_t>(field(word, 21, 16));  // unsigned, in elements
+  form.layout = OutOfLineLayout::Broadcast;
+  form.memory_bytes = sizes.memory;
+  form.element_bytes = sizes.element;
   out = form;
   return true;
 }
@@ -160,6 +175,8 @@ bool contiguous_store(uint32_t word, OutOfLineForm& out) {
     form = with_base(word, "SVE contiguous stores (ST1*)", true);
     form.vector_multiplier = static_cast<uint8_t>(1u << msz);
     form.vector_divisor = static_cast<uint8_t>(1u << size);
+    form.memory_bytes = static_cast<uint8_t>(1u << msz);
+    form.element_bytes = static_cast<uint8_t>(1u << size);
     if (op == 0b111) {
       form.immediate = signed_field(field(word, 19, 16), 4);
     } else if (!with_index(word, msz, false, form)) {
@@ -172,6 +189,9 @@ bool contiguous_store(uint32_t word, OutOfLineForm& out) {
         registers == 1 ? "SVE non-temporal stores (STNT1*)" : "SVE structure stores (ST2-ST4)",
         true);
     form.vector_multiplier = static_cast<uint8_t>(registers);
+    form.layout = OutOfLineLayout::Structures;
+    form.registers = static_cast<uint8_t>(registers);
+    form.memory_bytes = form.element_bytes = static_cast<uint8_t>(1u << msz);
     if (op == 0b111) {
       form.immediate = signed_field(field(word, 19, 16), 4);
     } else if (!with_index(word, msz, false, form)) {
@@ -207,6 +227,7 @@ bool single_copy_64_bytes(uint32_t word, OutOfLineForm& out) {
     return false;
   }
   form.fixed_bytes = 64;
+  form.layout = OutOfLineLayout::SixtyFourBytes;
   out = form;
   return true;
 }
@@ -249,6 +270,96 @@ bool out_of_line_footprint(const OutOfLineForm& form, const uint64_t registers[3
   }
   out.address = registers[form.base_register] + offset;
   out.bytes = bytes;
+  return true;
+}
+
+namespace {
+
+// Whether bit `index` of a predicate (one bit per vector byte) is set.
+bool predicate_bit(const uint8_t* predicate, unsigned index) {
+  return ((predicate[index / 8] >> (index % 8)) & 1) != 0;
+}
+
+// `bytes` bytes moved at `address`, given as accesses of 8, 4, 2 or 1 bytes.
+void give_run(OutOfLineAccessSink& sink, bool write, uint64_t address, const uint8_t* bytes,
+              unsigned length) {
+  unsigned done = 0;
+  while (done < length) {
+    unsigned width = 8;
+    while (width > length - done)
+      width /= 2;
+    sink.access(write, address + done, width, bytes + done);
+    done += width;
+  }
+}
+
+}  // namespace
+
+bool out_of_line_accesses(const OutOfLineForm& form, uint64_t address,
+                          const OutOfLineRegisters& registers, OutOfLineAccessSink& sink) {
+  const bool write = form.writes_memory;
+  const unsigned vector_bytes = registers.vector_bytes;
+  const unsigned predicate_bytes = vector_bytes / 8;
+  if (form.layout == OutOfLineLayout::SixtyFourBytes) {
+    if (registers.x == nullptr) return false;
+    uint8_t bytes[64];
+    for (unsigned n = 0; n < 8; ++n) {
+      const uint64_t value = registers.x[form.data_register + n];
+      for (unsigned b = 0; b < 8; ++b)
+        bytes[n * 8 + b] = static_cast<uint8_t>(value >> (8 * b));
+    }
+    give_run(sink, write, address, bytes, sizeof bytes);
+    return true;
+  }
+  if (registers.z == nullptr || registers.p == nullptr || vector_bytes == 0) return false;
+  if (form.first_fault && registers.ffr == nullptr) return false;
+  auto z = [&](unsigned n) { return registers.z + (n % 32) * vector_bytes; };
+  const uint8_t* governing = registers.p + form.governing_predicate * predicate_bytes;
+  const unsigned memory_bytes = form.memory_bytes;
+  const unsigned element_bytes = form.element_bytes;
+  switch (form.layout) {
+    case OutOfLineLayout::WholeVector:
+      give_run(sink, write, address, z(form.data_register), vector_bytes);
+      return true;
+    case OutOfLineLayout::WholePredicate:
+      give_run(sink, write, address, registers.p + form.data_register * predicate_bytes,
+               predicate_bytes);
+      return true;
+    case OutOfLineLayout::Contiguous:
+      for (unsigned i = 0; i < vector_bytes / element_bytes; ++i) {
+        if (!predicate_bit(governing, i * element_bytes)) continue;
+        if (form.first_fault && !predicate_bit(registers.ffr, i * element_bytes)) continue;
+        sink.access(write, address + uint64_t{i} * memory_bytes, memory_bytes,
+                    z(form.data_register) + i * element_bytes);
+      }
+      return true;
+    case OutOfLineLayout::Structures:
+      for (unsigned i = 0; i < vector_bytes / element_bytes; ++i) {
+        if (!predicate_bit(governing, i * element_bytes)) continue;
+        for (unsigned r = 0; r < form.registers; ++r) {
+          sink.access(write, address + (uint64_t{i} * form.registers + r) * memory_bytes,
+                      memory_bytes, z(form.data_register + r) + i * element_bytes);
+        }
+      }
+      return true;
+    case OutOfLineLayout::Replicated:
+      for (unsigned i = 0; i < form.fixed_bytes / element_bytes; ++i) {
+        if (!predicate_bit(governing, i * element_bytes)) continue;
+        sink.access(write, address + uint64_t{i} * memory_bytes, memory_bytes,
+                    z(form.data_register) + i * element_bytes);
+      }
+      return true;
+    case OutOfLineLayout::Broadcast:
+      // Every active element holds the one loaded; inactive ones are zeroed.
+      for (unsigned i = 0; i < vector_bytes / element_bytes; ++i) {
+        if (!predicate_bit(governing, i * element_bytes)) continue;
+        sink.access(write, address, memory_bytes, z(form.data_register) + i * element_bytes);
+        return true;
+      }
+      return true;
+    case OutOfLineLayout::SixtyFourBytes:
+      break;
+  }
   return true;
 }
 

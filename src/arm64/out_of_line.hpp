@@ -1,7 +1,8 @@
 // mmiotrace: signal-safe
 // Out-of-line execution of AArch64 loads and stores the emulator does not carry out: which of
 // them can run as they are with their base register pointed at the traced memory's second
-// mapping, and which bytes they may touch. An instruction qualifies when every byte it can touch
+// mapping, which bytes they may touch, and, once one has run, the accesses it made (from the
+// registers it left), for the trace. An instruction qualifies when every byte it can touch
 // lies in one contiguous range computable from its registers and the vector length, its base is
 // a general-purpose register, and it does not write that register:
 //   - SVE contiguous loads and stores with a scalar base: LD1*/LDFF1*/LDNF1*/LDNT1*, LD2-LD4,
@@ -18,6 +19,20 @@
 
 namespace mmiotrace::arm64 {
 
+// How the accesses of an out-of-line instruction are laid out, for the records made once it ran.
+enum class OutOfLineLayout : uint8_t {
+  Contiguous,      // LD1*/LDFF1*/LDNF1*/ST1*: element i of Zt (esize bytes) <-> memory_bytes at
+                   // address + i * memory_bytes, when Pg's element i is active (and, for the
+                   // first-fault and non-fault loads, FFR's)
+  Structures,      // LDNT1/LD2-LD4/STNT1/ST2-ST4: element i of Zt+r <-> address +
+                   // (i * registers + r) * memory_bytes, element-major
+  Replicated,      // LD1RQ*/LD1RO*: element i of the first fixed_bytes of Zt, when active
+  Broadcast,       // LD1R*: one element, when any element of Pg is active
+  WholeVector,     // LDR/STR (vector): the vector_bytes of Zt
+  WholePredicate,  // LDR/STR (predicate): the vector_bytes / 8 of Pt
+  SixtyFourBytes,  // LD64B/ST64B/ST64BV/ST64BV0: Xt to Xt+7
+};
+
 // The range an out-of-line instruction may touch: `bytes` from base + offset, where `bytes` is
 // vector_bytes * vector_multiplier / vector_divisor + fixed_bytes (vector_bytes: the SVE vector
 // length in bytes), and offset is either immediate * bytes (the "#imm, MUL VL" forms and LD1R's
@@ -31,7 +46,14 @@ struct OutOfLineForm {
   uint8_t vector_multiplier = 0;  // 0: the size does not depend on the vector length
   uint8_t vector_divisor = 1;
   uint8_t fixed_bytes = 0;
-  bool writes_memory = false;  // a store (for the trace's message only)
+  bool writes_memory = false;  // a store; otherwise a load
+  OutOfLineLayout layout = OutOfLineLayout::Contiguous;
+  uint8_t data_register = 0;        // Zt, Pt or Xt
+  uint8_t governing_predicate = 0;  // Pg (SVE forms but LDR/STR)
+  uint8_t memory_bytes = 0;         // of one element in memory (SVE forms but LDR/STR)
+  uint8_t element_bytes = 0;        // of one element in its register
+  uint8_t registers = 1;            // Structures: n
+  bool first_fault = false;         // LDFF1*/LDNF1*: FFR says which elements were loaded
   // Its class, plural, for the trace: "SVE contiguous loads (LD1*)".
   const char* name = "";
 };
@@ -49,5 +71,30 @@ struct Footprint {
 };
 bool out_of_line_footprint(const OutOfLineForm& form, const uint64_t registers[31],
                            unsigned vector_bytes, Footprint& out);
+
+// The registers of the thread once the instruction has run (from its signal frame); null or 0
+// where the frame has none.
+struct OutOfLineRegisters {
+  const uint64_t* x = nullptr;   // X0-X30
+  const uint8_t* z = nullptr;    // Z0-Z31, vector_bytes each
+  const uint8_t* p = nullptr;    // P0-P15, vector_bytes / 8 each
+  const uint8_t* ffr = nullptr;  // vector_bytes / 8
+  unsigned vector_bytes = 0;
+};
+
+// Where the accesses go, one by one, each of 1, 2, 4 or 8 bytes (longer runs are cut into those).
+class OutOfLineAccessSink {
+ public:
+  virtual void access(bool write, uint64_t address, unsigned width, const uint8_t* value) = 0;
+
+ protected:
+  ~OutOfLineAccessSink() = default;
+};
+
+// The accesses the instruction made, from `address` (its footprint's), in the order the
+// architecture gives its elements, with the bytes each moved. False (and nothing given) when
+// the registers needed are missing.
+bool out_of_line_accesses(const OutOfLineForm& form, uint64_t address,
+                          const OutOfLineRegisters& registers, OutOfLineAccessSink& sink);
 
 }  // namespace mmiotrace::arm64

@@ -64,6 +64,22 @@ unsigned frame_vector_length(const ucontext_t& uc) {
   return reinterpret_cast<const ScalableRecord*>(record)->vector_bytes;
 }
 
+bool frame_scalable_registers(const ucontext_t& uc, FrameScalableRegisters* out) {
+  const RecordHeader* record = find_record(uc, kScalableRecordMagic);
+  if (record == nullptr || record->size < sizeof(ScalableRecord)) return false;
+  const size_t vector_bytes = reinterpret_cast<const ScalableRecord*>(record)->vector_bytes;
+  const size_t predicate_bytes = vector_bytes / 8;
+  // SVE_SIG_ZREGS_OFFSET, then SVE_SIG_PREGS_OFFSET and SVE_SIG_FFR_OFFSET.
+  const size_t end = kScalableRegistersOffset + 32 * vector_bytes + 17 * predicate_bytes;
+  if (vector_bytes < 16 || record->size < end) return false;
+  const auto* base = reinterpret_cast<const uint8_t*>(record) + kScalableRegistersOffset;
+  out->z = base;
+  out->p = base + 32 * vector_bytes;
+  out->ffr = out->p + 16 * predicate_bytes;
+  out->vector_bytes = static_cast<unsigned>(vector_bytes);
+  return true;
+}
+
 bool load_state(ucontext_t& uc, State& state, bool vectors) {
   std::memcpy(state.x, uc.uc_mcontext.regs, sizeof(state.x));
   state.sp = uc.uc_mcontext.sp;

@@ -218,6 +218,7 @@ TrapResult run_out_of_line(const CachedInstruction& cached, ucontext_t& uc, Oper
   pending->sp = uc.uc_mcontext.sp;
   pending->pc = uc.uc_mcontext.pc;
   pending->base_value = base_value;
+  pending->address = begin;
   pending->alias_begin = alias;
   pending->alias_bytes = footprint.bytes;
   pending->alias_offset = alias - begin;
@@ -424,8 +425,47 @@ bool recover_guarded_access(ucontext_t& uc) {
   return true;
 }
 
+namespace {
+
+// The accesses of an instruction that ran out of line, from its frame, to the engine's memory.
+struct OutOfLineRun {
+  const CachedInstruction* cached;
+  const PendingOutOfLine* pending;
+  const ucontext_t* uc;
+};
+
+class ReportedAccesses final : public OutOfLineAccessSink {
+ public:
+  explicit ReportedAccesses(OperandMemory& memory) : memory_(memory) {}
+  void access(bool write, uint64_t address, unsigned width, const uint8_t* value) override {
+    memory_.after(write ? AccessKind::Write : AccessKind::Read, address, width, value);
+  }
+
+ private:
+  OperandMemory& memory_;
+};
+
+void give_out_of_line_accesses(OperandMemory& memory, void* context) {
+  const auto& run = *static_cast<const OutOfLineRun*>(context);
+  OutOfLineRegisters registers;
+  uint64_t x[31];
+  std::memcpy(x, run.uc->uc_mcontext.regs, sizeof x);
+  registers.x = x;
+  FrameScalableRegisters scalable;
+  if (frame_scalable_registers(*run.uc, &scalable)) {
+    registers.z = scalable.z;
+    registers.p = scalable.p;
+    registers.ffr = scalable.ffr;
+    registers.vector_bytes = scalable.vector_bytes;
+  }
+  ReportedAccesses sink(memory);
+  out_of_line_accesses(run.cached->out_of_line, run.pending->address, registers, sink);
+}
+
+}  // namespace
+
 OutOfLineOutcome finish_out_of_line(int signo, const siginfo_t& info, ucontext_t& uc,
-                                    TrapEmulationState& state) {
+                                    TrapEmulationState& state, OutOfLineReports& reports) {
   OutOfLineOutcome outcome;
   const uintptr_t pc = uc.uc_mcontext.pc;
   if (!in_stub_arena(pc)) return outcome;
@@ -441,6 +481,14 @@ OutOfLineOutcome finish_out_of_line(int signo, const siginfo_t& info, ucontext_t
   }
   if (pending == nullptr) return outcome;
   outcome.ours = true;
+  if (returned) {
+    // The instruction's cache entry is the one whose stub this is.
+    const CachedInstruction* cached = cached_instruction(pending->pc);
+    if (cached != nullptr && cached->out_of_line_stub == stub) {
+      OutOfLineRun run{cached, pending, &uc};
+      reports.report(pending->pc, pending->address, &give_out_of_line_accesses, &run);
+    }
+  }
   uc.uc_mcontext.regs[pending->base_register] = pending->base_value;
   if (returned) {
     uc.uc_mcontext.pc = pending->pc + 4;

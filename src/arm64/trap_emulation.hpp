@@ -70,6 +70,7 @@ struct PendingOutOfLine {
   uint64_t sp = 0;           // SP when it started (the instruction does not change it)
   uint64_t pc = 0;           // the instruction's own address
   uint64_t base_value = 0;   // its base register's value before
+  uint64_t address = 0;      // the first byte it may touch, the program's (untagged)
   uint64_t alias_begin = 0;  // the bytes it may touch, on the second mapping
   uint64_t alias_bytes = 0;
   uint64_t alias_offset = 0;  // second mapping's address - the program's
@@ -113,17 +114,17 @@ TrapResult emulate_trap(const CachedInstruction& instruction, ucontext_t& uc,
                         uintptr_t fault_address, OperandMemory& memory, TrapEmulationState& state);
 
 // Called by the engine's handlers first, for every SIGSEGV, SIGBUS and SIGTRAP: when the thread
-// stopped in an out-of-line stub it started, ends that execution (its BRK: the base register
-// restored and the program resumed after the instruction; or the instruction's own fault: the
-// frame as before it, and the signal the program gets, at the program's address) and returns
-// ours; otherwise changes nothing.
+// stopped in an out-of-line stub it started, ends that execution (its BRK: the accesses it made
+// reported through `reports`, the base register restored and the program resumed after the
+// instruction; or the instruction's own fault: the frame as before it, and the signal the
+// program gets, at the program's address) and returns ours; otherwise changes nothing.
 struct OutOfLineOutcome {
   bool ours = false;
   int signal = 0;  // the instruction's fault, for the program
   siginfo_t fault = {};
 };
 OutOfLineOutcome finish_out_of_line(int signo, const siginfo_t& info, ucontext_t& uc,
-                                    TrapEmulationState& state);
+                                    TrapEmulationState& state, OutOfLineReports& reports);
 
 // Called by the engine's fault handler for a nested fault on this thread: when it happened in a
 // guarded access, records it in `state`, makes the routine return kGuardedFault and returns

@@ -64,6 +64,20 @@ class OperandMemory {
   ~OperandMemory() = default;
 };
 
+// How an instruction that ran out of line (AArch64: arch::finish_out_of_line) has its accesses
+// reported once it has run. Implemented by the engine; called on that thread, from its handler.
+class OutOfLineReports {
+ public:
+  // Calls `give(memory, context)` once, with the memory through which to report (with
+  // OperandMemory::after only: the accesses are made) the accesses of the instruction at `pc`,
+  // whose first traced byte is `address`; does not call it when its probes are gone.
+  virtual void report(uintptr_t pc, uintptr_t address, void (*give)(OperandMemory&, void*),
+                      void* context) = 0;
+
+ protected:
+  ~OutOfLineReports() = default;
+};
+
 // What became of a trapped instruction the emulator was given (arch::emulate()).
 enum class EmulationStatus : uint8_t {
   Done,         // the instruction completed; the PC is past it
@@ -72,9 +86,9 @@ enum class EmulationStatus : uint8_t {
                 // single-stepping, its fault handed to the program
   Fault,        // the instruction raises `signal` with `fault`, the frame as before it ran
   OutOfLine,    // (AArch64) not emulated: the frame now runs the instruction itself, out of
-                // line, on the traced memory's second mapping; the accesses it makes are not
-                // reported. `reason` names its class the first time for an instruction (for
-                // the trace), and is null after.
+                // line, on the traced memory's second mapping; its accesses are reported once
+                // it has run (OutOfLineReports). `reason` names its class the first time for
+                // an instruction (for the trace), and is null after.
 };
 
 struct EmulationResult {

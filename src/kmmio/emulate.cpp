@@ -273,8 +273,8 @@ void report_single_step(const arch::CachedInstruction* entry, uintptr_t pc, cons
   notify(line.view().data(), line.view().size());
 }
 
-// Tells the notice handler that the instruction runs out of line, unrecorded (the emulator names
-// `what` it is once per instruction).
+// Tells the notice handler that the instruction runs out of line (the emulator names `what` it is
+// once per instruction).
 void report_out_of_line(const arch::CachedInstruction& entry, uintptr_t pc, const char* what) {
   if (what == nullptr) return;
   FixedText<320> line;
@@ -283,13 +283,47 @@ void report_out_of_line(const arch::CachedInstruction& entry, uintptr_t pc, cons
     if (i) line.character(' ');
     line.hex(entry.instruction.bytes[i], 2);
   }
-  line.text(") out of line on the second mapping, unrecorded: mmiotrace does not emulate ")
+  line.text(
+          ") out of line on the second mapping, its accesses recorded once it has run: "
+          "mmiotrace does not emulate ")
       .text(what)
       .character('\n');
   notify(line.view().data(), line.view().size());
 }
 
+// The engine's side of an out-of-line instruction's reports: its memory, inside the table gate.
+class EngineOutOfLineReports final : public OutOfLineReports {
+ public:
+  explicit EngineOutOfLineReports(ucontext_t& uc) : uc_(uc) {}
+  void report(uintptr_t pc, uintptr_t address, void (*give)(arch::OperandMemory&, void*),
+              void* context) override {
+    EpochGate& gate = table_gate();
+    EpochGate::Ticket ticket = gate.enter();
+    const ProbeTable* table = published_table().load();
+    const arch::CachedInstruction* entry = table ? arch::cached_instruction(pc) : nullptr;
+    if (entry != nullptr) {
+      AccessContext& access = this_thread_access();
+      access.pc = pc;
+      access.time_ns = monotonic_ns();
+      EngineMemory memory(*table, entry->instruction, pc, address, uc_);
+      give(memory, context);
+      memory.report_logged();
+      access.time_ns = 0;
+    }
+    gate.exit(ticket);
+  }
+
+ private:
+  ucontext_t& uc_;
+};
+
 }  // namespace
+
+arch::OutOfLineOutcome finish_out_of_line(ThreadContext& context, int signo, const siginfo_t& info,
+                                          ucontext_t& uc) {
+  EngineOutOfLineReports reports(uc);
+  return arch::finish_out_of_line(signo, info, uc, context.emulation, reports);
+}
 
 EmulationOutcome emulate_access(ThreadContext& context, const ProbeTable& table,
                                 uintptr_t fault_address, ucontext_t& uc) {

@@ -7,6 +7,7 @@
 #include <ucontext.h>
 #include <csignal>
 
+#include "arch/machine.hpp"
 #include "kmmio/probe_table.hpp"
 #include "kmmio/thread_context.hpp"
 
@@ -21,5 +22,10 @@ struct EmulationOutcome {
 // Emulates the instruction that faulted at `fault_address`, inside the table gate.
 EmulationOutcome emulate_access(ThreadContext& context, const ProbeTable& table,
                                 uintptr_t fault_address, ucontext_t& uc);
+
+// Asked first by every handler: ends an instruction the emulator left running out of line
+// (AArch64), its accesses reported to the probes (arch::finish_out_of_line).
+arch::OutOfLineOutcome finish_out_of_line(ThreadContext& context, int signo, const siginfo_t& info,
+                                          ucontext_t& uc);
 
 }  // namespace mmiotrace::kmmio

@@ -125,12 +125,15 @@ void run_handler(int signo, siginfo_t* info, void* ucontext, Handle handle) {
   }
   HandlerFrame frame(context);
   // The end of an instruction the emulator left running out of line (AArch64).
-  arch::OutOfLineOutcome out_of_line =
-      arch::finish_out_of_line(signo, *info, uc, context.emulation);
-  if (out_of_line.ours) {
-    frame.leave();
-    if (out_of_line.signal != 0) deliver_raised(out_of_line.signal, &out_of_line.fault, ucontext);
-    return;
+  if constexpr (arch::kRunsOutOfLine) {
+    arch::OutOfLineOutcome out_of_line = finish_out_of_line(context, signo, *info, uc);
+    if (out_of_line.ours) {
+      frame.leave();
+      if (out_of_line.signal != 0) {
+        deliver_raised(out_of_line.signal, &out_of_line.fault, ucontext);
+      }
+      return;
+    }
   }
   // What translated code logged comes before anything of this fault; but a thread stopped between
   // a diverted access and the count of its record (stepping out of it, signal_deferral.hpp) must

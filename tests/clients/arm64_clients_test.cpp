@@ -140,7 +140,8 @@ TEST_F(Arm64ClientTest, Sqlite3WithMmapAndWalTraced) {
 }
 
 // On qemu's CPU with SVE, glibc's string functions load and store the database's pages with SVE
-// instructions, which run out of line (unrecorded): sqlite3 still gives its untraced results.
+// instructions, which run out of line: sqlite3 still gives its untraced results, and the trace
+// holds their accesses as well.
 TEST_F(Arm64ClientTest, Sqlite3OnACpuWithSveTraced) {
   REQUIRE_ARM64_CLIENT(sqlite3, "usr/bin/sqlite3");
   REQUIRE_ARM64_SHIM();

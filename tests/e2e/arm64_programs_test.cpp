@@ -273,7 +273,7 @@ TEST_F(TracedArm64ProgramsTest, AnAccessTheEmulatorCannotMakeIsTheProgramsSigseg
   expect_trace("not_emulated");
 }
 
-TEST_F(TracedArm64ProgramsTest, SveLoadsAndStoresRunOutOfLineOnTheSecondMapping) {
+TEST_F(TracedArm64ProgramsTest, SveLoadsAndStoresRunOutOfLineAndAreRecordedElementByElement) {
   const std::vector<std::string> with_sve = {"QEMU_CPU=max"};
   ProgramResult plain = untraced("out_of_line", 120, with_sve);
   // Its last load, past the end of the file, ends it from its SIGBUS handler.

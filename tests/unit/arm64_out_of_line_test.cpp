@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <vector>
+
 #include "arm64/decoder.hpp"
 
 namespace mmiotrace::arm64 {
@@ -142,6 +145,158 @@ TEST(Arm64OutOfLine, AVectorLengthIsNeededOnlyByFormsThatScaleWithIt) {
   EXPECT_EQ(footprint.bytes, 64u);
   ASSERT_TRUE(out_of_line_footprint(form_of(0xa4012440), registers.x, 0, footprint));
   EXPECT_EQ(footprint.bytes, 16u);
+}
+
+// The registers after an instruction ran, with a 256-bit vector length: Zn's byte b is
+// n * 16 + b (mod 256), every predicate all false, FFR all true, Xn = n * 0x0101010101010101.
+struct After {
+  uint64_t x[31];
+  uint8_t z[32][kVectorBytes];
+  uint8_t p[16][kVectorBytes / 8] = {};
+  uint8_t ffr[kVectorBytes / 8];
+  After() {
+    for (unsigned n = 0; n < 31; ++n)
+      x[n] = n * 0x0101010101010101ull;
+    for (unsigned n = 0; n < 32; ++n)
+      for (unsigned b = 0; b < kVectorBytes; ++b)
+        z[n][b] = static_cast<uint8_t>(n * 16 + b);
+    std::memset(ffr, 0xff, sizeof ffr);
+  }
+  // Sets element `i` of `esize` bytes active in P`n`.
+  void activate(unsigned n, unsigned i, unsigned esize) {
+    p[n][i * esize / 8] |= static_cast<uint8_t>(1u << (i * esize % 8));
+  }
+  OutOfLineRegisters registers() const {
+    OutOfLineRegisters out;
+    out.x = x;
+    out.z = &z[0][0];
+    out.p = &p[0][0];
+    out.ffr = ffr;
+    out.vector_bytes = kVectorBytes;
+    return out;
+  }
+};
+
+struct Made {
+  bool write;
+  uint64_t address;
+  unsigned width;
+  uint64_t value;
+  bool operator==(const Made&) const = default;
+};
+std::ostream& operator<<(std::ostream& out, const Made& made) {
+  return out << (made.write ? "W " : "R ") << made.width << " 0x" << std::hex << made.address
+             << " 0x" << made.value << std::dec;
+}
+
+class Collected final : public OutOfLineAccessSink {
+ public:
+  void access(bool write, uint64_t address, unsigned width, const uint8_t* value) override {
+    uint64_t bytes = 0;
+    std::memcpy(&bytes, value, width);
+    made.push_back({write, address, width, bytes});
+  }
+  std::vector<Made> made;
+};
+
+std::vector<Made> accesses_of(uint32_t word, const After& after, uint64_t address = 0x1000) {
+  Collected collected;
+  EXPECT_TRUE(out_of_line_accesses(form_of(word), address, after.registers(), collected));
+  return collected.made;
+}
+
+TEST(Arm64OutOfLine, AContiguousStoreWritesItsActiveElementsFromItsRegister) {
+  After after;
+  after.activate(1, 0, 1);
+  after.activate(1, 1, 1);
+  after.activate(1, 5, 1);
+  // st1b {z0.b}, p1, [x2, #1, mul vl]
+  EXPECT_EQ(accesses_of(0xe401e440, after),
+            (std::vector<Made>{
+                {true, 0x1000, 1, 0x00}, {true, 0x1001, 1, 0x01}, {true, 0x1005, 1, 0x05}}));
+}
+
+TEST(Arm64OutOfLine, AnExtendingLoadReadsMemoryElementsSpreadInItsRegister) {
+  After after;
+  after.activate(1, 0, 8);
+  after.activate(1, 3, 8);
+  // ld1b {z0.d}, p1/z, [x2, #-8, mul vl]: one byte per 8-byte element.
+  EXPECT_EQ(accesses_of(0xa468a440, after),
+            (std::vector<Made>{{false, 0x1000, 1, 0x00}, {false, 0x1003, 1, 24}}));
+  // ld1w {z0.s}, p1/z, [x2, x3, lsl #2]: words.
+  After words;
+  words.activate(1, 1, 4);
+  EXPECT_EQ(accesses_of(0xa5434440, words), (std::vector<Made>{{false, 0x1004, 4, 0x07060504}}));
+}
+
+TEST(Arm64OutOfLine, StructuresAreElementMajor) {
+  After after;
+  after.activate(1, 0, 1);
+  after.activate(1, 2, 1);
+  // ld2b {z0.b, z1.b}, p1/z, [x2, #2, mul vl]
+  EXPECT_EQ(accesses_of(0xa421e440, after), (std::vector<Made>{{false, 0x1000, 1, 0x00},
+                                                               {false, 0x1001, 1, 0x10},
+                                                               {false, 0x1004, 1, 0x02},
+                                                               {false, 0x1005, 1, 0x12}}));
+}
+
+TEST(Arm64OutOfLine, FirstFaultLoadsRecordOnlyWhatFfrSaysWasLoaded) {
+  After after;
+  for (unsigned i = 0; i < 4; ++i)
+    after.activate(1, i, 1);
+  after.ffr[0] = 0x03;  // elements 2 and 3 were not loaded
+  // ldff1b {z0.b}, p1/z, [x2, x3]
+  EXPECT_EQ(accesses_of(0xa4036440, after),
+            (std::vector<Made>{{false, 0x1000, 1, 0x00}, {false, 0x1001, 1, 0x01}}));
+}
+
+TEST(Arm64OutOfLine, FillsAndSpillsMoveTheWholeRegisterInPiecesOfUpToEightBytes) {
+  After after;
+  // ldr z0, [x2, #-256, mul vl]: 32 bytes.
+  std::vector<Made> fill = accesses_of(0x85a04040, after);
+  ASSERT_EQ(fill.size(), 4u);
+  EXPECT_EQ(fill[0], (Made{false, 0x1000, 8, 0x0706050403020100}));
+  EXPECT_EQ(fill[3], (Made{false, 0x1018, 8, 0x1f1e1d1c1b1a1918}));
+  // str p0, [x2, #-1, mul vl]: 4 bytes of P0.
+  after.p[0][0] = 0x11;
+  after.p[0][3] = 0x44;
+  EXPECT_EQ(accesses_of(0xe5bf1c40, after), (std::vector<Made>{{true, 0x1000, 4, 0x44000011}}));
+  // A 384-bit vector length: a predicate of 6 bytes is 4 then 2.
+  Collected collected;
+  OutOfLineRegisters registers = after.registers();
+  registers.vector_bytes = 48;
+  ASSERT_TRUE(out_of_line_accesses(form_of(0x859f1c40), 0x2000, registers, collected));
+  EXPECT_EQ(collected.made.size(), 2u);
+  EXPECT_EQ(collected.made[1].address, 0x2004u);
+  EXPECT_EQ(collected.made[1].width, 2u);
+}
+
+TEST(Arm64OutOfLine, ReplicatingAndBroadcastingLoadsReadOnce) {
+  After after;
+  after.activate(1, 1, 8);
+  // ld1rqd {z0.d}, p1/z, [x2, x3, lsl #3]: element 1 of the quadword.
+  EXPECT_EQ(accesses_of(0xa5830440, after),
+            (std::vector<Made>{{false, 0x1008, 8, 0x0f0e0d0c0b0a0908}}));
+  // ld1rd {z0.d}, p1/z, [x2, #504]: the element, read once, from its first active lane.
+  EXPECT_EQ(accesses_of(0x85ffe440, after),
+            (std::vector<Made>{{false, 0x1000, 8, 0x0f0e0d0c0b0a0908}}));
+  After none;
+  EXPECT_TRUE(accesses_of(0x85ffe440, none).empty());
+}
+
+TEST(Arm64OutOfLine, SixtyFourByteAccessesMoveEightRegisters) {
+  After after;
+  // ld64b x4, [x2]
+  std::vector<Made> made = accesses_of(0xf83fd044, after);
+  ASSERT_EQ(made.size(), 8u);
+  EXPECT_EQ(made[0], (Made{false, 0x1000, 8, 4 * 0x0101010101010101ull}));
+  EXPECT_EQ(made[7], (Made{false, 0x1038, 8, 11 * 0x0101010101010101ull}));
+  // Without the SVE registers, the SVE forms give nothing.
+  Collected collected;
+  OutOfLineRegisters registers = after.registers();
+  registers.z = nullptr;
+  EXPECT_FALSE(out_of_line_accesses(form_of(0xa401a440), 0x1000, registers, collected));
+  EXPECT_TRUE(collected.made.empty());
 }
 
 }  // namespace

@@ -95,12 +95,14 @@ using x86::EmulationStatus;
 using x86::OperandMemory;
 using x86::recover_emulation_fault;
 // Nothing runs out of line on x86-64: the stubs run inside the handler.
+inline constexpr bool kRunsOutOfLine = false;
 struct OutOfLineOutcome {
   bool ours = false;
   int signal = 0;
   siginfo_t fault = {};
 };
-inline OutOfLineOutcome finish_out_of_line(int, const siginfo_t&, ucontext_t&, EmulationState&) {
+inline OutOfLineOutcome finish_out_of_line(int, const siginfo_t&, ucontext_t&, EmulationState&,
+                                           mmiotrace::OutOfLineReports&) {
   return {};
 }
 

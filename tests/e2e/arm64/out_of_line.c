@@ -1,9 +1,10 @@
 /* SVE loads and stores, which the AArch64 emulator does not carry out, on a traced register
  * file: they run out of line on the second mapping, so that the program sees what it sees
- * untraced, and the trace says once per instruction that it did so, unrecorded; the plain loads
- * and stores around them are traced as ever and show what the SVE stores left. Last, an SVE load
- * past the end of the file raises the SIGBUS it raises untraced, at the program's own address.
- * Every result is printed: the traced output must equal the untraced one. */
+ * untraced, and the trace holds one record per active element, after a MARK per instruction;
+ * the plain loads and stores around them are emulated and show what the SVE stores left. Last,
+ * an SVE load past the end of the file raises the SIGBUS it raises untraced, at the program's
+ * own address, and is not recorded. Every result is printed: the traced output must equal the
+ * untraced one. */
 #include <signal.h>
 #include <string.h>
 
