@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/arm64_libraries.hpp"
 #include "process_run.hpp"
 
 namespace mmiotrace::bench {
@@ -94,9 +95,13 @@ int main(int argc, char** argv) {
   for (const char* access_class : {"load", "store", "pair", "atomic", "vector"}) {
     std::vector<double> bare, traced;
     for (int run = 0; run < runs; ++run) {
-      bare.push_back(run_cost({"/usr/bin/qemu-aarch64", "-L", "/usr/aarch64-linux-gnu",
-                               ARM64_TRAP_COST, "bare", access_class, count},
-                              directory));
+      // The loader and libraries record gives the traced run.
+      std::vector<std::string> bare_command = {"/usr/bin/qemu-aarch64"};
+      if (const std::string root = mmiotrace::cli::arm64_library_root(); !root.empty()) {
+        bare_command.insert(bare_command.end(), {"-L", root});
+      }
+      bare_command.insert(bare_command.end(), {ARM64_TRAP_COST, "bare", access_class, count});
+      bare.push_back(run_cost(bare_command, directory));
       traced.push_back(
           run_cost({MMIOTRACE_COMMAND, "record", "--format", "binary", "-o", "/dev/null", "-t",
                     registers, "--", ARM64_TRAP_COST, "traced", access_class, count, registers},

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/arm64_libraries.hpp"
 #include "cli/cli_error.hpp"
 #include "cli/command_check.hpp"
 #include "cli/marker_socket.hpp"
@@ -627,9 +628,6 @@ std::string incomplete_trace_message(const std::string& command, const Recording
 
 namespace {
 
-// Where Debian's cross toolchain keeps the AArch64 loader and C library (libc6-arm64-cross).
-constexpr const char* kArm64Sysroot = "/usr/aarch64-linux-gnu";
-
 // qemu-aarch64 and the AArch64 shim for an AArch64 `program`.
 CommandLaunch arm64_launch(const RecordOptions& options, const std::string& program,
                            const ProgramKind& kind) {
@@ -646,12 +644,8 @@ CommandLaunch arm64_launch(const RecordOptions& options, const std::string& prog
   }
   launch.qemu = *found;
   launch.library = find_arm64_shim_library();
-  // The program's loader and libraries: where QEMU_LD_PREFIX says, or the cross toolchain's;
-  // without either, qemu looks in / (Debian's multiarch :arm64 libraries).
-  std::string loader = std::string(kArm64Sysroot) + "/lib/ld-linux-aarch64.so.1";
-  if (kind.dynamic && getenv("QEMU_LD_PREFIX") == nullptr && access(loader.c_str(), R_OK) == 0) {
-    launch.sysroot = kArm64Sysroot;
-  }
+  // The program's loader and libraries: where QEMU_LD_PREFIX says, or arm64_library_root()'s.
+  if (kind.dynamic && getenv("QEMU_LD_PREFIX") == nullptr) launch.sysroot = arm64_library_root();
   return launch;
 }
 

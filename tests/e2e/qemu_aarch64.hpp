@@ -10,14 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "cli/arm64_libraries.hpp"
 #include "preload/environment.hpp"
 
 namespace mmiotrace::e2e {
-
-// Where Debian's cross toolchain keeps the AArch64 loader and C library (libc6-arm64-cross):
-// what record gives qemu-aarch64 as -L for a dynamically linked program. Anything qemu does not
-// find there it takes from /, where the multiarch :arm64 libraries are.
-inline constexpr const char* kArm64Sysroot = "/usr/aarch64-linux-gnu";
 
 // qemu-aarch64 as record finds it, on $PATH; "" when qemu-user is not installed.
 inline std::string find_qemu_aarch64() {
@@ -45,7 +41,8 @@ inline std::vector<std::string> under_qemu(const std::string& qemu,
       std::any_of(environment.begin(), environment.end(),
                   [](const std::string& entry) { return entry.rfind("QEMU_CPU=", 0) == 0; });
   if (!cpu_named) argv.insert(argv.end(), {"-cpu", "max,sve=off"});
-  argv.insert(argv.end(), {"-L", kArm64Sysroot});
+  const std::string root = cli::arm64_library_root();  // what record gives qemu as -L
+  if (!root.empty()) argv.insert(argv.end(), {"-L", root});
   argv.insert(argv.end(), command.begin(), command.end());
   return argv;
 }
