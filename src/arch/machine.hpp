@@ -55,6 +55,7 @@
 //       stub or routine made to return failure; false when the fault happened elsewhere
 //   constexpr bool kRunsOutOfLine;  whether emulate() may answer OutOfLine
 //   struct OutOfLineOutcome { bool ours; int signal; siginfo_t fault; };
+//   bool in_out_of_line_stub(uintptr_t pc);  whether a handler needs finish_out_of_line
 //   OutOfLineOutcome finish_out_of_line(int signo, const siginfo_t&, ucontext_t&,
 //                                       EmulationState&, OutOfLineReports&);  called first by
 //       every handler: the end of an instruction emulate() left running out of line (OutOfLine:

@@ -145,11 +145,6 @@ uintptr_t stub_arena() {
   return ours;
 }
 
-bool in_stub_arena(uintptr_t pc) {
-  const uintptr_t arena = g_stub_arena.load(std::memory_order_acquire);
-  return arena != 0 && pc >= arena && pc - arena < kStubArenaBytes;
-}
-
 // Writes the stub of cache slot `slot` and makes it visible to instruction fetch; 0 when there
 // is no arena. Called by the thread that claimed the slot, before it publishes it.
 uintptr_t write_stub(size_t slot, uint32_t word) {
@@ -315,10 +310,27 @@ unsigned zero_block_bytes() {
   return 4u << (dczid & 0xf);
 }
 
+namespace {
+
+// This thread's last answer: a trap looks its instruction up twice (the access's direction, then
+// its emulation), and a loop traps at the same instruction again and again. An entry, once
+// published, is never changed or given back.
+struct LastInstruction {
+  uintptr_t pc;
+  uint32_t word;
+  const CachedInstruction* entry;
+};
+constinit thread_local LastInstruction t_last_instruction
+    __attribute__((tls_model("initial-exec"))) = {0, 0, nullptr};
+
+}  // namespace
+
 const CachedInstruction* cached_instruction(uintptr_t pc) {
   uint8_t code[kMaxInstructionLength];
   if (read_code(pc, code) != kMaxInstructionLength) return nullptr;
   const uint32_t word = word_of(code);
+  LastInstruction& last = t_last_instruction;
+  if (last.entry != nullptr && last.pc == pc && last.word == word) return last.entry;
   const size_t first = slot_index(pc, word);
   for (size_t probe = 0; probe < kCacheProbes; ++probe) {
     CacheSlot& slot = g_cache[(first + probe) % kCacheSlots];
@@ -335,9 +347,11 @@ const CachedInstruction* cached_instruction(uintptr_t pc) {
         slot.entry.out_of_line_stub = write_stub((first + probe) % kCacheSlots, word);
       }
       slot.ready.store(true, std::memory_order_release);
+      last = {pc, word, &slot.entry};
       return &slot.entry;
     }
     if (owner == pc && slot.ready.load(std::memory_order_acquire) && slot.word == word) {
+      last = {pc, word, &slot.entry};
       return &slot.entry;
     }
   }
@@ -464,11 +478,16 @@ void give_out_of_line_accesses(OperandMemory& memory, void* context) {
 
 }  // namespace
 
+bool in_out_of_line_stub(uintptr_t pc) {
+  const uintptr_t arena = g_stub_arena.load(std::memory_order_acquire);
+  return arena != 0 && pc >= arena && pc - arena < kStubArenaBytes;
+}
+
 OutOfLineOutcome finish_out_of_line(int signo, const siginfo_t& info, ucontext_t& uc,
                                     TrapEmulationState& state, OutOfLineReports& reports) {
   OutOfLineOutcome outcome;
   const uintptr_t pc = uc.uc_mcontext.pc;
-  if (!in_stub_arena(pc)) return outcome;
+  if (!in_out_of_line_stub(pc)) return outcome;
   const bool returned = signo == SIGTRAP && pc % kStubBytes == 4;
   const bool faulted = (signo == SIGSEGV || signo == SIGBUS) && pc % kStubBytes == 0;
   if (!returned && !faulted) return outcome;

@@ -125,6 +125,8 @@ struct OutOfLineOutcome {
 };
 OutOfLineOutcome finish_out_of_line(int signo, const siginfo_t& info, ucontext_t& uc,
                                     TrapEmulationState& state, OutOfLineReports& reports);
+// Whether `pc` lies in an out-of-line stub: what the handlers ask before finish_out_of_line.
+bool in_out_of_line_stub(uintptr_t pc);
 
 // Called by the engine's fault handler for a nested fault on this thread: when it happened in a
 // guarded access, records it in `state`, makes the routine return kGuardedFault and returns

@@ -20,6 +20,7 @@ void set_divert(bool enabled) {
 }
 
 bool divert_access(const ProbeTable& table, uintptr_t fault_address, ucontext_t& uc) {
+  if constexpr (!arch::kHasCodeCache) return false;
   if (!divert_enabled()) return false;
   auto pc = arch::program_counter(uc);
   if (arch::in_code_cache(pc)) return false;  // a copied instruction: the emulator does it

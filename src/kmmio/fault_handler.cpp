@@ -125,7 +125,7 @@ void run_handler(int signo, siginfo_t* info, void* ucontext, Handle handle) {
   }
   HandlerFrame frame(context);
   // The end of an instruction the emulator left running out of line (AArch64).
-  if constexpr (arch::kRunsOutOfLine) {
+  if (arch::kRunsOutOfLine && arch::in_out_of_line_stub(arch::program_counter(uc))) {
     arch::OutOfLineOutcome out_of_line = finish_out_of_line(context, signo, *info, uc);
     if (out_of_line.ours) {
       frame.leave();

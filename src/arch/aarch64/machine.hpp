@@ -97,6 +97,7 @@ using arm64::CachedInstruction;
 // SVE and LD64B/ST64B accesses run out of line (arm64/out_of_line.hpp).
 inline constexpr bool kRunsOutOfLine = true;
 using arm64::finish_out_of_line;
+using arm64::in_out_of_line_stub;
 using arm64::OutOfLineOutcome;
 using arm64::recover_emulation_fault;
 using mmiotrace::EmulationResult;

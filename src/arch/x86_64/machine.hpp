@@ -101,6 +101,9 @@ struct OutOfLineOutcome {
   int signal = 0;
   siginfo_t fault = {};
 };
+inline bool in_out_of_line_stub(uintptr_t) {
+  return false;
+}
 inline OutOfLineOutcome finish_out_of_line(int, const siginfo_t&, ucontext_t&, EmulationState&,
                                            mmiotrace::OutOfLineReports&) {
   return {};
