@@ -20,6 +20,11 @@ constexpr int16_t signed_field(uint32_t value, unsigned bits) {
 
 constexpr unsigned kSp = 31;
 
+// Whether bit `index` of a predicate (one bit per vector byte) is set.
+bool predicate_bit(const uint8_t* predicate, unsigned index) {
+  return ((predicate[index / 8] >> (index % 8)) & 1) != 0;
+}
+
 // LD1*'s dtype field: bytes read per element (msize) and bytes of the element in the register
 // (esize); sign- or zero-extension does not change the range.
 struct ElementSizes {
@@ -257,7 +262,7 @@ bool out_of_line_form(uint32_t word, OutOfLineForm& out) {
 }
 
 bool out_of_line_footprint(const OutOfLineForm& form, const uint64_t registers[31],
-                           unsigned vector_bytes, Footprint& out) {
+                           unsigned vector_bytes, const uint8_t* predicates, Footprint& out) {
   if (form.vector_multiplier != 0 && vector_bytes == 0) return false;
   const uint64_t bytes =
       uint64_t{vector_bytes} * form.vector_multiplier / form.vector_divisor + form.fixed_bytes;
@@ -268,17 +273,40 @@ bool out_of_line_footprint(const OutOfLineForm& form, const uint64_t registers[3
   } else {
     offset = static_cast<uint64_t>(static_cast<int64_t>(form.immediate)) * bytes;
   }
-  out.address = registers[form.base_register] + offset;
+  out.address = out.base = registers[form.base_register] + offset;
   out.bytes = bytes;
+  // The elements the governing predicate makes active, from the first to the last.
+  unsigned elements = 0;
+  uint64_t stride = form.memory_bytes;
+  switch (form.layout) {
+    case OutOfLineLayout::Contiguous:
+      elements = vector_bytes / form.element_bytes;
+      break;
+    case OutOfLineLayout::Structures:
+      elements = vector_bytes / form.element_bytes;
+      stride *= form.registers;
+      break;
+    case OutOfLineLayout::Replicated:
+      elements = form.fixed_bytes / form.element_bytes;
+      break;
+    default:
+      return true;  // one element, or unpredicated
+  }
+  if (predicates == nullptr) return true;
+  const uint8_t* governing = predicates + form.governing_predicate * (vector_bytes / 8);
+  unsigned first = elements, last = 0;
+  for (unsigned i = 0; i < elements; ++i) {
+    if (!predicate_bit(governing, i * form.element_bytes)) continue;
+    if (first == elements) first = i;
+    last = i;
+  }
+  if (first == elements) return true;  // none active (it would not have faulted)
+  out.address += first * stride;
+  out.bytes = (last - first + 1) * stride;
   return true;
 }
 
 namespace {
-
-// Whether bit `index` of a predicate (one bit per vector byte) is set.
-bool predicate_bit(const uint8_t* predicate, unsigned index) {
-  return ((predicate[index / 8] >> (index % 8)) & 1) != 0;
-}
 
 // `bytes` bytes moved at `address`, given as accesses of 8, 4, 2 or 1 bytes.
 void give_run(OutOfLineAccessSink& sink, bool write, uint64_t address, const uint8_t* bytes,

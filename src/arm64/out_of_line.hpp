@@ -63,14 +63,18 @@ struct OutOfLineForm {
 bool out_of_line_form(uint32_t word, OutOfLineForm& out);
 
 // The range the instruction may touch, with the registers X0-X30 before it ran (top byte
-// included: the caller strips it) and the SVE vector length in bytes (ignored by forms that do
-// not depend on it). False when the vector length is needed and unknown (0).
+// included: the caller strips it), the SVE vector length in bytes (ignored by forms that do not
+// depend on it) and, when known, the predicate registers P0-P15 (vector_bytes / 8 each): the
+// range then runs from the first active element to the last, as inactive ones are not accessed
+// (a predicated copy's tail at the end of a mapping touches nothing past it). False when the
+// vector length is needed and unknown (0).
 struct Footprint {
-  uint64_t address = 0;
+  uint64_t address = 0;  // the range
   uint64_t bytes = 0;
+  uint64_t base = 0;  // where element 0 is (out_of_line_accesses' `address`)
 };
 bool out_of_line_footprint(const OutOfLineForm& form, const uint64_t registers[31],
-                           unsigned vector_bytes, Footprint& out);
+                           unsigned vector_bytes, const uint8_t* predicates, Footprint& out);
 
 // The registers of the thread once the instruction has run (from its signal frame); null or 0
 // where the frame has none.

@@ -177,8 +177,10 @@ TrapResult run_out_of_line(const CachedInstruction& cached, ucontext_t& uc, Oper
   const OutOfLineForm& form = cached.out_of_line;
   uint64_t registers[31];
   std::memcpy(registers, uc.uc_mcontext.regs, sizeof registers);
+  FrameScalableRegisters scalable;
+  const uint8_t* predicates = frame_scalable_registers(uc, &scalable) ? scalable.p : nullptr;
   Footprint footprint;
-  if (!out_of_line_footprint(form, registers, frame_vector_length(uc), footprint)) {
+  if (!out_of_line_footprint(form, registers, frame_vector_length(uc), predicates, footprint)) {
     result.reason = "it is an SVE load or store, and its signal frame holds no SVE vector length";
     return result;
   }
@@ -213,7 +215,7 @@ TrapResult run_out_of_line(const CachedInstruction& cached, ucontext_t& uc, Oper
   pending->sp = uc.uc_mcontext.sp;
   pending->pc = uc.uc_mcontext.pc;
   pending->base_value = base_value;
-  pending->address = begin;
+  pending->address = static_cast<uint64_t>(static_cast<int64_t>(footprint.base << 8) >> 8);
   pending->alias_begin = alias;
   pending->alias_bytes = footprint.bytes;
   pending->alias_offset = alias - begin;

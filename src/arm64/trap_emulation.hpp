@@ -70,7 +70,7 @@ struct PendingOutOfLine {
   uint64_t sp = 0;           // SP when it started (the instruction does not change it)
   uint64_t pc = 0;           // the instruction's own address
   uint64_t base_value = 0;   // its base register's value before
-  uint64_t address = 0;      // the first byte it may touch, the program's (untagged)
+  uint64_t address = 0;      // its element 0, the program's (untagged)
   uint64_t alias_begin = 0;  // the bytes it may touch, on the second mapping
   uint64_t alias_bytes = 0;
   uint64_t alias_offset = 0;  // second mapping's address - the program's

@@ -35,7 +35,7 @@ std::pair<int64_t, uint64_t> range_of(uint32_t word) {
   EXPECT_EQ(form.base_register, 2) << std::hex << word;
   Registers registers;
   Footprint footprint;
-  EXPECT_TRUE(out_of_line_footprint(form, registers.x, kVectorBytes, footprint));
+  EXPECT_TRUE(out_of_line_footprint(form, registers.x, kVectorBytes, nullptr, footprint));
   return {static_cast<int64_t>(footprint.address - 0x10000), footprint.bytes};
 }
 
@@ -140,10 +140,10 @@ TEST(Arm64OutOfLine, EveryWordTakenIsOneTheEmulatorLeavesAlone) {
 TEST(Arm64OutOfLine, AVectorLengthIsNeededOnlyByFormsThatScaleWithIt) {
   Registers registers;
   Footprint footprint;
-  EXPECT_FALSE(out_of_line_footprint(form_of(0xa401a440), registers.x, 0, footprint));
-  ASSERT_TRUE(out_of_line_footprint(form_of(0xf83fd044), registers.x, 0, footprint));
+  EXPECT_FALSE(out_of_line_footprint(form_of(0xa401a440), registers.x, 0, nullptr, footprint));
+  ASSERT_TRUE(out_of_line_footprint(form_of(0xf83fd044), registers.x, 0, nullptr, footprint));
   EXPECT_EQ(footprint.bytes, 64u);
-  ASSERT_TRUE(out_of_line_footprint(form_of(0xa4012440), registers.x, 0, footprint));
+  ASSERT_TRUE(out_of_line_footprint(form_of(0xa4012440), registers.x, 0, nullptr, footprint));
   EXPECT_EQ(footprint.bytes, 16u);
 }
 
@@ -282,6 +282,30 @@ TEST(Arm64OutOfLine, ReplicatingAndBroadcastingLoadsReadOnce) {
             (std::vector<Made>{{false, 0x1000, 8, 0x0f0e0d0c0b0a0908}}));
   After none;
   EXPECT_TRUE(accesses_of(0x85ffe440, none).empty());
+}
+
+TEST(Arm64OutOfLine, TheRangeRunsFromTheFirstActiveElementToTheLast) {
+  After after;
+  for (unsigned i = 2; i <= 5; ++i)
+    after.activate(1, i, 1);
+  Registers registers;
+  Footprint footprint;
+  // ld1b {z0.b}, p1/z, [x2, #1, mul vl]: elements 2-5 of the vector at 0x10000 + 32.
+  ASSERT_TRUE(out_of_line_footprint(form_of(0xa401a440), registers.x, kVectorBytes, &after.p[0][0],
+                                    footprint));
+  EXPECT_EQ(footprint.base, 0x10020u);
+  EXPECT_EQ(footprint.address, 0x10022u);
+  EXPECT_EQ(footprint.bytes, 4u);
+  // ld2b {z0.b, z1.b}, p1/z, [x2, #2, mul vl]: structures 2-5 of two bytes each.
+  ASSERT_TRUE(out_of_line_footprint(form_of(0xa421e440), registers.x, kVectorBytes, &after.p[0][0],
+                                    footprint));
+  EXPECT_EQ(footprint.base, 0x10040u);
+  EXPECT_EQ(footprint.address, 0x10044u);
+  EXPECT_EQ(footprint.bytes, 8u);
+  // ldr z0, [x2, #-256, mul vl] is not predicated: the whole vector.
+  ASSERT_TRUE(out_of_line_footprint(form_of(0x85a04040), registers.x, kVectorBytes, &after.p[0][0],
+                                    footprint));
+  EXPECT_EQ(footprint.bytes, kVectorBytes);
 }
 
 TEST(Arm64OutOfLine, SixtyFourByteAccessesMoveEightRegisters) {

@@ -1,23 +1,25 @@
 /* SVE loads and stores, which the AArch64 emulator does not carry out, on a traced register
  * file: they run out of line on the second mapping, so that the program sees what it sees
  * untraced, and the trace holds one record per active element, after a MARK per instruction;
- * the plain loads and stores around them are emulated and show what the SVE stores left. Last,
- * an SVE load past the end of the file raises the SIGBUS it raises untraced, at the program's
- * own address, and is not recorded. Every result is printed: the traced output must equal the
- * untraced one. */
+ * the plain loads and stores around them are emulated and show what the SVE stores left. A
+ * predicated load of a page's last bytes, its vector reaching past the mapping, touches only
+ * them, traced as untraced. Last, an SVE load past the end of the file raises the SIGBUS it
+ * raises untraced, at the program's own address, and is not recorded. Every result is printed:
+ * the traced output must equal the untraced one. */
 #include <signal.h>
 #include <string.h>
 
 #include "arm64_support.h"
 
 static volatile uint8_t* g_registers;
+static volatile uint8_t* g_past_end;
 
 static void on_sigbus(int signo, siginfo_t* info, void* context) {
   (void)signo;
   (void)context;
   char line[96];
-  int length = snprintf(line, sizeof line, "SIGBUS at register %td\n",
-                        (volatile uint8_t*)info->si_addr - g_registers);
+  int length = snprintf(line, sizeof line, "SIGBUS at %td past the second mapping\n",
+                        (volatile uint8_t*)info->si_addr - g_past_end);
   if (write(1, line, (size_t)length) < 0) _exit(8);
   _exit(3);
 }
@@ -31,14 +33,17 @@ static uint32_t load32(unsigned offset) {
 int main(int argc, char** argv) {
   if (argc != 2) return 2;
   setvbuf(stdout, NULL, _IOLBF, 0); /* the SIGBUS handler ends it with _exit() */
-  /* Two pages of a one-page file: the second raises SIGBUS. */
+  /* One page of registers, mapped twice: alone, and as the first of two pages (the second, past
+   * the end of the file, raises SIGBUS). */
   char path[4096];
   snprintf(path, sizeof path, "%s/device.reg", argv[1]);
   int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
   if (fd < 0 || ftruncate(fd, 4096) != 0) return 90;
-  g_registers = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (g_registers == MAP_FAILED) return 92;
+  g_registers = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  volatile uint8_t* past_end = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (g_registers == MAP_FAILED || past_end == MAP_FAILED) return 92;
   close(fd);
+  g_past_end = past_end;
   struct sigaction action;
   memset(&action, 0, sizeof action);
   action.sa_sigaction = on_sigbus;
@@ -84,6 +89,17 @@ int main(int argc, char** argv) {
       : "z0", "p0", "memory");
   printf("ld1rqb: %016llx %016llx\n", (unsigned long long)high, (unsigned long long)low);
   printf("after st1h: %08x %08x\n", load32(0xc0), load32(0xc4));
+  /* The tail of a predicated copy: the last four bytes of the page, the rest of the vector
+   * inactive (past the end of the mapping). */
+  __asm__ volatile("str %w1, [%0, #0xffc]" ::"r"(g_registers), "r"(0xd4c3b2a1u) : "memory");
+  __asm__ volatile(
+      "ptrue p0.b, vl4\n"
+      "ld1b {z0.b}, p0/z, [%1]\n"
+      "fmov %w0, s0"
+      : "=r"(word)
+      : "r"(g_registers + 0xffc)
+      : "z0", "p0", "memory");
+  printf("tail: %08x\n", word);
   /* An SVE load past the end of the file. */
   uint8_t byte;
   __asm__ volatile(
@@ -91,7 +107,7 @@ int main(int argc, char** argv) {
       "ld1b {z0.b}, p0/z, [%1]\n"
       "umov %w0, v0.b[0]"
       : "=r"(byte)
-      : "r"(g_registers + 4096 + 0x20)
+      : "r"(past_end + 4096 + 0x20)
       : "z0", "p0", "memory");
   printf("past the end: %02x\n", byte);
   puts("EXIT-SUCCESS");
