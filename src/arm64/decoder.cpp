@@ -3,21 +3,10 @@
 // decoded by its own function from the word's fields. Bit positions are the Arm ARM's.
 #include "arm64/decoder.hpp"
 
+#include "arm64/instruction_fields.hpp"
+
 namespace mmiotrace::arm64 {
 namespace {
-
-constexpr uint32_t field(uint32_t word, unsigned high, unsigned low) {
-  return (word >> low) & ((uint32_t{1} << (high - low + 1)) - 1);
-}
-
-constexpr bool bit(uint32_t word, unsigned position) {
-  return ((word >> position) & 1) != 0;
-}
-
-constexpr int64_t sign_extended(uint32_t value, unsigned bits) {
-  const uint64_t sign = uint64_t{1} << (bits - 1);
-  return static_cast<int64_t>((uint64_t{value} ^ sign) - sign);
-}
 
 constexpr uint8_t log2_of(unsigned bytes) {
   uint8_t log = 0;

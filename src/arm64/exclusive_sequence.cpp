@@ -5,25 +5,13 @@
 #include "arm64/exclusive_sequence.hpp"
 
 #include "arm64/decoder.hpp"
+#include "arm64/instruction_fields.hpp"
 
 namespace mmiotrace::arm64 {
 namespace {
 
 constexpr uint64_t kN = uint64_t{1} << 31, kZ = uint64_t{1} << 30, kC = uint64_t{1} << 29,
                    kV = uint64_t{1} << 28;
-
-uint32_t field(uint32_t word, unsigned high, unsigned low) {
-  return (word >> low) & ((uint32_t{1} << (high - low + 1)) - 1);
-}
-bool bit(uint32_t word, unsigned n) {
-  return ((word >> n) & 1) != 0;
-}
-int64_t signed_field(uint32_t word, unsigned high, unsigned low) {
-  const unsigned bits = high - low + 1;
-  const uint64_t value = field(word, high, low);
-  const uint64_t sign = uint64_t{1} << (bits - 1);
-  return static_cast<int64_t>((value ^ sign) - sign);
-}
 
 uint64_t width_mask(bool sf) {
   return sf ? ~uint64_t{0} : 0xffffffffu;

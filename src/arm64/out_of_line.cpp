@@ -4,19 +4,10 @@
 // Store", "- 32-bit Gather and Unsized Contiguous", and the LD64B/ST64B encodings).
 #include "arm64/out_of_line.hpp"
 
+#include "arm64/instruction_fields.hpp"
+
 namespace mmiotrace::arm64 {
 namespace {
-
-constexpr uint32_t field(uint32_t word, unsigned high, unsigned low) {
-  return (word >> low) & ((uint32_t{1} << (high - low + 1)) - 1);
-}
-constexpr bool bit(uint32_t word, unsigned position) {
-  return ((word >> position) & 1) != 0;
-}
-constexpr int16_t signed_field(uint32_t value, unsigned bits) {
-  const auto shift = static_cast<int>(32 - bits);
-  return static_cast<int16_t>(static_cast<int32_t>(value << shift) >> shift);
-}
 
 constexpr unsigned kSp = 31;
 
@@ -52,10 +43,16 @@ OutOfLineForm with_base(uint32_t word, const char* name, bool stores) {
   return form;
 }
 
-// The scalar-plus-scalar forms: offset Xm << shift; `xzr_allowed` for LDFF1 (Xm may be XZR).
-bool with_index(uint32_t word, unsigned shift, bool xzr_allowed, OutOfLineForm& form) {
+// The offset of a "scalar plus immediate" form (imm4, in units of the range) or of a "scalar plus
+// scalar" one (Xm << shift; `xzr_allowed` for LDFF1, whose Xm may be XZR, reserved elsewhere).
+bool with_offset(uint32_t word, bool immediate_form, unsigned shift, bool xzr_allowed,
+                 OutOfLineForm& form) {
+  if (immediate_form) {
+    form.immediate = static_cast<int16_t>(signed_field(word, 19, 16));
+    return true;
+  }
   const auto rm = static_cast<uint8_t>(field(word, 20, 16));
-  if (rm == 31 && !xzr_allowed) return false;  // reserved
+  if (rm == 31 && !xzr_allowed) return false;
   form.has_index_register = true;
   form.index_register = rm;
   form.index_shift = static_cast<uint8_t>(shift);
@@ -74,7 +71,8 @@ bool register_fill_spill(uint32_t word, bool stores, OutOfLineForm& out) {
                                         : (stores ? "SVE predicate spills (STR of a P register)"
                                                   : "SVE predicate fills (LDR of a P register)"),
                                  stores);
-  form.immediate = signed_field((field(word, 21, 16) << 3) | field(word, 12, 10), 9);
+  const uint32_t imm9 = (field(word, 21, 16) << 3) | field(word, 12, 10);
+  form.immediate = static_cast<int16_t>(sign_extended(imm9, 9));
   form.vector_multiplier = 1;
   form.vector_divisor = vector ? 1 : 8;
   form.layout = vector ? OutOfLineLayout::WholeVector : OutOfLineLayout::WholePredicate;
@@ -83,74 +81,77 @@ bool register_fill_spill(uint32_t word, bool stores, OutOfLineForm& out) {
   return true;
 }
 
+// LD1*/LDFF1*/LDNF1*/ST1*: elements of `memory_bytes` in memory, `element_bytes` in Zt.
+bool contiguous(uint32_t word, const char* name, bool stores, unsigned memory_bytes,
+                unsigned element_bytes, bool immediate_form, bool xzr_allowed, OutOfLineForm& out) {
+  OutOfLineForm form = with_base(word, name, stores);
+  form.vector_multiplier = form.memory_bytes = static_cast<uint8_t>(memory_bytes);
+  form.vector_divisor = form.element_bytes = static_cast<uint8_t>(element_bytes);
+  if (!with_offset(word, immediate_form, log2_of(memory_bytes), xzr_allowed, form)) return false;
+  out = form;
+  return true;
+}
+
+// LDNT1*/LD2-LD4 and STNT1*/ST2-ST4: `registers` registers of 1 << msz-byte elements, the
+// structures element-major.
+bool structures(uint32_t word, unsigned registers, bool stores, bool immediate_form,
+                OutOfLineForm& out) {
+  const char* name =
+      stores
+          ? (registers == 1 ? "SVE non-temporal stores (STNT1*)" : "SVE structure stores (ST2-ST4)")
+          : (registers == 1 ? "SVE non-temporal loads (LDNT1*)" : "SVE structure loads (LD2-LD4)");
+  OutOfLineForm form = with_base(word, name, stores);
+  const unsigned msz = field(word, 24, 23);
+  form.vector_multiplier = form.registers = static_cast<uint8_t>(registers);
+  form.layout = OutOfLineLayout::Structures;
+  form.memory_bytes = form.element_bytes = static_cast<uint8_t>(1u << msz);
+  if (!with_offset(word, immediate_form, msz, false, form)) return false;
+  out = form;
+  return true;
+}
+
 // 1010010: SVE contiguous loads.
 bool contiguous_load(uint32_t word, OutOfLineForm& out) {
   const uint32_t op = field(word, 15, 13);
-  const unsigned msz = field(word, 24, 23);
   const unsigned registers = field(word, 22, 21) + 1;
-  OutOfLineForm form;
   switch (op) {
     case 0b101:    // LD1* / LDNF1* (scalar plus immediate)
     case 0b010:    // LD1* (scalar plus scalar)
     case 0b011: {  // LDFF1* (scalar plus scalar)
       const ElementSizes sizes = kLoadDtype[field(word, 24, 21)];
-      form = with_base(word,
-                       op == 0b011                      ? "SVE first-fault loads (LDFF1*)"
-                       : (op == 0b101 && bit(word, 20)) ? "SVE non-fault loads (LDNF1*)"
-                                                        : "SVE contiguous loads (LD1*)",
-                       false);
-      form.vector_multiplier = sizes.memory;
-      form.vector_divisor = sizes.element;
-      form.memory_bytes = sizes.memory;
-      form.element_bytes = sizes.element;
-      form.first_fault = op == 0b011 || (op == 0b101 && bit(word, 20));
-      if (op == 0b101) {
-        form.immediate = signed_field(field(word, 19, 16), 4);
-      } else if (!with_index(word, log2_of(sizes.memory), op == 0b011, form)) {
+      const bool non_fault = op == 0b101 && bit(word, 20);
+      const char* name = op == 0b011 ? "SVE first-fault loads (LDFF1*)"
+                         : non_fault ? "SVE non-fault loads (LDNF1*)"
+                                     : "SVE contiguous loads (LD1*)";
+      if (!contiguous(word, name, false, sizes.memory, sizes.element, op == 0b101, op == 0b011,
+                      out)) {
         return false;
       }
-      break;
+      out.first_fault = op == 0b011 || non_fault;
+      return true;
     }
-    case 0b111:    // LDNT1* / LD2-LD4 (scalar plus immediate)
-    case 0b110: {  // (scalar plus scalar)
-      if (op == 0b111 && bit(word, 20)) return false;
-      form = with_base(
-          word,
-          registers == 1 ? "SVE non-temporal loads (LDNT1*)" : "SVE structure loads (LD2-LD4)",
-          false);
-      form.vector_multiplier = static_cast<uint8_t>(registers);
-      form.layout = OutOfLineLayout::Structures;
-      form.registers = static_cast<uint8_t>(registers);
-      form.memory_bytes = form.element_bytes = static_cast<uint8_t>(1u << msz);
-      if (op == 0b111) {
-        form.immediate = signed_field(field(word, 19, 16), 4);
-      } else if (!with_index(word, msz, false, form)) {
-        return false;
-      }
-      break;
-    }
+    case 0b111:  // LDNT1* / LD2-LD4 (scalar plus immediate)
+      return !bit(word, 20) && structures(word, registers, false, true, out);
+    case 0b110:  // (scalar plus scalar)
+      return structures(word, registers, false, false, out);
     case 0b001:    // LD1RQ* / LD1RO* (scalar plus immediate)
     case 0b000: {  // (scalar plus scalar)
       if (registers > 2 || (op == 0b001 && bit(word, 20))) return false;
-      form = with_base(
+      OutOfLineForm form = with_base(
           word,
           registers == 1 ? "SVE replicating loads (LD1RQ*)" : "SVE replicating loads (LD1RO*)",
           false);
+      const unsigned msz = field(word, 24, 23);
       form.fixed_bytes = registers == 1 ? 16 : 32;
       form.layout = OutOfLineLayout::Replicated;
       form.memory_bytes = form.element_bytes = static_cast<uint8_t>(1u << msz);
-      if (op == 0b001) {
-        form.immediate = signed_field(field(word, 19, 16), 4);
-      } else if (!with_index(word, msz, false, form)) {
-        return false;
-      }
-      break;
+      if (!with_offset(word, op == 0b001, msz, false, form)) return false;
+      out = form;
+      return true;
     }
     default:
       return false;
   }
-  out = form;
-  return true;
 }
 
 // 1000010: of the 32-bit gathers and unsized contiguous group, LD1R* and LDR (vector, predicate).
@@ -174,39 +175,14 @@ bool contiguous_store(uint32_t word, OutOfLineForm& out) {
   const uint32_t op = field(word, 15, 13);
   const unsigned msz = field(word, 24, 23);
   const unsigned size = field(word, 22, 21);
-  OutOfLineForm form;
   if ((op == 0b111 && !bit(word, 20)) || op == 0b010) {  // ST1* (scalar plus immediate/scalar)
-    if (size < msz) return false;
-    form = with_base(word, "SVE contiguous stores (ST1*)", true);
-    form.vector_multiplier = static_cast<uint8_t>(1u << msz);
-    form.vector_divisor = static_cast<uint8_t>(1u << size);
-    form.memory_bytes = static_cast<uint8_t>(1u << msz);
-    form.element_bytes = static_cast<uint8_t>(1u << size);
-    if (op == 0b111) {
-      form.immediate = signed_field(field(word, 19, 16), 4);
-    } else if (!with_index(word, msz, false, form)) {
-      return false;
-    }
-  } else if (op == 0b111 || op == 0b011) {  // STNT1* / ST2-ST4
-    const unsigned registers = size + 1;
-    form = with_base(
-        word,
-        registers == 1 ? "SVE non-temporal stores (STNT1*)" : "SVE structure stores (ST2-ST4)",
-        true);
-    form.vector_multiplier = static_cast<uint8_t>(registers);
-    form.layout = OutOfLineLayout::Structures;
-    form.registers = static_cast<uint8_t>(registers);
-    form.memory_bytes = form.element_bytes = static_cast<uint8_t>(1u << msz);
-    if (op == 0b111) {
-      form.immediate = signed_field(field(word, 19, 16), 4);
-    } else if (!with_index(word, msz, false, form)) {
-      return false;
-    }
-  } else {
-    return false;  // scatters
+    return size >= msz && contiguous(word, "SVE contiguous stores (ST1*)", true, 1u << msz,
+                                     1u << size, op == 0b111, false, out);
   }
-  out = form;
-  return true;
+  if (op == 0b111 || op == 0b011) {  // STNT1* / ST2-ST4
+    return structures(word, size + 1, true, op == 0b111, out);
+  }
+  return false;  // scatters
 }
 
 // LD64B, ST64B, ST64BV, ST64BV0: 11111000 001 Rs 1 opc 00 Rn Rt.
