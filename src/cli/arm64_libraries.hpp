@@ -13,15 +13,29 @@ namespace mmiotrace::cli {
 // sysroot (libc6-arm64-cross) when it has the loader; otherwise "". The cross loader must not
 // meet the multiarch C library, which it finds first, in /lib/aarch64-linux-gnu: two builds of
 // glibc disagree on their private interfaces (threads hang in pthread_create).
+inline bool arm64_library_exists(const char* path) {
+  return access(path, R_OK) == 0;
+}
+inline bool arm64_multiarch_c_library() {
+  return arm64_library_exists("/lib/ld-linux-aarch64.so.1") &&
+         arm64_library_exists("/lib/aarch64-linux-gnu/libc.so.6");
+}
 inline std::string arm64_library_root() {
-  auto exists = [](const char* path) { return access(path, R_OK) == 0; };
-  const bool multiarch = exists("/lib/ld-linux-aarch64.so.1") &&
-                         exists("/lib/aarch64-linux-gnu/libc.so.6") &&
-                         (exists("/usr/lib/aarch64-linux-gnu/libstdc++.so.6") ||
-                          exists("/lib/aarch64-linux-gnu/libstdc++.so.6"));
-  if (multiarch) return "";
-  if (exists("/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1")) return "/usr/aarch64-linux-gnu";
+  if (arm64_multiarch_c_library() &&
+      (arm64_library_exists("/usr/lib/aarch64-linux-gnu/libstdc++.so.6") ||
+       arm64_library_exists("/lib/aarch64-linux-gnu/libstdc++.so.6"))) {
+    return "";
+  }
+  if (arm64_library_exists("/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1")) {
+    return "/usr/aarch64-linux-gnu";
+  }
   return "";
+}
+
+// Whether arm64_library_root() gives the cross loader while the multiarch C library is installed
+// (libc6:arm64 without libstdc++6:arm64): a threaded program then hangs.
+inline bool arm64_libraries_mixed() {
+  return !arm64_library_root().empty() && arm64_multiarch_c_library();
 }
 
 }  // namespace mmiotrace::cli

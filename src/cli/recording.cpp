@@ -645,7 +645,16 @@ CommandLaunch arm64_launch(const RecordOptions& options, const std::string& prog
   launch.qemu = *found;
   launch.library = find_arm64_shim_library();
   // The program's loader and libraries: where QEMU_LD_PREFIX says, or arm64_library_root()'s.
-  if (kind.dynamic && getenv("QEMU_LD_PREFIX") == nullptr) launch.sysroot = arm64_library_root();
+  if (kind.dynamic && getenv("QEMU_LD_PREFIX") == nullptr) {
+    launch.sysroot = arm64_library_root();
+    if (arm64_libraries_mixed()) {
+      fprintf(stderr,
+              "mmiotrace: record: libc6:arm64 is installed without libstdc++6:arm64, so '%s' "
+              "runs on the cross toolchain's loader with the multiarch C library, where threads "
+              "hang; install libstdc++6:arm64\n",
+              program.c_str());
+    }
+  }
   return launch;
 }
 
