@@ -168,8 +168,8 @@ uintptr_t write_stub(size_t slot, uint32_t word) {
   return stub;
 }
 
-// Starts the out-of-line execution of `cached` (faulting at `fault_address`): its base register
-// pointed at the second mapping, the PC at its stub.
+// Starts the out-of-line execution of `cached` on the frame `uc`: its base register pointed at
+// the second mapping that `memory` gives for the range it may touch, the PC at its stub.
 TrapResult run_out_of_line(const CachedInstruction& cached, ucontext_t& uc, OperandMemory& memory,
                            TrapEmulationState& state) {
   TrapResult result;

@@ -3,8 +3,10 @@
 // faulting instruction decoded (arm64/decoder.hpp) as the engine sees it, the shared cache of
 // decoded instructions, and its emulation on the signal frame through the engine's
 // OperandMemory (arm64/emulator.hpp does the instruction; this copies the registers in and out,
-// makes the accesses through the engine, and turns faults into the signals the program gets).
-// Built for AArch64 only; everything here runs in the engine's SIGSEGV handler, on any thread.
+// makes the accesses through the engine, and turns faults into the signals the program gets);
+// and the out-of-line execution of what it does not carry out (arm64/out_of_line.hpp). Built for
+// AArch64 only; everything here runs in the engine's SIGSEGV, SIGBUS and SIGTRAP handlers, on
+// any thread.
 #pragma once
 
 #include <ucontext.h>
