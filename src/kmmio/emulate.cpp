@@ -247,6 +247,16 @@ class EngineMemory final : public arch::OperandMemory {
 
 constinit std::atomic<uintptr_t> g_last_undecodable_pc{0};
 
+// " (xx xx ...)": the instruction's bytes, for a notice.
+void append_bytes(FixedText<320>& line, const arch::Instruction& instruction) {
+  line.text(" (");
+  for (unsigned i = 0; i < instruction.length; ++i) {
+    if (i) line.character(' ');
+    line.hex(instruction.bytes[i], 2);
+  }
+  line.character(')');
+}
+
 // Tells the notice handler, once per instruction, that it cannot be emulated and why: it is
 // single-stepped instead, or, on an architecture without single-stepping, its fault goes to the
 // program as it would untraced.
@@ -261,14 +271,7 @@ void report_single_step(const arch::CachedInstruction* entry, uintptr_t pc, cons
                                  : "mmiotrace: handing the program the fault of the instruction "
                                    "at ")
       .hex0x(pc);
-  if (entry != nullptr) {
-    line.text(" (");
-    for (unsigned i = 0; i < entry->instruction.length; ++i) {
-      if (i) line.character(' ');
-      line.hex(entry->instruction.bytes[i], 2);
-    }
-    line.character(')');
-  }
+  if (entry != nullptr) append_bytes(line, entry->instruction);
   line.text(": it cannot be emulated, because ").text(reason).character('\n');
   notify(line.view().data(), line.view().size());
 }
@@ -278,13 +281,10 @@ void report_single_step(const arch::CachedInstruction* entry, uintptr_t pc, cons
 void report_out_of_line(const arch::CachedInstruction& entry, uintptr_t pc, const char* what) {
   if (what == nullptr) return;
   FixedText<320> line;
-  line.text("mmiotrace: running the instruction at ").hex0x(pc).text(" (");
-  for (unsigned i = 0; i < entry.instruction.length; ++i) {
-    if (i) line.character(' ');
-    line.hex(entry.instruction.bytes[i], 2);
-  }
+  line.text("mmiotrace: running the instruction at ").hex0x(pc);
+  append_bytes(line, entry.instruction);
   line.text(
-          ") out of line on the second mapping, its accesses recorded once it has run: "
+          " out of line on the second mapping, its accesses recorded once it has run: "
           "mmiotrace does not emulate ")
       .text(what)
       .character('\n');
