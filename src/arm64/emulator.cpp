@@ -53,11 +53,6 @@ int64_t sign_extended(uint64_t value, unsigned bytes) {
   return static_cast<int64_t>((truncated(value, bytes) ^ sign) - sign);
 }
 
-// Linux runs EL0 with top-byte-ignore for data: bits 63:56 do not take part in the access.
-uint64_t untagged(uint64_t address) {
-  return static_cast<uint64_t>(static_cast<int64_t>(address << 8) >> 8);
-}
-
 // The value a general-purpose load leaves in its register.
 uint64_t loaded_value(const Access& access, const uint8_t* bytes) {
   uint64_t value = little_endian(bytes, access.size);

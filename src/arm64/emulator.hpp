@@ -107,4 +107,10 @@ void full_barrier();
 // The address `access` accesses first, from the registers in `state` (tag bits included).
 uint64_t effective_address(const Access& access, const State& state);
 
+// `address` as the access reaches it: Linux runs EL0 with top-byte-ignore for data, so bits 63:56
+// do not take part (they are bit 55's).
+inline uint64_t untagged(uint64_t address) {
+  return static_cast<uint64_t>(static_cast<int64_t>(address << 8) >> 8);
+}
+
 }  // namespace mmiotrace::arm64

@@ -11,6 +11,25 @@ namespace {
 
 constexpr unsigned kSp = 31;
 
+// The elements of a layout that its governing predicate picks one by one, and how far apart
+// their accesses begin in memory; none (count 0) for one element or an unpredicated register.
+struct PredicatedElements {
+  unsigned count = 0;
+  uint64_t stride = 0;
+};
+PredicatedElements predicated_elements(const OutOfLineForm& form, unsigned vector_bytes) {
+  switch (form.layout) {
+    case OutOfLineLayout::Contiguous:
+      return {vector_bytes / form.element_bytes, form.memory_bytes};
+    case OutOfLineLayout::Structures:
+      return {vector_bytes / form.element_bytes, uint64_t{form.memory_bytes} * form.registers};
+    case OutOfLineLayout::Replicated:
+      return {unsigned{form.fixed_bytes} / form.element_bytes, form.memory_bytes};
+    default:
+      return {};
+  }
+}
+
 // Whether bit `index` of a predicate (one bit per vector byte) is set.
 bool predicate_bit(const uint8_t* predicate, unsigned index) {
   return ((predicate[index / 8] >> (index % 8)) & 1) != 0;
@@ -252,23 +271,10 @@ bool out_of_line_footprint(const OutOfLineForm& form, const uint64_t registers[3
   out.address = out.base = registers[form.base_register] + offset;
   out.bytes = bytes;
   // The elements the governing predicate makes active, from the first to the last.
-  unsigned elements = 0;
-  uint64_t stride = form.memory_bytes;
-  switch (form.layout) {
-    case OutOfLineLayout::Contiguous:
-      elements = vector_bytes / form.element_bytes;
-      break;
-    case OutOfLineLayout::Structures:
-      elements = vector_bytes / form.element_bytes;
-      stride *= form.registers;
-      break;
-    case OutOfLineLayout::Replicated:
-      elements = form.fixed_bytes / form.element_bytes;
-      break;
-    default:
-      return true;  // one element, or unpredicated
-  }
-  if (predicates == nullptr) return true;
+  const PredicatedElements predicated = predicated_elements(form, vector_bytes);
+  const unsigned elements = predicated.count;
+  const uint64_t stride = predicated.stride;
+  if (elements == 0 || predicates == nullptr) return true;
   const uint8_t* governing = predicates + form.governing_predicate * (vector_bytes / 8);
   unsigned first = elements, last = 0;
   for (unsigned i = 0; i < elements; ++i) {
@@ -330,7 +336,8 @@ bool out_of_line_accesses(const OutOfLineForm& form, uint64_t address,
                predicate_bytes);
       return true;
     case OutOfLineLayout::Contiguous:
-      for (unsigned i = 0; i < vector_bytes / element_bytes; ++i) {
+    case OutOfLineLayout::Replicated:  // (the first fixed_bytes of the vector)
+      for (unsigned i = 0; i < predicated_elements(form, vector_bytes).count; ++i) {
         if (!predicate_bit(governing, i * element_bytes)) continue;
         if (form.first_fault && !predicate_bit(registers.ffr, i * element_bytes)) continue;
         sink.access(write, address + uint64_t{i} * memory_bytes, memory_bytes,
@@ -338,19 +345,12 @@ bool out_of_line_accesses(const OutOfLineForm& form, uint64_t address,
       }
       return true;
     case OutOfLineLayout::Structures:
-      for (unsigned i = 0; i < vector_bytes / element_bytes; ++i) {
+      for (unsigned i = 0; i < predicated_elements(form, vector_bytes).count; ++i) {
         if (!predicate_bit(governing, i * element_bytes)) continue;
         for (unsigned r = 0; r < form.registers; ++r) {
           sink.access(write, address + (uint64_t{i} * form.registers + r) * memory_bytes,
                       memory_bytes, z(form.data_register + r) + i * element_bytes);
         }
-      }
-      return true;
-    case OutOfLineLayout::Replicated:
-      for (unsigned i = 0; i < form.fixed_bytes / element_bytes; ++i) {
-        if (!predicate_bit(governing, i * element_bytes)) continue;
-        sink.access(write, address + uint64_t{i} * memory_bytes, memory_bytes,
-                    z(form.data_register) + i * element_bytes);
       }
       return true;
     case OutOfLineLayout::Broadcast:

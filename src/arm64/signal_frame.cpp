@@ -58,26 +58,21 @@ bool frame_fault_syndrome(const ucontext_t& uc, uint64_t* esr) {
   return true;
 }
 
-unsigned frame_vector_length(const ucontext_t& uc) {
+FrameScalableRegisters frame_scalable_registers(const ucontext_t& uc) {
+  FrameScalableRegisters out;
   const RecordHeader* record = find_record(uc, kScalableRecordMagic);
-  if (record == nullptr || record->size < sizeof(ScalableRecord)) return 0;
-  return reinterpret_cast<const ScalableRecord*>(record)->vector_bytes;
-}
-
-bool frame_scalable_registers(const ucontext_t& uc, FrameScalableRegisters* out) {
-  const RecordHeader* record = find_record(uc, kScalableRecordMagic);
-  if (record == nullptr || record->size < sizeof(ScalableRecord)) return false;
+  if (record == nullptr || record->size < sizeof(ScalableRecord)) return out;
   const size_t vector_bytes = reinterpret_cast<const ScalableRecord*>(record)->vector_bytes;
+  out.vector_bytes = static_cast<unsigned>(vector_bytes);
   const size_t predicate_bytes = vector_bytes / 8;
   // SVE_SIG_ZREGS_OFFSET, then SVE_SIG_PREGS_OFFSET and SVE_SIG_FFR_OFFSET.
   const size_t end = kScalableRegistersOffset + 32 * vector_bytes + 17 * predicate_bytes;
-  if (vector_bytes < 16 || record->size < end) return false;
+  if (vector_bytes < 16 || record->size < end) return out;
   const auto* base = reinterpret_cast<const uint8_t*>(record) + kScalableRegistersOffset;
-  out->z = base;
-  out->p = base + 32 * vector_bytes;
-  out->ffr = out->p + 16 * predicate_bytes;
-  out->vector_bytes = static_cast<unsigned>(vector_bytes);
-  return true;
+  out.z = base;
+  out.p = base + 32 * vector_bytes;
+  out.ffr = out.p + 16 * predicate_bytes;
+  return out;
 }
 
 bool load_state(ucontext_t& uc, State& state, bool vectors) {
@@ -105,13 +100,10 @@ void store_state(const State& state, ucontext_t& uc, bool vectors) {
   // With live SVE state, the return restores Z0-Z31 from their record, which overrides the
   // FP/SIMD one: a V register written there is the low 128 bits of its Z register, the rest
   // zeroed, as an FP/SIMD write leaves it.
-  const RecordHeader* record = find_record(uc, kScalableRecordMagic);
-  if (record == nullptr || record->size <= kScalableRegistersOffset) return;
-  const auto* scalable = reinterpret_cast<const ScalableRecord*>(record);
-  const size_t vector_bytes = scalable->vector_bytes;
-  if (vector_bytes < 16 || kScalableRegistersOffset + 32 * vector_bytes > record->size) return;
-  auto* registers =
-      reinterpret_cast<uint8_t*>(const_cast<RecordHeader*>(record)) + kScalableRegistersOffset;
+  const FrameScalableRegisters scalable = frame_scalable_registers(uc);
+  if (scalable.z == nullptr) return;
+  auto* registers = const_cast<uint8_t*>(scalable.z);  // in the frame `uc`, which is ours
+  const size_t vector_bytes = scalable.vector_bytes;
   for (unsigned n = 0; n < 32; ++n) {
     std::memcpy(registers + n * vector_bytes, state.v[n], 16);
     std::memset(registers + n * vector_bytes + 16, 0, vector_bytes - 16);

@@ -26,17 +26,15 @@ FrameVectorRegisters* frame_vector_registers(ucontext_t& uc);
 // The ESR_EL1 of the fault, when the frame carries one (the kernel's do; qemu-user's do not).
 bool frame_fault_syndrome(const ucontext_t& uc, uint64_t* esr);
 
-// The SVE vector length in bytes from the frame's SVE record, 0 when it has none (no SVE).
-unsigned frame_vector_length(const ucontext_t& uc);
-
-// The Z, P and FFR registers of the frame's SVE record, when SVE state is live in it.
+// The frame's SVE record: the vector length in bytes (0 when there is none: no SVE), and the Z, P
+// and FFR registers when SVE state is live in it (null otherwise).
 struct FrameScalableRegisters {
   const uint8_t* z = nullptr;    // Z0-Z31, vector_bytes each
   const uint8_t* p = nullptr;    // P0-P15, vector_bytes / 8 each
   const uint8_t* ffr = nullptr;  // vector_bytes / 8
   unsigned vector_bytes = 0;
 };
-bool frame_scalable_registers(const ucontext_t& uc, FrameScalableRegisters* out);
+FrameScalableRegisters frame_scalable_registers(const ucontext_t& uc);
 
 // Copies the registers an access may use from `uc` into `state`: X0-X30, SP and PC always, the
 // V registers when `vectors` (false when the frame has no FP/SIMD record).

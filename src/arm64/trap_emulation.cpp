@@ -104,7 +104,7 @@ bool covers_fault(const Access& access, const State& state, uintptr_t fault_addr
   } else {
     begin = arm64::effective_address(access, state);
   }
-  begin = static_cast<uint64_t>(static_cast<int64_t>(begin << 8) >> 8);
+  begin = untagged(begin);
   return fault_address >= begin && fault_address - begin < size;
 }
 
@@ -177,15 +177,13 @@ TrapResult run_out_of_line(const CachedInstruction& cached, ucontext_t& uc, Oper
   const OutOfLineForm& form = cached.out_of_line;
   uint64_t registers[31];
   std::memcpy(registers, uc.uc_mcontext.regs, sizeof registers);
-  FrameScalableRegisters scalable;
-  const uint8_t* predicates = frame_scalable_registers(uc, &scalable) ? scalable.p : nullptr;
+  const FrameScalableRegisters scalable = frame_scalable_registers(uc);
   Footprint footprint;
-  if (!out_of_line_footprint(form, registers, frame_vector_length(uc), predicates, footprint)) {
+  if (!out_of_line_footprint(form, registers, scalable.vector_bytes, scalable.p, footprint)) {
     result.reason = "it is an SVE load or store, and its signal frame holds no SVE vector length";
     return result;
   }
-  // Top-byte-ignore: the tag is not part of the address the access reaches.
-  const uint64_t begin = static_cast<uint64_t>(static_cast<int64_t>(footprint.address << 8) >> 8);
+  const uint64_t begin = untagged(footprint.address);
   const uintptr_t alias = memory.direct_address(begin, footprint.bytes);
   if (alias == 0) {
     result.reason =
@@ -198,11 +196,11 @@ TrapResult run_out_of_line(const CachedInstruction& cached, ucontext_t& uc, Oper
   // jumped out of an earlier execution (a nested one runs on a lower SP or another stack).
   PendingOutOfLine* pending = nullptr;
   for (PendingOutOfLine& entry : state.out_of_line) {
-    if (entry.stub == cached.out_of_line_stub && entry.sp == uc.uc_mcontext.sp) {
+    if (entry.instruction == &cached && entry.sp == uc.uc_mcontext.sp) {
       pending = &entry;
       break;
     }
-    if (entry.stub == 0 && pending == nullptr) pending = &entry;
+    if (entry.instruction == nullptr && pending == nullptr) pending = &entry;
   }
   if (pending == nullptr) {
     result.reason = "too many out-of-line executions are nested on this thread";
@@ -211,17 +209,15 @@ TrapResult run_out_of_line(const CachedInstruction& cached, ucontext_t& uc, Oper
   const unsigned base = form.base_register;
   const uint64_t base_value = uc.uc_mcontext.regs[base];
   *pending = PendingOutOfLine{};
-  pending->stub = cached.out_of_line_stub;
+  pending->instruction = &cached;
   pending->sp = uc.uc_mcontext.sp;
-  pending->pc = uc.uc_mcontext.pc;
   pending->base_value = base_value;
-  pending->address = static_cast<uint64_t>(static_cast<int64_t>(footprint.base << 8) >> 8);
+  pending->address = untagged(footprint.base);
   pending->alias_begin = alias;
   pending->alias_bytes = footprint.bytes;
   pending->alias_offset = alias - begin;
   pending->base_register = static_cast<uint8_t>(base);
-  const uint64_t untagged_base = static_cast<uint64_t>(static_cast<int64_t>(base_value << 8) >> 8);
-  uc.uc_mcontext.regs[base] = untagged_base + pending->alias_offset;
+  uc.uc_mcontext.regs[base] = untagged(base_value) + pending->alias_offset;
   uc.uc_mcontext.pc = cached.out_of_line_stub;
   result.status = TrapStatus::OutOfLine;
   result.reason = cached.out_of_line_reported.exchange(true) ? nullptr : form.name;
@@ -289,8 +285,7 @@ uintptr_t effective_address(const Instruction& instruction, const MemoryOperand&
   } else {
     address = arm64::effective_address(access, registers);
   }
-  // Top-byte-ignore: the tag is not part of the address the access reaches.
-  return static_cast<uintptr_t>(static_cast<int64_t>(address << 8) >> 8);
+  return static_cast<uintptr_t>(untagged(address));
 }
 
 bool value_from_registers(const Instruction& instruction, const ucontext_t& context,
@@ -445,7 +440,6 @@ namespace {
 
 // The accesses of an instruction that ran out of line, from its frame, to the engine's memory.
 struct OutOfLineRun {
-  const CachedInstruction* cached;
   const PendingOutOfLine* pending;
   const ucontext_t* uc;
 };
@@ -467,15 +461,14 @@ void give_out_of_line_accesses(OperandMemory& memory, void* context) {
   uint64_t x[31];
   std::memcpy(x, run.uc->uc_mcontext.regs, sizeof x);
   registers.x = x;
-  FrameScalableRegisters scalable;
-  if (frame_scalable_registers(*run.uc, &scalable)) {
-    registers.z = scalable.z;
-    registers.p = scalable.p;
-    registers.ffr = scalable.ffr;
-    registers.vector_bytes = scalable.vector_bytes;
-  }
+  const FrameScalableRegisters scalable = frame_scalable_registers(*run.uc);
+  registers.z = scalable.z;
+  registers.p = scalable.p;
+  registers.ffr = scalable.ffr;
+  registers.vector_bytes = scalable.vector_bytes;
   ReportedAccesses sink(memory);
-  out_of_line_accesses(run.cached->out_of_line, run.pending->address, registers, sink);
+  out_of_line_accesses(run.pending->instruction->out_of_line, run.pending->address, registers,
+                       sink);
 }
 
 }  // namespace
@@ -498,24 +491,24 @@ OutOfLineOutcome finish_out_of_line(int signo, const siginfo_t& info, ucontext_t
   // same stub may be pending under a signal handler of the program, on another SP.
   PendingOutOfLine* pending = nullptr;
   for (PendingOutOfLine& entry : state.out_of_line) {
-    if (entry.stub == stub && entry.sp == uc.uc_mcontext.sp) pending = &entry;
+    if (entry.instruction != nullptr && entry.instruction->out_of_line_stub == stub &&
+        entry.sp == uc.uc_mcontext.sp) {
+      pending = &entry;
+    }
   }
   if (pending == nullptr) return outcome;
   outcome.ours = true;
+  const uintptr_t instruction_pc = pending->instruction->instruction.pc;
   if (returned) {
-    // The instruction's cache entry is the one whose stub this is.
-    const CachedInstruction* cached = cached_instruction(pending->pc);
-    if (cached != nullptr && cached->out_of_line_stub == stub) {
-      OutOfLineRun run{cached, pending, &uc};
-      reports.report(pending->pc, pending->address, &give_out_of_line_accesses, &run);
-    }
+    OutOfLineRun run{pending, &uc};
+    reports.report(instruction_pc, pending->address, &give_out_of_line_accesses, &run);
   }
   uc.uc_mcontext.regs[pending->base_register] = pending->base_value;
   if (returned) {
-    uc.uc_mcontext.pc = pending->pc + 4;
+    uc.uc_mcontext.pc = instruction_pc + 4;
   } else {
     // The instruction's own fault: the program gets it at its instruction and address.
-    uc.uc_mcontext.pc = pending->pc;
+    uc.uc_mcontext.pc = instruction_pc;
     outcome.signal = signo;
     outcome.fault = info;
     const auto address = reinterpret_cast<uintptr_t>(info.si_addr);

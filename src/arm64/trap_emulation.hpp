@@ -65,12 +65,23 @@ bool value_from_registers(const Instruction& instruction, const ucontext_t& cont
 // The DC ZVA block size in bytes (from DCZID_EL0), 0 when DC ZVA is prohibited.
 unsigned zero_block_bytes();
 
+struct CachedInstruction {
+  Instruction instruction;
+  // A load or store the emulator does not carry out but that can run out of line: its form and
+  // stub (the word, then a BRK back into the engine); stub 0 otherwise.
+  OutOfLineForm out_of_line;
+  uintptr_t out_of_line_stub = 0;
+  // Set by the first thread to run it out of line (the one whose result names it for the trace).
+  mutable std::atomic<bool> out_of_line_reported{false};
+  // Set by the first thread to report that the instruction cannot be emulated.
+  mutable std::atomic<bool> fallback_reported{false};
+};
+
 // An instruction running out of line on this thread (out_of_line.hpp): from its stub, with its
 // base register pointed at the second mapping, until the BRK after it brings it back.
 struct PendingOutOfLine {
-  uintptr_t stub = 0;        // the stub's address; 0: this entry is free
+  const CachedInstruction* instruction = nullptr;  // null: this entry is free
   uint64_t sp = 0;           // SP when it started (the instruction does not change it)
-  uint64_t pc = 0;           // the instruction's own address
   uint64_t base_value = 0;   // its base register's value before
   uint64_t address = 0;      // its element 0, the program's (untagged)
   uint64_t alias_begin = 0;  // the bytes it may touch, on the second mapping
@@ -88,18 +99,6 @@ struct TrapEmulationState {
   bool fault_recorded = false;  // `fault` holds a fault recovered from a guarded access
   int fault_signal = 0;
   siginfo_t fault = {};
-};
-
-struct CachedInstruction {
-  Instruction instruction;
-  // A load or store the emulator does not carry out but that can run out of line: its form and
-  // stub (the word, then a BRK back into the engine); stub 0 otherwise.
-  OutOfLineForm out_of_line;
-  uintptr_t out_of_line_stub = 0;
-  // Set by the first thread to run it out of line (the one whose result names it for the trace).
-  mutable std::atomic<bool> out_of_line_reported{false};
-  // Set by the first thread to report that the instruction cannot be emulated.
-  mutable std::atomic<bool> fallback_reported{false};
 };
 
 // The instruction at `pc`, decoded once and shared by every thread; null when its word cannot be
