@@ -16,6 +16,8 @@
 //   enum class PatchOutcome;  PatchOutcome note_diverted_entry(uintptr_t, const BlockTranslation&);
 //   uintptr_t entry_patch_trap(uintptr_t pc);  size_t remove_entry_patches();
 //   void set_entry_patching(bool enabled);
+//   void show_original_instruction(uint8_t* code, uintptr_t pc, size_t size);  in the bytes
+//       read at a faulting `pc`, the original ones when a patch is being written over them
 // Regions the translated code looks up:
 //   struct RegionAnswer;  void set_region_lookup(RegionLookup);
 //   void publish_regions(uint64_t filter_low, uint64_t filter_high);

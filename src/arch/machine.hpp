@@ -46,6 +46,8 @@
 //   struct CachedInstruction { Instruction instruction; atomic<bool> fallback_reported; ... };
 //   const CachedInstruction* cached_instruction(uintptr_t pc);  decoded and planned once, shared
 //       by all threads; null when the bytes cannot be read or decoded
+//   const CachedInstruction* cached_instruction(uintptr_t pc, const uint8_t* code, size_t size);
+//       the same, from bytes read_code() read at `pc` (and perhaps corrected)
 //   enum class EmulationStatus { Done, Interrupted, Unsupported, Fault, OutOfLine };
 //   struct EmulationResult { status; reason; signal; fault; };
 //   EmulationResult emulate(const CachedInstruction&, ucontext_t&, uintptr_t fault_address,

@@ -324,7 +324,11 @@ constinit thread_local LastInstruction t_last_instruction
 
 const CachedInstruction* cached_instruction(uintptr_t pc) {
   uint8_t code[kMaxInstructionLength];
-  if (read_code(pc, code) != kMaxInstructionLength) return nullptr;
+  return cached_instruction(pc, code, read_code(pc, code));
+}
+
+const CachedInstruction* cached_instruction(uintptr_t pc, const uint8_t* code, size_t size) {
+  if (size != kMaxInstructionLength) return nullptr;
   const uint32_t word = word_of(code);
   LastInstruction& last = t_last_instruction;
   if (last.entry != nullptr && last.pc == pc && last.word == word) return last.entry;
@@ -337,7 +341,7 @@ const CachedInstruction* cached_instruction(uintptr_t pc) {
       // that may differ): go on looking.
       if (!slot.pc.compare_exchange_strong(owner, pc, std::memory_order_acq_rel)) continue;
       slot.word = word;
-      decode(code, sizeof code, pc, &slot.entry.instruction);
+      decode(code, size, pc, &slot.entry.instruction);
       slot.entry.out_of_line_stub = 0;
       if (slot.entry.instruction.status == DecodeStatus::Unsupported &&
           out_of_line_form(word, slot.entry.out_of_line)) {

@@ -104,6 +104,8 @@ struct TrapEmulationState {
 // The instruction at `pc`, decoded once and shared by every thread; null when its word cannot be
 // read or the cache (8,192 instructions) is full. A changed word at `pc` gets a new entry.
 const CachedInstruction* cached_instruction(uintptr_t pc);
+// ... from `code`, `size` bytes read from `pc` (read_code()).
+const CachedInstruction* cached_instruction(uintptr_t pc, const uint8_t* code, size_t size);
 
 // What the engine is told back (core/operand_memory.hpp), named apart from the pure emulator's
 // own EmulationStatus and EmulationResult (emulator.hpp). Interrupted is never given here.

@@ -679,23 +679,49 @@ size_t remove_entry_patches() {
   return removed;
 }
 
+namespace {
+
+// Whether what `bytes` show of `slot`'s site (code read from [address, address + size)) is its
+// patch, in place or being written or taken out: each byte there the original's, the jump's or,
+// on the first, the int3. When it is, puts the original back. The caller read the bytes first
+// (a patch's state is set before its first byte is written, and its bytes after).
+void restore_if_patch(const PatchSlot& slot, uintptr_t site, uint8_t* bytes, uintptr_t address,
+                      size_t size) {
+  std::atomic_thread_fence(std::memory_order_acquire);
+  uint8_t state = slot.state.load(std::memory_order_acquire);
+  if (state != kPatching && state != kPatched && state != kRemoving) return;
+  if (site + slot.written <= address || site >= address + size) return;
+  for (size_t i = 0; i < slot.written; ++i) {
+    uintptr_t at = site + i;
+    if (at < address || at >= address + size) continue;
+    uint8_t seen = bytes[at - address];
+    if (seen != slot.original[i] && seen != slot.jump[i] && !(i == 0 && seen == kInt3)) return;
+  }
+  for (size_t i = 0; i < slot.written; ++i) {
+    uintptr_t at = site + i;
+    if (at >= address && at < address + size) bytes[at - address] = slot.original[i];
+  }
+}
+
+}  // namespace
+
 void show_original_code(uint8_t* bytes, uintptr_t address, size_t size) {
-  if (g_patched.load(std::memory_order_relaxed) == 0) return;
+  if (g_patched.load(std::memory_order_relaxed) == 0 && !g_busy.load(std::memory_order_relaxed)) {
+    return;
+  }
   for (const PatchSlot& slot : g_slots) {
     uintptr_t site = slot.site.load(std::memory_order_acquire);
-    if (site == 0 || slot.state.load(std::memory_order_acquire) != kPatched) continue;
-    if (site + slot.written <= address || site >= address + size) continue;
-    bool in_place = true;  // as far as `bytes` show the jump
-    for (size_t i = 0; i < slot.written; ++i) {
-      uintptr_t at = site + i;
-      if (at >= address && at < address + size && bytes[at - address] != slot.jump[i])
-        in_place = false;
-    }
-    if (!in_place) continue;
-    for (size_t i = 0; i < slot.written; ++i) {
-      uintptr_t at = site + i;
-      if (at >= address && at < address + size) bytes[at - address] = slot.original[i];
-    }
+    if (site != 0) restore_if_patch(slot, site, bytes, address, size);
+  }
+}
+
+void show_original_instruction(uint8_t* bytes, uintptr_t pc, size_t size) {
+  // What a patch leaves first on its site: the int3, the jump, or the jump's ignored prefix.
+  if (size == 0 || (bytes[0] != kInt3 && bytes[0] != kJumpRel32 && bytes[0] != kIgnoredPrefix)) {
+    return;
+  }
+  if (const PatchSlot* slot = slot_of(pc, /*claim=*/false)) {
+    restore_if_patch(*slot, pc, bytes, pc, size);
   }
 }
 

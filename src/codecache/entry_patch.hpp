@@ -95,8 +95,13 @@ uintptr_t entry_patch_trap(uintptr_t rip);
 size_t remove_entry_patches();
 
 // In `bytes`, code read from [address, address + size), puts back the original bytes of the
-// patches that lie there (where the patch's jump is still in place).
+// patches that lie there: where the patch's jump is in place, and where a patch being made or
+// taken out has left its int3 or part of its jump. Any context.
 void show_original_code(uint8_t* bytes, uintptr_t address, size_t size);
+// The same for the instruction at `pc` alone (`bytes` read from there), at the cost of one
+// look-up, and only where its first byte is one a patch leaves: for a fault at a site, whose
+// thread ran the original instruction while another may have been writing the patch over it.
+void show_original_instruction(uint8_t* bytes, uintptr_t pc, size_t size);
 
 // Sites patched right now.
 size_t entry_patch_count();

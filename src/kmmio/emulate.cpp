@@ -17,6 +17,17 @@
 namespace mmiotrace::kmmio {
 namespace {
 
+// The instruction that faulted at `pc`. Its bytes may show an entry patch that another thread
+// began writing over the site after this thread ran the original instruction (the int3, or part
+// or all of the jump): it is decoded from the original bytes then, never single-stepped as the
+// jump it is not.
+const arch::CachedInstruction* faulting_instruction(uintptr_t pc) {
+  uint8_t code[arch::kMaxInstructionLength];
+  const size_t size = arch::read_code(pc, code);
+  arch::show_original_instruction(code, pc, size);
+  return arch::cached_instruction(pc, code, size);
+}
+
 // The memory behind an instruction's operands, as the engine sees it.
 class EngineMemory final : public arch::OperandMemory {
  public:
@@ -334,7 +345,7 @@ EmulationOutcome emulate_access(ThreadContext& context, const ProbeTable& table,
     report_single_step(nullptr, pc, "its code lies on a traced page");
     return outcome;
   }
-  const arch::CachedInstruction* entry = arch::cached_instruction(pc);
+  const arch::CachedInstruction* entry = faulting_instruction(pc);
   if (entry == nullptr) {
     report_single_step(nullptr, pc, "its bytes cannot be decoded");
     return outcome;

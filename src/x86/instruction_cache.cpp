@@ -229,6 +229,10 @@ bool same_code(const CachedInstruction* entry, uintptr_t pc, const uint8_t* code
 const CachedInstruction* cached_instruction(uintptr_t pc) {
   uint8_t code[kMaxInstructionLength];
   size_t size = read_code(pc, code);
+  return cached_instruction(pc, code, size);
+}
+
+const CachedInstruction* cached_instruction(uintptr_t pc, const uint8_t* code, size_t size) {
   size_t home = slot_of(pc);
   CachedInstruction* fresh = nullptr;
   for (int round = 0; round < 2; ++round) {

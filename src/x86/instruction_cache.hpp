@@ -58,5 +58,7 @@ struct CachedInstruction {
 // The instruction at `pc`, decoded and planned; null when its bytes cannot be read or decoded,
 // or the cache is full.
 const CachedInstruction* cached_instruction(uintptr_t pc);
+// ... decoded from `code`, `size` bytes read from `pc` (read_code()) and perhaps corrected.
+const CachedInstruction* cached_instruction(uintptr_t pc, const uint8_t* code, size_t size);
 
 }  // namespace mmiotrace::x86

@@ -270,6 +270,21 @@ TEST_F(EntryPatchTest, AHotSiteIsPatchedAndTrapsNoMoreWhileTheProgramSeesTheSame
     ASSERT_EQ(read_code(seen, address_of(entry_patch_site), sizeof(seen)),
               static_cast<long>(sizeof(seen)));
     EXPECT_EQ(std::memcmp(seen, original.data(), sizeof(seen)), 0);
+    // So does the emulator, for a thread that faulted on the original instruction while another
+    // wrote the patch over it, whatever of the patch it read: the int3 on the original bytes,
+    // the int3 on the jump's, the whole jump. Bytes that are none of those stay as they are.
+    const std::vector<uint8_t> jump = bytes_at(entry_patch_site);
+    const uintptr_t site = address_of(entry_patch_site);
+    uint8_t neither = 0;
+    while (neither == original[1] || neither == jump[1])
+      ++neither;
+    for (int seen_state = 0; seen_state < 4; ++seen_state) {
+      std::vector<uint8_t> code = seen_state == 0 ? original : jump;
+      if (seen_state <= 1) code[0] = 0xcc;
+      if (seen_state == 3) code[1] = neither;
+      show_original_instruction(code.data(), site, code.size());
+      EXPECT_EQ(code == original, seen_state != 3) << "state " << seen_state;
+    }
     // The patched loop runs again, still right, without a trap.
     *word_ = 3;  // (a trap of its own)
     uint64_t traps_between = traps();

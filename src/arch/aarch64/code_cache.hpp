@@ -49,6 +49,7 @@ inline size_t remove_entry_patches() {
   return 0;
 }
 inline void set_entry_patching(bool) {}
+inline void show_original_instruction(uint8_t*, uintptr_t, size_t) {}
 
 // The policy: accepted and ignored, so that MMIOTRACE_CODE_CACHE_POLICY means the same everywhere.
 using mmiotrace::code_cache_policy_named;

@@ -28,6 +28,7 @@ using codecache::note_diverted_entry;
 using codecache::PatchOutcome;
 using codecache::remove_entry_patches;
 using codecache::set_entry_patching;
+using codecache::show_original_instruction;
 
 // The policy: when sites are translated and patched.
 using codecache::code_cache_policy_named;
