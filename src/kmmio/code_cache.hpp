@@ -52,6 +52,10 @@ void set_region_reached(RegionReached reached);
 // have (pre handler, then post handler, each with a NULL ucontext), or through the batch handler.
 // Any context on the thread.
 void report_logged_accesses(const AccessRecord* records, size_t count, uint64_t time_ns);
+// The same, from inside the table gate, to the probes of `table` (the emulator's, whose
+// `first_probe` holds the first record, perhaps: a look-up saved).
+void report_logged_accesses(const ProbeTable& table, const ProbeEntry* first_probe,
+                            const AccessRecord* records, size_t count, uint64_t time_ns);
 // Whether accesses to `probe` may be reported after the fact, in batches, with no difference to
 // its handlers: its only handler is the one the batch handler replaces.
 bool reported_in_batches(const mmiotrace_probe& probe);

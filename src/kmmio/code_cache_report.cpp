@@ -18,20 +18,19 @@ constinit std::atomic<mmiotrace_handler> g_batch_replaces{nullptr};
 constinit std::atomic<AccessBatchHandler> g_batch{nullptr};
 constinit std::atomic<RegionReached> g_region_reached{nullptr};
 
-// Reports records [0, count) in order, and returns how many it reported: all of them, or, with
-// `batches_only`, those before the first whose probe has a handler the batch handler does not
-// replace (which may be any code, so not code that runs with only the general registers saved).
-size_t report(const AccessRecord* records, size_t count, uint64_t time_ns, bool batches_only) {
-  EpochGate& gate = table_gate();
-  EpochGate::Ticket ticket = gate.enter();
-  const ProbeTable* table = published_table().load();
+// Reports records [0, count) in order to the probes of `table` (null: nothing is traced any
+// more), and returns how many it reported: all of them, or, with `batches_only`, those before the
+// first whose probe has a handler the batch handler does not replace (which may be any code, so
+// not code that runs with only the general registers saved). `entry`, when not null, is the
+// table's probe of the first record, perhaps. The caller is inside the table gate.
+size_t report_to(const ProbeTable* table, const ProbeEntry* entry, const AccessRecord* records,
+                 size_t count, uint64_t time_ns, bool batches_only) {
   AccessContext& context = this_thread_access();
   const AccessContext saved = context;
   context.time_ns = time_ns;
   const AccessBatchHandler batch = g_batch.load(std::memory_order_relaxed);
   const mmiotrace_handler batched_handler = g_batch_replaces.load(std::memory_order_relaxed);
-  const ProbeEntry* entry = nullptr;  // the last record's probe: runs of records share one
-  size_t i = 0;
+  size_t i = 0;  // `entry`: the last record's probe, then (runs of records share one)
   while (i < count && table != nullptr) {
     const AccessRecord& record = records[i];
     const uint64_t width = record.info & kAccessWidthMask;
@@ -84,8 +83,16 @@ size_t report(const AccessRecord* records, size_t count, uint64_t time_ns, bool 
   }
   if (table == nullptr) i = count;  // nothing is traced any more: nobody to tell
   context = saved;
-  gate.exit(ticket);
   return i;
+}
+
+size_t report(const AccessRecord* records, size_t count, uint64_t time_ns, bool batches_only) {
+  EpochGate& gate = table_gate();
+  EpochGate::Ticket ticket = gate.enter();
+  const size_t reported =
+      report_to(published_table().load(), nullptr, records, count, time_ns, batches_only);
+  gate.exit(ticket);
+  return reported;
 }
 
 }  // namespace
@@ -114,6 +121,11 @@ bool reported_in_batches(const mmiotrace_probe& probe) {
 
 void report_logged_accesses(const AccessRecord* records, size_t count, uint64_t time_ns) {
   report(records, count, time_ns, false);
+}
+
+void report_logged_accesses(const ProbeTable& table, const ProbeEntry* first_probe,
+                            const AccessRecord* records, size_t count, uint64_t time_ns) {
+  report_to(&table, first_probe, records, count, time_ns, false);
 }
 
 void report_access_log(const AccessRecord* records, size_t count, uint64_t time_ns) {

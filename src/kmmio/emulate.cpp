@@ -114,7 +114,8 @@ class EngineMemory final : public arch::OperandMemory {
   // of the instruction is over.
   void report_logged() {
     if (logged_count_ == 0) return;
-    report_logged_accesses(logged_, logged_count_, this_thread_access().time_ns);
+    report_logged_accesses(table_, last_probe_, logged_, logged_count_,
+                           this_thread_access().time_ns);
     logged_count_ = 0;
   }
 
@@ -340,8 +341,9 @@ EmulationOutcome emulate_access(ThreadContext& context, const ProbeTable& table,
                                 uintptr_t fault_address, ucontext_t& uc) {
   EmulationOutcome outcome;
   auto pc = arch::program_counter(uc);
+  const uintptr_t code_end = pc + arch::kMaxInstructionLength - 1;
   if (table.find_page(pc) != nullptr ||
-      table.find_page(pc + arch::kMaxInstructionLength - 1) != nullptr) {
+      (page_floor(code_end) != page_floor(pc) && table.find_page(code_end) != nullptr)) {
     report_single_step(nullptr, pc, "its code lies on a traced page");
     return outcome;
   }

@@ -512,6 +512,18 @@ size_t encode_strided_run(const SmallAccessRun& run, const AccessRecord* records
 size_t encode_access_run(const SmallAccessRun& run, size_t first, size_t count, uint8_t* out,
                          size_t* taken) {
   const AccessRecord* records = run.records + first;
+  // The smallest strided run (one stream, its value repeated) and the header of the run after it
+  // take more room than this many compact entries: fewer never make a strided run that pays
+  // (plan_strided_run()), and are written plain at once. An emulated access is one.
+  constexpr size_t kFewestStridedEntries =
+      (strided_run_size(1, 0) + kAccessRunHeaderSize) / kAccessRunCompactEntrySize + 1;
+  if (count < kFewestStridedEntries) {
+    size_t held = 0;
+    while (held < count && run.holds(records[held]))
+      ++held;
+    if (taken != nullptr) *taken = held;
+    return held > 0 ? encode_plain_run(run, records, held, out) : 0;
+  }
   uint8_t* const start = out;
   size_t plain = 0;            // records [plain, i) go in a plain run before the next strided one
   bool run_holds_all = false;  // records [0, count) are known to be the run's

@@ -401,6 +401,20 @@ TEST(BinaryFormat, LoopsAreStridedRunsThatHoldOnlyTheirValues) {
   }
 }
 
+// The fewest accesses a strided run pays for: a loop of one stream whose value repeats, nine
+// times (its header, descriptor and the next run's header, 136 bytes, against 16 a compact
+// entry). Fewer are written plain at once (an emulated access is one); that they never make a
+// strided run that pays is what this holds.
+TEST(BinaryFormat, NineRepeatedAccessesAreTheShortestStridedRun) {
+  for (size_t iterations = 1; iterations <= 12; ++iterations) {
+    SCOPED_TRACE(std::to_string(iterations) + " accesses");
+    auto kinds = expect_runs_hold_the_accesses(
+        loop_accesses(1, iterations, 4, 4, [](size_t, size_t) { return uint64_t{7}; }));
+    ASSERT_FALSE(kinds.empty());
+    EXPECT_EQ(kinds[0], iterations >= 9 ? RecordKind::StridedRun : RecordKind::AccessRun);
+  }
+}
+
 TEST(BinaryFormat, RepeatedAndSharedValuesCostNothing) {
   // memtester's compare loop: two buffers that hold the same values.
   size_t size = 0;
