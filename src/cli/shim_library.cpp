@@ -92,33 +92,43 @@ struct LibraryKind {
   const char* description;        // for messages
   uint16_t machine;               // ELF machine
   const char* override_variable;  // the environment variable that names it
-  const char* remedy;             // what to do when it is missing and not named
+  const char* remedy;             // what to do when it is missing and not named, for the
+                                  // command of the build folder
+  const char* installed_remedy;   // ... for an installed command
   const char* build_directory;    // where the command of the build folder finds it
   // Installed: in the command's libdir, or in the AArch64 multiarch libdir beside it.
   bool in_aarch64_libdir;
 };
 
-constexpr LibraryKind kNativeLibrary = {
-    "the shim library",     EM_X86_64, preload::kLibraryOverrideVariable, "reinstall mmiotrace",
-    kBuildLibraryDirectory, false};
+constexpr LibraryKind kNativeLibrary = {"the shim library",
+                                        EM_X86_64,
+                                        preload::kLibraryOverrideVariable,
+                                        "rebuild it",
+                                        "reinstall mmiotrace",
+                                        kBuildLibraryDirectory,
+                                        false};
 constexpr LibraryKind kArm64Library = {"the AArch64 shim library",
                                        EM_AARCH64,
                                        preload::kArm64LibraryOverrideVariable,
                                        "build it with scripts/build --arch arm64 (scripts/setup "
                                        "installs the cross toolchain)",
+                                       "install the package mmiotrace-shim-arm64 (scripts/package "
+                                       "builds it beside mmiotrace's)",
                                        kArm64BuildLibraryDirectory,
                                        true};
 
 // `path` when it is a library of this command's version; else a CliError that says what is
-// wrong with it and, `overridden` by its environment variable or not, what to do.
-std::string checked(const std::string& path, bool overridden, const LibraryKind& kind) {
+// wrong with it and, `overridden` by its environment variable or not, what to do (as the
+// command is `installed` or the build folder's).
+std::string checked(const std::string& path, bool overridden, bool installed,
+                    const LibraryKind& kind) {
   std::string library = kind.description + std::string(" ") + path;
   if (overridden) library += std::string(" that ") + kind.override_variable + " names";
   std::string wanted = std::string("; this mmiotrace ") + kVersion + " needs " + kShimLibraryName +
                        " of the same version: ";
-  wanted += overridden
-                ? std::string("point ") + kind.override_variable + " at it, or unset it"
-                : std::string(kind.remedy) + ", or set " + kind.override_variable + " to its path";
+  wanted += overridden ? std::string("point ") + kind.override_variable + " at it, or unset it"
+                       : std::string(installed ? kind.installed_remedy : kind.remedy) +
+                             ", or set " + kind.override_variable + " to its path";
   if (access(path.c_str(), R_OK) != 0) {
     throw CliError(kExitCannotTrace, "cannot read " + library + ": " + strerror(errno) + wanted);
   }
@@ -146,11 +156,11 @@ namespace {
 // the build folder, else the installed one.
 std::string find_library(const LibraryKind& kind) {
   if (const char* override_path = getenv(kind.override_variable)) {
-    return checked(override_path, true, kind);
+    return checked(override_path, true, true, kind);
   }
   std::string directory = directory_of_command();
   if (directory == canonical_or_same(kBuildCommandDirectory)) {
-    return checked(std::string(kind.build_directory) + "/" + kShimLibraryName, false, kind);
+    return checked(std::string(kind.build_directory) + "/" + kShimLibraryName, false, false, kind);
   }
   std::filesystem::path libdir =
       (std::filesystem::path(directory) / kLibraryDirectoryFromCommand).lexically_normal();
@@ -161,7 +171,7 @@ std::string find_library(const LibraryKind& kind) {
     libdir = libdir.filename() == "x86_64-linux-gnu" ? libdir.parent_path() / "aarch64-linux-gnu"
                                                      : libdir / "aarch64-linux-gnu";
   }
-  return checked((libdir / kShimLibraryName).string(), false, kind);
+  return checked((libdir / kShimLibraryName).string(), false, true, kind);
 }
 
 }  // namespace

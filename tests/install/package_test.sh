@@ -4,9 +4,12 @@
 # them, then, from the installed files only (nothing of the build or source tree on the paths),
 # records a small program, builds the downstream project against it with find_package, and runs
 # the README's demo (scripts/demo --installed); then removes the package, also when a check fails.
-#   tests/install/package_test.sh DEB
+# With SHIM_DEB (mmiotrace-shim-arm64, which scripts/package builds beside it), installs that too
+# and records an AArch64 program under qemu-aarch64 with the installed command.
+#   tests/install/package_test.sh DEB [SHIM_DEB]
 set -euo pipefail
-deb=$(realpath "${1:?usage: package_test.sh DEB}")
+deb=$(realpath "${1:?usage: package_test.sh DEB [SHIM_DEB]}")
+shim_deb=${2:+$(realpath "$2")}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/mmiotrace-package-XXXXXX")
@@ -30,7 +33,8 @@ if dpkg-query -W mmiotrace >/dev/null 2>&1; then
   exit 1
 fi
 remove() {
-  DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq --purge mmiotrace >/dev/null || true
+  DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq --purge mmiotrace \
+    ${shim_deb:+mmiotrace-shim-arm64:arm64} >/dev/null || true
   rm -rf "$work"
 }
 trap remove EXIT
@@ -41,8 +45,13 @@ echo "package_test: $(basename "$deb"): Depends: $depends"
 for library in libzydis libzstd libdw libstdc++6 libc6; do
   [[ $depends == *"$library"* ]] || fail "Depends lacks $library"
 done
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$deb" >"$work/apt.log" 2>&1 ||
-  { cat "$work/apt.log" >&2; exit 1; }
+if [ -n "$shim_deb" ]; then
+  [ "$(dpkg-deb --field "$shim_deb" Architecture)" = arm64 ] ||
+    fail "$(basename "$shim_deb") is not an arm64 package"
+  echo "package_test: $(basename "$shim_deb"): Depends: $(dpkg-deb --field "$shim_deb" Depends)"
+fi
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$deb" ${shim_deb:+"$shim_deb"} \
+  >"$work/apt.log" 2>&1 || { cat "$work/apt.log" >&2; exit 1; }
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
 for file in /usr/bin/mmiotrace "/usr/lib/$multiarch/libmmiotrace.so.0" \
             "/usr/lib/$multiarch/cmake/mmiotrace/mmiotraceConfig.cmake" \
@@ -74,6 +83,40 @@ if out=$(clean_env mmiotrace record -o "$work/regpoke.txt" --device regfile@/dev
   ok "mmiotrace record of regpoke: $(grep -c '^[RW] ' "$work/regpoke.txt") accesses"
 else
   fail "mmiotrace record of regpoke: $out"
+fi
+
+# An AArch64 program, recorded by the installed command under qemu-aarch64 with the installed
+# AArch64 shim: its store and load of a register file, with their values.
+if [ -n "$shim_deb" ]; then
+  dpkg -S /usr/lib/aarch64-linux-gnu/libmmiotrace.so.0 >/dev/null 2>&1 ||
+    fail "$(basename "$shim_deb") does not hold /usr/lib/aarch64-linux-gnu/libmmiotrace.so.0"
+  cat >"$work/poke_arm64.c" <<'PROGRAM'
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+int main(int argc, char** argv) {
+  int fd = open(argv[1], O_RDWR | O_CREAT, 0644);
+  if (fd < 0 || ftruncate(fd, 4096) != 0) return 2;
+  volatile uint32_t* regs = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (regs == MAP_FAILED) return 3;
+  regs[4] = 0x5eed1234;
+  printf("read back %#x\n", regs[4]);
+  return 0;
+}
+PROGRAM
+  clean_env aarch64-linux-gnu-gcc -O1 -o "$work/poke_arm64" "$work/poke_arm64.c"
+  if out=$(clean_env mmiotrace record -o "$work/arm64.txt" --trace "$work/arm64.reg" -- \
+             "$work/poke_arm64" "$work/arm64.reg" 2>&1) &&
+     [ "$out" = "read back 0x5eed1234" ] && grep -q '^W 4 .* 0x10 0x5eed1234 ' "$work/arm64.txt" &&
+     grep -q '^R 4 .* 0x10 0x5eed1234 ' "$work/arm64.txt" &&
+     grep -q '^MARK .* arch .* aarch64' "$work/arm64.txt"; then
+    ok "mmiotrace record of an AArch64 program under qemu-aarch64, with the installed shim"
+  else
+    fail "mmiotrace record of an AArch64 program: $out"
+    sed 's/^/  /' "$work/arm64.txt" >&2 || true
+  fi
 fi
 
 # The downstream project, with find_package and no prefix given.
