@@ -320,18 +320,11 @@ struct LastInstruction {
 constinit thread_local LastInstruction t_last_instruction
     __attribute__((tls_model("initial-exec"))) = {0, 0, nullptr};
 
-}  // namespace
-
-const CachedInstruction* cached_instruction(uintptr_t pc) {
-  uint8_t code[kMaxInstructionLength];
-  return cached_instruction(pc, code, read_code(pc, code));
-}
-
-const CachedInstruction* cached_instruction(uintptr_t pc, const uint8_t* code, size_t size) {
-  if (size != kMaxInstructionLength) return nullptr;
-  const uint32_t word = word_of(code);
+// The look-up in the shared cache, and the decoding of an instruction met for the first time:
+// out of line, so that the last answer's check costs no saved registers.
+[[gnu::noinline]] const CachedInstruction* look_up_instruction(uintptr_t pc, uint32_t word,
+                                                               const uint8_t* code, size_t size) {
   LastInstruction& last = t_last_instruction;
-  if (last.entry != nullptr && last.pc == pc && last.word == word) return last.entry;
   const size_t first = slot_index(pc, word);
   for (size_t probe = 0; probe < kCacheProbes; ++probe) {
     CacheSlot& slot = g_cache[(first + probe) % kCacheSlots];
@@ -357,6 +350,21 @@ const CachedInstruction* cached_instruction(uintptr_t pc, const uint8_t* code, s
     }
   }
   return nullptr;
+}
+
+}  // namespace
+
+const CachedInstruction* cached_instruction(uintptr_t pc) {
+  uint8_t code[kMaxInstructionLength];
+  return cached_instruction(pc, code, read_code(pc, code));
+}
+
+const CachedInstruction* cached_instruction(uintptr_t pc, const uint8_t* code, size_t size) {
+  if (size != kMaxInstructionLength) return nullptr;
+  const uint32_t word = word_of(code);
+  const LastInstruction& last = t_last_instruction;
+  if (last.entry != nullptr && last.pc == pc && last.word == word) return last.entry;
+  return look_up_instruction(pc, word, code, size);
 }
 
 TrapResult emulate_trap(const CachedInstruction& cached, ucontext_t& uc, uintptr_t fault_address,

@@ -123,7 +123,7 @@ class EngineMemory final : public arch::OperandMemory {
   // The probe that holds all of [address, address + width), when it is reported in batches.
   const ProbeEntry* batched_probe(uintptr_t address, size_t width) {
     const ProbeEntry* entry = probe_holding(address, width);
-    return entry != nullptr && reported_in_batches(*entry->probe) ? entry : nullptr;
+    return entry != nullptr && last_probe_batched_ ? entry : nullptr;
   }
 
   // Keeps a plain access of 1 to 8 bytes to a probe that is reported in batches (the recorder's),
@@ -152,8 +152,30 @@ class EngineMemory final : public arch::OperandMemory {
   void log_record(arch::AccessKind kind, uintptr_t address, size_t width, const uint8_t* value) {
     AccessRecord& record = logged_[logged_count_];
     record.address = address;
-    record.value = 0;
-    std::memcpy(&record.value, value, width);
+    // A width of 1, 2, 4 or 8 bytes (loggable_width()): copies of a fixed size, made inline.
+    switch (width) {
+      case 1: {
+        uint8_t bytes;
+        std::memcpy(&bytes, value, sizeof(bytes));
+        record.value = bytes;
+        break;
+      }
+      case 2: {
+        uint16_t bytes;
+        std::memcpy(&bytes, value, sizeof(bytes));
+        record.value = bytes;
+        break;
+      }
+      case 4: {
+        uint32_t bytes;
+        std::memcpy(&bytes, value, sizeof(bytes));
+        record.value = bytes;
+        break;
+      }
+      default:
+        std::memcpy(&record.value, value, sizeof(record.value));
+        break;
+    }
     record.pc = pc_;
     record.info = width | (kind == arch::AccessKind::Write ? kAccessWrite : 0);
     if (++logged_count_ == kLoggedCapacity) report_logged();
@@ -173,6 +195,7 @@ class EngineMemory final : public arch::OperandMemory {
       const ProbeEntry* entry = table_.find_probe(address);
       if (entry == nullptr) return nullptr;
       last_probe_ = entry;
+      last_probe_batched_ = reported_in_batches(*entry->probe);
     }
     return address + width <= last_probe_->range.end ? last_probe_ : nullptr;
   }
@@ -253,6 +276,7 @@ class EngineMemory final : public arch::OperandMemory {
   AccessRecord logged_[kLoggedCapacity];
   size_t logged_count_ = 0;
   const ProbeEntry* last_probe_ = nullptr;
+  bool last_probe_batched_ = false;  // reported_in_batches() of last_probe_'s probe
   const FaultPage* last_page_ = nullptr;
   uintptr_t last_page_address_ = 1;  // the page last_page_ is for (1: none, no page is there)
 };
