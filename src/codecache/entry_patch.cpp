@@ -684,10 +684,11 @@ namespace {
 // Whether what `bytes` show of `slot`'s site (code read from [address, address + size)) is its
 // patch, in place or being written or taken out: each byte there the original's, the jump's or,
 // on the first, the int3. When it is, puts the original back. The caller read the bytes first
-// (a patch's state is set before its first byte is written, and its bytes after).
+// (a patch's state is set before its first byte is written, and its bytes after; x86-64 keeps a
+// thread's loads in order, so only the compiler must not move the state's load before theirs).
 void restore_if_patch(const PatchSlot& slot, uintptr_t site, uint8_t* bytes, uintptr_t address,
                       size_t size) {
-  std::atomic_thread_fence(std::memory_order_acquire);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
   uint8_t state = slot.state.load(std::memory_order_acquire);
   if (state != kPatching && state != kPatched && state != kRemoving) return;
   if (site + slot.written <= address || site >= address + size) return;
