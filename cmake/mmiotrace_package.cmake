@@ -2,14 +2,8 @@
 # for /usr, builds it and runs cpack): what `cmake --install` installs, stripped, with its
 # dependencies found by dpkg-shlibdeps.
 
-set(CPACK_GENERATOR DEB)
+include(${CMAKE_CURRENT_LIST_DIR}/mmiotrace_debian.cmake)
 set(CPACK_PACKAGE_NAME mmiotrace)
-set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
-set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
-# Installed into a staging DESTDIR under the real prefix, so that what is written at install time
-# (the pkg-config files) names the prefix the package installs to, not the staging folder.
-set(CPACK_SET_DESTDIR ON)
-set(CPACK_STRIP_FILES ON)
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
     "trace and emulate the memory-mapped I/O of user-space programs")
 set(CPACK_PACKAGE_DESCRIPTION [=[
@@ -28,16 +22,5 @@ convert them into a Perfetto timeline.
 This package holds the mmiotrace command, libmmiotrace (its preload library, and the probe and
 marker API for programs), the headers, the CMake and pkg-config files, man pages, shell
 completions, the example drivers and register maps.]=])
-set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
-set(CPACK_DEBIAN_PACKAGE_SECTION devel)
-set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-# The packager, as Debian's tools take it (DEBFULLNAME and DEBEMAIL; scripts/package passes them).
-set(MMIOTRACE_PACKAGE_MAINTAINER "mmiotrace developers" CACHE STRING
-    "The Maintainer field of the Debian package: Name <email>")
-set(CPACK_DEBIAN_PACKAGE_MAINTAINER ${MMIOTRACE_PACKAGE_MAINTAINER})
-# Folders and control files as Debian wants them: nothing writable by others.
-set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
-set(CPACK_INSTALL_DEFAULT_DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE
-    GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
 include(CPack)

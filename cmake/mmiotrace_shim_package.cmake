@@ -16,12 +16,9 @@ else()
 endif()
 install(TARGETS mmiotrace LIBRARY DESTINATION ${mmiotrace_shim_libdir} NAMELINK_SKIP)
 
-set(CPACK_GENERATOR DEB)
+# Stripped with the cross toolchain's strip, which CMake found beside its g++.
+include(${CMAKE_CURRENT_LIST_DIR}/mmiotrace_debian.cmake)
 set(CPACK_PACKAGE_NAME mmiotrace-shim-arm64)
-set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
-set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
-set(CPACK_SET_DESTDIR ON)
-set(CPACK_STRIP_FILES ON)  # with the cross toolchain's strip, which CMake found beside its g++
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
     "mmiotrace's AArch64 shim, to trace AArch64 programs under qemu-aarch64")
 set(CPACK_PACKAGE_DESCRIPTION [=[
@@ -29,19 +26,10 @@ mmiotrace traces the memory-mapped I/O of user-space programs. This package hold
 libmmiotrace.so.0 built for AArch64: with it, the mmiotrace command of the x86-64 package
 records an AArch64 program (mmiotrace record -- ./arm64-program) by running it under
 qemu-aarch64 with this library preloaded. The trace is the program's: its PCs and its pid.]=])
-set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE arm64)
-set(CPACK_DEBIAN_PACKAGE_SECTION devel)
-set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # What the library links (readelf -d): the arm64 builds of these. dpkg-shlibdeps is not run: on
 # an x86-64 machine it reads the host's libraries, not the arm64 ones.
 string(CONCAT CPACK_DEBIAN_PACKAGE_DEPENDS "libc6 (>= 2.34), libgcc-s1 (>= 3.0), "
               "libstdc++6 (>= 11), libzstd1 (>= 1.5), zlib1g (>= 1:1.2), liblzma5 (>= 5.2)")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "mmiotrace:amd64 (= ${PROJECT_VERSION}), qemu-user:amd64")
-set(MMIOTRACE_PACKAGE_MAINTAINER "mmiotrace developers" CACHE STRING
-    "The Maintainer field of the Debian package: Name <email>")
-set(CPACK_DEBIAN_PACKAGE_MAINTAINER ${MMIOTRACE_PACKAGE_MAINTAINER})
-set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
-set(CPACK_INSTALL_DEFAULT_DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE
-    GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
 include(CPack)
