@@ -5,7 +5,8 @@
 # API; its device plugin, built against the installed device.h alone, is loaded by the installed
 # mmiotrace; the command finds its library from a moved prefix and a DESTDIR; and it refuses, with
 # exit status 122 and a message naming the path and the version, a library that is missing or of
-# another version, unless MMIOTRACE_LIBRARY names a good one.
+# another version, unless MMIOTRACE_LIBRARY names a good one, and an AArch64 program when no
+# AArch64 shim is installed (naming the package that holds one).
 #   tests/install/downstream_test.sh BUILD_DIR C_COMPILER CXX_COMPILER MAN_PAGES(ON|OFF)
 set -euo pipefail
 build=$(cd "${1:?usage: downstream_test.sh BUILD_DIR CC CXX MAN_PAGES}" && pwd)
@@ -177,6 +178,23 @@ expect_refusal() {
     ok "$what: $out"
   fi
 }
+# An AArch64 program, with no AArch64 shim beside the installed command (cmake --install of the
+# x86-64 build installs none): refused, naming the package that holds one. When the cross
+# compiler and qemu-aarch64 are here to make and run such a program.
+if command -v aarch64-linux-gnu-gcc >/dev/null && [ -x /usr/bin/qemu-aarch64 ]; then
+  printf 'int main(void) { return 0; }\n' >"$work/arm64_program.c"
+  aarch64-linux-gnu-gcc -o "$work/arm64_program" "$work/arm64_program.c"
+  status=0
+  out=$(cd "$work" && clean_env "$work/moved/bin/mmiotrace" record -o "$work/arm64.txt" -- \
+          "$work/arm64_program" 2>&1) || status=$?
+  if [ $status -eq 122 ] && [[ $out == *"aarch64-linux-gnu/libmmiotrace.so.0"* ]] &&
+     [[ $out == *"install the package mmiotrace-shim-arm64"* ]]; then
+    ok "an AArch64 program with no AArch64 shim installed: $out"
+  else
+    fail "an AArch64 program with no AArch64 shim installed: exit status $status: $out"
+  fi
+fi
+
 library=$(cd "$work/moved" && echo "$PWD/$libdir/libmmiotrace.so.0")
 cp -L "$library" "$work/good-library.so"
 rm "$library"
