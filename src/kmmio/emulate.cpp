@@ -28,6 +28,15 @@ const arch::CachedInstruction* faulting_instruction(uintptr_t pc) {
   return arch::cached_instruction(pc, code, size);
 }
 
+// The value of type `T` at `bytes`, zero-extended: a copy of a fixed size, made inline (not a
+// library call, as a copy of a variable width is).
+template <typename T>
+uint64_t zero_extended(const uint8_t* bytes) {
+  T value;
+  std::memcpy(&value, bytes, sizeof(value));
+  return value;
+}
+
 // The memory behind an instruction's operands, as the engine sees it.
 class EngineMemory final : public arch::OperandMemory {
  public:
@@ -152,30 +161,11 @@ class EngineMemory final : public arch::OperandMemory {
   void log_record(arch::AccessKind kind, uintptr_t address, size_t width, const uint8_t* value) {
     AccessRecord& record = logged_[logged_count_];
     record.address = address;
-    // A width of 1, 2, 4 or 8 bytes (loggable_width()): copies of a fixed size, made inline.
-    switch (width) {
-      case 1: {
-        uint8_t bytes;
-        std::memcpy(&bytes, value, sizeof(bytes));
-        record.value = bytes;
-        break;
-      }
-      case 2: {
-        uint16_t bytes;
-        std::memcpy(&bytes, value, sizeof(bytes));
-        record.value = bytes;
-        break;
-      }
-      case 4: {
-        uint32_t bytes;
-        std::memcpy(&bytes, value, sizeof(bytes));
-        record.value = bytes;
-        break;
-      }
-      default:
-        std::memcpy(&record.value, value, sizeof(record.value));
-        break;
-    }
+    // A width of 1, 2, 4 or 8 bytes (loggable_width()).
+    record.value = width == 1   ? zero_extended<uint8_t>(value)
+                   : width == 2 ? zero_extended<uint16_t>(value)
+                   : width == 4 ? zero_extended<uint32_t>(value)
+                                : zero_extended<uint64_t>(value);
     record.pc = pc_;
     record.info = width | (kind == arch::AccessKind::Write ? kAccessWrite : 0);
     if (++logged_count_ == kLoggedCapacity) report_logged();
