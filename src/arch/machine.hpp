@@ -69,6 +69,9 @@
 //   int guarded_store(uintptr_t destination, const void* source, size_t width);
 //   int guarded_compare_exchange(uintptr_t address, void* expected, const void* desired,
 //                                size_t width);
+// The clock of an emulated access's record:
+//   uint64_t access_time_ns();  CLOCK_MONOTONIC in nanoseconds, or a reading kept within
+//       microseconds of it that costs no system call (AArch64 without a vDSO: qemu-user)
 // Generated code:
 //   size_t generated_code_bytes();  bytes of code generated so far (stubs, code cache)
 #pragma once

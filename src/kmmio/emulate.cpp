@@ -9,7 +9,6 @@
 #include "arch/machine.hpp"
 #include "core/access_context.hpp"
 #include "core/fixed_text.hpp"
-#include "core/monotonic_clock.hpp"
 #include "kmmio/code_cache.hpp"
 #include "kmmio/engine_settings.hpp"
 #include "kmmio/engine_stats.hpp"
@@ -330,7 +329,7 @@ class EngineOutOfLineReports final : public OutOfLineReports {
     if (entry != nullptr) {
       AccessContext& access = this_thread_access();
       access.pc = pc;
-      access.time_ns = monotonic_ns();
+      access.time_ns = arch::access_time_ns();
       EngineMemory memory(*table, entry->instruction, pc, address, uc_);
       give(memory, context);
       memory.report_logged();
@@ -372,7 +371,7 @@ EmulationOutcome emulate_access(ThreadContext& context, const ProbeTable& table,
   access.pc = reported_pc;
   // Every access of the instruction (a string instruction's thousands) is made at its time: the
   // clock is read once, not once per element.
-  access.time_ns = monotonic_ns();
+  access.time_ns = arch::access_time_ns();
   EngineMemory memory(table, entry->instruction, reported_pc, fault_address, uc);
   arch::EmulationResult result =
       arch::emulate(*entry, uc, fault_address, memory, context.emulation);

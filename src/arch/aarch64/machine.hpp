@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "arch/guarded_access_status.hpp"
+#include "arm64/counter_clock.hpp"
 #include "arm64/guarded_access.hpp"
 #include "arm64/signal_frame.hpp"
 #include "arm64/trap_emulation.hpp"
@@ -113,6 +114,9 @@ inline EmulationResult emulate(const CachedInstruction& instruction, ucontext_t&
 using arm64::guarded_compare_exchange;
 using arm64::guarded_load;
 using arm64::guarded_store;
+
+// An emulated access's clock: the virtual counter where clock_gettime would be a system call.
+using arm64::access_time_ns;
 
 // Generated code: none on AArch64 (no stubs, no code cache).
 inline size_t generated_code_bytes() {

@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "arch/guarded_access_status.hpp"
+#include "core/monotonic_clock.hpp"
 #include "x86/code_arena.hpp"
 #include "x86/decoder.hpp"
 #include "x86/emulator.hpp"
@@ -113,6 +114,11 @@ inline OutOfLineOutcome finish_out_of_line(int, const siginfo_t&, ucontext_t&, E
 using x86::guarded_compare_exchange;
 using x86::guarded_load;
 using x86::guarded_store;
+
+// An emulated access's clock: clock_gettime, which the vDSO serves without a system call.
+inline uint64_t access_time_ns() {
+  return monotonic_ns();
+}
 
 // Generated code: the x86 code arena holds the stubs and the code cache.
 inline size_t generated_code_bytes() {
