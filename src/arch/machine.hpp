@@ -14,6 +14,8 @@
 //   FaultAccess fault_access(const ucontext_t& uc);  what the faulting access was, when the
 //       frame says (x86's page-fault error code); Unknown when it does not (qemu-user's AArch64
 //       frames carry no ESR): the engine then does not check the page's protection.
+//   bool fault_is_fetch(const ucontext_t& uc);  whether the frame says the fault was an
+//       instruction fetch (fault_access() == Fetch), without decoding anything
 // System calls trapped by seccomp (SIGSYS of SECCOMP_RET_TRAP; the number is in the siginfo):
 //   void syscall_arguments(const ucontext_t& uc, long out[6]);
 //   void set_syscall_result(ucontext_t& uc, long result);

@@ -460,21 +460,6 @@ DecodeStatus decode(uint32_t word, Access& out) {
   return load_store(word, out);
 }
 
-bool reads_memory(Operation operation) {
-  switch (operation) {
-    case Operation::Store:
-    case Operation::StorePair:
-    case Operation::StoreExclusive:
-    case Operation::StoreExclusivePair:
-    case Operation::StoreMultiple:
-    case Operation::StoreSingle:
-    case Operation::ZeroBlock:
-      return false;
-    default:
-      return true;
-  }
-}
-
 bool writes_memory(Operation operation) {
   switch (operation) {
     case Operation::Load:

@@ -103,7 +103,20 @@ struct Access {
 DecodeStatus decode(uint32_t word, Access& out);
 
 // Whether the operation reads memory / writes memory.
-bool reads_memory(Operation operation);
+inline bool reads_memory(Operation operation) {
+  switch (operation) {
+    case Operation::Store:
+    case Operation::StorePair:
+    case Operation::StoreExclusive:
+    case Operation::StoreExclusivePair:
+    case Operation::StoreMultiple:
+    case Operation::StoreSingle:
+    case Operation::ZeroBlock:
+      return false;
+    default:
+      return true;
+  }
+}
 bool writes_memory(Operation operation);
 
 }  // namespace mmiotrace::arm64

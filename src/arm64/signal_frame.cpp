@@ -7,15 +7,10 @@
 namespace mmiotrace::arm64 {
 namespace {
 
-// The records of __reserved: a header each, the last one's magic 0 (the kernel's ABI,
-// arch/arm64/include/uapi/asm/sigcontext.h).
-struct RecordHeader {
-  uint32_t magic;
-  uint32_t size;
-};
-constexpr uint32_t kVectorRecordMagic = 0x46508001;    // FPSIMD_MAGIC
-constexpr uint32_t kSyndromeRecordMagic = 0x45535201;  // ESR_MAGIC
-constexpr uint32_t kScalableRecordMagic = 0x53564501;  // SVE_MAGIC
+using detail::find_record;
+using detail::kScalableRecordMagic;
+using detail::kVectorRecordMagic;
+using detail::RecordHeader;
 // struct sve_context: the header, the vector length in bytes, flags; the Z registers follow at
 // kScalableRegistersOffset when the record is longer than this (SVE state is live).
 struct ScalableRecord {
@@ -26,36 +21,12 @@ struct ScalableRecord {
 };
 constexpr size_t kScalableRegistersOffset = 16;  // SVE_SIG_REGS_OFFSET
 
-// The record with `magic` in the frame's __reserved area, or null.
-const RecordHeader* find_record(const ucontext_t& uc, uint32_t magic) {
-  const auto* area = reinterpret_cast<const uint8_t*>(uc.uc_mcontext.__reserved);
-  const size_t area_size = sizeof(uc.uc_mcontext.__reserved);
-  size_t offset = 0;
-  while (offset + sizeof(RecordHeader) <= area_size) {
-    const auto* header = reinterpret_cast<const RecordHeader*>(area + offset);
-    if (header->magic == 0 || header->size < sizeof(RecordHeader)) return nullptr;
-    if (header->magic == magic) {
-      return offset + header->size <= area_size ? header : nullptr;
-    }
-    offset += header->size;
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 FrameVectorRegisters* frame_vector_registers(ucontext_t& uc) {
   const RecordHeader* record = find_record(uc, kVectorRecordMagic);
   if (record == nullptr || record->size < sizeof(FrameVectorRegisters)) return nullptr;
   return reinterpret_cast<FrameVectorRegisters*>(const_cast<RecordHeader*>(record));
-}
-
-bool frame_fault_syndrome(const ucontext_t& uc, uint64_t* esr) {
-  const RecordHeader* record = find_record(uc, kSyndromeRecordMagic);
-  if (record == nullptr || record->size < sizeof(RecordHeader) + sizeof(uint64_t)) return false;
-  std::memcpy(esr, reinterpret_cast<const uint8_t*>(record) + sizeof(RecordHeader),
-              sizeof(uint64_t));
-  return true;
 }
 
 FrameScalableRegisters frame_scalable_registers(const ucontext_t& uc) {
@@ -75,13 +46,6 @@ FrameScalableRegisters frame_scalable_registers(const ucontext_t& uc) {
   return out;
 }
 
-bool load_state(ucontext_t& uc, State& state, bool vectors) {
-  std::memcpy(state.x, uc.uc_mcontext.regs, sizeof(state.x));
-  state.sp = uc.uc_mcontext.sp;
-  state.pc = uc.uc_mcontext.pc;
-  return !vectors || load_vectors(uc, state);
-}
-
 bool load_vectors(ucontext_t& uc, State& state) {
   const FrameVectorRegisters* frame = frame_vector_registers(uc);
   if (frame == nullptr) return false;
@@ -89,11 +53,7 @@ bool load_vectors(ucontext_t& uc, State& state) {
   return true;
 }
 
-void store_state(const State& state, ucontext_t& uc, bool vectors) {
-  std::memcpy(uc.uc_mcontext.regs, state.x, sizeof(state.x));
-  uc.uc_mcontext.sp = state.sp;
-  uc.uc_mcontext.pc = state.pc;
-  if (!vectors) return;
+void store_vectors(const State& state, ucontext_t& uc) {
   if (FrameVectorRegisters* frame = frame_vector_registers(uc)) {
     std::memcpy(frame->v, state.v, sizeof(frame->v));
   }

@@ -7,11 +7,43 @@
 #pragma once
 
 #include <ucontext.h>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "arm64/emulator.hpp"
 
 namespace mmiotrace::arm64 {
+namespace detail {
+
+// The records of __reserved: a header each, the last one's magic 0 (the kernel's ABI,
+// arch/arm64/include/uapi/asm/sigcontext.h).
+struct RecordHeader {
+  uint32_t magic;
+  uint32_t size;
+};
+inline constexpr uint32_t kVectorRecordMagic = 0x46508001;    // FPSIMD_MAGIC
+inline constexpr uint32_t kSyndromeRecordMagic = 0x45535201;  // ESR_MAGIC
+inline constexpr uint32_t kScalableRecordMagic = 0x53564501;  // SVE_MAGIC
+
+// The record with `magic` in the frame's __reserved area, or null. Inline: every trap asks for
+// the ESR.
+inline const RecordHeader* find_record(const ucontext_t& uc, uint32_t magic) {
+  const auto* area = reinterpret_cast<const uint8_t*>(uc.uc_mcontext.__reserved);
+  const size_t area_size = sizeof(uc.uc_mcontext.__reserved);
+  size_t offset = 0;
+  while (offset + sizeof(RecordHeader) <= area_size) {
+    const auto* header = reinterpret_cast<const RecordHeader*>(area + offset);
+    if (header->magic == 0 || header->size < sizeof(RecordHeader)) return nullptr;
+    if (header->magic == magic) {
+      return offset + header->size <= area_size ? header : nullptr;
+    }
+    offset += header->size;
+  }
+  return nullptr;
+}
+
+}  // namespace detail
 
 // The FP/SIMD record of the frame (V0-V31, FPSR, FPCR), or null when it has none.
 struct FrameVectorRegisters {
@@ -24,7 +56,15 @@ struct FrameVectorRegisters {
 FrameVectorRegisters* frame_vector_registers(ucontext_t& uc);
 
 // The ESR_EL1 of the fault, when the frame carries one (the kernel's do; qemu-user's do not).
-bool frame_fault_syndrome(const ucontext_t& uc, uint64_t* esr);
+inline bool frame_fault_syndrome(const ucontext_t& uc, uint64_t* esr) {
+  const detail::RecordHeader* record = detail::find_record(uc, detail::kSyndromeRecordMagic);
+  if (record == nullptr || record->size < sizeof(detail::RecordHeader) + sizeof(uint64_t)) {
+    return false;
+  }
+  std::memcpy(esr, reinterpret_cast<const uint8_t*>(record) + sizeof(detail::RecordHeader),
+              sizeof(uint64_t));
+  return true;
+}
 
 // The frame's SVE record: the vector length in bytes (0 when there is none: no SVE), and the Z, P
 // and FFR registers when SVE state is live in it (null otherwise).
@@ -36,12 +76,25 @@ struct FrameScalableRegisters {
 };
 FrameScalableRegisters frame_scalable_registers(const ucontext_t& uc);
 
-// Copies the registers an access may use from `uc` into `state`: X0-X30, SP and PC always, the
-// V registers when `vectors` (false when the frame has no FP/SIMD record).
-bool load_state(ucontext_t& uc, State& state, bool vectors);
 // Copies the V registers only; false when the frame has no FP/SIMD record.
 bool load_vectors(ucontext_t& uc, State& state);
+// Copies the V registers back (and into live SVE state).
+void store_vectors(const State& state, ucontext_t& uc);
+
+// Copies the registers an access may use from `uc` into `state`: X0-X30, SP and PC always, the
+// V registers when `vectors` (false when the frame has no FP/SIMD record).
+inline bool load_state(ucontext_t& uc, State& state, bool vectors) {
+  std::memcpy(state.x, uc.uc_mcontext.regs, sizeof(state.x));
+  state.sp = uc.uc_mcontext.sp;
+  state.pc = uc.uc_mcontext.pc;
+  return !vectors || load_vectors(uc, state);
+}
 // Copies them back; the V registers when `vectors`.
-void store_state(const State& state, ucontext_t& uc, bool vectors);
+inline void store_state(const State& state, ucontext_t& uc, bool vectors) {
+  std::memcpy(uc.uc_mcontext.regs, state.x, sizeof(state.x));
+  uc.uc_mcontext.sp = state.sp;
+  uc.uc_mcontext.pc = state.pc;
+  if (vectors) store_vectors(state, uc);
+}
 
 }  // namespace mmiotrace::arm64

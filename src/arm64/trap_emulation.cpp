@@ -12,6 +12,11 @@
 #include "core/syscall.hpp"
 
 namespace mmiotrace::arm64 {
+namespace detail {
+
+constinit std::atomic<uintptr_t> g_stub_arena{0};
+
+}  // namespace detail
 namespace {
 
 // The engine's operand memory as the emulator's Memory: each access announced to the probes
@@ -129,7 +134,8 @@ size_t slot_index(uintptr_t pc, uint32_t word) {
 constexpr size_t kStubBytes = 8;
 constexpr uint32_t kStubReturnTrap = 0xd4200000 | (0x4d4d << 5);  // BRK #0x4d4d
 constexpr size_t kStubArenaBytes = kCacheSlots * kStubBytes;
-std::atomic<uintptr_t> g_stub_arena{0};
+static_assert(kStubArenaBytes == detail::kStubArenaBytes);
+using detail::g_stub_arena;
 
 uintptr_t stub_arena() {
   uintptr_t arena = g_stub_arena.load(std::memory_order_acquire);
@@ -245,10 +251,6 @@ const char* unsupported_reason(DecodeStatus status) {
 
 }  // namespace
 
-size_t read_code(uintptr_t pc, uint8_t* code) {
-  return guarded_load(pc, code, kMaxInstructionLength) == kGuardedOk ? kMaxInstructionLength : 0;
-}
-
 DecodeResult decode(const uint8_t* code, size_t size, uintptr_t pc, Instruction* out) {
   *out = Instruction{};
   if (size < kMaxInstructionLength) return DecodeResult::Unreadable;
@@ -307,23 +309,17 @@ unsigned zero_block_bytes() {
   return 4u << (dczid & 0xf);
 }
 
-namespace {
+namespace detail {
 
-// This thread's last answer: a trap looks its instruction up twice (the access's direction, then
-// its emulation), and a loop traps at the same instruction again and again. An entry, once
-// published, is never changed or given back.
-struct LastInstruction {
-  uintptr_t pc;
-  uint32_t word;
-  const CachedInstruction* entry;
-};
+// This thread's last answer (a trap may look its instruction up twice: the access's direction,
+// then its emulation).
 constinit thread_local LastInstruction t_last_instruction
     __attribute__((tls_model("initial-exec"))) = {0, 0, nullptr};
 
 // The look-up in the shared cache, and the decoding of an instruction met for the first time:
 // out of line, so that the last answer's check costs no saved registers.
-[[gnu::noinline]] const CachedInstruction* look_up_instruction(uintptr_t pc, uint32_t word,
-                                                               const uint8_t* code, size_t size) {
+const CachedInstruction* look_up_instruction(uintptr_t pc, uint32_t word, const uint8_t* code,
+                                             size_t size) {
   LastInstruction& last = t_last_instruction;
   const size_t first = slot_index(pc, word);
   for (size_t probe = 0; probe < kCacheProbes; ++probe) {
@@ -352,19 +348,11 @@ constinit thread_local LastInstruction t_last_instruction
   return nullptr;
 }
 
-}  // namespace
+}  // namespace detail
 
 const CachedInstruction* cached_instruction(uintptr_t pc) {
   uint8_t code[kMaxInstructionLength];
   return cached_instruction(pc, code, read_code(pc, code));
-}
-
-const CachedInstruction* cached_instruction(uintptr_t pc, const uint8_t* code, size_t size) {
-  if (size != kMaxInstructionLength) return nullptr;
-  const uint32_t word = word_of(code);
-  const LastInstruction& last = t_last_instruction;
-  if (last.entry != nullptr && last.pc == pc && last.word == word) return last.entry;
-  return look_up_instruction(pc, word, code, size);
 }
 
 TrapResult emulate_trap(const CachedInstruction& cached, ucontext_t& uc, uintptr_t fault_address,
@@ -484,11 +472,6 @@ void give_out_of_line_accesses(OperandMemory& memory, void* context) {
 }
 
 }  // namespace
-
-bool in_out_of_line_stub(uintptr_t pc) {
-  const uintptr_t arena = g_stub_arena.load(std::memory_order_acquire);
-  return arena != 0 && pc >= arena && pc - arena < kStubArenaBytes;
-}
 
 OutOfLineOutcome finish_out_of_line(int signo, const siginfo_t& info, ucontext_t& uc,
                                     TrapEmulationState& state, OutOfLineReports& reports) {

@@ -14,9 +14,11 @@
 #include <csignal>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "arm64/decoder.hpp"
 #include "arm64/emulator.hpp"
+#include "arm64/guarded_access.hpp"
 #include "arm64/out_of_line.hpp"
 #include "core/operand_memory.hpp"
 
@@ -48,7 +50,9 @@ struct Instruction {
 enum class DecodeResult { Ok, Invalid, Unreadable };
 
 // Reads the instruction word at `pc` without faulting; returns the bytes read (0 or 4).
-size_t read_code(uintptr_t pc, uint8_t* code);
+inline size_t read_code(uintptr_t pc, uint8_t* code) {
+  return guarded_load(pc, code, kMaxInstructionLength) == kGuardedOk ? kMaxInstructionLength : 0;
+}
 
 // Decodes the word in `code`. Ok for every readable word: what is not a load or store this
 // emulator carries out says so in `status`, for the engine's message.
@@ -104,8 +108,27 @@ struct TrapEmulationState {
 // The instruction at `pc`, decoded once and shared by every thread; null when its word cannot be
 // read or the cache (8,192 instructions) is full. A changed word at `pc` gets a new entry.
 const CachedInstruction* cached_instruction(uintptr_t pc);
-// ... from `code`, `size` bytes read from `pc` (read_code()).
-const CachedInstruction* cached_instruction(uintptr_t pc, const uint8_t* code, size_t size);
+// ... from `code`, `size` bytes read from `pc` (read_code()). Inline for this thread's last
+// answer: a loop traps at the same instruction again and again.
+namespace detail {
+struct LastInstruction {
+  uintptr_t pc;
+  uint32_t word;
+  const CachedInstruction* entry;  // published: never changed or given back
+};
+extern constinit thread_local LastInstruction t_last_instruction
+    __attribute__((tls_model("initial-exec")));
+const CachedInstruction* look_up_instruction(uintptr_t pc, uint32_t word, const uint8_t* code,
+                                             size_t size);
+}  // namespace detail
+inline const CachedInstruction* cached_instruction(uintptr_t pc, const uint8_t* code, size_t size) {
+  if (size != kMaxInstructionLength) return nullptr;
+  uint32_t word;
+  std::memcpy(&word, code, sizeof(word));
+  const detail::LastInstruction& last = detail::t_last_instruction;
+  if (last.entry != nullptr && last.pc == pc && last.word == word) return last.entry;
+  return detail::look_up_instruction(pc, word, code, size);
+}
 
 // What the engine is told back (core/operand_memory.hpp), named apart from the pure emulator's
 // own EmulationStatus and EmulationResult (emulator.hpp). Interrupted is never given here.
@@ -129,7 +152,15 @@ struct OutOfLineOutcome {
 OutOfLineOutcome finish_out_of_line(int signo, const siginfo_t& info, ucontext_t& uc,
                                     TrapEmulationState& state, OutOfLineReports& reports);
 // Whether `pc` lies in an out-of-line stub: what the handlers ask before finish_out_of_line.
-bool in_out_of_line_stub(uintptr_t pc);
+// Inline: every trap asks.
+namespace detail {
+inline constexpr size_t kStubArenaBytes = 8192 * 8;  // a stub (8 bytes) per instruction cache slot
+extern std::atomic<uintptr_t> g_stub_arena;          // set once, by the first stub's thread
+}  // namespace detail
+inline bool in_out_of_line_stub(uintptr_t pc) {
+  const uintptr_t arena = detail::g_stub_arena.load(std::memory_order_acquire);
+  return arena != 0 && pc >= arena && pc - arena < detail::kStubArenaBytes;
+}
 
 // Called by the engine's fault handler for a nested fault on this thread: when it happened in a
 // guarded access, records it in `state`, makes the routine return kGuardedFault and returns

@@ -58,7 +58,7 @@ void describe_access(const ProbeTable& table, uintptr_t fault_address, const uco
   // No data operand covers the fault: an instruction fetch from an armed page. Nothing to report.
 }
 
-bool protection_allows(int protection, const ucontext_t& context) {
+bool protection_allows_access(int protection, const ucontext_t& context) {
   switch (arch::fault_access(context)) {
     case arch::FaultAccess::Fetch:
       return (protection & PROT_EXEC) != 0;

@@ -3,6 +3,7 @@
 // operands hit the armed page, which probe that operand touches.
 #pragma once
 
+#include <sys/mman.h>
 #include <ucontext.h>
 
 #include "arch/machine.hpp"
@@ -25,7 +26,15 @@ void describe_access(const ProbeTable& table, uintptr_t fault_address, const uco
                      AccessDescription* out);
 
 // Whether the page's own protection allows the access that faulted; if not, the fault is the
-// program's own and goes to it, as it would untraced.
-bool protection_allows(int protection, const ucontext_t& context);
+// program's own and goes to it, as it would untraced. Inline for a page both readable and
+// writable (device memory, mostly), where only a fetch needs asking about: the frame says so
+// cheaply, where finding whether the access writes may take decoding its instruction.
+bool protection_allows_access(int protection, const ucontext_t& context);
+inline bool protection_allows(int protection, const ucontext_t& context) {
+  if ((protection & (PROT_READ | PROT_WRITE)) == (PROT_READ | PROT_WRITE)) {
+    return (protection & PROT_EXEC) != 0 || !arch::fault_is_fetch(context);
+  }
+  return protection_allows_access(protection, context);
+}
 
 }  // namespace mmiotrace::kmmio

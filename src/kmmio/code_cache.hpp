@@ -9,6 +9,7 @@
 
 #include <signal.h>
 
+#include <atomic>
 #include <cstdint>
 
 #include "arch/code_cache.hpp"
@@ -16,9 +17,20 @@
 
 namespace mmiotrace::kmmio {
 
+// The settings below (defined in kmmio/code_cache_report.cpp), read inline on the trap path.
+using AccessBatchHandler = size_t (*)(mmiotrace_probe* probe, const AccessRecord* records,
+                                      size_t count, uint64_t time_ns);
+namespace detail {
+extern constinit std::atomic<bool> g_divert_enabled;
+extern constinit std::atomic<mmiotrace_handler> g_batch_replaces;
+extern constinit std::atomic<AccessBatchHandler> g_batch;
+}  // namespace detail
+
 // Normal context, before or while the program runs.
 void set_divert(bool enabled);
-bool divert_enabled();
+inline bool divert_enabled() {
+  return detail::g_divert_enabled.load(std::memory_order_relaxed);
+}
 // What set_divert() uses (kmmio/code_cache_report.cpp): whether diversion is on, and the two ways
 // it gives the log to arch::flush_access_log(): every record, and the vector-free one (see
 // arch::AccessLogFlushVectorFree), which stops at the first record for a probe with a handler
@@ -38,8 +50,6 @@ bool divert_access(const ProbeTable& table, uintptr_t fault_address, ucontext_t&
 // `count` of them or to the first that is not the probe's ([addr, addr + len)) or is wider than 8
 // bytes, all at once, and returns how many it took (0 leaves the first to `replaces`). It finds
 // where they end itself. Normal context, before diverting.
-using AccessBatchHandler = size_t (*)(mmiotrace_probe* probe, const AccessRecord* records,
-                                      size_t count, uint64_t time_ns);
 void set_access_batch_handler(mmiotrace_handler replaces, AccessBatchHandler batch);
 // Told, on the thread, of each region lookup_region() hands its translated code ([low, low +
 // size) of `probe`), before the code logs any access there: the recorder names the region in the
@@ -58,7 +68,11 @@ void report_logged_accesses(const ProbeTable& table, const ProbeEntry* first_pro
                             const AccessRecord* records, size_t count, uint64_t time_ns);
 // Whether accesses to `probe` may be reported after the fact, in batches, with no difference to
 // its handlers: its only handler is the one the batch handler replaces.
-bool reported_in_batches(const mmiotrace_probe& probe);
+inline bool reported_in_batches(const mmiotrace_probe& probe) {
+  return probe.pre_handler == nullptr &&
+         detail::g_batch.load(std::memory_order_relaxed) != nullptr &&
+         probe.post_handler == detail::g_batch_replaces.load(std::memory_order_relaxed);
+}
 
 // The code cache's question, for translated code (codecache/region_cache.hpp): whether an access
 // of `width` bytes at `address` lies whole in a probe whose accesses translated code may make on
@@ -67,6 +81,8 @@ void lookup_region(uintptr_t address, size_t width, arch::RegionAnswer* out);
 
 // Hands this thread's logged accesses to the probes' handlers (before any other event of the
 // thread is recorded, so that its events stay in order). Any context on the thread.
-void flush_logged_accesses();
+inline void flush_logged_accesses() {
+  if (arch::kHasCodeCache && divert_enabled()) arch::flush_access_log();
+}
 
 }  // namespace mmiotrace::kmmio

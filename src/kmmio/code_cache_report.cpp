@@ -11,11 +11,17 @@
 #include "kmmio/engine_stats.hpp"
 
 namespace mmiotrace::kmmio {
-namespace {
+namespace detail {
 
-constinit std::atomic<bool> g_enabled{false};
+constinit std::atomic<bool> g_divert_enabled{false};
 constinit std::atomic<mmiotrace_handler> g_batch_replaces{nullptr};
 constinit std::atomic<AccessBatchHandler> g_batch{nullptr};
+
+}  // namespace detail
+namespace {
+
+using detail::g_batch;
+using detail::g_batch_replaces;
 constinit std::atomic<RegionReached> g_region_reached{nullptr};
 
 // Reports records [0, count) in order to the probes of `table` (null: nothing is traced any
@@ -98,11 +104,7 @@ size_t report(const AccessRecord* records, size_t count, uint64_t time_ns, bool 
 }  // namespace
 
 void set_divert_reporting(bool enabled) {
-  g_enabled.store(enabled);
-}
-
-bool divert_enabled() {
-  return g_enabled.load(std::memory_order_relaxed);
+  detail::g_divert_enabled.store(enabled);
 }
 
 void set_access_batch_handler(mmiotrace_handler replaces, AccessBatchHandler batch) {
@@ -112,11 +114,6 @@ void set_access_batch_handler(mmiotrace_handler replaces, AccessBatchHandler bat
 
 void set_region_reached(RegionReached reached) {
   g_region_reached.store(reached);
-}
-
-bool reported_in_batches(const mmiotrace_probe& probe) {
-  return probe.pre_handler == nullptr && g_batch.load(std::memory_order_relaxed) != nullptr &&
-         probe.post_handler == g_batch_replaces.load(std::memory_order_relaxed);
 }
 
 void report_logged_accesses(const AccessRecord* records, size_t count, uint64_t time_ns) {
@@ -174,10 +171,6 @@ void lookup_region(uintptr_t address, size_t width, arch::RegionAnswer* out) {
     }
   }
   gate.exit(ticket);
-}
-
-void flush_logged_accesses() {
-  if (divert_enabled()) arch::flush_access_log();
 }
 
 }  // namespace mmiotrace::kmmio

@@ -5,19 +5,20 @@
 #include <atomic>
 
 namespace mmiotrace::kmmio {
-namespace {
+namespace detail {
 
 constinit std::atomic<mmiotrace_strategy> g_strategy{MMIOTRACE_STRATEGY_EMULATE};
+
+}  // namespace detail
+namespace {
+
 constinit std::atomic<mmiotrace_notice_handler> g_notice_handler{nullptr};
 constinit std::atomic<void*> g_notice_user_data{nullptr};
 
 }  // namespace
 
-mmiotrace_strategy current_strategy() {
-  return g_strategy.load(std::memory_order_relaxed);
-}
 void set_strategy(mmiotrace_strategy strategy) {
-  g_strategy.store(strategy);
+  detail::g_strategy.store(strategy);
 }
 
 void set_notice_handler(mmiotrace_notice_handler handler, void* user_data) {

@@ -87,7 +87,8 @@ Disposal handle_armed_page_fault(ThreadContext& context, uintptr_t address, ucon
   // a page behind a device model or a replay has only its backend, and is always emulated.
   // Without single-stepping (AArch64) every access is emulated, whatever the strategy.
   const bool emulated = current_strategy() == MMIOTRACE_STRATEGY_EMULATE || !arch::kHasSingleStep;
-  if (emulated && page->alias.load() != 0 && divert_access(*table, address, uc)) {
+  if (arch::kHasCodeCache && emulated && page->alias.load() != 0 &&
+      divert_access(*table, address, uc)) {
     gate.exit(ticket);
     return disposal;  // the translation makes the access, and logs it
   }

@@ -3,19 +3,12 @@
 #include "kmmio/probe_table.hpp"
 
 namespace mmiotrace::kmmio {
-namespace {
+namespace detail {
 
 constinit EpochGate g_gate;
 constinit std::atomic<const ProbeTable*> g_table{nullptr};
 
-}  // namespace
-
-EpochGate& table_gate() {
-  return g_gate;
-}
-std::atomic<const ProbeTable*>& published_table() {
-  return g_table;
-}
+}  // namespace detail
 
 ProbeTable::Neighbourhood ProbeTable::neighbourhood(uintptr_t address) const {
   // The first probe that starts above `address`; the one before it may hold it.
@@ -73,21 +66,6 @@ const ProbeEntry* ProbeTable::find_overlapping(AddressRange range) const {
     }
   }
   return low < probes.size() && probes[low].range.begin < range.end ? &probes[low] : nullptr;
-}
-
-FaultPage* ProbeTable::find_page(uintptr_t address) const {
-  uintptr_t page = page_floor(address);
-  size_t low = 0;
-  size_t high = pages.size();
-  while (low < high) {
-    size_t middle = low + (high - low) / 2;
-    if (pages[middle]->page < page) {
-      low = middle + 1;
-    } else {
-      high = middle;
-    }
-  }
-  return low < pages.size() && pages[low]->page == page ? pages[low] : nullptr;
 }
 
 }  // namespace mmiotrace::kmmio

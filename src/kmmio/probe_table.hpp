@@ -57,11 +57,33 @@ struct ProbeTable {
   Neighbourhood neighbourhood(uintptr_t address) const;
   // The lowest probe that shares a byte with `range`.
   const ProbeEntry* find_overlapping(AddressRange range) const;
-  FaultPage* find_page(uintptr_t address) const;
+  // Inline: every trap asks, twice.
+  FaultPage* find_page(uintptr_t address) const {
+    const uintptr_t page = page_floor(address);
+    size_t low = 0;
+    size_t high = pages.size();
+    while (low < high) {
+      const size_t middle = low + (high - low) / 2;
+      if (pages[middle]->page < page) {
+        low = middle + 1;
+      } else {
+        high = middle;
+      }
+    }
+    return low < pages.size() && pages[low]->page == page ? pages[low] : nullptr;
+  }
 };
 
 // The published table and the gate that protects it. Handlers: enter the gate, then load.
-EpochGate& table_gate();
-std::atomic<const ProbeTable*>& published_table();
+namespace detail {
+extern constinit EpochGate g_gate;
+extern constinit std::atomic<const ProbeTable*> g_table;
+}  // namespace detail
+inline EpochGate& table_gate() {
+  return detail::g_gate;
+}
+inline std::atomic<const ProbeTable*>& published_table() {
+  return detail::g_table;
+}
 
 }  // namespace mmiotrace::kmmio

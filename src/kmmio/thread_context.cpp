@@ -2,15 +2,8 @@
 // The per-thread context in initial-exec TLS (see thread_context.hpp).
 #include "kmmio/thread_context.hpp"
 
-namespace mmiotrace::kmmio {
-namespace {
+namespace mmiotrace::kmmio::detail {
 
 constinit thread_local ThreadContext t_context __attribute__((tls_model("initial-exec")));
 
-}  // namespace
-
-ThreadContext& this_thread_context() {
-  return t_context;
-}
-
-}  // namespace mmiotrace::kmmio
+}  // namespace mmiotrace::kmmio::detail

@@ -41,7 +41,14 @@ struct ThreadContext {
   arch::EmulationState emulation;
 };
 
-ThreadContext& this_thread_context();
+namespace detail {
+extern constinit thread_local ThreadContext t_context __attribute__((tls_model("initial-exec")));
+}  // namespace detail
+
+// Inline: a signal handler reaches its thread's context with one load from the thread pointer.
+inline ThreadContext& this_thread_context() {
+  return detail::t_context;
+}
 
 // Counts a handler frame for the life of the scope.
 class HandlerFrame {

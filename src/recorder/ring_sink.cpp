@@ -12,11 +12,19 @@
 #include "trace/binary_format.hpp"
 
 namespace mmiotrace::recorder {
+namespace detail {
+
+constinit thread_local ThreadIdentity t_identity __attribute__((tls_model("initial-exec")));
+
+void learn_thread_identity() {
+  t_identity.pid = sys::getpid();
+  t_identity.tid = sys::gettid();
+}
+
+}  // namespace detail
 namespace {
 
 struct ThreadState {
-  int pid = 0;
-  int tid = 0;
   trace::RingControl* ring = nullptr;
   const trace::BufferControl* buffer = nullptr;  // the buffer `ring` belongs to
   // A write is in progress on this thread. A signal handler that writes meanwhile (the program's
@@ -29,31 +37,42 @@ struct ThreadState {
 
 constinit thread_local ThreadState t_state __attribute__((tls_model("initial-exec")));
 
-void know_identity() {
-  if (t_state.tid == 0) {
-    t_state.pid = sys::getpid();
-    t_state.tid = sys::gettid();
-  }
-}
-
-// This thread's ring, claimed on first use; null when every ring is taken.
-trace::RingControl* thread_ring(const trace::TraceBuffer& buffer) {
-  trace::BufferControl& control = buffer.control();
-  // Still this thread's (a buffer made anew at the same address has fresh rings).
-  if (t_state.ring != nullptr && t_state.buffer == &control &&
-      t_state.ring->state.load(std::memory_order_relaxed) == trace::kRingOwned &&
-      t_state.ring->owner_tid == t_state.tid) {
-    return t_state.ring;
-  }
-  know_identity();
-  t_state.ring = const_cast<trace::TraceBuffer&>(buffer).claim(t_state.pid, t_state.tid);
-  t_state.buffer = t_state.ring ? &control : nullptr;
+__attribute__((noinline)) trace::RingControl* claim_thread_ring(const trace::TraceBuffer& buffer) {
+  const int pid = current_pid();
+  const int tid = current_tid();
+  t_state.ring = const_cast<trace::TraceBuffer&>(buffer).claim(pid, tid);
+  t_state.buffer = t_state.ring ? &buffer.control() : nullptr;
   return t_state.ring;
 }
 
+// This thread's ring, claimed on first use; null when every ring is taken.
+inline trace::RingControl* thread_ring(const trace::TraceBuffer& buffer) {
+  // Still this thread's (a buffer made anew at the same address has fresh rings).
+  if (t_state.ring != nullptr && t_state.buffer == &buffer.control() &&
+      t_state.ring->state.load(std::memory_order_relaxed) == trace::kRingOwned &&
+      t_state.ring->owner_tid == detail::t_identity.tid) {
+    return t_state.ring;
+  }
+  return claim_thread_ring(buffer);
+}
+
+__attribute__((noinline)) void append_deferred_records(trace::RingWriter& writer);
+
 // Ends this thread's write: appends the records that signal handlers deferred meanwhile (more
 // may arrive while these go), then clears `writing`.
-void finish_write(trace::RingWriter& writer) {
+inline void finish_write(trace::RingWriter& writer) {
+  if (t_state.deferred_size == 0) {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    t_state.writing = false;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (t_state.deferred_size == 0) return;
+    t_state.writing = true;  // one slipped in before `writing` was cleared
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  }
+  append_deferred_records(writer);
+}
+
+void append_deferred_records(trace::RingWriter& writer) {
   for (;;) {
     for (size_t done = 0; done < t_state.deferred_size;) {
       uint16_t deferred_size;
@@ -73,17 +92,8 @@ void finish_write(trace::RingWriter& writer) {
 
 }  // namespace
 
-int current_pid() {
-  know_identity();
-  return t_state.pid;
-}
-
-int current_tid() {
-  know_identity();
-  return t_state.tid;
-}
-
 void forget_thread_state_after_fork() {
+  detail::t_identity = detail::ThreadIdentity{};
   t_state = ThreadState{};
   arch::unplace_access_log();
 }

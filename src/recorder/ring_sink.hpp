@@ -28,8 +28,22 @@ class RingSink final : public trace::TraceSink {
 };
 
 // This thread's process and thread ids, cached (a system call saved per event). Any context.
-int current_pid();
-int current_tid();
+namespace detail {
+struct ThreadIdentity {
+  int pid = 0;
+  int tid = 0;  // 0: not known yet
+};
+extern constinit thread_local ThreadIdentity t_identity __attribute__((tls_model("initial-exec")));
+void learn_thread_identity();
+}  // namespace detail
+inline int current_pid() {
+  if (detail::t_identity.tid == 0) detail::learn_thread_identity();
+  return detail::t_identity.pid;
+}
+inline int current_tid() {
+  if (detail::t_identity.tid == 0) detail::learn_thread_identity();
+  return detail::t_identity.tid;
+}
 
 // In a child after fork(): the cached ids, the ring and the code cache's log belong to the
 // parent's thread.

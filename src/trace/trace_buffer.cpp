@@ -59,10 +59,6 @@ TraceBuffer TraceBuffer::attach(void* memory, size_t size) {
   return buffer;
 }
 
-uint8_t* TraceBuffer::ring_data(uint32_t index) const {
-  return data_ + static_cast<size_t>(index) * control_->ring_bytes;
-}
-
 StagedAccessLog& TraceBuffer::staged_log(uint32_t index) const {
   auto* logs = reinterpret_cast<StagedAccessLog*>(
       data_ + static_cast<size_t>(control_->ring_count) * control_->ring_bytes);
@@ -140,7 +136,7 @@ void RingWriter::publish_lost_if_any() {
   ring_->head.store(head + size, std::memory_order_release);
 }
 
-uint8_t* RingWriter::begin_record(size_t size) {
+uint8_t* RingWriter::begin_record_after_waiting(size_t size) {
   if (ring_->lost.load(std::memory_order_relaxed) != 0) publish_lost_if_any();
   if (!reserve(size)) {
     ring_->lost.fetch_add(1, std::memory_order_relaxed);
@@ -150,20 +146,11 @@ uint8_t* RingWriter::begin_record(size_t size) {
   return data_ + (head & (control_->ring_bytes - 1));
 }
 
-void RingWriter::commit(size_t size) {
-  uint64_t capacity = control_->ring_bytes;
-  uint64_t head = ring_->head.load(std::memory_order_relaxed);
-  // Past half full (as far as the producer knows): nudge the writer, once per crossing; past
-  // three quarters instead while it says records are streaming in. At a crossing the head is
-  // stored and the writer's word read sequentially consistent, as the writer stores that word
-  // and then reads the heads before it sleeps: one of them sees the other's store.
-  uint64_t used = head + size - ring_->tail_seen;
-  auto crossed = [&](uint64_t mark) { return used > mark && used - size <= mark; };
-  bool three_quarters = crossed(capacity / 4 * 3);
-  if (!three_quarters && !crossed(capacity / 2)) {
-    ring_->head.store(head + size, std::memory_order_release);
-    return;
-  }
+// Past half full (as far as the producer knows): nudge the writer, once per crossing; past three
+// quarters instead while it says records are streaming in. At a crossing the head is stored and
+// the writer's word read sequentially consistent, as the writer stores that word and then reads
+// the heads before it sleeps: one of them sees the other's store.
+void RingWriter::commit_and_nudge(uint64_t head, size_t size, bool three_quarters) {
   ring_->head.store(head + size, std::memory_order_seq_cst);
   bool streaming = control_->writer_streaming.load(std::memory_order_seq_cst) != 0;
   if (streaming == three_quarters) wake_writer(*control_);

@@ -67,7 +67,9 @@ class TraceBuffer {
 
   bool valid() const { return control_ != nullptr; }
   BufferControl& control() const { return *control_; }
-  uint8_t* ring_data(uint32_t index) const;
+  uint8_t* ring_data(uint32_t index) const {
+    return data_ + static_cast<size_t>(index) * control_->ring_bytes;
+  }
   // The code-cache log of ring `index`'s thread.
   StagedAccessLog& staged_log(uint32_t index) const;
 
@@ -90,11 +92,35 @@ class RingWriter {
   bool append(const uint8_t* record, size_t size);
 
   // The same in two steps, for a record made in place: room for `size` bytes (null when the
-  // record is dropped), then commit() once they are written.
-  uint8_t* begin_record(size_t size);
-  void commit(size_t size);
+  // record is dropped), then commit() once they are written. Inline for the common case (room
+  // before the ring's end, nothing lost, no writer to nudge), which a trapped access takes.
+  uint8_t* begin_record(size_t size) {
+    const uint64_t capacity = control_->ring_bytes;
+    const uint64_t head = ring_->head.load(std::memory_order_relaxed);
+    const uint64_t offset = head & (capacity - 1);
+    if (ring_->lost.load(std::memory_order_relaxed) == 0 && size <= capacity - offset &&
+        capacity - (head - ring_->tail_seen) >= size) {
+      return data_ + offset;
+    }
+    return begin_record_after_waiting(size);
+  }
+  void commit(size_t size) {
+    const uint64_t head = ring_->head.load(std::memory_order_relaxed);
+    const uint64_t used = head + size - ring_->tail_seen;
+    const uint64_t capacity = control_->ring_bytes;
+    if (!crosses(used, size, capacity / 4 * 3) && !crosses(used, size, capacity / 2)) {
+      ring_->head.store(head + size, std::memory_order_release);
+      return;
+    }
+    commit_and_nudge(head, size, crosses(used, size, capacity / 4 * 3));
+  }
 
  private:
+  static bool crosses(uint64_t used, size_t size, uint64_t mark) {
+    return used > mark && used - size <= mark;
+  }
+  uint8_t* begin_record_after_waiting(size_t size);
+  void commit_and_nudge(uint64_t head, size_t size, bool three_quarters);
   bool reserve(size_t size);
   void publish_lost_if_any();
 

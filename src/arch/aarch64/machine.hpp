@@ -57,6 +57,13 @@ inline FaultAccess fault_access(const ucontext_t& uc) {
   const arm64::Instruction& instruction = cached->instruction;
   return arm64::writes(instruction.memory[0].kind) ? FaultAccess::Write : FaultAccess::Read;
 }
+// An instruction abort's exception class in the ESR; no ESR (qemu-user): not known to be one.
+inline bool fault_is_fetch(const ucontext_t& uc) {
+  uint64_t esr = 0;
+  if (!arm64::frame_fault_syndrome(uc, &esr)) return false;
+  const uint64_t exception_class = esr >> 26;
+  return exception_class == 0x20 || exception_class == 0x21;
+}
 
 // System calls: the AArch64 convention (arguments in X0-X5, the result in X0).
 inline void syscall_arguments(const ucontext_t& uc, long out[6]) {

@@ -42,6 +42,9 @@ inline FaultAccess fault_access(const ucontext_t& uc) {
   if (error & kFaultWasWrite) return FaultAccess::Write;
   return FaultAccess::Read;
 }
+inline bool fault_is_fetch(const ucontext_t& uc) {
+  return fault_access(uc) == FaultAccess::Fetch;
+}
 
 // System calls: the x86-64 syscall convention (arguments in RDI, RSI, RDX, R10, R8, R9; the
 // result in RAX).
