@@ -102,6 +102,19 @@ struct Access {
 // Decodes one little-endian A64 instruction word. `out` is written only for Access.
 DecodeStatus decode(uint32_t word, Access& out);
 
+// The SIMD&FP registers an access names, bit n for Vn (0 for a general-register access): `rt`,
+// `rt2` of a pair, or the `registers` consecutive ones from `rt`, modulo 32, of a structure.
+inline uint32_t vector_registers_of(const Access& access) {
+  if (!access.vector) return 0;
+  uint32_t registers = 0;
+  for (unsigned i = 0; i < access.registers; ++i)
+    registers |= uint32_t{1} << ((access.rt + i) % 32);
+  if (access.operation == Operation::LoadPair || access.operation == Operation::StorePair) {
+    registers |= uint32_t{1} << (access.rt2 % 32);
+  }
+  return registers;
+}
+
 // Whether the operation reads memory / writes memory.
 inline bool reads_memory(Operation operation) {
   switch (operation) {

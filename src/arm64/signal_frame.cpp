@@ -46,16 +46,22 @@ FrameScalableRegisters frame_scalable_registers(const ucontext_t& uc) {
   return out;
 }
 
-bool load_vectors(ucontext_t& uc, State& state) {
+bool load_vectors(ucontext_t& uc, State& state, uint32_t vectors) {
   const FrameVectorRegisters* frame = frame_vector_registers(uc);
   if (frame == nullptr) return false;
-  std::memcpy(state.v, frame->v, sizeof(state.v));
+  for (uint32_t left = vectors; left != 0; left &= left - 1) {
+    const unsigned n = static_cast<unsigned>(__builtin_ctz(left));
+    std::memcpy(state.v[n], frame->v[n], sizeof(state.v[n]));
+  }
   return true;
 }
 
-void store_vectors(const State& state, ucontext_t& uc) {
+void store_vectors(const State& state, ucontext_t& uc, uint32_t vectors) {
   if (FrameVectorRegisters* frame = frame_vector_registers(uc)) {
-    std::memcpy(frame->v, state.v, sizeof(frame->v));
+    for (uint32_t left = vectors; left != 0; left &= left - 1) {
+      const unsigned n = static_cast<unsigned>(__builtin_ctz(left));
+      std::memcpy(frame->v[n], state.v[n], sizeof(frame->v[n]));
+    }
   }
   // With live SVE state, the return restores Z0-Z31 from their record, which overrides the
   // FP/SIMD one: a V register written there is the low 128 bits of its Z register, the rest
@@ -64,7 +70,8 @@ void store_vectors(const State& state, ucontext_t& uc) {
   if (scalable.z == nullptr) return;
   auto* registers = const_cast<uint8_t*>(scalable.z);  // in the frame `uc`, which is ours
   const size_t vector_bytes = scalable.vector_bytes;
-  for (unsigned n = 0; n < 32; ++n) {
+  for (uint32_t left = vectors; left != 0; left &= left - 1) {
+    const unsigned n = static_cast<unsigned>(__builtin_ctz(left));
     std::memcpy(registers + n * vector_bytes, state.v[n], 16);
     std::memset(registers + n * vector_bytes + 16, 0, vector_bytes - 16);
   }

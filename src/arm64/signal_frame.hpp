@@ -76,25 +76,27 @@ struct FrameScalableRegisters {
 };
 FrameScalableRegisters frame_scalable_registers(const ucontext_t& uc);
 
-// Copies the V registers only; false when the frame has no FP/SIMD record.
-bool load_vectors(ucontext_t& uc, State& state);
-// Copies the V registers back (and into live SVE state).
-void store_vectors(const State& state, ucontext_t& uc);
+// Copies the V registers of `vectors` (bit n: Vn, as vector_registers_of() gives them) only;
+// false when the frame has no FP/SIMD record.
+bool load_vectors(ucontext_t& uc, State& state, uint32_t vectors);
+// Copies those V registers back, and into live SVE state (each one's Z register zero-extended, as
+// an FP/SIMD write leaves it; the other Z registers keep their bits).
+void store_vectors(const State& state, ucontext_t& uc, uint32_t vectors);
 
 // Copies the registers an access may use from `uc` into `state`: X0-X30, SP and PC always, the
-// V registers when `vectors` (false when the frame has no FP/SIMD record).
-inline bool load_state(ucontext_t& uc, State& state, bool vectors) {
+// V registers of `vectors` (false when there are some and the frame has no FP/SIMD record).
+inline bool load_state(ucontext_t& uc, State& state, uint32_t vectors) {
   std::memcpy(state.x, uc.uc_mcontext.regs, sizeof(state.x));
   state.sp = uc.uc_mcontext.sp;
   state.pc = uc.uc_mcontext.pc;
-  return !vectors || load_vectors(uc, state);
+  return vectors == 0 || load_vectors(uc, state, vectors);
 }
-// Copies them back; the V registers when `vectors`.
-inline void store_state(const State& state, ucontext_t& uc, bool vectors) {
+// Copies them back; the V registers of `vectors`.
+inline void store_state(const State& state, ucontext_t& uc, uint32_t vectors) {
   std::memcpy(uc.uc_mcontext.regs, state.x, sizeof(state.x));
   uc.uc_mcontext.sp = state.sp;
   uc.uc_mcontext.pc = state.pc;
-  if (vectors) store_vectors(state, uc);
+  if (vectors != 0) store_vectors(state, uc, vectors);
 }
 
 }  // namespace mmiotrace::arm64

@@ -364,7 +364,7 @@ TrapResult emulate_trap(const CachedInstruction& cached, ucontext_t& uc, uintptr
   if (instruction.status == DecodeStatus::NotAccess) {
     // qemu-user reports a DC ZVA's fault at an earlier instruction of its block: go on to the
     // access, interpreting what comes before it, and carry it out if it is the one that faulted.
-    load_state(uc, state.registers, false);
+    load_state(uc, state.registers, 0);
     GuardedCodeReader code;
     if (!interpret_to_access(state.registers, nzcv, code, state.monitor, kMaxLeadInInstructions,
                              &access) ||
@@ -374,7 +374,7 @@ TrapResult emulate_trap(const CachedInstruction& cached, ucontext_t& uc, uintptr
       return result;
     }
     memory.set_reported_pc(state.registers.pc);  // the access's own instruction
-    if (access.vector && !load_vectors(uc, state.registers)) {
+    if (access.vector && !load_vectors(uc, state.registers, vector_registers_of(access))) {
       result.status = TrapStatus::Unsupported;
       result.reason = "its signal frame holds no FP/SIMD registers";
       return result;
@@ -384,7 +384,7 @@ TrapResult emulate_trap(const CachedInstruction& cached, ucontext_t& uc, uintptr
     result.status = TrapStatus::Unsupported;
     result.reason = unsupported_reason(instruction.status);
     return result;
-  } else if (!load_state(uc, state.registers, access.vector)) {
+  } else if (!load_state(uc, state.registers, vector_registers_of(access))) {
     result.status = TrapStatus::Unsupported;
     result.reason = "its signal frame holds no FP/SIMD registers";
     return result;
@@ -415,12 +415,13 @@ TrapResult emulate_trap(const CachedInstruction& cached, ucontext_t& uc, uintptr
     const SequenceResult sequence =
         run_exclusive_sequence(state.registers, nzcv, code, adapter, state.monitor);
     uc.uc_mcontext.pstate = (uc.uc_mcontext.pstate & ~kConditionFlags) | nzcv;
-    store_state(state.registers, uc, false);
+    store_state(state.registers, uc, 0);
     if (sequence.end == SequenceEnd::Fault) fill_fault(sequence.fault, state, result);
     return result;
   }
   uc.uc_mcontext.pstate = (uc.uc_mcontext.pstate & ~kConditionFlags) | nzcv;
-  store_state(state.registers, uc, access.vector && reads_memory(access.operation));
+  store_state(state.registers, uc,
+              reads_memory(access.operation) ? vector_registers_of(access) : 0);
   return result;
 }
 

@@ -174,6 +174,16 @@ TEST(Arm64Decoder, SimdAndFpRegisters) {
   EXPECT_EQ(decoded(0x6cbf0c82).imm, -16);  // stp d2, d3, [x4], #-16
 }
 
+TEST(Arm64Decoder, VectorRegistersOfAnAccessAreTheOnesItNames) {
+  // The V registers a trap copies from and back into the signal frame: these, and no others.
+  EXPECT_EQ(vector_registers_of(decoded(0x3dc00005)), 1u << 5);                 // ldr q5, [x0]
+  EXPECT_EQ(vector_registers_of(decoded(0xad404443)), (1u << 3) | (1u << 17));  // ldp q3, q17
+  EXPECT_EQ(vector_registers_of(decoded(0x0d409027)), 1u << 7);  // ld1 {v7.s}[1], [x1]
+  // ld4 {v30.16b, v31.16b, v0.16b, v1.16b}, [x0]: four registers from V30, modulo 32.
+  EXPECT_EQ(vector_registers_of(decoded(0x4c40001e)), 0xc0000003u);
+  EXPECT_EQ(vector_registers_of(decoded(0xf9400003)), 0u);  // ldr x3, [x0]
+}
+
 TEST(Arm64Decoder, Exclusives) {
   const Access ldxr = decoded(0x885f7c20);  // ldxr w0, [x1]
   EXPECT_EQ(ldxr.operation, Operation::LoadExclusive);

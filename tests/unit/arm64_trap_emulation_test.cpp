@@ -1,7 +1,8 @@
 // Unit tests for arm64/trap_emulation's out-of-line execution (AArch64 only: it writes stubs
-// and reads signal frames): starting an instruction out of line on a frame, and ending it at
-// its stub's BRK or at its own fault, nested as a program's signal handlers nest them. The
-// frames are made up, and nothing is executed: the tests play the processor's part.
+// and reads signal frames), and for arm64/signal_frame's copies of the V registers a trap names:
+// starting an instruction out of line on a frame, and ending it at its stub's BRK or at its own
+// fault, nested as a program's signal handlers nest them. The frames are made up, and nothing is
+// executed: the tests play the processor's part.
 #include "arm64/trap_emulation.hpp"
 
 #include <gtest/gtest.h>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "arm64/guarded_access.hpp"
+#include "arm64/signal_frame.hpp"
 
 namespace mmiotrace::arm64 {
 namespace {
@@ -217,6 +219,65 @@ TEST_F(Arm64OutOfLineTrap, ARangeWithoutASecondMappingIsRefused) {
   EXPECT_EQ(refused.status, TrapStatus::Unsupported);
   EXPECT_EQ(uc.uc_mcontext.pc, store.instruction.pc);
   EXPECT_EQ(uc.uc_mcontext.regs[2], base);
+}
+
+// A frame with an FP/SIMD record (V registers of 0x11 bytes) and live SVE state of 256-bit
+// vectors (Z registers of 0xaa bytes), as the kernel lays them out.
+struct FrameWithScalableState {
+  static constexpr size_t kVectorBytes = 32;
+  ucontext_t uc = {};
+  FrameVectorRegisters* vectors = nullptr;
+  uint8_t* z = nullptr;
+
+  FrameWithScalableState() {
+    auto* area = reinterpret_cast<uint8_t*>(uc.uc_mcontext.__reserved);
+    vectors = reinterpret_cast<FrameVectorRegisters*>(area);
+    vectors->magic = 0x46508001;  // FPSIMD_MAGIC
+    vectors->size = sizeof(FrameVectorRegisters);
+    std::memset(vectors->v, 0x11, sizeof(vectors->v));
+    uint8_t* sve = area + sizeof(FrameVectorRegisters);
+    const uint32_t sve_size = 16 + 32 * kVectorBytes + 17 * (kVectorBytes / 8);
+    const uint32_t header[2] = {0x53564501, (sve_size + 15) / 16 * 16};  // SVE_MAGIC
+    std::memcpy(sve, header, sizeof(header));
+    const uint16_t vector_bytes = kVectorBytes;
+    std::memcpy(sve + 8, &vector_bytes, sizeof(vector_bytes));
+    z = sve + 16;
+    std::memset(z, 0xaa, 32 * kVectorBytes);
+    // The end record (magic 0) follows, zeroed.
+  }
+  const uint8_t* z_register(unsigned n) const { return z + n * kVectorBytes; }
+};
+
+TEST(Arm64SignalFrame, OnlyTheVectorRegistersAnAccessNamesAreCopiedInAndBack) {
+  FrameWithScalableState frame;
+  State state;
+  std::memset(state.v, 0x55, sizeof(state.v));
+  ASSERT_TRUE(load_state(frame.uc, state, (1u << 3) | (1u << 30)));
+  EXPECT_EQ(state.v[3][0], 0x11);
+  EXPECT_EQ(state.v[30][15], 0x11);
+  EXPECT_EQ(state.v[4][0], 0x55);  // not named: not read
+  std::memset(state.v[3], 0x33, 16);
+  std::memset(state.v[4], 0x44, 16);
+  store_state(state, frame.uc, 1u << 3);
+  EXPECT_EQ(frame.vectors->v[3][7], 0x33);
+  EXPECT_EQ(frame.vectors->v[4][7], 0x11);  // not named: left as it was
+  // V3's Z register: its low 128 bits, the rest zeroed, as an FP/SIMD write leaves it.
+  EXPECT_EQ(frame.z_register(3)[0], 0x33);
+  EXPECT_EQ(frame.z_register(3)[15], 0x33);
+  EXPECT_EQ(frame.z_register(3)[16], 0);
+  EXPECT_EQ(frame.z_register(3)[31], 0);
+  // The other Z registers keep all their bits.
+  for (unsigned n : {0u, 2u, 4u, 30u, 31u}) {
+    EXPECT_EQ(frame.z_register(n)[0], 0xaa) << n;
+    EXPECT_EQ(frame.z_register(n)[31], 0xaa) << n;
+  }
+}
+
+TEST(Arm64SignalFrame, AFrameWithoutVectorRegistersIsRefusedOnlyWhenSomeAreNamed) {
+  ucontext_t uc = {};  // __reserved holds the end record only
+  State state;
+  EXPECT_TRUE(load_state(uc, state, 0));
+  EXPECT_FALSE(load_state(uc, state, 1u << 0));
 }
 
 }  // namespace
