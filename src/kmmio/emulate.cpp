@@ -230,8 +230,14 @@ class EngineMemory final : public arch::OperandMemory {
               bool after) {
     report_logged();
     AddressRange range = AddressRange::from_size(address, width);
-    const ProbeEntry* entry = table_.find_overlapping(range);
-    const ProbeEntry* last = table_.probes.data() + table_.probes.size();
+    // Probes do not overlap: one that holds the whole access (the kept answer, mostly) is the only
+    // one to report to.
+    const ProbeEntry* entry = probe_holding(address, width);
+    const ProbeEntry* last = entry + 1;
+    if (entry == nullptr) {
+      entry = table_.find_overlapping(range);
+      last = table_.probes.data() + table_.probes.size();
+    }
     for (; entry != nullptr && entry < last && entry->range.begin < range.end; ++entry) {
       mmiotrace_probe* probe = entry->probe;
       mmiotrace_handler handler = after ? probe->post_handler : probe->pre_handler;

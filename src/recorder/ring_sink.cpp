@@ -121,7 +121,7 @@ void RingSink::write(const trace::Event& event) {
       control.unrecorded.fetch_add(1);
       return;
     }
-    encode_record(event, t_state.deferred + t_state.deferred_size);
+    encode_record(event, t_state.deferred + t_state.deferred_size, size);
     t_state.deferred_size += size;
     return;
   }
@@ -136,7 +136,7 @@ void RingSink::write(const trace::Event& event) {
   std::atomic_signal_fence(std::memory_order_seq_cst);
   size_t size = record_size(event);
   if (uint8_t* room = writer.begin_record(size)) {
-    encode_record(event, room);  // made in place: one copy less
+    encode_record(event, room, size);  // made in place: one copy less
     writer.commit(size);
   }
   finish_write(writer);

@@ -90,7 +90,10 @@ size_t record_size(const Event& event) {
 }
 
 size_t encode_record(const Event& event, uint8_t* out) {
-  const size_t size = record_size(event);
+  return encode_record(event, out, record_size(event));
+}
+
+size_t encode_record(const Event& event, uint8_t* out, size_t size) {
   RecordHeader header;
   header.kind = static_cast<uint8_t>(record_kind(event.kind));
   header.width = event.kind == EventKind::Unknown ? event.insn_length : event.width;

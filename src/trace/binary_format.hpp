@@ -175,6 +175,8 @@ size_t record_size(const Event& event);
 
 // Writes `event`'s record into `out` (room for record_size(event) bytes). Returns its size.
 size_t encode_record(const Event& event, uint8_t* out);
+// The same, for a caller that has record_size(event) at hand.
+size_t encode_record(const Event& event, uint8_t* out, size_t size);
 
 // Writes entries [first, first + count) of `run` (count at most kMaxAccessRunEntries), or those
 // up to the first the run does not hold (SmallAccessRun::holds()), as access run records at `out`
