@@ -12,21 +12,31 @@
 namespace mmiotrace::arm64 {
 namespace {
 
-// A CLOCK_MONOTONIC the test sets, counting its readings.
+// A CLOCK_MONOTONIC the test sets, counting its readings, and a counter that the clock's reading
+// moves on by `ticks_per_reading` (the system call's latency).
 struct SetClock {
   uint64_t now = 0;
   int readings = 0;
+  uint64_t ticks = 0;
+  uint64_t ticks_per_reading = 0;
 };
 SetClock g_clock;
 uint64_t read_set_clock() {
   ++g_clock.readings;
+  g_clock.ticks += g_clock.ticks_per_reading;
   return g_clock.now;
+}
+uint64_t read_set_counter() {
+  return g_clock.ticks;
 }
 
 class CounterClock : public ::testing::Test {
  protected:
   void SetUp() override { g_clock = SetClock{}; }
-  uint64_t time_at(uint64_t ticks) { return counter_time_ns(scale, anchor, ticks, read_set_clock); }
+  uint64_t time_at(uint64_t ticks) {
+    g_clock.ticks = ticks;
+    return counter_time_ns(scale, anchor, read_set_counter, read_set_clock);
+  }
 
   CounterScale scale = counter_scale(62500000);  // qemu-user's counter: 16 ns a tick
   CounterAnchor anchor;
@@ -64,6 +74,16 @@ TEST_F(CounterClock, ReadingsWithinTenMillisecondsCountTicksAndMakeNoSystemCall)
   EXPECT_EQ(time_at(1000 + 62500), 5001000000u);   // a millisecond later
   EXPECT_EQ(time_at(1000 + 624999), 5009999984u);  // the last tick before 10 ms
   EXPECT_EQ(g_clock.readings, 1);
+}
+
+TEST_F(CounterClock, AnchorsAtTheMiddleOfTheSystemCall) {
+  // A thread's first system call under qemu is translated first: 15 us between the readings.
+  g_clock.ticks_per_reading = 937;  // 14,992 ns
+  g_clock.now = 5000000000;
+  EXPECT_EQ(time_at(1000), 5000000000u);
+  g_clock.ticks_per_reading = 0;
+  EXPECT_EQ(anchor.ticks, 1000u + 468);
+  EXPECT_EQ(time_at(1000 + 937 + 62500), 5001007504u);  // 1 ms and half the latency later
 }
 
 TEST_F(CounterClock, ReanchorsAfterTenMilliseconds) {
