@@ -3,6 +3,7 @@
 #include "devices/uart16550.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 
@@ -18,8 +19,9 @@ namespace {
 
 using namespace uart;
 
+// Per process: ctest runs each test in a process of its own, several at once.
 std::string temp_path(const std::string& name) {
-  return ::testing::TempDir() + "uart16550_test_" + name;
+  return ::testing::TempDir() + "uart16550_test_" + std::to_string(getpid()) + "_" + name;
 }
 
 std::string write_temp_file(const std::string& name, const std::string& content) {
