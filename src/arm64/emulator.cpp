@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cstring>
 
+#include "core/small_copy.hpp"
+
 namespace mmiotrace::arm64 {
 namespace {
 
@@ -62,13 +64,13 @@ uint64_t loaded_value(const Access& access, const uint8_t* bytes) {
 
 void load_vector(State& state, unsigned n, const uint8_t* bytes, unsigned width) {
   std::memset(state.v[n], 0, sizeof state.v[n]);
-  std::memcpy(state.v[n], bytes, width);
+  copy_small(state.v[n], bytes, width);
 }
 
 // The bytes a store of register `n` (of `access`'s file and size) writes.
 void stored_bytes(const Access& access, const State& state, unsigned n, uint8_t* bytes) {
   if (access.vector) {
-    std::memcpy(bytes, state.v[n], access.size);
+    copy_small(bytes, state.v[n], access.size);
   } else {
     put_little_endian(general(state, n), bytes, access.size);
   }

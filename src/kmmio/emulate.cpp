@@ -9,6 +9,7 @@
 #include "arch/machine.hpp"
 #include "core/access_context.hpp"
 #include "core/fixed_text.hpp"
+#include "core/small_copy.hpp"
 #include "kmmio/code_cache.hpp"
 #include "kmmio/engine_settings.hpp"
 #include "kmmio/engine_stats.hpp"
@@ -252,10 +253,10 @@ class EngineMemory final : public arch::OperandMemory {
       access.kind = static_cast<uint32_t>(kind);
       access.decoded = 1;
       access.insn_length = instruction_.length;
-      std::memcpy(access.insn, instruction_.bytes, instruction_.length);
+      copy_small(access.insn, instruction_.bytes, instruction_.length);
       if (value != nullptr) {
         access.value_known = 1;
-        std::memcpy(access.value.bytes, value + (begin - address), end - begin);
+        copy_small(access.value.bytes, value + (begin - address), end - begin);
       }
       handler(probe, &access, &uc_);
     }

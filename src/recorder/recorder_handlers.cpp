@@ -9,6 +9,7 @@
 #include "arch/code_cache.hpp"
 #include "core/access_context.hpp"
 #include "core/monotonic_clock.hpp"
+#include "core/small_copy.hpp"
 #include "core/syscall.hpp"
 #include "recorder/recorder.hpp"
 #include "recorder/ring_sink.hpp"
@@ -48,7 +49,7 @@ void record_access(mmiotrace_probe* probe, const mmiotrace_access* access, void*
     event.kind =
         access->kind == MMIOTRACE_ACCESS_READ ? trace::EventKind::Read : trace::EventKind::Write;
     event.width = static_cast<uint8_t>(access->width);
-    std::memcpy(event.value, access->value.bytes, access->width);
+    copy_small(event.value, access->value.bytes, access->width);
   } else {
     event.kind = trace::EventKind::Unknown;
     event.insn_length = access->insn_length;

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstring>
 
+#include "core/small_copy.hpp"
+
 namespace mmiotrace::trace {
 namespace {
 
@@ -119,8 +121,8 @@ size_t encode_record(const Event& event, uint8_t* out, size_t size) {
         std::memcpy(&word, event.value, width);
         store64(value, word);
       } else {
-        std::memcpy(value, event.value, width);
-        std::memset(value + width, 0, value_room - width);
+        copy_small(value, event.value, width);  // (no library call: this runs for every trap)
+        zero_small(value + width, value_room - width);
       }
       break;
     }
