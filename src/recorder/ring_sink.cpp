@@ -56,24 +56,22 @@ inline trace::RingControl* thread_ring(const trace::TraceBuffer& buffer) {
   return claim_thread_ring(buffer);
 }
 
-__attribute__((noinline)) void append_deferred_records(trace::RingWriter& writer);
-
-// Ends this thread's write: appends the records that signal handlers deferred meanwhile (more
-// may arrive while these go), then clears `writing`.
-inline void finish_write(trace::RingWriter& writer) {
-  if (t_state.deferred_size == 0) {
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    t_state.writing = false;
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    if (t_state.deferred_size == 0) return;
-    t_state.writing = true;  // one slipped in before `writing` was cleared
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-  }
-  append_deferred_records(writer);
+// Clears `writing`; false, and `writing` set again, when a signal handler deferred a record just
+// before it was cleared.
+inline bool stop_writing() {
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  t_state.writing = false;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (t_state.deferred_size == 0) return true;
+  t_state.writing = true;  // one slipped in before `writing` was cleared
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  return false;
 }
 
-void append_deferred_records(trace::RingWriter& writer) {
-  for (;;) {
+// Appends the records that signal handlers deferred meanwhile (more may arrive while these go),
+// then clears `writing`.
+__attribute__((noinline)) void append_deferred_records(trace::RingWriter& writer) {
+  do {
     for (size_t done = 0; done < t_state.deferred_size;) {
       uint16_t deferred_size;
       std::memcpy(&deferred_size, t_state.deferred + done + 2, sizeof(deferred_size));
@@ -81,13 +79,13 @@ void append_deferred_records(trace::RingWriter& writer) {
       done += deferred_size;
       if (done == t_state.deferred_size) t_state.deferred_size = 0;
     }
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    t_state.writing = false;
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    if (t_state.deferred_size == 0) break;
-    t_state.writing = true;  // one slipped in before `writing` was cleared
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-  }
+  } while (!stop_writing());
+}
+
+// Ends this thread's write: the deferred records, if any, then `writing` cleared.
+inline void finish_write(trace::RingWriter& writer) {
+  if (t_state.deferred_size == 0 && stop_writing()) return;
+  append_deferred_records(writer);
 }
 
 }  // namespace
