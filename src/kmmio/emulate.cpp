@@ -234,8 +234,10 @@ class EngineMemory final : public arch::OperandMemory {
     // Probes do not overlap: one that holds the whole access (the kept answer, mostly) is the only
     // one to report to.
     const ProbeEntry* entry = probe_holding(address, width);
-    const ProbeEntry* last = entry + 1;
-    if (entry == nullptr) {
+    const ProbeEntry* last;
+    if (entry != nullptr) {
+      last = entry + 1;
+    } else {
       entry = table_.find_overlapping(range);
       last = table_.probes.data() + table_.probes.size();
     }
