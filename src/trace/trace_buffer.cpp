@@ -136,7 +136,7 @@ void RingWriter::publish_lost_if_any() {
   ring_->head.store(head + size, std::memory_order_release);
 }
 
-uint8_t* RingWriter::begin_record_after_waiting(size_t size) {
+uint8_t* RingWriter::begin_record_in_full(size_t size) {
   if (ring_->lost.load(std::memory_order_relaxed) != 0) publish_lost_if_any();
   if (!reserve(size)) {
     ring_->lost.fetch_add(1, std::memory_order_relaxed);

@@ -102,24 +102,27 @@ class RingWriter {
         capacity - (head - ring_->tail_seen) >= size) {
       return data_ + offset;
     }
-    return begin_record_after_waiting(size);
+    return begin_record_in_full(size);
   }
   void commit(size_t size) {
     const uint64_t head = ring_->head.load(std::memory_order_relaxed);
     const uint64_t used = head + size - ring_->tail_seen;
     const uint64_t capacity = control_->ring_bytes;
-    if (!crosses(used, size, capacity / 4 * 3) && !crosses(used, size, capacity / 2)) {
+    const bool three_quarters = crosses(used, size, capacity / 4 * 3);
+    if (!three_quarters && !crosses(used, size, capacity / 2)) {
       ring_->head.store(head + size, std::memory_order_release);
       return;
     }
-    commit_and_nudge(head, size, crosses(used, size, capacity / 4 * 3));
+    commit_and_nudge(head, size, three_quarters);
   }
 
  private:
   static bool crosses(uint64_t used, size_t size, uint64_t mark) {
     return used > mark && used - size <= mark;
   }
-  uint8_t* begin_record_after_waiting(size_t size);
+  // begin_record() in full: a count of lost records published first, room made (a padding record
+  // at the ring's end, or a wait for the writer), or the record counted lost.
+  uint8_t* begin_record_in_full(size_t size);
   void commit_and_nudge(uint64_t head, size_t size, bool three_quarters);
   bool reserve(size_t size);
   void publish_lost_if_any();
