@@ -65,6 +65,12 @@ inline bool frame_fault_syndrome(const ucontext_t& uc, uint64_t* esr) {
               sizeof(uint64_t));
   return true;
 }
+// Whether an ESR's exception class is an instruction abort (from a lower exception level, or the
+// same).
+inline bool instruction_abort(uint64_t esr) {
+  const uint64_t exception_class = esr >> 26;
+  return exception_class == 0x20 || exception_class == 0x21;
+}
 
 // The frame's SVE record: the vector length in bytes (0 when there is none: no SVE), and the Z, P
 // and FFR registers when SVE state is live in it (null otherwise).

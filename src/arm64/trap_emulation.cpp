@@ -230,12 +230,6 @@ TrapResult run_out_of_line(const CachedInstruction& cached, ucontext_t& uc, Oper
   return result;
 }
 
-uint32_t word_of(const uint8_t* code) {
-  uint32_t word = 0;
-  std::memcpy(&word, code, sizeof word);  // A64 instructions are little-endian
-  return word;
-}
-
 const char* unsupported_reason(DecodeStatus status) {
   switch (status) {
     case DecodeStatus::Unsupported:
@@ -257,7 +251,7 @@ DecodeResult decode(const uint8_t* code, size_t size, uintptr_t pc, Instruction*
   out->pc = pc;
   out->length = kMaxInstructionLength;
   std::memcpy(out->bytes, code, kMaxInstructionLength);
-  out->status = arm64::decode(word_of(code), out->access);
+  out->status = arm64::decode(detail::word_of(code), out->access);
   if (out->status != DecodeStatus::Access) return DecodeResult::Ok;
   const Access& access = out->access;
   const bool loads = reads_memory(access.operation);

@@ -111,6 +111,12 @@ const CachedInstruction* cached_instruction(uintptr_t pc);
 // ... from `code`, `size` bytes read from `pc` (read_code()). Inline for this thread's last
 // answer: a loop traps at the same instruction again and again.
 namespace detail {
+// The instruction word in `code` (A64 instructions are little-endian).
+inline uint32_t word_of(const uint8_t* code) {
+  uint32_t word = 0;
+  std::memcpy(&word, code, sizeof word);
+  return word;
+}
 struct LastInstruction {
   uintptr_t pc;
   uint32_t word;
@@ -123,8 +129,7 @@ const CachedInstruction* look_up_instruction(uintptr_t pc, uint32_t word, const 
 }  // namespace detail
 inline const CachedInstruction* cached_instruction(uintptr_t pc, const uint8_t* code, size_t size) {
   if (size != kMaxInstructionLength) return nullptr;
-  uint32_t word;
-  std::memcpy(&word, code, sizeof(word));
+  const uint32_t word = detail::word_of(code);
   const detail::LastInstruction& last = detail::t_last_instruction;
   if (last.entry != nullptr && last.pc == pc && last.word == word) return last.entry;
   return detail::look_up_instruction(pc, word, code, size);

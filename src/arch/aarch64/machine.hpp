@@ -40,8 +40,8 @@ enum class FaultAccess : uint8_t { Read, Write, Fetch, Unknown };
 inline FaultAccess fault_access(const ucontext_t& uc) {
   uint64_t esr = 0;
   if (arm64::frame_fault_syndrome(uc, &esr)) {
+    if (arm64::instruction_abort(esr)) return FaultAccess::Fetch;
     const uint64_t exception_class = esr >> 26;
-    if (exception_class == 0x20 || exception_class == 0x21) return FaultAccess::Fetch;
     if (exception_class == 0x24 || exception_class == 0x25) {
       return (esr & (uint64_t{1} << 6)) ? FaultAccess::Write : FaultAccess::Read;
     }
@@ -57,12 +57,10 @@ inline FaultAccess fault_access(const ucontext_t& uc) {
   const arm64::Instruction& instruction = cached->instruction;
   return arm64::writes(instruction.memory[0].kind) ? FaultAccess::Write : FaultAccess::Read;
 }
-// An instruction abort's exception class in the ESR; no ESR (qemu-user): not known to be one.
+// An instruction abort in the ESR; no ESR (qemu-user): not known to be one.
 inline bool fault_is_fetch(const ucontext_t& uc) {
   uint64_t esr = 0;
-  if (!arm64::frame_fault_syndrome(uc, &esr)) return false;
-  const uint64_t exception_class = esr >> 26;
-  return exception_class == 0x20 || exception_class == 0x21;
+  return arm64::frame_fault_syndrome(uc, &esr) && arm64::instruction_abort(esr);
 }
 
 // System calls: the AArch64 convention (arguments in X0-X5, the result in X0).
